@@ -1,0 +1,141 @@
+//! # tally-plugin-sdk
+//!
+//! Write a Tally log importer or license-server poller as a WebAssembly component.
+//!
+//! Implement [`Importer`] or [`Poller`] on a type of yours and name it in [`export!`]; build with
+//! `cargo build --release --target wasm32-wasip2`. The generated WIT bindings stay inside this
+//! crate: a plugin works with the plain Rust values of [`records`], and the glue turns them into
+//! the contract's records (interning repeated names into the per-batch string table).
+//!
+//! ```ignore
+//! use tally_plugin_sdk::{Batch, Importer, PluginError};
+//!
+//! #[derive(Default)]
+//! struct MyLog { /* parse state */ }
+//!
+//! impl Importer for MyLog {
+//!     const FORMATS: &'static [&'static str] = &["my-log"];
+//!     fn feed(&mut self, chunk: &[u8], out: &mut Batch) -> Result<(), PluginError> {
+//!         /* parse whole lines of `chunk`, push facts into `out` */
+//!         Ok(())
+//!     }
+//! }
+//!
+//! tally_plugin_sdk::export!(importer: MyLog);
+//! ```
+#![deny(unsafe_code)]
+
+pub mod records;
+
+pub use records::*;
+
+/// The WIT track this SDK builds against.
+pub const WIT_VERSION: &str = "0.1.0";
+
+/// A log importer. The host feeds the file in chunks of whole lines, in order, to one instance;
+/// keep whatever state spans lines (the current date, open checkouts) in `self`.
+pub trait Importer: Default + 'static {
+    /// Format ids this importer reads, e.g. `["flexlm-debuglog"]`.
+    const FORMATS: &'static [&'static str];
+
+    /// How sure you are (0.0–1.0) that `head`, the first ≤ 4 KiB of a file, is in your format.
+    fn sniff(_head: &[u8]) -> f32 {
+        0.0
+    }
+
+    /// Called once before the first chunk. `config.resume` holds what [`Importer::checkpoint`]
+    /// returned when an interrupted import continues.
+    fn begin(&mut self, config: &ImportConfig) -> Result<(), PluginError> {
+        match config.resume {
+            Some(_) => Err(PluginError::Unsupported("this importer cannot resume".into())),
+            None => Ok(()),
+        }
+    }
+
+    /// Parses one chunk of whole lines (the last line may lack its newline at end of file).
+    fn feed(&mut self, chunk: &[u8], out: &mut Batch) -> Result<(), PluginError>;
+
+    /// The state to give back to [`Importer::begin`] so that a later import continues exactly
+    /// after the last chunk fed.
+    fn checkpoint(&self) -> Result<Vec<u8>, PluginError> {
+        Err(PluginError::Unsupported("this importer cannot resume".into()))
+    }
+
+    /// The end of the input: close whatever is still open.
+    fn finish(&mut self, _out: &mut Batch) -> Result<(), PluginError> {
+        Ok(())
+    }
+}
+
+/// A license-server poller: parses the output of the status command its manifest declares.
+pub trait Poller: 'static {
+    /// Format ids this poller reads, e.g. `["flexlm-lmstat"]`.
+    const FORMATS: &'static [&'static str];
+
+    /// How sure you are (0.0–1.0) that `head` is output of your status command.
+    fn sniff(_head: &[u8]) -> f32 {
+        0.0
+    }
+
+    /// Parses one status output taken at `now`.
+    fn parse_status(output: &[u8], now: Timestamp) -> Result<Snapshot, PluginError>;
+}
+
+/// Exports a type as the plugin's component: `export!(importer: MyLog)` or `export!(poller: MyStat)`.
+#[macro_export]
+macro_rules! export {
+    (importer: $ty:ty) => {
+        // Only a wasm32 build is a component; natively the crate is tested as a plain library.
+        #[cfg(target_arch = "wasm32")]
+        const _: () = {
+            use $crate::__private::importer as __b;
+            struct __Glue;
+            ::std::thread_local! {
+                static STATE: ::std::cell::RefCell<Option<$ty>> = const { ::std::cell::RefCell::new(None) };
+            }
+            impl __b::ImporterGuest for __Glue {
+                fn describe() -> __b::PluginInfo {
+                    $crate::__private::info(env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"), <$ty as $crate::Importer>::FORMATS)
+                }
+                fn sniff(head: Vec<u8>) -> f32 {
+                    <$ty as $crate::Importer>::sniff(&head)
+                }
+                fn begin(config: __b::ImportConfig) -> Result<(), __b::PluginError> {
+                    STATE.with(|s| $crate::__private::begin::<$ty>(&mut s.borrow_mut(), config))
+                }
+                fn feed(chunk: Vec<u8>) -> Result<__b::Batch, __b::PluginError> {
+                    STATE.with(|s| $crate::__private::feed::<$ty>(&mut s.borrow_mut(), &chunk))
+                }
+                fn checkpoint() -> Result<Vec<u8>, __b::PluginError> {
+                    STATE.with(|s| $crate::__private::checkpoint::<$ty>(&s.borrow()))
+                }
+                fn finish() -> Result<__b::Batch, __b::PluginError> {
+                    STATE.with(|s| $crate::__private::finish::<$ty>(&mut s.borrow_mut()))
+                }
+            }
+            $crate::__private::importer::bindings::__export_importer!(__Glue with_types_in $crate::__private::importer::bindings);
+        };
+    };
+    (poller: $ty:ty) => {
+        #[cfg(target_arch = "wasm32")]
+        const _: () = {
+            use $crate::__private::poller as __b;
+            struct __Glue;
+            impl __b::PollerGuest for __Glue {
+                fn describe() -> __b::PluginInfo {
+                    $crate::__private::poller_info(env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"), <$ty as $crate::Poller>::FORMATS)
+                }
+                fn sniff(head: Vec<u8>) -> f32 {
+                    <$ty as $crate::Poller>::sniff(&head)
+                }
+                fn parse_status(output: Vec<u8>, now: i64) -> Result<__b::Snapshot, __b::PluginError> {
+                    $crate::__private::parse_status::<$ty>(&output, now)
+                }
+            }
+            $crate::__private::poller::bindings::__export_poller!(__Glue with_types_in $crate::__private::poller::bindings);
+        };
+    };
+}
+
+#[doc(hidden)]
+pub mod __private;
