@@ -1,0 +1,32 @@
+//! # tally-plugin-host
+//!
+//! Runs Tally's license-manager pollers and log importers as sandboxed WebAssembly components.
+//!
+//! - [`PluginEngine`]: one wasmtime engine per process (pooling allocator, epoch deadlines,
+//!   deny-all WASI, memory caps).
+//! - [`Manifest`]: the strict `plugin.toml` beside each component.
+//! - [`LoadedPlugin`]: a checked, compiled, pre-linked plugin; [`ImportRun`] streams a log
+//!   through an importer.
+//! - [`Registry`]: the plugins of a process, from a directory or built in.
+//!
+//! A misbehaving guest (endless loop, memory bomb, panic, absurd result) costs its own instance
+//! and becomes a [`CallError`] naming the plugin; the host carries on.
+#![forbid(unsafe_code)]
+
+mod engine;
+mod error;
+mod import;
+mod manifest;
+mod plugin;
+mod registry;
+mod since_v0_1_0;
+
+pub use engine::PluginEngine;
+pub use error::{CallError, LoadError, ManifestError};
+pub use import::{ImportConfig, ImportRun, RECORDS_PER_LINE};
+pub use manifest::{Limits, Manifest, World, sha256_hex};
+pub use plugin::{LoadedPlugin, PluginInfo};
+pub use registry::{Registry, SNIFF_BYTES};
+
+/// The WIT tracks this host can load.
+pub const SUPPORTED_TRACKS: &[&str] = &[since_v0_1_0::TRACK];
