@@ -1,6 +1,6 @@
 //! Parses a debug log the way the host does (whole-line chunks of ~64 KiB) and prints a summary,
 //! or every record with `-v`. `cargo run --release -p flexlm-log --example dump -- [-v] FILE…`
-use flexlm_log::{date::format_utc, FlexlmLog};
+use flexlm_log::{FlexlmLog, date::format_utc};
 use tally_plugin_sdk::{Batch, DiagnosticKind, ImportConfig, Importer};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -9,14 +9,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for path in args.iter().filter(|a| *a != "-v") {
         let data = std::fs::read(path)?;
         let mut p = FlexlmLog::default();
-        p.begin(&ImportConfig { utc_offset: 0, modified: None, resume: None })?;
+        p.begin(&ImportConfig {
+            utc_offset: 0,
+            modified: None,
+            resume: None,
+        })?;
         let mut out = Batch::default();
         let mut rest = &data[..];
         while !rest.is_empty() {
             let cut = if rest.len() <= 65_536 {
                 rest.len()
             } else {
-                rest[..65_536].iter().rposition(|&b| b == b'\n').map_or(rest.len(), |i| i + 1)
+                rest[..65_536]
+                    .iter()
+                    .rposition(|&b| b == b'\n')
+                    .map_or(rest.len(), |i| i + 1)
             };
             let mut b = Batch::default();
             p.feed(&rest[..cut], &mut b)?;
@@ -42,14 +49,39 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             for s in &out.sessions {
                 println!(
                     "S {} {} {}@{} x{} {} → {} {:?} {:?}",
-                    s.vendor, s.feature, s.user, s.host, s.count, format_utc(s.start), format_utc(s.end), s.end_reason, s.project
+                    s.vendor,
+                    s.feature,
+                    s.user,
+                    s.host,
+                    s.count,
+                    format_utc(s.start),
+                    format_utc(s.end),
+                    s.end_reason,
+                    s.project
                 );
             }
             for d in &out.denials {
-                println!("D {} {:?} {} {}@{} x{} {:?} {:?} {:?}", format_utc(d.time), d.kind, d.feature, d.user, d.host, d.count, d.reason, d.code, d.requested_version);
+                println!(
+                    "D {} {:?} {} {}@{} x{} {:?} {:?} {:?}",
+                    format_utc(d.time),
+                    d.kind,
+                    d.feature,
+                    d.user,
+                    d.host,
+                    d.count,
+                    d.reason,
+                    d.code,
+                    d.requested_version
+                );
             }
             for e in &out.server_events {
-                println!("E {} {:?} ({}) {}", format_utc(e.time), e.kind, e.daemon, e.text);
+                println!(
+                    "E {} {:?} ({}) {}",
+                    format_utc(e.time),
+                    e.kind,
+                    e.daemon,
+                    e.text
+                );
             }
             for d in &out.diagnostics {
                 println!("G {} {:?} {}", d.line, d.kind, d.text);

@@ -1,4 +1,12 @@
 //! FlexNet lmgrd / vendor-daemon debug-log importer.
+//!
+//! `parse` holds the state machine and the `Importer` implementation, `line` the grammar of one
+//! line, `date` the calendar arithmetic, `ckpt` the resumable state, `sniff` format detection.
+mod ckpt;
+pub mod date;
+mod line;
 mod parse;
+mod sniff;
+
 pub use parse::FlexlmLog;
 tally_plugin_sdk::export!(importer: FlexlmLog);

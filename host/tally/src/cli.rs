@@ -1,0 +1,254 @@
+//! The command line.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use serde::Serialize;
+use tally_store::{FactCounts, Store};
+
+use crate::import::{self, FileSummary, ImportOptions};
+use crate::{output, plugins};
+
+/// Tally: who uses your floating licenses, when, how much, and how often they are refused.
+#[derive(Debug, Parser)]
+#[command(name = "tally", version, about, long_about = None)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct Global {
+    /// Database URL. Default: an SQLite file in the user's data directory.
+    #[arg(long, env = "TALLY_DB", global = true, value_name = "URL")]
+    pub db: Option<String>,
+    /// Directory of operator-installed plugins (one sub-directory per plugin).
+    #[arg(long, env = "TALLY_PLUGIN_DIR", global = true, value_name = "DIR")]
+    pub plugin_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Import license-server log files (the format is detected unless --format is given).
+    ///
+    /// A file imported before is recognised by its first bytes: an interrupted import resumes
+    /// where it stopped, a file that grew continues, an unchanged file adds nothing.
+    Import(ImportArgs),
+    /// Show the lines an import could not read (the first 1000 per import are kept).
+    Diagnostics {
+        /// Import run id, as printed by `tally import`.
+        run: i64,
+        /// Only lines that were malformed (not merely unrecognised).
+        #[arg(long)]
+        malformed: bool,
+    },
+    /// Manage plugins.
+    #[command(subcommand)]
+    Plugin(PluginCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// License server the data belongs to (created if new). Default: the file name without extension.
+    #[arg(long, value_name = "NAME")]
+    pub server: Option<String>,
+    /// Log format id, e.g. `flexlm-debuglog` (`tally plugin list` shows them all).
+    #[arg(long, value_name = "ID")]
+    pub format: Option<String>,
+    /// The license server's offset from UTC, e.g. `-5`, `+5:30`, `0`. Logs are written in its
+    /// local time. Default: this machine's offset at the file's modification time.
+    #[arg(long, value_name = "±H[:MM]", value_parser = parse_utc_offset, allow_hyphen_values = true)]
+    pub utc_offset: Option<i32>,
+    /// Print the summary as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+    /// Bytes per chunk handed to the importer.
+    #[arg(long, hide = true, default_value_t = import::DEFAULT_CHUNK)]
+    pub chunk_size: usize,
+    /// Test hook: abort after N committed batches, as if killed.
+    #[arg(long, hide = true)]
+    pub abort_after_commits: Option<u64>,
+    /// Log files to import.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PluginCommand {
+    /// List the loaded plugins with their world, WIT version and formats.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn parse_utc_offset(text: &str) -> Result<i32, String> {
+    let err = || format!("`{text}` is not a UTC offset like -5, +5:30 or 0");
+    let (sign, rest) = match text.as_bytes().first() {
+        Some(b'-') => (-1, &text[1..]),
+        Some(b'+') => (1, &text[1..]),
+        _ => (1, text),
+    };
+    let (hours, minutes) = rest.split_once(':').unwrap_or((rest, "0"));
+    let hours: i32 = hours.parse().map_err(|_| err())?;
+    let minutes: i32 = minutes.parse().map_err(|_| err())?;
+    if !(0..=14).contains(&hours) || !(0..60).contains(&minutes) {
+        return Err(err());
+    }
+    Ok(sign * (hours * 3600 + minutes * 60))
+}
+
+fn data_dir() -> PathBuf {
+    directories::ProjectDirs::from("org", "tally", "tally")
+        .map(|d| d.data_dir().to_path_buf())
+        .unwrap_or_else(|| PathBuf::from(".tally"))
+}
+
+impl Global {
+    fn db_url(&self) -> String {
+        self.db.clone().unwrap_or_else(|| format!("sqlite://{}", data_dir().join("tally.db").display()))
+    }
+
+    fn plugin_dir(&self) -> PathBuf {
+        self.plugin_dir.clone().unwrap_or_else(|| data_dir().join("plugins"))
+    }
+
+    async fn store(&self) -> anyhow::Result<Store> {
+        let url = self.db_url();
+        Store::open(&url).await.with_context(|| format!("cannot open the database {url}"))
+    }
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Import(args) => import(&cli.global, args).await,
+        Command::Diagnostics { run, malformed } => {
+            let store = cli.global.store().await?;
+            let kind = malformed.then_some(tally_core::DiagnosticKind::Malformed);
+            let import = store.import_run(run).await?;
+            for d in store.diagnostics(run, kind, tally_store::DIAGNOSTICS_KEPT).await? {
+                println!("{}:{}: {}: {}", import.path, d.line, d.kind, d.text);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Plugin(PluginCommand::List { json }) => {
+            let dir = cli.global.plugin_dir();
+            let registry = plugins::load(&dir)?;
+            let rows: Vec<PluginRow> = registry
+                .list()
+                .iter()
+                .map(|p| PluginRow {
+                    id: p.id().into(),
+                    version: p.manifest.version.to_string(),
+                    world: p.manifest.world.as_str(),
+                    wit: p.track.to_string(),
+                    formats: p.manifest.formats.clone(),
+                    source: plugins::source(&dir, p.id()),
+                })
+                .collect();
+            if json {
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+            } else {
+                println!("{:<16} {:<8} {:<9} {:<6} {:<24} SOURCE", "ID", "VERSION", "WORLD", "WIT", "FORMATS");
+                for r in rows {
+                    println!("{:<16} {:<8} {:<9} {:<6} {:<24} {}", r.id, r.version, r.world, r.wit, r.formats.join(","), r.source);
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct PluginRow {
+    id: String,
+    version: String,
+    world: &'static str,
+    wit: String,
+    formats: Vec<String>,
+    source: String,
+}
+
+/// The closing summary of `tally import`, also its `--json` output.
+#[derive(Debug, Default, Serialize)]
+struct ImportSummary {
+    files: u64,
+    failed: u64,
+    lines: u64,
+    #[serde(flatten)]
+    added: FactCounts,
+    /// First malformed lines, as `file:line`.
+    malformed_lines: Vec<String>,
+    results: Vec<FileSummary>,
+    errors: Vec<FileError>,
+}
+
+#[derive(Debug, Serialize)]
+struct FileError {
+    path: String,
+    error: String,
+}
+
+async fn import(global: &Global, args: ImportArgs) -> anyhow::Result<ExitCode> {
+    let store = global.store().await?;
+    let registry = plugins::load(&global.plugin_dir())?;
+    let options = ImportOptions {
+        server: args.server,
+        format: args.format,
+        utc_offset: args.utc_offset,
+        chunk_size: args.chunk_size,
+        abort_after_commits: args.abort_after_commits,
+    };
+    let bar = output::Bar::new();
+    let mut summary = ImportSummary::default();
+    for path in &args.paths {
+        summary.files += 1;
+        match import::import_file(&store, &registry, path, &options, &bar).await {
+            Ok(file) => {
+                if !args.json {
+                    output::print_file(&file);
+                }
+                summary.lines += file.lines;
+                summary.added += file.added;
+                let room = 5usize.saturating_sub(summary.malformed_lines.len());
+                summary.malformed_lines.extend(file.malformed_lines.iter().take(room).map(|l| format!("{}:{l}", file.path)));
+                summary.results.push(file);
+            }
+            Err(error) => {
+                summary.failed += 1;
+                if !args.json {
+                    eprintln!("error: {error:#}");
+                }
+                summary.errors.push(FileError { path: path.display().to_string(), error: format!("{error:#}") });
+            }
+        }
+    }
+    if args.json {
+        println!("{}", serde_json::to_string(&summary)?);
+    } else {
+        let a = &summary.added;
+        println!(
+            "total: {} files ({} failed), {} lines, {} sessions, {} denials, {} server events, {} queued, {} malformed",
+            summary.files, summary.failed, summary.lines, a.sessions, a.denials, a.server_events, a.queued, a.malformed
+        );
+    }
+    Ok(if summary.failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_utc_offset;
+
+    #[test]
+    fn utc_offsets() {
+        assert_eq!(parse_utc_offset("0"), Ok(0));
+        assert_eq!(parse_utc_offset("-5"), Ok(-18_000));
+        assert_eq!(parse_utc_offset("+5:30"), Ok(19_800));
+        assert!(parse_utc_offset("25").is_err());
+        assert!(parse_utc_offset("abc").is_err());
+    }
+}

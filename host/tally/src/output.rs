@@ -1,0 +1,60 @@
+//! Printing for people: a progress bar on a terminal and the closing summary.
+
+use std::path::Path;
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::import::{FileSummary, Progress};
+
+/// A byte-based progress bar, drawn only when stderr is a terminal.
+pub struct Bar(ProgressBar);
+
+impl Bar {
+    pub fn new() -> Bar {
+        let bar = ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
+        bar.set_style(
+            ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        );
+        Bar(bar)
+    }
+}
+
+impl Progress for Bar {
+    fn start(&self, path: &Path, total: u64) {
+        self.0.reset();
+        self.0.set_length(total);
+        self.0.set_message(path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
+    }
+    fn advance(&self, bytes: u64) {
+        self.0.inc(bytes);
+    }
+    fn done(&self) {
+        self.0.finish_and_clear();
+    }
+}
+
+pub fn print_file(s: &FileSummary) {
+    let a = &s.added;
+    println!(
+        "{}: {} ({} via {}, server `{}`, UTC{:+}h): {} lines, {} sessions, {} denials, {} server events, {} queued, {} malformed",
+        s.path,
+        s.outcome,
+        s.format,
+        s.plugin,
+        s.server,
+        f64::from(s.utc_offset) / 3600.0,
+        s.lines,
+        a.sessions,
+        a.denials,
+        a.server_events,
+        a.queued,
+        a.malformed
+    );
+    if !s.malformed_lines.is_empty() {
+        let lines: Vec<String> = s.malformed_lines.iter().map(u64::to_string).collect();
+        let more = if a.malformed > s.malformed_lines.len() as u64 { ", …" } else { "" };
+        println!("  malformed lines: {}{more} (all of them: `tally diagnostics {}`)", lines.join(", "), s.run);
+    }
+}

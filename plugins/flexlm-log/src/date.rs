@@ -1,0 +1,140 @@
+//! Civil-date arithmetic (proleptic Gregorian), so the guest needs no date crate.
+
+/// Seconds in a day.
+pub const DAY: i64 = 86_400;
+
+/// Days since 1970-01-01 of the civil date `y-m-d` (H. Hinnant's `days_from_civil`).
+pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let mp = i64::from((m + 9) % 12);
+    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The civil date `(y, m, d)` of a day count since 1970-01-01.
+pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+pub fn is_leap(y: i64) -> bool {
+    (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
+}
+
+pub fn days_in_month(y: i64, m: u32) -> u32 {
+    match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if is_leap(y) => 29,
+        2 => 28,
+        _ => 0,
+    }
+}
+
+/// Day count of a plausible log date, `None` when the fields are out of range.
+pub fn checked_days(y: i64, m: u32, d: u32) -> Option<i64> {
+    ((1900..=2999).contains(&y) && (1..=12).contains(&m) && d >= 1 && d <= days_in_month(y, m))
+        .then(|| days_from_civil(y, m, d))
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ` for a UTC timestamp (tests and diagnostics).
+pub fn format_utc(ts: i64) -> String {
+    let days = ts.div_euclid(DAY);
+    let secs = ts.rem_euclid(DAY);
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
+}
+
+/// `YYYY-MM-DD` of a day count.
+pub fn format_day(days: i64) -> String {
+    let (y, m, d) = civil_from_days(days);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// English month abbreviation (`Jan` … `Dec`, any case) → 1..=12.
+pub fn month_from_abbrev(s: &[u8]) -> Option<u32> {
+    const NAMES: [&[u8; 3]; 12] = [
+        b"jan", b"feb", b"mar", b"apr", b"may", b"jun", b"jul", b"aug", b"sep", b"oct", b"nov",
+        b"dec",
+    ];
+    if s.len() < 3 {
+        return None;
+    }
+    let l = [
+        s[0].to_ascii_lowercase(),
+        s[1].to_ascii_lowercase(),
+        s[2].to_ascii_lowercase(),
+    ];
+    NAMES.iter().position(|n| **n == l).map(|i| i as u32 + 1)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn epoch_and_known_days() {
+        assert_eq!(days_from_civil(1970, 1, 1), 0);
+        assert_eq!(days_from_civil(2000, 3, 1), 11_017);
+        assert_eq!(days_from_civil(2016, 3, 30), 16_890);
+        assert_eq!(days_from_civil(1969, 12, 31), -1);
+        assert_eq!(civil_from_days(16_890), (2016, 3, 30));
+        assert_eq!(civil_from_days(-1), (1969, 12, 31));
+    }
+
+    #[test]
+    fn round_trip_over_four_centuries() {
+        let start = days_from_civil(1899, 12, 25);
+        for z in start..start + 146_097 * 2 {
+            let (y, m, d) = civil_from_days(z);
+            assert!(d >= 1 && d <= days_in_month(y, m));
+            assert_eq!(days_from_civil(y, m, d), z);
+        }
+    }
+
+    #[test]
+    fn leap_years_and_checks() {
+        assert!(is_leap(2000) && is_leap(2016) && !is_leap(1900) && !is_leap(2023));
+        assert_eq!(
+            checked_days(2016, 2, 29),
+            Some(days_from_civil(2016, 2, 29))
+        );
+        assert_eq!(checked_days(2017, 2, 29), None);
+        assert_eq!(checked_days(2017, 13, 1), None);
+        assert_eq!(checked_days(2017, 4, 31), None);
+        assert_eq!(checked_days(17, 4, 3), None);
+    }
+
+    #[test]
+    fn formatting() {
+        assert_eq!(format_utc(0), "1970-01-01T00:00:00Z");
+        assert_eq!(format_utc(1_459_302_965), "2016-03-30T01:56:05Z");
+        assert_eq!(format_utc(-1), "1969-12-31T23:59:59Z");
+        assert_eq!(format_day(16_890), "2016-03-30");
+    }
+
+    #[test]
+    fn months() {
+        assert_eq!(month_from_abbrev(b"Mar"), Some(3));
+        assert_eq!(month_from_abbrev(b"DEC"), Some(12));
+        assert_eq!(month_from_abbrev(b"Foo"), None);
+        assert_eq!(month_from_abbrev(b"Ma"), None);
+    }
+}
