@@ -7,6 +7,9 @@ pub mod date;
 mod line;
 mod parse;
 mod sniff;
+/// Synthetic logs for benchmarks and tests (native builds only).
+#[cfg(not(target_arch = "wasm32"))]
+pub mod synth;
 
 pub use parse::FlexlmLog;
 tally_plugin_sdk::export!(importer: FlexlmLog);
