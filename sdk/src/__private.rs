@@ -77,7 +77,11 @@ macro_rules! shared_conversions {
                     r::DiagnosticKind::Unrecognised => $b::DiagnosticKind::Unrecognised,
                     r::DiagnosticKind::Assumption => $b::DiagnosticKind::Assumption,
                 };
-                Self { line: d.line, kind, text: d.text }
+                Self {
+                    line: d.line,
+                    kind,
+                    text: d.text,
+                }
             }
         }
 
@@ -109,8 +113,15 @@ pub fn info(name: &str, version: &str, formats: &[&str]) -> importer::PluginInfo
     }
 }
 
-pub fn begin<T: Importer>(state: &mut Option<T>, config: importer::ImportConfig) -> Result<(), importer::PluginError> {
-    let config = r::ImportConfig { utc_offset: config.utc_offset, modified: config.modified, resume: config.resume };
+pub fn begin<T: Importer>(
+    state: &mut Option<T>,
+    config: importer::ImportConfig,
+) -> Result<(), importer::PluginError> {
+    let config = r::ImportConfig {
+        utc_offset: config.utc_offset,
+        modified: config.modified,
+        resume: config.resume,
+    };
     let mut plugin = T::default();
     plugin.begin(&config)?;
     *state = Some(plugin);
@@ -118,10 +129,15 @@ pub fn begin<T: Importer>(state: &mut Option<T>, config: importer::ImportConfig)
 }
 
 fn started<T>(state: &mut Option<T>) -> Result<&mut T, importer::PluginError> {
-    state.as_mut().ok_or_else(|| importer::PluginError::Internal("`feed` called before `begin`".into()))
+    state
+        .as_mut()
+        .ok_or_else(|| importer::PluginError::Internal("`feed` called before `begin`".into()))
 }
 
-pub fn feed<T: Importer>(state: &mut Option<T>, chunk: &[u8]) -> Result<importer::Batch, importer::PluginError> {
+pub fn feed<T: Importer>(
+    state: &mut Option<T>,
+    chunk: &[u8],
+) -> Result<importer::Batch, importer::PluginError> {
     let mut out = r::Batch::default();
     started(state)?.feed(chunk, &mut out)?;
     Ok(lower_batch(out))
@@ -130,11 +146,15 @@ pub fn feed<T: Importer>(state: &mut Option<T>, chunk: &[u8]) -> Result<importer
 pub fn checkpoint<T: Importer>(state: &Option<T>) -> Result<Vec<u8>, importer::PluginError> {
     match state {
         Some(plugin) => Ok(plugin.checkpoint()?),
-        None => Err(importer::PluginError::Internal("`checkpoint` called before `begin`".into())),
+        None => Err(importer::PluginError::Internal(
+            "`checkpoint` called before `begin`".into(),
+        )),
     }
 }
 
-pub fn finish<T: Importer>(state: &mut Option<T>) -> Result<importer::Batch, importer::PluginError> {
+pub fn finish<T: Importer>(
+    state: &mut Option<T>,
+) -> Result<importer::Batch, importer::PluginError> {
     let mut out = r::Batch::default();
     started(state)?.finish(&mut out)?;
     *state = None;
@@ -180,12 +200,20 @@ fn lower_batch(b: r::Batch) -> importer::Batch {
                 r::DenialKind::Denied => w::DenialKind::Denied,
                 r::DenialKind::Unsupported => w::DenialKind::Unsupported,
             },
-            code: x.code.map(|c| w::ErrorCode { major: c.major, minor: c.minor, errno: c.errno }),
+            code: x.code.map(|c| w::ErrorCode {
+                major: c.major,
+                minor: c.minor,
+                errno: c.errno,
+            }),
             reason: s.opt(x.reason),
             requested_version: s.opt(x.requested_version),
         })
         .collect();
-    let queued = b.queued.into_iter().map(|q| w::Queued::lower(q, &mut s)).collect();
+    let queued = b
+        .queued
+        .into_iter()
+        .map(|q| w::Queued::lower(q, &mut s))
+        .collect();
     let server_events = b
         .server_events
         .into_iter()
@@ -206,8 +234,20 @@ fn lower_batch(b: r::Batch) -> importer::Batch {
             text: s.sym(e.text),
         })
         .collect();
-    let diagnostics = b.diagnostics.into_iter().map(w::Diagnostic::lower).collect();
-    w::Batch { strings: s.table, sessions, denials, queued, server_events, diagnostics, lines: b.lines }
+    let diagnostics = b
+        .diagnostics
+        .into_iter()
+        .map(w::Diagnostic::lower)
+        .collect();
+    w::Batch {
+        strings: s.table,
+        sessions,
+        denials,
+        queued,
+        server_events,
+        diagnostics,
+        lines: b.lines,
+    }
 }
 
 // ---- poller --------------------------------------------------------------------------------
@@ -220,7 +260,10 @@ pub fn poller_info(name: &str, version: &str, formats: &[&str]) -> poller::Plugi
     }
 }
 
-pub fn parse_status<T: Poller>(output: &[u8], now: i64) -> Result<poller::Snapshot, poller::PluginError> {
+pub fn parse_status<T: Poller>(
+    output: &[u8],
+    now: i64,
+) -> Result<poller::Snapshot, poller::PluginError> {
     Ok(lower_snapshot(T::parse_status(output, now)?))
 }
 
@@ -312,7 +355,23 @@ fn lower_snapshot(snap: r::Snapshot) -> poller::Snapshot {
             target: s.sym(x.target),
         })
         .collect();
-    let queued = snap.queued.into_iter().map(|q| w::Queued::lower(q, &mut s)).collect();
-    let diagnostics = snap.diagnostics.into_iter().map(w::Diagnostic::lower).collect();
-    w::Snapshot { strings: s.table, servers, features, checkouts, reservations, queued, diagnostics }
+    let queued = snap
+        .queued
+        .into_iter()
+        .map(|q| w::Queued::lower(q, &mut s))
+        .collect();
+    let diagnostics = snap
+        .diagnostics
+        .into_iter()
+        .map(w::Diagnostic::lower)
+        .collect();
+    w::Snapshot {
+        strings: s.table,
+        servers,
+        features,
+        checkouts,
+        reservations,
+        queued,
+        diagnostics,
+    }
 }

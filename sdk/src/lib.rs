@@ -47,7 +47,9 @@ pub trait Importer: Default + 'static {
     /// returned when an interrupted import continues.
     fn begin(&mut self, config: &ImportConfig) -> Result<(), PluginError> {
         match config.resume {
-            Some(_) => Err(PluginError::Unsupported("this importer cannot resume".into())),
+            Some(_) => Err(PluginError::Unsupported(
+                "this importer cannot resume".into(),
+            )),
             None => Ok(()),
         }
     }
@@ -58,7 +60,9 @@ pub trait Importer: Default + 'static {
     /// The state to give back to [`Importer::begin`] so that a later import continues exactly
     /// after the last chunk fed.
     fn checkpoint(&self) -> Result<Vec<u8>, PluginError> {
-        Err(PluginError::Unsupported("this importer cannot resume".into()))
+        Err(PluginError::Unsupported(
+            "this importer cannot resume".into(),
+        ))
     }
 
     /// The end of the input: close whatever is still open.
@@ -85,7 +89,10 @@ pub trait Poller: 'static {
 #[macro_export]
 macro_rules! export {
     (importer: $ty:ty) => {
-        // Only a wasm32 build is a component; natively the crate is tested as a plain library.
+        // Natively the crate is a plain library (its tests call the trait); this marks the type used.
+        #[cfg(not(target_arch = "wasm32"))]
+        const _: fn() -> $ty = <$ty as ::std::default::Default>::default;
+        // Only a wasm32 build is a component.
         #[cfg(target_arch = "wasm32")]
         const _: () = {
             use $crate::__private::importer as __b;
@@ -117,6 +124,8 @@ macro_rules! export {
         };
     };
     (poller: $ty:ty) => {
+        #[cfg(not(target_arch = "wasm32"))]
+        const _: fn(&[u8], i64) -> Result<$crate::Snapshot, $crate::PluginError> = <$ty as $crate::Poller>::parse_status;
         #[cfg(target_arch = "wasm32")]
         const _: () = {
             use $crate::__private::poller as __b;

@@ -168,7 +168,11 @@ impl Batch {
 
     /// Facts in this batch (everything but the string table).
     pub fn records(&self) -> usize {
-        self.sessions.len() + self.denials.len() + self.queued.len() + self.server_events.len() + self.diagnostics.len()
+        self.sessions.len()
+            + self.denials.len()
+            + self.queued.len()
+            + self.server_events.len()
+            + self.diagnostics.len()
     }
 
     /// The first `Sym` out of range, if any: how a batch from a guest is checked.
@@ -176,14 +180,38 @@ impl Batch {
         let n = self.strings.len() as u64;
         let bad = |s: Sym| u64::from(s) >= n;
         let from_sessions = self.sessions.iter().flat_map(|s| {
-            [Some(s.vendor), Some(s.feature), Some(s.user), Some(s.host), s.project]
+            [
+                Some(s.vendor),
+                Some(s.feature),
+                Some(s.user),
+                Some(s.host),
+                s.project,
+            ]
         });
         let from_denials = self.denials.iter().flat_map(|d| {
-            [Some(d.vendor), Some(d.feature), Some(d.user), Some(d.host), d.reason, d.requested_version]
+            [
+                Some(d.vendor),
+                Some(d.feature),
+                Some(d.user),
+                Some(d.host),
+                d.reason,
+                d.requested_version,
+            ]
         });
-        let from_queued = self.queued.iter().flat_map(|q| [Some(q.vendor), Some(q.feature), Some(q.user), Some(q.host)]);
-        let from_events = self.server_events.iter().flat_map(|e| [Some(e.daemon), Some(e.text)]);
-        from_sessions.chain(from_denials).chain(from_queued).chain(from_events).flatten().find(|&s| bad(s))
+        let from_queued = self
+            .queued
+            .iter()
+            .flat_map(|q| [Some(q.vendor), Some(q.feature), Some(q.user), Some(q.host)]);
+        let from_events = self
+            .server_events
+            .iter()
+            .flat_map(|e| [Some(e.daemon), Some(e.text)]);
+        from_sessions
+            .chain(from_denials)
+            .chain(from_queued)
+            .chain(from_events)
+            .flatten()
+            .find(|&s| bad(s))
     }
 }
 
@@ -201,16 +229,33 @@ mod tests {
 
     #[test]
     fn error_code_prints_like_flexnet() {
-        let code = ErrorCode { major: -4, minor: Some(342), errno: Some(10054) };
+        let code = ErrorCode {
+            major: -4,
+            minor: Some(342),
+            errno: Some(10054),
+        };
         assert_eq!(code.to_string(), "-4,342:10054");
     }
 
     #[test]
     fn dangling_sym_is_found() {
-        let mut b = Batch { strings: vec!["a".into()], ..Batch::default() };
-        b.server_events.push(ServerEvent { time: 0, kind: ServerEventKind::Other, daemon: 0, text: 0 });
+        let mut b = Batch {
+            strings: vec!["a".into()],
+            ..Batch::default()
+        };
+        b.server_events.push(ServerEvent {
+            time: 0,
+            kind: ServerEventKind::Other,
+            daemon: 0,
+            text: 0,
+        });
         assert_eq!(b.dangling_sym(), None);
-        b.server_events.push(ServerEvent { time: 0, kind: ServerEventKind::Other, daemon: 0, text: 7 });
+        b.server_events.push(ServerEvent {
+            time: 0,
+            kind: ServerEventKind::Other,
+            daemon: 0,
+            text: 7,
+        });
         assert_eq!(b.dangling_sym(), Some(7));
     }
 }

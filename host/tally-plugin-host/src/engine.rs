@@ -7,7 +7,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use wasmtime::component::{Component, Linker, ResourceTable};
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, ResourceLimiter, Store, Trap};
+use wasmtime::{
+    Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, ResourceLimiter, Store,
+    Trap,
+};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
@@ -56,7 +59,10 @@ impl PluginEngine {
         let mut linker = Linker::new(&engine);
         // The WASI a Rust std guest links against; the context built per store grants nothing.
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
-        Ok(PluginEngine { engine, linker: Arc::new(linker) })
+        Ok(PluginEngine {
+            engine,
+            linker: Arc::new(linker),
+        })
     }
 
     pub fn engine(&self) -> &Engine {
@@ -105,16 +111,28 @@ impl PluginEngine {
         let state = store.data();
         let plugin = state.plugin.clone();
         if state.memory_exceeded {
-            return CallError::MemoryLimit { plugin, limit_mib: state.limits.memory_mib };
+            return CallError::MemoryLimit {
+                plugin,
+                limit_mib: state.limits.memory_mib,
+            };
         }
         match error.downcast_ref::<Trap>() {
-            Some(Trap::Interrupt) => CallError::Deadline { plugin, limit_ms: state.limits.timeout_ms },
+            Some(Trap::Interrupt) => CallError::Deadline {
+                plugin,
+                limit_ms: state.limits.timeout_ms,
+            },
             Some(Trap::StackOverflow) => CallError::StackOverflow { plugin },
             Some(trap) => match panic_message(&state.stderr.contents()) {
                 Some(message) => CallError::Panic { plugin, message },
-                None => CallError::Trap { plugin, message: trap.to_string() },
+                None => CallError::Trap {
+                    plugin,
+                    message: trap.to_string(),
+                },
             },
-            None => CallError::Trap { plugin, message: format!("{error:#}") },
+            None => CallError::Trap {
+                plugin,
+                message: format!("{error:#}"),
+            },
         }
     }
 }
@@ -153,12 +171,20 @@ pub struct HostState {
 
 impl WasiView for HostState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
     }
 }
 
 impl ResourceLimiter for HostState {
-    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         let cap = self.limits.memory_mib as usize * 1024 * 1024;
         if desired > cap {
             // Trap rather than fail the grow: a guest's allocator aborts anyway, and a trap
@@ -169,7 +195,12 @@ impl ResourceLimiter for HostState {
         Ok(true)
     }
 
-    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         Ok(desired <= 1_000_000)
     }
 }
@@ -179,7 +210,10 @@ mod tests {
     #[test]
     fn panic_message_is_extracted() {
         let stderr = b"\nthread '<unnamed>' panicked at src/lib.rs:12:5:\nboom\nnote: run with RUST_BACKTRACE=1\n";
-        assert_eq!(super::panic_message(stderr).as_deref(), Some("panicked at src/lib.rs:12:5: boom"));
+        assert_eq!(
+            super::panic_message(stderr).as_deref(),
+            Some("panicked at src/lib.rs:12:5: boom")
+        );
         assert_eq!(super::panic_message(b"just noise"), None);
     }
 }

@@ -5,13 +5,22 @@ use thiserror::Error;
 #[derive(Debug, Error)]
 pub enum ManifestError {
     #[error("cannot read {origin}: {source}")]
-    Io { origin: String, source: std::io::Error },
+    Io {
+        origin: String,
+        source: std::io::Error,
+    },
     #[error("{origin} is not a valid plugin manifest: {message}")]
     Syntax { origin: String, message: String },
     #[error("{origin}: {message}")]
     Invalid { origin: String, message: String },
-    #[error("plugin `{plugin}`: component sha256 mismatch (manifest says {expected}, file is {actual}); refusing a tampered or stale component")]
-    HashMismatch { plugin: String, expected: String, actual: String },
+    #[error(
+        "plugin `{plugin}`: component sha256 mismatch (manifest says {expected}, file is {actual}); refusing a tampered or stale component"
+    )]
+    HashMismatch {
+        plugin: String,
+        expected: String,
+        actual: String,
+    },
 }
 
 /// Failure to load a plugin: its manifest, its component, or their agreement.
@@ -20,11 +29,19 @@ pub enum LoadError {
     #[error(transparent)]
     Manifest(#[from] ManifestError),
     #[error("plugin `{plugin}`: cannot read component {path}: {source}")]
-    Io { plugin: String, path: String, source: std::io::Error },
+    Io {
+        plugin: String,
+        path: String,
+        source: std::io::Error,
+    },
     #[error("plugin `{plugin}`: not a valid WebAssembly component: {message}")]
     Compile { plugin: String, message: String },
     #[error("plugin `{plugin}` exports {found} but this host supports {supported}")]
-    UnsupportedTrack { plugin: String, found: String, supported: String },
+    UnsupportedTrack {
+        plugin: String,
+        found: String,
+        supported: String,
+    },
     #[error("plugin `{plugin}`: {message}")]
     Mismatch { plugin: String, message: String },
     #[error("plugin `{plugin}` cannot be linked: {message}")]

@@ -38,12 +38,22 @@ impl ImportRun {
     /// Instantiates `plugin` and calls its `begin`.
     pub fn begin(plugin: Arc<LoadedPlugin>, config: &ImportConfig) -> Result<ImportRun, CallError> {
         let Pre::Importer(pre) = &plugin.pre else {
-            return Err(CallError::Unavailable { plugin: plugin.id().into(), message: "it is a poller, not an importer".into() });
+            return Err(CallError::Unavailable {
+                plugin: plugin.id().into(),
+                message: "it is a poller, not an importer".into(),
+            });
         };
         let mut store = plugin.engine.store(plugin.id(), plugin.manifest.limits);
         PluginEngine::arm(&mut store);
-        let bindings = pre.instantiate(&mut store).map_err(|e| PluginEngine::classify(&store, &e))?;
-        let mut run = ImportRun { plugin, live: Some((store, bindings)), lines_fed: 0, records_returned: 0 };
+        let bindings = pre
+            .instantiate(&mut store)
+            .map_err(|e| PluginEngine::classify(&store, &e))?;
+        let mut run = ImportRun {
+            plugin,
+            live: Some((store, bindings)),
+            lines_fed: 0,
+            records_returned: 0,
+        };
         let config = v0_1_0::import_config(config);
         run.call(|store, b| b.tally_plugin_log_importer().call_begin(store, &config))?;
         Ok(run)
@@ -74,11 +84,19 @@ impl ImportRun {
     /// Calls into the guest with a fresh deadline; maps traps and guest errors.
     fn call<R>(
         &mut self,
-        f: impl FnOnce(&mut Store<HostState>, &v0_1_0::importer::Importer) -> wasmtime::Result<Result<R, v0_1_0::importer::tally::plugin::types::PluginError>>,
+        f: impl FnOnce(
+            &mut Store<HostState>,
+            &v0_1_0::importer::Importer,
+        ) -> wasmtime::Result<
+            Result<R, v0_1_0::importer::tally::plugin::types::PluginError>,
+        >,
     ) -> Result<R, CallError> {
         let id = self.plugin.id();
         let Some((store, bindings)) = self.live.as_mut() else {
-            return Err(CallError::Unavailable { plugin: id.into(), message: "its instance was stopped by an earlier failure".into() });
+            return Err(CallError::Unavailable {
+                plugin: id.into(),
+                message: "its instance was stopped by an earlier failure".into(),
+            });
         };
         PluginEngine::arm(store);
         match f(store, bindings) {
@@ -95,7 +113,10 @@ impl ImportRun {
 
     /// Checks a batch before the host trusts it.
     fn accept(&mut self, batch: Batch) -> Result<Batch, CallError> {
-        let invalid = |message: String| CallError::InvalidResult { plugin: self.plugin.id().into(), message };
+        let invalid = |message: String| CallError::InvalidResult {
+            plugin: self.plugin.id().into(),
+            message,
+        };
         self.records_returned += batch.records() as u64;
         let allowed = self.lines_fed * RECORDS_PER_LINE + RECORD_ALLOWANCE;
         if self.records_returned > allowed {
@@ -107,7 +128,10 @@ impl ImportRun {
         }
         if let Some(sym) = batch.dangling_sym() {
             self.live = None;
-            return Err(invalid(format!("string index {sym} out of range ({} strings)", batch.strings.len())));
+            return Err(invalid(format!(
+                "string index {sym} out of range ({} strings)",
+                batch.strings.len()
+            )));
         }
         Ok(batch)
     }

@@ -39,7 +39,10 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { memory_mib: 64, timeout_ms: 60_000 }
+        Limits {
+            memory_mib: 64,
+            timeout_ms: 60_000,
+        }
     }
 }
 
@@ -75,40 +78,69 @@ pub struct Manifest {
 impl Manifest {
     /// Parses and checks a manifest's text; `origin` names it in errors.
     pub fn parse(text: &str, origin: &str) -> Result<Manifest, ManifestError> {
-        let manifest: Manifest =
-            toml::from_str(text).map_err(|e| ManifestError::Syntax { origin: origin.into(), message: e.to_string() })?;
-        manifest.validate().map_err(|message| ManifestError::Invalid { origin: origin.into(), message })?;
+        let manifest: Manifest = toml::from_str(text).map_err(|e| ManifestError::Syntax {
+            origin: origin.into(),
+            message: e.to_string(),
+        })?;
+        manifest
+            .validate()
+            .map_err(|message| ManifestError::Invalid {
+                origin: origin.into(),
+                message,
+            })?;
         Ok(manifest)
     }
 
     pub fn read(path: &Path) -> Result<Manifest, ManifestError> {
         let origin = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| ManifestError::Io { origin: origin.clone(), source: e })?;
+        let text = std::fs::read_to_string(path).map_err(|e| ManifestError::Io {
+            origin: origin.clone(),
+            source: e,
+        })?;
         Manifest::parse(&text, &origin)
     }
 
     fn validate(&self) -> Result<(), String> {
         let id_ok = !self.id.is_empty()
             && self.id.len() <= 64
-            && self.id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+            && self
+                .id
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
         if !id_ok {
-            return Err(format!("id `{}` must be 1-64 lower-case letters, digits or dashes", self.id));
+            return Err(format!(
+                "id `{}` must be 1-64 lower-case letters, digits or dashes",
+                self.id
+            ));
         }
         if self.formats.is_empty() {
             return Err("`formats` must name at least one format".into());
         }
-        if self.component.contains('/') || self.component.contains('\\') || self.component.starts_with('.') {
-            return Err(format!("component `{}` must be a file name beside the manifest", self.component));
+        if self.component.contains('/')
+            || self.component.contains('\\')
+            || self.component.starts_with('.')
+        {
+            return Err(format!(
+                "component `{}` must be a file name beside the manifest",
+                self.component
+            ));
         }
         if self.sha256.len() != 64 || !self.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err("sha256 must be 64 hex digits".into());
         }
-        let Limits { memory_mib, timeout_ms } = self.limits;
+        let Limits {
+            memory_mib,
+            timeout_ms,
+        } = self.limits;
         if !(1..=MAX_MEMORY_MIB).contains(&memory_mib) {
-            return Err(format!("limits.memory-mib must be 1..={MAX_MEMORY_MIB}, not {memory_mib}"));
+            return Err(format!(
+                "limits.memory-mib must be 1..={MAX_MEMORY_MIB}, not {memory_mib}"
+            ));
         }
         if !(1..=MAX_TIMEOUT_MS).contains(&timeout_ms) {
-            return Err(format!("limits.timeout-ms must be 1..={MAX_TIMEOUT_MS}, not {timeout_ms}"));
+            return Err(format!(
+                "limits.timeout-ms must be 1..={MAX_TIMEOUT_MS}, not {timeout_ms}"
+            ));
         }
         Ok(())
     }
@@ -119,7 +151,11 @@ impl Manifest {
         if actual.eq_ignore_ascii_case(&self.sha256) {
             Ok(())
         } else {
-            Err(ManifestError::HashMismatch { plugin: self.id.clone(), expected: self.sha256.clone(), actual })
+            Err(ManifestError::HashMismatch {
+                plugin: self.id.clone(),
+                expected: self.sha256.clone(),
+                actual,
+            })
         }
     }
 }
@@ -148,7 +184,13 @@ timeout-ms = 500
     fn parses_and_defaults() {
         let m = Manifest::parse(GOOD, "test").expect("valid manifest");
         assert_eq!(m.world, World::Importer);
-        assert_eq!(m.limits, Limits { memory_mib: 64, timeout_ms: 500 });
+        assert_eq!(
+            m.limits,
+            Limits {
+                memory_mib: 64,
+                timeout_ms: 500
+            }
+        );
         m.check_hash(b"").expect("sha256 of the empty input");
     }
 
@@ -161,11 +203,18 @@ timeout-ms = 500
 
     #[test]
     fn bad_values_are_named() {
-        let err = Manifest::parse(&GOOD.replace("flexlm-log", "Flex Log"), "m").expect_err("bad id");
+        let err =
+            Manifest::parse(&GOOD.replace("flexlm-log", "Flex Log"), "m").expect_err("bad id");
         assert!(err.to_string().contains("id `Flex Log`"), "{err}");
-        let err = Manifest::parse(&GOOD.replace("timeout-ms = 500", "memory-mib = 4096"), "m").expect_err("too much memory");
-        assert!(err.to_string().contains("memory-mib must be 1..=1024, not 4096"), "{err}");
-        let err = Manifest::parse(&GOOD.replace("flexlm_log.wasm", "../evil.wasm"), "m").expect_err("path");
+        let err = Manifest::parse(&GOOD.replace("timeout-ms = 500", "memory-mib = 4096"), "m")
+            .expect_err("too much memory");
+        assert!(
+            err.to_string()
+                .contains("memory-mib must be 1..=1024, not 4096"),
+            "{err}"
+        );
+        let err = Manifest::parse(&GOOD.replace("flexlm_log.wasm", "../evil.wasm"), "m")
+            .expect_err("path");
         assert!(err.to_string().contains("beside the manifest"), "{err}");
     }
 

@@ -33,7 +33,10 @@ pub struct LoadedPlugin {
 
 impl std::fmt::Debug for LoadedPlugin {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LoadedPlugin").field("id", &self.manifest.id).field("track", &self.track).finish_non_exhaustive()
+        f.debug_struct("LoadedPlugin")
+            .field("id", &self.manifest.id)
+            .field("track", &self.track)
+            .finish_non_exhaustive()
     }
 }
 
@@ -44,11 +47,17 @@ impl LoadedPlugin {
 
     /// Checks the component against its manifest, compiles and links it, and asks it to describe
     /// itself. Nothing of the plugin is kept unless every step succeeds.
-    pub fn load(engine: &PluginEngine, manifest: Manifest, component: &[u8]) -> Result<Arc<LoadedPlugin>, LoadError> {
+    pub fn load(
+        engine: &PluginEngine,
+        manifest: Manifest,
+        component: &[u8],
+    ) -> Result<Arc<LoadedPlugin>, LoadError> {
         manifest.check_hash(component)?;
         let plugin = manifest.id.clone();
-        let compiled =
-            engine.compile(component).map_err(|e| LoadError::Compile { plugin: plugin.clone(), message: format!("{e:#}") })?;
+        let compiled = engine.compile(component).map_err(|e| LoadError::Compile {
+            plugin: plugin.clone(),
+            message: format!("{e:#}"),
+        })?;
 
         let exports: Vec<String> = compiled
             .component_type()
@@ -56,13 +65,26 @@ impl LoadedPlugin {
             .map(|(name, _)| name.to_string())
             .filter(|name| name.starts_with("tally:plugin/"))
             .collect();
-        let (world, track) = match exports.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+        let (world, track) = match exports
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .as_slice()
+        {
             [v0_1_0::IMPORTER_EXPORT] => (World::Importer, v0_1_0::TRACK),
             [v0_1_0::POLLER_EXPORT] => (World::Poller, v0_1_0::TRACK),
             _ => {
-                let found = if exports.is_empty() { "no tally:plugin interface".to_string() } else { exports.join(", ") };
+                let found = if exports.is_empty() {
+                    "no tally:plugin interface".to_string()
+                } else {
+                    exports.join(", ")
+                };
                 let supported = format!("{} or {}", v0_1_0::IMPORTER_EXPORT, v0_1_0::POLLER_EXPORT);
-                return Err(LoadError::UnsupportedTrack { plugin, found, supported });
+                return Err(LoadError::UnsupportedTrack {
+                    plugin,
+                    found,
+                    supported,
+                });
             }
         };
         let track = semver::Version::parse(track).expect("track constants are valid semver");
@@ -79,15 +101,37 @@ impl LoadedPlugin {
             });
         }
 
-        let link_err = |e: wasmtime::Error| LoadError::Link { plugin: plugin.clone(), message: format!("{e:#}") };
-        let instance_pre = engine.linker().instantiate_pre(&compiled).map_err(link_err)?;
-        let pre = match world {
-            World::Importer => Pre::Importer(v0_1_0::importer::ImporterPre::new(instance_pre).map_err(link_err)?),
-            World::Poller => Pre::Poller(v0_1_0::poller::PollerPre::new(instance_pre).map_err(link_err)?),
+        let link_err = |e: wasmtime::Error| LoadError::Link {
+            plugin: plugin.clone(),
+            message: format!("{e:#}"),
         };
-        let mut loaded =
-            LoadedPlugin { manifest, info: PluginInfo { name: String::new(), version: String::new(), formats: vec![] }, track, pre, engine: engine.clone() };
-        loaded.info = loaded.describe().map_err(|e| LoadError::Mismatch { plugin: plugin.clone(), message: e.to_string() })?;
+        let instance_pre = engine
+            .linker()
+            .instantiate_pre(&compiled)
+            .map_err(link_err)?;
+        let pre = match world {
+            World::Importer => {
+                Pre::Importer(v0_1_0::importer::ImporterPre::new(instance_pre).map_err(link_err)?)
+            }
+            World::Poller => {
+                Pre::Poller(v0_1_0::poller::PollerPre::new(instance_pre).map_err(link_err)?)
+            }
+        };
+        let mut loaded = LoadedPlugin {
+            manifest,
+            info: PluginInfo {
+                name: String::new(),
+                version: String::new(),
+                formats: vec![],
+            },
+            track,
+            pre,
+            engine: engine.clone(),
+        };
+        loaded.info = loaded.describe().map_err(|e| LoadError::Mismatch {
+            plugin: plugin.clone(),
+            message: e.to_string(),
+        })?;
         let mut declared = loaded.manifest.formats.clone();
         let mut described = loaded.info.formats.clone();
         declared.sort();
@@ -95,7 +139,9 @@ impl LoadedPlugin {
         if declared != described {
             return Err(LoadError::Mismatch {
                 plugin,
-                message: format!("manifest lists formats {declared:?}, the component describes {described:?}"),
+                message: format!(
+                    "manifest lists formats {declared:?}, the component describes {described:?}"
+                ),
             });
         }
         Ok(Arc::new(loaded))
@@ -104,7 +150,11 @@ impl LoadedPlugin {
     /// Runs `f` on a fresh, deadline-armed instance, turning any trap into a [`CallError`].
     fn with_instance<R>(
         &self,
-        f: impl FnOnce(&mut wasmtime::Store<crate::engine::HostState>, &Pre, &Instance) -> wasmtime::Result<R>,
+        f: impl FnOnce(
+            &mut wasmtime::Store<crate::engine::HostState>,
+            &Pre,
+            &Instance,
+        ) -> wasmtime::Result<R>,
     ) -> Result<R, CallError> {
         let mut store = self.engine.store(self.id(), self.manifest.limits);
         PluginEngine::arm(&mut store);
@@ -118,8 +168,14 @@ impl LoadedPlugin {
 
     fn describe(&self) -> Result<PluginInfo, CallError> {
         self.with_instance(|store, _, instance| match instance {
-            Instance::Importer(i) => i.tally_plugin_log_importer().call_describe(store).map(Into::into),
-            Instance::Poller(p) => p.tally_plugin_status_poller().call_describe(store).map(Into::into),
+            Instance::Importer(i) => i
+                .tally_plugin_log_importer()
+                .call_describe(store)
+                .map(Into::into),
+            Instance::Poller(p) => p
+                .tally_plugin_status_poller()
+                .call_describe(store)
+                .map(Into::into),
         })
     }
 
@@ -129,7 +185,11 @@ impl LoadedPlugin {
             Instance::Importer(i) => i.tally_plugin_log_importer().call_sniff(store, head),
             Instance::Poller(p) => p.tally_plugin_status_poller().call_sniff(store, head),
         })?;
-        if confidence.is_finite() { Ok(confidence.clamp(0.0, 1.0)) } else { Ok(0.0) }
+        if confidence.is_finite() {
+            Ok(confidence.clamp(0.0, 1.0))
+        } else {
+            Ok(0.0)
+        }
     }
 }
 

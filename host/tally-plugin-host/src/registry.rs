@@ -23,11 +23,19 @@ pub struct Registry {
 
 impl Registry {
     pub fn new(engine: PluginEngine) -> Registry {
-        Registry { engine, plugins: RwLock::new(BTreeMap::new()) }
+        Registry {
+            engine,
+            plugins: RwLock::new(BTreeMap::new()),
+        }
     }
 
     /// Loads a plugin from its manifest text and component bytes (used for built-in plugins).
-    pub fn add(&self, manifest: &str, origin: &str, component: &[u8]) -> Result<Arc<LoadedPlugin>, LoadError> {
+    pub fn add(
+        &self,
+        manifest: &str,
+        origin: &str,
+        component: &[u8],
+    ) -> Result<Arc<LoadedPlugin>, LoadError> {
         let manifest = Manifest::parse(manifest, origin)?;
         self.insert(LoadedPlugin::load(&self.engine, manifest, component)?)
     }
@@ -53,11 +61,18 @@ impl Registry {
             Ok(entries) => entries,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return (loaded, errors),
             Err(source) => {
-                errors.push(LoadError::Manifest(ManifestError::Io { origin: root.display().to_string(), source }));
+                errors.push(LoadError::Manifest(ManifestError::Io {
+                    origin: root.display().to_string(),
+                    source,
+                }));
                 return (loaded, errors);
             }
         };
-        let mut dirs: Vec<_> = entries.filter_map(Result::ok).map(|e| e.path()).filter(|p| p.join("plugin.toml").is_file()).collect();
+        let mut dirs: Vec<_> = entries
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.join("plugin.toml").is_file())
+            .collect();
         dirs.sort();
         for dir in dirs {
             match self.add_dir(&dir) {
@@ -78,18 +93,31 @@ impl Registry {
     }
 
     pub fn get(&self, id: &str) -> Option<Arc<LoadedPlugin>> {
-        self.plugins.read().unwrap_or_else(|p| p.into_inner()).get(id).cloned()
+        self.plugins
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(id)
+            .cloned()
     }
 
     /// All plugins, by id.
     pub fn list(&self) -> Vec<Arc<LoadedPlugin>> {
-        self.plugins.read().unwrap_or_else(|p| p.into_inner()).values().cloned().collect()
+        self.plugins
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .cloned()
+            .collect()
     }
 
     /// Every format id the plugins of `world` read, sorted.
     pub fn formats(&self, world: World) -> Vec<String> {
-        let mut formats: Vec<String> =
-            self.list().iter().filter(|p| p.manifest.world == world).flat_map(|p| p.manifest.formats.clone()).collect();
+        let mut formats: Vec<String> = self
+            .list()
+            .iter()
+            .filter(|p| p.manifest.world == world)
+            .flat_map(|p| p.manifest.formats.clone())
+            .collect();
         formats.sort();
         formats.dedup();
         formats
@@ -97,7 +125,9 @@ impl Registry {
 
     /// The plugin of `world` that reads `format`.
     pub fn for_format(&self, world: World, format: &str) -> Option<Arc<LoadedPlugin>> {
-        self.list().into_iter().find(|p| p.manifest.world == world && p.manifest.formats.iter().any(|f| f == format))
+        self.list()
+            .into_iter()
+            .find(|p| p.manifest.world == world && p.manifest.formats.iter().any(|f| f == format))
     }
 
     /// The plugin of `world` most sure that `head` is its format, if any is sure enough.

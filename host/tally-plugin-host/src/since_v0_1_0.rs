@@ -26,13 +26,21 @@ use importer::tally::plugin::types as w;
 
 impl From<w::PluginInfo> for crate::PluginInfo {
     fn from(i: w::PluginInfo) -> Self {
-        crate::PluginInfo { name: i.name, version: i.version, formats: i.formats }
+        crate::PluginInfo {
+            name: i.name,
+            version: i.version,
+            formats: i.formats,
+        }
     }
 }
 
 impl From<poller::tally::plugin::types::PluginInfo> for crate::PluginInfo {
     fn from(i: poller::tally::plugin::types::PluginInfo) -> Self {
-        crate::PluginInfo { name: i.name, version: i.version, formats: i.formats }
+        crate::PluginInfo {
+            name: i.name,
+            version: i.version,
+            formats: i.formats,
+        }
     }
 }
 
@@ -47,7 +55,11 @@ pub fn guest_error(plugin: &str, e: w::PluginError) -> crate::CallError {
 }
 
 pub fn import_config(c: &crate::ImportConfig) -> w::ImportConfig {
-    w::ImportConfig { utc_offset: c.utc_offset, modified: c.modified, resume: c.resume.clone() }
+    w::ImportConfig {
+        utc_offset: c.utc_offset,
+        modified: c.modified,
+        resume: c.resume.clone(),
+    }
 }
 
 impl From<w::Batch> for core::Batch {
@@ -108,7 +120,11 @@ fn denial(d: w::Denial) -> core::Denial {
             w::DenialKind::Denied => core::DenialKind::Denied,
             w::DenialKind::Unsupported => core::DenialKind::Unsupported,
         },
-        code: d.code.map(|c| core::ErrorCode { major: c.major, minor: c.minor, errno: c.errno }),
+        code: d.code.map(|c| core::ErrorCode {
+            major: c.major,
+            minor: c.minor,
+            errno: c.errno,
+        }),
         reason: d.reason,
         requested_version: d.requested_version,
     }

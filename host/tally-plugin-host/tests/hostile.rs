@@ -5,7 +5,10 @@ use std::path::Path;
 use std::sync::Arc;
 
 use tally_plugin_artifacts as artifacts;
-use tally_plugin_host::{CallError, ImportConfig, ImportRun, LoadError, LoadedPlugin, Manifest, PluginEngine, Registry, World};
+use tally_plugin_host::{
+    CallError, ImportConfig, ImportRun, LoadError, LoadedPlugin, Manifest, PluginEngine, Registry,
+    World,
+};
 
 const GOOD_LOG: &str = "\
  9:00:00 (lmgrd) FlexNet Licensing (v11.16.0.0 build 1 x64_lsb) started on lic1 (linux) (3/5/2021)
@@ -16,7 +19,9 @@ const GOOD_LOG: &str = "\
 fn registry() -> Registry {
     let registry = Registry::new(PluginEngine::new().expect("engine"));
     for (id, dir) in artifacts::ALL {
-        registry.add_dir(Path::new(dir)).unwrap_or_else(|e| panic!("loading {id}: {e}"));
+        registry
+            .add_dir(Path::new(dir))
+            .unwrap_or_else(|e| panic!("loading {id}: {e}"));
     }
     registry
 }
@@ -38,21 +43,28 @@ fn import_error(plugin: Arc<LoadedPlugin>, input: &str) -> CallError {
 
 /// The good importer still works in the same registry (same engine, same pool).
 fn good_import_works(registry: &Registry) {
-    let mut run = ImportRun::begin(plugin(registry, "flexlm-log"), &ImportConfig::default()).expect("begin");
+    let mut run =
+        ImportRun::begin(plugin(registry, "flexlm-log"), &ImportConfig::default()).expect("begin");
     let mut batch = run.feed(GOOD_LOG.as_bytes()).expect("feed");
     let last = run.finish().expect("finish");
     batch.sessions.extend(last.sessions);
     assert_eq!(batch.lines, 3);
     assert_eq!(batch.sessions.len(), 1, "{batch:?}");
     let session = &batch.sessions[0];
-    assert_eq!((batch.str(session.user), session.end - session.start), ("alice", 1800));
+    assert_eq!(
+        (batch.str(session.user), session.end - session.start),
+        ("alice", 1800)
+    );
 }
 
 #[test]
 fn endless_loop_hits_the_deadline() {
     let registry = registry();
     let error = import_error(plugin(&registry, "hostile-loop"), "one line\n");
-    assert_eq!(error.to_string(), "plugin `hostile-loop` exceeded its time limit of 300 ms and was stopped");
+    assert_eq!(
+        error.to_string(),
+        "plugin `hostile-loop` exceeded its time limit of 300 ms and was stopped"
+    );
     good_import_works(&registry);
 }
 
@@ -60,7 +72,10 @@ fn endless_loop_hits_the_deadline() {
 fn allocation_bomb_hits_the_memory_limit() {
     let registry = registry();
     let error = import_error(plugin(&registry, "hostile-alloc"), "one line\n");
-    assert_eq!(error.to_string(), "plugin `hostile-alloc` exceeded its memory limit of 16 MiB and was stopped");
+    assert_eq!(
+        error.to_string(),
+        "plugin `hostile-alloc` exceeded its memory limit of 16 MiB and was stopped"
+    );
     good_import_works(&registry);
 }
 
@@ -72,7 +87,10 @@ fn panic_is_reported_with_its_message() {
         CallError::Panic { plugin, message } => {
             assert_eq!(plugin, "hostile-panic");
             assert!(message.starts_with("panicked at "), "{message}");
-            assert!(message.ends_with("hostile guest refuses 12 bytes"), "{message}");
+            assert!(
+                message.ends_with("hostile guest refuses 12 bytes"),
+                "{message}"
+            );
         }
         other => panic!("expected a panic, got {other:?}"),
     }
@@ -93,10 +111,14 @@ fn result_far_larger_than_its_input_is_refused() {
 #[test]
 fn a_trapped_run_refuses_further_calls() {
     let registry = registry();
-    let mut run = ImportRun::begin(plugin(&registry, "hostile-panic"), &ImportConfig::default()).expect("begin");
+    let mut run = ImportRun::begin(plugin(&registry, "hostile-panic"), &ImportConfig::default())
+        .expect("begin");
     assert!(matches!(run.feed(b"x\n"), Err(CallError::Panic { .. })));
     let again = run.feed(b"x\n").expect_err("the instance is gone");
-    assert_eq!(again.to_string(), "plugin `hostile-panic` cannot be used: its instance was stopped by an earlier failure");
+    assert_eq!(
+        again.to_string(),
+        "plugin `hostile-panic` cannot be used: its instance was stopped by an earlier failure"
+    );
 }
 
 #[test]
@@ -109,9 +131,16 @@ fn tampered_component_is_refused_and_nothing_is_registered() {
     component[last] ^= 0xff;
 
     let registry = Registry::new(PluginEngine::new().expect("engine"));
-    let error = registry.add(&manifest, "flexlm-log", &component).expect_err("tampered");
+    let error = registry
+        .add(&manifest, "flexlm-log", &component)
+        .expect_err("tampered");
     assert!(matches!(error, LoadError::Manifest(_)), "{error:?}");
-    assert!(error.to_string().starts_with("plugin `flexlm-log`: component sha256 mismatch"), "{error}");
+    assert!(
+        error
+            .to_string()
+            .starts_with("plugin `flexlm-log`: component sha256 mismatch"),
+        "{error}"
+    );
     assert!(registry.get("flexlm-log").is_none());
 }
 
@@ -123,14 +152,21 @@ fn manifest_must_match_the_component() {
     let registry = Registry::new(PluginEngine::new().expect("engine"));
 
     let as_poller = manifest.replace("world = \"importer\"", "world = \"poller\"");
-    let error = registry.add(&as_poller, "m", &component).expect_err("wrong world");
+    let error = registry
+        .add(&as_poller, "m", &component)
+        .expect_err("wrong world");
     assert_eq!(
         error.to_string(),
         "plugin `flexlm-log`: manifest declares world `poller` on WIT 0.1.0, the component implements `importer` on WIT 0.1.0"
     );
 
-    let other_formats = manifest.replace("formats = [\"flexlm-debuglog\"]", "formats = [\"rlm-reportlog\"]");
-    let error = registry.add(&other_formats, "m", &component).expect_err("wrong formats");
+    let other_formats = manifest.replace(
+        "formats = [\"flexlm-debuglog\"]",
+        "formats = [\"rlm-reportlog\"]",
+    );
+    let error = registry
+        .add(&other_formats, "m", &component)
+        .expect_err("wrong formats");
     assert!(error.to_string().contains("manifest lists formats [\"rlm-reportlog\"], the component describes [\"flexlm-debuglog\"]"), "{error}");
 }
 
@@ -143,15 +179,31 @@ fn a_core_module_is_not_a_plugin() {
         tally_plugin_host::sha256_hex(module)
     );
     let registry = Registry::new(PluginEngine::new().expect("engine"));
-    let error = registry.add(&manifest, "m", module).expect_err("core module");
-    assert!(error.to_string().starts_with("plugin `core`: not a valid WebAssembly component"), "{error}");
+    let error = registry
+        .add(&manifest, "m", module)
+        .expect_err("core module");
+    assert!(
+        error
+            .to_string()
+            .starts_with("plugin `core`: not a valid WebAssembly component"),
+        "{error}"
+    );
 }
 
 #[test]
 fn detection_picks_the_plugin_that_claims_the_file() {
     let registry = registry();
-    let (plugin, confidence) = registry.detect(World::Importer, GOOD_LOG.as_bytes()).expect("flexlm-log claims it");
+    let (plugin, confidence) = registry
+        .detect(World::Importer, GOOD_LOG.as_bytes())
+        .expect("flexlm-log claims it");
     assert_eq!(plugin.id(), "flexlm-log");
     assert!(confidence >= 0.5);
-    assert!(registry.detect(World::Importer, b"just some text\nnothing like a license log\n").is_none());
+    assert!(
+        registry
+            .detect(
+                World::Importer,
+                b"just some text\nnothing like a license log\n"
+            )
+            .is_none()
+    );
 }

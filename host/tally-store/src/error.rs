@@ -9,7 +9,10 @@ pub enum StoreError {
     #[error("unsupported database URL `{0}`: use sqlite://PATH (PostgreSQL and MySQL are coming)")]
     UnsupportedUrl(String),
     #[error("cannot create the database directory {path}: {source}")]
-    CreateDir { path: String, source: std::io::Error },
+    CreateDir {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("the store's writer task has stopped")]
     WriterGone,
     #[error("import run {0} does not exist")]

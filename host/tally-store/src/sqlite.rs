@@ -3,13 +3,19 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
 use sqlx::{AssertSqlSafe, ConnectOptions, Row};
 use tally_core::{Batch, Diagnostic, DiagnosticKind};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::writer::{self, Command};
-use crate::{Checkpoint, FactCounts, FileIdentity, ImportRun, NewImport, RunId, RunStatus, ServerId, StoreError, Totals};
+use crate::{
+    Checkpoint, FactCounts, FileIdentity, ImportRun, NewImport, RunId, RunStatus, ServerId,
+    StoreError, Totals,
+};
 
 static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
@@ -33,25 +39,48 @@ impl Store {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(30))
             .disable_statement_logging();
-        if let Some(dir) = options.get_filename().parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
-                .map_err(|source| StoreError::CreateDir { path: dir.display().to_string(), source })?;
+        if let Some(dir) = options
+            .get_filename()
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
+                path: dir.display().to_string(),
+                source,
+            })?;
         }
         let mut write = options.connect().await?;
         MIGRATIONS.run(&mut write).await?;
-        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options.read_only(true)).await?;
-        Ok(Store { pool, writer: writer::spawn(write) })
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options.read_only(true))
+            .await?;
+        Ok(Store {
+            pool,
+            writer: writer::spawn(write),
+        })
     }
 
-    async fn send<T>(&self, make: impl FnOnce(oneshot::Sender<Result<T, StoreError>>) -> Command) -> Result<T, StoreError> {
+    async fn send<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<Result<T, StoreError>>) -> Command,
+    ) -> Result<T, StoreError> {
         let (reply, answer) = oneshot::channel();
-        self.writer.send(make(reply)).await.map_err(|_| StoreError::WriterGone)?;
+        self.writer
+            .send(make(reply))
+            .await
+            .map_err(|_| StoreError::WriterGone)?;
         answer.await.map_err(|_| StoreError::WriterGone)?
     }
 
     /// The id of the license server called `name`, created (fed by `manager`) if new.
     pub async fn ensure_server(&self, name: &str, manager: &str) -> Result<ServerId, StoreError> {
-        self.send(|reply| Command::EnsureServer { name: name.into(), manager: manager.into(), reply }).await
+        self.send(|reply| Command::EnsureServer {
+            name: name.into(),
+            manager: manager.into(),
+            reply,
+        })
+        .await
     }
 
     pub async fn start_import(&self, new: NewImport) -> Result<RunId, StoreError> {
@@ -69,14 +98,31 @@ impl Store {
     ) -> Result<oneshot::Receiver<Result<FactCounts, StoreError>>, StoreError> {
         let (reply, answer) = oneshot::channel();
         self.writer
-            .send(Command::Commit { run, server, batch, checkpoint, reply })
+            .send(Command::Commit {
+                run,
+                server,
+                batch,
+                checkpoint,
+                reply,
+            })
             .await
             .map_err(|_| StoreError::WriterGone)?;
         Ok(answer)
     }
 
-    pub async fn finish_import(&self, run: RunId, status: RunStatus, error: Option<String>) -> Result<(), StoreError> {
-        self.send(|reply| Command::Finish { run, status, error, reply }).await
+    pub async fn finish_import(
+        &self,
+        run: RunId,
+        status: RunStatus,
+        error: Option<String>,
+    ) -> Result<(), StoreError> {
+        self.send(|reply| Command::Finish {
+            run,
+            status,
+            error,
+            reply,
+        })
+        .await
     }
 
     /// Reopens a completed run whose file has grown (see the writer for what that undoes).
@@ -86,10 +132,12 @@ impl Store {
 
     /// Import runs of a server, newest first.
     pub async fn import_runs(&self, server: ServerId) -> Result<Vec<ImportRun>, StoreError> {
-        let rows = sqlx::query(AssertSqlSafe(format!("{RUN_COLUMNS} WHERE server_id = ? ORDER BY id DESC")))
-            .bind(server)
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "{RUN_COLUMNS} WHERE server_id = ? ORDER BY id DESC"
+        )))
+        .bind(server)
+        .fetch_all(&self.pool)
+        .await?;
         Ok(rows.iter().map(import_run).collect())
     }
 
@@ -103,7 +151,12 @@ impl Store {
     }
 
     /// The kept diagnostics of a run, by line.
-    pub async fn diagnostics(&self, run: RunId, kind: Option<DiagnosticKind>, limit: i64) -> Result<Vec<Diagnostic>, StoreError> {
+    pub async fn diagnostics(
+        &self,
+        run: RunId,
+        kind: Option<DiagnosticKind>,
+        limit: i64,
+    ) -> Result<Vec<Diagnostic>, StoreError> {
         let rows = sqlx::query(
             "SELECT line, kind, text FROM import_diagnostic WHERE import_run_id = ? AND (? IS NULL OR kind = ?) ORDER BY line LIMIT ?",
         )
@@ -117,7 +170,8 @@ impl Store {
             .iter()
             .map(|r| Diagnostic {
                 line: r.get::<i64, _>(0) as u64,
-                kind: DiagnosticKind::parse(r.get::<&str, _>(1)).unwrap_or(DiagnosticKind::Unrecognised),
+                kind: DiagnosticKind::parse(r.get::<&str, _>(1))
+                    .unwrap_or(DiagnosticKind::Unrecognised),
                 text: r.get(2),
             })
             .collect())
@@ -162,14 +216,24 @@ fn import_run(r: &SqliteRow) -> ImportRun {
         format: r.get(2),
         plugin: r.get(3),
         path: r.get(4),
-        identity: FileIdentity { head_len: r.get(5), head_hash: r.get(6) },
+        identity: FileIdentity {
+            head_len: r.get(5),
+            head_hash: r.get(6),
+        },
         checkpoint: Checkpoint {
             offset: n(7),
             last_line_hash: r.get(8),
             state: r.get::<Option<Vec<u8>>, _>(9).unwrap_or_default(),
             lines: n(10),
         },
-        counts: FactCounts { sessions: n(11), denials: n(12), queued: n(13), server_events: n(14), malformed: n(15), diagnostics: n(16) },
+        counts: FactCounts {
+            sessions: n(11),
+            denials: n(12),
+            queued: n(13),
+            server_events: n(14),
+            malformed: n(15),
+            diagnostics: n(16),
+        },
         status: RunStatus::parse(r.get(17)),
         error: r.get(18),
     }

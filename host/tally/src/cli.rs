@@ -110,16 +110,22 @@ fn data_dir() -> PathBuf {
 
 impl Global {
     fn db_url(&self) -> String {
-        self.db.clone().unwrap_or_else(|| format!("sqlite://{}", data_dir().join("tally.db").display()))
+        self.db
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", data_dir().join("tally.db").display()))
     }
 
     fn plugin_dir(&self) -> PathBuf {
-        self.plugin_dir.clone().unwrap_or_else(|| data_dir().join("plugins"))
+        self.plugin_dir
+            .clone()
+            .unwrap_or_else(|| data_dir().join("plugins"))
     }
 
     async fn store(&self) -> anyhow::Result<Store> {
         let url = self.db_url();
-        Store::open(&url).await.with_context(|| format!("cannot open the database {url}"))
+        Store::open(&url)
+            .await
+            .with_context(|| format!("cannot open the database {url}"))
     }
 }
 
@@ -130,7 +136,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let store = cli.global.store().await?;
             let kind = malformed.then_some(tally_core::DiagnosticKind::Malformed);
             let import = store.import_run(run).await?;
-            for d in store.diagnostics(run, kind, tally_store::DIAGNOSTICS_KEPT).await? {
+            for d in store
+                .diagnostics(run, kind, tally_store::DIAGNOSTICS_KEPT)
+                .await?
+            {
                 println!("{}:{}: {}: {}", import.path, d.line, d.kind, d.text);
             }
             Ok(ExitCode::SUCCESS)
@@ -153,9 +162,20 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if json {
                 println!("{}", serde_json::to_string_pretty(&rows)?);
             } else {
-                println!("{:<16} {:<8} {:<9} {:<6} {:<24} SOURCE", "ID", "VERSION", "WORLD", "WIT", "FORMATS");
+                println!(
+                    "{:<16} {:<8} {:<9} {:<6} {:<24} SOURCE",
+                    "ID", "VERSION", "WORLD", "WIT", "FORMATS"
+                );
                 for r in rows {
-                    println!("{:<16} {:<8} {:<9} {:<6} {:<24} {}", r.id, r.version, r.world, r.wit, r.formats.join(","), r.source);
+                    println!(
+                        "{:<16} {:<8} {:<9} {:<6} {:<24} {}",
+                        r.id,
+                        r.version,
+                        r.world,
+                        r.wit,
+                        r.formats.join(","),
+                        r.source
+                    );
                 }
             }
             Ok(ExitCode::SUCCESS)
@@ -215,7 +235,12 @@ async fn import(global: &Global, args: ImportArgs) -> anyhow::Result<ExitCode> {
                 summary.lines += file.lines;
                 summary.added += file.added;
                 let room = 5usize.saturating_sub(summary.malformed_lines.len());
-                summary.malformed_lines.extend(file.malformed_lines.iter().take(room).map(|l| format!("{}:{l}", file.path)));
+                summary.malformed_lines.extend(
+                    file.malformed_lines
+                        .iter()
+                        .take(room)
+                        .map(|l| format!("{}:{l}", file.path)),
+                );
                 summary.results.push(file);
             }
             Err(error) => {
@@ -223,7 +248,10 @@ async fn import(global: &Global, args: ImportArgs) -> anyhow::Result<ExitCode> {
                 if !args.json {
                     eprintln!("error: {error:#}");
                 }
-                summary.errors.push(FileError { path: path.display().to_string(), error: format!("{error:#}") });
+                summary.errors.push(FileError {
+                    path: path.display().to_string(),
+                    error: format!("{error:#}"),
+                });
             }
         }
     }
@@ -233,10 +261,21 @@ async fn import(global: &Global, args: ImportArgs) -> anyhow::Result<ExitCode> {
         let a = &summary.added;
         println!(
             "total: {} files ({} failed), {} lines, {} sessions, {} denials, {} server events, {} queued, {} malformed",
-            summary.files, summary.failed, summary.lines, a.sessions, a.denials, a.server_events, a.queued, a.malformed
+            summary.files,
+            summary.failed,
+            summary.lines,
+            a.sessions,
+            a.denials,
+            a.server_events,
+            a.queued,
+            a.malformed
         );
     }
-    Ok(if summary.failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if summary.failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 #[cfg(test)]

@@ -35,7 +35,13 @@ pub struct ImportOptions {
 
 impl Default for ImportOptions {
     fn default() -> Self {
-        ImportOptions { server: None, format: None, utc_offset: None, chunk_size: DEFAULT_CHUNK, abort_after_commits: None }
+        ImportOptions {
+            server: None,
+            format: None,
+            utc_offset: None,
+            chunk_size: DEFAULT_CHUNK,
+            abort_after_commits: None,
+        }
     }
 }
 
@@ -69,12 +75,19 @@ pub trait Progress {
 impl Progress for () {}
 
 /// The importer for `format`, or the one whose `sniff` claims `head`.
-pub fn choose_plugin(registry: &Registry, format: Option<&str>, head: &[u8], path: &Path) -> anyhow::Result<Arc<LoadedPlugin>> {
+pub fn choose_plugin(
+    registry: &Registry,
+    format: Option<&str>,
+    head: &[u8],
+    path: &Path,
+) -> anyhow::Result<Arc<LoadedPlugin>> {
     let known = registry.formats(World::Importer).join(", ");
     match format {
         Some(format) => registry
             .for_format(World::Importer, format)
-            .with_context(|| format!("no importer reads format `{format}`; known formats: {known}")),
+            .with_context(|| {
+                format!("no importer reads format `{format}`; known formats: {known}")
+            }),
         None => match registry.detect(World::Importer, head) {
             Some((plugin, _)) => Ok(plugin),
             None => bail!(
@@ -93,13 +106,16 @@ pub async fn import_file(
     progress: &dyn Progress,
 ) -> anyhow::Result<FileSummary> {
     let mut file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    let meta = file.metadata().with_context(|| format!("cannot read {}", path.display()))?;
+    let meta = file
+        .metadata()
+        .with_context(|| format!("cannot read {}", path.display()))?;
     if !meta.is_file() {
         bail!("{} is not a regular file", path.display());
     }
     let len = meta.len();
     let mut head = vec![0; SNIFF_BYTES.min(len as usize)];
-    file.read_exact(&mut head).with_context(|| format!("cannot read {}", path.display()))?;
+    file.read_exact(&mut head)
+        .with_context(|| format!("cannot read {}", path.display()))?;
 
     let plugin = choose_plugin(registry, options.format.as_deref(), &head, path)?;
     let format = plugin.manifest.formats[0].clone();
@@ -108,7 +124,11 @@ pub async fn import_file(
         None => default_server_name(path),
     };
     let server = store.ensure_server(&server_name, &format).await?;
-    let modified = meta.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok()).map(|d| d.as_secs() as i64);
+    let modified = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_secs() as i64);
     let utc_offset = options.utc_offset.unwrap_or_else(|| local_offset(modified));
 
     // A file seen before: same head bytes. Resume from its checkpoint if the file still holds
@@ -117,7 +137,9 @@ pub async fn import_file(
     let mut resume: Option<(i64, Checkpoint)> = None;
     for run in store.import_runs(server).await? {
         let head_len = run.identity.head_len as usize;
-        if head_len > head.len() || hex::encode(Sha256::digest(&head[..head_len])) != run.identity.head_hash {
+        if head_len > head.len()
+            || hex::encode(Sha256::digest(&head[..head_len])) != run.identity.head_hash
+        {
             continue;
         }
         if !checkpoint_holds(&mut file, len, &run.checkpoint)? {
@@ -151,7 +173,10 @@ pub async fn import_file(
     let (run_id, start) = match resume {
         Some((id, checkpoint)) => (id, checkpoint),
         None => {
-            let identity = FileIdentity { head_len: head.len() as i64, head_hash: hex::encode(Sha256::digest(&head)) };
+            let identity = FileIdentity {
+                head_len: head.len() as i64,
+                head_hash: hex::encode(Sha256::digest(&head)),
+            };
             let new = NewImport {
                 server_id: server,
                 format: format.clone(),
@@ -177,20 +202,44 @@ pub async fn import_file(
         added: FactCounts::default(),
         malformed_lines: vec![],
     };
-    let config = ImportConfig { utc_offset, modified, resume: (start.offset > 0).then(|| start.state.clone()) };
+    let config = ImportConfig {
+        utc_offset,
+        modified,
+        resume: (start.offset > 0).then(|| start.state.clone()),
+    };
     progress.start(path, len);
     progress.advance(start.offset);
-    let result = stream(store, plugin, &mut file, run_id, server, start, config, options, progress, &mut summary).await;
+    let result = stream(
+        store,
+        plugin,
+        &mut file,
+        run_id,
+        server,
+        start,
+        config,
+        options,
+        progress,
+        &mut summary,
+    )
+    .await;
     progress.done();
     match result {
         Ok(()) => {
-            store.finish_import(run_id, RunStatus::Complete, None).await?;
+            store
+                .finish_import(run_id, RunStatus::Complete, None)
+                .await?;
             Ok(summary)
         }
         Err(error) => {
             let message = format!("{error:#}");
-            store.finish_import(run_id, RunStatus::Failed, Some(message)).await?;
-            Err(error.context(format!("importing {} stopped after {} lines", path.display(), summary.lines)))
+            store
+                .finish_import(run_id, RunStatus::Failed, Some(message))
+                .await?;
+            Err(error.context(format!(
+                "importing {} stopped after {} lines",
+                path.display(),
+                summary.lines
+            )))
         }
     }
 }
@@ -213,8 +262,9 @@ async fn stream(
     file.seek(SeekFrom::Start(start.offset))?;
     let mut checkpoint = start;
     let lines_before = checkpoint.lines;
-    let mut pending: std::collections::VecDeque<oneshot::Receiver<Result<FactCounts, tally_store::StoreError>>> =
-        Default::default();
+    let mut pending: std::collections::VecDeque<
+        oneshot::Receiver<Result<FactCounts, tally_store::StoreError>>,
+    > = Default::default();
     let mut commits = 0u64;
     let mut buf = vec![0u8; options.chunk_size.max(1024)];
     let mut filled = 0usize;
@@ -245,10 +295,19 @@ async fn stream(
         let batch = tokio::task::block_in_place(|| importer.feed(chunk))?;
         let state = tokio::task::block_in_place(|| importer.checkpoint())?;
         collect_malformed(&batch, &mut summary.malformed_lines);
-        checkpoint = Checkpoint { offset: checkpoint.offset + cut as u64, last_line_hash: last_line_hash(chunk), state, lines: batch.lines };
+        checkpoint = Checkpoint {
+            offset: checkpoint.offset + cut as u64,
+            last_line_hash: last_line_hash(chunk),
+            state,
+            lines: batch.lines,
+        };
         summary.lines = batch.lines - lines_before;
         summary.bytes += cut as u64;
-        pending.push_back(store.commit_batch(run_id, server, batch, checkpoint.clone()).await?);
+        pending.push_back(
+            store
+                .commit_batch(run_id, server, batch, checkpoint.clone())
+                .await?,
+        );
         if pending.len() >= 2 {
             await_commit(&mut pending, summary, &mut commits, options).await?;
         }
@@ -260,7 +319,11 @@ async fn stream(
     let batch = tokio::task::block_in_place(|| importer.finish())?;
     collect_malformed(&batch, &mut summary.malformed_lines);
     // The checkpoint stays the one before `finish`: a file that grows later continues from it.
-    pending.push_back(store.commit_batch(run_id, server, batch, checkpoint).await?);
+    pending.push_back(
+        store
+            .commit_batch(run_id, server, batch, checkpoint)
+            .await?,
+    );
     while !pending.is_empty() {
         await_commit(&mut pending, summary, &mut commits, options).await?;
     }
@@ -268,13 +331,17 @@ async fn stream(
 }
 
 async fn await_commit(
-    pending: &mut std::collections::VecDeque<oneshot::Receiver<Result<FactCounts, tally_store::StoreError>>>,
+    pending: &mut std::collections::VecDeque<
+        oneshot::Receiver<Result<FactCounts, tally_store::StoreError>>,
+    >,
     summary: &mut FileSummary,
     commits: &mut u64,
     options: &ImportOptions,
 ) -> anyhow::Result<()> {
     if let Some(receiver) = pending.pop_front() {
-        let counts = receiver.await.map_err(|_| tally_store::StoreError::WriterGone)??;
+        let counts = receiver
+            .await
+            .map_err(|_| tally_store::StoreError::WriterGone)??;
         summary.added += counts;
         *commits += 1;
         if options.abort_after_commits == Some(*commits) {
@@ -287,7 +354,14 @@ async fn await_commit(
 
 fn collect_malformed(batch: &tally_core::Batch, lines: &mut Vec<u64>) {
     let room = MALFORMED_SHOWN.saturating_sub(lines.len());
-    lines.extend(batch.diagnostics.iter().filter(|d| d.kind == DiagnosticKind::Malformed).map(|d| d.line).take(room));
+    lines.extend(
+        batch
+            .diagnostics
+            .iter()
+            .filter(|d| d.kind == DiagnosticKind::Malformed)
+            .map(|d| d.line)
+            .take(room),
+    );
 }
 
 /// sha256 of the last line of a chunk (without its newline).
@@ -315,13 +389,17 @@ fn checkpoint_holds(file: &mut File, len: u64, checkpoint: &Checkpoint) -> anyho
 
 /// `stats_logs_flexlm__matlab_mlm.log` → `stats_logs_flexlm__matlab_mlm`.
 fn default_server_name(path: &Path) -> String {
-    path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "default".into())
+    path.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "default".into())
 }
 
 /// The local UTC offset at the file's modification time: where the log was most likely written.
 fn local_offset(at: Option<i64>) -> i32 {
     use chrono::{Local, Offset, TimeZone};
-    let when = at.and_then(|t| Local.timestamp_opt(t, 0).single()).unwrap_or_else(Local::now);
+    let when = at
+        .and_then(|t| Local.timestamp_opt(t, 0).single())
+        .unwrap_or_else(Local::now);
     when.offset().fix().local_minus_utc()
 }
 

@@ -13,9 +13,11 @@ impl Bar {
     pub fn new() -> Bar {
         let bar = ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
         bar.set_style(
-            ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar())
-                .progress_chars("=> "),
+            ProgressStyle::with_template(
+                "{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
         );
         Bar(bar)
     }
@@ -25,7 +27,11 @@ impl Progress for Bar {
     fn start(&self, path: &Path, total: u64) {
         self.0.reset();
         self.0.set_length(total);
-        self.0.set_message(path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
+        self.0.set_message(
+            path.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        );
     }
     fn advance(&self, bytes: u64) {
         self.0.inc(bytes);
@@ -54,7 +60,15 @@ pub fn print_file(s: &FileSummary) {
     );
     if !s.malformed_lines.is_empty() {
         let lines: Vec<String> = s.malformed_lines.iter().map(u64::to_string).collect();
-        let more = if a.malformed > s.malformed_lines.len() as u64 { ", …" } else { "" };
-        println!("  malformed lines: {}{more} (all of them: `tally diagnostics {}`)", lines.join(", "), s.run);
+        let more = if a.malformed > s.malformed_lines.len() as u64 {
+            ", …"
+        } else {
+            ""
+        };
+        println!(
+            "  malformed lines: {}{more} (all of them: `tally diagnostics {}`)",
+            lines.join(", "),
+            s.run
+        );
     }
 }

@@ -11,7 +11,9 @@ struct Env {
 
 impl Env {
     fn new() -> Env {
-        Env { dir: tempfile::tempdir().expect("temp dir") }
+        Env {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
     }
 
     fn db(&self) -> String {
@@ -32,7 +34,11 @@ impl Env {
         let mut all = vec!["import", "--json", "--utc-offset", "0"];
         all.extend_from_slice(args);
         let out = self.tally(&all);
-        assert!(out.status.success(), "tally {all:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "tally {all:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         serde_json::from_slice(&out.stdout).expect("JSON summary")
     }
 
@@ -45,7 +51,8 @@ impl Env {
     /// Rows per table, straight from the database file.
     fn rows(&self, table: &str) -> i64 {
         let conn = rusqlite::Connection::open(self.dir.path().join("tally.db")).expect("open db");
-        conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0)).expect("count")
+        conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+            .expect("count")
     }
 }
 
@@ -71,45 +78,131 @@ fn every_corpus_debug_log_imports_with_its_counts_and_again_adds_nothing() {
     // through the component and the store.
     let expected: &[(&str, u64, u64, u64, u64)] = &[
         ("flexlicenselog__ansys_ansyslmd_2009.log", 58, 2, 0, 0),
-        ("flexlm_analysis_modified__siemens_ugslmd_startup.log", 97, 1, 0, 2),
+        (
+            "flexlm_analysis_modified__siemens_ugslmd_startup.log",
+            97,
+            1,
+            0,
+            2,
+        ),
         ("flexlm_license_elk__autodesk_sample.log", 11800, 1918, 0, 0),
-        ("flexlm_log_parser_imsukh__autodesk_debug.log", 3598, 170, 2, 0),
-        ("flexlm_reporter__umich_ansyslmd_2017-01-08.log", 10909, 598, 0, 1),
-        ("flexlm_reporter__umich_ansyslmd_2017-02-18.log", 44084, 9038, 0, 1),
-        ("flexlm_reporter__umich_ansyslmd_2017-06-08.log", 8991, 2455, 0, 1),
-        ("licenselogs__siemens_nx_saltd_excerpt.log", 3295, 1282, 67, 0),
+        (
+            "flexlm_log_parser_imsukh__autodesk_debug.log",
+            3598,
+            170,
+            2,
+            0,
+        ),
+        (
+            "flexlm_reporter__umich_ansyslmd_2017-01-08.log",
+            10909,
+            598,
+            0,
+            1,
+        ),
+        (
+            "flexlm_reporter__umich_ansyslmd_2017-02-18.log",
+            44084,
+            9038,
+            0,
+            1,
+        ),
+        (
+            "flexlm_reporter__umich_ansyslmd_2017-06-08.log",
+            8991,
+            2455,
+            0,
+            1,
+        ),
+        (
+            "licenselogs__siemens_nx_saltd_excerpt.log",
+            3295,
+            1282,
+            67,
+            0,
+        ),
         ("parse_lmgrd_log__msc_mscone_anonym.log", 694, 21, 0, 1),
-        ("stats_logs_flexlm__autodesk_adskflex.log", 32654, 8402, 2, 0),
+        (
+            "stats_logs_flexlm__autodesk_adskflex.log",
+            32654,
+            8402,
+            2,
+            0,
+        ),
         ("stats_logs_flexlm__maple_maplelmg.log", 6514, 262, 0, 0),
         ("stats_logs_flexlm__matlab_mlm.log", 27048, 10007, 9, 1),
         ("ucl_licenselogparse__handmade_test.log", 7, 3, 0, 1),
     ];
-    let files: Vec<String> = expected.iter().map(|e| dir.join(e.0).display().to_string()).collect();
+    let files: Vec<String> = expected
+        .iter()
+        .map(|e| dir.join(e.0).display().to_string())
+        .collect();
     let on_disk = std::fs::read_dir(&dir).expect("corpus dir").count();
-    assert_eq!(on_disk, expected.len(), "a corpus file without expectations");
+    assert_eq!(
+        on_disk,
+        expected.len(),
+        "a corpus file without expectations"
+    );
 
     let env = Env::new();
     let args: Vec<&str> = files.iter().map(String::as_str).collect();
     let summary = env.import(&args);
     assert_eq!((n(&summary, "files"), n(&summary, "failed")), (13, 0));
-    for (result, (name, lines, sessions, denials, malformed)) in summary["results"].as_array().expect("results").iter().zip(expected) {
-        assert!(result["path"].as_str().is_some_and(|p| p.ends_with(name)), "{result}");
-        let got = (n(result, "lines"), n(result, "sessions"), n(result, "denials"), n(result, "malformed"));
+    for (result, (name, lines, sessions, denials, malformed)) in summary["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .zip(expected)
+    {
+        assert!(
+            result["path"].as_str().is_some_and(|p| p.ends_with(name)),
+            "{result}"
+        );
+        let got = (
+            n(result, "lines"),
+            n(result, "sessions"),
+            n(result, "denials"),
+            n(result, "malformed"),
+        );
         assert_eq!(got, (*lines, *sessions, *denials, *malformed), "{name}");
         assert_eq!(result["outcome"], "imported");
     }
     let sessions: u64 = expected.iter().map(|e| e.2).sum();
     assert_eq!(n(&summary, "sessions"), sessions);
     assert_eq!(env.rows("session") as u64, sessions);
-    let first = summary["malformed_lines"][0].as_str().expect("a malformed line is reported");
-    assert!(first.ends_with("flexlm_analysis_modified__siemens_ugslmd_startup.log:96"), "{first}");
+    let first = summary["malformed_lines"][0]
+        .as_str()
+        .expect("a malformed line is reported");
+    assert!(
+        first.ends_with("flexlm_analysis_modified__siemens_ugslmd_startup.log:96"),
+        "{first}"
+    );
 
     // Again: every file is recognised as unchanged and nothing is added.
-    let before = (env.rows("session"), env.rows("denial"), env.rows("server_event"), env.rows("import_diagnostic"));
+    let before = (
+        env.rows("session"),
+        env.rows("denial"),
+        env.rows("server_event"),
+        env.rows("import_diagnostic"),
+    );
     let again = env.import(&args);
     assert_eq!((n(&again, "sessions"), n(&again, "lines")), (0, 0));
-    assert!(again["results"].as_array().expect("results").iter().all(|r| r["outcome"] == "unchanged"));
-    assert_eq!(before, (env.rows("session"), env.rows("denial"), env.rows("server_event"), env.rows("import_diagnostic")));
+    assert!(
+        again["results"]
+            .as_array()
+            .expect("results")
+            .iter()
+            .all(|r| r["outcome"] == "unchanged")
+    );
+    assert_eq!(
+        before,
+        (
+            env.rows("session"),
+            env.rows("denial"),
+            env.rows("server_event"),
+            env.rows("import_diagnostic")
+        )
+    );
 }
 
 #[test]
@@ -117,25 +210,52 @@ fn an_import_killed_midway_resumes_to_the_same_totals_as_a_clean_run() {
     let (log, totals) = flexlm_log::synth::generate(30_000, 11);
     let clean = Env::new();
     let path = clean.write("lmgrd.log", &log);
-    let clean_summary = clean.import(&["--chunk-size", "32768", path.to_str().expect("utf-8 path")]);
+    let clean_summary =
+        clean.import(&["--chunk-size", "32768", path.to_str().expect("utf-8 path")]);
     assert_eq!(n(&clean_summary, "sessions"), totals.checkouts);
     assert_eq!(n(&clean_summary, "denials"), totals.denials);
 
     let killed = Env::new();
     let path = killed.write("lmgrd.log", &log);
-    let out = killed.tally(&["import", "--utc-offset", "0", "--chunk-size", "32768", "--abort-after-commits", "17", path.to_str().expect("utf-8")]);
+    let out = killed.tally(&[
+        "import",
+        "--utc-offset",
+        "0",
+        "--chunk-size",
+        "32768",
+        "--abort-after-commits",
+        "17",
+        path.to_str().expect("utf-8"),
+    ]);
     assert!(!out.status.success(), "the import was meant to die");
     let partial = killed.rows("session") as u64;
-    assert!(partial > 0 && partial < totals.checkouts, "killed midway: {partial} of {}", totals.checkouts);
+    assert!(
+        partial > 0 && partial < totals.checkouts,
+        "killed midway: {partial} of {}",
+        totals.checkouts
+    );
 
     let resumed = killed.import(&["--chunk-size", "32768", path.to_str().expect("utf-8")]);
     assert_eq!(resumed["results"][0]["outcome"], "resumed");
-    for table in ["session", "denial", "server_event", "user", "host", "feature", "import_run"] {
+    for table in [
+        "session",
+        "denial",
+        "server_event",
+        "user",
+        "host",
+        "feature",
+        "import_run",
+    ] {
         assert_eq!(killed.rows(table), clean.rows(table), "{table}");
     }
     let sum = |env: &Env| -> (i64, i64) {
         let conn = rusqlite::Connection::open(env.dir.path().join("tally.db")).expect("open");
-        conn.query_row("SELECT sum(\"end\" - start), sum(start % 9973) FROM session", [], |r| Ok((r.get(0)?, r.get(1)?))).expect("sum")
+        conn.query_row(
+            "SELECT sum(\"end\" - start), sum(start % 9973) FROM session",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .expect("sum")
     };
     assert_eq!(sum(&killed), sum(&clean));
 }
@@ -171,15 +291,26 @@ fn malformed_lines_are_counted_with_their_line_numbers() {
     );
     let summary = env.import(&[path.to_str().expect("utf-8")]);
     assert_eq!((n(&summary, "sessions"), n(&summary, "malformed")), (1, 2));
-    let expected: Vec<String> = [3, 5].iter().map(|l| format!("{}:{l}", path.display())).collect();
+    let expected: Vec<String> = [3, 5]
+        .iter()
+        .map(|l| format!("{}:{l}", path.display()))
+        .collect();
     assert_eq!(summary["malformed_lines"], serde_json::json!(expected));
 
-    let run = summary["results"][0]["run"].as_i64().expect("run id").to_string();
+    let run = summary["results"][0]["run"]
+        .as_i64()
+        .expect("run id")
+        .to_string();
     let out = env.tally(&["diagnostics", &run, "--malformed"]);
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(text.lines().count(), 2, "{text}");
-    assert!(text.lines().next().is_some_and(|l| l.starts_with(&format!("{}:3: malformed", path.display()))), "{text}");
+    assert!(
+        text.lines()
+            .next()
+            .is_some_and(|l| l.starts_with(&format!("{}:3: malformed", path.display()))),
+        "{text}"
+    );
 }
 
 #[test]
@@ -189,21 +320,45 @@ fn a_file_no_plugin_claims_is_refused_with_the_known_formats() {
     let out = env.tally(&["import", path.to_str().expect("utf-8")]);
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("no importer recognises it. Known formats: flexlm-debuglog. Pass --format ID"), "{stderr}");
+    assert!(
+        stderr.contains(
+            "no importer recognises it. Known formats: flexlm-debuglog. Pass --format ID"
+        ),
+        "{stderr}"
+    );
     assert_eq!(env.rows("session"), 0);
 
     let out = env.tally(&["import", "--format", "nope", path.to_str().expect("utf-8")]);
-    assert!(String::from_utf8_lossy(&out.stderr).contains("no importer reads format `nope`; known formats: flexlm-debuglog"));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("no importer reads format `nope`; known formats: flexlm-debuglog")
+    );
 }
 
 #[test]
 fn plugin_list_shows_the_wit_version() {
     let env = Env::new();
     let out = env.tally(&["plugin", "list", "--json"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let list: Value = serde_json::from_slice(&out.stdout).expect("JSON");
-    let flexlm = list.as_array().expect("array").iter().find(|p| p["id"] == "flexlm-log").expect("flexlm-log");
-    assert_eq!((flexlm["world"].as_str(), flexlm["wit"].as_str(), flexlm["source"].as_str()), (Some("importer"), Some("0.1.0"), Some("built-in")));
+    let flexlm = list
+        .as_array()
+        .expect("array")
+        .iter()
+        .find(|p| p["id"] == "flexlm-log")
+        .expect("flexlm-log");
+    assert_eq!(
+        (
+            flexlm["world"].as_str(),
+            flexlm["wit"].as_str(),
+            flexlm["source"].as_str()
+        ),
+        (Some("importer"), Some("0.1.0"), Some("built-in"))
+    );
 }
 
 #[test]
@@ -211,10 +366,18 @@ fn a_broken_plugin_in_the_plugin_dir_is_reported_and_the_rest_work() {
     let env = Env::new();
     let broken = env.dir.path().join("plugins/broken");
     std::fs::create_dir_all(&broken).expect("mkdir");
-    std::fs::write(broken.join("plugin.toml"), "id = \"broken\"\nversion = \"1\"\n").expect("write");
+    std::fs::write(
+        broken.join("plugin.toml"),
+        "id = \"broken\"\nversion = \"1\"\n",
+    )
+    .expect("write");
     let out = env.tally(&["plugin", "list"]);
     assert!(out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("warning: plugin not loaded:") && stderr.contains("plugins/broken/plugin.toml"), "{stderr}");
+    assert!(
+        stderr.contains("warning: plugin not loaded:")
+            && stderr.contains("plugins/broken/plugin.toml"),
+        "{stderr}"
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("flexlm-log"));
 }

@@ -15,9 +15,33 @@ pub struct SynthTotals {
     pub denials: u64,
 }
 
-const USERS: &[&str] = &["alice", "bob", "carol", "dave", "erin", "John Doe", "José Galera", "58000", "pongsiri.c", "mallory"];
-const HOSTS: &[&str] = &["ws01", "ws02", "ws03", "cad-lab-7", "render.farm.local", "HOSTNAME"];
-const FEATURES: &[(&str, u32)] = &[("MATLAB", 20), ("Simulink", 8), ("solver_hpc", 4), ("64300ACD_F", 12), ("Optimization_Toolbox", 3)];
+const USERS: &[&str] = &[
+    "alice",
+    "bob",
+    "carol",
+    "dave",
+    "erin",
+    "John Doe",
+    "José Galera",
+    "58000",
+    "pongsiri.c",
+    "mallory",
+];
+const HOSTS: &[&str] = &[
+    "ws01",
+    "ws02",
+    "ws03",
+    "cad-lab-7",
+    "render.farm.local",
+    "HOSTNAME",
+];
+const FEATURES: &[(&str, u32)] = &[
+    ("MATLAB", 20),
+    ("Simulink", 8),
+    ("solver_hpc", 4),
+    ("64300ACD_F", 12),
+    ("Optimization_Toolbox", 3),
+];
 
 /// Writes about `lines` lines of log starting on 2024-03-01 (the day count is derived).
 pub fn generate(lines: u64, seed: u64) -> (String, SynthTotals) {
@@ -36,20 +60,47 @@ pub fn generate(lines: u64, seed: u64) -> (String, SynthTotals) {
     let mut t: i64 = 8 * 3600; // seconds since start_day 00:00
     let mut next_stamp: i64 = 0;
 
-    let push_line = |out: &mut String, totals: &mut SynthTotals, t: i64, daemon: &str, msg: &str| {
-        let secs = t.rem_euclid(86_400);
-        let _ = writeln!(out, "{:2}:{:02}:{:02} ({daemon}) {msg}", secs / 3600, secs / 60 % 60, secs % 60);
-        totals.lines += 1;
-    };
+    let push_line =
+        |out: &mut String, totals: &mut SynthTotals, t: i64, daemon: &str, msg: &str| {
+            let secs = t.rem_euclid(86_400);
+            let _ = writeln!(
+                out,
+                "{:2}:{:02}:{:02} ({daemon}) {msg}",
+                secs / 3600,
+                secs / 60 % 60,
+                secs % 60
+            );
+            totals.lines += 1;
+        };
     let (y, m, d) = civil_from_days(start_day);
-    push_line(&mut out, &mut totals, t, "lmgrd", &format!("FlexNet Licensing (v11.19.0.0 build 1 x64_lsb) started on lic-synth (linux) ({m}/{d}/{y})"));
-    push_line(&mut out, &mut totals, t, "acme", "FlexNet Licensing version v11.19.0.0 build 1 x64_lsb");
+    push_line(
+        &mut out,
+        &mut totals,
+        t,
+        "lmgrd",
+        &format!(
+            "FlexNet Licensing (v11.19.0.0 build 1 x64_lsb) started on lic-synth (linux) ({m}/{d}/{y})"
+        ),
+    );
+    push_line(
+        &mut out,
+        &mut totals,
+        t,
+        "acme",
+        "FlexNet Licensing version v11.19.0.0 build 1 x64_lsb",
+    );
 
     while totals.lines < lines {
         t += 1 + next(40) as i64;
         if t >= next_stamp {
             let (y, m, d) = civil_from_days(start_day + t.div_euclid(86_400));
-            push_line(&mut out, &mut totals, t, "lmgrd", &format!("TIMESTAMP {m}/{d}/{y}"));
+            push_line(
+                &mut out,
+                &mut totals,
+                t,
+                "lmgrd",
+                &format!("TIMESTAMP {m}/{d}/{y}"),
+            );
             next_stamp = t + 6 * 3600;
         }
         let checkin = !open.is_empty() && (next(2) == 0 || open.len() > 60);
@@ -57,19 +108,42 @@ pub fn generate(lines: u64, seed: u64) -> (String, SynthTotals) {
             let (f, u, h) = open.swap_remove(next(open.len() as u64) as usize);
             in_use[f] -= 1;
             let inactive = if next(20) == 0 { " (INACTIVE)" } else { "" };
-            push_line(&mut out, &mut totals, t, "acme", &format!("IN: \"{}\" {}@{}  {inactive}", FEATURES[f].0, USERS[u], HOSTS[h]));
+            push_line(
+                &mut out,
+                &mut totals,
+                t,
+                "acme",
+                &format!(
+                    "IN: \"{}\" {}@{}  {inactive}",
+                    FEATURES[f].0, USERS[u], HOSTS[h]
+                ),
+            );
         } else {
             let f = next(FEATURES.len() as u64) as usize;
             let u = next(USERS.len() as u64) as usize;
             let h = next(HOSTS.len() as u64) as usize;
             if in_use[f] >= FEATURES[f].1 {
-                push_line(&mut out, &mut totals, t, "acme", &format!(
-                    "DENIED: \"{}\" {}@{}  (Licensed number of users already reached. (-4,342))", FEATURES[f].0, USERS[u], HOSTS[h]));
+                push_line(
+                    &mut out,
+                    &mut totals,
+                    t,
+                    "acme",
+                    &format!(
+                        "DENIED: \"{}\" {}@{}  (Licensed number of users already reached. (-4,342))",
+                        FEATURES[f].0, USERS[u], HOSTS[h]
+                    ),
+                );
                 totals.denials += 1;
             } else {
                 in_use[f] += 1;
                 open.push((f, u, h));
-                push_line(&mut out, &mut totals, t, "acme", &format!("OUT: \"{}\" {}@{}  ", FEATURES[f].0, USERS[u], HOSTS[h]));
+                push_line(
+                    &mut out,
+                    &mut totals,
+                    t,
+                    "acme",
+                    &format!("OUT: \"{}\" {}@{}  ", FEATURES[f].0, USERS[u], HOSTS[h]),
+                );
                 totals.checkouts += 1;
             }
         }
@@ -95,9 +169,14 @@ mod tests {
         assert_eq!(batch.lines, totals.lines);
         assert_eq!(batch.sessions.len() as u64, totals.checkouts);
         assert_eq!(batch.denials.len() as u64, totals.denials);
-        assert!(batch.diagnostics.is_empty(), "{:?}", &batch.diagnostics[..batch.diagnostics.len().min(3)]);
+        assert!(
+            batch.diagnostics.is_empty(),
+            "{:?}",
+            &batch.diagnostics[..batch.diagnostics.len().min(3)]
+        );
         // Several days: midnight was crossed on ordinary lines.
-        let span = batch.sessions.iter().map(|s| s.end).max().unwrap_or(0) - batch.sessions.iter().map(|s| s.start).min().unwrap_or(0);
+        let span = batch.sessions.iter().map(|s| s.end).max().unwrap_or(0)
+            - batch.sessions.iter().map(|s| s.start).min().unwrap_or(0);
         assert!(span > 3 * 86_400, "{span}");
     }
 }

@@ -11,7 +11,11 @@ impl Importer for Hostile {
         use tally_plugin_sdk::{Diagnostic, DiagnosticKind};
         out.lines = chunk.len() as u64;
         for line in 0..200_000 {
-            out.diagnostics.push(Diagnostic { line, kind: DiagnosticKind::Unrecognised, text: String::new() });
+            out.diagnostics.push(Diagnostic {
+                line,
+                kind: DiagnosticKind::Unrecognised,
+                text: String::new(),
+            });
         }
         Ok(())
     }
