@@ -375,3 +375,60 @@ fn lower_snapshot(snap: r::Snapshot) -> poller::Snapshot {
         diagnostics,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn session(user: &str) -> r::Session {
+        r::Session {
+            vendor: "acme".into(),
+            feature: "solver".into(),
+            user: user.into(),
+            host: "ws1".into(),
+            count: 1,
+            start: 10,
+            end: 20,
+            end_reason: r::EndReason::Inactive,
+            project: None,
+        }
+    }
+
+    #[test]
+    fn each_distinct_string_crosses_once() {
+        let batch = r::Batch {
+            sessions: vec![session("alice"), session("bob"), session("alice")],
+            lines: 7,
+            ..r::Batch::default()
+        };
+        let lowered = lower_batch(batch);
+        assert_eq!(lowered.strings, ["acme", "solver", "alice", "ws1", "bob"]);
+        let users: Vec<u32> = lowered.sessions.iter().map(|s| s.user).collect();
+        assert_eq!(users, [2, 4, 2]);
+        assert_eq!(lowered.lines, 7);
+        assert!(matches!(
+            lowered.sessions[0].end_reason,
+            importer::EndReason::Inactive
+        ));
+    }
+
+    #[test]
+    fn snapshots_share_the_table_too() {
+        let feature = |name: &str| r::Feature {
+            name: name.into(),
+            vendor: "acme".into(),
+            version: None,
+            pool: None,
+            issued: Some(4),
+            in_use: 1,
+            expiry: None,
+            kind: r::FeatureKind::Floating,
+        };
+        let lowered = lower_snapshot(r::Snapshot {
+            features: vec![feature("a"), feature("b")],
+            ..r::Snapshot::default()
+        });
+        assert_eq!(lowered.strings, ["a", "acme", "b"]);
+        assert_eq!(lowered.features[1].vendor, 1);
+    }
+}

@@ -1,0 +1,251 @@
+//! The store on a fresh SQLite database per test.
+
+use tally_core::{
+    Batch, Denial, DenialKind, Diagnostic, DiagnosticKind, EndReason, ErrorCode, ServerEvent,
+    ServerEventKind, Session,
+};
+use tally_store::{Checkpoint, FactCounts, FileIdentity, NewImport, RunStatus, Store, StoreError};
+
+async fn fresh() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!(
+        "sqlite://{}",
+        dir.path().join("nested/dir/tally.db").display()
+    );
+    let store = Store::open(&url)
+        .await
+        .expect("open creates the file and its directories");
+    (dir, store)
+}
+
+async fn new_run(store: &Store) -> (i64, i64) {
+    let server = store
+        .ensure_server("lic1", "flexlm-debuglog")
+        .await
+        .expect("server");
+    let identity = FileIdentity {
+        head_len: 4,
+        head_hash: "h".into(),
+    };
+    let new = NewImport {
+        server_id: server,
+        format: "flexlm-debuglog".into(),
+        plugin: "flexlm-log".into(),
+        plugin_version: "0.1.0".into(),
+        path: "/var/log/lmgrd.log".into(),
+        identity,
+    };
+    (server, store.start_import(new).await.expect("run"))
+}
+
+/// Two sessions of one user on one feature, a denial, an event, one malformed line.
+fn batch(lines: u64, end_reason: EndReason) -> Batch {
+    let strings = [
+        "acme", "solver", "John Doe", "ws1", "started", "lmgrd", "full",
+    ]
+    .map(String::from)
+    .to_vec();
+    let session = |start| Session {
+        vendor: 0,
+        feature: 1,
+        user: 2,
+        host: 3,
+        count: 2,
+        start,
+        end: start + 60,
+        end_reason,
+        project: None,
+    };
+    Batch {
+        strings,
+        sessions: vec![session(1_000), session(2_000)],
+        denials: vec![Denial {
+            vendor: 0,
+            feature: 1,
+            user: 2,
+            host: 3,
+            count: 1,
+            time: 1_500,
+            kind: DenialKind::Denied,
+            code: Some(ErrorCode {
+                major: -4,
+                minor: Some(342),
+                errno: None,
+            }),
+            reason: Some(6),
+            requested_version: None,
+        }],
+        queued: vec![],
+        server_events: vec![ServerEvent {
+            time: 900,
+            kind: ServerEventKind::ServerStart,
+            daemon: 5,
+            text: 4,
+        }],
+        diagnostics: vec![Diagnostic {
+            line: lines,
+            kind: DiagnosticKind::Malformed,
+            text: "bad time".into(),
+        }],
+        lines,
+    }
+}
+
+async fn commit(store: &Store, run: i64, server: i64, batch: Batch, offset: u64) -> FactCounts {
+    let lines = batch.lines;
+    let checkpoint = Checkpoint {
+        offset,
+        last_line_hash: format!("line{lines}"),
+        state: vec![1, 2, 3],
+        lines,
+    };
+    let receiver = store
+        .commit_batch(run, server, batch, checkpoint)
+        .await
+        .expect("queued");
+    receiver.await.expect("writer").expect("commit")
+}
+
+#[tokio::test]
+async fn a_batch_and_its_checkpoint_land_together() {
+    let (_dir, store) = fresh().await;
+    let (server, run) = new_run(&store).await;
+    assert_eq!(
+        store
+            .ensure_server("lic1", "flexlm-debuglog")
+            .await
+            .expect("again"),
+        server,
+        "servers are found by name"
+    );
+
+    let counts = commit(&store, run, server, batch(10, EndReason::Checkin), 400).await;
+    assert_eq!(
+        counts,
+        FactCounts {
+            sessions: 2,
+            denials: 1,
+            queued: 0,
+            server_events: 1,
+            malformed: 1,
+            diagnostics: 1
+        }
+    );
+    commit(&store, run, server, batch(20, EndReason::Checkin), 800).await;
+
+    let totals = store.totals().await.expect("totals");
+    assert_eq!(
+        (totals.sessions, totals.denials, totals.server_events),
+        (4, 2, 2)
+    );
+    assert_eq!(
+        (totals.users, totals.hosts, totals.features),
+        (1, 1, 1),
+        "names are stored once"
+    );
+
+    let stored = store.import_run(run).await.expect("run");
+    assert_eq!(
+        stored.checkpoint,
+        Checkpoint {
+            offset: 800,
+            last_line_hash: "line20".into(),
+            state: vec![1, 2, 3],
+            lines: 20
+        }
+    );
+    assert_eq!((stored.counts.sessions, stored.counts.malformed), (4, 2));
+    assert_eq!(stored.status, RunStatus::Running);
+
+    let row: (String, i64, String) = sqlx::query_as(
+        "SELECT u.name, s.count, d.code FROM session s JOIN user u ON u.id = s.user_id JOIN denial d ON d.user_id = u.id LIMIT 1",
+    )
+    .fetch_one(store.pool())
+    .await
+    .expect("join");
+    assert_eq!(row, ("John Doe".into(), 2, "-4,342".into()));
+
+    let diagnostics = store
+        .diagnostics(run, Some(DiagnosticKind::Malformed), 10)
+        .await
+        .expect("diagnostics");
+    assert_eq!(
+        diagnostics.iter().map(|d| d.line).collect::<Vec<_>>(),
+        [10, 20]
+    );
+
+    store
+        .finish_import(run, RunStatus::Complete, None)
+        .await
+        .expect("finish");
+    assert_eq!(
+        store.import_runs(server).await.expect("runs")[0].status,
+        RunStatus::Complete
+    );
+}
+
+#[tokio::test]
+async fn diagnostics_are_all_counted_but_only_the_first_thousand_kept() {
+    let (_dir, store) = fresh().await;
+    let (server, run) = new_run(&store).await;
+    let mut b = Batch::default();
+    b.diagnostics = (1..=1200)
+        .map(|line| Diagnostic {
+            line,
+            kind: DiagnosticKind::Malformed,
+            text: "x".into(),
+        })
+        .collect();
+    b.lines = 1200;
+    commit(&store, run, server, b, 10).await;
+    assert_eq!(
+        store.import_run(run).await.expect("run").counts.diagnostics,
+        1200
+    );
+    let kept = store.diagnostics(run, None, 5000).await.expect("kept");
+    assert_eq!(
+        (kept.len(), kept.last().map(|d| d.line)),
+        (1000, Some(1000))
+    );
+}
+
+#[tokio::test]
+async fn reopening_takes_back_the_sessions_closed_at_the_old_end_of_file() {
+    let (_dir, store) = fresh().await;
+    let (server, run) = new_run(&store).await;
+    commit(&store, run, server, batch(10, EndReason::Checkin), 400).await;
+    commit(&store, run, server, batch(10, EndReason::EndOfLog), 400).await;
+    store
+        .finish_import(run, RunStatus::Complete, None)
+        .await
+        .expect("finish");
+
+    store.reopen_import(run).await.expect("reopen");
+    let stored = store.import_run(run).await.expect("run");
+    assert_eq!(
+        (stored.status, stored.counts.sessions),
+        (RunStatus::Running, 2)
+    );
+    assert_eq!(store.totals().await.expect("totals").sessions, 2);
+}
+
+#[tokio::test]
+async fn errors_name_what_is_wrong() {
+    let err = Store::open("postgres://localhost/tally")
+        .await
+        .expect_err("not yet");
+    assert!(
+        err.to_string()
+            .starts_with("unsupported database URL `postgres://localhost/tally`"),
+        "{err}"
+    );
+    let (_dir, store) = fresh().await;
+    assert!(matches!(
+        store.import_run(42).await,
+        Err(StoreError::NoSuchRun(42))
+    ));
+    assert!(matches!(
+        store.finish_import(42, RunStatus::Failed, None).await,
+        Err(StoreError::NoSuchRun(42))
+    ));
+}
