@@ -219,9 +219,8 @@ impl Writer {
         let conn = tx.acquire().await?;
 
         let ids = resolve(conn, batch, server, users, hosts, features).await?;
-        let str_opt = |s: Option<Sym>| s.map(|s| batch.str(s).to_string());
 
-        // Sessions.
+        let str_opt = |s: Option<Sym>| s.map(|s| batch.str(s).to_string());
         let cols = [
             "server_id",
             "feature_id",
@@ -234,27 +233,20 @@ impl Writer {
             "project",
             "import_run_id",
         ];
-        for rows in batch.sessions.chunks(MAX_PARAMS / cols.len()) {
-            let text = insert_sql(sql, "session", &cols, rows.len());
-            let mut args = SqliteArguments::default();
-            for s in rows {
-                add(&mut args, server);
-                add(&mut args, ids.feature(s.vendor, s.feature));
-                add(&mut args, ids.user(s.user));
-                add(&mut args, ids.host(s.host));
-                add(&mut args, i64::from(s.count));
-                add(&mut args, s.start);
-                add(&mut args, s.end);
-                add(&mut args, s.end_reason.as_str());
-                add(&mut args, str_opt(s.project));
-                add(&mut args, run);
-            }
-            sqlx::query_with(AssertSqlSafe(text), args)
-                .execute(&mut *conn)
-                .await?;
-        }
+        insert(conn, sql, "session", &cols, &batch.sessions, |a, s| {
+            add(a, server);
+            add(a, ids.feature(s.vendor, s.feature));
+            add(a, ids.user(s.user));
+            add(a, ids.host(s.host));
+            add(a, i64::from(s.count));
+            add(a, s.start);
+            add(a, s.end);
+            add(a, s.end_reason.as_str());
+            add(a, str_opt(s.project));
+            add(a, run);
+        })
+        .await?;
 
-        // Denials.
         let cols = [
             "server_id",
             "feature_id",
@@ -268,28 +260,21 @@ impl Writer {
             "requested_version",
             "import_run_id",
         ];
-        for rows in batch.denials.chunks(MAX_PARAMS / cols.len()) {
-            let text = insert_sql(sql, "denial", &cols, rows.len());
-            let mut args = SqliteArguments::default();
-            for d in rows {
-                add(&mut args, server);
-                add(&mut args, ids.feature(d.vendor, d.feature));
-                add(&mut args, ids.user(d.user));
-                add(&mut args, ids.host(d.host));
-                add(&mut args, i64::from(d.count));
-                add(&mut args, d.time);
-                add(&mut args, d.kind.as_str());
-                add(&mut args, d.code.map(|c| c.to_string()));
-                add(&mut args, str_opt(d.reason));
-                add(&mut args, str_opt(d.requested_version));
-                add(&mut args, run);
-            }
-            sqlx::query_with(AssertSqlSafe(text), args)
-                .execute(&mut *conn)
-                .await?;
-        }
+        insert(conn, sql, "denial", &cols, &batch.denials, |a, d| {
+            add(a, server);
+            add(a, ids.feature(d.vendor, d.feature));
+            add(a, ids.user(d.user));
+            add(a, ids.host(d.host));
+            add(a, i64::from(d.count));
+            add(a, d.time);
+            add(a, d.kind.as_str());
+            add(a, d.code.map(|c| c.to_string()));
+            add(a, str_opt(d.reason));
+            add(a, str_opt(d.requested_version));
+            add(a, run);
+        })
+        .await?;
 
-        // Queued requests.
         let cols = [
             "server_id",
             "feature_id",
@@ -299,24 +284,17 @@ impl Writer {
             "time",
             "import_run_id",
         ];
-        for rows in batch.queued.chunks(MAX_PARAMS / cols.len()) {
-            let text = insert_sql(sql, "queued_request", &cols, rows.len());
-            let mut args = SqliteArguments::default();
-            for q in rows {
-                add(&mut args, server);
-                add(&mut args, ids.feature(q.vendor, q.feature));
-                add(&mut args, ids.user(q.user));
-                add(&mut args, ids.host(q.host));
-                add(&mut args, i64::from(q.count));
-                add(&mut args, q.time);
-                add(&mut args, run);
-            }
-            sqlx::query_with(AssertSqlSafe(text), args)
-                .execute(&mut *conn)
-                .await?;
-        }
+        insert(conn, sql, "queued_request", &cols, &batch.queued, |a, q| {
+            add(a, server);
+            add(a, ids.feature(q.vendor, q.feature));
+            add(a, ids.user(q.user));
+            add(a, ids.host(q.host));
+            add(a, i64::from(q.count));
+            add(a, q.time);
+            add(a, run);
+        })
+        .await?;
 
-        // Server events.
         let cols = [
             "server_id",
             "time",
@@ -325,21 +303,22 @@ impl Writer {
             "text",
             "import_run_id",
         ];
-        for rows in batch.server_events.chunks(MAX_PARAMS / cols.len()) {
-            let text = insert_sql(sql, "server_event", &cols, rows.len());
-            let mut args = SqliteArguments::default();
-            for e in rows {
-                add(&mut args, server);
-                add(&mut args, e.time);
-                add(&mut args, e.kind.as_str());
-                add(&mut args, batch.str(e.daemon));
-                add(&mut args, batch.str(e.text));
-                add(&mut args, run);
-            }
-            sqlx::query_with(AssertSqlSafe(text), args)
-                .execute(&mut *conn)
-                .await?;
-        }
+        insert(
+            conn,
+            sql,
+            "server_event",
+            &cols,
+            &batch.server_events,
+            |a, e| {
+                add(a, server);
+                add(a, e.time);
+                add(a, e.kind.as_str());
+                add(a, batch.str(e.daemon));
+                add(a, batch.str(e.text));
+                add(a, run);
+            },
+        )
+        .await?;
 
         // Diagnostics: all counted, the first DIAGNOSTICS_KEPT per run kept.
         let kept: i64 = sqlx::query_scalar("SELECT diagnostics FROM import_run WHERE id = ?")
@@ -348,20 +327,20 @@ impl Writer {
             .await?;
         let room = usize::try_from((DIAGNOSTICS_KEPT - kept).max(0)).unwrap_or(0);
         let keep = &batch.diagnostics[..batch.diagnostics.len().min(room)];
-        let cols = ["import_run_id", "line", "kind", "text"];
-        for rows in keep.chunks(MAX_PARAMS / cols.len()) {
-            let text = insert_sql(sql, "import_diagnostic", &cols, rows.len());
-            let mut args = SqliteArguments::default();
-            for d in rows {
-                add(&mut args, run);
-                add(&mut args, i64::try_from(d.line).unwrap_or(i64::MAX));
-                add(&mut args, d.kind.as_str());
-                add(&mut args, d.text.as_str());
-            }
-            sqlx::query_with(AssertSqlSafe(text), args)
-                .execute(&mut *conn)
-                .await?;
-        }
+        insert(
+            conn,
+            sql,
+            "import_diagnostic",
+            &["import_run_id", "line", "kind", "text"],
+            keep,
+            |a, d| {
+                add(a, run);
+                add(a, i64::try_from(d.line).unwrap_or(i64::MAX));
+                add(a, d.kind.as_str());
+                add(a, d.text.as_str());
+            },
+        )
+        .await?;
 
         let counts = FactCounts {
             sessions: batch.sessions.len() as u64,
@@ -398,6 +377,26 @@ impl Writer {
         tx.commit().await?;
         Ok(counts)
     }
+}
+
+/// Inserts `rows` with multi-row statements of at most [`MAX_PARAMS`] parameters.
+async fn insert<T>(
+    conn: &mut SqliteConnection,
+    cache: &mut HashMap<(&'static str, usize), Arc<str>>,
+    table: &'static str,
+    cols: &[&str],
+    rows: &[T],
+    mut bind: impl FnMut(&mut SqliteArguments, &T),
+) -> Result<(), StoreError> {
+    for chunk in rows.chunks(MAX_PARAMS / cols.len()) {
+        let text = insert_sql(cache, table, cols, chunk.len());
+        let mut args = SqliteArguments::default();
+        chunk.iter().for_each(|row| bind(&mut args, row));
+        sqlx::query_with(AssertSqlSafe(text), args)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
 }
 
 /// The multi-row INSERT for `rows` rows, built once per shape.
