@@ -37,7 +37,9 @@ impl std::fmt::Debug for PluginEngine {
 }
 
 impl PluginEngine {
-    pub fn new() -> wasmtime::Result<PluginEngine> {
+    /// `cache`: a directory for compiled plugins, reused across processes; wasmtime keys its
+    /// entries by its own version, the engine configuration and the component's bytes.
+    pub fn new(cache: Option<&std::path::Path>) -> wasmtime::Result<PluginEngine> {
         let mut pool = PoolingAllocationConfig::default();
         pool.total_component_instances(MAX_INSTANCES)
             .total_core_instances(MAX_INSTANCES * 8)
@@ -53,6 +55,11 @@ impl PluginEngine {
             .concurrency_support(false)
             .epoch_interruption(true)
             .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        if let Some(dir) = cache {
+            let mut cache_config = wasmtime::CacheConfig::new();
+            cache_config.with_directory(dir);
+            config.cache(Some(wasmtime::Cache::new(cache_config)?));
+        }
         let engine = Engine::new(&config)?;
         spawn_ticker(&engine);
 

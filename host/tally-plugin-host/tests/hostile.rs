@@ -17,7 +17,7 @@ const GOOD_LOG: &str = "\
 ";
 
 fn registry() -> Registry {
-    let registry = Registry::new(PluginEngine::new().expect("engine"));
+    let registry = Registry::new(PluginEngine::new(None).expect("engine"));
     for (id, dir) in artifacts::ALL {
         registry
             .add_dir(Path::new(dir))
@@ -130,7 +130,7 @@ fn tampered_component_is_refused_and_nothing_is_registered() {
     let last = component.len() - 1;
     component[last] ^= 0xff;
 
-    let registry = Registry::new(PluginEngine::new().expect("engine"));
+    let registry = Registry::new(PluginEngine::new(None).expect("engine"));
     let error = registry
         .add(&manifest, "flexlm-log", &component)
         .expect_err("tampered");
@@ -149,7 +149,7 @@ fn manifest_must_match_the_component() {
     let dir = Path::new(artifacts::FLEXLM_LOG);
     let manifest = std::fs::read_to_string(dir.join("plugin.toml")).expect("manifest");
     let component = std::fs::read(dir.join("flexlm_log.wasm")).expect("component");
-    let registry = Registry::new(PluginEngine::new().expect("engine"));
+    let registry = Registry::new(PluginEngine::new(None).expect("engine"));
 
     let as_poller = manifest.replace("world = \"importer\"", "world = \"poller\"");
     let error = registry
@@ -178,7 +178,7 @@ fn a_core_module_is_not_a_plugin() {
         "id = \"core\"\nversion = \"0.1.0\"\nworld = \"importer\"\nwit = \"0.1.0\"\nformats = [\"x\"]\ncomponent = \"c.wasm\"\nsha256 = \"{}\"\n",
         tally_plugin_host::sha256_hex(module)
     );
-    let registry = Registry::new(PluginEngine::new().expect("engine"));
+    let registry = Registry::new(PluginEngine::new(None).expect("engine"));
     let error = registry
         .add(&manifest, "m", module)
         .expect_err("core module");

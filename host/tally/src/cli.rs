@@ -29,6 +29,9 @@ pub struct Global {
     /// Directory of operator-installed plugins (one sub-directory per plugin).
     #[arg(long, env = "TALLY_PLUGIN_DIR", global = true, value_name = "DIR")]
     pub plugin_dir: Option<PathBuf>,
+    /// Compile plugins afresh instead of reusing compiled code from the user's cache directory.
+    #[arg(long, global = true)]
+    pub no_plugin_cache: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -102,8 +105,12 @@ fn parse_utc_offset(text: &str) -> Result<i32, String> {
     Ok(sign * (hours * 3600 + minutes * 60))
 }
 
-fn data_dir() -> PathBuf {
+fn project_dirs() -> Option<directories::ProjectDirs> {
     directories::ProjectDirs::from("org", "tally", "tally")
+}
+
+fn data_dir() -> PathBuf {
+    project_dirs()
         .map(|d| d.data_dir().to_path_buf())
         .unwrap_or_else(|| PathBuf::from(".tally"))
 }
@@ -119,6 +126,20 @@ impl Global {
         self.plugin_dir
             .clone()
             .unwrap_or_else(|| data_dir().join("plugins"))
+    }
+
+    /// Compiled plugin code is cached here unless `--no-plugin-cache`.
+    fn plugin_cache(&self) -> Option<PathBuf> {
+        let cache = project_dirs().map(|d| d.cache_dir().to_path_buf());
+        (!self.no_plugin_cache).then(|| {
+            cache
+                .unwrap_or_else(|| PathBuf::from(".tally-cache"))
+                .join("wasm")
+        })
+    }
+
+    fn plugins(&self) -> anyhow::Result<tally_plugin_host::Registry> {
+        plugins::load(&self.plugin_dir(), self.plugin_cache().as_deref())
     }
 
     async fn store(&self) -> anyhow::Result<Store> {
@@ -146,7 +167,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Plugin(PluginCommand::List { json }) => {
             let dir = cli.global.plugin_dir();
-            let registry = plugins::load(&dir)?;
+            let registry = cli.global.plugins()?;
             let rows: Vec<PluginRow> = registry
                 .list()
                 .iter()
@@ -215,7 +236,7 @@ struct FileError {
 
 async fn import(global: &Global, args: ImportArgs) -> anyhow::Result<ExitCode> {
     let store = global.store().await?;
-    let registry = plugins::load(&global.plugin_dir())?;
+    let registry = global.plugins()?;
     let options = ImportOptions {
         server: args.server,
         format: args.format,

@@ -5,10 +5,10 @@ use std::path::Path;
 
 use tally_plugin_host::{PluginEngine, Registry};
 
-pub fn load(plugin_dir: &Path) -> anyhow::Result<Registry> {
-    let registry = Registry::new(
-        PluginEngine::new().map_err(|e| anyhow::anyhow!("cannot start the plugin engine: {e}"))?,
-    );
+pub fn load(plugin_dir: &Path, cache_dir: Option<&Path>) -> anyhow::Result<Registry> {
+    let engine = PluginEngine::new(cache_dir)
+        .map_err(|e| anyhow::anyhow!("cannot start the plugin engine: {e}"))?;
+    let registry = Registry::new(engine);
     let (_, errors) = registry.add_all(plugin_dir);
     for error in errors {
         // One broken plugin must not take the others down: say why and go on without it.

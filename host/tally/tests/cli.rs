@@ -25,6 +25,7 @@ impl Env {
             .args(args)
             .env("TALLY_DB", self.db())
             .env("TALLY_PLUGIN_DIR", self.dir.path().join("plugins"))
+            .env("XDG_CACHE_HOME", self.dir.path().join("cache"))
             .output()
             .expect("running tally")
     }
