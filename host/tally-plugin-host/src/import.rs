@@ -20,17 +20,24 @@ pub struct ImportConfig {
     pub modified: Option<i64>,
     /// State from [`ImportRun::checkpoint`] when an interrupted import resumes.
     pub resume: Option<Vec<u8>>,
+    /// Lines and bytes consumed before the resume point: facts still open at the checkpoint
+    /// (sessions closed later) come from them, so they count towards the result allowance.
+    pub consumed_lines: u64,
+    pub consumed_bytes: u64,
 }
 
-/// A guest may return at most this many records per input line (plus a small allowance): every
-/// fact comes from a line, so a result far larger than its input is a hostile or broken guest.
+/// A guest may return at most this many records per input line, plus one per
+/// [`BYTES_PER_RECORD`] bytes (a JSON document may be one long line), plus a small allowance:
+/// every fact comes from the input, so a result far larger than it is a hostile or broken guest.
 pub const RECORDS_PER_LINE: u64 = 2;
+pub const BYTES_PER_RECORD: u64 = 16;
 const RECORD_ALLOWANCE: u64 = 16;
 
 pub struct ImportRun {
     plugin: Arc<LoadedPlugin>,
     live: Option<(Store<HostState>, v0_1_0::importer::Importer)>,
     lines_fed: u64,
+    bytes_fed: u64,
     records_returned: u64,
 }
 
@@ -51,7 +58,8 @@ impl ImportRun {
         let mut run = ImportRun {
             plugin,
             live: Some((store, bindings)),
-            lines_fed: 0,
+            lines_fed: config.consumed_lines,
+            bytes_fed: config.consumed_bytes,
             records_returned: 0,
         };
         let config = v0_1_0::import_config(config);
@@ -66,6 +74,7 @@ impl ImportRun {
     /// Parses one chunk of whole lines.
     pub fn feed(&mut self, chunk: &[u8]) -> Result<Batch, CallError> {
         self.lines_fed += count_lines(chunk);
+        self.bytes_fed += chunk.len() as u64;
         let batch = self.call(|store, b| b.tally_plugin_log_importer().call_feed(store, chunk))?;
         self.accept(batch.into())
     }
@@ -118,12 +127,14 @@ impl ImportRun {
             message,
         };
         self.records_returned += batch.records() as u64;
-        let allowed = self.lines_fed * RECORDS_PER_LINE + RECORD_ALLOWANCE;
+        let allowed = self.lines_fed * RECORDS_PER_LINE
+            + self.bytes_fed / BYTES_PER_RECORD
+            + RECORD_ALLOWANCE;
         if self.records_returned > allowed {
-            let (returned, lines) = (self.records_returned, self.lines_fed);
+            let (returned, lines, bytes) = (self.records_returned, self.lines_fed, self.bytes_fed);
             self.live = None;
             return Err(invalid(format!(
-                "{returned} records for {lines} input lines (at most {RECORDS_PER_LINE} per line plus {RECORD_ALLOWANCE})"
+                "{returned} records for {lines} input lines of {bytes} bytes (at most {RECORDS_PER_LINE} per line, 1 per {BYTES_PER_RECORD} bytes, plus {RECORD_ALLOWANCE})"
             )));
         }
         if let Some(sym) = batch.dangling_sym() {

@@ -23,7 +23,7 @@ mod since_v0_1_0;
 
 pub use engine::PluginEngine;
 pub use error::{CallError, LoadError, ManifestError};
-pub use import::{ImportConfig, ImportRun, RECORDS_PER_LINE};
+pub use import::{BYTES_PER_RECORD, ImportConfig, ImportRun, RECORDS_PER_LINE};
 pub use manifest::{Limits, Manifest, World, sha256_hex};
 pub use plugin::{LoadedPlugin, PluginInfo};
 pub use registry::{Registry, SNIFF_BYTES};

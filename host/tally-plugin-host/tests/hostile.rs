@@ -103,7 +103,7 @@ fn result_far_larger_than_its_input_is_refused() {
     let error = import_error(plugin(&registry, "hostile-huge"), "one line\n");
     assert_eq!(
         error.to_string(),
-        "plugin `hostile-huge` returned an invalid result: 200000 records for 1 input lines (at most 2 per line plus 16)"
+        "plugin `hostile-huge` returned an invalid result: 200000 records for 1 input lines of 9 bytes (at most 2 per line, 1 per 16 bytes, plus 16)"
     );
     good_import_works(&registry);
 }

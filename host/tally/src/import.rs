@@ -206,6 +206,8 @@ pub async fn import_file(
         utc_offset,
         modified,
         resume: (start.offset > 0).then(|| start.state.clone()),
+        consumed_lines: start.lines,
+        consumed_bytes: start.offset,
     };
     progress.start(path, len);
     progress.advance(start.offset);

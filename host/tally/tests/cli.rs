@@ -317,13 +317,20 @@ fn malformed_lines_are_counted_with_their_line_numbers() {
 #[test]
 fn a_file_no_plugin_claims_is_refused_with_the_known_formats() {
     let env = Env::new();
-    let list: Value = serde_json::from_slice(&env.tally(&["plugin", "list", "--json"]).stdout).expect("JSON");
+    let list: Value =
+        serde_json::from_slice(&env.tally(&["plugin", "list", "--json"]).stdout).expect("JSON");
     let mut formats: Vec<&str> = list
         .as_array()
         .expect("array")
         .iter()
         .filter(|p| p["world"] == "importer")
-        .flat_map(|p| p["formats"].as_array().expect("formats").iter().filter_map(Value::as_str))
+        .flat_map(|p| {
+            p["formats"]
+                .as_array()
+                .expect("formats")
+                .iter()
+                .filter_map(Value::as_str)
+        })
         .collect();
     formats.sort();
     let known = formats.join(", ");
@@ -333,12 +340,22 @@ fn a_file_no_plugin_claims_is_refused_with_the_known_formats() {
     let out = env.tally(&["import", path.to_str().expect("utf-8")]);
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains(&format!("no importer recognises it. Known formats: {known}. Pass --format ID")), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "no importer recognises it. Known formats: {known}. Pass --format ID"
+        )),
+        "{stderr}"
+    );
     assert_eq!(env.rows("session"), 0);
 
     let out = env.tally(&["import", "--format", "nope", path.to_str().expect("utf-8")]);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains(&format!("no importer reads format `nope`; known formats: {known}")), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "no importer reads format `nope`; known formats: {known}"
+        )),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -1,6 +1,6 @@
-//! Parses a debug log the way the host does (whole-line chunks of ~64 KiB) and prints a summary,
-//! or every record with `-v`. `cargo run --release -p flexlm-log --example dump -- [-v] FILE…`
-use flexlm_log::{FlexlmLog, date::format_utc};
+//! Parses DSLS logs the way the host does (whole-line chunks of ~64 KiB) and prints a summary,
+//! or every record with `-v`. `cargo run --release -p dsls-log --example dsls_dump -- [-v] FILE…`
+use dsls_log::{DslsLog, date::format_utc};
 use tally_plugin_sdk::{Batch, DiagnosticKind, ImportConfig, Importer};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -8,12 +8,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let verbose = args.iter().any(|a| a == "-v");
     for path in args.iter().filter(|a| *a != "-v") {
         let data = std::fs::read(path)?;
-        let mut p = FlexlmLog::default();
-        p.begin(&ImportConfig {
-            utc_offset: 0,
-            modified: None,
-            resume: None,
-        })?;
+        let mut p = DslsLog::default();
+        p.begin(&ImportConfig::default())?;
         let mut out = Batch::default();
         let mut rest = &data[..];
         while !rest.is_empty() {
@@ -35,20 +31,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         out.append(b);
         let n = |k| out.diagnostics.iter().filter(|d| d.kind == k).count();
         println!(
-            "{path}: lines={} sessions={} denials={} queued={} events={} malformed={} unrecognised={} assumption={}",
+            "{path}: sniff={:.2} lines={} sessions={} denials={} events={} malformed={} unrecognised={} assumption={}",
+            DslsLog::sniff(&data[..data.len().min(4096)]),
             out.lines,
             out.sessions.len(),
             out.denials.len(),
-            out.queued.len(),
             out.server_events.len(),
             n(DiagnosticKind::Malformed),
             n(DiagnosticKind::Unrecognised),
-            n(DiagnosticKind::Assumption)
+            n(DiagnosticKind::Assumption),
         );
         if verbose {
             for s in &out.sessions {
                 println!(
-                    "S {} {} {}@{} x{} {} → {} {:?} {:?}",
+                    "  session {} {} {}@{} x{} {} .. {} {:?}",
                     s.vendor,
                     s.feature,
                     s.user,
@@ -56,27 +52,23 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     s.count,
                     format_utc(s.start),
                     format_utc(s.end),
-                    s.end_reason,
-                    s.project
+                    s.end_reason
                 );
             }
             for d in &out.denials {
                 println!(
-                    "D {} {:?} {} {}@{} x{} {:?} {:?} {:?}",
-                    format_utc(d.time),
-                    d.kind,
+                    "  denial {} {} {}@{} {} {:?}",
+                    d.vendor,
                     d.feature,
                     d.user,
                     d.host,
-                    d.count,
-                    d.reason,
-                    d.code,
-                    d.requested_version
+                    format_utc(d.time),
+                    d.reason
                 );
             }
             for e in &out.server_events {
                 println!(
-                    "E {} {:?} ({}) {}",
+                    "  event {} {:?} {} {}",
                     format_utc(e.time),
                     e.kind,
                     e.daemon,
@@ -84,7 +76,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 );
             }
             for d in &out.diagnostics {
-                println!("G {} {:?} {}", d.line, d.kind, d.text);
+                println!("  line {} {:?}: {}", d.line, d.kind, d.text);
             }
         }
     }

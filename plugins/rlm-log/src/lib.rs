@@ -1,0 +1,14 @@
+//! Reprise RLM report-log importer (format id `rlm-reportlog`; std, small and detailed formats).
+//!
+//! `parse` holds the state machine and the `Importer` implementation, `line` the grammar of one
+//! line, `codes` what RLM's numbers mean, `date` the calendar arithmetic, `ckpt` the resumable
+//! state, `sniff` format detection.
+mod ckpt;
+mod codes;
+pub mod date;
+mod line;
+mod parse;
+mod sniff;
+
+pub use parse::RlmLog;
+tally_plugin_sdk::export!(importer: RlmLog);
