@@ -188,15 +188,17 @@ async fn a_batch_and_its_checkpoint_land_together() {
 async fn diagnostics_are_all_counted_but_only_the_first_thousand_kept() {
     let (_dir, store) = fresh().await;
     let (server, run) = new_run(&store).await;
-    let mut b = Batch::default();
-    b.diagnostics = (1..=1200)
-        .map(|line| Diagnostic {
-            line,
-            kind: DiagnosticKind::Malformed,
-            text: "x".into(),
-        })
-        .collect();
-    b.lines = 1200;
+    let b = Batch {
+        diagnostics: (1..=1200)
+            .map(|line| Diagnostic {
+                line,
+                kind: DiagnosticKind::Malformed,
+                text: "x".into(),
+            })
+            .collect(),
+        lines: 1200,
+        ..Batch::default()
+    };
     commit(&store, run, server, b, 10).await;
     assert_eq!(
         store.import_run(run).await.expect("run").counts.diagnostics,
