@@ -25,7 +25,12 @@
 //! ```
 #![deny(unsafe_code)]
 
+pub mod checkpoint;
+pub mod civil;
 pub mod records;
+/// Native test harness for importers (not part of a component).
+#[cfg(not(target_arch = "wasm32"))]
+pub mod testing;
 
 pub use records::*;
 

@@ -1,6 +1,7 @@
 //! Parses DSLS logs the way the host does (whole-line chunks of ~64 KiB) and prints a summary,
 //! or every record with `-v`. `cargo run --release -p dsls-log --example dsls_dump -- [-v] FILE…`
-use dsls_log::{DslsLog, date::format_utc};
+use dsls_log::DslsLog;
+use tally_plugin_sdk::civil::format_utc;
 use tally_plugin_sdk::{Batch, DiagnosticKind, ImportConfig, Importer};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

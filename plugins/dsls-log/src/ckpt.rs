@@ -2,6 +2,7 @@
 //! led by a version byte. Configuration (the UTC offset) is not part of it: the resuming `begin`
 //! supplies it again.
 
+use tally_plugin_sdk::checkpoint::{self, Writer};
 use tally_plugin_sdk::{
     Batch, Denial, DenialKind, EndReason, ErrorCode, PluginError, ServerEvent, ServerEventKind,
     Session,
@@ -11,116 +12,6 @@ use crate::json::{Expect, Frame, Key, Reader};
 use crate::parse::{DslsLog, Meta, Mode, Open, ZoneFrom, pair_key};
 
 const VERSION: u8 = 1;
-
-struct W(Vec<u8>);
-
-impl W {
-    fn u(&mut self, mut v: u64) {
-        loop {
-            let b = (v & 0x7f) as u8;
-            v >>= 7;
-            if v == 0 {
-                self.0.push(b);
-                return;
-            }
-            self.0.push(b | 0x80);
-        }
-    }
-    fn i(&mut self, v: i64) {
-        self.u(((v << 1) ^ (v >> 63)) as u64);
-    }
-    fn b(&mut self, v: bool) {
-        self.0.push(u8::from(v));
-    }
-    fn s(&mut self, s: &str) {
-        self.u(s.len() as u64);
-        self.0.extend_from_slice(s.as_bytes());
-    }
-    fn os(&mut self, s: Option<&str>) {
-        self.b(s.is_some());
-        if let Some(s) = s {
-            self.s(s);
-        }
-    }
-    fn oi(&mut self, v: Option<i64>) {
-        self.b(v.is_some());
-        if let Some(v) = v {
-            self.i(v);
-        }
-    }
-    fn pick<T: PartialEq>(&mut self, all: &[T], v: &T) {
-        self.u(all.iter().position(|x| x == v).unwrap_or(0) as u64);
-    }
-}
-
-struct R<'a> {
-    b: &'a [u8],
-    p: usize,
-}
-
-fn bad() -> PluginError {
-    PluginError::BadInput("dsls-log: damaged checkpoint".into())
-}
-
-impl R<'_> {
-    fn byte(&mut self) -> Result<u8, PluginError> {
-        let b = *self.b.get(self.p).ok_or_else(bad)?;
-        self.p += 1;
-        Ok(b)
-    }
-    fn u(&mut self) -> Result<u64, PluginError> {
-        let mut v = 0u64;
-        for shift in (0..64).step_by(7) {
-            let b = self.byte()?;
-            v |= u64::from(b & 0x7f) << shift;
-            if b & 0x80 == 0 {
-                return Ok(v);
-            }
-        }
-        Err(bad())
-    }
-    fn u32(&mut self) -> Result<u32, PluginError> {
-        u32::try_from(self.u()?).map_err(|_| bad())
-    }
-    fn i32(&mut self) -> Result<i32, PluginError> {
-        i32::try_from(self.i()?).map_err(|_| bad())
-    }
-    fn len(&mut self) -> Result<usize, PluginError> {
-        let n = usize::try_from(self.u()?).map_err(|_| bad())?;
-        // Every element takes at least one byte: a longer count is damage, not a reason to allocate.
-        if n > self.b.len() - self.p {
-            return Err(bad());
-        }
-        Ok(n)
-    }
-    fn i(&mut self) -> Result<i64, PluginError> {
-        let v = self.u()?;
-        Ok((v >> 1) as i64 ^ -((v & 1) as i64))
-    }
-    fn b(&mut self) -> Result<bool, PluginError> {
-        match self.byte()? {
-            0 => Ok(false),
-            1 => Ok(true),
-            _ => Err(bad()),
-        }
-    }
-    fn s(&mut self) -> Result<String, PluginError> {
-        let n = self.len()?;
-        let bytes = self.b.get(self.p..self.p + n).ok_or_else(bad)?;
-        self.p += n;
-        String::from_utf8(bytes.to_vec()).map_err(|_| bad())
-    }
-    fn os(&mut self) -> Result<Option<String>, PluginError> {
-        Ok(if self.b()? { Some(self.s()?) } else { None })
-    }
-    fn oi(&mut self) -> Result<Option<i64>, PluginError> {
-        Ok(if self.b()? { Some(self.i()?) } else { None })
-    }
-    fn pick<T: Copy>(&mut self, all: &[T]) -> Result<T, PluginError> {
-        let i = usize::try_from(self.u()?).map_err(|_| bad())?;
-        all.get(i).copied().ok_or_else(bad)
-    }
-}
 
 const MODES: [Mode; 3] = [Mode::Unknown, Mode::Text, Mode::Json];
 const ZONE_FROM: [ZoneFrom; 4] = [
@@ -151,19 +42,18 @@ const EVENT_KINDS: [ServerEventKind; 9] = [
 ];
 
 pub fn encode(p: &DslsLog) -> Vec<u8> {
-    let mut w = W(Vec::with_capacity(128 + p.open_len * 96));
-    w.0.push(VERSION);
-    w.u(p.lines);
-    w.pick(&MODES, &p.mode);
+    let mut w = Writer::with_capacity(VERSION, 128 + p.open_len * 96);
+    w.u64(p.lines);
+    w.index(&MODES, &p.mode);
     let r = &p.reader;
-    w.u(r.stack.len() as u64);
+    w.u64(r.stack.len() as u64);
     for f in &r.stack {
-        w.pick(&FRAMES, f);
+        w.index(&FRAMES, f);
     }
-    w.pick(&Expect::ALL, &r.expect);
-    w.pick(&Key::ALL, &r.key);
-    w.u(u64::from(r.skip));
-    w.b(r.rows_opened);
+    w.index(&Expect::ALL, &r.expect);
+    w.index(&Key::ALL, &r.key);
+    w.u64(u64::from(r.skip));
+    w.bool(r.rows_opened);
     let m = &p.meta;
     for v in [
         m.first_date,
@@ -172,84 +62,79 @@ pub fn encode(p: &DslsLog) -> Vec<u8> {
         m.total,
         m.first_row_ms,
     ] {
-        w.oi(v);
+        w.opt_i64(v);
     }
-    w.u(m.rows);
-    w.oi(p.zone);
-    w.pick(&ZONE_FROM, &p.zone_from);
-    w.oi(p.last_ms);
-    w.u(p.seq);
-    w.u(p.restarts.len() as u64);
+    w.u64(m.rows);
+    w.opt_i64(p.zone);
+    w.index(&ZONE_FROM, &p.zone_from);
+    w.opt_i64(p.last_ms);
+    w.u64(p.seq);
+    w.u64(p.restarts.len() as u64);
     for &r in &p.restarts {
-        w.i(r);
+        w.i64(r);
     }
-    w.u(p.editors.len() as u64);
+    w.u64(p.editors.len() as u64);
     for (f, e) in &p.editors {
-        w.s(f);
-        w.s(e);
+        w.str(f);
+        w.str(e);
     }
     let mut open: Vec<&Open> = p.open.values().flatten().collect();
     open.sort_unstable_by_key(|o| o.seq);
-    w.u(open.len() as u64);
+    w.u64(open.len() as u64);
     for o in open {
-        w.u(o.seq);
-        w.b(o.grant);
-        w.i(o.ms);
-        w.u(o.line);
-        w.pick(&END_REASONS, &o.reason);
+        w.u64(o.seq);
+        w.bool(o.grant);
+        w.i64(o.ms);
+        w.u64(o.line);
+        w.index(&END_REASONS, &o.reason);
         for s in [&o.session, &o.feature, &o.vendor, &o.user, &o.host] {
-            w.s(s);
+            w.str(s);
         }
-        w.u(u64::from(o.count));
+        w.u64(u64::from(o.count));
     }
     let pb = &p.pending;
-    w.u(pb.sessions.len() as u64);
+    w.u64(pb.sessions.len() as u64);
     for s in &pb.sessions {
         for t in [&s.vendor, &s.feature, &s.user, &s.host] {
-            w.s(t);
+            w.str(t);
         }
-        w.u(u64::from(s.count));
-        w.i(s.start);
-        w.i(s.end);
-        w.pick(&END_REASONS, &s.end_reason);
-        w.os(s.project.as_deref());
+        w.u64(u64::from(s.count));
+        w.i64(s.start);
+        w.i64(s.end);
+        w.index(&END_REASONS, &s.end_reason);
+        w.opt_str(s.project.as_deref());
     }
-    w.u(pb.denials.len() as u64);
+    w.u64(pb.denials.len() as u64);
     for d in &pb.denials {
         for t in [&d.vendor, &d.feature, &d.user, &d.host] {
-            w.s(t);
+            w.str(t);
         }
-        w.u(u64::from(d.count));
-        w.i(d.time);
-        w.b(d.kind == DenialKind::Unsupported);
-        w.b(d.code.is_some());
+        w.u64(u64::from(d.count));
+        w.i64(d.time);
+        w.bool(d.kind == DenialKind::Unsupported);
+        w.bool(d.code.is_some());
         if let Some(c) = d.code {
-            w.i(i64::from(c.major));
-            w.oi(c.minor.map(i64::from));
-            w.oi(c.errno.map(i64::from));
+            w.i64(i64::from(c.major));
+            w.opt_i64(c.minor.map(i64::from));
+            w.opt_i64(c.errno.map(i64::from));
         }
-        w.os(d.reason.as_deref());
-        w.os(d.requested_version.as_deref());
+        w.opt_str(d.reason.as_deref());
+        w.opt_str(d.requested_version.as_deref());
     }
-    w.u(pb.server_events.len() as u64);
+    w.u64(pb.server_events.len() as u64);
     for e in &pb.server_events {
-        w.i(e.time);
-        w.pick(&EVENT_KINDS, &e.kind);
-        w.s(&e.daemon);
-        w.s(&e.text);
+        w.i64(e.time);
+        w.index(&EVENT_KINDS, &e.kind);
+        w.str(&e.daemon);
+        w.str(&e.text);
     }
-    w.0
+    w.finish()
 }
 
 pub fn decode(bytes: &[u8]) -> Result<DslsLog, PluginError> {
-    let mut r = R { b: bytes, p: 0 };
-    if r.byte()? != VERSION {
-        return Err(PluginError::BadInput(
-            "dsls-log: checkpoint from an incompatible version".into(),
-        ));
-    }
+    let mut r = checkpoint::Reader::new("dsls-log", VERSION, bytes)?;
     let mut p = DslsLog {
-        lines: r.u()?,
+        lines: r.u64()?,
         mode: r.pick(&MODES)?,
         ..DslsLog::default()
     };
@@ -260,39 +145,39 @@ pub fn decode(bytes: &[u8]) -> Result<DslsLog, PluginError> {
     reader.expect = r.pick(&Expect::ALL)?;
     reader.key = r.pick(&Key::ALL)?;
     reader.skip = r.u32()?;
-    reader.rows_opened = r.b()?;
+    reader.rows_opened = r.bool()?;
     p.reader = reader;
     p.meta = Meta {
-        first_date: r.oi()?,
-        last_date: r.oi()?,
-        row_index: r.oi()?,
-        total: r.oi()?,
-        first_row_ms: r.oi()?,
-        rows: r.u()?,
+        first_date: r.opt_i64()?,
+        last_date: r.opt_i64()?,
+        row_index: r.opt_i64()?,
+        total: r.opt_i64()?,
+        first_row_ms: r.opt_i64()?,
+        rows: r.u64()?,
     };
-    p.zone = r.oi()?;
+    p.zone = r.opt_i64()?;
     p.zone_from = r.pick(&ZONE_FROM)?;
-    p.last_ms = r.oi()?;
-    p.seq = r.u()?;
+    p.last_ms = r.opt_i64()?;
+    p.seq = r.u64()?;
     for _ in 0..r.len()? {
-        p.restarts.push(r.i()?);
+        p.restarts.push(r.i64()?);
     }
     for _ in 0..r.len()? {
-        let f = r.s()?;
-        p.editors.insert(f, r.s()?);
+        let f = r.string()?;
+        p.editors.insert(f, r.string()?);
     }
     for _ in 0..r.len()? {
         let o = Open {
-            seq: r.u()?,
-            grant: r.b()?,
-            ms: r.i()?,
-            line: r.u()?,
+            seq: r.u64()?,
+            grant: r.bool()?,
+            ms: r.i64()?,
+            line: r.u64()?,
             reason: r.pick(&END_REASONS)?,
-            session: r.s()?,
-            feature: r.s()?,
-            vendor: r.s()?,
-            user: r.s()?,
-            host: r.s()?,
+            session: r.string()?,
+            feature: r.string()?,
+            vendor: r.string()?,
+            user: r.string()?,
+            host: r.string()?,
             count: r.u32()?,
         };
         let key = pair_key(o.session.as_bytes(), o.feature.as_bytes());
@@ -302,29 +187,35 @@ pub fn decode(bytes: &[u8]) -> Result<DslsLog, PluginError> {
     let mut pb = Batch::default();
     for _ in 0..r.len()? {
         pb.sessions.push(Session {
-            vendor: r.s()?,
-            feature: r.s()?,
-            user: r.s()?,
-            host: r.s()?,
+            vendor: r.string()?,
+            feature: r.string()?,
+            user: r.string()?,
+            host: r.string()?,
             count: r.u32()?,
-            start: r.i()?,
-            end: r.i()?,
+            start: r.i64()?,
+            end: r.i64()?,
             end_reason: r.pick(&END_REASONS)?,
-            project: r.os()?,
+            project: r.opt_string()?,
         });
     }
     for _ in 0..r.len()? {
-        let (vendor, feature, user, host, count, time) =
-            (r.s()?, r.s()?, r.s()?, r.s()?, r.u32()?, r.i()?);
-        let kind = if r.b()? {
+        let (vendor, feature, user, host, count, time) = (
+            r.string()?,
+            r.string()?,
+            r.string()?,
+            r.string()?,
+            r.u32()?,
+            r.i64()?,
+        );
+        let kind = if r.bool()? {
             DenialKind::Unsupported
         } else {
             DenialKind::Denied
         };
-        let code = if r.b()? {
+        let code = if r.bool()? {
             let major = r.i32()?;
-            let minor = if r.b()? { Some(r.i32()?) } else { None };
-            let errno = if r.b()? { Some(r.i32()?) } else { None };
+            let minor = if r.bool()? { Some(r.i32()?) } else { None };
+            let errno = if r.bool()? { Some(r.i32()?) } else { None };
             Some(ErrorCode {
                 major,
                 minor,
@@ -342,21 +233,19 @@ pub fn decode(bytes: &[u8]) -> Result<DslsLog, PluginError> {
             time,
             kind,
             code,
-            reason: r.os()?,
-            requested_version: r.os()?,
+            reason: r.opt_string()?,
+            requested_version: r.opt_string()?,
         });
     }
     for _ in 0..r.len()? {
         pb.server_events.push(ServerEvent {
-            time: r.i()?,
+            time: r.i64()?,
             kind: r.pick(&EVENT_KINDS)?,
-            daemon: r.s()?,
-            text: r.s()?,
+            daemon: r.string()?,
+            text: r.string()?,
         });
     }
-    if r.p != bytes.len() {
-        return Err(bad());
-    }
+    r.finish()?;
     p.pending_len = pb.sessions.len() + pb.denials.len() + pb.server_events.len();
     p.pending = pb;
     Ok(p)
@@ -370,7 +259,7 @@ mod tests {
 
     #[test]
     fn varints() {
-        let mut w = W(Vec::new());
+        let mut w = Writer::new(VERSION);
         let vals = [
             0i64,
             1,
@@ -383,15 +272,16 @@ mod tests {
             1_757_133_596_281,
         ];
         for v in vals {
-            w.i(v);
+            w.i64(v);
         }
-        w.u(u64::MAX);
-        let mut r = R { b: &w.0, p: 0 };
+        w.u64(u64::MAX);
+        let bytes = w.finish();
+        let mut r = checkpoint::Reader::new("dsls-log", VERSION, &bytes).unwrap();
         for v in vals {
-            assert_eq!(r.i().unwrap(), v);
+            assert_eq!(r.i64().unwrap(), v);
         }
-        assert_eq!(r.u().unwrap(), u64::MAX);
-        assert!(r.u().is_err());
+        assert_eq!(r.u64().unwrap(), u64::MAX);
+        assert!(r.u64().is_err());
     }
 
     /// A cloud document cut after its rows, before `serverTimeZone`: reader state, waiting

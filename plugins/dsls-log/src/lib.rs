@@ -2,8 +2,8 @@
 //! `getlogs` JSON (`dsls-cloud-json`), one importer for both.
 //!
 //! `parse` holds the state machine and the `Importer` implementation, `line` the grammar of one
-//! log entry, `json` the streaming reader of the cloud document, `date` the calendar arithmetic,
-//! `ckpt` the resumable state, `sniff` format detection.
+//! log entry, `json` the streaming reader of the cloud document, `date` offset formatting
+//! (the calendar is the SDK's `civil`), `ckpt` the resumable state, `sniff` format detection.
 mod ckpt;
 pub mod date;
 mod json;

@@ -2,7 +2,7 @@
 //! `getlogs` JSON): `YYYY/MM/DD HH:MM:SS:mmm <level> <CATEGORY> <message>`, and the messages that
 //! carry facts. Everything borrows from the entry: nothing allocates.
 
-use crate::date::{DAY, checked_days};
+use tally_plugin_sdk::civil::{DAY, checked_days};
 
 /// The fixed head of an entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -263,7 +263,7 @@ pub fn trim(b: &[u8]) -> &[u8] {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::date::days_from_civil;
+    use tally_plugin_sdk::civil::days_from_civil;
 
     #[test]
     fn prefixes() {

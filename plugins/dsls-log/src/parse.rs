@@ -781,7 +781,7 @@ impl Importer for DslsLog {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::date::format_utc;
+    use tally_plugin_sdk::civil::format_utc;
 
     fn run(data: &[u8], utc_offset: i32) -> Batch {
         let mut p = DslsLog::default();
@@ -878,7 +878,8 @@ mod tests {
     fn zone_sources_and_disagreement() {
         let rows = [usage("2025/01/02 10:00:00:000", "Grant", "S1")];
         // lastDate says the rows are UTC+2; a later serverTimeZone saying UTC is reported.
-        let last = (crate::date::days_from_civil(2025, 1, 2) * 86_400 + 8 * 3600) * 1000;
+        let last =
+            (tally_plugin_sdk::civil::days_from_civil(2025, 1, 2) * 86_400 + 8 * 3600) * 1000;
         let text = format!(
             "{{\"lastDate\":{last},\"rows\":[{}],\"serverTimeZone\":\"UTC\"}}",
             rows[0]

@@ -26,7 +26,8 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use common::*;
-use dsls_log::{DslsLog, date::format_utc};
+use dsls_log::DslsLog;
+use tally_plugin_sdk::civil::format_utc;
 use tally_plugin_sdk::{Batch, DiagnosticKind, EndReason, Importer, ServerEventKind};
 
 const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/corpus/dsls");
@@ -346,7 +347,8 @@ fn throughput_generated() {
             t % 60,
             n % 1000
         );
-        newest_ms = (dsls_log::date::days_from_civil(2025, 3, d) * 86_400 + i64::from(t)) * 1000
+        newest_ms = (tally_plugin_sdk::civil::days_from_civil(2025, 3, d) * 86_400 + i64::from(t))
+            * 1000
             + (n % 1000) as i64;
         let (ev, sess) = if open.len() < 400 && (n % 3 != 0 || open.is_empty()) {
             open.push_back((n, n * 7 % 300));

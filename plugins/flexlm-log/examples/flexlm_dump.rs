@@ -1,6 +1,7 @@
 //! Parses a debug log the way the host does (whole-line chunks of ~64 KiB) and prints a summary,
 //! or every record with `-v`. `cargo run --release -p flexlm-log --example flexlm_dump -- [-v] FILE…`
-use flexlm_log::{FlexlmLog, date::format_utc};
+use flexlm_log::FlexlmLog;
+use tally_plugin_sdk::civil::format_utc;
 use tally_plugin_sdk::{Batch, DiagnosticKind, ImportConfig, Importer};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -1,9 +1,9 @@
 //! FlexNet lmgrd / vendor-daemon debug-log importer.
 //!
 //! `parse` holds the state machine and the `Importer` implementation, `line` the grammar of one
-//! line, `date` the calendar arithmetic, `ckpt` the resumable state, `sniff` format detection.
+//! line (the calendar is the SDK's `civil`), `ckpt` the resumable state, `sniff` format
+//! detection.
 mod ckpt;
-pub mod date;
 mod line;
 mod parse;
 mod sniff;

@@ -2,8 +2,8 @@
 //! lines (`OUT:`/`IN:`/`DENIED:`/`UNSUPPORTED:`/`QUEUED:`/`DEQUEUED:`), FlexNet error codes and
 //! the dates that anchor the log. Pure functions; no allocation.
 
-use crate::date::{DAY, checked_days, month_from_abbrev};
 use tally_plugin_sdk::ErrorCode;
+use tally_plugin_sdk::civil::{DAY, checked_days, month_from_abbrev};
 
 /// A line's time prefix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -715,7 +715,7 @@ mod tests {
 
     #[test]
     fn dates() {
-        use crate::date::days_from_civil as d;
+        use tally_plugin_sdk::civil::days_from_civil as d;
         assert_eq!(timestamp(b"TIMESTAMP 3/31/2016"), Some(d(2016, 3, 31)));
         assert_eq!(timestamp(b"TIMESTAMP 3/31/2016  "), Some(d(2016, 3, 31)));
         assert_eq!(timestamp(b"TIMESTAMP 2/30/2016"), None);

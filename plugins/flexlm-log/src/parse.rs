@@ -16,8 +16,8 @@ use tally_plugin_sdk::{
     PluginError, Queued, ServerEvent, ServerEventKind, Session,
 };
 
-use crate::date::{DAY, format_day};
 use crate::line::{self, Flag, Request, Shape};
+use tally_plugin_sdk::civil::{DAY, format_day};
 
 /// A backward clock jump up to this size is interleaving between daemons (or the hour repeated
 /// when daylight saving time ends), not a new day.
@@ -843,8 +843,14 @@ mod tests {
             None,
         );
         let s = &out.sessions[0];
-        assert_eq!(crate::date::format_utc(s.start), "2022-03-05T23:59:00Z");
-        assert_eq!(crate::date::format_utc(s.end), "2022-03-06T00:01:10Z");
+        assert_eq!(
+            tally_plugin_sdk::civil::format_utc(s.start),
+            "2022-03-05T23:59:00Z"
+        );
+        assert_eq!(
+            tally_plugin_sdk::civil::format_utc(s.end),
+            "2022-03-06T00:01:10Z"
+        );
     }
 
     #[test]
@@ -857,7 +863,7 @@ mod tests {
         assert_eq!(out.sessions.len(), 1);
         assert_eq!(out.sessions[0].end_reason, EndReason::ServerRestart);
         assert_eq!(
-            crate::date::format_utc(out.sessions[0].end),
+            tally_plugin_sdk::civil::format_utc(out.sessions[0].end),
             "2024-01-02T10:02:00Z"
         );
         assert_eq!(out.server_events[0].kind, ServerEventKind::DaemonStop);
@@ -909,7 +915,7 @@ mod tests {
         for _ in 0..PENDING_LIMIT + 5 {
             log.push_str("10:00:00 (v) OUT: \"f\" u@h\n10:00:01 (v) IN: \"f\" u@h\n");
         }
-        let modified = crate::date::days_from_civil(2020, 1, 2) * DAY + 3600;
+        let modified = tally_plugin_sdk::civil::days_from_civil(2020, 1, 2) * DAY + 3600;
         let out = run(&log, Some(modified));
         assert_eq!(out.sessions.len(), PENDING_LIMIT + 5);
         let assumptions: Vec<_> = out
@@ -927,11 +933,11 @@ mod tests {
             assumptions[0].text
         );
         assert_eq!(
-            crate::date::format_utc(out.sessions[0].start),
+            tally_plugin_sdk::civil::format_utc(out.sessions[0].start),
             "2020-01-02T10:00:00Z"
         );
         assert_eq!(
-            crate::date::format_utc(out.sessions[PENDING_LIMIT + 4].end),
+            tally_plugin_sdk::civil::format_utc(out.sessions[PENDING_LIMIT + 4].end),
             "2020-01-02T10:00:01Z"
         );
     }

@@ -5,7 +5,7 @@
 
 use std::fmt::Write as _;
 
-use crate::date::civil_from_days;
+use tally_plugin_sdk::civil::civil_from_days;
 
 /// What a generated log holds, to check an import against.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -52,7 +52,7 @@ pub fn generate(lines: u64, seed: u64) -> (String, SynthTotals) {
         rng ^= rng << 17;
         rng % n
     };
-    let start_day = crate::date::days_from_civil(2024, 3, 1);
+    let start_day = tally_plugin_sdk::civil::days_from_civil(2024, 3, 1);
     let mut out = String::with_capacity(lines as usize * 64);
     let mut totals = SynthTotals::default();
     let mut open: Vec<(usize, usize, usize)> = Vec::new(); // (feature, user, host)

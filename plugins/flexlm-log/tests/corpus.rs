@@ -28,7 +28,8 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use common::*;
-use flexlm_log::{FlexlmLog, date::format_utc};
+use flexlm_log::FlexlmLog;
+use tally_plugin_sdk::civil::format_utc;
 use tally_plugin_sdk::{Batch, DenialKind, DiagnosticKind, EndReason, Importer};
 
 const DIR: &str = concat!(

@@ -3,7 +3,8 @@
 mod common;
 
 use common::*;
-use flexlm_log::{FlexlmLog, date::days_from_civil};
+use flexlm_log::FlexlmLog;
+use tally_plugin_sdk::civil::days_from_civil;
 use tally_plugin_sdk::{Batch, ImportConfig, Importer};
 
 const FIXTURES: &[&str] = &[

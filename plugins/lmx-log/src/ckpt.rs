@@ -2,62 +2,33 @@
 //! report. The UTC offset is not part of it: the resuming `begin` supplies it again.
 
 use tally_plugin_sdk::PluginError;
+use tally_plugin_sdk::checkpoint::{Reader, Writer};
 
 use crate::parse::{List, LmxLog};
 
 const VERSION: u8 = 1;
 
-fn bad() -> PluginError {
-    PluginError::BadInput("lmx-log: damaged checkpoint".into())
-}
-
 pub fn encode(p: &LmxLog) -> Vec<u8> {
-    let mut w = vec![VERSION];
-    let mut v = p.lines;
-    loop {
-        let b = (v & 0x7f) as u8;
-        v >>= 7;
-        if v == 0 {
-            w.push(b);
-            break;
-        }
-        w.push(b | 0x80);
-    }
-    w.push(match p.list {
+    let mut w = Writer::new(VERSION);
+    w.u64(p.lines);
+    w.byte(match p.list {
         List::None => 0,
         List::Files => 1,
         List::Features => 2,
     });
-    w
+    w.finish()
 }
 
 pub fn decode(bytes: &[u8]) -> Result<LmxLog, PluginError> {
-    let (&version, mut rest) = bytes.split_first().ok_or_else(bad)?;
-    if version != VERSION {
-        return Err(PluginError::BadInput(
-            "lmx-log: checkpoint from an incompatible version".into(),
-        ));
-    }
-    let mut lines = 0u64;
-    let mut shift = 0;
-    loop {
-        let (&b, r) = rest.split_first().ok_or_else(bad)?;
-        rest = r;
-        if shift > 63 {
-            return Err(bad());
-        }
-        lines |= u64::from(b & 0x7f) << shift;
-        shift += 7;
-        if b & 0x80 == 0 {
-            break;
-        }
-    }
-    let list = match rest {
-        [0] => List::None,
-        [1] => List::Files,
-        [2] => List::Features,
-        _ => return Err(bad()),
+    let mut r = Reader::new("lmx-log", VERSION, bytes)?;
+    let lines = r.u64()?;
+    let list = match r.byte()? {
+        0 => List::None,
+        1 => List::Files,
+        2 => List::Features,
+        _ => return Err(r.damaged()),
     };
+    r.finish()?;
     Ok(LmxLog {
         lines,
         list,

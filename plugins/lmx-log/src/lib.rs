@@ -1,7 +1,8 @@
 //! LM-X License Server log importer (`lmx-serv.log`, "Normal" log format).
 //!
 //! `parse` holds the state machine and the `Importer` implementation, `line` the grammar of one
-//! line, `date` the calendar arithmetic, `ckpt` the resumable state, `sniff` format detection.
+//! line (the calendar is the SDK's `civil`), `ckpt` the resumable state, `sniff` format
+//! detection.
 //!
 //! Only the server's start-up is verified against a real log (the corpus's one sample, see
 //! FORMATS.md §5); no checkout, checkin or denial line of an LM-X server log is known publicly
@@ -9,7 +10,6 @@
 //! never guessed into sessions. Everything resting on unverified assumptions is marked
 //! UNVERIFIED in `line`.
 mod ckpt;
-pub mod date;
 mod line;
 mod parse;
 mod sniff;

@@ -11,7 +11,7 @@
 //! on: <share> license type: <type>`) and an empty message, `HostId: …`, `To administrate the
 //! license server …`, `Ready to serve...`.
 
-use crate::date::checked_days;
+use tally_plugin_sdk::civil::checked_days;
 
 /// A line's time and message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -233,7 +233,7 @@ pub fn feature(msg: &[u8]) -> Option<Feature<'_>> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::date::days_from_civil;
+    use tally_plugin_sdk::civil::days_from_civil;
 
     #[test]
     fn prefixes() {

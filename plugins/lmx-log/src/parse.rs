@@ -25,8 +25,8 @@ use tally_plugin_sdk::{
     ServerEventKind,
 };
 
-use crate::date::DAY;
 use crate::line::{self, Msg};
+use tally_plugin_sdk::civil::DAY;
 
 /// The process that writes the log.
 pub const SERVER: &str = "lmx-serv";
@@ -258,7 +258,7 @@ mod tests {
         );
         // Local 13:38:30 at UTC+1.
         assert_eq!(
-            crate::date::format_utc(out.server_events[0].time),
+            tally_plugin_sdk::civil::format_utc(out.server_events[0].time),
             "2021-05-26T12:38:30Z"
         );
         let lines: Vec<u64> = out.diagnostics.iter().map(|d| d.line).collect();

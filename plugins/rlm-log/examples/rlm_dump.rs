@@ -1,6 +1,7 @@
 //! Parses a report log the way the host does (whole-line chunks of ~64 KiB) and prints a
 //! summary, or every record with `-v`. `cargo run -p rlm-log --example rlm_dump -- [-v] FILE…`
-use rlm_log::{RlmLog, date::format_utc};
+use rlm_log::RlmLog;
+use tally_plugin_sdk::civil::format_utc;
 use tally_plugin_sdk::{Batch, DiagnosticKind, ImportConfig, Importer};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

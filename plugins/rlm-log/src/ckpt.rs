@@ -3,110 +3,15 @@
 //! resuming `begin` supplies it again. The log's own `TIMEZONE` is, since it came from lines
 //! already read.
 
+use tally_plugin_sdk::checkpoint::{self, Reader, Writer};
 use tally_plugin_sdk::{PluginError, ServerEventKind};
 
 use crate::parse::{Open, PendingEvent, RlmLog, SnapKind, Snapshot};
 
 const VERSION: u8 = 1;
 
-struct W(Vec<u8>);
-
-impl W {
-    fn u(&mut self, mut v: u64) {
-        loop {
-            let b = (v & 0x7f) as u8;
-            v >>= 7;
-            if v == 0 {
-                self.0.push(b);
-                return;
-            }
-            self.0.push(b | 0x80);
-        }
-    }
-    fn i(&mut self, v: i64) {
-        self.u(((v << 1) ^ (v >> 63)) as u64);
-    }
-    fn b(&mut self, v: bool) {
-        self.0.push(u8::from(v));
-    }
-    fn s(&mut self, s: &str) {
-        self.u(s.len() as u64);
-        self.0.extend_from_slice(s.as_bytes());
-    }
-    fn os(&mut self, s: Option<&str>) {
-        self.b(s.is_some());
-        if let Some(s) = s {
-            self.s(s);
-        }
-    }
-    fn oi(&mut self, v: Option<i64>) {
-        self.b(v.is_some());
-        if let Some(v) = v {
-            self.i(v);
-        }
-    }
-}
-
-struct R<'a> {
-    b: &'a [u8],
-    p: usize,
-}
-
 fn bad() -> PluginError {
-    PluginError::BadInput("rlm-log: damaged checkpoint".into())
-}
-
-impl R<'_> {
-    fn byte(&mut self) -> Result<u8, PluginError> {
-        let b = *self.b.get(self.p).ok_or_else(bad)?;
-        self.p += 1;
-        Ok(b)
-    }
-    fn u(&mut self) -> Result<u64, PluginError> {
-        let mut v = 0u64;
-        for shift in (0..64).step_by(7) {
-            let b = self.byte()?;
-            v |= u64::from(b & 0x7f) << shift;
-            if b & 0x80 == 0 {
-                return Ok(v);
-            }
-        }
-        Err(bad())
-    }
-    fn u32(&mut self) -> Result<u32, PluginError> {
-        u32::try_from(self.u()?).map_err(|_| bad())
-    }
-    fn len(&mut self) -> Result<usize, PluginError> {
-        let n = usize::try_from(self.u()?).map_err(|_| bad())?;
-        // Every element takes at least one byte: a longer count is damage, not a reason to allocate.
-        if n > self.b.len() - self.p {
-            return Err(bad());
-        }
-        Ok(n)
-    }
-    fn i(&mut self) -> Result<i64, PluginError> {
-        let v = self.u()?;
-        Ok((v >> 1) as i64 ^ -((v & 1) as i64))
-    }
-    fn b(&mut self) -> Result<bool, PluginError> {
-        match self.byte()? {
-            0 => Ok(false),
-            1 => Ok(true),
-            _ => Err(bad()),
-        }
-    }
-    fn s(&mut self) -> Result<String, PluginError> {
-        let n = self.len()?;
-        let bytes = self.b.get(self.p..self.p + n).ok_or_else(bad)?;
-        self.p += n;
-        String::from_utf8(bytes.to_vec()).map_err(|_| bad())
-    }
-    fn os(&mut self) -> Result<Option<String>, PluginError> {
-        Ok(if self.b()? { Some(self.s()?) } else { None })
-    }
-    fn oi(&mut self) -> Result<Option<i64>, PluginError> {
-        Ok(if self.b()? { Some(self.i()?) } else { None })
-    }
+    checkpoint::damaged("rlm-log")
 }
 
 const EVENT_KINDS: [ServerEventKind; 9] = [
@@ -122,84 +27,67 @@ const EVENT_KINDS: [ServerEventKind; 9] = [
 ];
 const SNAP_KINDS: [SnapKind; 3] = [SnapKind::Restart, SnapKind::Rotation, SnapKind::Reread];
 
-fn index_of<T: PartialEq>(all: &[T], v: &T) -> u64 {
-    all.iter().position(|x| x == v).unwrap_or(0) as u64
-}
-
-fn pick<T: Copy>(all: &[T], i: u64) -> Result<T, PluginError> {
-    usize::try_from(i)
-        .ok()
-        .and_then(|i| all.get(i).copied())
-        .ok_or_else(bad)
-}
-
 pub fn encode(p: &RlmLog) -> Vec<u8> {
-    let mut w = W(Vec::with_capacity(64 + p.open_len * 64));
-    w.0.push(VERSION);
-    w.u(p.lines);
-    w.oi(p.tz_offset);
-    w.oi(p.now);
-    w.oi(p.last);
-    w.b(p.backward);
-    w.u(p.vendors.len() as u64);
+    let mut w = Writer::with_capacity(VERSION, 64 + p.open_len * 64);
+    w.u64(p.lines);
+    w.opt_i64(p.tz_offset);
+    w.opt_i64(p.now);
+    w.opt_i64(p.last);
+    w.bool(p.backward);
+    w.u64(p.vendors.len() as u64);
     for v in &p.vendors {
-        w.s(v);
+        w.str(v);
     }
-    w.oi(p.vendor.map(i64::from));
-    w.b(p.in_header);
-    w.b(p.switch_from);
-    w.b(p.switched);
-    w.b(p.shut_down);
-    w.u(p.seq);
-    w.u(p.generation);
-    w.b(p.snapshot.is_some());
+    w.opt_i64(p.vendor.map(i64::from));
+    w.bool(p.in_header);
+    w.bool(p.switch_from);
+    w.bool(p.switched);
+    w.bool(p.shut_down);
+    w.u64(p.seq);
+    w.u64(p.generation);
+    w.bool(p.snapshot.is_some());
     if let Some(s) = &p.snapshot {
-        w.u(index_of(&SNAP_KINDS, &s.kind));
-        w.i(s.local);
-        w.u(s.generation);
-        w.b(s.listed);
+        w.index(&SNAP_KINDS, &s.kind);
+        w.i64(s.local);
+        w.u64(s.generation);
+        w.bool(s.listed);
     }
     let mut open: Vec<&Open> = p.open.values().flatten().collect();
     open.sort_unstable_by_key(|o| o.seq);
-    w.u(open.len() as u64);
+    w.u64(open.len() as u64);
     for o in open {
-        w.u(o.seq);
-        w.u(u64::from(o.vendor));
-        w.s(&o.handle);
-        w.s(&o.product);
-        w.s(&o.user);
-        w.s(&o.host);
-        w.u(u64::from(o.count));
-        w.os(o.project.as_deref());
-        w.i(o.start);
-        w.u(o.seen);
+        w.u64(o.seq);
+        w.u64(u64::from(o.vendor));
+        w.str(&o.handle);
+        w.str(&o.product);
+        w.str(&o.user);
+        w.str(&o.host);
+        w.u64(u64::from(o.count));
+        w.opt_str(o.project.as_deref());
+        w.i64(o.start);
+        w.u64(o.seen);
     }
-    w.u(p.pending.len() as u64);
+    w.u64(p.pending.len() as u64);
     for e in &p.pending {
-        w.oi(e.local);
-        w.u(index_of(&EVENT_KINDS, &e.kind));
-        w.s(&e.text);
+        w.opt_i64(e.local);
+        w.index(&EVENT_KINDS, &e.kind);
+        w.str(&e.text);
     }
-    w.0
+    w.finish()
 }
 
 pub fn decode(bytes: &[u8]) -> Result<RlmLog, PluginError> {
-    let mut r = R { b: bytes, p: 0 };
-    if r.byte()? != VERSION {
-        return Err(PluginError::BadInput(
-            "rlm-log: checkpoint from an incompatible version".into(),
-        ));
-    }
+    let mut r = Reader::new("rlm-log", VERSION, bytes)?;
     let mut p = RlmLog {
-        lines: r.u()?,
-        tz_offset: r.oi()?,
-        now: r.oi()?,
-        last: r.oi()?,
-        backward: r.b()?,
+        lines: r.u64()?,
+        tz_offset: r.opt_i64()?,
+        now: r.opt_i64()?,
+        last: r.opt_i64()?,
+        backward: r.bool()?,
         ..RlmLog::default()
     };
     for _ in 0..r.len()? {
-        p.vendors.push(r.s()?);
+        p.vendors.push(r.string()?);
     }
     let vendors = p.vendors.len() as u64;
     let vendor_ok = |v: u64| {
@@ -209,50 +97,48 @@ pub fn decode(bytes: &[u8]) -> Result<RlmLog, PluginError> {
             Err(bad())
         }
     };
-    p.vendor = match r.oi()? {
+    p.vendor = match r.opt_i64()? {
         Some(v) => Some(vendor_ok(u64::try_from(v).map_err(|_| bad())?)?),
         None => None,
     };
-    p.in_header = r.b()?;
-    p.switch_from = r.b()?;
-    p.switched = r.b()?;
-    p.shut_down = r.b()?;
-    p.seq = r.u()?;
-    p.generation = r.u()?;
-    if r.b()? {
+    p.in_header = r.bool()?;
+    p.switch_from = r.bool()?;
+    p.switched = r.bool()?;
+    p.shut_down = r.bool()?;
+    p.seq = r.u64()?;
+    p.generation = r.u64()?;
+    if r.bool()? {
         p.snapshot = Some(Snapshot {
-            kind: pick(&SNAP_KINDS, r.u()?)?,
-            local: r.i()?,
-            generation: r.u()?,
-            listed: r.b()?,
+            kind: r.pick(&SNAP_KINDS)?,
+            local: r.i64()?,
+            generation: r.u64()?,
+            listed: r.bool()?,
         });
     }
     for _ in 0..r.len()? {
         let o = Open {
-            seq: r.u()?,
-            vendor: vendor_ok(r.u()?)?,
-            handle: r.s()?,
-            product: r.s()?,
-            user: r.s()?,
-            host: r.s()?,
+            seq: r.u64()?,
+            vendor: vendor_ok(r.u64()?)?,
+            handle: r.string()?,
+            product: r.string()?,
+            user: r.string()?,
+            host: r.string()?,
             count: r.u32()?,
-            project: r.os()?,
-            start: r.i()?,
-            seen: r.u()?,
+            project: r.opt_string()?,
+            start: r.i64()?,
+            seen: r.u64()?,
         };
         p.open.entry(o.handle.clone()).or_default().push(o);
         p.open_len += 1;
     }
     for _ in 0..r.len()? {
         p.pending.push(PendingEvent {
-            local: r.oi()?,
-            kind: pick(&EVENT_KINDS, r.u()?)?,
-            text: r.s()?,
+            local: r.opt_i64()?,
+            kind: r.pick(&EVENT_KINDS)?,
+            text: r.string()?,
         });
     }
-    if r.p != bytes.len() {
-        return Err(bad());
-    }
+    r.finish()?;
     Ok(p)
 }
 
@@ -264,17 +150,18 @@ mod tests {
 
     #[test]
     fn varints() {
-        let mut w = W(Vec::new());
+        let mut w = Writer::new(VERSION);
         for v in [0i64, 1, -1, 63, -64, 64, i64::MAX, i64::MIN, 1_756_918_804] {
-            w.i(v);
+            w.i64(v);
         }
-        w.u(u64::MAX);
-        let mut r = R { b: &w.0, p: 0 };
+        w.u64(u64::MAX);
+        let bytes = w.finish();
+        let mut r = Reader::new("rlm-log", VERSION, &bytes).unwrap();
         for v in [0i64, 1, -1, 63, -64, 64, i64::MAX, i64::MIN, 1_756_918_804] {
-            assert_eq!(r.i().unwrap(), v);
+            assert_eq!(r.i64().unwrap(), v);
         }
-        assert_eq!(r.u().unwrap(), u64::MAX);
-        assert!(r.u().is_err());
+        assert_eq!(r.u64().unwrap(), u64::MAX);
+        assert!(r.u64().is_err());
     }
 
     #[test]

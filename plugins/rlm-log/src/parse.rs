@@ -21,8 +21,9 @@ use tally_plugin_sdk::{
 };
 
 use crate::codes;
-use crate::date::{DAY, checked_days, format_day, year_of};
+use crate::date::year_of;
 use crate::line::{self, Tokens, When};
+use tally_plugin_sdk::civil::{DAY, checked_days, format_day};
 
 /// A backward clock step up to this size (small format, time of day only) is not a new day.
 pub(crate) const TOLERANCE: i64 = 70 * 60;
@@ -1000,7 +1001,7 @@ impl Importer for RlmLog {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::date::{days_from_civil, format_utc};
+    use tally_plugin_sdk::civil::{days_from_civil, format_utc};
 
     fn at(y: i64, m: u32, d: u32, h: i64, min: i64) -> i64 {
         days_from_civil(y, m, d) * DAY + h * 3600 + min * 60

@@ -22,7 +22,8 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use common::*;
-use rlm_log::{RlmLog, date::format_utc};
+use rlm_log::RlmLog;
+use tally_plugin_sdk::civil::format_utc;
 use tally_plugin_sdk::{Batch, DenialKind, DiagnosticKind, EndReason, Importer, ServerEventKind};
 
 const DIR: &str = concat!(

@@ -10,7 +10,8 @@
 mod common;
 
 use common::*;
-use rlm_log::{RlmLog, date::days_from_civil};
+use rlm_log::RlmLog;
+use tally_plugin_sdk::civil::days_from_civil;
 use tally_plugin_sdk::{Batch, ImportConfig, Importer};
 
 const FIXTURES: &[&str] = &[

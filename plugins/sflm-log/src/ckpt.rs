@@ -2,148 +2,59 @@
 //! led by a version byte. The configuration is not part of it (this importer uses none).
 
 use tally_plugin_sdk::PluginError;
+use tally_plugin_sdk::checkpoint::{Reader, Writer};
 
 use crate::parse::{Open, SflmLog};
 
 const VERSION: u8 = 1;
 
-struct W(Vec<u8>);
-
-impl W {
-    fn u(&mut self, mut v: u64) {
-        loop {
-            let b = (v & 0x7f) as u8;
-            v >>= 7;
-            if v == 0 {
-                self.0.push(b);
-                return;
-            }
-            self.0.push(b | 0x80);
-        }
-    }
-    fn i(&mut self, v: i64) {
-        self.u(((v << 1) ^ (v >> 63)) as u64);
-    }
-    fn b(&mut self, v: bool) {
-        self.0.push(u8::from(v));
-    }
-    fn s(&mut self, s: &str) {
-        self.u(s.len() as u64);
-        self.0.extend_from_slice(s.as_bytes());
-    }
-}
-
-struct R<'a> {
-    b: &'a [u8],
-    p: usize,
-}
-
-fn bad() -> PluginError {
-    PluginError::BadInput("sflm-log: damaged checkpoint".into())
-}
-
-impl R<'_> {
-    fn byte(&mut self) -> Result<u8, PluginError> {
-        let b = *self.b.get(self.p).ok_or_else(bad)?;
-        self.p += 1;
-        Ok(b)
-    }
-    fn u(&mut self) -> Result<u64, PluginError> {
-        let mut v = 0u64;
-        for shift in (0..64).step_by(7) {
-            let b = self.byte()?;
-            v |= u64::from(b & 0x7f) << shift;
-            if b & 0x80 == 0 {
-                return Ok(v);
-            }
-        }
-        Err(bad())
-    }
-    fn u32(&mut self) -> Result<u32, PluginError> {
-        u32::try_from(self.u()?).map_err(|_| bad())
-    }
-    fn i(&mut self) -> Result<i64, PluginError> {
-        let v = self.u()?;
-        Ok((v >> 1) as i64 ^ -((v & 1) as i64))
-    }
-    fn b(&mut self) -> Result<bool, PluginError> {
-        match self.byte()? {
-            0 => Ok(false),
-            1 => Ok(true),
-            _ => Err(bad()),
-        }
-    }
-    fn len(&mut self) -> Result<usize, PluginError> {
-        let n = usize::try_from(self.u()?).map_err(|_| bad())?;
-        // Every element takes at least one byte: a longer count is damage, not a reason to allocate.
-        if n > self.b.len() - self.p {
-            return Err(bad());
-        }
-        Ok(n)
-    }
-    fn s(&mut self) -> Result<String, PluginError> {
-        let n = self.len()?;
-        let bytes = self.b.get(self.p..self.p + n).ok_or_else(bad)?;
-        self.p += n;
-        String::from_utf8(bytes.to_vec()).map_err(|_| bad())
-    }
-}
-
 pub fn encode(p: &SflmLog) -> Vec<u8> {
-    let mut w = W(Vec::with_capacity(16 + p.open.len() * 64));
-    w.0.push(VERSION);
-    w.u(p.lines);
-    w.b(p.day.is_some());
+    let mut w = Writer::with_capacity(VERSION, 16 + p.open.len() * 64);
+    w.u64(p.lines);
+    w.bool(p.day.is_some());
     if let Some(d) = p.day {
-        w.i(d);
+        w.i64(d);
     }
-    w.u(p.open.len() as u64);
+    w.u64(p.open.len() as u64);
     for o in &p.open {
-        w.s(&o.user);
-        w.s(&o.host);
-        w.s(&o.pid);
-        w.s(&o.product_id);
-        w.s(&o.product_name);
-        w.u(u64::from(o.desired));
-        w.u(u64::from(o.granted));
-        w.i(o.start);
-        w.i(o.end);
-        w.i(o.next);
-        w.b(o.next_day_seen);
+        w.str(&o.user);
+        w.str(&o.host);
+        w.str(&o.pid);
+        w.str(&o.product_id);
+        w.str(&o.product_name);
+        w.u64(u64::from(o.desired));
+        w.u64(u64::from(o.granted));
+        w.i64(o.start);
+        w.i64(o.end);
+        w.i64(o.next);
+        w.bool(o.next_day_seen);
     }
-    w.0
+    w.finish()
 }
 
 pub fn decode(bytes: &[u8]) -> Result<SflmLog, PluginError> {
-    let mut r = R { b: bytes, p: 0 };
-    if r.byte()? != VERSION {
-        return Err(PluginError::BadInput(
-            "sflm-log: checkpoint from an incompatible version".into(),
-        ));
-    }
+    let mut r = Reader::new("sflm-log", VERSION, bytes)?;
     let mut p = SflmLog {
-        lines: r.u()?,
-        day: if r.b()? { Some(r.i()?) } else { None },
+        lines: r.u64()?,
+        day: if r.bool()? { Some(r.i64()?) } else { None },
         ..SflmLog::default()
     };
     for _ in 0..r.len()? {
         p.open.push(Open {
-            user: r.s()?,
-            host: r.s()?,
-            pid: r.s()?,
-            product_id: r.s()?,
-            product_name: r.s()?,
+            user: r.string()?,
+            host: r.string()?,
+            pid: r.string()?,
+            product_id: r.string()?,
+            product_name: r.string()?,
             desired: r.u32()?,
             granted: r.u32()?,
-            start: r.i()?,
-            end: r.i()?,
-            next: r.i()?,
-            next_day_seen: r.b()?,
+            start: r.i64()?,
+            end: r.i64()?,
+            next: r.i64()?,
+            next_day_seen: r.bool()?,
         });
     }
-    if r.p != bytes.len() {
-        return Err(bad());
-    }
+    r.finish()?;
     Ok(p)
 }
 
@@ -155,18 +66,19 @@ mod tests {
 
     #[test]
     fn varints() {
-        let mut w = W(Vec::new());
+        let mut w = Writer::new(VERSION);
         let vals = [0i64, 1, -1, 63, -64, 64, i64::MAX, i64::MIN, 63_318_844_800];
         for v in vals {
-            w.i(v);
+            w.i64(v);
         }
-        w.u(u64::MAX);
-        let mut r = R { b: &w.0, p: 0 };
+        w.u64(u64::MAX);
+        let bytes = w.finish();
+        let mut r = Reader::new("sflm-log", VERSION, &bytes).unwrap();
         for v in vals {
-            assert_eq!(r.i().unwrap(), v);
+            assert_eq!(r.i64().unwrap(), v);
         }
-        assert_eq!(r.u().unwrap(), u64::MAX);
-        assert!(r.u().is_err());
+        assert_eq!(r.u64().unwrap(), u64::MAX);
+        assert!(r.u64().is_err());
     }
 
     #[test]

@@ -2,8 +2,8 @@
 //! check-ins for a day while logging was turned on").
 //!
 //! `parse` holds the state machine (midnight joins, partial grants) and the `Importer`
-//! implementation, `line` the grammar of one line, `date` the calendar arithmetic and the Common
-//! Era offset, `ckpt` the resumable state, `sniff` format detection.
+//! implementation, `line` the grammar of one line, `date` the Common Era offset (the calendar is
+//! the SDK's `civil`), `ckpt` the resumable state, `sniff` format detection.
 mod ckpt;
 pub mod date;
 mod line;

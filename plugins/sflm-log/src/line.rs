@@ -21,7 +21,8 @@
 //! Anything else is malformed. Both time representations on a line must agree (see
 //! [`record`]).
 
-use crate::date::{DAY, checked_days, unix_from_ce};
+use crate::date::unix_from_ce;
+use tally_plugin_sdk::civil::{DAY, checked_days};
 
 pub const COLUMNS: usize = 12;
 /// One more than a line may have, so that "too many" is still told apart.
@@ -294,15 +295,15 @@ pub fn record(l: &[u8]) -> Result<Record<'_>, String> {
     if start != day * DAY + start_tod {
         return Err(format!(
             "StartTime(InSeconds) is {} but Date and StartTime say {}",
-            crate::date::format_utc(start),
-            crate::date::format_utc(day * DAY + start_tod)
+            tally_plugin_sdk::civil::format_utc(start),
+            tally_plugin_sdk::civil::format_utc(day * DAY + start_tod)
         ));
     }
     if !same_instant_or_day_end(end, day * DAY + end_tod, midnight) {
         return Err(format!(
             "EndTime(inSeconds) is {} but Date and EndTime say {}",
-            crate::date::format_utc(end),
-            crate::date::format_utc(day * DAY + end_tod)
+            tally_plugin_sdk::civil::format_utc(end),
+            tally_plugin_sdk::civil::format_utc(day * DAY + end_tod)
         ));
     }
     if end < start {
@@ -326,7 +327,7 @@ pub fn record(l: &[u8]) -> Result<Record<'_>, String> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::date::{days_from_civil, format_utc};
+    use tally_plugin_sdk::civil::{days_from_civil, format_utc};
 
     const JULY1: i64 = 13_695; // 2007-07-01
 

@@ -43,8 +43,8 @@ use tally_plugin_sdk::{
     PluginError, Session,
 };
 
-use crate::date::DAY;
 use crate::line::{self, Header, Record};
+use tally_plugin_sdk::civil::DAY;
 
 /// The vendor of every record: the log names none.
 pub const VENDOR: &str = "sflm";
@@ -334,7 +334,8 @@ impl Importer for SflmLog {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::date::{CE_TO_UNIX, days_from_civil, format_utc};
+    use crate::date::CE_TO_UNIX;
+    use tally_plugin_sdk::civil::{days_from_civil, format_utc};
 
     /// A tab-separated line on `y-m-d` from `s` to `e` (seconds after that midnight; `e` may
     /// be 86 400 for `24:00:00`).

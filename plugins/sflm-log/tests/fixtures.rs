@@ -17,7 +17,8 @@ mod common;
 
 use common::*;
 use sflm_log::SflmLog;
-use sflm_log::date::{CE_TO_UNIX, DAY, days_from_civil};
+use sflm_log::date::CE_TO_UNIX;
+use tally_plugin_sdk::civil::{DAY, days_from_civil};
 use tally_plugin_sdk::{Batch, ImportConfig, Importer};
 
 const FIXTURES: &[&str] = &[
@@ -371,7 +372,7 @@ fn generated_day_files_give_back_the_checkouts() {
     let got = run(data, &config(0, None), 64 * 1024);
     assert!(got.diagnostics.is_empty(), "{:?}", &got.diagnostics[..1]);
 
-    let fmt = sflm_log::date::format_utc;
+    let fmt = tally_plugin_sdk::civil::format_utc;
     let mut expected: Vec<String> = Vec::new();
     for c in checkouts.iter().filter(|c| c.granted > 0) {
         let (end, reason) = if c.end > last_midnight {

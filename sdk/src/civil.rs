@@ -1,4 +1,6 @@
-//! Civil-date arithmetic (proleptic Gregorian), so the guest needs no date crate.
+//! Civil-date arithmetic (proleptic Gregorian, UTC), so a guest needs no date crate.
+//!
+//! Day counts are days since 1970-01-01; timestamps are Unix seconds.
 
 /// Seconds in a day.
 pub const DAY: i64 = 86_400;
@@ -28,10 +30,12 @@ pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
     (y, m, d)
 }
 
+/// Whether `y` is a Gregorian leap year.
 pub fn is_leap(y: i64) -> bool {
     (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
 }
 
+/// Days in month `m` (1..=12) of year `y`; 0 for a month out of range.
 pub fn days_in_month(y: i64, m: u32) -> u32 {
     match m {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
@@ -85,7 +89,6 @@ pub fn month_from_abbrev(s: &[u8]) -> Option<u32> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -97,6 +100,17 @@ mod tests {
         assert_eq!(days_from_civil(1969, 12, 31), -1);
         assert_eq!(civil_from_days(16_890), (2016, 3, 30));
         assert_eq!(civil_from_days(-1), (1969, 12, 31));
+        assert_eq!(days_from_civil(2025, 9, 4), 20_335);
+        assert_eq!(civil_from_days(20_335), (2025, 9, 4));
+        assert_eq!(days_from_civil(2025, 8, 18), 20_318);
+        assert_eq!(civil_from_days(20_318), (2025, 8, 18));
+        assert_eq!(days_from_civil(2021, 5, 26), 18_773);
+        assert_eq!(civil_from_days(18_773), (2021, 5, 26));
+        assert_eq!(days_from_civil(2007, 7, 1), 13_695);
+        assert_eq!(civil_from_days(13_695), (2007, 7, 1));
+        // 0001-01-01 is 719 162 days before 1970-01-01.
+        assert_eq!(days_from_civil(1, 1, 1), -719_162);
+        assert_eq!(civil_from_days(-719_162), (1, 1, 1));
     }
 
     #[test]
@@ -107,19 +121,39 @@ mod tests {
             assert!(d >= 1 && d <= days_in_month(y, m));
             assert_eq!(days_from_civil(y, m, d), z);
         }
+        let start = days_from_civil(1999, 12, 1);
+        for z in start..start + 20_000 {
+            let (y, m, d) = civil_from_days(z);
+            assert_eq!(checked_days(y, m, d), Some(z));
+        }
     }
 
     #[test]
     fn leap_years_and_checks() {
         assert!(is_leap(2000) && is_leap(2016) && !is_leap(1900) && !is_leap(2023));
-        assert_eq!(
-            checked_days(2016, 2, 29),
-            Some(days_from_civil(2016, 2, 29))
-        );
-        assert_eq!(checked_days(2017, 2, 29), None);
-        assert_eq!(checked_days(2017, 13, 1), None);
-        assert_eq!(checked_days(2017, 4, 31), None);
-        assert_eq!(checked_days(17, 4, 3), None);
+        assert_eq!(days_in_month(2016, 2), 29);
+        assert_eq!(days_in_month(1900, 2), 28);
+        assert_eq!(days_in_month(2016, 13), 0);
+        for (y, m, d) in [(2016, 2, 29), (2024, 2, 29), (2008, 2, 29), (2020, 2, 29)] {
+            assert_eq!(checked_days(y, m, d), Some(days_from_civil(y, m, d)));
+        }
+        for (y, m, d) in [
+            (2017, 2, 29),
+            (2017, 13, 1),
+            (2017, 4, 31),
+            (17, 4, 3),
+            (2025, 2, 29),
+            (2025, 13, 1),
+            (2025, 4, 31),
+            (25, 1, 1),
+            (2007, 2, 29),
+            (2007, 13, 1),
+            (7, 7, 1),
+            (2021, 2, 29),
+            (2021, 13, 1),
+        ] {
+            assert_eq!(checked_days(y, m, d), None, "{y}-{m}-{d}");
+        }
     }
 
     #[test]
@@ -127,13 +161,22 @@ mod tests {
         assert_eq!(format_utc(0), "1970-01-01T00:00:00Z");
         assert_eq!(format_utc(1_459_302_965), "2016-03-30T01:56:05Z");
         assert_eq!(format_utc(-1), "1969-12-31T23:59:59Z");
+        assert_eq!(format_utc(1_756_918_804), "2025-09-03T17:00:04Z");
+        assert_eq!(format_utc(1_757_133_596), "2025-09-06T04:39:56Z");
+        assert_eq!(format_utc(1_183_248_000), "2007-07-01T00:00:00Z");
+        assert_eq!(
+            format_utc(18_773 * DAY + 13 * 3600 + 38 * 60 + 30),
+            "2021-05-26T13:38:30Z"
+        );
         assert_eq!(format_day(16_890), "2016-03-30");
+        assert_eq!(format_day(20_335), "2025-09-04");
     }
 
     #[test]
     fn months() {
         assert_eq!(month_from_abbrev(b"Mar"), Some(3));
         assert_eq!(month_from_abbrev(b"DEC"), Some(12));
+        assert_eq!(month_from_abbrev(b"jan"), Some(1));
         assert_eq!(month_from_abbrev(b"Foo"), None);
         assert_eq!(month_from_abbrev(b"Ma"), None);
     }
