@@ -404,3 +404,87 @@ fn a_broken_plugin_in_the_plugin_dir_is_reported_and_the_rest_work() {
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("flexlm-log"));
 }
+
+#[test]
+fn every_other_corpus_log_imports_through_the_cli() {
+    let Some(flexlm) = corpus() else { return };
+    let root = flexlm.parent().expect("corpus root").to_path_buf();
+    // Status-command outputs in these folders are poller input, not logs.
+    let status_outputs = [
+        "license_manager_omnivector__dsls_bad_cannot_connect.txt",
+        "license_manager_omnivector__dsls_getLicenseUsage_csv.txt",
+        "license_manager_omnivector__dsls_no_licenses.txt",
+        "license_manager_omnivector__dsls_with_warning.txt",
+    ];
+    // (folder, file, detected format, sessions, denials, server events, malformed), as each
+    // plugin's corpus test derives them independently from the raw file.
+    let expected: &[(&str, &str, &str, u64, u64, u64, u64)] = &[
+        (
+            "rlm-reportlog",
+            "licenselogs__autoform_afrlm_reportlog_2025-09-04.rlog",
+            "rlm-reportlog",
+            311,
+            142,
+            5,
+            4,
+        ),
+        (
+            "dsls",
+            "licenselogs__dsls_LicenseServer_log_2025-08.log",
+            "dsls-log",
+            0,
+            45,
+            22,
+            0,
+        ),
+        (
+            "dsls",
+            "licenselogs__dsls_cloud_getlogs.json",
+            "dsls-log",
+            245,
+            4,
+            1,
+            0,
+        ),
+        (
+            "lmx-log",
+            "softing_edgeconnector__lmx_serv_startup_log.txt",
+            "lmx-log",
+            0,
+            0,
+            5,
+            0,
+        ),
+    ];
+    for folder in ["rlm-reportlog", "dsls", "lmx-log"] {
+        for entry in std::fs::read_dir(root.join(folder)).expect("folder") {
+            let name = entry
+                .expect("entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned();
+            let covered = expected.iter().any(|e| e.0 == folder && e.1 == name)
+                || status_outputs.contains(&name.as_str());
+            assert!(covered, "{folder}/{name} has no expectation");
+        }
+    }
+    let env = Env::new();
+    for (folder, file, format, sessions, denials, events, malformed) in expected {
+        let path = root.join(folder).join(file);
+        let summary = env.import(&[path.to_str().expect("utf-8")]);
+        let result = &summary["results"][0];
+        assert!(
+            result["format"]
+                .as_str()
+                .is_some_and(|f| f.starts_with(format)),
+            "{file}: {result}"
+        );
+        let got = (
+            n(result, "sessions"),
+            n(result, "denials"),
+            n(result, "server_events"),
+            n(result, "malformed"),
+        );
+        assert_eq!(got, (*sessions, *denials, *events, *malformed), "{file}");
+    }
+}
