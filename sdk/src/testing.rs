@@ -4,7 +4,8 @@
 //!
 //! These helpers panic on any error: they are test harness, not plugin code.
 
-use crate::{Batch, ImportConfig, Importer};
+use crate::civil::format_utc;
+use crate::{Batch, DiagnosticKind, ImportConfig, Importer};
 
 /// Whole-line chunks of at most `size` bytes (a longer line goes alone), as the host cuts them.
 /// The last chunk may end without a newline.
@@ -89,6 +90,101 @@ pub fn line_starts(data: &[u8]) -> Vec<usize> {
 pub fn physical_lines(data: &[u8]) -> u64 {
     let nl = data.iter().filter(|&&b| b == b'\n').count() as u64;
     nl + u64::from(!data.is_empty() && data.last() != Some(&b'\n'))
+}
+
+// ---- rendering: records as compact strings, so tests compare them exactly ----------------
+
+pub fn sessions(b: &Batch) -> Vec<String> {
+    b.sessions
+        .iter()
+        .map(|s| {
+            format!(
+                "{}|{}|{}|{}|{}|{}|{}|{:?}|{}",
+                s.vendor,
+                s.feature,
+                s.user,
+                s.host,
+                s.count,
+                format_utc(s.start),
+                format_utc(s.end),
+                s.end_reason,
+                s.project.as_deref().unwrap_or("-")
+            )
+        })
+        .collect()
+}
+
+pub fn denials(b: &Batch) -> Vec<String> {
+    b.denials
+        .iter()
+        .map(|d| {
+            let code = d.code.map_or("-".to_string(), |c| {
+                format!(
+                    "{},{}:{}",
+                    c.major,
+                    c.minor.map_or("-".into(), |m| m.to_string()),
+                    c.errno.map_or("-".into(), |e| e.to_string())
+                )
+            });
+            format!(
+                "{}|{}|{}|{}|{}|{}|{:?}|{}|{}|{}",
+                d.vendor,
+                d.feature,
+                d.user,
+                d.host,
+                d.count,
+                format_utc(d.time),
+                d.kind,
+                code,
+                d.reason.as_deref().unwrap_or("-"),
+                d.requested_version.as_deref().unwrap_or("-")
+            )
+        })
+        .collect()
+}
+
+pub fn queued(b: &Batch) -> Vec<String> {
+    b.queued
+        .iter()
+        .map(|q| {
+            format!(
+                "{}|{}|{}|{}|{}|{}",
+                q.vendor,
+                q.feature,
+                q.user,
+                q.host,
+                q.count,
+                q.time.map_or("-".into(), format_utc)
+            )
+        })
+        .collect()
+}
+
+pub fn events(b: &Batch) -> Vec<String> {
+    b.server_events
+        .iter()
+        .map(|e| {
+            format!(
+                "{}|{:?}|{}|{}",
+                format_utc(e.time),
+                e.kind,
+                e.daemon,
+                e.text
+            )
+        })
+        .collect()
+}
+
+/// `line|kind` of every diagnostic.
+pub fn diags(b: &Batch) -> Vec<String> {
+    b.diagnostics
+        .iter()
+        .map(|d| format!("{}|{:?}", d.line, d.kind))
+        .collect()
+}
+
+pub fn count(b: &Batch, kind: DiagnosticKind) -> usize {
+    b.diagnostics.iter().filter(|d| d.kind == kind).count()
 }
 
 #[cfg(test)]

@@ -1,11 +1,12 @@
 //! Drives the importer the way the host does, and renders records as compact strings so tests
 //! can compare them exactly.
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)] // shared by several test binaries, each using a part
 
 use dsls_log::DslsLog;
 use tally_plugin_sdk::civil::format_utc;
+pub use tally_plugin_sdk::testing::{count, diags, events, sessions};
 pub use tally_plugin_sdk::testing::{line_starts, physical_lines};
-use tally_plugin_sdk::{Batch, DiagnosticKind, ImportConfig, Importer, testing};
+use tally_plugin_sdk::{Batch, ImportConfig, Importer, testing};
 
 pub fn config(utc_offset: i32) -> ImportConfig {
     ImportConfig {
@@ -51,26 +52,6 @@ pub fn records(b: &Batch) -> usize {
         + b.diagnostics.len()
 }
 
-pub fn sessions(b: &Batch) -> Vec<String> {
-    b.sessions
-        .iter()
-        .map(|s| {
-            format!(
-                "{}|{}|{}|{}|{}|{}|{}|{:?}|{}",
-                s.vendor,
-                s.feature,
-                s.user,
-                s.host,
-                s.count,
-                format_utc(s.start),
-                format_utc(s.end),
-                s.end_reason,
-                s.project.as_deref().unwrap_or("-")
-            )
-        })
-        .collect()
-}
-
 pub fn denials(b: &Batch) -> Vec<String> {
     b.denials
         .iter()
@@ -90,33 +71,6 @@ pub fn denials(b: &Batch) -> Vec<String> {
             )
         })
         .collect()
-}
-
-pub fn events(b: &Batch) -> Vec<String> {
-    b.server_events
-        .iter()
-        .map(|e| {
-            format!(
-                "{}|{:?}|{}|{}",
-                format_utc(e.time),
-                e.kind,
-                e.daemon,
-                e.text
-            )
-        })
-        .collect()
-}
-
-/// `line|kind` of every diagnostic.
-pub fn diags(b: &Batch) -> Vec<String> {
-    b.diagnostics
-        .iter()
-        .map(|d| format!("{}|{:?}", d.line, d.kind))
-        .collect()
-}
-
-pub fn count(b: &Batch, kind: DiagnosticKind) -> usize {
-    b.diagnostics.iter().filter(|d| d.kind == kind).count()
 }
 
 /// A pretty-printed JSON document on one line (its newlines and indentation dropped; rows hold

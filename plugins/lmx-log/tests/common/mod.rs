@@ -1,11 +1,11 @@
 //! Drives the importer the way the host does, and renders records as compact strings so tests
 //! can compare them exactly.
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)] // shared by several test binaries, each using a part
 
 use lmx_log::LmxLog;
-use tally_plugin_sdk::civil::format_utc;
+pub use tally_plugin_sdk::testing::{count, diags, events};
 pub use tally_plugin_sdk::testing::{line_starts, physical_lines};
-use tally_plugin_sdk::{Batch, DiagnosticKind, ImportConfig, testing};
+use tally_plugin_sdk::{Batch, ImportConfig, testing};
 
 pub fn config(utc_offset: i32, modified: Option<i64>) -> ImportConfig {
     ImportConfig {
@@ -40,31 +40,4 @@ pub fn run(data: &[u8], cfg: &ImportConfig, size: usize) -> Batch {
 /// from the checkpoint is fed the rest and finishes.
 pub fn run_split(data: &[u8], cfg: &ImportConfig, size: usize, split: usize) -> Batch {
     testing::run_split::<LmxLog>(data, cfg, size, split)
-}
-
-pub fn events(b: &Batch) -> Vec<String> {
-    b.server_events
-        .iter()
-        .map(|e| {
-            format!(
-                "{}|{:?}|{}|{}",
-                format_utc(e.time),
-                e.kind,
-                e.daemon,
-                e.text
-            )
-        })
-        .collect()
-}
-
-/// `line|kind` of every diagnostic.
-pub fn diags(b: &Batch) -> Vec<String> {
-    b.diagnostics
-        .iter()
-        .map(|d| format!("{}|{:?}", d.line, d.kind))
-        .collect()
-}
-
-pub fn count(b: &Batch, kind: DiagnosticKind) -> usize {
-    b.diagnostics.iter().filter(|d| d.kind == kind).count()
 }

@@ -1,11 +1,11 @@
 //! Drives the importer the way the host does, and renders records as compact strings so tests
 //! can compare them exactly.
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)] // shared by several test binaries, each using a part
 
 use rlm_log::RlmLog;
-use tally_plugin_sdk::civil::format_utc;
+pub use tally_plugin_sdk::testing::{count, denials, diags, events, queued, sessions};
 pub use tally_plugin_sdk::testing::{line_starts, physical_lines};
-use tally_plugin_sdk::{Batch, DiagnosticKind, ImportConfig, testing};
+use tally_plugin_sdk::{Batch, ImportConfig, testing};
 
 pub fn config(utc_offset: i32, modified: Option<i64>) -> ImportConfig {
     ImportConfig {
@@ -25,97 +25,4 @@ pub fn run(data: &[u8], cfg: &ImportConfig, size: usize) -> Batch {
 /// from the checkpoint is fed the rest and finishes.
 pub fn run_split(data: &[u8], cfg: &ImportConfig, size: usize, split: usize) -> Batch {
     testing::run_split::<RlmLog>(data, cfg, size, split)
-}
-
-pub fn sessions(b: &Batch) -> Vec<String> {
-    b.sessions
-        .iter()
-        .map(|s| {
-            format!(
-                "{}|{}|{}|{}|{}|{}|{}|{:?}|{}",
-                s.vendor,
-                s.feature,
-                s.user,
-                s.host,
-                s.count,
-                format_utc(s.start),
-                format_utc(s.end),
-                s.end_reason,
-                s.project.as_deref().unwrap_or("-")
-            )
-        })
-        .collect()
-}
-
-pub fn denials(b: &Batch) -> Vec<String> {
-    b.denials
-        .iter()
-        .map(|d| {
-            let code = d.code.map_or("-".to_string(), |c| {
-                format!(
-                    "{},{}:{}",
-                    c.major,
-                    c.minor.map_or("-".into(), |m| m.to_string()),
-                    c.errno.map_or("-".into(), |e| e.to_string())
-                )
-            });
-            format!(
-                "{}|{}|{}|{}|{}|{}|{:?}|{}|{}|{}",
-                d.vendor,
-                d.feature,
-                d.user,
-                d.host,
-                d.count,
-                format_utc(d.time),
-                d.kind,
-                code,
-                d.reason.as_deref().unwrap_or("-"),
-                d.requested_version.as_deref().unwrap_or("-")
-            )
-        })
-        .collect()
-}
-
-pub fn queued(b: &Batch) -> Vec<String> {
-    b.queued
-        .iter()
-        .map(|q| {
-            format!(
-                "{}|{}|{}|{}|{}|{}",
-                q.vendor,
-                q.feature,
-                q.user,
-                q.host,
-                q.count,
-                q.time.map_or("-".into(), format_utc)
-            )
-        })
-        .collect()
-}
-
-pub fn events(b: &Batch) -> Vec<String> {
-    b.server_events
-        .iter()
-        .map(|e| {
-            format!(
-                "{}|{:?}|{}|{}",
-                format_utc(e.time),
-                e.kind,
-                e.daemon,
-                e.text
-            )
-        })
-        .collect()
-}
-
-/// `line|kind` of every diagnostic.
-pub fn diags(b: &Batch) -> Vec<String> {
-    b.diagnostics
-        .iter()
-        .map(|d| format!("{}|{:?}", d.line, d.kind))
-        .collect()
-}
-
-pub fn count(b: &Batch, kind: DiagnosticKind) -> usize {
-    b.diagnostics.iter().filter(|d| d.kind == kind).count()
 }

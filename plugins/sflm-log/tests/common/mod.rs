@@ -1,11 +1,12 @@
 //! Drives the importer the way the host does, and renders records as compact strings so tests
 //! can compare them exactly.
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)] // shared by several test binaries, each using a part
 
 use sflm_log::SflmLog;
 use tally_plugin_sdk::civil::format_utc;
+pub use tally_plugin_sdk::testing::{count, diags, sessions};
 pub use tally_plugin_sdk::testing::{line_starts, physical_lines};
-use tally_plugin_sdk::{Batch, DiagnosticKind, ImportConfig, testing};
+use tally_plugin_sdk::{Batch, ImportConfig, testing};
 
 pub fn config(utc_offset: i32, modified: Option<i64>) -> ImportConfig {
     ImportConfig {
@@ -42,26 +43,6 @@ pub fn run_split(data: &[u8], cfg: &ImportConfig, size: usize, split: usize) -> 
     testing::run_split::<SflmLog>(data, cfg, size, split)
 }
 
-pub fn sessions(b: &Batch) -> Vec<String> {
-    b.sessions
-        .iter()
-        .map(|s| {
-            format!(
-                "{}|{}|{}|{}|{}|{}|{}|{:?}|{}",
-                s.vendor,
-                s.feature,
-                s.user,
-                s.host,
-                s.count,
-                format_utc(s.start),
-                format_utc(s.end),
-                s.end_reason,
-                s.project.as_deref().unwrap_or("-")
-            )
-        })
-        .collect()
-}
-
 pub fn denials(b: &Batch) -> Vec<String> {
     b.denials
         .iter()
@@ -81,16 +62,4 @@ pub fn denials(b: &Batch) -> Vec<String> {
             )
         })
         .collect()
-}
-
-/// `line|kind` of every diagnostic.
-pub fn diags(b: &Batch) -> Vec<String> {
-    b.diagnostics
-        .iter()
-        .map(|d| format!("{}|{:?}", d.line, d.kind))
-        .collect()
-}
-
-pub fn count(b: &Batch, kind: DiagnosticKind) -> usize {
-    b.diagnostics.iter().filter(|d| d.kind == kind).count()
 }
