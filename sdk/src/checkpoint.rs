@@ -16,7 +16,10 @@
 //! r.finish()?;
 //! ```
 
-use crate::PluginError;
+use crate::{
+    Denial, DenialKind, EndReason, ErrorCode, PluginError, Queued, ServerEvent, ServerEventKind,
+    Session,
+};
 
 /// The error of a checkpoint that cannot be read: `"{plugin}: damaged checkpoint"`.
 pub fn damaged(plugin: &str) -> PluginError {
@@ -259,6 +262,164 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// Records an importer holds back across a checkpoint (waiting for a date, or for `finish`)
+/// are written field by field; enums by their position in these tables, which must only grow.
+const END_REASONS: [EndReason; 6] = [
+    EndReason::Checkin,
+    EndReason::Inactive,
+    EndReason::Shutdown,
+    EndReason::Unknown,
+    EndReason::ServerRestart,
+    EndReason::EndOfLog,
+];
+const EVENT_KINDS: [ServerEventKind; 9] = [
+    ServerEventKind::ServerStart,
+    ServerEventKind::ServerStop,
+    ServerEventKind::DaemonStart,
+    ServerEventKind::DaemonStop,
+    ServerEventKind::Reread,
+    ServerEventKind::LicensesDisabled,
+    ServerEventKind::Queued,
+    ServerEventKind::Dequeued,
+    ServerEventKind::Other,
+];
+
+impl Writer {
+    pub fn session(&mut self, s: &Session) {
+        for t in [&s.vendor, &s.feature, &s.user, &s.host] {
+            self.str(t);
+        }
+        self.u64(u64::from(s.count));
+        self.i64(s.start);
+        self.i64(s.end);
+        self.index(&END_REASONS, &s.end_reason);
+        self.opt_str(s.project.as_deref());
+    }
+
+    pub fn denial(&mut self, d: &Denial) {
+        for t in [&d.vendor, &d.feature, &d.user, &d.host] {
+            self.str(t);
+        }
+        self.u64(u64::from(d.count));
+        self.i64(d.time);
+        self.bool(d.kind == DenialKind::Unsupported);
+        self.bool(d.code.is_some());
+        if let Some(c) = d.code {
+            self.i64(i64::from(c.major));
+            self.opt_i64(c.minor.map(i64::from));
+            self.opt_i64(c.errno.map(i64::from));
+        }
+        self.opt_str(d.reason.as_deref());
+        self.opt_str(d.requested_version.as_deref());
+    }
+
+    pub fn queued(&mut self, q: &Queued) {
+        for t in [&q.vendor, &q.feature, &q.user, &q.host] {
+            self.str(t);
+        }
+        self.u64(u64::from(q.count));
+        self.opt_i64(q.time);
+    }
+
+    pub fn event_kind(&mut self, k: ServerEventKind) {
+        self.index(&EVENT_KINDS, &k);
+    }
+
+    pub fn server_event(&mut self, e: &ServerEvent) {
+        self.i64(e.time);
+        self.event_kind(e.kind);
+        self.str(&e.daemon);
+        self.str(&e.text);
+    }
+}
+
+impl Reader<'_> {
+    pub fn session(&mut self) -> Result<Session, PluginError> {
+        Ok(Session {
+            vendor: self.string()?,
+            feature: self.string()?,
+            user: self.string()?,
+            host: self.string()?,
+            count: self.u32()?,
+            start: self.i64()?,
+            end: self.i64()?,
+            end_reason: self.pick(&END_REASONS)?,
+            project: self.opt_string()?,
+        })
+    }
+
+    pub fn denial(&mut self) -> Result<Denial, PluginError> {
+        let (vendor, feature, user, host) = (
+            self.string()?,
+            self.string()?,
+            self.string()?,
+            self.string()?,
+        );
+        let (count, time) = (self.u32()?, self.i64()?);
+        let kind = if self.bool()? {
+            DenialKind::Unsupported
+        } else {
+            DenialKind::Denied
+        };
+        let code = if self.bool()? {
+            let major = self.i32()?;
+            let minor = if self.bool()? {
+                Some(self.i32()?)
+            } else {
+                None
+            };
+            let errno = if self.bool()? {
+                Some(self.i32()?)
+            } else {
+                None
+            };
+            Some(ErrorCode {
+                major,
+                minor,
+                errno,
+            })
+        } else {
+            None
+        };
+        Ok(Denial {
+            vendor,
+            feature,
+            user,
+            host,
+            count,
+            time,
+            kind,
+            code,
+            reason: self.opt_string()?,
+            requested_version: self.opt_string()?,
+        })
+    }
+
+    pub fn queued(&mut self) -> Result<Queued, PluginError> {
+        Ok(Queued {
+            vendor: self.string()?,
+            feature: self.string()?,
+            user: self.string()?,
+            host: self.string()?,
+            count: self.u32()?,
+            time: self.opt_i64()?,
+        })
+    }
+
+    pub fn event_kind(&mut self) -> Result<ServerEventKind, PluginError> {
+        self.pick(&EVENT_KINDS)
+    }
+
+    pub fn server_event(&mut self) -> Result<ServerEvent, PluginError> {
+        Ok(ServerEvent {
+            time: self.i64()?,
+            kind: self.event_kind()?,
+            daemon: self.string()?,
+            text: self.string()?,
+        })
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -387,5 +548,63 @@ mod tests {
         assert_eq!(read(&[1, 3], |r| r.pick(&[1, 2, 3]).map(drop)), dmg);
         assert_eq!(read(&[1, 0], |r| r.clone().finish()), dmg);
         assert_eq!(err(Err(super::damaged("y"))), "y: damaged checkpoint");
+    }
+
+    #[test]
+    fn held_back_records_round_trip() {
+        let session = Session {
+            vendor: "acme".into(),
+            feature: "solver".into(),
+            user: "John Doe".into(),
+            host: "ws1".into(),
+            count: 3,
+            start: -5,
+            end: 70,
+            end_reason: EndReason::EndOfLog,
+            project: Some("NASTRAN".into()),
+        };
+        let denial = Denial {
+            vendor: "acme".into(),
+            feature: "solver".into(),
+            user: "bob".into(),
+            host: "ws2".into(),
+            count: 1,
+            time: 9,
+            kind: DenialKind::Unsupported,
+            code: Some(ErrorCode {
+                major: -4,
+                minor: Some(342),
+                errno: None,
+            }),
+            reason: Some("full".into()),
+            requested_version: None,
+        };
+        let queued = Queued {
+            vendor: "a".into(),
+            feature: "f".into(),
+            user: "u".into(),
+            host: "h".into(),
+            count: 2,
+            time: None,
+        };
+        let event = ServerEvent {
+            time: 1,
+            kind: ServerEventKind::Dequeued,
+            daemon: "lmgrd".into(),
+            text: "t".into(),
+        };
+
+        let mut w = Writer::new(7);
+        w.session(&session);
+        w.denial(&denial);
+        w.queued(&queued);
+        w.server_event(&event);
+        let bytes = w.finish();
+        let mut r = Reader::new("x", 7, &bytes).unwrap();
+        assert_eq!(r.session().unwrap(), session);
+        assert_eq!(r.denial().unwrap(), denial);
+        assert_eq!(r.queued().unwrap(), queued);
+        assert_eq!(r.server_event().unwrap(), event);
+        r.finish().unwrap();
     }
 }

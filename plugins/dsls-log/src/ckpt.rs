@@ -3,10 +3,7 @@
 //! supplies it again.
 
 use tally_plugin_sdk::checkpoint::{self, Writer};
-use tally_plugin_sdk::{
-    Batch, Denial, DenialKind, EndReason, ErrorCode, PluginError, ServerEvent, ServerEventKind,
-    Session,
-};
+use tally_plugin_sdk::{Batch, EndReason, PluginError};
 
 use crate::json::{Expect, Frame, Key, Reader};
 use crate::parse::{DslsLog, Meta, Mode, Open, ZoneFrom, pair_key};
@@ -28,17 +25,6 @@ const END_REASONS: [EndReason; 6] = [
     EndReason::Unknown,
     EndReason::ServerRestart,
     EndReason::EndOfLog,
-];
-const EVENT_KINDS: [ServerEventKind; 9] = [
-    ServerEventKind::ServerStart,
-    ServerEventKind::ServerStop,
-    ServerEventKind::DaemonStart,
-    ServerEventKind::DaemonStop,
-    ServerEventKind::Reread,
-    ServerEventKind::LicensesDisabled,
-    ServerEventKind::Queued,
-    ServerEventKind::Dequeued,
-    ServerEventKind::Other,
 ];
 
 pub fn encode(p: &DslsLog) -> Vec<u8> {
@@ -94,40 +80,11 @@ pub fn encode(p: &DslsLog) -> Vec<u8> {
     }
     let pb = &p.pending;
     w.u64(pb.sessions.len() as u64);
-    for s in &pb.sessions {
-        for t in [&s.vendor, &s.feature, &s.user, &s.host] {
-            w.str(t);
-        }
-        w.u64(u64::from(s.count));
-        w.i64(s.start);
-        w.i64(s.end);
-        w.index(&END_REASONS, &s.end_reason);
-        w.opt_str(s.project.as_deref());
-    }
+    pb.sessions.iter().for_each(|s| w.session(s));
     w.u64(pb.denials.len() as u64);
-    for d in &pb.denials {
-        for t in [&d.vendor, &d.feature, &d.user, &d.host] {
-            w.str(t);
-        }
-        w.u64(u64::from(d.count));
-        w.i64(d.time);
-        w.bool(d.kind == DenialKind::Unsupported);
-        w.bool(d.code.is_some());
-        if let Some(c) = d.code {
-            w.i64(i64::from(c.major));
-            w.opt_i64(c.minor.map(i64::from));
-            w.opt_i64(c.errno.map(i64::from));
-        }
-        w.opt_str(d.reason.as_deref());
-        w.opt_str(d.requested_version.as_deref());
-    }
+    pb.denials.iter().for_each(|d| w.denial(d));
     w.u64(pb.server_events.len() as u64);
-    for e in &pb.server_events {
-        w.i64(e.time);
-        w.index(&EVENT_KINDS, &e.kind);
-        w.str(&e.daemon);
-        w.str(&e.text);
-    }
+    pb.server_events.iter().for_each(|e| w.server_event(e));
     w.finish()
 }
 
@@ -186,64 +143,13 @@ pub fn decode(bytes: &[u8]) -> Result<DslsLog, PluginError> {
     }
     let mut pb = Batch::default();
     for _ in 0..r.len()? {
-        pb.sessions.push(Session {
-            vendor: r.string()?,
-            feature: r.string()?,
-            user: r.string()?,
-            host: r.string()?,
-            count: r.u32()?,
-            start: r.i64()?,
-            end: r.i64()?,
-            end_reason: r.pick(&END_REASONS)?,
-            project: r.opt_string()?,
-        });
+        pb.sessions.push(r.session()?);
     }
     for _ in 0..r.len()? {
-        let (vendor, feature, user, host, count, time) = (
-            r.string()?,
-            r.string()?,
-            r.string()?,
-            r.string()?,
-            r.u32()?,
-            r.i64()?,
-        );
-        let kind = if r.bool()? {
-            DenialKind::Unsupported
-        } else {
-            DenialKind::Denied
-        };
-        let code = if r.bool()? {
-            let major = r.i32()?;
-            let minor = if r.bool()? { Some(r.i32()?) } else { None };
-            let errno = if r.bool()? { Some(r.i32()?) } else { None };
-            Some(ErrorCode {
-                major,
-                minor,
-                errno,
-            })
-        } else {
-            None
-        };
-        pb.denials.push(Denial {
-            vendor,
-            feature,
-            user,
-            host,
-            count,
-            time,
-            kind,
-            code,
-            reason: r.opt_string()?,
-            requested_version: r.opt_string()?,
-        });
+        pb.denials.push(r.denial()?);
     }
     for _ in 0..r.len()? {
-        pb.server_events.push(ServerEvent {
-            time: r.i64()?,
-            kind: r.pick(&EVENT_KINDS)?,
-            daemon: r.string()?,
-            text: r.string()?,
-        });
+        pb.server_events.push(r.server_event()?);
     }
     r.finish()?;
     p.pending_len = pb.sessions.len() + pb.denials.len() + pb.server_events.len();

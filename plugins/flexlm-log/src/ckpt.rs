@@ -3,34 +3,11 @@
 //! resuming `begin` supplies it again.
 
 use tally_plugin_sdk::checkpoint::{Reader, Writer};
-use tally_plugin_sdk::{
-    Batch, Denial, DenialKind, EndReason, ErrorCode, PluginError, Queued, ServerEvent,
-    ServerEventKind, Session,
-};
+use tally_plugin_sdk::{Batch, PluginError};
 
 use crate::parse::{Clock, FlexlmLog, Open, Vendor, pair_key};
 
 const VERSION: u8 = 1;
-
-const END_REASONS: [EndReason; 6] = [
-    EndReason::Checkin,
-    EndReason::Inactive,
-    EndReason::Shutdown,
-    EndReason::Unknown,
-    EndReason::ServerRestart,
-    EndReason::EndOfLog,
-];
-const EVENT_KINDS: [ServerEventKind; 9] = [
-    ServerEventKind::ServerStart,
-    ServerEventKind::ServerStop,
-    ServerEventKind::DaemonStart,
-    ServerEventKind::DaemonStop,
-    ServerEventKind::Reread,
-    ServerEventKind::LicensesDisabled,
-    ServerEventKind::Queued,
-    ServerEventKind::Dequeued,
-    ServerEventKind::Other,
-];
 
 pub fn encode(p: &FlexlmLog) -> Vec<u8> {
     let mut w = Writer::with_capacity(VERSION, 64 + p.open_len * 48);
@@ -61,51 +38,13 @@ pub fn encode(p: &FlexlmLog) -> Vec<u8> {
     }
     let pb = &p.pending;
     w.u64(pb.sessions.len() as u64);
-    for s in &pb.sessions {
-        w.str(&s.vendor);
-        w.str(&s.feature);
-        w.str(&s.user);
-        w.str(&s.host);
-        w.u64(u64::from(s.count));
-        w.i64(s.start);
-        w.i64(s.end);
-        w.index(&END_REASONS, &s.end_reason);
-        w.opt_str(s.project.as_deref());
-    }
+    pb.sessions.iter().for_each(|s| w.session(s));
     w.u64(pb.denials.len() as u64);
-    for d in &pb.denials {
-        w.str(&d.vendor);
-        w.str(&d.feature);
-        w.str(&d.user);
-        w.str(&d.host);
-        w.u64(u64::from(d.count));
-        w.i64(d.time);
-        w.bool(d.kind == DenialKind::Unsupported);
-        w.bool(d.code.is_some());
-        if let Some(c) = d.code {
-            w.i64(i64::from(c.major));
-            w.opt_i64(c.minor.map(i64::from));
-            w.opt_i64(c.errno.map(i64::from));
-        }
-        w.opt_str(d.reason.as_deref());
-        w.opt_str(d.requested_version.as_deref());
-    }
+    pb.denials.iter().for_each(|d| w.denial(d));
     w.u64(pb.queued.len() as u64);
-    for q in &pb.queued {
-        w.str(&q.vendor);
-        w.str(&q.feature);
-        w.str(&q.user);
-        w.str(&q.host);
-        w.u64(u64::from(q.count));
-        w.opt_i64(q.time);
-    }
+    pb.queued.iter().for_each(|q| w.queued(q));
     w.u64(pb.server_events.len() as u64);
-    for e in &pb.server_events {
-        w.i64(e.time);
-        w.index(&EVENT_KINDS, &e.kind);
-        w.str(&e.daemon);
-        w.str(&e.text);
-    }
+    pb.server_events.iter().for_each(|e| w.server_event(e));
     w.finish()
 }
 
@@ -156,74 +95,16 @@ pub fn decode(bytes: &[u8]) -> Result<FlexlmLog, PluginError> {
     }
     let mut pb = Batch::default();
     for _ in 0..r.len()? {
-        pb.sessions.push(Session {
-            vendor: r.string()?,
-            feature: r.string()?,
-            user: r.string()?,
-            host: r.string()?,
-            count: r.u32()?,
-            start: r.i64()?,
-            end: r.i64()?,
-            end_reason: r.pick(&END_REASONS)?,
-            project: r.opt_string()?,
-        });
+        pb.sessions.push(r.session()?);
     }
     for _ in 0..r.len()? {
-        let (vendor, feature, user, host, count, time) = (
-            r.string()?,
-            r.string()?,
-            r.string()?,
-            r.string()?,
-            r.u32()?,
-            r.i64()?,
-        );
-        let kind = if r.bool()? {
-            DenialKind::Unsupported
-        } else {
-            DenialKind::Denied
-        };
-        let code = if r.bool()? {
-            let major = r.i32()?;
-            let minor = if r.bool()? { Some(r.i32()?) } else { None };
-            let errno = if r.bool()? { Some(r.i32()?) } else { None };
-            Some(ErrorCode {
-                major,
-                minor,
-                errno,
-            })
-        } else {
-            None
-        };
-        pb.denials.push(Denial {
-            vendor,
-            feature,
-            user,
-            host,
-            count,
-            time,
-            kind,
-            code,
-            reason: r.opt_string()?,
-            requested_version: r.opt_string()?,
-        });
+        pb.denials.push(r.denial()?);
     }
     for _ in 0..r.len()? {
-        pb.queued.push(Queued {
-            vendor: r.string()?,
-            feature: r.string()?,
-            user: r.string()?,
-            host: r.string()?,
-            count: r.u32()?,
-            time: r.opt_i64()?,
-        });
+        pb.queued.push(r.queued()?);
     }
     for _ in 0..r.len()? {
-        pb.server_events.push(ServerEvent {
-            time: r.i64()?,
-            kind: r.pick(&EVENT_KINDS)?,
-            daemon: r.string()?,
-            text: r.string()?,
-        });
+        pb.server_events.push(r.server_event()?);
     }
     r.finish()?;
     p.pending_len = pb.sessions.len() + pb.denials.len() + pb.queued.len() + pb.server_events.len();

@@ -3,8 +3,8 @@
 //! resuming `begin` supplies it again. The log's own `TIMEZONE` is, since it came from lines
 //! already read.
 
+use tally_plugin_sdk::PluginError;
 use tally_plugin_sdk::checkpoint::{self, Reader, Writer};
-use tally_plugin_sdk::{PluginError, ServerEventKind};
 
 use crate::parse::{Open, PendingEvent, RlmLog, SnapKind, Snapshot};
 
@@ -14,17 +14,6 @@ fn bad() -> PluginError {
     checkpoint::damaged("rlm-log")
 }
 
-const EVENT_KINDS: [ServerEventKind; 9] = [
-    ServerEventKind::ServerStart,
-    ServerEventKind::ServerStop,
-    ServerEventKind::DaemonStart,
-    ServerEventKind::DaemonStop,
-    ServerEventKind::Reread,
-    ServerEventKind::LicensesDisabled,
-    ServerEventKind::Queued,
-    ServerEventKind::Dequeued,
-    ServerEventKind::Other,
-];
 const SNAP_KINDS: [SnapKind; 3] = [SnapKind::Restart, SnapKind::Rotation, SnapKind::Reread];
 
 pub fn encode(p: &RlmLog) -> Vec<u8> {
@@ -70,7 +59,7 @@ pub fn encode(p: &RlmLog) -> Vec<u8> {
     w.u64(p.pending.len() as u64);
     for e in &p.pending {
         w.opt_i64(e.local);
-        w.index(&EVENT_KINDS, &e.kind);
+        w.event_kind(e.kind);
         w.str(&e.text);
     }
     w.finish()
@@ -134,7 +123,7 @@ pub fn decode(bytes: &[u8]) -> Result<RlmLog, PluginError> {
     for _ in 0..r.len()? {
         p.pending.push(PendingEvent {
             local: r.opt_i64()?,
-            kind: r.pick(&EVENT_KINDS)?,
+            kind: r.event_kind()?,
             text: r.string()?,
         });
     }
