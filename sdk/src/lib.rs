@@ -31,6 +31,7 @@ pub mod records;
 /// Native test harness for importers (not part of a component).
 #[cfg(not(target_arch = "wasm32"))]
 pub mod testing;
+pub mod text;
 
 pub use records::*;
 

@@ -16,7 +16,6 @@
 //! before them): the offset is taken from whichever comes first; records completed before either
 //! is known wait in `pending`.
 
-use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
 
@@ -28,6 +27,7 @@ use tally_plugin_sdk::{
 use crate::date::format_offset;
 use crate::json::{self, Item, Key};
 use crate::line::{self, Event, Tracing, Usage};
+use tally_plugin_sdk::text::{is_blank, owned, shown, text};
 
 /// The vendor of records whose line names no editor.
 pub const VENDOR: &str = "dassault";
@@ -36,8 +36,6 @@ pub const VENDOR: &str = "dassault";
 pub(crate) const PENDING_LIMIT: usize = 50_000;
 /// Longest row the JSON reader decodes; DSLS lines are a few hundred bytes.
 const MAX_ROW: usize = 64 * 1024;
-/// Longest entry content quoted in a diagnostic, in characters.
-const SHOWN: usize = 160;
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 /// Offsets derived from `lastDate`/`firstDate` are whole quarter hours.
 const QUARTER_HOUR_MS: i64 = 15 * 60 * 1000;
@@ -128,31 +126,6 @@ pub(crate) fn pair_key(session: &[u8], feature: &[u8]) -> u64 {
     h.write(&[0xff]);
     h.write(feature);
     h.0
-}
-
-/// Lossy UTF-8, with the fast validation of `from_utf8` for the usual (ASCII) case.
-fn text(b: &[u8]) -> Cow<'_, str> {
-    match std::str::from_utf8(b) {
-        Ok(s) => Cow::Borrowed(s),
-        Err(_) => String::from_utf8_lossy(b),
-    }
-}
-
-fn owned(b: &[u8]) -> String {
-    text(b).into_owned()
-}
-
-/// An entry's content for a diagnostic, truncated.
-fn shown(l: &[u8]) -> String {
-    let t = text(l);
-    match t.char_indices().nth(SHOWN) {
-        Some((i, _)) => format!("{}…", &t[..i]),
-        None => t.into_owned(),
-    }
-}
-
-fn is_blank(l: &[u8]) -> bool {
-    l.iter().all(|&b| b == b' ' || b == b'\t')
 }
 
 /// Server-clock milliseconds → whole seconds (the records' resolution).

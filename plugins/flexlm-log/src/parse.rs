@@ -18,14 +18,13 @@ use tally_plugin_sdk::{
 
 use crate::line::{self, Flag, Request, Shape};
 use tally_plugin_sdk::civil::{DAY, format_day};
+use tally_plugin_sdk::text::{is_blank, owned, shown, text};
 
 /// A backward clock jump up to this size is interleaving between daemons (or the hour repeated
 /// when daylight saving time ends), not a new day.
 pub(crate) const TOLERANCE: i64 = 70 * 60;
 /// Records held while the log has shown no date; past this the file's modification date is used.
 pub(crate) const PENDING_LIMIT: usize = 100_000;
-/// Longest line content quoted in a diagnostic, in characters.
-const SHOWN: usize = 160;
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// The log's clock on the day-index axis.
@@ -145,31 +144,6 @@ pub(crate) fn pair_key(
         h.bytes(p);
     }
     h.0
-}
-
-/// Lossy UTF-8, with the fast validation of `from_utf8` for the usual (ASCII) case.
-fn text(b: &[u8]) -> Cow<'_, str> {
-    match std::str::from_utf8(b) {
-        Ok(s) => Cow::Borrowed(s),
-        Err(_) => String::from_utf8_lossy(b),
-    }
-}
-
-fn owned(b: &[u8]) -> String {
-    text(b).into_owned()
-}
-
-/// A line's content for a diagnostic, truncated.
-fn shown(l: &[u8]) -> String {
-    let t = text(l);
-    match t.char_indices().nth(SHOWN) {
-        Some((i, _)) => format!("{}…", &t[..i]),
-        None => t.into_owned(),
-    }
-}
-
-fn is_blank(l: &[u8]) -> bool {
-    l.iter().all(|&b| b == b' ' || b == b'\t')
 }
 
 /// FlexNet lmgrd / vendor-daemon debug log importer.

@@ -18,8 +18,6 @@
 //! `Unrecognised` diagnostic saying so: no public sample shows LM-X's grammar for them. Any other
 //! timed message is `Unrecognised`; a non-blank line without a valid time is `Malformed`.
 
-use std::borrow::Cow;
-
 use tally_plugin_sdk::{
     Batch, Diagnostic, DiagnosticKind, ImportConfig, Importer, PluginError, ServerEvent,
     ServerEventKind,
@@ -27,11 +25,10 @@ use tally_plugin_sdk::{
 
 use crate::line::{self, Msg};
 use tally_plugin_sdk::civil::DAY;
+use tally_plugin_sdk::text::{is_blank, shown, text};
 
 /// The process that writes the log.
 pub const SERVER: &str = "lmx-serv";
-/// Longest line content quoted in a diagnostic, in characters.
-const SHOWN: usize = 160;
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// Which list of the start-up report the next lines belong to.
@@ -43,27 +40,6 @@ pub(crate) enum List {
     Files,
     /// After `Serving following features:`, until an empty message.
     Features,
-}
-
-/// Lossy UTF-8, with the fast validation of `from_utf8` for the usual (ASCII) case.
-fn text(b: &[u8]) -> Cow<'_, str> {
-    match std::str::from_utf8(b) {
-        Ok(s) => Cow::Borrowed(s),
-        Err(_) => String::from_utf8_lossy(b),
-    }
-}
-
-/// A line's content for a diagnostic, truncated.
-fn shown(l: &[u8]) -> String {
-    let t = text(l);
-    match t.char_indices().nth(SHOWN) {
-        Some((i, _)) => format!("{}…", &t[..i]),
-        None => t.into_owned(),
-    }
-}
-
-fn is_blank(l: &[u8]) -> bool {
-    l.iter().all(|&b| b == b' ' || b == b'\t')
 }
 
 /// LM-X License Server log importer.

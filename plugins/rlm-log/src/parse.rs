@@ -11,7 +11,6 @@
 //! lost their check-in and end at the snapshot. A `START` that does not follow `SWITCH from` is
 //! a new server: what it does not list ends there as a restart.
 
-use std::borrow::Cow;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
@@ -24,11 +23,10 @@ use crate::codes;
 use crate::date::year_of;
 use crate::line::{self, Tokens, When};
 use tally_plugin_sdk::civil::{DAY, checked_days, format_day};
+use tally_plugin_sdk::text::{owned, shown, shown_n, text};
 
 /// A backward clock step up to this size (small format, time of day only) is not a new day.
 pub(crate) const TOLERANCE: i64 = 70 * 60;
-/// Longest line content quoted in a diagnostic, in characters.
-const SHOWN: usize = 160;
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 /// The vendor of records when the log has no `ISV:` header.
 const FALLBACK_VENDOR: &str = "rlm";
@@ -123,31 +121,6 @@ impl Hasher for Fx {
 }
 
 pub(crate) type OpenMap = HashMap<String, Vec<Open>, BuildHasherDefault<Fx>>;
-
-/// Lossy UTF-8, with the fast validation of `from_utf8` for the usual (ASCII) case.
-fn text(b: &[u8]) -> Cow<'_, str> {
-    match std::str::from_utf8(b) {
-        Ok(s) => Cow::Borrowed(s),
-        Err(_) => String::from_utf8_lossy(b),
-    }
-}
-
-fn owned(b: &[u8]) -> String {
-    text(b).into_owned()
-}
-
-/// A line's content for a diagnostic, truncated.
-fn shown(l: &[u8]) -> String {
-    shown_n(l, SHOWN)
-}
-
-fn shown_n(l: &[u8], n: usize) -> String {
-    let t = text(l);
-    match t.char_indices().nth(n) {
-        Some((i, _)) => format!("{}…", &t[..i]),
-        None => t.into_owned(),
-    }
-}
 
 /// `UTC+07:00` for an offset in seconds east of UTC.
 fn zone(offset: i64) -> String {

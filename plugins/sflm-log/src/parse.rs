@@ -36,8 +36,6 @@
 //! product a token feature was taken for, which ProductId is not, and the record has no field
 //! for a feature id.
 
-use std::borrow::Cow;
-
 use tally_plugin_sdk::{
     Batch, Denial, DenialKind, Diagnostic, DiagnosticKind, EndReason, ImportConfig, Importer,
     PluginError, Session,
@@ -45,11 +43,10 @@ use tally_plugin_sdk::{
 
 use crate::line::{self, Header, Record};
 use tally_plugin_sdk::civil::DAY;
+use tally_plugin_sdk::text::{is_blank, owned, shown};
 
 /// The vendor of every record: the log names none.
 pub const VENDOR: &str = "sflm";
-/// Longest line content quoted in a diagnostic, in characters.
-const SHOWN: usize = 160;
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// A check-out whose last line ended its day: waiting for its next-day half.
@@ -86,31 +83,6 @@ impl Open {
     fn next_day(&self) -> i64 {
         self.next.div_euclid(DAY)
     }
-}
-
-/// Lossy UTF-8, with the fast validation of `from_utf8` for the usual (ASCII) case.
-fn text(b: &[u8]) -> Cow<'_, str> {
-    match std::str::from_utf8(b) {
-        Ok(s) => Cow::Borrowed(s),
-        Err(_) => String::from_utf8_lossy(b),
-    }
-}
-
-fn owned(b: &[u8]) -> String {
-    text(b).into_owned()
-}
-
-/// A line's content for a diagnostic, truncated.
-fn shown(l: &[u8]) -> String {
-    let t = text(l);
-    match t.char_indices().nth(SHOWN) {
-        Some((i, _)) => format!("{}…", &t[..i]),
-        None => t.into_owned(),
-    }
-}
-
-fn is_blank(l: &[u8]) -> bool {
-    l.iter().all(|&b| b == b' ' || b == b'\t')
 }
 
 /// SFLM per-day usage log importer.
