@@ -71,9 +71,17 @@ pub struct Manifest {
     pub component: String,
     /// Hex sha256 of the component file.
     pub sha256: String,
+    /// Pollers: the status command the host runs, one argument per element, no shell. The first
+    /// element names a tool the operator maps to a path (`lmutil`); `{host}` and `{port}` are
+    /// filled from the license server. Importers have none.
+    #[serde(default)]
+    pub command: Vec<String>,
     #[serde(default)]
     pub limits: Limits,
 }
+
+/// The placeholders a command template may use.
+pub const COMMAND_PLACEHOLDERS: &[&str] = &["{host}", "{port}"];
 
 impl Manifest {
     /// Parses and checks a manifest's text; `origin` names it in errors.
@@ -128,6 +136,30 @@ impl Manifest {
         if self.sha256.len() != 64 || !self.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err("sha256 must be 64 hex digits".into());
         }
+        match (self.world, self.command.is_empty()) {
+            (World::Poller, true) => {
+                return Err("a poller needs `command`, the status command the host runs".into());
+            }
+            (World::Importer, false) => {
+                return Err(
+                    "an importer reads the files it is given; `command` is for pollers".into(),
+                );
+            }
+            _ => {}
+        }
+        if let Some(arg) = self.command.iter().find(|a| !placeholders_known(a)) {
+            return Err(format!(
+                "command argument `{arg}` uses a placeholder other than {}",
+                COMMAND_PLACEHOLDERS.join(", ")
+            ));
+        }
+        if self
+            .command
+            .first()
+            .is_some_and(|tool| tool.is_empty() || tool.contains('{'))
+        {
+            return Err("command must start with a tool name (`lmutil`), not a placeholder".into());
+        }
         let Limits {
             memory_mib,
             timeout_ms,
@@ -158,6 +190,21 @@ impl Manifest {
             })
         }
     }
+}
+
+/// True when every `{…}` in `arg` is one of [`COMMAND_PLACEHOLDERS`].
+fn placeholders_known(arg: &str) -> bool {
+    let mut rest = arg;
+    while let Some(open) = rest.find('{') {
+        let Some(close) = rest[open..].find('}') else {
+            return false;
+        };
+        if !COMMAND_PLACEHOLDERS.contains(&&rest[open..open + close + 1]) {
+            return false;
+        }
+        rest = &rest[open + close + 1..];
+    }
+    true
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
@@ -216,6 +263,34 @@ timeout-ms = 500
         let err = Manifest::parse(&GOOD.replace("flexlm_log.wasm", "../evil.wasm"), "m")
             .expect_err("path");
         assert!(err.to_string().contains("beside the manifest"), "{err}");
+    }
+
+    #[test]
+    fn pollers_declare_their_command() {
+        let poller = GOOD.replace("world = \"importer\"", "world = \"poller\"");
+        let err = Manifest::parse(&poller, "m").expect_err("no command");
+        assert!(
+            err.to_string().contains("a poller needs `command`"),
+            "{err}"
+        );
+        let with = poller.replace(
+            "[limits]",
+            "command = [\"lmutil\", \"lmstat\", \"-a\", \"-c\", \"{port}@{host}\"]\n[limits]",
+        );
+        let m = Manifest::parse(&with, "m").expect("valid poller");
+        assert_eq!(m.command[4], "{port}@{host}");
+        let err = Manifest::parse(&with.replace("{port}@", "{path}@"), "m").expect_err("unknown");
+        assert!(
+            err.to_string()
+                .contains("`{path}@{host}` uses a placeholder"),
+            "{err}"
+        );
+        let importer = GOOD.replace("[limits]", "command = [\"lmutil\"]\n[limits]");
+        let err = Manifest::parse(&importer, "m").expect_err("importer with command");
+        assert!(
+            err.to_string().contains("`command` is for pollers"),
+            "{err}"
+        );
     }
 
     #[test]
