@@ -1,0 +1,1 @@
+//! Tally server: the REST API and the scheduler.
