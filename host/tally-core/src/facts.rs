@@ -49,6 +49,7 @@ named_enum!(
         Unknown => "unknown",
         ServerRestart => "server-restart",
         EndOfLog => "end-of-log",
+        MonitorStopped => "monitor-stopped",
     }
 );
 

@@ -1,7 +1,13 @@
 //! Tally's domain types and pure logic. No I/O: no sqlx, axum or wasmtime here.
 #![forbid(unsafe_code)]
 
+#[macro_use]
 pub mod facts;
+pub mod polls;
+pub mod snapshot;
+pub mod status;
 pub mod time;
 
 pub use facts::*;
+pub use snapshot::Snapshot;
+pub use status::{ImportStatus, RemoteStatus};

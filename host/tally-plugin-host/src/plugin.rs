@@ -5,8 +5,10 @@ use std::sync::Arc;
 
 use crate::engine::PluginEngine;
 use crate::error::{CallError, LoadError};
+use crate::import::{BYTES_PER_RECORD, RECORDS_PER_LINE};
 use crate::manifest::{Manifest, World};
 use crate::since_v0_1_0 as v0_1_0;
+use tally_core::Snapshot;
 
 /// What a plugin's `describe` returns.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -190,6 +192,48 @@ impl LoadedPlugin {
         } else {
             Ok(0.0)
         }
+    }
+}
+
+impl LoadedPlugin {
+    /// Parses one status-command output taken at `now` (a poller's one job). The result is
+    /// bounded by the output's size like an import batch, and every name must resolve.
+    pub fn parse_status(&self, output: &[u8], now: i64) -> Result<Snapshot, CallError> {
+        let plugin = self.id();
+        let result = self.with_instance(|store, _, instance| match instance {
+            Instance::Poller(p) => p
+                .tally_plugin_status_poller()
+                .call_parse_status(store, output, now)
+                .map(Some),
+            Instance::Importer(_) => Ok(None),
+        })?;
+        let Some(result) = result else {
+            return Err(CallError::Unavailable {
+                plugin: plugin.into(),
+                message: "it is an importer, not a poller".into(),
+            });
+        };
+        let wire = result.map_err(|e| v0_1_0::poller_error(plugin, e))?;
+        let invalid = |message: String| CallError::InvalidResult {
+            plugin: plugin.into(),
+            message,
+        };
+        let strings = wire.strings.len();
+        let snapshot = v0_1_0::snapshot(wire).map_err(|sym| {
+            invalid(format!(
+                "string index {sym} out of range ({strings} strings)"
+            ))
+        })?;
+        let lines = output.iter().filter(|&&b| b == b'\n').count() as u64 + 1;
+        let allowed = lines * RECORDS_PER_LINE + output.len() as u64 / BYTES_PER_RECORD + 16;
+        if snapshot.records() as u64 > allowed {
+            return Err(invalid(format!(
+                "{} records for {lines} output lines of {} bytes",
+                snapshot.records(),
+                output.len()
+            )));
+        }
+        Ok(snapshot)
     }
 }
 

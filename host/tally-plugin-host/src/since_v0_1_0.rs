@@ -160,3 +160,157 @@ fn diagnostic(d: w::Diagnostic) -> core::Diagnostic {
         text: d.text,
     }
 }
+
+/// A poller's snapshot with its `sym`s resolved; `None` names the first dangling index.
+pub fn snapshot(s: poller::tally::plugin::types::Snapshot) -> Result<core::Snapshot, u32> {
+    use core::snapshot as c;
+    use poller::tally::plugin::types as p;
+    let strings = s.strings;
+    let name = |sym: u32| strings.get(sym as usize).cloned().ok_or(sym);
+    let opt = |sym: Option<u32>| sym.map(name).transpose();
+    let status = |s: p::ServerStatus| match s {
+        p::ServerStatus::Up => c::ServerStatus::Up,
+        p::ServerStatus::Down => c::ServerStatus::Down,
+        p::ServerStatus::Unknown => c::ServerStatus::Unknown,
+    };
+    let servers = s
+        .servers
+        .into_iter()
+        .map(|v| {
+            Ok(c::LicenseServer {
+                host: name(v.host)?,
+                port: v.port,
+                status: status(v.status),
+                version: opt(v.version)?,
+                vendor_daemons: v
+                    .vendor_daemons
+                    .into_iter()
+                    .map(|d| {
+                        Ok(c::VendorDaemon {
+                            name: name(d.name)?,
+                            status: status(d.status),
+                            version: opt(d.version)?,
+                            message: opt(d.message)?,
+                        })
+                    })
+                    .collect::<Result<_, u32>>()?,
+                message: opt(v.message)?,
+            })
+        })
+        .collect::<Result<_, u32>>()?;
+    let features = s
+        .features
+        .into_iter()
+        .map(|f| {
+            Ok(c::Feature {
+                name: name(f.name)?,
+                vendor: name(f.vendor)?,
+                version: opt(f.version)?,
+                pool: opt(f.pool)?,
+                issued: f.issued,
+                in_use: f.in_use,
+                expiry: f.expiry,
+                kind: match f.kind {
+                    p::FeatureKind::Floating => c::FeatureKind::Floating,
+                    p::FeatureKind::NodeLocked => c::FeatureKind::NodeLocked,
+                    p::FeatureKind::Uncounted => c::FeatureKind::Uncounted,
+                    p::FeatureKind::Package => c::FeatureKind::Package,
+                    p::FeatureKind::Unknown => c::FeatureKind::Unknown,
+                },
+            })
+        })
+        .collect::<Result<_, u32>>()?;
+    let checkouts = s
+        .checkouts
+        .into_iter()
+        .map(|o| {
+            Ok(c::Checkout {
+                feature: name(o.feature)?,
+                vendor: name(o.vendor)?,
+                user: name(o.user)?,
+                host: name(o.host)?,
+                display: opt(o.display)?,
+                count: o.count,
+                start: o.start,
+                handle: opt(o.handle)?,
+                linger: o.linger,
+                borrowed: o.borrowed,
+            })
+        })
+        .collect::<Result<_, u32>>()?;
+    let reservations = s
+        .reservations
+        .into_iter()
+        .map(|r| {
+            Ok(c::Reservation {
+                feature: name(r.feature)?,
+                vendor: name(r.vendor)?,
+                count: r.count,
+                target_kind: match r.target_kind {
+                    p::ReservationTarget::User => c::ReservationTarget::User,
+                    p::ReservationTarget::Host => c::ReservationTarget::Host,
+                    p::ReservationTarget::Display => c::ReservationTarget::Display,
+                    p::ReservationTarget::Group => c::ReservationTarget::Group,
+                    p::ReservationTarget::HostGroup => c::ReservationTarget::HostGroup,
+                    p::ReservationTarget::Internet => c::ReservationTarget::Internet,
+                    p::ReservationTarget::Project => c::ReservationTarget::Project,
+                    p::ReservationTarget::Other => c::ReservationTarget::Other,
+                },
+                target: name(r.target)?,
+            })
+        })
+        .collect::<Result<_, u32>>()?;
+    let queued = s
+        .queued
+        .into_iter()
+        .map(|q| {
+            Ok(c::QueuedRequest {
+                feature: name(q.feature)?,
+                vendor: name(q.vendor)?,
+                user: name(q.user)?,
+                host: name(q.host)?,
+                count: q.count,
+                time: q.time,
+            })
+        })
+        .collect::<Result<_, u32>>()?;
+    let diagnostics = s
+        .diagnostics
+        .into_iter()
+        .map(|d| {
+            diagnostic(w::Diagnostic {
+                line: d.line,
+                kind: match d.kind {
+                    p::DiagnosticKind::Malformed => w::DiagnosticKind::Malformed,
+                    p::DiagnosticKind::Unrecognised => w::DiagnosticKind::Unrecognised,
+                    p::DiagnosticKind::Assumption => w::DiagnosticKind::Assumption,
+                },
+                text: d.text,
+            })
+        })
+        .collect();
+    Ok(core::Snapshot {
+        servers,
+        features,
+        checkouts,
+        reservations,
+        queued,
+        diagnostics,
+    })
+}
+
+/// The poller's own refusal, with the plugin named.
+pub fn poller_error(
+    plugin: &str,
+    e: poller::tally::plugin::types::PluginError,
+) -> crate::CallError {
+    use poller::tally::plugin::types::PluginError as P;
+    guest_error(
+        plugin,
+        match e {
+            P::BadInput(m) => w::PluginError::BadInput(m),
+            P::Unsupported(m) => w::PluginError::Unsupported(m),
+            P::Internal(m) => w::PluginError::Internal(m),
+        },
+    )
+}
