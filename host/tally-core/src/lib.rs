@@ -3,7 +3,9 @@
 
 #[macro_use]
 pub mod facts;
+pub mod period;
 pub mod polls;
+pub mod rollup;
 pub mod snapshot;
 pub mod status;
 pub mod time;
