@@ -17,4 +17,10 @@ pub enum StoreError {
     WriterGone,
     #[error("import run {0} does not exist")]
     NoSuchRun(i64),
+    #[error("no license server is called `{0}` (`tally server list` shows them)")]
+    NoSuchServer(String),
+    #[error("license server {0} does not exist")]
+    NoSuchServerId(i64),
+    #[error("a license server called `{0}` exists already")]
+    ServerExists(String),
 }

@@ -10,10 +10,12 @@
 #![forbid(unsafe_code)]
 
 mod error;
+mod servers;
 mod sqlite;
 mod writer;
 
 pub use error::StoreError;
+pub use servers::{PollCounts, PollResult, Server, ServerConfig, SessionRow, UsageSample};
 pub use sqlite::Store;
 
 use serde::Serialize;

@@ -61,6 +61,26 @@ impl Store {
         })
     }
 
+    /// Runs `job` on the writer task and returns its result.
+    pub(crate) async fn write<T: Send + 'static>(
+        &self,
+        job: impl for<'w> FnOnce(
+            &'w mut writer::Writer,
+        ) -> std::pin::Pin<
+            Box<dyn Future<Output = Result<T, StoreError>> + Send + 'w>,
+        > + Send
+        + 'static,
+    ) -> Result<T, StoreError> {
+        self.send(|reply| {
+            Command::Job(Box::new(move |w| {
+                Box::pin(async move {
+                    let _ = reply.send(job(w).await);
+                })
+            }))
+        })
+        .await
+    }
+
     async fn send<T>(
         &self,
         make: impl FnOnce(oneshot::Sender<Result<T, StoreError>>) -> Command,

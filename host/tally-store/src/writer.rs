@@ -42,7 +42,15 @@ pub(crate) enum Command {
         run: RunId,
         reply: Reply<()>,
     },
+    /// Any other write: a closure run on the writer (server configuration, polls), so rare
+    /// writes need no variant of their own.
+    Job(Job),
 }
+
+pub(crate) type Job = Box<
+    dyn for<'w> FnOnce(&'w mut Writer) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send + 'w>>
+        + Send,
+>;
 
 /// Bound parameters per statement. Measured (benches/import.rs): 4 000 beats 1 500 and 12 000;
 /// 32 000 is 40% slower than 4 000.
@@ -66,16 +74,16 @@ pub(crate) fn spawn(conn: SqliteConnection) -> mpsc::Sender<Command> {
     tx
 }
 
-struct Writer {
-    conn: SqliteConnection,
-    users: HashMap<String, i64>,
-    hosts: HashMap<String, i64>,
-    features: HashMap<(ServerId, String, String), i64>,
+pub(crate) struct Writer {
+    pub(crate) conn: SqliteConnection,
+    pub(crate) users: HashMap<String, i64>,
+    pub(crate) hosts: HashMap<String, i64>,
+    pub(crate) features: HashMap<(ServerId, String, String), i64>,
     /// Multi-row INSERT texts by (table, rows).
     sql: HashMap<(&'static str, usize), Arc<str>>,
 }
 
-fn now() -> i64 {
+pub(crate) fn now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
@@ -104,10 +112,7 @@ impl Writer {
             } => {
                 let result = self.commit(run, server, &batch, &checkpoint).await;
                 if result.is_err() {
-                    // A failed transaction may have cached ids of rows it never committed.
-                    self.users.clear();
-                    self.hosts.clear();
-                    self.features.clear();
+                    self.forget_ids();
                 }
                 let _ = reply.send(result);
             }
@@ -122,7 +127,15 @@ impl Writer {
             Command::Reopen { run, reply } => {
                 let _ = reply.send(self.reopen(run).await);
             }
+            Command::Job(job) => job(self).await,
         }
+    }
+
+    /// A failed transaction may have cached ids of rows it never committed.
+    pub(crate) fn forget_ids(&mut self) {
+        self.users.clear();
+        self.hosts.clear();
+        self.features.clear();
     }
 
     async fn ensure_server(&mut self, name: &str, manager: &str) -> Result<ServerId, StoreError> {
@@ -380,7 +393,7 @@ impl Writer {
 }
 
 /// Inserts `rows` with multi-row statements of at most [`MAX_PARAMS`] parameters.
-async fn insert<T>(
+pub(crate) async fn insert<T>(
     conn: &mut SqliteConnection,
     cache: &mut HashMap<(&'static str, usize), Arc<str>>,
     table: &'static str,
@@ -420,7 +433,7 @@ fn insert_sql(
         .clone()
 }
 
-fn add<'t, T>(args: &mut SqliteArguments, value: T)
+pub(crate) fn add<'t, T>(args: &mut SqliteArguments, value: T)
 where
     T: sqlx::Encode<'t, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>,
 {

@@ -1,0 +1,725 @@
+//! License servers as the operator configures them, their per-source statuses (seed `001`), and
+//! what each poll records: a usage sample per feature, and sessions derived from consecutive
+//! polls (tally-core `polls`), written in one transaction.
+
+use serde::{Deserialize, Serialize};
+use sqlx::sqlite::{SqliteConnection, SqliteRow};
+use sqlx::{Acquire, Connection, Row};
+use tally_core::polls::{self, Open, Seen};
+use tally_core::snapshot::ServerStatus;
+use tally_core::status::MISSED_POLLS;
+use tally_core::{EndReason, ImportStatus, RemoteStatus, Snapshot};
+
+use crate::writer::{Writer, add, insert, now};
+use crate::{ServerId, Store, StoreError};
+
+/// What the operator says about a license server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    pub name: String,
+    /// The license manager: `flexlm`, `rlm`, `lmx`, …
+    pub manager: String,
+    /// The vendor daemon monitored, when one is named (denials-only imports must match it).
+    #[serde(default)]
+    pub vendor: Option<String>,
+    #[serde(default)]
+    pub host: Option<String>,
+    #[serde(default)]
+    pub port: Option<u16>,
+    /// Poller format; `None`: the server is not polled (Remote N/A).
+    #[serde(default)]
+    pub poll_format: Option<String>,
+    /// Seconds between polls.
+    #[serde(default = "default_interval")]
+    pub query_interval: u32,
+    /// Log format of the followed files; `None`: detected per file.
+    #[serde(default)]
+    pub import_format: Option<String>,
+    /// Log files or directories followed as they grow.
+    #[serde(default)]
+    pub follow: Vec<String>,
+    /// The server's offset from UTC in seconds (its logs are in local time).
+    #[serde(default)]
+    pub utc_offset: Option<i32>,
+    #[serde(default = "yes")]
+    pub enabled: bool,
+}
+
+fn default_interval() -> u32 {
+    60
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl ServerConfig {
+    /// A server known only from imports of its logs.
+    pub fn imported(name: &str, manager: &str) -> ServerConfig {
+        ServerConfig {
+            name: name.into(),
+            manager: manager.into(),
+            vendor: None,
+            host: None,
+            port: None,
+            poll_format: None,
+            query_interval: default_interval(),
+            import_format: None,
+            follow: vec![],
+            utc_offset: None,
+            enabled: true,
+        }
+    }
+
+    /// Statuses right after the server is created or changed (seed 001: Verifying until the
+    /// first poll answers; Ready to import).
+    fn fresh_statuses(&self) -> (RemoteStatus, ImportStatus) {
+        let remote = match (self.enabled, &self.poll_format) {
+            (_, None) => RemoteStatus::NotApplicable,
+            (false, Some(_)) => RemoteStatus::Disabled,
+            (true, Some(_)) => RemoteStatus::Verifying,
+        };
+        let import = if !self.enabled {
+            ImportStatus::Disabled
+        } else {
+            ImportStatus::Ready
+        };
+        (remote, import)
+    }
+}
+
+/// A license server with its current statuses.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Server {
+    pub id: ServerId,
+    #[serde(flatten)]
+    pub config: ServerConfig,
+    /// As stored; see [`Server::remote_status_now`] for what to show.
+    pub remote_status: RemoteStatus,
+    pub remote_reason: Option<String>,
+    pub import_status: ImportStatus,
+    pub import_reason: Option<String>,
+    pub last_poll: Option<i64>,
+}
+
+impl Server {
+    /// The Remote status to show now: Unmonitored when polls stopped (Tally was not running).
+    pub fn remote_status_now(&self) -> RemoteStatus {
+        self.remote_status
+            .at(self.last_poll, i64::from(self.config.query_interval), now())
+    }
+}
+
+/// What a poll gave.
+#[derive(Debug, Clone)]
+pub enum PollResult {
+    /// The plugin read the command's output.
+    Answered(Snapshot),
+    /// The command could not run, timed out, or its output could not be read.
+    Failed(String),
+}
+
+/// What one recorded poll changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct PollCounts {
+    pub samples: u64,
+    pub opened: u64,
+    pub closed: u64,
+}
+
+const SERVER_COLUMNS: &str = "SELECT id, name, manager, vendor, host, port, poll_format, query_interval, import_format,
+    follow, utc_offset, enabled, remote_status, remote_reason, import_status, import_reason, last_poll FROM license_server";
+
+fn server(r: &SqliteRow) -> Server {
+    Server {
+        id: r.get(0),
+        config: ServerConfig {
+            name: r.get(1),
+            manager: r.get(2),
+            vendor: r.get(3),
+            host: r.get(4),
+            port: r
+                .get::<Option<i64>, _>(5)
+                .and_then(|p| u16::try_from(p).ok()),
+            poll_format: r.get(6),
+            query_interval: u32::try_from(r.get::<i64, _>(7)).unwrap_or(60),
+            import_format: r.get(8),
+            follow: serde_json::from_str(r.get(9)).unwrap_or_default(),
+            utc_offset: r.get::<Option<i64>, _>(10).map(|o| o as i32),
+            enabled: r.get(11),
+        },
+        remote_status: RemoteStatus::parse(r.get(12)).unwrap_or(RemoteStatus::NotApplicable),
+        remote_reason: r.get(13),
+        import_status: ImportStatus::parse(r.get(14)).unwrap_or(ImportStatus::NotApplicable),
+        import_reason: r.get(15),
+        last_poll: r.get(16),
+    }
+}
+
+impl Store {
+    pub async fn servers(&self) -> Result<Vec<Server>, StoreError> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{SERVER_COLUMNS} ORDER BY name"
+        )))
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows.iter().map(server).collect())
+    }
+
+    pub async fn server(&self, name: &str) -> Result<Option<Server>, StoreError> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{SERVER_COLUMNS} WHERE name = ?"
+        )))
+        .bind(name)
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(row.as_ref().map(server))
+    }
+
+    pub async fn server_by_id(&self, id: ServerId) -> Result<Server, StoreError> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{SERVER_COLUMNS} WHERE id = ?"
+        )))
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?;
+        row.as_ref()
+            .map(server)
+            .ok_or(StoreError::NoSuchServerId(id))
+    }
+
+    /// Adds a server; its name must be new.
+    pub async fn add_server(&self, config: ServerConfig) -> Result<ServerId, StoreError> {
+        self.write(move |w| {
+            Box::pin(async move {
+                let (remote, import) = config.fresh_statuses();
+                let t = now();
+                let id = sqlx::query_scalar(
+                    "INSERT INTO license_server (name, manager, created_at) VALUES (?, ?, ?)
+                     ON CONFLICT(name) DO NOTHING RETURNING id",
+                )
+                .bind(&config.name)
+                .bind(&config.manager)
+                .bind(t)
+                .fetch_optional(&mut w.conn)
+                .await?
+                .ok_or_else(|| StoreError::ServerExists(config.name.clone()))?;
+                write_config(&mut w.conn, id, &config, remote, import).await?;
+                Ok(id)
+            })
+        })
+        .await
+    }
+
+    /// Replaces a server's configuration (renaming it if `config.name` differs); its statuses
+    /// start over (Verifying, Ready).
+    pub async fn update_server(&self, name: &str, config: ServerConfig) -> Result<(), StoreError> {
+        let name = name.to_string();
+        self.write(move |w| {
+            Box::pin(async move {
+                let id: ServerId =
+                    sqlx::query_scalar("SELECT id FROM license_server WHERE name = ?")
+                        .bind(&name)
+                        .fetch_optional(&mut w.conn)
+                        .await?
+                        .ok_or_else(|| StoreError::NoSuchServer(name.clone()))?;
+                if config.name != name {
+                    let taken: Option<i64> =
+                        sqlx::query_scalar("SELECT id FROM license_server WHERE name = ?")
+                            .bind(&config.name)
+                            .fetch_optional(&mut w.conn)
+                            .await?;
+                    if taken.is_some() {
+                        return Err(StoreError::ServerExists(config.name.clone()));
+                    }
+                }
+                let (remote, import) = config.fresh_statuses();
+                write_config(&mut w.conn, id, &config, remote, import).await
+            })
+        })
+        .await
+    }
+
+    /// Deletes a server and its whole history.
+    pub async fn remove_server(&self, name: &str) -> Result<(), StoreError> {
+        let name = name.to_string();
+        self.write(move |w| {
+            Box::pin(async move {
+                let mut tx = Connection::begin(&mut w.conn).await?;
+                let id: ServerId = sqlx::query_scalar("SELECT id FROM license_server WHERE name = ?")
+                    .bind(&name)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .ok_or_else(|| StoreError::NoSuchServer(name.clone()))?;
+                sqlx::query("DELETE FROM import_diagnostic WHERE import_run_id IN (SELECT id FROM import_run WHERE server_id = ?)")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                for table in [
+                    "session",
+                    "denial",
+                    "queued_request",
+                    "server_event",
+                    "usage_sample",
+                    "open_checkout",
+                    "import_run",
+                    "feature",
+                    "license_server",
+                ] {
+                    let column = if table == "license_server" { "id" } else { "server_id" };
+                    sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "DELETE FROM {table} WHERE {column} = ?"
+                    )))
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+                w.features.retain(|k, _| k.0 != id);
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    /// Sets a server's Import status (after an import, or when following fails).
+    pub async fn set_import_status(
+        &self,
+        server: ServerId,
+        status: ImportStatus,
+        reason: Option<String>,
+    ) -> Result<(), StoreError> {
+        self.write(move |w| {
+            Box::pin(async move {
+                sqlx::query(
+                    "UPDATE license_server SET import_status = ?, import_reason = ? WHERE id = ?",
+                )
+                .bind(status.as_str())
+                .bind(reason)
+                .bind(server)
+                .execute(&mut w.conn)
+                .await?;
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    /// Records one poll of `server` taken at `at`, in one transaction: status, feature samples,
+    /// and sessions that started or ended since the previous poll.
+    pub async fn record_poll(
+        &self,
+        server: ServerId,
+        at: i64,
+        result: PollResult,
+    ) -> Result<PollCounts, StoreError> {
+        self.write(move |w| {
+            Box::pin(async move {
+                let outcome = record_poll(w, server, at, &result).await;
+                if outcome.is_err() {
+                    w.forget_ids();
+                }
+                outcome
+            })
+        })
+        .await
+    }
+
+    /// Usage samples of a server, oldest first: (feature, time, issued, in_use, queued).
+    pub async fn usage_samples(&self, server: ServerId) -> Result<Vec<UsageSample>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT f.vendor, f.name, s.time, s.issued, s.in_use, s.queued FROM usage_sample s
+             JOIN feature f ON f.id = s.feature_id WHERE s.server_id = ? ORDER BY s.time, f.name",
+        )
+        .bind(server)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| UsageSample {
+                vendor: r.get(0),
+                feature: r.get(1),
+                time: r.get(2),
+                issued: r.get::<Option<i64>, _>(3).map(|n| n as u32),
+                in_use: r.get::<i64, _>(4) as u32,
+                queued: r.get::<i64, _>(5) as u32,
+            })
+            .collect())
+    }
+
+    /// Sessions of a server with names, by start: what tests and the API compare.
+    pub async fn sessions(&self, server: ServerId) -> Result<Vec<SessionRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT f.vendor, f.name, u.name, h.name, s.count, s.start, s.\"end\", s.end_reason, s.source
+             FROM session s JOIN feature f ON f.id = s.feature_id JOIN user u ON u.id = s.user_id
+             JOIN host h ON h.id = s.host_id WHERE s.server_id = ? ORDER BY s.start, u.name, f.name",
+        )
+        .bind(server)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| SessionRow {
+                vendor: r.get(0),
+                feature: r.get(1),
+                user: r.get(2),
+                host: r.get(3),
+                count: r.get::<i64, _>(4) as u32,
+                start: r.get(5),
+                end: r.get(6),
+                end_reason: r.get(7),
+                source: r.get(8),
+            })
+            .collect())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UsageSample {
+    pub vendor: String,
+    pub feature: String,
+    pub time: i64,
+    pub issued: Option<u32>,
+    pub in_use: u32,
+    pub queued: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SessionRow {
+    pub vendor: String,
+    pub feature: String,
+    pub user: String,
+    pub host: String,
+    pub count: u32,
+    pub start: i64,
+    pub end: i64,
+    pub end_reason: String,
+    /// `import` or `poll`.
+    pub source: String,
+}
+
+async fn write_config(
+    conn: &mut SqliteConnection,
+    id: ServerId,
+    c: &ServerConfig,
+    remote: RemoteStatus,
+    import: ImportStatus,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE license_server SET name = ?, manager = ?, vendor = ?, host = ?, port = ?, poll_format = ?,
+            query_interval = ?, import_format = ?, follow = ?, utc_offset = ?, enabled = ?,
+            remote_status = ?, remote_reason = NULL, import_status = ?, import_reason = NULL, updated_at = ?
+         WHERE id = ?",
+    )
+    .bind(&c.name)
+    .bind(&c.manager)
+    .bind(&c.vendor)
+    .bind(&c.host)
+    .bind(c.port.map(i64::from))
+    .bind(&c.poll_format)
+    .bind(i64::from(c.query_interval))
+    .bind(&c.import_format)
+    .bind(serde_json::to_string(&c.follow).unwrap_or_else(|_| "[]".into()))
+    .bind(c.utc_offset.map(i64::from))
+    .bind(c.enabled)
+    .bind(remote.as_str())
+    .bind(import.as_str())
+    .bind(now())
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// A checkout's identity across polls: feature, user, host, display, handle.
+type CheckoutKey = (i64, i64, i64, String, String);
+
+async fn record_poll(
+    w: &mut Writer,
+    server: ServerId,
+    at: i64,
+    result: &PollResult,
+) -> Result<PollCounts, StoreError> {
+    let mut counts = PollCounts::default();
+    let mut tx = Connection::begin(&mut w.conn).await?;
+    let conn = tx.acquire().await?;
+    let (last_poll, interval): (Option<i64>, i64) =
+        sqlx::query_as("SELECT last_poll, query_interval FROM license_server WHERE id = ?")
+            .bind(server)
+            .fetch_optional(&mut *conn)
+            .await?
+            .ok_or(StoreError::NoSuchServerId(server))?;
+
+    // Polls stopped for a while (Tally was not running): what was open ended unobserved.
+    let gap = last_poll.filter(|&t| at - t > MISSED_POLLS * interval + 60);
+    if let Some(since) = gap {
+        counts.closed += close_all(conn, server, since, EndReason::MonitorStopped).await?;
+        sqlx::query("INSERT INTO server_event (server_id, time, kind, daemon, text) VALUES (?, ?, 'other', 'tally', ?)")
+            .bind(server)
+            .bind(since)
+            .bind(format!("not monitored from {} to {}", tally_core::time::rfc3339(since), tally_core::time::rfc3339(at)))
+            .execute(&mut *conn)
+            .await?;
+    }
+    let previous = if gap.is_some() { None } else { last_poll };
+
+    let (status, reason) = match result {
+        PollResult::Failed(reason) => (RemoteStatus::Offline, Some(reason.clone())),
+        PollResult::Answered(snapshot) if snapshot.status() != ServerStatus::Up => {
+            // The manager says the server is down: its checkouts are gone with it.
+            counts.closed += close_all(conn, server, at, EndReason::ServerRestart).await?;
+            let why = snapshot
+                .down_reason()
+                .unwrap_or("no license server answered");
+            (
+                RemoteStatus::Offline,
+                Some(format!("license server down: {why}")),
+            )
+        }
+        PollResult::Answered(snapshot) => {
+            record_snapshot(conn, server, at, previous, snapshot, &mut counts).await?;
+            let down = snapshot
+                .servers
+                .iter()
+                .flat_map(|s| &s.vendor_daemons)
+                .find(|d| d.status == ServerStatus::Down);
+            match down {
+                Some(d) => (
+                    RemoteStatus::Offline,
+                    Some(format!(
+                        "vendor daemon {} is down{}",
+                        d.name,
+                        d.message
+                            .as_deref()
+                            .map(|m| format!(": {m}"))
+                            .unwrap_or_default()
+                    )),
+                ),
+                None => (RemoteStatus::Online, None),
+            }
+        }
+    };
+    sqlx::query("UPDATE license_server SET remote_status = ?, remote_reason = ?, last_poll = ? WHERE id = ?")
+        .bind(status.as_str())
+        .bind(reason)
+        .bind(at)
+        .bind(server)
+        .execute(&mut *conn)
+        .await?;
+    tx.commit().await?;
+    Ok(counts)
+}
+
+async fn record_snapshot(
+    conn: &mut SqliteConnection,
+    server: ServerId,
+    at: i64,
+    previous: Option<i64>,
+    snapshot: &Snapshot,
+    counts: &mut PollCounts,
+) -> Result<(), StoreError> {
+    // Features: one sample each, pools summed.
+    let mut features: std::collections::BTreeMap<(&str, &str), (Option<u32>, u32, u32)> =
+        Default::default();
+    for f in &snapshot.features {
+        let e = features
+            .entry((&f.vendor, &f.name))
+            .or_insert((Some(0), 0, 0));
+        e.0 = e.0.zip(f.issued).map(|(a, b)| a + b);
+        e.1 += f.in_use;
+    }
+    for q in &snapshot.queued {
+        features
+            .entry((&q.vendor, &q.feature))
+            .or_insert((Some(0), 0, 0))
+            .2 += q.count;
+    }
+    for c in &snapshot.checkouts {
+        features
+            .entry((&c.vendor, &c.feature))
+            .or_insert((Some(0), 0, 0));
+    }
+    let mut ids = std::collections::HashMap::new();
+    for (&(vendor, name), &(issued, in_use, queued)) in &features {
+        let detail = snapshot
+            .features
+            .iter()
+            .find(|f| f.vendor == vendor && f.name == name);
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO feature (server_id, vendor, name, issued, expiry, kind, version, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT(server_id, vendor, name) DO UPDATE SET issued = excluded.issued, expiry = excluded.expiry,
+                kind = excluded.kind, version = excluded.version, last_seen = excluded.last_seen RETURNING id",
+        )
+        .bind(server)
+        .bind(vendor)
+        .bind(name)
+        .bind(issued.map(i64::from))
+        .bind(detail.and_then(|f| f.expiry))
+        .bind(detail.map(|f| f.kind.as_str()))
+        .bind(detail.and_then(|f| f.version.clone()))
+        .bind(at)
+        .fetch_one(&mut *conn)
+        .await?;
+        ids.insert((vendor, name), id);
+        sqlx::query("INSERT INTO usage_sample (server_id, feature_id, time, issued, in_use, queued) VALUES (?, ?, ?, ?, ?, ?)")
+            .bind(server)
+            .bind(id)
+            .bind(at)
+            .bind(issued.map(i64::from))
+            .bind(i64::from(in_use))
+            .bind(i64::from(queued))
+            .execute(&mut *conn)
+            .await?;
+        counts.samples += 1;
+    }
+
+    // Checkouts against what was open.
+    let mut seen = Vec::with_capacity(snapshot.checkouts.len());
+    for c in &snapshot.checkouts {
+        let user = name_id(conn, "user", &c.user).await?;
+        let host = name_id(conn, "host", &c.host).await?;
+        let key: CheckoutKey = (
+            ids[&(c.vendor.as_str(), c.feature.as_str())],
+            user,
+            host,
+            c.display.clone().unwrap_or_default(),
+            c.handle.clone().unwrap_or_default(),
+        );
+        seen.push(Seen {
+            key,
+            count: c.count,
+            start: c.start,
+        });
+    }
+    let open = open_checkouts(conn, server).await?;
+    let diff = polls::diff(open, seen, previous, at);
+    for o in &diff.closed {
+        delete_open(conn, server, o).await?;
+    }
+    insert_sessions(conn, server, &diff.closed, at, EndReason::Checkin).await?;
+    for o in &diff.opened {
+        let (feature, user, host, display, handle) = &o.key;
+        sqlx::query("INSERT INTO open_checkout (server_id, feature_id, user_id, host_id, display, handle, count, start, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+            .bind(server)
+            .bind(feature)
+            .bind(user)
+            .bind(host)
+            .bind(display)
+            .bind(handle)
+            .bind(i64::from(o.count))
+            .bind(o.start)
+            .bind(at)
+            .execute(&mut *conn)
+            .await?;
+    }
+    sqlx::query("UPDATE open_checkout SET last_seen = ? WHERE server_id = ?")
+        .bind(at)
+        .bind(server)
+        .execute(&mut *conn)
+        .await?;
+    counts.opened += diff.opened.len() as u64;
+    counts.closed += diff.closed.len() as u64;
+    Ok(())
+}
+
+async fn name_id(conn: &mut SqliteConnection, table: &str, name: &str) -> Result<i64, StoreError> {
+    Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO {table} (name) VALUES (?) ON CONFLICT(name) DO UPDATE SET name = excluded.name RETURNING id"
+    )))
+    .bind(name)
+    .fetch_one(conn)
+    .await?)
+}
+
+async fn open_checkouts(
+    conn: &mut SqliteConnection,
+    server: ServerId,
+) -> Result<Vec<Open<CheckoutKey>>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT feature_id, user_id, host_id, display, handle, count, start FROM open_checkout WHERE server_id = ?",
+    )
+    .bind(server)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| Open {
+            key: (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4)),
+            count: r.get::<i64, _>(5) as u32,
+            start: r.get(6),
+        })
+        .collect())
+}
+
+async fn delete_open(
+    conn: &mut SqliteConnection,
+    server: ServerId,
+    o: &Open<CheckoutKey>,
+) -> Result<(), StoreError> {
+    let (feature, user, host, display, handle) = &o.key;
+    sqlx::query(
+        "DELETE FROM open_checkout WHERE id = (SELECT id FROM open_checkout WHERE server_id = ? AND feature_id = ?
+            AND user_id = ? AND host_id = ? AND display = ? AND handle = ? AND count = ? AND start = ? LIMIT 1)",
+    )
+    .bind(server)
+    .bind(feature)
+    .bind(user)
+    .bind(host)
+    .bind(display)
+    .bind(handle)
+    .bind(i64::from(o.count))
+    .bind(o.start)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Ends every open checkout of a server at `end`.
+async fn close_all(
+    conn: &mut SqliteConnection,
+    server: ServerId,
+    end: i64,
+    reason: EndReason,
+) -> Result<u64, StoreError> {
+    let open = open_checkouts(conn, server).await?;
+    sqlx::query("DELETE FROM open_checkout WHERE server_id = ?")
+        .bind(server)
+        .execute(&mut *conn)
+        .await?;
+    insert_sessions(conn, server, &open, end, reason).await?;
+    Ok(open.len() as u64)
+}
+
+async fn insert_sessions(
+    conn: &mut SqliteConnection,
+    server: ServerId,
+    ended: &[Open<CheckoutKey>],
+    end: i64,
+    reason: EndReason,
+) -> Result<(), StoreError> {
+    let cols = [
+        "server_id",
+        "feature_id",
+        "user_id",
+        "host_id",
+        "count",
+        "start",
+        "\"end\"",
+        "end_reason",
+        "source",
+    ];
+    let mut cache = Default::default();
+    insert(conn, &mut cache, "session", &cols, ended, |a, o| {
+        add(a, server);
+        add(a, o.key.0);
+        add(a, o.key.1);
+        add(a, o.key.2);
+        add(a, i64::from(o.count));
+        add(a, o.start);
+        add(a, end.max(o.start));
+        add(a, reason.as_str());
+        add(a, "poll");
+    })
+    .await
+}
