@@ -5,6 +5,7 @@
 pub mod facts;
 pub mod period;
 pub mod polls;
+pub mod report;
 pub mod rollup;
 pub mod snapshot;
 pub mod status;

@@ -185,6 +185,11 @@ impl Logged {
         self.0.iter().copied()
     }
 
+    /// The logged hour starts within `range`, in order.
+    pub fn hours_in(&self, range: Range<Timestamp>) -> impl Iterator<Item = Timestamp> + '_ {
+        self.0.range(range).copied()
+    }
+
     pub fn len(&self) -> usize {
         self.0.len()
     }
@@ -279,5 +284,6 @@ pub(crate) mod tests {
         let l = Logged::from_ranges([1_800..7_201, 7_200..7_300]);
         assert_eq!(l.hours().collect::<Vec<_>>(), [0, 3_600, 7_200]);
         assert_eq!(l.with([11_000]).len(), 4);
+        assert_eq!(l.hours_in(3_000..7_200).collect::<Vec<_>>(), [3_600]);
     }
 }

@@ -1,0 +1,447 @@
+//! Reports: pure functions over rollup rows the store reads back for the window asked about.
+//!
+//! Every report is a fold of hourly rows into groups (per feature and period, per feature,
+//! per weekday and hour of day…) by [`fold`]: within a group peaks are the largest of the hours',
+//! seconds and counts add, averages are time-weighted over the group's *logged* hours (the
+//! [`Logged`] set plus every hour with a row), and distinct users and hosts come from the
+//! per-user rows. Which function answers which question:
+//!
+//! * usage over time at any resolution: [`usage_over_time`];
+//! * peak, average, utilisation %, and denials per feature: [`feature_stats`];
+//! * unused and under-used features: [`unused`], [`underused`];
+//! * license-hours and denials per user, host, user-host or group: [`usage_by`];
+//! * hour-of-day × weekday heatmap: [`heatmap`];
+//! * the SFLM summary files (seed 004): [`sflm::summary`].
+
+pub mod sflm;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+use crate::Timestamp;
+use crate::period::{HOUR, Logged, Period, Weekday, hour_of_day};
+use crate::rollup::{FeatureKey, HourRollup, Id, Load, UserHour};
+
+/// What a group of hours adds up to.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Totals {
+    /// Hours logging was on.
+    pub hours: u64,
+    pub peak_in_use: u64,
+    pub peak_desired: u64,
+    /// Licenses in use, time-weighted over the logged hours.
+    pub avg_in_use: f64,
+    pub avg_desired: f64,
+    /// License-hours.
+    pub used_hours: f64,
+    pub desired_hours: f64,
+    pub denials: u64,
+    pub checkouts: u64,
+    /// Users and hosts that held a license in the group's hours.
+    pub distinct_users: u64,
+    pub distinct_hosts: u64,
+}
+
+/// A feature's usage in one period.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PeriodUsage {
+    #[serde(flatten)]
+    pub feature: FeatureKey,
+    pub period: Period,
+    pub start: Timestamp,
+    /// `2007-07-01`, `2007-W26`, … (see [`Period::label`]).
+    pub label: String,
+    #[serde(flatten)]
+    pub totals: Totals,
+}
+
+/// A feature's usage over the whole window, against its issued licenses.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FeatureStats {
+    #[serde(flatten)]
+    pub feature: FeatureKey,
+    #[serde(flatten)]
+    pub totals: Totals,
+    pub issued: Option<u32>,
+    /// Used license-hours / (issued × hours) × 100.
+    pub utilisation_pct: Option<f64>,
+    /// Peak in use / issued × 100.
+    pub peak_pct: Option<f64>,
+}
+
+/// One cell of the hour-of-day × weekday heatmap.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HeatCell {
+    #[serde(flatten)]
+    pub feature: FeatureKey,
+    pub weekday: Weekday,
+    /// UTC hour of day, 0..=23.
+    pub hour: usize,
+    #[serde(flatten)]
+    pub totals: Totals,
+}
+
+/// How [`usage_by`] groups the per-user rows.
+#[derive(Debug, Clone, Copy)]
+pub enum By<'a> {
+    User,
+    Host,
+    UserHost,
+    /// A user's group; users missing from the map form the group `None`.
+    Group(&'a BTreeMap<Id, Id>),
+}
+
+/// License-hours and denials of one user, host, user-host pair or group on one feature.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UsageBy {
+    #[serde(flatten)]
+    pub feature: FeatureKey,
+    /// Whichever of these the grouping uses; the others are `None`.
+    pub user: Option<Id>,
+    pub host: Option<Id>,
+    pub group: Option<Id>,
+    pub used_hours: f64,
+    pub desired_hours: f64,
+    pub denials: u64,
+    pub checkouts: u64,
+}
+
+/// Usage per feature and period at resolution `period`; every period with a logged hour has
+/// a row, idle ones too.
+pub fn usage_over_time(
+    period: Period,
+    hours: &[HourRollup],
+    users: &[UserHour],
+    logged: &Logged,
+) -> Vec<PeriodUsage> {
+    let groups = fold(hours, users, logged, [], |f, h| (f, period.start(h)));
+    groups
+        .into_iter()
+        .map(|((feature, start), acc)| PeriodUsage {
+            feature,
+            period,
+            start,
+            label: period.label(start),
+            totals: acc.totals(),
+        })
+        .collect()
+}
+
+/// Peak, average, utilisation and denials per feature over the window: every feature with a
+/// row or in `issued` (the licenses issued per feature; those never used show as zeros).
+pub fn feature_stats(
+    hours: &[HourRollup],
+    users: &[UserHour],
+    logged: &Logged,
+    issued: &BTreeMap<FeatureKey, u32>,
+) -> Vec<FeatureStats> {
+    let groups = fold(hours, users, logged, issued.keys().copied(), |f, _| f);
+    groups
+        .into_iter()
+        .map(|(feature, acc)| {
+            let totals = acc.totals();
+            let issued = issued.get(&feature).copied();
+            let of_issued = |x: f64, per: f64| {
+                let capacity = f64::from(issued?) * per;
+                (capacity > 0.0).then(|| 100.0 * x / capacity)
+            };
+            FeatureStats {
+                feature,
+                utilisation_pct: of_issued(totals.used_hours, totals.hours as f64),
+                peak_pct: of_issued(totals.peak_in_use as f64, 1.0),
+                totals,
+                issued,
+            }
+        })
+        .collect()
+}
+
+/// Features no license of which was held in the window.
+pub fn unused(stats: &[FeatureStats]) -> Vec<&FeatureStats> {
+    stats.iter().filter(|s| s.totals.peak_in_use == 0).collect()
+}
+
+/// Used features whose peak stayed below `threshold_pct` of the issued licenses. The peak, not
+/// the average, decides: a feature busy all day at 40% of its licenses could give back 60%, while
+/// a low average is normal for any feature idle at night.
+pub fn underused(stats: &[FeatureStats], threshold_pct: f64) -> Vec<&FeatureStats> {
+    stats
+        .iter()
+        .filter(|s| s.totals.peak_in_use > 0)
+        .filter(|s| s.peak_pct.is_some_and(|p| p < threshold_pct))
+        .collect()
+}
+
+/// Usage per weekday and UTC hour of day: averages over the logged hours of that cell.
+pub fn heatmap(hours: &[HourRollup], users: &[UserHour], logged: &Logged) -> Vec<HeatCell> {
+    let groups = fold(hours, users, logged, [], |f, h| {
+        (f, Weekday::of(h), hour_of_day(h))
+    });
+    groups
+        .into_iter()
+        .map(|((feature, weekday, hour), acc)| HeatCell {
+            feature,
+            weekday,
+            hour,
+            totals: acc.totals(),
+        })
+        .collect()
+}
+
+/// License-hours, denials and checkouts per feature and user, host, user-host or group.
+pub fn usage_by(users: &[UserHour], by: By) -> Vec<UsageBy> {
+    // Key: [user, host, group], each `None` unless grouped by.
+    let mut groups: BTreeMap<(FeatureKey, [Option<Id>; 3]), Load> = BTreeMap::new();
+    for u in users {
+        let key = match by {
+            By::User => [Some(u.user), None, None],
+            By::Host => [None, Some(u.host), None],
+            By::UserHost => [Some(u.user), Some(u.host), None],
+            By::Group(groups) => [None, None, groups.get(&u.user).copied()],
+        };
+        groups
+            .entry((u.feature, key))
+            .or_default()
+            .add_hour(&u.load);
+    }
+    groups
+        .into_iter()
+        .map(|((feature, [user, host, group]), load)| UsageBy {
+            feature,
+            user,
+            host,
+            group,
+            used_hours: license_hours(load.used_seconds),
+            desired_hours: license_hours(load.desired_seconds),
+            denials: load.denials,
+            checkouts: load.checkouts,
+        })
+        .collect()
+}
+
+fn license_hours(seconds: u64) -> f64 {
+    seconds as f64 / HOUR as f64
+}
+
+/// A group of hours being added up.
+#[derive(Debug, Default)]
+struct Acc {
+    hours: u64,
+    load: Load,
+    users: BTreeSet<Id>,
+    hosts: BTreeSet<Id>,
+}
+
+impl Acc {
+    fn totals(&self) -> Totals {
+        let per_hour = |secs: u64| match self.hours {
+            0 => 0.0,
+            n => license_hours(secs) / n as f64,
+        };
+        Totals {
+            hours: self.hours,
+            peak_in_use: self.load.peak_in_use,
+            peak_desired: self.load.peak_desired,
+            avg_in_use: per_hour(self.load.used_seconds),
+            avg_desired: per_hour(self.load.desired_seconds),
+            used_hours: license_hours(self.load.used_seconds),
+            desired_hours: license_hours(self.load.desired_seconds),
+            denials: self.load.denials,
+            checkouts: self.load.checkouts,
+            distinct_users: self.users.len() as u64,
+            distinct_hosts: self.hosts.len() as u64,
+        }
+    }
+}
+
+/// Groups every (feature, logged hour) under `key` and adds up its rows: the one aggregation
+/// behind all reports. Features are those of `hours` plus `more`.
+fn fold<K: Ord>(
+    hours: &[HourRollup],
+    users: &[UserHour],
+    logged: &Logged,
+    more: impl IntoIterator<Item = FeatureKey>,
+    key: impl Fn(FeatureKey, Timestamp) -> K,
+) -> BTreeMap<K, Acc> {
+    let logged = logged.with(hours.iter().map(|r| r.hour));
+    let features: BTreeSet<FeatureKey> = hours.iter().map(|r| r.feature).chain(more).collect();
+    let mut groups: BTreeMap<K, Acc> = BTreeMap::new();
+    for &f in &features {
+        for h in logged.hours() {
+            groups.entry(key(f, h)).or_default().hours += 1;
+        }
+    }
+    for r in hours {
+        groups
+            .entry(key(r.feature, r.hour))
+            .or_default()
+            .load
+            .add_hour(&r.load);
+    }
+    for u in users.iter().filter(|u| u.load.used()) {
+        let acc = groups.entry(key(u.feature, u.hour)).or_default();
+        acc.users.insert(u.user);
+        acc.hosts.insert(u.host);
+    }
+    groups
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::period::tests::at;
+    use crate::rollup::tests::{F, denial, session};
+    use crate::rollup::{Rollup, rollup};
+
+    const G: FeatureKey = FeatureKey {
+        server: 1,
+        feature: 20,
+    };
+
+    /// Monday 2007-07-02 and Tuesday 07-03, logged 09-13 and 09-11 (6 hours):
+    ///
+    /// | hour      | sessions                                   | used s         | peak |
+    /// |-----------|--------------------------------------------|----------------|------|
+    /// | Mon 09    | u1@h1 ×1                                   | 3600           | 1    |
+    /// | Mon 10    | u1@h1 ×1, u2@h2 ×2                         | 3600+7200=10800| 3    |
+    /// | Mon 11    | —                                          | 0              | 0    |
+    /// | Mon 12    | u1@h2 ×1 for 30 min                        | 1800           | 1    |
+    /// | Tue 09    | u3@h3 ×4; u2 denied at 09:30 (host 102)    | 14400          | 4    |
+    /// | Tue 10    | u1@h1 ×1 for 30 min                        | 1800           | 1    |
+    fn fixture() -> (Rollup, Logged) {
+        let (mon, tue) = (at(2007, 7, 2, 0), at(2007, 7, 3, 0));
+        let h = HOUR;
+        let s = [
+            session(1, 1, 1, mon + 9 * h, mon + 11 * h),
+            session(2, 2, 2, mon + 10 * h, mon + 11 * h),
+            session(1, 2, 1, mon + 12 * h, mon + 12 * h + 1_800),
+            session(3, 3, 4, tue + 9 * h, tue + 10 * h),
+            session(1, 1, 1, tue + 10 * h, tue + 10 * h + 1_800),
+        ];
+        let d = [denial(2, 1, tue + 9 * h + 1_800, None)];
+        let logged = Logged::from_ranges([mon + 9 * h..mon + 13 * h, tue + 9 * h..tue + 11 * h]);
+        (rollup(F, mon..tue + 24 * h, &s, &d), logged)
+    }
+
+    #[test]
+    fn usage_per_day_and_week() {
+        let (r, logged) = fixture();
+        let days = usage_over_time(Period::Day, &r.hours, &r.users, &logged);
+        let got: Vec<(&str, u64, f64, f64, u64, u64, u64)> = days
+            .iter()
+            .map(|d| {
+                let t = &d.totals;
+                let users = t.distinct_users;
+                (
+                    d.label.as_str(),
+                    t.hours,
+                    t.used_hours,
+                    t.avg_in_use,
+                    t.peak_in_use,
+                    users,
+                    t.denials,
+                )
+            })
+            .collect();
+        // Mon: 3600 + 10800 + 0 + 1800 = 16200 s = 4.5 lh over 4 h → 1.125; users u1, u2.
+        // Tue: 14400 + 1800 = 16200 s = 4.5 lh over 2 h → 2.25; users u3, u1.
+        assert_eq!(
+            got,
+            [
+                ("2007-07-02", 4, 4.5, 1.125, 3, 2, 0),
+                ("2007-07-03", 2, 4.5, 2.25, 4, 2, 1)
+            ]
+        );
+        // The ISO week: 9 lh over 6 h → 1.5; distinct users are u1, u2, u3 = 3, not 2 + 2.
+        let week = usage_over_time(Period::Week, &r.hours, &r.users, &logged);
+        assert_eq!(week.len(), 1);
+        assert_eq!(week[0].label, "2007-W27");
+        let t = week[0].totals;
+        assert_eq!((t.hours, t.used_hours, t.avg_in_use), (6, 9.0, 1.5));
+        assert_eq!((t.distinct_users, t.distinct_hosts, t.checkouts), (3, 3, 5));
+        // Hourly resolution: one row per logged hour, the idle Mon 11 included.
+        let hourly = usage_over_time(Period::Hour, &r.hours, &r.users, &logged);
+        assert_eq!(hourly.len(), 6);
+        assert_eq!(hourly[2].label, "2007-07-02T11Z");
+        assert_eq!(hourly[2].totals.used_hours, 0.0);
+    }
+
+    #[test]
+    fn feature_stats_utilisation_and_under_use() {
+        let (r, logged) = fixture();
+        let issued = BTreeMap::from([(F, 10), (G, 2)]);
+        let stats = feature_stats(&r.hours, &r.users, &logged, &issued);
+        // F: 9 lh / (10 issued × 6 h) = 15 %; peak 4 / 10 = 40 %.
+        assert_eq!(stats[0].feature, F);
+        assert_eq!(stats[0].utilisation_pct, Some(15.0));
+        assert_eq!(stats[0].peak_pct, Some(40.0));
+        assert_eq!(stats[0].totals.denials, 1);
+        // G: issued but never used, over the same 6 logged hours.
+        assert_eq!(stats[1].feature, G);
+        assert_eq!(
+            (stats[1].totals.hours, stats[1].utilisation_pct),
+            (6, Some(0.0))
+        );
+
+        let keys = |v: Vec<&FeatureStats>| v.iter().map(|s| s.feature).collect::<Vec<_>>();
+        assert_eq!(keys(unused(&stats)), [G]);
+        assert_eq!(keys(underused(&stats, 50.0)), [F]);
+        assert_eq!(keys(underused(&stats, 40.0)), []);
+        // Without an issued count there is no percentage.
+        let stats = feature_stats(&r.hours, &r.users, &logged, &BTreeMap::new());
+        assert_eq!((stats.len(), stats[0].utilisation_pct), (1, None));
+    }
+
+    #[test]
+    fn heatmap_cells() {
+        let (r, logged) = fixture();
+        let cells = heatmap(&r.hours, &r.users, &logged);
+        let cell = |w: Weekday, h: usize| {
+            cells
+                .iter()
+                .find(|c| c.weekday == w && c.hour == h)
+                .map(|c| (c.totals.hours, c.totals.avg_in_use, c.totals.peak_in_use))
+        };
+        // 6 logged hours, one cell each.
+        assert_eq!(cells.len(), 6);
+        assert_eq!(cell(Weekday::Monday, 10), Some((1, 3.0, 3)));
+        assert_eq!(cell(Weekday::Monday, 11), Some((1, 0.0, 0)));
+        assert_eq!(cell(Weekday::Tuesday, 9), Some((1, 4.0, 4)));
+        assert_eq!(cell(Weekday::Sunday, 9), None);
+    }
+
+    #[test]
+    fn license_hours_per_user_host_and_group() {
+        let (r, _) = fixture();
+        let rows = |by| {
+            usage_by(&r.users, by)
+                .into_iter()
+                .map(|u| (u.user.or(u.host).or(u.group), u.used_hours, u.denials))
+                .collect::<Vec<_>>()
+        };
+        // u1: 3600 + 3600 + 1800 + 1800 = 10800 s = 3 lh; u2: 7200 s = 2 lh and the denial;
+        // u3: 14400 s = 4 lh.
+        assert_eq!(
+            rows(By::User),
+            [(Some(1), 3.0, 0), (Some(2), 2.0, 1), (Some(3), 4.0, 0)]
+        );
+        // h1: 3600 + 3600 + 1800 = 2.5 lh; h2: 7200 + 1800 = 2.5 lh; h3: 4 lh; the denial's host.
+        assert_eq!(
+            rows(By::Host),
+            [
+                (Some(1), 2.5, 0),
+                (Some(2), 2.5, 0),
+                (Some(3), 4.0, 0),
+                (Some(102), 0.0, 1)
+            ]
+        );
+        // Group 100 = u1 + u2 = 5 lh; u3 is in no group.
+        let groups = BTreeMap::from([(1, 100), (2, 100)]);
+        assert_eq!(
+            rows(By::Group(&groups)),
+            [(None, 4.0, 0), (Some(100), 5.0, 1)]
+        );
+        assert_eq!(usage_by(&r.users, By::UserHost).len(), 5);
+    }
+}
