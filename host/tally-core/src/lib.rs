@@ -10,6 +10,7 @@ pub mod rollup;
 pub mod snapshot;
 pub mod status;
 pub mod time;
+pub mod users;
 
 pub use facts::*;
 pub use snapshot::Snapshot;

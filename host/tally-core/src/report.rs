@@ -4,7 +4,8 @@
 //! per weekday and hour of day…) by [`fold`]: within a group peaks are the largest of the hours',
 //! seconds and counts add, averages are time-weighted over the group's *logged* hours (the
 //! [`Logged`] set plus every hour with a row), and distinct users and hosts come from the
-//! per-user rows. Which function answers which question:
+//! per-user rows. `Logged` applies to every feature passed: report per server when servers were
+//! logged at different times. Which function answers which question:
 //!
 //! * usage over time at any resolution: [`usage_over_time`];
 //! * peak, average, utilisation %, and denials per feature: [`feature_stats`];
