@@ -1,0 +1,106 @@
+//! Hand-made outputs, one per quirk, with every record compared exactly.
+mod common;
+
+use common::*;
+use tally_plugin_sdk::PluginError;
+
+fn fixture(name: &str) -> Vec<u8> {
+    let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+#[test]
+fn crlf_tabs_fqdn_and_names_with_spaces() {
+    let s = parse(&fixture("crlf_tabs_fqdn_names.txt")).expect("parse");
+    assert_eq!(servers(&s), ["lic01.example.com:31010|Up|-|-"]);
+    assert_eq!(
+        features(&s),
+        [
+            // USED `-`: the CPUs of the users listed under it.
+            "LSTC|LS-DYNA|-|-|64|48|2026-01-31T00:00:00Z|Floating",
+            "LSTC|MPPDYNA|-|-|64|0|2026-01-31T00:00:00Z|Floating",
+        ]
+    );
+    assert_eq!(
+        checkouts(&s),
+        [
+            "LSTC|LS-DYNA|alice|node01.cluster.example.com|32|-|4242",
+            "LSTC|LS-DYNA|John Doe|ws-7|16|-|77",
+        ]
+    );
+    assert!(s.queued.is_empty());
+    assert!(s.diagnostics.is_empty(), "{:?}", diags(&s));
+}
+
+#[test]
+fn queued_jobs_and_license_groups() {
+    let s = parse(&fixture("queue_groups.txt")).expect("parse");
+    assert_eq!(servers(&s), ["lic01:31010|Up|-|-"]);
+    assert_eq!(
+        features(&s),
+        [
+            "LSTC|MPPDYNA|-|-|64|64|2025-12-31T00:00:00Z|Floating",
+            "LSTC|LS-PREPOST|-|-|10|1|2025-12-31T00:00:00Z|Floating",
+            "LSTC|LS-OPT|-|-|10|0|-|Floating",
+        ]
+    );
+    assert_eq!(checkouts(&s), ["LSTC|MPPDYNA|bob|n1|64|-|101"]);
+    // The report counts queued jobs without naming their users.
+    assert_eq!(queued(&s), ["LSTC|MPPDYNA|||2"]);
+    // `permanent` is no date; the second group's 2 is not its programs' 1.
+    assert_eq!(diags(&s), ["11|Assumption", "12|Assumption"]);
+}
+
+#[test]
+fn broken_lines_become_diagnostics() {
+    let s = parse(&fixture("broken_lines.txt")).expect("parse");
+    assert_eq!(servers(&s), ["lic01:31010|Up|-|-"]);
+    assert_eq!(
+        features(&s),
+        ["LSTC|LS-DYNA|-|-|64|0|2025-12-31T00:00:00Z|Floating"]
+    );
+    assert!(s.checkouts.is_empty());
+    // A user before any program, `x0` CPUs, pid `abc`, a stray message, the cut last row.
+    assert_eq!(
+        diags(&s),
+        [
+            "7|Malformed",
+            "8|Malformed",
+            "10|Malformed",
+            "11|Unrecognised",
+            "12|Malformed"
+        ]
+    );
+}
+
+#[test]
+fn error_is_a_down_server() {
+    let s = parse(&fixture("error_trailing_tabs.txt")).expect("parse");
+    assert_eq!(
+        servers(&s),
+        ["lic01.example.com:-|Down|-|failed to open server lic01.example.com"]
+    );
+    assert!(s.features.is_empty() && s.diagnostics.is_empty());
+}
+
+#[test]
+fn other_tools_are_bad_input() {
+    for other in [
+        &b"lmutil - Copyright (c) 1989-2017 Flexera Software LLC. All Rights Reserved.\n"[..],
+        b"olixtool 4.8.0 - OLicense XML Status Application\n",
+        b"",
+        b"\xff\xfe\x00garbage",
+    ] {
+        assert!(matches!(parse(other), Err(PluginError::BadInput(_))));
+    }
+}
+
+#[test]
+fn every_cut_of_a_fixture_parses_without_panicking() {
+    for name in ["crlf_tabs_fqdn_names.txt", "queue_groups.txt"] {
+        let data = fixture(name);
+        for cut in 0..data.len() {
+            let _ = parse(&data[..cut]);
+        }
+    }
+}
