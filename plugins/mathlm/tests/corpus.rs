@@ -1,0 +1,69 @@
+//! Every file of the shared corpus's `mathlm` folder. Skips with a message when the corpus is
+//! absent.
+//!
+//! The folder holds one fragment (phpLicenseWatcher issue #143): ten lines a site's cron job
+//! appended from `monitorlm <server> -template <its own file>`, each `D-M-YYYY, HH:MM:SS,
+//! <count>` (read with `cat -A`: no `MathLM` header, no table, no final newline). What the
+//! count is depends on that site's template, so it is no `monitorlm -format text` report:
+//! the poller must refuse it rather than guess, and must not claim it when sniffing.
+mod common;
+
+use std::path::PathBuf;
+
+use common::*;
+use mathlm::MathLm;
+use tally_plugin_sdk::{PluginError, Poller};
+
+const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/corpus/mathlm");
+
+enum Expect {
+    /// Refused, with a reason naming the site template.
+    NotAReport,
+}
+
+const FACTS: &[(&str, Expect)] = &[(
+    "issue_phplicensewatcher_143__monitorlm_template_output_TRUNCATED.txt",
+    Expect::NotAReport,
+)];
+
+fn corpus() -> Option<PathBuf> {
+    let dir = PathBuf::from(DIR);
+    if dir.is_dir() {
+        Some(dir)
+    } else {
+        println!("corpus absent ({DIR}): skipping");
+        None
+    }
+}
+
+#[test]
+fn every_mathlm_file_has_expectations() {
+    let Some(dir) = corpus() else { return };
+    let mut files: Vec<String> = std::fs::read_dir(&dir)
+        .expect("corpus dir")
+        .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+        .collect();
+    files.sort();
+    let known: Vec<&str> = FACTS.iter().map(|f| f.0).collect();
+    assert_eq!(
+        files, known,
+        "a MathLM file without expectations (or one gone)"
+    );
+}
+
+#[test]
+fn corpus_facts() {
+    let Some(dir) = corpus() else { return };
+    for (file, expect) in FACTS {
+        let data = std::fs::read(dir.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
+        match expect {
+            Expect::NotAReport => {
+                match parse(&data) {
+                    Err(PluginError::BadInput(why)) => assert!(why.contains("-template"), "{why}"),
+                    other => panic!("{file}: {other:?}"),
+                }
+                assert!(MathLm::sniff(&data) < 0.5, "{file}");
+            }
+        }
+    }
+}
