@@ -13,7 +13,7 @@
 //!   (`Used`) or granted plus denied over an interval (`Desired`, see [`crate::rollup`]).
 //! * `Average*` (lines 26-27, 33-34, 54-55): "a weighted average that tries to calculate the
 //!   average over the 8 busiest hours during the day and the 5 busiest days of the week". Tally
-//!   makes that exact as [`busy_average`]: each day's value is the mean of its 8 busiest logged
+//!   defines it exactly (`Column::busy_average`): each day's value is the mean of its 8 busiest logged
 //!   hours; each Sunday week keeps its 5 busiest days; the average is the mean of the kept day
 //!   values. A day (or week) with fewer logged hours (days) averages those it has, so a period
 //!   still running gets an estimate. The same rule gives every column: for `AverageUsed00` each
@@ -28,7 +28,7 @@ use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
 
 use crate::Timestamp;
-use crate::period::{HOUR, Logged, Period, Weekday, hour_of_day};
+use crate::period::{DAY, HOUR, Logged, Period, Weekday, hour_of_day};
 use crate::rollup::{FeatureKey, HourRollup, Id, Load, UserHour};
 
 /// Which summary file.
@@ -92,12 +92,17 @@ pub fn summary(
     logged: &Logged,
 ) -> Vec<Line> {
     let period = mode.period();
-    let logged = logged.with(hours.iter().map(|r| r.hour));
+    let users = users.unwrap_or_default();
+    let logged = logged.with(
+        hours
+            .iter()
+            .map(|r| r.hour)
+            .chain(users.iter().map(|u| u.hour)),
+    );
     let mut lines: BTreeMap<(Timestamp, FeatureKey, Option<Id>), BTreeMap<Timestamp, Load>> =
         BTreeMap::new();
     let product_rows = hours.iter().map(|r| (r.feature, None, r.hour, &r.load));
     let user_rows = users
-        .unwrap_or_default()
         .iter()
         .map(|u| (u.feature, Some(u.user), u.hour, &u.load));
     for (feature, user, hour, load) in product_rows.chain(user_rows) {
@@ -109,82 +114,161 @@ pub fn summary(
             .add_concurrent(load);
     }
 
+    let mut columns: BTreeMap<Timestamp, Columns> = BTreeMap::new();
     lines
         .into_iter()
         .map(|((start, feature, user), loads)| {
-            // Every logged hour of the period (idle ones too), into the slot of its hour of day
-            // and of its weekday.
+            let columns = columns
+                .entry(start)
+                .or_insert_with(|| Columns::new(logged.hours_in(start..period.next(start))));
+            // The line's hours with a row, by column, each in time order.
             let mut all = Vec::new();
             let mut by_hour: [Vec<(Timestamp, Load)>; 24] = Default::default();
             let mut by_weekday: [Vec<(Timestamp, Load)>; 7] = Default::default();
-            for h in logged.hours_in(start..period.next(start)) {
-                let hour = (h, loads.get(&h).copied().unwrap_or_default());
-                all.push(hour);
-                by_hour[hour_of_day(h)].push(hour);
-                by_weekday[Weekday::of(h) as usize].push(hour);
+            for (&h, &load) in &loads {
+                all.push((h, load));
+                by_hour[hour_of_day(h)].push((h, load));
+                by_weekday[Weekday::of(h) as usize].push((h, load));
             }
+            let of = |cols: &[Column], rows: &[Vec<(Timestamp, Load)>], i: usize| {
+                cols[i].figures(&rows[i])
+            };
             Line {
                 mode,
                 start,
                 feature,
                 user,
-                all: figures(&all),
-                by_hour: by_hour.each_ref().map(|h| figures(h)),
-                by_weekday: (mode != Mode::Day).then(|| by_weekday.each_ref().map(|h| figures(h))),
+                all: columns.all.figures(&all),
+                by_hour: std::array::from_fn(|i| of(&columns.by_hour, &by_hour, i)),
+                by_weekday: (mode != Mode::Day)
+                    .then(|| std::array::from_fn(|i| of(&columns.by_weekday, &by_weekday, i))),
             }
         })
         .collect()
 }
 
-fn figures(hours: &[(Timestamp, Load)]) -> Figures {
-    let license_hours = |secs: u64| secs as f64 / HOUR as f64;
-    let sum = |f: fn(&Load) -> u64| hours.iter().map(|(_, l)| f(l)).sum::<u64>();
-    let max = |f: fn(&Load) -> u64| hours.iter().map(|(_, l)| f(l)).max().unwrap_or(0);
-    Figures {
-        hours: hours.len() as u64,
-        average_desired: busy_average(hours.iter().map(|(h, l)| (*h, l.avg_desired()))),
-        average_used: busy_average(hours.iter().map(|(h, l)| (*h, l.avg_in_use()))),
-        max_desired: max(|l| l.peak_desired),
-        max_used: max(|l| l.peak_in_use),
-        total_desired: license_hours(sum(|l| l.desired_seconds)),
-        total_used: license_hours(sum(|l| l.used_seconds)),
+/// The logged hours of a period in each column: all hours, each hour of day, each weekday.
+/// They are the same for every line of the period, so they are counted once; a line then only
+/// walks its own rows, its idle hours entering the figures as these counts.
+#[derive(Debug, Default)]
+struct Columns {
+    all: Column,
+    by_hour: [Column; 24],
+    by_weekday: [Column; 7],
+}
+
+impl Columns {
+    fn new(logged: impl Iterator<Item = Timestamp>) -> Columns {
+        let mut c = Columns::default();
+        for h in logged {
+            c.all.add(h);
+            c.by_hour[hour_of_day(h)].add(h);
+            c.by_weekday[Weekday::of(h) as usize].add(h);
+        }
+        let Columns {
+            all,
+            by_hour,
+            by_weekday,
+        } = &mut c;
+        for col in std::iter::once(all).chain(by_hour).chain(by_weekday) {
+            col.kept_days = col.kept_days();
+        }
+        c
     }
 }
 
-/// The busy-time average of hourly averages (seed 004 lines 26-27): the mean, over each Sunday
-/// week's 5 busiest days, of each day's mean over its 8 busiest hours.
-pub fn busy_average(hours: impl Iterator<Item = (Timestamp, f64)>) -> f64 {
-    let mut days: BTreeMap<Timestamp, Vec<f64>> = BTreeMap::new();
-    for (h, v) in hours {
-        days.entry(Period::Day.start(h)).or_default().push(v);
-    }
-    let mut weeks: BTreeMap<Timestamp, Vec<f64>> = BTreeMap::new();
-    for (day, values) in days {
-        let value = mean(&busiest(values, 8));
-        weeks
-            .entry(Period::SundayWeek.start(day))
-            .or_default()
-            .push(value);
-    }
-    let kept: Vec<f64> = weeks
-        .into_values()
-        .flat_map(|days| busiest(days, 5))
-        .collect();
-    mean(&kept)
+/// The logged hours of one column of a period.
+#[derive(Debug, Default)]
+struct Column {
+    hours: u64,
+    /// Logged hours per day number.
+    per_day: BTreeMap<i64, u64>,
+    /// How many day values the busy average keeps: over Sunday weeks, Σ min(5, logged days).
+    kept_days: u64,
 }
 
-fn busiest(mut values: Vec<f64>, n: usize) -> Vec<f64> {
-    values.sort_by(|a, b| b.total_cmp(a));
-    values.truncate(n);
-    values
+impl Column {
+    fn add(&mut self, hour: Timestamp) {
+        self.hours += 1;
+        *self.per_day.entry(day(hour)).or_default() += 1;
+    }
+
+    fn kept_days(&self) -> u64 {
+        let days: Vec<i64> = self.per_day.keys().copied().collect();
+        days.chunk_by(|a, b| week(*a) == week(*b))
+            .map(|w| w.len().min(5) as u64)
+            .sum()
+    }
+
+    /// The figures of a line's `rows` (in time order) in this column; its other logged hours
+    /// were idle.
+    fn figures(&self, rows: &[(Timestamp, Load)]) -> Figures {
+        let license_hours = |secs: u64| secs as f64 / HOUR as f64;
+        let sum = |f: fn(&Load) -> u64| rows.iter().map(|(_, l)| f(l)).sum::<u64>();
+        let max = |f: fn(&Load) -> u64| rows.iter().map(|(_, l)| f(l)).max().unwrap_or(0);
+        Figures {
+            hours: self.hours,
+            average_desired: self.busy_average(rows, Load::avg_desired),
+            average_used: self.busy_average(rows, Load::avg_in_use),
+            max_desired: max(|l| l.peak_desired),
+            max_used: max(|l| l.peak_in_use),
+            total_desired: license_hours(sum(|l| l.desired_seconds)),
+            total_used: license_hours(sum(|l| l.used_seconds)),
+        }
+    }
+
+    /// The busy-time average of an hourly `value` (seed 004 lines 26-27): the mean, over each
+    /// Sunday week's 5 busiest logged days, of each day's mean over its 8 busiest logged hours.
+    /// Idle hours and days are zeros: they add nothing to the sums, only to the divisors.
+    fn busy_average(&self, rows: &[(Timestamp, Load)], value: fn(&Load) -> f64) -> f64 {
+        if self.kept_days == 0 {
+            return 0.0;
+        }
+        let mut sum = 0.0;
+        for in_week in rows.chunk_by(|a, b| week(day(a.0)) == week(day(b.0))) {
+            let days = in_week.chunk_by(|a, b| day(a.0) == day(b.0)).map(|hours| {
+                let logged = self.per_day.get(&day(hours[0].0)).copied().unwrap_or(1);
+                busiest(hours.iter().map(|h| value(&h.1)), 8) / logged.clamp(1, 8) as f64
+            });
+            sum += busiest(days, 5);
+        }
+        sum / self.kept_days as f64
+    }
 }
 
-fn mean(values: &[f64]) -> f64 {
-    if values.is_empty() {
-        0.0
-    } else {
-        values.iter().sum::<f64>() / values.len() as f64
+/// The day number of `t` (days since 1970-01-01).
+fn day(t: Timestamp) -> i64 {
+    t.div_euclid(DAY)
+}
+
+/// The Sunday-week number of a day number: day 0, 1970-01-01, was a Thursday, 4 days after a
+/// Sunday.
+fn week(day: i64) -> i64 {
+    (day + 4).div_euclid(7)
+}
+
+/// The sum of the `n` (at most 8) largest values, without allocating.
+fn busiest(values: impl Iterator<Item = f64>, n: usize) -> f64 {
+    let mut best = [0.0f64; 8];
+    let n = n.min(best.len());
+    let mut len = 0;
+    for v in values {
+        let mut i = if len < n {
+            len += 1;
+            len - 1
+        } else if n > 0 && v > best[n - 1] {
+            n - 1
+        } else {
+            continue;
+        };
+        // Keep `best` sorted, largest first.
+        best[i] = v;
+        while i > 0 && best[i] > best[i - 1] {
+            best.swap(i, i - 1);
+            i -= 1;
+        }
     }
+    best[..len].iter().sum()
 }
 
 impl Figures {
