@@ -116,7 +116,7 @@ pub fn usage_over_time(
     users: &[UserHour],
     logged: &Logged,
 ) -> Vec<PeriodUsage> {
-    let groups = fold(hours, users, logged, [], |f, h| (f, period.start(h)));
+    let groups = fold(hours, users, logged, [], |h| period.start(h));
     groups
         .into_iter()
         .map(|((feature, start), acc)| PeriodUsage {
@@ -137,10 +137,10 @@ pub fn feature_stats(
     logged: &Logged,
     issued: &BTreeMap<FeatureKey, u32>,
 ) -> Vec<FeatureStats> {
-    let groups = fold(hours, users, logged, issued.keys().copied(), |f, _| f);
+    let groups = fold(hours, users, logged, issued.keys().copied(), |_| ());
     groups
         .into_iter()
-        .map(|(feature, acc)| {
+        .map(|((feature, ()), acc)| {
             let totals = acc.totals();
             let issued = issued.get(&feature).copied();
             let of_issued = |x: f64, per: f64| {
@@ -176,12 +176,12 @@ pub fn underused(stats: &[FeatureStats], threshold_pct: f64) -> Vec<&FeatureStat
 
 /// Usage per weekday and UTC hour of day: averages over the logged hours of that cell.
 pub fn heatmap(hours: &[HourRollup], users: &[UserHour], logged: &Logged) -> Vec<HeatCell> {
-    let groups = fold(hours, users, logged, [], |f, h| {
-        (f, Weekday::of(h), hour_of_day(h))
+    let groups = fold(hours, users, logged, [], |h| {
+        (Weekday::of(h), hour_of_day(h))
     });
     groups
         .into_iter()
-        .map(|((feature, weekday, hour), acc)| HeatCell {
+        .map(|((feature, (weekday, hour)), acc)| HeatCell {
             feature,
             weekday,
             hour,
@@ -256,32 +256,36 @@ impl Acc {
     }
 }
 
-/// Groups every (feature, logged hour) under `key` and adds up its rows: the one aggregation
-/// behind all reports. Features are those of `hours` plus `more`.
-fn fold<K: Ord>(
+/// Groups every feature's logged hours by `key` (the period, the cell…) and adds up its rows:
+/// the one aggregation behind all reports. Features are those of `hours` plus `more`.
+fn fold<K: Ord + Clone>(
     hours: &[HourRollup],
     users: &[UserHour],
     logged: &Logged,
     more: impl IntoIterator<Item = FeatureKey>,
-    key: impl Fn(FeatureKey, Timestamp) -> K,
-) -> BTreeMap<K, Acc> {
-    let logged = logged.with(hours.iter().map(|r| r.hour));
+    key: impl Fn(Timestamp) -> K,
+) -> BTreeMap<(FeatureKey, K), Acc> {
+    // Logged hours per key are the same for every feature: count them once.
+    let mut logged_per_key: BTreeMap<K, u64> = BTreeMap::new();
+    for h in logged.with(hours.iter().map(|r| r.hour)).hours() {
+        *logged_per_key.entry(key(h)).or_default() += 1;
+    }
     let features: BTreeSet<FeatureKey> = hours.iter().map(|r| r.feature).chain(more).collect();
-    let mut groups: BTreeMap<K, Acc> = BTreeMap::new();
+    let mut groups: BTreeMap<(FeatureKey, K), Acc> = BTreeMap::new();
     for &f in &features {
-        for h in logged.hours() {
-            groups.entry(key(f, h)).or_default().hours += 1;
+        for (k, &n) in &logged_per_key {
+            groups.entry((f, k.clone())).or_default().hours = n;
         }
     }
     for r in hours {
         groups
-            .entry(key(r.feature, r.hour))
+            .entry((r.feature, key(r.hour)))
             .or_default()
             .load
             .add_hour(&r.load);
     }
     for u in users.iter().filter(|u| u.load.used()) {
-        let acc = groups.entry(key(u.feature, u.hour)).or_default();
+        let acc = groups.entry((u.feature, key(u.hour))).or_default();
         acc.users.insert(u.user);
         acc.hosts.insert(u.host);
     }
