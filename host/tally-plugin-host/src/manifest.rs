@@ -65,6 +65,10 @@ pub struct Manifest {
     /// One line for `tally plugin list`.
     #[serde(default)]
     pub description: String,
+    /// The license manager the plugin speaks for (`flexlm`, `rlm`, …): a server's logs and
+    /// status outputs must come from plugins of its manager. Default: the plugin id.
+    #[serde(default)]
+    pub manager: Option<String>,
     /// Format ids it reads (must equal what the component's `describe` says).
     pub formats: Vec<String>,
     /// The component file, relative to the manifest.
@@ -106,6 +110,11 @@ impl Manifest {
             source: e,
         })?;
         Manifest::parse(&text, &origin)
+    }
+
+    /// The license manager this plugin belongs to.
+    pub fn manager(&self) -> &str {
+        self.manager.as_deref().unwrap_or(&self.id)
     }
 
     fn validate(&self) -> Result<(), String> {

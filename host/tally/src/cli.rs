@@ -8,8 +8,8 @@ use clap::{Args, Parser, Subcommand};
 use serde::Serialize;
 use tally_store::{FactCounts, Store};
 
-use crate::import::{self, FileSummary, ImportOptions};
 use crate::{output, plugins};
+use tally_server::import::{self, FileSummary, ImportOptions};
 
 /// Tally: who uses your floating licenses, when, how much, and how often they are refused.
 #[derive(Debug, Parser)]
@@ -52,6 +52,25 @@ pub enum Command {
     /// Manage plugins.
     #[command(subcommand)]
     Plugin(PluginCommand),
+    /// Manage the license servers Tally monitors (polls) and whose logs it follows.
+    #[command(subcommand)]
+    Server(crate::servers::ServerCommand),
+    /// Run Tally: poll every enabled license server at its query interval, follow the log files
+    /// servers name, and serve the REST API (/api/v1). Stops on ctrl-c.
+    Serve(crate::servers::ServeArgs),
+    /// Parse one status-command output (e.g. saved `lmstat -a`) through its poller plugin and
+    /// print what it shows: servers, features and checkouts.
+    Probe {
+        /// Poller format id, e.g. `flexlm-lmstat` (`tally plugin list` shows them); detected if absent.
+        #[arg(long, value_name = "ID")]
+        format: Option<String>,
+        /// Print the snapshot as JSON.
+        #[arg(long)]
+        json: bool,
+        /// The saved output.
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -69,6 +88,10 @@ pub struct ImportArgs {
     /// Print the summary as one JSON object.
     #[arg(long)]
     pub json: bool,
+    /// Import only the denials ("Denied Requests Log") onto an existing --server of the same
+    /// license manager and vendor, e.g. a server Tally polls.
+    #[arg(long, requires = "server")]
+    pub denials_only: bool,
     /// Bytes per chunk handed to the importer.
     #[arg(long, hide = true, default_value_t = import::DEFAULT_CHUNK)]
     pub chunk_size: usize,
@@ -89,7 +112,7 @@ pub enum PluginCommand {
     },
 }
 
-fn parse_utc_offset(text: &str) -> Result<i32, String> {
+pub(crate) fn parse_utc_offset(text: &str) -> Result<i32, String> {
     let err = || format!("`{text}` is not a UTC offset like -5, +5:30 or 0");
     let (sign, rest) = match text.as_bytes().first() {
         Some(b'-') => (-1, &text[1..]),
@@ -109,14 +132,14 @@ fn project_dirs() -> Option<directories::ProjectDirs> {
     directories::ProjectDirs::from("org", "tally", "tally")
 }
 
-fn data_dir() -> PathBuf {
+pub(crate) fn data_dir() -> PathBuf {
     project_dirs()
         .map(|d| d.data_dir().to_path_buf())
         .unwrap_or_else(|| PathBuf::from(".tally"))
 }
 
 impl Global {
-    fn db_url(&self) -> String {
+    pub(crate) fn db_url(&self) -> String {
         self.db
             .clone()
             .unwrap_or_else(|| format!("sqlite://{}", data_dir().join("tally.db").display()))
@@ -138,11 +161,11 @@ impl Global {
         })
     }
 
-    fn plugins(&self) -> anyhow::Result<tally_plugin_host::Registry> {
+    pub(crate) fn plugins(&self) -> anyhow::Result<tally_plugin_host::Registry> {
         plugins::load(&self.plugin_dir(), self.plugin_cache().as_deref())
     }
 
-    async fn store(&self) -> anyhow::Result<Store> {
+    pub(crate) async fn store(&self) -> anyhow::Result<Store> {
         let url = self.db_url();
         Store::open(&url)
             .await
@@ -152,6 +175,11 @@ impl Global {
 
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
+        Command::Server(command) => crate::servers::server(&cli.global, command).await,
+        Command::Serve(args) => crate::servers::serve(&cli.global, args).await,
+        Command::Probe { format, json, file } => {
+            crate::servers::probe(&cli.global, format, json, &file).await
+        }
         Command::Import(args) => import(&cli.global, args).await,
         Command::Diagnostics { run, malformed } => {
             let store = cli.global.store().await?;
@@ -243,6 +271,8 @@ async fn import(global: &Global, args: ImportArgs) -> anyhow::Result<ExitCode> {
         utc_offset: args.utc_offset,
         chunk_size: args.chunk_size,
         abort_after_commits: args.abort_after_commits,
+        denials_only: args.denials_only,
+        ..ImportOptions::default()
     };
     let bar = output::Bar::new();
     let mut summary = ImportSummary::default();

@@ -3,9 +3,9 @@
 #![forbid(unsafe_code)]
 
 mod cli;
-mod import;
 mod output;
 mod plugins;
+mod servers;
 
 use clap::Parser;
 

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::import::{FileSummary, Progress};
+use tally_server::import::{FileSummary, Progress};
 
 /// A byte-based progress bar, drawn only when stderr is a terminal.
 pub struct Bar(ProgressBar);

@@ -1,6 +1,6 @@
 //! Importing log files: pick the importer, recognise a file seen before, stream it through the
-//! plugin in whole-line chunks, and commit each batch with its checkpoint. The CLI and (later)
-//! the API call [`import_file`]; nothing here prints.
+//! plugin in whole-line chunks, and commit each batch with its checkpoint. The CLI, the API and
+//! followed files all call [`import_file`] / [`import_open`]; nothing here prints.
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
@@ -10,9 +10,9 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use tally_core::DiagnosticKind;
+use tally_core::{Batch, DiagnosticKind, ImportStatus};
 use tally_plugin_host::{ImportConfig, ImportRun, LoadedPlugin, Registry, SNIFF_BYTES, World};
-use tally_store::{Checkpoint, FactCounts, FileIdentity, NewImport, RunStatus, Store};
+use tally_store::{Checkpoint, FactCounts, FileIdentity, NewImport, RunStatus, ServerId, Store};
 use tokio::sync::oneshot;
 
 /// Chunks handed to the importer: ≤ 1 MiB, cut after a newline (DESIGN §2).
@@ -31,6 +31,15 @@ pub struct ImportOptions {
     pub chunk_size: usize,
     /// Test hook: abort the process after this many committed batches, as a kill would.
     pub abort_after_commits: Option<u64>,
+    /// Keep only the denials, onto an existing server of the same manager and vendor ("Denied
+    /// Requests Log", seed 000).
+    pub denials_only: bool,
+    /// The file is being followed: an unterminated last line is still being written, so it is
+    /// left for later, and the import stays open (no `finish`) to continue when the file grows.
+    pub follow: bool,
+    /// Importer state to start a new file from: the log rotated, and checkouts open in the old
+    /// file are checked in in the new one.
+    pub carry: Option<Vec<u8>>,
 }
 
 impl Default for ImportOptions {
@@ -41,6 +50,9 @@ impl Default for ImportOptions {
             utc_offset: None,
             chunk_size: DEFAULT_CHUNK,
             abort_after_commits: None,
+            denials_only: false,
+            follow: false,
+            carry: None,
         }
     }
 }
@@ -66,7 +78,7 @@ pub struct FileSummary {
 }
 
 /// Progress callbacks: bytes of the current file consumed.
-pub trait Progress {
+pub trait Progress: Sync {
     fn start(&self, _path: &Path, _total: u64) {}
     fn advance(&self, _bytes: u64) {}
     fn done(&self) {}
@@ -98,6 +110,7 @@ pub fn choose_plugin(
     }
 }
 
+/// Imports the file at `path` (see [`import_open`]).
 pub async fn import_file(
     store: &Store,
     registry: &Registry,
@@ -105,7 +118,21 @@ pub async fn import_file(
     options: &ImportOptions,
     progress: &dyn Progress,
 ) -> anyhow::Result<FileSummary> {
-    let mut file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    import_open(store, registry, file, path, options, progress).await
+}
+
+/// Imports an open file (`path` names it in the database and in messages): a follower holds the
+/// handle of a log that may be renamed away while it still reads it.
+pub async fn import_open(
+    store: &Store,
+    registry: &Registry,
+    mut file: File,
+    path: &Path,
+    options: &ImportOptions,
+    progress: &dyn Progress,
+) -> anyhow::Result<FileSummary> {
+    file.seek(SeekFrom::Start(0))?;
     let meta = file
         .metadata()
         .with_context(|| format!("cannot read {}", path.display()))?;
@@ -123,7 +150,12 @@ pub async fn import_file(
         Some(s) => s.clone(),
         None => default_server_name(path),
     };
-    let server = store.ensure_server(&server_name, &format).await?;
+    let manager = plugin.manifest.manager().to_string();
+    let server = if options.denials_only {
+        denials_target(store, &server_name, &manager).await?
+    } else {
+        store.ensure_server(&server_name, &manager).await?
+    };
     let modified = meta
         .modified()
         .ok()
@@ -205,18 +237,30 @@ pub async fn import_file(
     let config = ImportConfig {
         utc_offset,
         modified,
-        resume: (start.offset > 0).then(|| start.state.clone()),
+        resume: if start.offset > 0 {
+            Some(start.state.clone())
+        } else {
+            options.carry.clone()
+        },
         consumed_lines: start.lines,
         consumed_bytes: start.offset,
     };
     progress.start(path, len);
     progress.advance(start.offset);
+    let target = Target {
+        server,
+        run: run_id,
+        vendor: if options.denials_only {
+            store.server_by_id(server).await?.config.vendor
+        } else {
+            None
+        },
+    };
     let result = stream(
         store,
         plugin,
         &mut file,
-        run_id,
-        server,
+        &target,
         start,
         config,
         options,
@@ -227,15 +271,23 @@ pub async fn import_file(
     progress.done();
     match result {
         Ok(()) => {
+            if !options.follow {
+                store
+                    .finish_import(run_id, RunStatus::Complete, None)
+                    .await?;
+            }
             store
-                .finish_import(run_id, RunStatus::Complete, None)
+                .set_import_status(server, ImportStatus::Success, None)
                 .await?;
             Ok(summary)
         }
         Err(error) => {
             let message = format!("{error:#}");
             store
-                .finish_import(run_id, RunStatus::Failed, Some(message))
+                .finish_import(run_id, RunStatus::Failed, Some(message.clone()))
+                .await?;
+            store
+                .set_import_status(server, ImportStatus::Failure, Some(message))
                 .await?;
             Err(error.context(format!(
                 "importing {} stopped after {} lines",
@@ -246,14 +298,57 @@ pub async fn import_file(
     }
 }
 
+/// Where a file's facts go.
+struct Target {
+    server: ServerId,
+    run: i64,
+    /// Denials-only: the vendor daemon the server monitors, when it names one.
+    vendor: Option<String>,
+}
+
+/// The server a denials-only import goes to: it must exist and run the log's license manager.
+async fn denials_target(store: &Store, name: &str, manager: &str) -> anyhow::Result<ServerId> {
+    let Some(server) = store.server(name).await? else {
+        bail!(
+            "a denials-only import goes onto an existing license server, and none is called `{name}` (`tally server list` shows them)"
+        );
+    };
+    if server.config.manager != manager {
+        bail!(
+            "refused: `{name}` is a {} license server, and this is a {manager} log; a denials-only import must come from the server's own license manager",
+            server.config.manager
+        );
+    }
+    Ok(server.id)
+}
+
+/// Denials-only: keeps the batch's denials (and its diagnostics) after checking they come from
+/// the server's vendor daemon.
+fn denials_of(mut batch: Batch, vendor: Option<&str>) -> anyhow::Result<Batch> {
+    if let Some(expected) = vendor
+        && let Some(d) = batch
+            .denials
+            .iter()
+            .find(|d| batch.str(d.vendor) != expected)
+    {
+        bail!(
+            "refused: the log's denials come from vendor daemon `{}`, and the server monitors `{expected}`",
+            batch.str(d.vendor)
+        );
+    }
+    batch.sessions.clear();
+    batch.queued.clear();
+    batch.server_events.clear();
+    Ok(batch)
+}
+
 /// Feeds the file from the checkpoint on and commits every batch with the checkpoint after it.
 #[allow(clippy::too_many_arguments)]
 async fn stream(
     store: &Store,
     plugin: Arc<LoadedPlugin>,
     file: &mut File,
-    run_id: i64,
-    server: i64,
+    target: &Target,
     start: Checkpoint,
     config: ImportConfig,
     options: &ImportOptions,
@@ -282,7 +377,9 @@ async fn stream(
             filled += n;
         }
         let cut = match memchr::memrchr(b'\n', &buf[..filled]) {
-            Some(i) if !eof || i + 1 == filled => i + 1,
+            Some(i) if !eof || i + 1 == filled || options.follow => i + 1,
+            // A followed file's last line is still being written: it waits for its newline.
+            None if eof && options.follow => 0,
             _ if eof => filled,
             // One line longer than the chunk: grow the buffer and read on.
             _ => {
@@ -294,7 +391,10 @@ async fn stream(
             break;
         }
         let chunk = &buf[..cut];
-        let batch = tokio::task::block_in_place(|| importer.feed(chunk))?;
+        let mut batch = tokio::task::block_in_place(|| importer.feed(chunk))?;
+        if options.denials_only {
+            batch = denials_of(batch, target.vendor.as_deref())?;
+        }
         let state = tokio::task::block_in_place(|| importer.checkpoint())?;
         collect_malformed(&batch, &mut summary.malformed_lines);
         checkpoint = Checkpoint {
@@ -307,7 +407,7 @@ async fn stream(
         summary.bytes += cut as u64;
         pending.push_back(
             store
-                .commit_batch(run_id, server, batch, checkpoint.clone())
+                .commit_batch(target.run, target.server, batch, checkpoint.clone())
                 .await?,
         );
         if pending.len() >= 2 {
@@ -318,14 +418,19 @@ async fn stream(
         filled -= cut;
     }
 
-    let batch = tokio::task::block_in_place(|| importer.finish())?;
-    collect_malformed(&batch, &mut summary.malformed_lines);
-    // The checkpoint stays the one before `finish`: a file that grows later continues from it.
-    pending.push_back(
-        store
-            .commit_batch(run_id, server, batch, checkpoint)
-            .await?,
-    );
+    if !options.follow {
+        let mut batch = tokio::task::block_in_place(|| importer.finish())?;
+        if options.denials_only {
+            batch = denials_of(batch, target.vendor.as_deref())?;
+        }
+        collect_malformed(&batch, &mut summary.malformed_lines);
+        // The checkpoint stays the one before `finish`: a file that grows later continues from it.
+        pending.push_back(
+            store
+                .commit_batch(target.run, target.server, batch, checkpoint)
+                .await?,
+        );
+    }
     while !pending.is_empty() {
         await_commit(&mut pending, summary, &mut commits, options).await?;
     }
@@ -374,7 +479,11 @@ fn last_line_hash(chunk: &[u8]) -> String {
 }
 
 /// Does the file still hold, just before the checkpoint's offset, the line it ended on?
-fn checkpoint_holds(file: &mut File, len: u64, checkpoint: &Checkpoint) -> anyhow::Result<bool> {
+pub(crate) fn checkpoint_holds(
+    file: &mut File,
+    len: u64,
+    checkpoint: &Checkpoint,
+) -> anyhow::Result<bool> {
     if checkpoint.offset == 0 {
         return Ok(true);
     }
@@ -390,7 +499,7 @@ fn checkpoint_holds(file: &mut File, len: u64, checkpoint: &Checkpoint) -> anyho
 }
 
 /// `stats_logs_flexlm__matlab_mlm.log` → `stats_logs_flexlm__matlab_mlm`.
-fn default_server_name(path: &Path) -> String {
+pub fn default_server_name(path: &Path) -> String {
     path.file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "default".into())

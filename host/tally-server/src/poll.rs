@@ -1,0 +1,188 @@
+//! One poll of one license server: the host runs the status command the poller's manifest
+//! declares (no shell, a timeout, an output cap), hands the output to the plugin, and records the
+//! snapshot. Nothing vendor-specific lives here.
+
+use std::collections::BTreeMap;
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use tally_plugin_host::{LoadedPlugin, Registry, World};
+use tally_store::{PollCounts, PollResult, Server, Store};
+use tokio::io::AsyncReadExt;
+
+/// Longest a status command may run.
+pub const DEFAULT_COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
+/// Largest status output read (a big FlexNet site prints a few MB).
+pub const MAX_OUTPUT: usize = 16 << 20;
+
+/// Where the operator's license-manager tools are: a tool name from a manifest's command
+/// (`lmutil`) to the program and leading arguments that stand for it. A tool not listed is
+/// looked up on PATH by its name.
+#[derive(Debug, Clone, Default)]
+pub struct Tools {
+    map: BTreeMap<String, Vec<String>>,
+    pub timeout: Option<Duration>,
+}
+
+impl Tools {
+    /// Parses `NAME=PROGRAM [ARG…]` (arguments split at spaces).
+    pub fn add(&mut self, spec: &str) -> anyhow::Result<()> {
+        let (name, program) = spec.split_once('=').with_context(|| {
+            format!("`{spec}` is not NAME=PROGRAM (e.g. lmutil=/opt/flexlm/lmutil)")
+        })?;
+        let argv: Vec<String> = program.split_whitespace().map(String::from).collect();
+        if name.is_empty() || argv.is_empty() {
+            bail!("`{spec}` is not NAME=PROGRAM (e.g. lmutil=/opt/flexlm/lmutil)");
+        }
+        self.map.insert(name.to_string(), argv);
+        Ok(())
+    }
+
+    /// The command line for `template` against a server at `host`/`port`.
+    pub fn command(&self, template: &[String], host: &str, port: Option<u16>) -> Vec<String> {
+        let port = port.map(|p| p.to_string()).unwrap_or_default();
+        let fill = |a: &String| a.replace("{host}", host).replace("{port}", &port);
+        let Some((tool, args)) = template.split_first() else {
+            return vec![];
+        };
+        let mut argv = self
+            .map
+            .get(tool)
+            .cloned()
+            .unwrap_or_else(|| vec![tool.clone()]);
+        argv.extend(args.iter().map(fill));
+        argv
+    }
+}
+
+/// The poller plugin a server is polled with.
+pub fn poller_for(registry: &Registry, server: &Server) -> anyhow::Result<Arc<LoadedPlugin>> {
+    let format = server
+        .config
+        .poll_format
+        .as_deref()
+        .context("the server is not polled (no poll format)")?;
+    registry.for_format(World::Poller, format).with_context(|| {
+        format!(
+            "no poller plugin reads `{format}`; known: {}",
+            registry.formats(World::Poller).join(", ")
+        )
+    })
+}
+
+/// Polls `server` once at `now` and records what it found (or why it failed).
+pub async fn poll_once(
+    store: &Store,
+    registry: &Registry,
+    tools: &Tools,
+    server: &Server,
+    now: i64,
+) -> anyhow::Result<(PollResult, PollCounts)> {
+    let result = match status(registry, tools, server, now).await {
+        Ok(snapshot) => PollResult::Answered(snapshot),
+        Err(error) => PollResult::Failed(format!("{error:#}")),
+    };
+    let counts = store.record_poll(server.id, now, result.clone()).await?;
+    Ok((result, counts))
+}
+
+/// Runs the status command and parses its output.
+async fn status(
+    registry: &Registry,
+    tools: &Tools,
+    server: &Server,
+    now: i64,
+) -> anyhow::Result<tally_core::Snapshot> {
+    let plugin = poller_for(registry, server)?;
+    let host = server.config.host.as_deref().unwrap_or("localhost");
+    let argv = tools.command(&plugin.manifest.command, host, server.config.port);
+    let output = run(&argv, tools.timeout.unwrap_or(DEFAULT_COMMAND_TIMEOUT)).await?;
+    tokio::task::spawn_blocking(move || plugin.parse_status(&output, now))
+        .await?
+        .map_err(|e| anyhow::anyhow!("parse failure: {e}"))
+}
+
+/// Runs a command without a shell; its output (stdout, or stderr when stdout is empty: tools
+/// print their connection errors there) capped at [`MAX_OUTPUT`].
+pub async fn run(argv: &[String], timeout: Duration) -> anyhow::Result<Vec<u8>> {
+    let (program, args) = argv.split_first().context("empty command")?;
+    let mut child = tokio::process::Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .with_context(|| format!("cannot run `{program}` (set its path with --tool)"))?;
+    let mut stdout = child.stdout.take().context("stdout")?;
+    let mut stderr = child.stderr.take().context("stderr")?;
+    let read = async {
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let cap = MAX_OUTPUT as u64 + 1;
+        let (mut stdout, mut stderr) = ((&mut stdout).take(cap), (&mut stderr).take(cap));
+        let (a, b) = tokio::join!(stdout.read_to_end(&mut out), stderr.read_to_end(&mut err));
+        a?;
+        b?;
+        child.wait().await?;
+        anyhow::Ok((out, err))
+    };
+    let (out, err) = tokio::time::timeout(timeout, read)
+        .await
+        .map_err(|_| anyhow::anyhow!("`{program}` timed out after {} s", timeout.as_secs()))??;
+    let output = if out.iter().all(u8::is_ascii_whitespace) {
+        err
+    } else {
+        out
+    };
+    if output.len() > MAX_OUTPUT {
+        bail!("`{program}` printed more than {} MiB", MAX_OUTPUT >> 20);
+    }
+    Ok(output)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_fill_the_template_and_map_tools() {
+        let template: Vec<String> = ["lmutil", "lmstat", "-a", "-c", "{port}@{host}"]
+            .map(String::from)
+            .to_vec();
+        let mut tools = Tools::default();
+        assert_eq!(
+            tools.command(&template, "lic1", Some(27000)),
+            ["lmutil", "lmstat", "-a", "-c", "27000@lic1"]
+        );
+        tools
+            .add("lmutil=/opt/sim --scenario s.toml lmutil")
+            .expect("spec");
+        assert_eq!(
+            tools.command(&template, "lic1", Some(27000))[..4],
+            ["/opt/sim", "--scenario", "s.toml", "lmutil"]
+        );
+        assert!(tools.add("lmutil").is_err());
+    }
+
+    #[tokio::test]
+    async fn commands_run_without_a_shell_and_time_out() {
+        let echo = ["echo", "a;b", "$HOME"].map(String::from);
+        let out = run(&echo, Duration::from_secs(5)).await.expect("echo");
+        assert_eq!(out, b"a;b $HOME\n", "no shell expands anything");
+        let slow = ["sleep", "5"].map(String::from);
+        let err = run(&slow, Duration::from_millis(100))
+            .await
+            .expect_err("timeout");
+        assert!(err.to_string().contains("timed out"), "{err}");
+        let missing = ["/nonexistent/lmutil"].map(String::from);
+        let err = run(&missing, Duration::from_secs(1))
+            .await
+            .expect_err("missing");
+        assert!(
+            err.to_string().contains("cannot run `/nonexistent/lmutil`"),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,177 @@
+//! End-to-end: `tally serve` running, following a log that grows, rotates and is truncated.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+mod common;
+use common::Env;
+
+/// `tally serve` on a free port, killed when dropped.
+struct Serving(Child);
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn serve(env: &Env, extra: &[&str]) -> (Serving, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tally"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--follow-every", "50"])
+        .args(extra)
+        .env("TALLY_DB", env.db())
+        .env("TALLY_PLUGIN_DIR", env.dir.path().join("plugins"))
+        .env("XDG_CACHE_HOME", env.dir.path().join("cache"))
+        .env("XDG_DATA_HOME", env.dir.path().join("data"))
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("tally serve");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("first line");
+    let url = line.trim().rsplit(' ').next().expect("address").to_string();
+    assert!(url.starts_with("http://"), "{line}");
+    (Serving(child), url)
+}
+
+/// Waits until `check` holds (the server works in the background).
+fn until(what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !check() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn committed_bytes(env: &Env) -> i64 {
+    let conn = rusqlite::Connection::open(env.dir.path().join("tally.db")).expect("db");
+    conn.query_row("SELECT coalesce(sum(offset), 0) FROM import_run", [], |r| {
+        r.get(0)
+    })
+    .unwrap_or(0)
+}
+
+fn append(path: &Path, text: &str) {
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .expect("open");
+    f.write_all(text.as_bytes()).expect("append");
+}
+
+/// Sessions and denials as comparable rows.
+fn facts(env: &Env, end_of_log: bool) -> (Vec<(i64, i64, String, String)>, i64) {
+    let conn = rusqlite::Connection::open(env.dir.path().join("tally.db")).expect("db");
+    let mut q = conn
+        .prepare(
+            "SELECT s.start, s.\"end\", u.name, f.name FROM session s JOIN user u ON u.id = s.user_id
+             JOIN feature f ON f.id = s.feature_id WHERE ?1 OR s.end_reason <> 'end-of-log'
+             ORDER BY 1, 2, 3, 4",
+        )
+        .expect("query");
+    let sessions = q
+        .query_map([end_of_log], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })
+        .expect("rows")
+        .collect::<Result<Vec<_>, _>>()
+        .expect("rows");
+    let denials = conn
+        .query_row("SELECT count(*) FROM denial", [], |r| r.get(0))
+        .expect("denials");
+    (sessions, denials)
+}
+
+#[test]
+fn a_followed_log_that_grows_rotates_and_is_truncated_imports_every_line_once() {
+    let (log, _) = flexlm_log::synth::generate(6_000, 5);
+    let lines: Vec<&str> = log.split_inclusive('\n').collect();
+    let part = |a: usize, b: usize| lines[a..b].concat();
+    let n = lines.len();
+    let (p1, p2, p3a, p3b, p4) = (
+        part(0, n / 5),
+        part(n / 5, 2 * n / 5),
+        part(2 * n / 5, 3 * n / 5),
+        part(3 * n / 5, 4 * n / 5),
+        part(4 * n / 5, n),
+    );
+
+    let env = Env::new();
+    let logs = env.dir.path().join("logs");
+    std::fs::create_dir_all(&logs).expect("logs dir");
+    let path = logs.join("lmgrd.log");
+    let add = env.tally(&[
+        "server",
+        "add",
+        "lic1",
+        "--manager",
+        "flexlm",
+        "--import-format",
+        "flexlm-debuglog",
+        "--utc-offset",
+        "0",
+        "--follow",
+        path.to_str().expect("utf-8"),
+    ]);
+    assert!(
+        add.status.success(),
+        "{}",
+        String::from_utf8_lossy(&add.stderr)
+    );
+    let (_serving, _url) = serve(&env, &[]);
+
+    let mut written = 0i64;
+    let mut write = |text: &str, to: &Path| {
+        append(to, text);
+        written += text.len() as i64;
+        written
+    };
+    let total = write(&p1, &path);
+    until("the first part", || committed_bytes(&env) == total);
+
+    // A line arrives in two writes: its first half waits for its newline.
+    let (half, rest) = p2.split_at(p2.len() / 2 + 7);
+    let so_far = write(half, &path);
+    std::thread::sleep(Duration::from_millis(300));
+    let held = committed_bytes(&env);
+    assert!(held < so_far, "an unterminated line is not read yet");
+    let total = write(rest, &path);
+    until("the second part", || committed_bytes(&env) == total);
+
+    // Rotation: the log is renamed, the writer finishes its last lines in it, a new log starts.
+    let rotated = logs.join("lmgrd.log.1");
+    std::fs::rename(&path, &rotated).expect("rotate");
+    write(&p3a, &rotated);
+    let total = write(&p3b, &path);
+    until("the rotated and the new log", || {
+        committed_bytes(&env) == total
+    });
+
+    // Truncation (copytruncate): the file is emptied in place and written again.
+    std::fs::File::create(&path).expect("truncate");
+    let total = write(&p4, &path);
+    until("the truncated log", || committed_bytes(&env) == total);
+
+    let server = env.tally(&["server", "list", "--json"]);
+    let list: serde_json::Value = serde_json::from_slice(&server.stdout).expect("list");
+    assert_eq!(list[0]["import_status"], "Success", "{list}");
+    drop(_serving);
+
+    let once = Env::new();
+    let whole = once.write("lmgrd.log", &log);
+    once.import(&[whole.to_str().expect("utf-8")]);
+    let (followed, followed_denials) = facts(&env, true);
+    let (oneshot, oneshot_denials) = facts(&once, false);
+    assert!(followed.len() > 100, "{} sessions", followed.len());
+    assert_eq!(
+        followed, oneshot,
+        "the followed log gives the one-shot import's sessions"
+    );
+    assert_eq!(followed_denials, oneshot_denials);
+}
