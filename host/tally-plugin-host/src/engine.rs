@@ -23,6 +23,13 @@ const TICK: Duration = Duration::from_millis(5);
 const STDERR_CAPACITY: usize = 64 * 1024;
 /// Instances that may be alive at once (concurrent imports and polls).
 const MAX_INSTANCES: u32 = 128;
+/// Native stack a guest may use before it traps with a stack overflow. Calls are synchronous,
+/// so wasm runs on the calling thread's stack: 2 MiB for tokio and std threads, the smallest
+/// that call plugins. Half goes to the guest, half stays for the host frames below the call
+/// and the WASI functions the guest calls into. A Rust guest keeps large locals on its shadow
+/// stack in linear memory, so 1 MiB is tens of thousands of frames. Explicit, so a wasmtime
+/// upgrade cannot change it.
+const MAX_WASM_STACK: usize = 1024 * 1024;
 
 #[derive(Clone)]
 pub struct PluginEngine {
@@ -54,6 +61,7 @@ impl PluginEngine {
             // Synchronous calls: an empty call costs ~200 ns instead of ~750 ns (PERF.md).
             .concurrency_support(false)
             .epoch_interruption(true)
+            .max_wasm_stack(MAX_WASM_STACK)
             .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         if let Some(dir) = cache {
             let mut cache_config = wasmtime::CacheConfig::new();
@@ -63,8 +71,14 @@ impl PluginEngine {
         let engine = Engine::new(&config)?;
         spawn_ticker(&engine);
 
+        // WASI policy: every WASI 0.2 interface is linked, because a Rust std guest imports
+        // filesystem, sockets and environment even when it never uses them (refusing the link
+        // would refuse every plugin). What a guest may *do* is set per store in `store`: no
+        // preopened directory (every path fails), no environment or arguments, sockets and
+        // name lookups denied, empty stdin, stdout discarded, stderr captured only to explain
+        // a panic. Wall and monotonic clocks and random are real: harmless, and parsers need
+        // them. `tests/hostile.rs` (hostile-wasi) asserts what a guest sees when it tries.
         let mut linker = Linker::new(&engine);
-        // The WASI a Rust std guest links against; the context built per store grants nothing.
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
         Ok(PluginEngine {
             engine,
@@ -144,10 +158,12 @@ impl PluginEngine {
     }
 }
 
-/// The panic message a Rust guest printed before aborting, if that is what happened.
+/// Where a Rust guest panicked and its message (`src/lib.rs:12:5: boom`), if it printed one
+/// before aborting.
 fn panic_message(stderr: &[u8]) -> Option<String> {
+    const MARK: &str = "panicked at ";
     let text = String::from_utf8_lossy(stderr);
-    let start = text.find("panicked at")?;
+    let start = text.find(MARK)? + MARK.len();
     let message: String = text[start..].lines().take(2).collect::<Vec<_>>().join(" ");
     Some(message.trim().chars().take(500).collect())
 }
@@ -219,7 +235,7 @@ mod tests {
         let stderr = b"\nthread '<unnamed>' panicked at src/lib.rs:12:5:\nboom\nnote: run with RUST_BACKTRACE=1\n";
         assert_eq!(
             super::panic_message(stderr).as_deref(),
-            Some("panicked at src/lib.rs:12:5: boom")
+            Some("src/lib.rs:12:5: boom")
         );
         assert_eq!(super::panic_message(b"just noise"), None);
     }

@@ -2,6 +2,8 @@
 
 use thiserror::Error;
 
+use crate::registry::QUARANTINE_AFTER;
+
 #[derive(Debug, Error)]
 pub enum ManifestError {
     #[error("cannot read {origin}: {source}")]
@@ -36,7 +38,10 @@ pub enum LoadError {
     },
     #[error("plugin `{plugin}`: not a valid WebAssembly component: {message}")]
     Compile { plugin: String, message: String },
-    #[error("plugin `{plugin}` exports {found} but this host supports {supported}")]
+    #[error(
+        "plugin `{plugin}` exports {found}, but this host supports WIT {}: {supported}",
+        crate::SUPPORTED_TRACKS.join(", ")
+    )]
     UnsupportedTrack {
         plugin: String,
         found: String,
@@ -59,7 +64,8 @@ pub enum CallError {
     MemoryLimit { plugin: String, limit_mib: u32 },
     #[error("plugin `{plugin}` overflowed its stack and was stopped")]
     StackOverflow { plugin: String },
-    #[error("plugin `{plugin}` panicked: {message}")]
+    /// `message`: where the guest panicked and what it said (`src/lib.rs:12:5: boom`).
+    #[error("plugin `{plugin}` panicked at {message}")]
     Panic { plugin: String, message: String },
     #[error("plugin `{plugin}` trapped: {message}")]
     Trap { plugin: String, message: String },
@@ -73,9 +79,41 @@ pub enum CallError {
     Internal { plugin: String, message: String },
     #[error("plugin `{plugin}` cannot be used: {message}")]
     Unavailable { plugin: String, message: String },
+    /// Refused without calling the guest: it trapped [`QUARANTINE_AFTER`] times in a row.
+    #[error(
+        "plugin `{plugin}` is quarantined after {QUARANTINE_AFTER} traps in a row (the last: {reason}); reload it to use it again"
+    )]
+    Quarantined { plugin: String, reason: String },
 }
 
 impl CallError {
+    /// The plugin that failed.
+    pub fn plugin(&self) -> &str {
+        match self {
+            CallError::Deadline { plugin, .. }
+            | CallError::MemoryLimit { plugin, .. }
+            | CallError::StackOverflow { plugin }
+            | CallError::Panic { plugin, .. }
+            | CallError::Trap { plugin, .. }
+            | CallError::InvalidResult { plugin, .. }
+            | CallError::BadInput { plugin, .. }
+            | CallError::Unsupported { plugin, .. }
+            | CallError::Internal { plugin, .. }
+            | CallError::Unavailable { plugin, .. }
+            | CallError::Quarantined { plugin, .. } => plugin,
+        }
+    }
+
+    /// The message without its leading "plugin `id` ", for where the plugin is already named.
+    pub fn without_plugin(&self) -> String {
+        let text = self.to_string();
+        let prefix = format!("plugin `{}` ", self.plugin());
+        match text.strip_prefix(&prefix) {
+            Some(rest) => rest.to_string(),
+            None => text,
+        }
+    }
+
     /// True when the guest misbehaved (the instance is gone), as opposed to refusing the input.
     pub fn is_trap(&self) -> bool {
         matches!(
@@ -87,5 +125,68 @@ impl CallError {
                 | CallError::Trap { .. }
                 | CallError::InvalidResult { .. }
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::CallError;
+
+    #[test]
+    fn every_call_error_names_its_plugin_first() {
+        let p = || "p".to_string();
+        let m = || "m".to_string();
+        let all = [
+            CallError::Deadline {
+                plugin: p(),
+                limit_ms: 1,
+            },
+            CallError::MemoryLimit {
+                plugin: p(),
+                limit_mib: 1,
+            },
+            CallError::StackOverflow { plugin: p() },
+            CallError::Panic {
+                plugin: p(),
+                message: m(),
+            },
+            CallError::Trap {
+                plugin: p(),
+                message: m(),
+            },
+            CallError::InvalidResult {
+                plugin: p(),
+                message: m(),
+            },
+            CallError::BadInput {
+                plugin: p(),
+                message: m(),
+            },
+            CallError::Unsupported {
+                plugin: p(),
+                message: m(),
+            },
+            CallError::Internal {
+                plugin: p(),
+                message: m(),
+            },
+            CallError::Unavailable {
+                plugin: p(),
+                message: m(),
+            },
+            CallError::Quarantined {
+                plugin: p(),
+                reason: m(),
+            },
+        ];
+        for error in all {
+            assert_eq!(error.plugin(), "p");
+            assert!(error.to_string().starts_with("plugin `p` "), "{error}");
+            assert!(!error.without_plugin().contains("`p`"), "{error}");
+        }
+        assert_eq!(
+            CallError::StackOverflow { plugin: p() }.without_plugin(),
+            "overflowed its stack and was stopped"
+        );
     }
 }

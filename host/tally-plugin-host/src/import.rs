@@ -1,5 +1,6 @@
 //! One import of one log through an importer plugin: a single instance that keeps its parse
-//! state across chunks. A trap drops the instance; every later call on the run fails.
+//! state across chunks. A trap drops the instance; every later call on the run fails. Each
+//! call's outcome counts towards the plugin's health (see [`crate::registry::Health`]).
 
 use std::sync::Arc;
 
@@ -10,6 +11,7 @@ use crate::engine::{HostState, PluginEngine};
 use crate::error::CallError;
 use crate::plugin::{LoadedPlugin, Pre};
 use crate::since_v0_1_0 as v0_1_0;
+use crate::validate;
 
 /// What the host tells an importer about the log it is about to read.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -50,11 +52,16 @@ impl ImportRun {
                 message: "it is a poller, not an importer".into(),
             });
         };
+        plugin.health.admit(plugin.id())?;
         let mut store = plugin.engine.store(plugin.id(), plugin.manifest.limits);
         PluginEngine::arm(&mut store);
-        let bindings = pre
-            .instantiate(&mut store)
-            .map_err(|e| PluginEngine::classify(&store, &e))?;
+        let bindings = match pre.instantiate(&mut store) {
+            Ok(bindings) => bindings,
+            Err(e) => {
+                let error = PluginEngine::classify(&store, &e);
+                return plugin.health.record(plugin.id(), Err(error));
+            }
+        };
         let mut run = ImportRun {
             plugin,
             live: Some((store, bindings)),
@@ -63,8 +70,12 @@ impl ImportRun {
             records_returned: 0,
         };
         let config = v0_1_0::import_config(config);
-        run.call(|store, b| b.tally_plugin_log_importer().call_begin(store, &config))?;
-        Ok(run)
+        // `begin` only hands the guest its config: a failure counts, a success proves nothing
+        // (or a plugin that traps on every chunk would never reach its quarantine).
+        match run.call(|store, b| b.tally_plugin_log_importer().call_begin(store, &config)) {
+            Ok(()) => Ok(run),
+            Err(error) => run.settle(Err(error)),
+        }
     }
 
     pub fn plugin(&self) -> &LoadedPlugin {
@@ -75,22 +86,33 @@ impl ImportRun {
     pub fn feed(&mut self, chunk: &[u8]) -> Result<Batch, CallError> {
         self.lines_fed += count_lines(chunk);
         self.bytes_fed += chunk.len() as u64;
-        let batch = self.call(|store, b| b.tally_plugin_log_importer().call_feed(store, chunk))?;
-        self.accept(batch.into())
+        let batch = self
+            .call(|store, b| b.tally_plugin_log_importer().call_feed(store, chunk))
+            .and_then(|batch| self.accept(batch.into()));
+        self.settle(batch)
     }
 
     /// The guest's state after the last chunk, to resume from later.
     pub fn checkpoint(&mut self) -> Result<Vec<u8>, CallError> {
-        self.call(|store, b| b.tally_plugin_log_importer().call_checkpoint(store))
+        let state = self.call(|store, b| b.tally_plugin_log_importer().call_checkpoint(store));
+        self.settle(state)
     }
 
     /// Ends the input: the guest closes what is still open.
     pub fn finish(mut self) -> Result<Batch, CallError> {
-        let batch = self.call(|store, b| b.tally_plugin_log_importer().call_finish(store))?;
-        self.accept(batch.into())
+        let batch = self
+            .call(|store, b| b.tally_plugin_log_importer().call_finish(store))
+            .and_then(|batch| self.accept(batch.into()));
+        self.settle(batch)
     }
 
-    /// Calls into the guest with a fresh deadline; maps traps and guest errors.
+    /// Counts a call's final outcome (after the host's checks) towards the plugin's health.
+    fn settle<R>(&self, result: Result<R, CallError>) -> Result<R, CallError> {
+        self.plugin.health.record(self.plugin.id(), result)
+    }
+
+    /// Calls into the guest with a fresh deadline, unless the plugin has been quarantined
+    /// meanwhile; maps traps and guest errors.
     fn call<R>(
         &mut self,
         f: impl FnOnce(
@@ -101,6 +123,7 @@ impl ImportRun {
         >,
     ) -> Result<R, CallError> {
         let id = self.plugin.id();
+        self.plugin.health.admit(id)?;
         let Some((store, bindings)) = self.live.as_mut() else {
             return Err(CallError::Unavailable {
                 plugin: id.into(),
@@ -143,6 +166,10 @@ impl ImportRun {
                 "string index {sym} out of range ({} strings)",
                 batch.strings.len()
             )));
+        }
+        if let Err(error) = validate::batch(self.plugin.id(), &batch) {
+            self.live = None;
+            return Err(error);
         }
         Ok(batch)
     }

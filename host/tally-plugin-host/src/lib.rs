@@ -20,13 +20,14 @@ mod manifest;
 mod plugin;
 mod registry;
 mod since_v0_1_0;
+mod validate;
 
 pub use engine::PluginEngine;
 pub use error::{CallError, LoadError, ManifestError};
 pub use import::{BYTES_PER_RECORD, ImportConfig, ImportRun, RECORDS_PER_LINE};
 pub use manifest::{Limits, Manifest, World, sha256_hex};
 pub use plugin::{LoadedPlugin, PluginInfo};
-pub use registry::{Registry, SNIFF_BYTES};
+pub use registry::{PluginHealth, QUARANTINE_AFTER, Registry, SNIFF_BYTES};
 
 /// The WIT tracks this host can load.
 pub const SUPPORTED_TRACKS: &[&str] = &[since_v0_1_0::TRACK];

@@ -31,6 +31,8 @@ pub struct LoadedPlugin {
     pub track: semver::Version,
     pub(crate) pre: Pre,
     pub(crate) engine: PluginEngine,
+    /// Traps in a row and quarantine; counted by every call into the guest.
+    pub(crate) health: crate::registry::Health,
 }
 
 impl std::fmt::Debug for LoadedPlugin {
@@ -129,6 +131,7 @@ impl LoadedPlugin {
             track,
             pre,
             engine: engine.clone(),
+            health: Default::default(),
         };
         loaded.info = loaded.describe().map_err(|e| LoadError::Mismatch {
             plugin: plugin.clone(),

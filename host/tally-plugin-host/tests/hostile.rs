@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use tally_plugin_artifacts as artifacts;
 use tally_plugin_host::{
-    CallError, ImportConfig, ImportRun, LoadError, LoadedPlugin, Manifest, PluginEngine, Registry,
-    World,
+    CallError, ImportConfig, ImportRun, LoadError, LoadedPlugin, Manifest, PluginEngine,
+    PluginHealth, QUARANTINE_AFTER, Registry, World,
 };
 
 const GOOD_LOG: &str = "\
@@ -16,12 +16,17 @@ const GOOD_LOG: &str = "\
  9:30:05 (acme) IN: \"solver\" alice@ws1  
 ";
 
+/// Guests the host must refuse at load; each has its own test.
+const UNLOADABLE: &[&str] = &["hostile-track"];
+
 fn registry() -> Registry {
     let registry = Registry::new(PluginEngine::new(None).expect("engine"));
     for (id, dir) in artifacts::ALL {
-        registry
-            .add_dir(Path::new(dir))
-            .unwrap_or_else(|e| panic!("loading {id}: {e}"));
+        if !UNLOADABLE.contains(id) {
+            registry
+                .add_dir(Path::new(dir))
+                .unwrap_or_else(|e| panic!("loading {id}: {e}"));
+        }
     }
     registry
 }
@@ -83,17 +88,18 @@ fn allocation_bomb_hits_the_memory_limit() {
 fn panic_is_reported_with_its_message() {
     let registry = registry();
     let error = import_error(plugin(&registry, "hostile-panic"), "twelve bytes");
-    match &error {
-        CallError::Panic { plugin, message } => {
-            assert_eq!(plugin, "hostile-panic");
-            assert!(message.starts_with("panicked at "), "{message}");
-            assert!(
-                message.ends_with("hostile guest refuses 12 bytes"),
-                "{message}"
-            );
+    assert_eq!(
+        error,
+        CallError::Panic {
+            plugin: "hostile-panic".into(),
+            message: "tests/guests/hostile-panic/src/lib.rs:12:9: hostile guest refuses 12 bytes"
+                .into()
         }
-        other => panic!("expected a panic, got {other:?}"),
-    }
+    );
+    assert_eq!(
+        error.to_string(),
+        "plugin `hostile-panic` panicked at tests/guests/hostile-panic/src/lib.rs:12:9: hostile guest refuses 12 bytes"
+    );
     good_import_works(&registry);
 }
 
@@ -106,6 +112,273 @@ fn result_far_larger_than_its_input_is_refused() {
         "plugin `hostile-huge` returned an invalid result: 200000 records for 1 input lines of 9 bytes (at most 2 per line, 1 per 16 bytes, plus 16)"
     );
     good_import_works(&registry);
+}
+
+#[test]
+fn deep_recursion_overflows_the_stack() {
+    let registry = registry();
+    let mut run = ImportRun::begin(plugin(&registry, "hostile-stack"), &ImportConfig::default())
+        .expect("begin");
+    let error = run.feed(b"one line\n").expect_err("stack overflow");
+    assert_eq!(
+        error,
+        CallError::StackOverflow {
+            plugin: "hostile-stack".into()
+        }
+    );
+    assert_eq!(
+        error.to_string(),
+        "plugin `hostile-stack` overflowed its stack and was stopped"
+    );
+    // The instance is gone; the engine and its pool are not.
+    assert!(matches!(
+        run.feed(b"x\n"),
+        Err(CallError::Unavailable { .. })
+    ));
+    good_import_works(&registry);
+}
+
+#[test]
+fn deep_recursion_on_the_shadow_stack_is_an_out_of_bounds_trap() {
+    // Rust links its shadow stack (large locals) first in linear memory, growing down: an
+    // overflow leaves memory instead of overwriting data. The host cannot tell it from any
+    // other stray access, so it is reported as what it is.
+    let registry = registry();
+    let error = import_error(plugin(&registry, "hostile-stack"), "big frames\n");
+    assert_eq!(
+        error.to_string(),
+        "plugin `hostile-stack` trapped: wasm trap: out of bounds memory access"
+    );
+    good_import_works(&registry);
+}
+
+/// Feeds one line to a fresh run of `hostile-invalid` (which returns the record it describes).
+fn invalid_guest(registry: &Registry, line: &str) -> Result<tally_core::Batch, CallError> {
+    let mut run = ImportRun::begin(
+        plugin(registry, "hostile-invalid"),
+        &ImportConfig::default(),
+    )
+    .expect("begin");
+    run.feed(line.as_bytes())
+}
+
+#[test]
+fn invalid_records_are_refused_naming_the_record_and_field() {
+    let registry = registry();
+    let prefix = "plugin `hostile-invalid` returned an invalid result: ";
+    for (line, expected) in [
+        (
+            "session start=-86400 end=0",
+            "session 1 (solver by alice@ws1): start -86400 (1969-12-31T00:00:00Z) is before 1970-01-01T00:00:00Z",
+        ),
+        (
+            "session end=7258118401",
+            "session 1 (solver by alice@ws1): end 7258118401 (2200-01-01T00:00:01Z) is after 2200-01-01T00:00:00Z",
+        ),
+        (
+            "session start=1600000000 end=1599999999",
+            "session 1 (solver by alice@ws1): end 1599999999 (2020-09-13T12:26:39Z) is before its start 1600000000 (2020-09-13T12:26:40Z)",
+        ),
+        (
+            "session count=0",
+            "session 1 (solver by alice@ws1): count is 0",
+        ),
+        (
+            "denial time=-1",
+            "denial 1 (solver by bob@ws2): time -1 (1969-12-31T23:59:59Z) is before 1970-01-01T00:00:00Z",
+        ),
+        ("denial count=0", "denial 1 (solver by bob@ws2): count is 0"),
+        (
+            "queued count=0",
+            "queued request 1 (solver by carol@ws3): count is 0",
+        ),
+        (
+            "event time=99999999999",
+            "server event 1 (reread by lmgrd): time 99999999999 (5138-11-16T09:46:39Z) is after 2200-01-01T00:00:00Z",
+        ),
+        (
+            "session\nsession\nsession count=0",
+            "session 3 (solver by alice@ws1): count is 0",
+        ),
+    ] {
+        let error = invalid_guest(&registry, line).expect_err(line);
+        assert!(
+            matches!(error, CallError::InvalidResult { .. }),
+            "{error:?}"
+        );
+        assert_eq!(error.to_string(), format!("{prefix}{expected}"), "{line}");
+        // A valid result from the same plugin passes (and resets its trap count).
+        let batch = invalid_guest(&registry, "session\ndenial\nqueued\nevent").expect(line);
+        assert_eq!(batch.records(), 4);
+    }
+    assert_eq!(
+        registry.health("hostile-invalid"),
+        Some(PluginHealth::default())
+    );
+    good_import_works(&registry);
+}
+
+/// Everything the `hostile-wasi` guest reached for, and what it got: only errors, and the
+/// allowed clocks.
+#[test]
+fn forbidden_wasi_is_denied_and_nothing_leaks() {
+    let registry = registry();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("listener");
+    listener.set_nonblocking(true).expect("nonblocking");
+    let port = listener.local_addr().expect("addr").port();
+    let escape = Path::new("/tmp/tally-hostile-wasi");
+    let _ = std::fs::remove_file(escape);
+
+    let mut run = ImportRun::begin(plugin(&registry, "hostile-wasi"), &ImportConfig::default())
+        .expect("begin");
+    let batch = run
+        .feed(port.to_string().as_bytes())
+        .expect("the guest sees errors, not traps");
+    let seen: Vec<&str> = batch.diagnostics.iter().map(|d| d.text.as_str()).collect();
+    assert_eq!(
+        seen,
+        [
+            // No preopened directory: no path resolves, absolute or relative.
+            "read /etc/passwd: NotFound: No such file or directory (os error 44)",
+            "read plugin.toml: NotFound: No such file or directory (os error 44)",
+            "list /: NotFound: No such file or directory (os error 44)",
+            "write /tmp: NotFound: No such file or directory (os error 44)",
+            // wasi-libc's notion of a working directory, with nothing behind it.
+            "current dir: ok: /",
+            "env: []",
+            "args: []",
+            "connect: PermissionDenied: Permission denied (os error 2)",
+            "udp: PermissionDenied: Permission denied (os error 2)",
+            "resolve: Uncategorized: failed to lookup address information: Non-recoverable error",
+            "spawn: Unsupported: operation not supported on this platform",
+            "stdin: ok: ",
+            "wall clock: true",
+        ],
+        "{seen:#?}"
+    );
+    let everything = seen.join("\n");
+    assert!(!everything.contains("root:"), "file content leaked");
+    for (key, _) in std::env::vars() {
+        assert!(!everything.contains(&format!("{key}=")), "{key} leaked");
+    }
+    assert!(
+        matches!(listener.accept(), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
+        "the guest reached a host socket"
+    );
+    assert!(!escape.exists(), "the guest wrote a host file");
+    good_import_works(&registry);
+}
+
+#[test]
+fn a_component_of_another_wit_track_is_refused_at_load() {
+    let registry = registry();
+    let error = registry
+        .add_dir(Path::new(artifacts::HOSTILE_TRACK))
+        .expect_err("track 0.9.0");
+    assert!(
+        matches!(error, LoadError::UnsupportedTrack { .. }),
+        "{error:?}"
+    );
+    assert_eq!(
+        error.to_string(),
+        "plugin `hostile-track` exports tally:plugin/log-importer@0.9.0, but this host supports WIT 0.1.0: tally:plugin/log-importer@0.1.0 or tally:plugin/status-poller@0.1.0"
+    );
+    assert_eq!(tally_plugin_host::SUPPORTED_TRACKS, ["0.1.0"]);
+    assert!(registry.get("hostile-track").is_none());
+    good_import_works(&registry);
+}
+
+#[test]
+fn traps_in_a_row_quarantine_a_plugin_until_it_is_reloaded() {
+    let registry = registry();
+    let panics = |registry: &Registry| import_error(plugin(registry, "hostile-panic"), "x\n");
+    for traps in 1..=QUARANTINE_AFTER {
+        assert!(matches!(panics(&registry), CallError::Panic { .. }));
+        assert_eq!(
+            registry
+                .health("hostile-panic")
+                .expect("loaded")
+                .consecutive_traps,
+            traps
+        );
+    }
+    let reason =
+        "panicked at tests/guests/hostile-panic/src/lib.rs:12:9: hostile guest refuses 2 bytes";
+    assert_eq!(
+        registry.health("hostile-panic"),
+        Some(PluginHealth {
+            consecutive_traps: QUARANTINE_AFTER,
+            quarantined: Some(reason.into()),
+        })
+    );
+    let refused = ImportRun::begin(plugin(&registry, "hostile-panic"), &ImportConfig::default())
+        .err()
+        .expect("quarantined");
+    assert_eq!(
+        refused,
+        CallError::Quarantined {
+            plugin: "hostile-panic".into(),
+            reason: reason.into()
+        }
+    );
+    assert_eq!(
+        refused.to_string(),
+        format!(
+            "plugin `hostile-panic` is quarantined after 3 traps in a row (the last: {reason}); reload it to use it again"
+        )
+    );
+    // Other plugins are not affected.
+    good_import_works(&registry);
+    assert_eq!(registry.health("flexlm-log"), Some(PluginHealth::default()));
+
+    // A fresh load clears it: the guest is called again (and panics again).
+    let reloaded = registry
+        .reload_dir(Path::new(artifacts::HOSTILE_PANIC))
+        .expect("reload");
+    assert_eq!(reloaded.health(), PluginHealth::default());
+    assert!(matches!(panics(&registry), CallError::Panic { .. }));
+    assert_eq!(
+        registry
+            .health("hostile-panic")
+            .expect("loaded")
+            .consecutive_traps,
+        1
+    );
+}
+
+#[test]
+fn an_answer_resets_the_trap_count_and_a_refusal_does_not_count() {
+    let registry = registry();
+    let traps = || {
+        registry
+            .health("hostile-invalid")
+            .expect("loaded")
+            .consecutive_traps
+    };
+    invalid_guest(&registry, "session count=0").expect_err("invalid");
+    invalid_guest(&registry, "denial count=0").expect_err("invalid");
+    assert_eq!(traps(), 2);
+    // The guest's own error is an answer: its instance works.
+    let refused = invalid_guest(&registry, "nonsense").expect_err("bad input");
+    assert_eq!(
+        refused.to_string(),
+        "plugin `hostile-invalid` rejected the input: unknown record `nonsense`"
+    );
+    assert_eq!(traps(), 0);
+    // A run whose instance is gone is refused by the host: that is not another trap.
+    let mut run = ImportRun::begin(
+        plugin(&registry, "hostile-invalid"),
+        &ImportConfig::default(),
+    )
+    .expect("begin");
+    run.feed(b"queued count=0").expect_err("invalid");
+    assert!(matches!(
+        run.feed(b"session"),
+        Err(CallError::Unavailable { .. })
+    ));
+    assert_eq!(traps(), 1);
+    invalid_guest(&registry, "session").expect("valid");
+    assert_eq!(traps(), 0);
 }
 
 #[test]
@@ -135,11 +408,13 @@ fn tampered_component_is_refused_and_nothing_is_registered() {
         .add(&manifest, "flexlm-log", &component)
         .expect_err("tampered");
     assert!(matches!(error, LoadError::Manifest(_)), "{error:?}");
-    assert!(
-        error
-            .to_string()
-            .starts_with("plugin `flexlm-log`: component sha256 mismatch"),
-        "{error}"
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "plugin `flexlm-log`: component sha256 mismatch (manifest says {}, file is {}); refusing a tampered or stale component",
+            parsed.sha256,
+            tally_plugin_host::sha256_hex(&component)
+        )
     );
     assert!(registry.get("flexlm-log").is_none());
 }
@@ -151,7 +426,9 @@ fn manifest_must_match_the_component() {
     let component = std::fs::read(dir.join("flexlm_log.wasm")).expect("component");
     let registry = Registry::new(PluginEngine::new(None).expect("engine"));
 
-    let as_poller = manifest.replace("world = \"importer\"", "world = \"poller\"");
+    // A poller must declare its status command; give it one so the component is what differs.
+    let as_poller = format!("command = [\"lmutil\"]\n{manifest}")
+        .replace("world = \"importer\"", "world = \"poller\"");
     let error = registry
         .add(&as_poller, "m", &component)
         .expect_err("wrong world");
