@@ -186,9 +186,11 @@ impl LoadedPlugin {
 
     /// How sure the plugin is that a file starting with `head` is in its format (0.0–1.0).
     pub fn sniff(&self, head: &[u8]) -> Result<f32, CallError> {
-        let confidence = self.with_instance(|store, _, instance| match instance {
-            Instance::Importer(i) => i.tally_plugin_log_importer().call_sniff(store, head),
-            Instance::Poller(p) => p.tally_plugin_status_poller().call_sniff(store, head),
+        let confidence = self.health.call(self.id(), || {
+            self.with_instance(|store, _, instance| match instance {
+                Instance::Importer(i) => i.tally_plugin_log_importer().call_sniff(store, head),
+                Instance::Poller(p) => p.tally_plugin_status_poller().call_sniff(store, head),
+            })
         })?;
         if confidence.is_finite() {
             Ok(confidence.clamp(0.0, 1.0))
@@ -200,8 +202,14 @@ impl LoadedPlugin {
 
 impl LoadedPlugin {
     /// Parses one status-command output taken at `now` (a poller's one job). The result is
-    /// bounded by the output's size like an import batch, and every name must resolve.
+    /// bounded by the output's size like an import batch, and every name must resolve. A trap
+    /// or an invalid result counts towards quarantine.
     pub fn parse_status(&self, output: &[u8], now: i64) -> Result<Snapshot, CallError> {
+        self.health
+            .call(self.id(), || self.parse_status_once(output, now))
+    }
+
+    fn parse_status_once(&self, output: &[u8], now: i64) -> Result<Snapshot, CallError> {
         let plugin = self.id();
         let result = self.with_instance(|store, _, instance| match instance {
             Instance::Poller(p) => p
@@ -210,6 +218,7 @@ impl LoadedPlugin {
                 .map(Some),
             Instance::Importer(_) => Ok(None),
         })?;
+        // An importer is refused by the host: no guest call, nothing counted.
         let Some(result) = result else {
             return Err(CallError::Unavailable {
                 plugin: plugin.into(),
@@ -236,6 +245,7 @@ impl LoadedPlugin {
                 output.len()
             )));
         }
+        crate::validate::snapshot(plugin, &snapshot)?;
         Ok(snapshot)
     }
 }

@@ -83,10 +83,6 @@ impl Health {
     }
 
     /// Runs one call into the guest unless the plugin is quarantined, and counts its outcome.
-    #[allow(
-        dead_code,
-        reason = "wraps `sniff` and `parse_status` in plugin.rs once wired"
-    )]
     pub(crate) fn call<R>(
         &self,
         plugin: &str,

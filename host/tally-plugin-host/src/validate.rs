@@ -21,10 +21,6 @@ pub(crate) fn batch(plugin: &str, batch: &Batch) -> Result<(), CallError> {
 }
 
 /// Checks a poller's snapshot.
-#[allow(
-    dead_code,
-    reason = "called from `LoadedPlugin::parse_status` once wired"
-)]
 pub(crate) fn snapshot(plugin: &str, snapshot: &Snapshot) -> Result<(), CallError> {
     check_snapshot(snapshot).map_err(|message| invalid(plugin, message))
 }

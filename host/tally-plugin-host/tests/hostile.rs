@@ -484,3 +484,80 @@ fn detection_picks_the_plugin_that_claims_the_file() {
             .is_none()
     );
 }
+
+#[test]
+fn a_hostile_poller_is_stopped_refused_and_quarantined() {
+    let registry = registry();
+    let poller = plugin(&registry, "hostile-poller");
+    let now = 1_600_000_000;
+    let parse = |output: &str| poller.parse_status(output.as_bytes(), now);
+    let traps = || {
+        registry
+            .health("hostile-poller")
+            .expect("loaded")
+            .consecutive_traps
+    };
+    assert_eq!(parse("ok").expect("valid").records(), 2);
+    let prefix = "plugin `hostile-poller` returned an invalid result: ";
+    assert_eq!(
+        parse("expiry=99999999999").map_err(|e| e.to_string()),
+        Err(format!(
+            "{prefix}feature 1 (solver of acme): expiry 99999999999 (5138-11-16T09:46:39Z) is after 2200-01-01T00:00:00Z"
+        ))
+    );
+    assert_eq!(
+        parse("count=0").map_err(|e| e.to_string()),
+        Err(format!(
+            "{prefix}checkout 1 (solver by alice@ws1): count is 0"
+        ))
+    );
+    assert_eq!(traps(), 2);
+    // The guest's own refusal is an answer, and so is a valid snapshot.
+    assert_eq!(
+        parse("expiry=soon").map_err(|e| e.to_string()),
+        Err("plugin `hostile-poller` rejected the input: expiry=soon".into())
+    );
+    assert_eq!(traps(), 0);
+    assert_eq!(
+        parse("loop"),
+        Err(CallError::Deadline {
+            plugin: "hostile-poller".into(),
+            limit_ms: 300
+        })
+    );
+    assert_eq!(
+        parse("panic"),
+        Err(CallError::Panic {
+            plugin: "hostile-poller".into(),
+            message: "tests/guests/hostile-poller/src/lib.rs:17:24: hostile poller refuses 5 bytes"
+                .into()
+        })
+    );
+    assert!(matches!(
+        parse("count=0"),
+        Err(CallError::InvalidResult { .. })
+    ));
+    assert_eq!(traps(), QUARANTINE_AFTER);
+    let reason = "returned an invalid result: checkout 1 (solver by alice@ws1): count is 0";
+    assert_eq!(
+        parse("ok"),
+        Err(CallError::Quarantined {
+            plugin: "hostile-poller".into(),
+            reason: reason.into()
+        })
+    );
+    // A quarantined poller is not asked to claim an output either.
+    assert!(registry.detect(World::Poller, b"ok").is_none());
+    let reloaded = registry
+        .reload_dir(Path::new(artifacts::HOSTILE_POLLER))
+        .expect("reload");
+    assert_eq!(
+        reloaded.parse_status(b"ok", now).expect("valid").records(),
+        2
+    );
+    // The other pollers never noticed.
+    assert_eq!(
+        registry.health("flexlm-lmstat"),
+        Some(PluginHealth::default())
+    );
+}
