@@ -52,6 +52,30 @@ pub fn checked_days(y: i64, m: u32, d: u32) -> Option<i64> {
         .then(|| days_from_civil(y, m, d))
 }
 
+/// `YYYY-MM-DD HH:MM:SS` (seconds, or the whole time, may be absent; surrounding spaces are
+/// ignored) as seconds since the epoch, the fields read as UTC. `None` when a field is out of
+/// range or the shape differs.
+pub fn datetime(s: &str) -> Option<i64> {
+    let (date, time) = s.trim().split_once(' ').unwrap_or((s.trim(), "00:00:00"));
+    let mut d = date.split('-').map(|n| n.parse::<u32>().ok());
+    let (Some(Some(y)), Some(Some(m)), Some(Some(dd)), None) =
+        (d.next(), d.next(), d.next(), d.next())
+    else {
+        return None;
+    };
+    let days = checked_days(i64::from(y), m, dd)?;
+    let mut t = time.trim().split(':').map(|n| n.parse::<u32>().ok());
+    let (Some(Some(h)), Some(Some(mi)), sec) = (t.next(), t.next(), t.next()) else {
+        return None;
+    };
+    let sec = match sec {
+        None => 0,
+        Some(Some(s)) if t.next().is_none() => s,
+        Some(_) => return None,
+    };
+    (h < 24 && mi < 60 && sec < 61).then(|| days * DAY + i64::from(h * 3600 + mi * 60 + sec))
+}
+
 /// `YYYY-MM-DDTHH:MM:SSZ` for a UTC timestamp (tests and diagnostics).
 pub fn format_utc(ts: i64) -> String {
     let days = ts.div_euclid(DAY);
@@ -170,6 +194,34 @@ mod tests {
         );
         assert_eq!(format_day(16_890), "2016-03-30");
         assert_eq!(format_day(20_335), "2025-09-04");
+    }
+
+    #[test]
+    fn datetimes() {
+        let t = |s| datetime(s).map(format_utc);
+        assert_eq!(
+            t("2025-01-01 00:59:00").as_deref(),
+            Some("2025-01-01T00:59:00Z")
+        );
+        assert_eq!(
+            t(" 2024-09-17 17:59:34 ").as_deref(),
+            Some("2024-09-17T17:59:34Z")
+        );
+        assert_eq!(t("2024-02-29").as_deref(), Some("2024-02-29T00:00:00Z"));
+        assert_eq!(
+            t("2024-02-29 10:00").as_deref(),
+            Some("2024-02-29T10:00:00Z")
+        );
+        for bad in [
+            "",
+            "2025-13-01 00:00:00",
+            "2025-01-01 24:00:00",
+            "2025-01-01 1:2:3:4",
+            "2025-01-01-01",
+            "x",
+        ] {
+            assert_eq!(datetime(bad), None, "{bad}");
+        }
     }
 
     #[test]

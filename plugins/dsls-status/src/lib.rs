@@ -1,10 +1,9 @@
 //! Dassault DSLS poller: the usage table of `DSLicSrv -admin` (`getLicenseUsage -csv`).
 //!
-//! `lines` numbers the output and reads CSV fields and dates, `parse` holds the grammar and
-//! builds the [`Snapshot`]. DSLS prints full dates (`YYYY-MM-DD HH:MM:SS`) in the server's
+//! `csv` reads the fields of a row, `parse` holds the grammar and builds the [`Snapshot`]. DSLS prints full dates (`YYYY-MM-DD HH:MM:SS`) in the server's
 //! local time with no zone; they are read as UTC (WIT 0.1.0 has no zone for a poll), so the
 //! poll time is not needed.
-mod lines;
+mod csv;
 mod parse;
 
 use tally_plugin_sdk::{PluginError, Poller, Snapshot, Timestamp};

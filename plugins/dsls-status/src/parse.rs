@@ -7,13 +7,14 @@
 
 use std::collections::HashMap;
 
-use tally_plugin_sdk::text::{shown, text};
+use tally_plugin_sdk::civil::datetime;
+use tally_plugin_sdk::text::{lines, shown, text};
 use tally_plugin_sdk::{
     Checkout, Diagnostic, DiagnosticKind, Feature, FeatureKind, LicenseServer, PluginError, Queued,
     ServerStatus, Snapshot,
 };
 
-use crate::lines::{csv, datetime, lines};
+use crate::csv::csv;
 
 /// The vendor of rows whose `Editor` is empty.
 pub const VENDOR: &str = "DSLS";
@@ -48,6 +49,11 @@ struct Columns {
 }
 
 impl Columns {
+    /// The last of the columns a row cannot do without (the header may put any of them last).
+    fn required(&self) -> usize {
+        self.feature.max(self.count).max(self.inuse)
+    }
+
     fn from_header(fields: &[String]) -> Option<Columns> {
         let at = |name: &str| fields.iter().position(|f| f.eq_ignore_ascii_case(name));
         Some(Columns {
@@ -135,7 +141,7 @@ impl Parser {
             self.columns = Some(cols);
         } else if let Some(cols) = self.columns.take() {
             let fields = csv(line);
-            if fields.len() > cols.inuse {
+            if fields.len() > cols.required() {
                 self.row(no, line, &fields, &cols);
             } else if fields.len() > 1 {
                 // A row cut short.
@@ -359,6 +365,18 @@ mod tests {
             Some(("lic.example.com", None))
         );
         assert_eq!(cannot_connect("Connected to server"), None);
+    }
+
+    #[test]
+    fn a_row_cut_before_a_later_column_is_malformed() {
+        // Found by fuzzing: `Count` after `Inuse`, the row cut between them.
+        let s = parse(b"User,Host,Feature,Inuse,Count\nfrank,ws-9,HD2,1\n").expect("parse");
+        assert!(s.features.is_empty());
+        assert_eq!(s.diagnostics.len(), 1);
+        assert_eq!(
+            (s.diagnostics[0].line, s.diagnostics[0].kind),
+            (2, DiagnosticKind::Malformed)
+        );
     }
 
     #[test]

@@ -8,12 +8,17 @@
 //! rows whose User column (17) is not empty, `awk -F, '$17!=""'`; issued/in use of named
 //! features and tokens per user read off columns 12, 13 and 14 by eye; server name and
 //! version from `grep -n -e 'version:' -e 'Server name'`.
-mod common;
+use dsls_status::DslsStatus;
+use tally_plugin_sdk::testing;
+use tally_plugin_sdk::testing::snapshot::{count, diags};
+use tally_plugin_sdk::{DiagnosticKind, PluginError, ServerStatus, Snapshot};
 
-use std::path::PathBuf;
+/// The poll time the tests pass (2025-01-01T00:00:00Z); DSLS outputs never need it.
+const NOW: i64 = 1_735_689_600;
 
-use common::*;
-use tally_plugin_sdk::{DiagnosticKind, ServerStatus};
+fn parse(output: &[u8]) -> Result<Snapshot, PluginError> {
+    testing::check_status::<DslsStatus>(output, NOW)
+}
 
 const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/corpus/dsls");
 const PREFIX: &str = "license_manager_omnivector__dsls_";
@@ -58,25 +63,15 @@ const FACTS: &[Facts] = &[
             checkouts: 1, tokens: &[493], malformed: 0 },
 ];
 
-fn corpus() -> Option<PathBuf> {
-    let dir = PathBuf::from(DIR);
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        println!("corpus absent ({DIR}): skipping");
-        None
-    }
-}
-
 #[test]
 fn every_status_output_has_expectations() {
-    let Some(dir) = corpus() else { return };
-    let mut files: Vec<String> = std::fs::read_dir(&dir)
-        .expect("corpus dir")
-        .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+    let Some(dir) = testing::dir_or_skip(DIR) else {
+        return;
+    };
+    let files: Vec<String> = testing::file_names(&dir)
+        .into_iter()
         .filter(|n| n.starts_with(PREFIX))
         .collect();
-    files.sort();
     let known: Vec<&str> = FACTS.iter().map(|f| f.file).collect();
     assert_eq!(
         files, known,
@@ -86,7 +81,9 @@ fn every_status_output_has_expectations() {
 
 #[test]
 fn corpus_facts() {
-    let Some(dir) = corpus() else { return };
+    let Some(dir) = testing::dir_or_skip(DIR) else {
+        return;
+    };
     for f in FACTS {
         let data = std::fs::read(dir.join(f.file)).unwrap_or_else(|e| panic!("{}: {e}", f.file));
         let s = parse(&data).unwrap_or_else(|e| panic!("{}: {e}", f.file));
@@ -138,12 +135,25 @@ fn corpus_facts() {
 
 #[test]
 fn the_importer_files_are_not_status_outputs() {
-    let Some(dir) = corpus() else { return };
+    let Some(dir) = testing::dir_or_skip(DIR) else {
+        return;
+    };
     for file in [
         "licenselogs__dsls_LicenseServer_log_2025-08.log",
         "licenselogs__dsls_cloud_getlogs.json",
     ] {
         let data = std::fs::read(dir.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
         assert!(parse(&data).is_err(), "{file}");
+    }
+}
+
+#[test]
+fn fuzz_body_holds_on_every_corpus_file() {
+    let Some(dir) = testing::dir_or_skip(DIR) else {
+        return;
+    };
+    for Facts { file, .. } in FACTS {
+        println!("{file}");
+        testing::fuzz_status::<DslsStatus>(&testing::fixture(dir.join(file)));
     }
 }

@@ -1,17 +1,25 @@
 //! Hand-made outputs, one per quirk, with every record compared exactly.
-mod common;
+use dsls_status::DslsStatus;
+use tally_plugin_sdk::testing;
+use tally_plugin_sdk::testing::snapshot::*;
+use tally_plugin_sdk::{PluginError, Snapshot};
 
-use common::*;
-use tally_plugin_sdk::PluginError;
+const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
 
 fn fixture(name: &str) -> Vec<u8> {
-    let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    testing::fixture(format!("{DIR}/{name}"))
+}
+
+/// The poll time the tests pass (2025-01-01T00:00:00Z); DSLS outputs never need it.
+const NOW: i64 = 1_735_689_600;
+
+fn parse(output: &[u8]) -> Result<Snapshot, PluginError> {
+    testing::check_status::<DslsStatus>(output, NOW)
 }
 
 const HD2: &str = "Dassault Systemes|HD2|5|-|3|1|2026-06-30T23:59:00Z|Floating";
 const MD2: &str = "Dassault Systemes|MD2|5|-|2|0|2026-06-30T23:59:00Z|Floating";
-const ALICE: &str = "Dassault Systemes|HD2|alice|ws-12|1|2025-03-04T08:15:00Z|0A1B";
+const ALICE: &str = "Dassault Systemes|HD2|alice|ws-12|-|1|2025-03-04T08:15:00Z|0A1B|-|false";
 
 #[test]
 fn warning_and_prompt_glued_to_the_header() {
@@ -19,7 +27,7 @@ fn warning_and_prompt_glued_to_the_header() {
     assert_eq!(
         servers(&s),
         [
-            "lic01.example.com:-|Up|6.425.4|Warning: restricted connection, some operations are not permitted"
+            "lic01.example.com:-|Up|6.425.4|Warning: restricted connection, some operations are not permitted|"
         ]
     );
     assert_eq!(features(&s), [HD2, MD2]);
@@ -30,7 +38,7 @@ fn warning_and_prompt_glued_to_the_header() {
 #[test]
 fn bom_crlf_and_no_final_newline() {
     let s = parse(&fixture("bom_crlf_no_final_newline.txt")).expect("parse");
-    assert_eq!(servers(&s), ["lic01.example.com:-|Up|6.425.4|-"]);
+    assert_eq!(servers(&s), ["lic01.example.com:-|Up|6.425.4|-|"]);
     assert_eq!(features(&s), [HD2, MD2]);
     assert_eq!(checkouts(&s), [ALICE]);
     assert!(s.diagnostics.is_empty(), "{:?}", diags(&s));
@@ -52,19 +60,22 @@ fn pools_tokens_queue_and_quoted_fields() {
     assert_eq!(
         checkouts(&s),
         [
-            "Dassault Systemes|SRU|bob|nid1|40|2025-02-01T10:00:00Z|02DB1",
-            "Dassault Systemes|SRU|carol|nid2|20|2025-02-01T10:30:00Z|02DB2",
-            "Dassault Systemes V5|CAC-MCE|erin|pc7.corp.example.com|1|2025-02-02T07:00:00Z|0C1",
+            "Dassault Systemes|SRU|bob|nid1|-|40|2025-02-01T10:00:00Z|02DB1|-|false",
+            "Dassault Systemes|SRU|carol|nid2|-|20|2025-02-01T10:30:00Z|02DB2|-|false",
+            "Dassault Systemes V5|CAC-MCE|erin|pc7.corp.example.com|-|1|2025-02-02T07:00:00Z|0C1|-|false",
         ]
     );
-    assert_eq!(queued(&s), ["Dassault Systemes|SRU|dave|nid3|30"]);
-    assert_eq!(diags(&s), ["12|Assumption"]);
+    assert_eq!(queued(&s), ["Dassault Systemes|SRU|dave|nid3|30|-"]);
+    assert_eq!(
+        diags(&s),
+        ["12|Assumption|expiration date not read: ,,NL1,NodeLock,STD,5,,YLC,0,permanent,1,1,0,"]
+    );
 }
 
 #[test]
 fn broken_rows_become_diagnostics() {
     let s = parse(&fixture("broken_rows.txt")).expect("parse");
-    assert_eq!(servers(&s), ["lic01.example.com:-|Up|6.425.4|-"]);
+    assert_eq!(servers(&s), ["lic01.example.com:-|Up|6.425.4|-|"]);
     assert_eq!(
         features(&s),
         ["Dassault Systemes|PAC|8|-|1|0|2025-01-01T00:59:00Z|Floating"]
@@ -72,7 +83,11 @@ fn broken_rows_become_diagnostics() {
     // `six` licenses, a message in the table, the cut last row.
     assert_eq!(
         diags(&s),
-        ["9|Malformed", "10|Unrecognised", "11|Malformed"]
+        [
+            "9|Malformed|Dassault Systemes,5E756A80,PAJ,Token,STD,8,2025-01-01 00:59:00,YLC,0,2025-01-01 00:59:00,10001723,six,0,",
+            "10|Unrecognised|ERROR: connection lost",
+            "11|Malformed|Dassault Systemes,5E756A80,PC"
+        ]
     );
 }
 
@@ -81,7 +96,7 @@ fn connection_error_is_a_down_server() {
     let s = parse(&fixture("cannot_connect.txt")).expect("parse");
     assert_eq!(
         servers(&s),
-        ["lic01.example.com:4085|Down|-|Cannot connect to server lic01.example.com on port 4085"]
+        ["lic01.example.com:4085|Down|-|Cannot connect to server lic01.example.com on port 4085|"]
     );
     assert!(s.features.is_empty() && s.diagnostics.is_empty());
 }
@@ -89,18 +104,18 @@ fn connection_error_is_a_down_server() {
 #[test]
 fn server_not_ready() {
     let s = parse(&fixture("not_ready.txt")).expect("parse");
-    assert_eq!(servers(&s), ["lic01.example.com:-|Down|6.425.4|Ready: no"]);
+    assert_eq!(servers(&s), ["lic01.example.com:-|Down|6.425.4|Ready: no|"]);
     assert!(s.features.is_empty() && s.diagnostics.is_empty());
 }
 
 #[test]
 fn columns_are_found_by_name() {
     let s = parse(&fixture("other_column_order.txt")).expect("parse");
-    assert_eq!(servers(&s), [":-|Up|-|-"]);
+    assert_eq!(servers(&s), [":-|Up|-|-|"]);
     assert_eq!(features(&s), ["Dassault Systemes|HD2|-|-|4|1|-|Unknown"]);
     assert_eq!(
         checkouts(&s),
-        ["Dassault Systemes|HD2|frank|ws-9|1|2025-03-04T08:15:00Z|-"]
+        ["Dassault Systemes|HD2|frank|ws-9|-|1|2025-03-04T08:15:00Z|-|-|false"]
     );
 }
 
@@ -117,11 +132,11 @@ fn other_tools_are_bad_input() {
 }
 
 #[test]
-fn every_cut_of_a_fixture_parses_without_panicking() {
-    for name in ["pools_tokens_queue.txt", "bom_crlf_no_final_newline.txt"] {
-        let data = fixture(name);
-        for cut in 0..data.len() {
-            let _ = parse(&data[..cut]);
+fn fuzz_body_holds_on_every_fixture_and_every_cut() {
+    for (name, data) in testing::fixtures(DIR) {
+        println!("{name}");
+        for cut in 0..=data.len() {
+            testing::fuzz_status::<DslsStatus>(&data[..cut]);
         }
     }
 }

@@ -1,12 +1,12 @@
 //! FlexNet (FLEXlm) `lmutil lmstat` poller.
 //!
-//! `lines` cleans the output into numbered lines, `line` holds the grammar of one line, `parse`
-//! builds the [`Snapshot`](tally_plugin_sdk::Snapshot) and `when` reads lmstat's dates.
+//! `line` holds the grammar of one line (the output read as
+//! [`word_lines`](tally_plugin_sdk::text::word_lines)), `parse` builds the
+//! [`Snapshot`](tally_plugin_sdk::Snapshot) and `when` reads lmstat's dates.
 //! Checkout starts carry no year and no zone: the year is the latest that does not put them
 //! more than a day after the poll, and the server's local time is read as UTC (WIT 0.1.0 has
 //! no zone for a poll).
 mod line;
-mod lines;
 mod parse;
 mod when;
 
@@ -29,7 +29,7 @@ impl Poller for FlexlmLmstat {
 /// Phrases only lmstat prints: its status header, section headers and `-i` note score 1.0;
 /// a `Users of` count line 0.9; the lmutil/lmstat banner alone 0.6.
 fn sniff(head: &[u8]) -> f32 {
-    let text = lines::words(&tally_plugin_sdk::text::text(head));
+    let text = tally_plugin_sdk::text::words(&tally_plugin_sdk::text::text(head));
     let strong = [
         "Flexible License Manager status on ",
         "License server status: ",

@@ -13,13 +13,14 @@ use tally_plugin_sdk::{
 };
 
 use crate::line::{self, Counts, Header, Status, Tail, UserLine};
-use crate::lines::lines;
 use crate::when;
+use tally_plugin_sdk::text::word_lines;
 
 pub fn parse(output: &[u8], now: Timestamp) -> Result<Snapshot, PluginError> {
     let mut p = Parser::new(now);
     let mut first = None;
-    for (no, l) in lines(output) {
+    // lmstat's indentation varies between versions and even inside one output, so only the words matter.
+    for (no, l) in word_lines(output) {
         if !l.is_empty() {
             first.get_or_insert_with(|| l.clone());
             p.line(no, &l);

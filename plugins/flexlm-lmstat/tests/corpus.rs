@@ -20,10 +20,11 @@
 //!   the two TRUNCATED files, and the Assumptions listed beside each file.
 mod common;
 
-use std::path::PathBuf;
-
 use common::*;
+use flexlm_lmstat::FlexlmLmstat;
 use tally_plugin_sdk::civil::DAY;
+use tally_plugin_sdk::testing::snapshot::count;
+use tally_plugin_sdk::testing::{self, strs};
 use tally_plugin_sdk::{DiagnosticKind, Snapshot};
 
 const DIR: &str = concat!(
@@ -189,16 +190,6 @@ const FACTS: &[Facts] = &[
             checkouts: 3, queued: 0, reservations: 0, lingering: 0, malformed: 0, unrecognised: 0, assumptions: 0 },
 ];
 
-fn corpus() -> Option<PathBuf> {
-    let dir = PathBuf::from(DIR);
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        println!("corpus absent ({DIR}): skipping");
-        None
-    }
-}
-
 /// `name|pool|issued|in_use` of every feature.
 fn named(s: &Snapshot) -> Vec<String> {
     s.features
@@ -218,12 +209,10 @@ fn named(s: &Snapshot) -> Vec<String> {
 
 #[test]
 fn every_corpus_file_has_expectations() {
-    let Some(dir) = corpus() else { return };
-    let mut files: Vec<String> = std::fs::read_dir(&dir)
-        .expect("corpus dir")
-        .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
-        .collect();
-    files.sort();
+    let Some(dir) = testing::dir_or_skip(DIR) else {
+        return;
+    };
+    let files = testing::file_names(&dir);
     let known: Vec<String> = FACTS.iter().map(|f| f.file.to_string()).collect();
     assert_eq!(
         files, known,
@@ -233,7 +222,9 @@ fn every_corpus_file_has_expectations() {
 
 #[test]
 fn corpus_facts() {
-    let Some(dir) = corpus() else { return };
+    let Some(dir) = testing::dir_or_skip(DIR) else {
+        return;
+    };
     for f in FACTS {
         let name = f.file;
         let data = std::fs::read(dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
@@ -312,7 +303,9 @@ fn corpus_facts() {
 /// twice, like `feature42` in `…app1`, adds up over both).
 #[test]
 fn pools_sum_to_the_feature_totals() {
-    let Some(dir) = corpus() else { return };
+    let Some(dir) = testing::dir_or_skip(DIR) else {
+        return;
+    };
     for f in FACTS {
         let data = std::fs::read(dir.join(f.file)).expect("corpus file");
         let text = String::from_utf8_lossy(&data);
@@ -332,7 +325,8 @@ fn pools_sum_to_the_feature_totals() {
                 .expect("in use");
             *totals.entry(name).or_default() += in_use;
         }
-        let s = parse(&data, 0);
+        let (y, m, d, h, min) = f.now;
+        let s = parse(&data, at(y, m, d, h, min));
         for (name, in_use) in totals {
             let sum: u32 = s
                 .features
@@ -342,5 +336,16 @@ fn pools_sum_to_the_feature_totals() {
                 .sum();
             assert_eq!(sum, in_use, "{}: {name}", f.file);
         }
+    }
+}
+
+#[test]
+fn fuzz_body_holds_on_every_corpus_file() {
+    let Some(dir) = testing::dir_or_skip(DIR) else {
+        return;
+    };
+    for f in FACTS {
+        println!("{}", f.file);
+        testing::fuzz_status::<FlexlmLmstat>(&testing::fixture(dir.join(f.file)));
     }
 }

@@ -1,9 +1,9 @@
 //! LM-X `lmxendutil -licstat` poller.
 //!
-//! `lines` cleans the output into numbered lines, `parse` holds the grammar and builds the
+//! `parse` holds the grammar of the output's
+//! [`word_lines`](tally_plugin_sdk::text::word_lines) and builds the
 //! [`Snapshot`](tally_plugin_sdk::Snapshot). LM-X prints full dates, so the poll time is not
 //! needed; they are the server's local time, read as UTC (WIT 0.1.0 has no zone for a poll).
-mod lines;
 mod parse;
 
 use tally_plugin_sdk::{PluginError, Poller, Snapshot, Timestamp};
@@ -24,7 +24,7 @@ impl Poller for LmxStatus {
 
 /// The banner and headers only `lmxendutil` prints.
 fn sniff(head: &[u8]) -> f32 {
-    let text = lines::words(&tally_plugin_sdk::text::text(head));
+    let text = tally_plugin_sdk::text::words(&tally_plugin_sdk::text::text(head));
     let strong = [
         "LM-X End-user Utility",
         "LM-X License Server on ",

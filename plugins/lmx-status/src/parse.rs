@@ -12,11 +12,12 @@ use tally_plugin_sdk::{
     ServerStatus, Snapshot, Timestamp,
 };
 
-use crate::lines::lines;
+use tally_plugin_sdk::text::word_lines;
 
 pub fn parse(output: &[u8]) -> Result<Snapshot, PluginError> {
     let mut p = Parser::default();
-    for (no, line) in lines(output) {
+    // Detail lines are indented or not, with or without trailing spaces: only the words matter.
+    for (no, line) in word_lines(output) {
         p.line(no, &line);
     }
     p.finish()

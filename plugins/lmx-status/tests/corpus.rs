@@ -9,13 +9,10 @@
 //! * checkouts: `grep -c 'license(s) used by'`; units: the sum of the numbers opening those
 //!   lines (`grep -o '^[0-9]* license(s) used by' | awk`).
 //! * diagnostics: no line is damaged.
-mod common;
-
-use std::path::PathBuf;
-
-use common::*;
 use lmx_status::LmxStatus;
-use tally_plugin_sdk::{DiagnosticKind, Poller, ServerStatus};
+use tally_plugin_sdk::testing;
+use tally_plugin_sdk::testing::snapshot::count;
+use tally_plugin_sdk::{DiagnosticKind, ServerStatus};
 
 const DIR: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -58,24 +55,12 @@ const FACTS: &[Facts] = &[
             servers: &[(":", Down)], features: 0, named: &[], checkouts: 0, units: 0, malformed: 0, unrecognised: 0 },
 ];
 
-fn corpus() -> Option<PathBuf> {
-    let dir = PathBuf::from(DIR);
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        println!("corpus absent ({DIR}): skipping");
-        None
-    }
-}
-
 #[test]
 fn every_corpus_file_has_facts() {
-    let Some(dir) = corpus() else { return };
-    let mut files: Vec<String> = std::fs::read_dir(&dir)
-        .expect("corpus dir")
-        .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
-        .collect();
-    files.sort();
+    let Some(dir) = testing::dir_or_skip(DIR) else {
+        return;
+    };
+    let files = testing::file_names(&dir);
     let known: Vec<String> = FACTS.iter().map(|f| f.file.to_string()).collect();
     assert_eq!(
         files, known,
@@ -85,11 +70,14 @@ fn every_corpus_file_has_facts() {
 
 #[test]
 fn corpus_facts() {
-    let Some(dir) = corpus() else { return };
+    let Some(dir) = testing::dir_or_skip(DIR) else {
+        return;
+    };
     for f in FACTS {
         let name = f.file;
         let data = std::fs::read(dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
-        let s = LmxStatus::parse_status(&data, 0).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let s =
+            testing::check_status::<LmxStatus>(&data, 0).unwrap_or_else(|e| panic!("{name}: {e}"));
 
         let got: Vec<(String, ServerStatus)> = s
             .servers
@@ -150,5 +138,16 @@ fn corpus_facts() {
             f.unrecognised,
             "{name}: unrecognised"
         );
+    }
+}
+
+#[test]
+fn fuzz_body_holds_on_every_corpus_file() {
+    let Some(dir) = testing::dir_or_skip(DIR) else {
+        return;
+    };
+    for f in FACTS {
+        println!("{}", f.file);
+        testing::fuzz_status::<LmxStatus>(&testing::fixture(dir.join(f.file)));
     }
 }

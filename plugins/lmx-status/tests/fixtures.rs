@@ -1,9 +1,8 @@
 //! Hand-made fixtures, one per quirk of `lmxendutil -licstat` output (see `tests/fixtures/`).
 //! Each test asserts every record its fixture produces.
-mod common;
-
-use common::*;
 use lmx_status::LmxStatus;
+use tally_plugin_sdk::testing::snapshot::*;
+use tally_plugin_sdk::testing::{self, strs};
 use tally_plugin_sdk::{PluginError, Poller, Snapshot};
 
 const FIXTURES: &[&str] = &[
@@ -15,14 +14,15 @@ const FIXTURES: &[&str] = &[
     "units_and_names.txt",
 ];
 
+const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
+
 fn fixture(name: &str) -> Vec<u8> {
-    let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    testing::fixture(format!("{DIR}/{name}"))
 }
 
 fn parse(name: &str) -> Snapshot {
     // Full dates: the poll time plays no part.
-    LmxStatus::parse_status(&fixture(name), 0).unwrap_or_else(|e| panic!("{name}: {e}"))
+    testing::check_status::<LmxStatus>(&fixture(name), 0).unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
 #[test]
@@ -125,20 +125,12 @@ fn damaged_lines_become_diagnostics() {
 }
 
 #[test]
-fn line_endings_do_not_matter() {
-    for name in FIXTURES {
-        let data = fixture(name);
-        let lf: Vec<u8> = String::from_utf8_lossy(&data)
-            .replace("\r\n", "\n")
-            .into_bytes();
-        let crlf = String::from_utf8_lossy(&lf)
-            .replace('\n', "\r\n")
-            .into_bytes();
-        assert_eq!(
-            LmxStatus::parse_status(&lf, 0),
-            LmxStatus::parse_status(&crlf, 0),
-            "{name}"
-        );
+fn fuzz_body_holds_on_every_fixture_and_every_cut() {
+    for (name, data) in testing::fixtures(DIR) {
+        println!("{name}");
+        for cut in 0..=data.len() {
+            testing::fuzz_status::<LmxStatus>(&data[..cut]);
+        }
     }
 }
 
@@ -163,11 +155,5 @@ fn other_text_is_bad_input() {
 
 #[test]
 fn every_fixture_is_tested() {
-    let dir = format!("{}/tests/fixtures", env!("CARGO_MANIFEST_DIR"));
-    let mut names: Vec<String> = std::fs::read_dir(&dir)
-        .expect("fixtures dir")
-        .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
-        .collect();
-    names.sort();
-    assert_eq!(names, strs(FIXTURES));
+    assert_eq!(testing::file_names(DIR), strs(FIXTURES));
 }

@@ -1,9 +1,8 @@
 //! LS-DYNA (LSTC license manager) poller: the license table of `lstc_qrun -R`.
 //!
-//! `lines` numbers the output and reads its dates, `parse` holds the grammar and builds the
-//! [`Snapshot`]. The report shows no checkout times, so the poll time is not needed; the
+//! `date` reads LSTC's dates, `parse` holds the grammar and builds the [`Snapshot`]. The report shows no checkout times, so the poll time is not needed; the
 //! expiration dates carry no zone and are read as UTC (WIT 0.1.0 has no zone for a poll).
-mod lines;
+mod date;
 mod parse;
 
 use tally_plugin_sdk::{PluginError, Poller, Snapshot, Timestamp};

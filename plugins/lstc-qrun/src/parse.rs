@@ -11,13 +11,13 @@
 //! Rows are read as words from the right: the table is padded with spaces and FREE can be
 //! printed as `000`, so column positions mean nothing.
 
-use tally_plugin_sdk::text::{shown, text};
+use tally_plugin_sdk::text::{lines, shown, text};
 use tally_plugin_sdk::{
     Checkout, Diagnostic, DiagnosticKind, Feature, FeatureKind, LicenseServer, PluginError, Queued,
     ServerStatus, Snapshot,
 };
 
-use crate::lines::{date, lines};
+use crate::date::date;
 
 /// LSTC's outputs name no vendor: the manager's name.
 pub const VENDOR: &str = "LSTC";

@@ -8,12 +8,17 @@
 //! sum of the CPUs of the user lines under it (`grep -E '^ +[^ ]+ +[0-9]+@[^ ]+ +[0-9]+$'`,
 //! `awk '{s+=$3}'`), which is also the `LICENSE GROUP` total; `checkouts` = those user lines;
 //! server and error from `grep -n -e '^Using' -e ERROR`.
-mod common;
+use lstc_qrun::LstcQrun;
+use tally_plugin_sdk::testing;
+use tally_plugin_sdk::testing::snapshot::{count, diags};
+use tally_plugin_sdk::{DiagnosticKind, PluginError, ServerStatus, Snapshot};
 
-use std::path::PathBuf;
+/// The poll time the tests pass (2025-01-01T00:00:00Z); lstc_qrun outputs never need it.
+const NOW: i64 = 1_735_689_600;
 
-use common::*;
-use tally_plugin_sdk::{DiagnosticKind, ServerStatus};
+fn parse(output: &[u8]) -> Result<Snapshot, PluginError> {
+    testing::check_status::<LstcQrun>(output, NOW)
+}
 
 const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/corpus/other");
 const MARK: &str = "lstc_qrun";
@@ -66,25 +71,15 @@ const FACTS: &[Facts] = &[
             checkouts: 0, first_host: None, malformed: 0 },
 ];
 
-fn corpus() -> Option<PathBuf> {
-    let dir = PathBuf::from(DIR);
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        println!("corpus absent ({DIR}): skipping");
-        None
-    }
-}
-
 #[test]
 fn every_lstc_output_has_expectations() {
-    let Some(dir) = corpus() else { return };
-    let mut files: Vec<String> = std::fs::read_dir(&dir)
-        .expect("corpus dir")
-        .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+    let Some(dir) = testing::dir_or_skip(DIR) else {
+        return;
+    };
+    let files: Vec<String> = testing::file_names(&dir)
+        .into_iter()
         .filter(|n| n.contains(MARK))
         .collect();
-    files.sort();
     let known: Vec<&str> = FACTS.iter().map(|f| f.file).collect();
     assert_eq!(
         files, known,
@@ -94,7 +89,9 @@ fn every_lstc_output_has_expectations() {
 
 #[test]
 fn corpus_facts() {
-    let Some(dir) = corpus() else { return };
+    let Some(dir) = testing::dir_or_skip(DIR) else {
+        return;
+    };
     for f in FACTS {
         let data = std::fs::read(dir.join(f.file)).unwrap_or_else(|e| panic!("{}: {e}", f.file));
         let s = parse(&data).unwrap_or_else(|e| panic!("{}: {e}", f.file));
@@ -137,5 +134,16 @@ fn corpus_facts() {
             f.file
         );
         assert!(s.diagnostics.is_empty(), "{}: {:?}", f.file, diags(&s));
+    }
+}
+
+#[test]
+fn fuzz_body_holds_on_every_corpus_file() {
+    let Some(dir) = testing::dir_or_skip(DIR) else {
+        return;
+    };
+    for Facts { file, .. } in FACTS {
+        println!("{file}");
+        testing::fuzz_status::<LstcQrun>(&testing::fixture(dir.join(file)));
     }
 }

@@ -1,18 +1,26 @@
 //! Hand-made outputs, one per quirk, with every record compared exactly.
-mod common;
+use lstc_qrun::LstcQrun;
+use tally_plugin_sdk::testing;
+use tally_plugin_sdk::testing::snapshot::*;
+use tally_plugin_sdk::{PluginError, Snapshot};
 
-use common::*;
-use tally_plugin_sdk::PluginError;
+const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
 
 fn fixture(name: &str) -> Vec<u8> {
-    let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    testing::fixture(format!("{DIR}/{name}"))
+}
+
+/// The poll time the tests pass (2025-01-01T00:00:00Z); lstc_qrun outputs never need it.
+const NOW: i64 = 1_735_689_600;
+
+fn parse(output: &[u8]) -> Result<Snapshot, PluginError> {
+    testing::check_status::<LstcQrun>(output, NOW)
 }
 
 #[test]
 fn crlf_tabs_fqdn_and_names_with_spaces() {
     let s = parse(&fixture("crlf_tabs_fqdn_names.txt")).expect("parse");
-    assert_eq!(servers(&s), ["lic01.example.com:31010|Up|-|-"]);
+    assert_eq!(servers(&s), ["lic01.example.com:31010|Up|-|-|"]);
     assert_eq!(
         features(&s),
         [
@@ -24,8 +32,8 @@ fn crlf_tabs_fqdn_and_names_with_spaces() {
     assert_eq!(
         checkouts(&s),
         [
-            "LSTC|LS-DYNA|alice|node01.cluster.example.com|32|-|4242",
-            "LSTC|LS-DYNA|John Doe|ws-7|16|-|77",
+            "LSTC|LS-DYNA|alice|node01.cluster.example.com|-|32|-|4242|-|false",
+            "LSTC|LS-DYNA|John Doe|ws-7|-|16|-|77|-|false",
         ]
     );
     assert!(s.queued.is_empty());
@@ -35,7 +43,7 @@ fn crlf_tabs_fqdn_and_names_with_spaces() {
 #[test]
 fn queued_jobs_and_license_groups() {
     let s = parse(&fixture("queue_groups.txt")).expect("parse");
-    assert_eq!(servers(&s), ["lic01:31010|Up|-|-"]);
+    assert_eq!(servers(&s), ["lic01:31010|Up|-|-|"]);
     assert_eq!(
         features(&s),
         [
@@ -44,17 +52,23 @@ fn queued_jobs_and_license_groups() {
             "LSTC|LS-OPT|-|-|10|0|-|Floating",
         ]
     );
-    assert_eq!(checkouts(&s), ["LSTC|MPPDYNA|bob|n1|64|-|101"]);
+    assert_eq!(checkouts(&s), ["LSTC|MPPDYNA|bob|n1|-|64|-|101|-|false"]);
     // The report counts queued jobs without naming their users.
-    assert_eq!(queued(&s), ["LSTC|MPPDYNA|||2"]);
+    assert_eq!(queued(&s), ["LSTC|MPPDYNA|||2|-"]);
     // `permanent` is no date; the second group's 2 is not its programs' 1.
-    assert_eq!(diags(&s), ["11|Assumption", "12|Assumption"]);
+    assert_eq!(
+        diags(&s),
+        [
+            "11|Assumption|expiration not a date: LS-OPT           permanent           0      9     10 |     0",
+            "12|Assumption|group total differs from its programs' sum 1: LICENSE GROUP     2      9     10 |     0"
+        ]
+    );
 }
 
 #[test]
 fn broken_lines_become_diagnostics() {
     let s = parse(&fixture("broken_lines.txt")).expect("parse");
-    assert_eq!(servers(&s), ["lic01:31010|Up|-|-"]);
+    assert_eq!(servers(&s), ["lic01:31010|Up|-|-|"]);
     assert_eq!(
         features(&s),
         ["LSTC|LS-DYNA|-|-|64|0|2025-12-31T00:00:00Z|Floating"]
@@ -64,11 +78,11 @@ fn broken_lines_become_diagnostics() {
     assert_eq!(
         diags(&s),
         [
-            "7|Malformed",
-            "8|Malformed",
-            "10|Malformed",
-            "11|Unrecognised",
-            "12|Malformed"
+            "7|Malformed|early     1@n1  8",
+            "8|Malformed|MPPDYNA          12/31/2025          -     x0     64 |     0",
+            "10|Malformed|carol     abc@n2  8",
+            "11|Unrecognised|Connection reset by peer",
+            "12|Malformed|LS-DYNA_971      12/31/2025"
         ]
     );
 }
@@ -78,7 +92,7 @@ fn error_is_a_down_server() {
     let s = parse(&fixture("error_trailing_tabs.txt")).expect("parse");
     assert_eq!(
         servers(&s),
-        ["lic01.example.com:-|Down|-|failed to open server lic01.example.com"]
+        ["lic01.example.com:-|Down|-|failed to open server lic01.example.com|"]
     );
     assert!(s.features.is_empty() && s.diagnostics.is_empty());
 }
@@ -96,11 +110,11 @@ fn other_tools_are_bad_input() {
 }
 
 #[test]
-fn every_cut_of_a_fixture_parses_without_panicking() {
-    for name in ["crlf_tabs_fqdn_names.txt", "queue_groups.txt"] {
-        let data = fixture(name);
-        for cut in 0..data.len() {
-            let _ = parse(&data[..cut]);
+fn fuzz_body_holds_on_every_fixture_and_every_cut() {
+    for (name, data) in testing::fixtures(DIR) {
+        println!("{name}");
+        for cut in 0..=data.len() {
+            testing::fuzz_status::<LstcQrun>(&data[..cut]);
         }
     }
 }

@@ -1,14 +1,13 @@
 //! Wolfram MathLM poller: the report of `monitorlm <server> -format text`.
 //!
-//! `lines` numbers the output and reads durations, `parse` holds the grammar and builds the
-//! [`Snapshot`]. The report gives each session's duration, not its start: the start is the
+//! `duration` reads session durations, `parse` holds the grammar and builds the [`Snapshot`]. The report gives each session's duration, not its start: the start is the
 //! poll time minus the duration. Without `-localtime` monitorlm writes GMT, and the report's
 //! own `Date :` line is not needed.
 //!
 //! Why `-format text` and not a Tally template (FORMATS.md §8 suggests one): `-template`
 //! takes a file, and a manifest command can name only the tool, `{host}` and `{port}`. The
 //! text report holds the same facts (program, class, counts, user, host, duration).
-mod lines;
+mod duration;
 mod parse;
 
 use tally_plugin_sdk::{PluginError, Poller, Snapshot, Timestamp};

@@ -17,13 +17,13 @@
 //! Rows are read as words around their fixed parts (numbers, the version, the duration):
 //! program names hold spaces and the hostname may be empty (phpLicenseWatcher issue #112).
 
-use tally_plugin_sdk::text::{shown, text};
+use tally_plugin_sdk::text::{lines, shown, text};
 use tally_plugin_sdk::{
     Checkout, Diagnostic, DiagnosticKind, Feature, FeatureKind, LicenseServer, PluginError,
     ServerStatus, Snapshot, Timestamp,
 };
 
-use crate::lines::{duration, lines};
+use crate::duration::duration;
 
 /// MathLM's reports name no vendor: the manager's name.
 pub const VENDOR: &str = "MathLM";

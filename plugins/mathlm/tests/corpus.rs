@@ -6,13 +6,16 @@
 //! <count>` (read with `cat -A`: no `MathLM` header, no table, no final newline). What the
 //! count is depends on that site's template, so it is no `monitorlm -format text` report:
 //! the poller must refuse it rather than guess, and must not claim it when sniffing.
-mod common;
-
-use std::path::PathBuf;
-
-use common::*;
 use mathlm::MathLm;
-use tally_plugin_sdk::{PluginError, Poller};
+use tally_plugin_sdk::testing;
+use tally_plugin_sdk::{PluginError, Poller, Snapshot};
+
+/// The poll time the tests pass (2025-01-01T00:00:00Z): checkout starts are reckoned from it.
+const NOW: i64 = 1_735_689_600;
+
+fn parse(output: &[u8]) -> Result<Snapshot, PluginError> {
+    testing::check_status::<MathLm>(output, NOW)
+}
 
 const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/corpus/mathlm");
 
@@ -26,24 +29,12 @@ const FACTS: &[(&str, Expect)] = &[(
     Expect::NotAReport,
 )];
 
-fn corpus() -> Option<PathBuf> {
-    let dir = PathBuf::from(DIR);
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        println!("corpus absent ({DIR}): skipping");
-        None
-    }
-}
-
 #[test]
 fn every_mathlm_file_has_expectations() {
-    let Some(dir) = corpus() else { return };
-    let mut files: Vec<String> = std::fs::read_dir(&dir)
-        .expect("corpus dir")
-        .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
-        .collect();
-    files.sort();
+    let Some(dir) = testing::dir_or_skip(DIR) else {
+        return;
+    };
+    let files = testing::file_names(&dir);
     let known: Vec<&str> = FACTS.iter().map(|f| f.0).collect();
     assert_eq!(
         files, known,
@@ -53,7 +44,9 @@ fn every_mathlm_file_has_expectations() {
 
 #[test]
 fn corpus_facts() {
-    let Some(dir) = corpus() else { return };
+    let Some(dir) = testing::dir_or_skip(DIR) else {
+        return;
+    };
     for (file, expect) in FACTS {
         let data = std::fs::read(dir.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
         match expect {
@@ -65,5 +58,16 @@ fn corpus_facts() {
                 assert!(MathLm::sniff(&data) < 0.5, "{file}");
             }
         }
+    }
+}
+
+#[test]
+fn fuzz_body_holds_on_every_corpus_file() {
+    let Some(dir) = testing::dir_or_skip(DIR) else {
+        return;
+    };
+    for (file, _) in FACTS {
+        println!("{file}");
+        testing::fuzz_status::<MathLm>(&testing::fixture(dir.join(file)));
     }
 }

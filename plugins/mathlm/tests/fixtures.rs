@@ -1,19 +1,27 @@
 //! Hand-made reports in the layout of Wolfram's documented example, one per quirk, with every
 //! record compared exactly. The poll time is 2025-01-01T00:00:00Z.
-mod common;
+use mathlm::MathLm;
+use tally_plugin_sdk::testing;
+use tally_plugin_sdk::testing::snapshot::*;
+use tally_plugin_sdk::{PluginError, Snapshot};
 
-use common::*;
-use tally_plugin_sdk::PluginError;
+const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
 
 fn fixture(name: &str) -> Vec<u8> {
-    let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    testing::fixture(format!("{DIR}/{name}"))
+}
+
+/// The poll time the tests pass (2025-01-01T00:00:00Z): checkout starts are reckoned from it.
+const NOW: i64 = 1_735_689_600;
+
+fn parse(output: &[u8]) -> Result<Snapshot, PluginError> {
+    testing::check_status::<MathLm>(output, NOW)
 }
 
 #[test]
 fn documented_report() {
     let s = parse(&fixture("report.txt")).expect("parse");
-    assert_eq!(servers(&s), ["lic01.example.org:-|Up|13.1|-"]);
+    assert_eq!(servers(&s), ["lic01.example.org:-|Up|13.1|-|"]);
     assert_eq!(
         features(&s),
         [
@@ -27,12 +35,12 @@ fn documented_report() {
     assert_eq!(
         checkouts(&s),
         [
-            "MathLM|Mathematica|ana|pc1.example.org|1|2024-12-31T15:11:00Z|-",
-            "MathLM|Mathematica|ben|pc2.example.org|1|2024-12-31T23:55:00Z|-",
-            "MathLM|MathKernel|ana|pc1.example.org|1|2024-12-31T15:12:00Z|-",
-            "MathLM|MathKernel|ben|pc2.example.org|1|2024-12-31T23:55:00Z|-",
-            "MathLM|MathKernel|ben|pc2.example.org|1|2024-12-31T23:56:00Z|-",
-            "MathLM|Sub MathKernel|ana|node7|1|2024-12-30T22:00:00Z|-",
+            "MathLM|Mathematica|ana|pc1.example.org|-|1|2024-12-31T15:11:00Z|-|-|false",
+            "MathLM|Mathematica|ben|pc2.example.org|-|1|2024-12-31T23:55:00Z|-|-|false",
+            "MathLM|MathKernel|ana|pc1.example.org|-|1|2024-12-31T15:12:00Z|-|-|false",
+            "MathLM|MathKernel|ben|pc2.example.org|-|1|2024-12-31T23:55:00Z|-|-|false",
+            "MathLM|MathKernel|ben|pc2.example.org|-|1|2024-12-31T23:56:00Z|-|-|false",
+            "MathLM|Sub MathKernel|ana|node7|-|1|2024-12-30T22:00:00Z|-|-|false",
         ]
     );
     assert!(s.diagnostics.is_empty(), "{:?}", diags(&s));
@@ -41,7 +49,7 @@ fn documented_report() {
 #[test]
 fn crlf_tabs_classes_empty_hostname_and_spaced_user() {
     let s = parse(&fixture("crlf_empty_hostname.txt")).expect("parse");
-    assert_eq!(servers(&s), ["lic02:-|Up|12.3|-"]);
+    assert_eq!(servers(&s), ["lic02:-|Up|12.3|-|"]);
     assert_eq!(
         features(&s),
         [
@@ -52,8 +60,8 @@ fn crlf_tabs_classes_empty_hostname_and_spaced_user() {
     assert_eq!(
         checkouts(&s),
         [
-            "MathLM|Mathematica|carla||1|2024-12-31T22:57:57Z|-",
-            "MathLM|Mathematica|Dan Smith|ws-9|1|2024-12-31T23:30:00Z|-",
+            "MathLM|Mathematica|carla||-|1|2024-12-31T22:57:57Z|-|-|false",
+            "MathLM|Mathematica|Dan Smith|ws-9|-|1|2024-12-31T23:30:00Z|-|-|false",
         ]
     );
     assert!(s.diagnostics.is_empty(), "{:?}", diags(&s));
@@ -62,18 +70,18 @@ fn crlf_tabs_classes_empty_hostname_and_spaced_user() {
 #[test]
 fn broken_lines_become_diagnostics() {
     let s = parse(&fixture("broken_lines.txt")).expect("parse");
-    assert_eq!(servers(&s), ["lic01:-|Up|13.1|-"]);
+    assert_eq!(servers(&s), ["lic01:-|Up|13.1|-|"]);
     assert_eq!(features(&s), ["MathLM|MathKernel|-|A|20|0|-|Floating"]);
     assert!(s.checkouts.is_empty());
     // A stray line, `two` in use, a duration `soon`, no duration, the cut `08:`.
     assert_eq!(
         diags(&s),
         [
-            "3|Unrecognised",
-            "5|Malformed",
-            "8|Malformed",
-            "9|Malformed",
-            "10|Malformed"
+            "3|Unrecognised|something odd before the tables",
+            "5|Malformed|Mathematica                    A        two        10",
+            "8|Malformed|Mathematica        13.1       A        ana         pc1    soon",
+            "9|Malformed|MathKernel         13.1       A        ana",
+            "10|Malformed|Mathematica        13.1       A        ana         pc1    08:"
         ]
     );
 }
@@ -83,10 +91,15 @@ fn a_message_instead_of_the_report_is_a_down_server() {
     let s = parse(&fixture("error.txt")).expect("parse");
     assert_eq!(
         servers(&s),
-        [":-|Down|-|monitorlm: Could not connect to MathLM on lic01.example.org"]
+        [":-|Down|-|monitorlm: Could not connect to MathLM on lic01.example.org|"]
     );
     // The wording of monitorlm's errors is not documented: flagged as a guess.
-    assert_eq!(diags(&s), ["1|Assumption"]);
+    assert_eq!(
+        diags(&s),
+        [
+            "1|Assumption|no report; read as the server being unreachable: monitorlm: Could not connect to MathLM on lic01.example.org"
+        ]
+    );
 }
 
 #[test]
@@ -103,11 +116,11 @@ fn other_outputs_are_bad_input() {
 }
 
 #[test]
-fn every_cut_of_a_fixture_parses_without_panicking() {
-    for name in ["report.txt", "crlf_empty_hostname.txt"] {
-        let data = fixture(name);
-        for cut in 0..data.len() {
-            let _ = parse(&data[..cut]);
+fn fuzz_body_holds_on_every_fixture_and_every_cut() {
+    for (name, data) in testing::fixtures(DIR) {
+        println!("{name}");
+        for cut in 0..=data.len() {
+            testing::fuzz_status::<MathLm>(&data[..cut]);
         }
     }
 }

@@ -13,13 +13,12 @@
 //!       sbhyma@RD0087712 #1
 //! ```
 
-use tally_plugin_sdk::text::{shown, text};
+use tally_plugin_sdk::civil::datetime;
+use tally_plugin_sdk::text::{lines, shown, text};
 use tally_plugin_sdk::{
     Checkout, Diagnostic, DiagnosticKind, Feature, FeatureKind, LicenseServer, PluginError,
     ServerStatus, Snapshot,
 };
-
-use crate::lines::{datetime, lines};
 
 /// The vendor of modules whose block names no `Application`.
 pub const VENDOR: &str = "OLicense";
@@ -196,7 +195,8 @@ impl Parser {
     }
 
     /// Shares the group's floats among its clients (one each in every sample), so that the
-    /// checkouts add up to what the report says is in use.
+    /// checkouts add up to what the report says is in use. A client holds at least one: the
+    /// host takes no checkout of 0, so fewer floats than clients overcount (and say so).
     fn close_group(&mut self) {
         let Some(g) = self.group.take() else { return };
         let clients = &mut self.snap.checkouts[g.first..];
@@ -205,13 +205,20 @@ impl Parser {
             return;
         }
         for (i, c) in clients.iter_mut().enumerate() {
-            c.count = g.floats / n + u32::from((i as u32) < g.floats % n);
+            c.count = (g.floats / n + u32::from((i as u32) < g.floats % n)).max(1);
         }
         if n != g.floats {
             self.diag(
                 g.line,
                 DiagnosticKind::Assumption,
-                &format!("{} floats shared by {n} clients", g.floats),
+                &if g.floats < n {
+                    format!(
+                        "{} floats shared by {n} clients, one counted for each",
+                        g.floats
+                    )
+                } else {
+                    format!("{} floats shared by {n} clients", g.floats)
+                },
             );
         }
     }
@@ -299,6 +306,18 @@ mod tests {
         assert_eq!(feature_kind("FreeFloating"), FeatureKind::Floating);
         assert_eq!(feature_kind("NodeLocked"), FeatureKind::NodeLocked);
         assert_eq!(feature_kind("Named"), FeatureKind::Unknown);
+    }
+
+    #[test]
+    fn fewer_floats_than_clients_still_count_one_each() {
+        // The host refuses a checkout of 0: one float locked by two clients gave one of them 0.
+        let out = b"Server: <lic01:31212:0>\nList of requested licenses:\nApplication:\tcosin\n\
+            Modules:\n  m;\tFreeFloating;\t5;\t2026-12-31 23:59:59;\n    1 FloatsLockedBy:\n\
+            a@h1 #1\n      b@h2 #1\n";
+        let s = parse(out).expect("parse");
+        let counts: Vec<u32> = s.checkouts.iter().map(|c| c.count).collect();
+        assert_eq!(counts, [1, 1]);
+        assert!(s.diagnostics[0].text.contains("one counted for each"));
     }
 
     #[test]

@@ -6,12 +6,17 @@
 //! read by eye: one feature per module row (`ftire_adams` in two licenses, told apart by
 //! their `License-ID`), issued = the FloatCount column, in use = the sum of the
 //! `N FloatsLockedBy:` lines under it, one checkout per `user@host #n` line.
-mod common;
+use olicense::OLicense;
+use tally_plugin_sdk::testing;
+use tally_plugin_sdk::testing::snapshot::{count, diags};
+use tally_plugin_sdk::{DiagnosticKind, PluginError, ServerStatus, Snapshot};
 
-use std::path::PathBuf;
+/// The poll time the tests pass (2025-01-01T00:00:00Z); olixtool outputs never need it.
+const NOW: i64 = 1_735_689_600;
 
-use common::*;
-use tally_plugin_sdk::{DiagnosticKind, ServerStatus};
+fn parse(output: &[u8]) -> Result<Snapshot, PluginError> {
+    testing::check_status::<OLicense>(output, NOW)
+}
 
 const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/corpus/other");
 const MARK: &str = "olicense";
@@ -59,25 +64,15 @@ const FACTS: &[Facts] = &[
             checkouts: &[], malformed: 0 },
 ];
 
-fn corpus() -> Option<PathBuf> {
-    let dir = PathBuf::from(DIR);
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        println!("corpus absent ({DIR}): skipping");
-        None
-    }
-}
-
 #[test]
 fn every_olicense_output_has_expectations() {
-    let Some(dir) = corpus() else { return };
-    let mut files: Vec<String> = std::fs::read_dir(&dir)
-        .expect("corpus dir")
-        .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+    let Some(dir) = testing::dir_or_skip(DIR) else {
+        return;
+    };
+    let files: Vec<String> = testing::file_names(&dir)
+        .into_iter()
         .filter(|n| n.contains(MARK))
         .collect();
-    files.sort();
     let known: Vec<&str> = FACTS.iter().map(|f| f.file).collect();
     assert_eq!(
         files, known,
@@ -87,7 +82,9 @@ fn every_olicense_output_has_expectations() {
 
 #[test]
 fn corpus_facts() {
-    let Some(dir) = corpus() else { return };
+    let Some(dir) = testing::dir_or_skip(DIR) else {
+        return;
+    };
     for f in FACTS {
         let data = std::fs::read(dir.join(f.file)).unwrap_or_else(|e| panic!("{}: {e}", f.file));
         let s = parse(&data).unwrap_or_else(|e| panic!("{}: {e}", f.file));
@@ -132,5 +129,16 @@ fn corpus_facts() {
             f.file
         );
         assert!(s.diagnostics.is_empty(), "{}: {:?}", f.file, diags(&s));
+    }
+}
+
+#[test]
+fn fuzz_body_holds_on_every_corpus_file() {
+    let Some(dir) = testing::dir_or_skip(DIR) else {
+        return;
+    };
+    for Facts { file, .. } in FACTS {
+        println!("{file}");
+        testing::fuzz_status::<OLicense>(&testing::fixture(dir.join(file)));
     }
 }

@@ -1,10 +1,10 @@
 //! Reprise RLM `rlmutil rlmstat -a` poller.
 //!
-//! `lines` cleans the output into numbered lines, `parse` holds the grammar and builds the
+//! `parse` holds the grammar of the output's
+//! [`word_lines`](tally_plugin_sdk::text::word_lines) and builds the
 //! [`Snapshot`](tally_plugin_sdk::Snapshot), `when` reads RLM's dates. Checkout times carry no
 //! year and no zone: the year is the latest that does not put them after the poll, and the
 //! server's local time is read as UTC (WIT 0.1.0 has no zone for a poll).
-mod lines;
 mod parse;
 mod when;
 
@@ -27,7 +27,7 @@ impl Poller for RlmStat {
 /// Phrases only `rlmutil rlmstat` prints: its banner, the section headers and its connection
 /// error.
 fn sniff(head: &[u8]) -> f32 {
-    let text = lines::words(&tally_plugin_sdk::text::text(head));
+    let text = tally_plugin_sdk::text::words(&tally_plugin_sdk::text::text(head));
     let strong = [
         "Reprise Software, Inc.",
         "rlm status on ",

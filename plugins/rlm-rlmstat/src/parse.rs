@@ -11,12 +11,13 @@ use tally_plugin_sdk::{
     Reservation, ReservationTarget, ServerStatus, Snapshot, Timestamp, VendorDaemon,
 };
 
-use crate::lines::lines;
 use crate::when;
+use tally_plugin_sdk::text::word_lines;
 
 pub fn parse(output: &[u8], now: Timestamp) -> Result<Snapshot, PluginError> {
     let mut p = Parser::new(now);
-    for (no, line) in lines(output) {
+    // RLM indents with TABs or spaces at will and pads its tables, so only the words matter.
+    for (no, line) in word_lines(output) {
         p.line(no, &line);
     }
     p.finish()

@@ -12,14 +12,11 @@
 //!   numbers before `/0` on those lines.
 //! * diagnostics: no line is damaged; the exa fixture lists 17 pools before any `<isv> license
 //!   pool status` header (its head was cut), which yields the one Assumption.
-mod common;
-
-use std::path::PathBuf;
-
-use common::*;
 use rlm_rlmstat::RlmStat;
 use tally_plugin_sdk::civil::{DAY, days_from_civil};
-use tally_plugin_sdk::{DiagnosticKind, Poller, ServerStatus};
+use tally_plugin_sdk::testing;
+use tally_plugin_sdk::testing::snapshot::count;
+use tally_plugin_sdk::{DiagnosticKind, ServerStatus};
 
 const DIR: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -88,24 +85,12 @@ const FACTS: &[Facts] = &[
             checkouts: 12, units: 12, malformed: 0, unrecognised: 0, assumptions: 0 },
 ];
 
-fn corpus() -> Option<PathBuf> {
-    let dir = PathBuf::from(DIR);
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        println!("corpus absent ({DIR}): skipping");
-        None
-    }
-}
-
 #[test]
 fn every_corpus_file_has_facts() {
-    let Some(dir) = corpus() else { return };
-    let mut files: Vec<String> = std::fs::read_dir(&dir)
-        .expect("corpus dir")
-        .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
-        .collect();
-    files.sort();
+    let Some(dir) = testing::dir_or_skip(DIR) else {
+        return;
+    };
+    let files = testing::file_names(&dir);
     let known: Vec<String> = FACTS.iter().map(|f| f.file.to_string()).collect();
     assert_eq!(
         files, known,
@@ -115,13 +100,16 @@ fn every_corpus_file_has_facts() {
 
 #[test]
 fn corpus_facts() {
-    let Some(dir) = corpus() else { return };
+    let Some(dir) = testing::dir_or_skip(DIR) else {
+        return;
+    };
     for f in FACTS {
         let name = f.file;
         let data = std::fs::read(dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
         let (y, m, d) = f.now;
         let now = days_from_civil(y, m, d) * DAY + 12 * 3600;
-        let s = RlmStat::parse_status(&data, now).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let s =
+            testing::check_status::<RlmStat>(&data, now).unwrap_or_else(|e| panic!("{name}: {e}"));
 
         let got: Vec<(String, ServerStatus, Vec<&str>)> = s
             .servers
@@ -196,5 +184,16 @@ fn corpus_facts() {
             f.assumptions,
             "{name}: assumptions"
         );
+    }
+}
+
+#[test]
+fn fuzz_body_holds_on_every_corpus_file() {
+    let Some(dir) = testing::dir_or_skip(DIR) else {
+        return;
+    };
+    for f in FACTS {
+        println!("{}", f.file);
+        testing::fuzz_status::<RlmStat>(&testing::fixture(dir.join(f.file)));
     }
 }

@@ -1,10 +1,9 @@
 //! Hand-made fixtures, one per quirk of `rlmutil rlmstat` output (see `tests/fixtures/`). Each
 //! test asserts every record its fixture produces.
-mod common;
-
-use common::*;
 use rlm_rlmstat::RlmStat;
 use tally_plugin_sdk::civil::{DAY, days_from_civil};
+use tally_plugin_sdk::testing::snapshot::*;
+use tally_plugin_sdk::testing::{self, strs};
 use tally_plugin_sdk::{PluginError, Poller, Snapshot, Timestamp};
 
 const FIXTURES: &[&str] = &[
@@ -18,9 +17,10 @@ const FIXTURES: &[&str] = &[
     "usage_names_years.txt",
 ];
 
+const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
+
 fn fixture(name: &str) -> Vec<u8> {
-    let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    testing::fixture(format!("{DIR}/{name}"))
 }
 
 fn noon(y: i64, m: u32, d: u32) -> Timestamp {
@@ -28,7 +28,7 @@ fn noon(y: i64, m: u32, d: u32) -> Timestamp {
 }
 
 fn parse(name: &str, now: Timestamp) -> Snapshot {
-    RlmStat::parse_status(&fixture(name), now).unwrap_or_else(|e| panic!("{name}: {e}"))
+    testing::check_status::<RlmStat>(&fixture(name), now).unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
 #[test]
@@ -180,21 +180,12 @@ fn damaged_lines_become_diagnostics() {
 }
 
 #[test]
-fn line_endings_do_not_matter() {
-    for name in FIXTURES {
-        let data = fixture(name);
-        let lf: Vec<u8> = String::from_utf8_lossy(&data)
-            .replace("\r\n", "\n")
-            .into_bytes();
-        let crlf = String::from_utf8_lossy(&lf)
-            .replace('\n', "\r\n")
-            .into_bytes();
-        let now = noon(2024, 6, 3);
-        assert_eq!(
-            RlmStat::parse_status(&lf, now),
-            RlmStat::parse_status(&crlf, now),
-            "{name}"
-        );
+fn fuzz_body_holds_on_every_fixture_and_every_cut() {
+    for (name, data) in testing::fixtures(DIR) {
+        println!("{name}");
+        for cut in 0..=data.len() {
+            testing::fuzz_status::<RlmStat>(&data[..cut]);
+        }
     }
 }
 
@@ -219,11 +210,5 @@ fn other_text_is_bad_input() {
 
 #[test]
 fn every_fixture_is_tested() {
-    let dir = format!("{}/tests/fixtures", env!("CARGO_MANIFEST_DIR"));
-    let mut names: Vec<String> = std::fs::read_dir(&dir)
-        .expect("fixtures dir")
-        .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
-        .collect();
-    names.sort();
-    assert_eq!(names, strs(FIXTURES));
+    assert_eq!(testing::file_names(DIR), strs(FIXTURES));
 }

@@ -1,9 +1,9 @@
 //! Sentinel RMS `lsmon` poller.
 //!
-//! `lines` cleans the output into numbered lines, `parse` holds the grammar and builds the
+//! `parse` holds the grammar of the output's
+//! [`word_lines`](tally_plugin_sdk::text::word_lines) and builds the
 //! [`Snapshot`](tally_plugin_sdk::Snapshot). lsmon prints full dates, so the poll time is not
 //! needed; they are the server's local time, read as UTC (WIT 0.1.0 has no zone for a poll).
-mod lines;
 mod parse;
 
 use tally_plugin_sdk::{PluginError, Poller, Snapshot, Timestamp};
@@ -24,7 +24,7 @@ impl Poller for Lsmon {
 
 /// The banner, the contact line and the block headers of lsmon's tree.
 fn sniff(head: &[u8]) -> f32 {
-    let text = lines::words(&tally_plugin_sdk::text::text(head));
+    let text = tally_plugin_sdk::text::words(&tally_plugin_sdk::text::text(head));
     if text.contains("Application Monitor") && text.contains("Sentinel")
         || text.contains("[Contacting Sentinel")
     {

@@ -14,11 +14,12 @@ use tally_plugin_sdk::{
     Reservation, ReservationTarget, ServerStatus, Snapshot, Timestamp,
 };
 
-use crate::lines::lines;
+use tally_plugin_sdk::text::word_lines;
 
 pub fn parse(output: &[u8]) -> Result<Snapshot, PluginError> {
     let mut p = Parser::default();
-    for (no, line) in lines(output) {
+    // lsmon pads its keys to a column and leaves TABs and spaces after values: only the words matter.
+    for (no, line) in word_lines(output) {
         p.line(no, &line);
     }
     p.finish()

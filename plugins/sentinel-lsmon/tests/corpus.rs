@@ -9,14 +9,11 @@
 //! * checkouts: `grep -c '|- Client Information'`. The AVEVA sample is a test input cut short:
 //!   it shows 3 clients of the 13 tokens in use, so units are not compared with in use.
 //! * diagnostics: no line is damaged (3 `License Information` blocks are read and not needed).
-mod common;
-
-use std::path::PathBuf;
-
-use common::*;
 use sentinel_lsmon::Lsmon;
 use tally_plugin_sdk::civil::format_utc;
-use tally_plugin_sdk::{DiagnosticKind, Poller, ServerStatus};
+use tally_plugin_sdk::testing;
+use tally_plugin_sdk::testing::snapshot::count;
+use tally_plugin_sdk::{DiagnosticKind, ServerStatus};
 
 const DIR: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -46,24 +43,12 @@ const FACTS: &[Facts] = &[
             malformed: 0, unrecognised: 0 },
 ];
 
-fn corpus() -> Option<PathBuf> {
-    let dir = PathBuf::from(DIR);
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        println!("corpus absent ({DIR}): skipping");
-        None
-    }
-}
-
 #[test]
 fn every_corpus_file_has_facts() {
-    let Some(dir) = corpus() else { return };
-    let mut files: Vec<String> = std::fs::read_dir(&dir)
-        .expect("corpus dir")
-        .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
-        .collect();
-    files.sort();
+    let Some(dir) = testing::dir_or_skip(DIR) else {
+        return;
+    };
+    let files = testing::file_names(&dir);
     let known: Vec<String> = FACTS.iter().map(|f| f.file.to_string()).collect();
     assert_eq!(
         files, known,
@@ -73,11 +58,13 @@ fn every_corpus_file_has_facts() {
 
 #[test]
 fn corpus_facts() {
-    let Some(dir) = corpus() else { return };
+    let Some(dir) = testing::dir_or_skip(DIR) else {
+        return;
+    };
     for f in FACTS {
         let name = f.file;
         let data = std::fs::read(dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
-        let s = Lsmon::parse_status(&data, 0).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let s = testing::check_status::<Lsmon>(&data, 0).unwrap_or_else(|e| panic!("{name}: {e}"));
 
         let got: Vec<(&str, ServerStatus)> = s
             .servers
@@ -123,5 +110,16 @@ fn corpus_facts() {
             f.unrecognised,
             "{name}: unrecognised"
         );
+    }
+}
+
+#[test]
+fn fuzz_body_holds_on_every_corpus_file() {
+    let Some(dir) = testing::dir_or_skip(DIR) else {
+        return;
+    };
+    for f in FACTS {
+        println!("{}", f.file);
+        testing::fuzz_status::<Lsmon>(&testing::fixture(dir.join(f.file)));
     }
 }

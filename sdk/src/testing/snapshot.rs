@@ -1,14 +1,14 @@
-//! Renders a snapshot's records as compact strings so tests can compare them exactly.
-#![allow(dead_code)] // shared by several test binaries, each using a part
+//! A poller's snapshot as compact strings, one per record, so that tests compare them exactly.
+//! Every field is shown, `-` for `None`.
 
-use tally_plugin_sdk::civil::format_utc;
-use tally_plugin_sdk::{DiagnosticKind, Snapshot};
+use crate::civil::format_utc;
+use crate::{DiagnosticKind, Snapshot, Timestamp};
 
 fn opt<T: ToString>(v: &Option<T>) -> String {
     v.as_ref().map_or("-".into(), T::to_string)
 }
 
-fn time(t: &Option<i64>) -> String {
+fn time(t: &Option<Timestamp>) -> String {
     t.map_or("-".into(), format_utc)
 }
 
@@ -124,10 +124,78 @@ pub fn diags(s: &Snapshot) -> Vec<String> {
         .collect()
 }
 
+/// How many diagnostics of `kind` the snapshot holds.
 pub fn count(s: &Snapshot, kind: DiagnosticKind) -> usize {
     s.diagnostics.iter().filter(|d| d.kind == kind).count()
 }
 
-pub fn strs(v: &[&str]) -> Vec<String> {
-    v.iter().map(|s| s.to_string()).collect()
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{
+        Checkout, Diagnostic, LicenseServer, Queued, Reservation, ReservationTarget, ServerStatus,
+        VendorDaemon,
+    };
+
+    #[test]
+    fn every_field_shown() {
+        let s = Snapshot {
+            servers: vec![LicenseServer {
+                host: "lic1".into(),
+                port: Some(27000),
+                status: ServerStatus::Up,
+                version: None,
+                vendor_daemons: vec![VendorDaemon {
+                    name: "acme".into(),
+                    status: ServerStatus::Down,
+                    version: Some("11.1".into()),
+                    message: None,
+                }],
+                message: None,
+            }],
+            checkouts: vec![Checkout {
+                feature: "solver".into(),
+                vendor: "acme".into(),
+                user: "alice".into(),
+                host: "ws1".into(),
+                display: None,
+                count: 2,
+                start: Some(0),
+                handle: Some("101".into()),
+                linger: Some(60),
+                borrowed: true,
+            }],
+            reservations: vec![Reservation {
+                feature: "solver".into(),
+                vendor: "acme".into(),
+                count: 1,
+                target_kind: ReservationTarget::User,
+                target: "bob".into(),
+            }],
+            queued: vec![Queued {
+                vendor: "acme".into(),
+                feature: "solver".into(),
+                user: "carol".into(),
+                host: "ws3".into(),
+                count: 1,
+                time: None,
+            }],
+            diagnostics: vec![Diagnostic {
+                line: 3,
+                kind: DiagnosticKind::Malformed,
+                text: "what".into(),
+            }],
+            ..Snapshot::default()
+        };
+        assert_eq!(servers(&s), ["lic1:27000|Up|-|-|acme:Down:11.1:-"]);
+        assert_eq!(
+            checkouts(&s),
+            ["acme|solver|alice|ws1|-|2|1970-01-01T00:00:00Z|101|60|true"]
+        );
+        assert_eq!(reservations(&s), ["acme|solver|1|User|bob"]);
+        assert_eq!(queued(&s), ["acme|solver|carol|ws3|1|-"]);
+        assert_eq!(diags(&s), ["3|Malformed|what"]);
+        assert_eq!(count(&s, DiagnosticKind::Malformed), 1);
+        assert!(features(&s).is_empty());
+    }
 }

@@ -1,15 +1,7 @@
-//! The status output as numbered lines, and LSTC's dates.
+//! LSTC's dates.
 
 use tally_plugin_sdk::Timestamp;
 use tally_plugin_sdk::civil::{DAY, checked_days};
-
-/// The lines of `text`, numbered from 1, without a BOM and without one trailing `\r` each.
-pub fn lines(text: &str) -> impl Iterator<Item = (u64, &str)> {
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    text.split('\n')
-        .zip(1..)
-        .map(|(l, no)| (no, l.strip_suffix('\r').unwrap_or(l)))
-}
 
 /// `MM/DD/YYYY` as the first second of that day, read as UTC (WIT 0.1.0 has no zone).
 pub fn date(s: &str) -> Option<Timestamp> {
@@ -26,12 +18,6 @@ pub fn date(s: &str) -> Option<Timestamp> {
 mod tests {
     use super::*;
     use tally_plugin_sdk::civil::format_utc;
-
-    #[test]
-    fn bom_crlf_and_numbers() {
-        let got: Vec<_> = lines("\u{feff}a\r\nb\n\nc\r").collect();
-        assert_eq!(got, vec![(1, "a"), (2, "b"), (3, ""), (4, "c")]);
-    }
 
     #[test]
     fn dates() {

@@ -1,12 +1,4 @@
-//! The status output as numbered lines, and MathLM's durations.
-
-/// The lines of `text`, numbered from 1, without a BOM and without one trailing `\r` each.
-pub fn lines(text: &str) -> impl Iterator<Item = (u64, &str)> {
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    text.split('\n')
-        .zip(1..)
-        .map(|(l, no)| (no, l.strip_suffix('\r').unwrap_or(l)))
-}
+//! MathLM's session durations.
 
 /// A session's duration, `H:MM` or `H:MM:SS` (hours may exceed 24), in seconds.
 pub fn duration(s: &str) -> Option<i64> {
@@ -28,12 +20,6 @@ pub fn duration(s: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn bom_crlf_and_numbers() {
-        let got: Vec<_> = lines("\u{feff}a\r\nb\n\nc\r").collect();
-        assert_eq!(got, vec![(1, "a"), (2, "b"), (3, ""), (4, "c")]);
-    }
 
     #[test]
     fn durations() {

@@ -1,0 +1,102 @@
+//! An importer's records as compact strings, so that tests compare them exactly.
+
+use crate::civil::format_utc;
+use crate::{Batch, DiagnosticKind};
+
+/// `vendor|feature|user|host|count|start|end|end_reason|project`
+pub fn sessions(b: &Batch) -> Vec<String> {
+    b.sessions
+        .iter()
+        .map(|s| {
+            format!(
+                "{}|{}|{}|{}|{}|{}|{}|{:?}|{}",
+                s.vendor,
+                s.feature,
+                s.user,
+                s.host,
+                s.count,
+                format_utc(s.start),
+                format_utc(s.end),
+                s.end_reason,
+                s.project.as_deref().unwrap_or("-")
+            )
+        })
+        .collect()
+}
+
+/// `vendor|feature|user|host|count|time|kind|major,minor:errno|reason|requested_version`
+pub fn denials(b: &Batch) -> Vec<String> {
+    b.denials
+        .iter()
+        .map(|d| {
+            let code = d.code.map_or("-".to_string(), |c| {
+                format!(
+                    "{},{}:{}",
+                    c.major,
+                    c.minor.map_or("-".into(), |m| m.to_string()),
+                    c.errno.map_or("-".into(), |e| e.to_string())
+                )
+            });
+            format!(
+                "{}|{}|{}|{}|{}|{}|{:?}|{}|{}|{}",
+                d.vendor,
+                d.feature,
+                d.user,
+                d.host,
+                d.count,
+                format_utc(d.time),
+                d.kind,
+                code,
+                d.reason.as_deref().unwrap_or("-"),
+                d.requested_version.as_deref().unwrap_or("-")
+            )
+        })
+        .collect()
+}
+
+/// `vendor|feature|user|host|count|time`
+pub fn queued(b: &Batch) -> Vec<String> {
+    b.queued
+        .iter()
+        .map(|q| {
+            format!(
+                "{}|{}|{}|{}|{}|{}",
+                q.vendor,
+                q.feature,
+                q.user,
+                q.host,
+                q.count,
+                q.time.map_or("-".into(), format_utc)
+            )
+        })
+        .collect()
+}
+
+/// `time|kind|daemon|text`
+pub fn events(b: &Batch) -> Vec<String> {
+    b.server_events
+        .iter()
+        .map(|e| {
+            format!(
+                "{}|{:?}|{}|{}",
+                format_utc(e.time),
+                e.kind,
+                e.daemon,
+                e.text
+            )
+        })
+        .collect()
+}
+
+/// `line|kind` of every diagnostic.
+pub fn diags(b: &Batch) -> Vec<String> {
+    b.diagnostics
+        .iter()
+        .map(|d| format!("{}|{:?}", d.line, d.kind))
+        .collect()
+}
+
+/// How many diagnostics of `kind` the batch holds.
+pub fn count(b: &Batch, kind: DiagnosticKind) -> usize {
+    b.diagnostics.iter().filter(|d| d.kind == kind).count()
+}
