@@ -1,52 +1,11 @@
 //! End-to-end: `tally serve` running, following a log that grows, rotates and is truncated.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 mod common;
-use common::Env;
-
-/// `tally serve` on a free port, killed when dropped.
-struct Serving(Child);
-
-impl Drop for Serving {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn serve(env: &Env, extra: &[&str]) -> (Serving, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tally"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--follow-every", "50"])
-        .args(extra)
-        .env("TALLY_DB", env.db())
-        .env("TALLY_PLUGIN_DIR", env.dir.path().join("plugins"))
-        .env("XDG_CACHE_HOME", env.dir.path().join("cache"))
-        .env("XDG_DATA_HOME", env.dir.path().join("data"))
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("tally serve");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .expect("first line");
-    let url = line.trim().rsplit(' ').next().expect("address").to_string();
-    assert!(url.starts_with("http://"), "{line}");
-    (Serving(child), url)
-}
-
-/// Waits until `check` holds (the server works in the background).
-fn until(what: &str, mut check: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !check() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
+use common::{Env, until};
 
 fn committed_bytes(env: &Env) -> i64 {
     let conn = rusqlite::Connection::open(env.dir.path().join("tally.db")).expect("db");
@@ -124,7 +83,7 @@ fn a_followed_log_that_grows_rotates_and_is_truncated_imports_every_line_once() 
         "{}",
         String::from_utf8_lossy(&add.stderr)
     );
-    let (_serving, _url) = serve(&env, &[]);
+    let _serving = env.serve(&[]);
 
     let mut written = 0i64;
     let mut write = |text: &str, to: &Path| {
