@@ -23,11 +23,12 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use common::*;
 use dsls_log::DslsLog;
 use tally_plugin_sdk::civil::format_utc;
+use tally_plugin_sdk::testing::{self, count, line_starts, physical_lines};
 use tally_plugin_sdk::{Batch, DiagnosticKind, EndReason, Importer, ServerEventKind};
 
 const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/corpus/dsls");
@@ -84,20 +85,6 @@ const FACTS: &[Facts] = &[
             first: "2025-07-15T02:31:21Z", last: "2025-09-06T01:14:26Z", reasons: [89, 155, 0, 1], events: [0, 0, 1] },
 ];
 
-fn corpus() -> Option<PathBuf> {
-    let dir = PathBuf::from(DIR);
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        println!("corpus absent ({DIR}): skipping");
-        None
-    }
-}
-
-fn read(dir: &Path, file: &str) -> Vec<u8> {
-    std::fs::read(dir.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"))
-}
-
 fn reasons(b: &Batch) -> [usize; 4] {
     [
         EndReason::Checkin,
@@ -119,7 +106,9 @@ fn event_kinds(b: &Batch) -> [usize; 3] {
 
 #[test]
 fn corpus_facts() {
-    let Some(dir) = corpus() else { return };
+    let Some(dir) = testing::dir_or_skip(DIR) else {
+        return;
+    };
     let mut files: Vec<String> = std::fs::read_dir(&dir)
         .expect("corpus dir")
         .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
@@ -134,8 +123,8 @@ fn corpus_facts() {
     known.sort();
     assert_eq!(files, known, "the corpus has the 6 known files");
     for f in FACTS {
-        let data = read(&dir, f.file);
-        let b = run(&data, &config(f.utc_offset), 64 * 1024);
+        let data = testing::fixture(dir.join(f.file));
+        let b = testing::run::<DslsLog>(&data, &config(f.utc_offset), 64 * 1024);
         let name = f.file;
         assert_eq!(b.lines, f.lines, "{name}: lines");
         assert_eq!(b.lines, physical_lines(&data), "{name}: every line counted");
@@ -193,8 +182,14 @@ fn corpus_facts() {
 
 #[test]
 fn corpus_specifics() {
-    let Some(dir) = corpus() else { return };
-    let b = run(&read(&dir, SERVER_LOG), &config(25_200), 65_536);
+    let Some(dir) = testing::dir_or_skip(DIR) else {
+        return;
+    };
+    let b = testing::run::<DslsLog>(
+        &testing::fixture(dir.join(SERVER_LOG)),
+        &config(25_200),
+        65_536,
+    );
     let kind = |f: &str| b.denials.iter().filter(|d| d.feature == f).count();
     assert_eq!((kind("CAC"), kind("CAC-MCE"), kind("YM2-FTA")), (23, 17, 5));
     // No grant names an editor in this log: the default vendor.
@@ -207,7 +202,7 @@ fn corpus_specifics() {
         1
     );
 
-    let b = run(&read(&dir, CLOUD), &config(0), 65_536);
+    let b = testing::run::<DslsLog>(&testing::fixture(dir.join(CLOUD)), &config(0), 65_536);
     assert!(
         b.sessions
             .iter()
@@ -237,33 +232,37 @@ fn corpus_specifics() {
 /// of them come from that one line, far past 2 records per line (+16): the host's byte term admits them.
 #[test]
 fn cloud_document_on_one_line() {
-    let Some(dir) = corpus() else { return };
-    let pretty = run(&read(&dir, CLOUD), &config(0), 65_536);
-    let line = one_line(&read(&dir, CLOUD));
-    let b = run(&line, &config(0), 1 << 20);
+    let Some(dir) = testing::dir_or_skip(DIR) else {
+        return;
+    };
+    let pretty = testing::run::<DslsLog>(&testing::fixture(dir.join(CLOUD)), &config(0), 65_536);
+    let line = one_line(&testing::fixture(dir.join(CLOUD)));
+    let b = testing::run::<DslsLog>(&line, &config(0), 1 << 20);
     assert_eq!(b.lines, 1);
     assert_eq!(b, Batch { lines: 1, ..pretty });
     // The host allows 2 records per line + 1 per 16 bytes + 16
     // (tally-plugin-host RECORDS_PER_LINE, BYTES_PER_RECORD): the byte term admits this document.
     let allowed = 2 + line.len() / 16 + 16;
     assert!(
-        records(&b) > 2 + 16,
+        testing::batch_records(&b) > 2 + 16,
         "more than a per-line rule alone would admit"
     );
     assert!(
-        records(&b) <= allowed,
+        testing::batch_records(&b) <= allowed,
         "{} records, {allowed} allowed",
-        records(&b)
+        testing::batch_records(&b)
     );
 }
 
 #[test]
 fn corpus_resume_is_exact() {
-    let Some(dir) = corpus() else { return };
+    let Some(dir) = testing::dir_or_skip(DIR) else {
+        return;
+    };
     for file in [SERVER_LOG, CLOUD] {
-        let data = read(&dir, file);
+        let data = testing::fixture(dir.join(file));
         let cfg = config(7200);
-        let whole = run(&data, &cfg, 64 * 1024);
+        let whole = testing::run::<DslsLog>(&data, &cfg, 64 * 1024);
         let starts = line_starts(&data);
         let mut splits: Vec<usize> = [1, 5, 6, 7, 10, 100, 500]
             .iter()
@@ -281,7 +280,7 @@ fn corpus_resume_is_exact() {
         for split in splits {
             for size in [1, 4096, 64 * 1024] {
                 assert_eq!(
-                    run_split(&data, &cfg, size, split),
+                    testing::run_split::<DslsLog>(&data, &cfg, size, split),
                     whole,
                     "{file} split at byte {split}, chunks of {size}"
                 );
@@ -292,7 +291,9 @@ fn corpus_resume_is_exact() {
 
 #[test]
 fn sniff_over_the_whole_corpus() {
-    let Some(dir) = corpus() else { return };
+    let Some(dir) = testing::dir_or_skip(DIR) else {
+        return;
+    };
     let root = dir.parent().expect("corpus root").to_path_buf();
     let mut subs: Vec<PathBuf> = std::fs::read_dir(&root)
         .expect("corpus root")
@@ -325,6 +326,12 @@ fn sniff_over_the_whole_corpus() {
         }
     }
     println!("{seen} corpus files sniffed");
+}
+
+/// The fuzz target's body on every file of the corpus folder (`docs/fuzzing.md`).
+#[test]
+fn fuzz_body_holds_on_the_corpus() {
+    testing::fuzz_import_dir::<DslsLog>(DIR);
 }
 
 /// A generated checkout-heavy log: 1 M `USGTRACING` lines (grants and releases of up to 400
@@ -380,7 +387,7 @@ fn throughput_generated() {
         let mut sessions = 0;
         for _ in 0..7 {
             let t = std::time::Instant::now();
-            let b = run(&data, &config(0), 1 << 20);
+            let b = testing::run::<DslsLog>(&data, &config(0), 1 << 20);
             best = best.min(t.elapsed().as_secs_f64());
             sessions = b.sessions.len();
             assert!(b.diagnostics.is_empty(), "{:?}", &b.diagnostics[..1]);

@@ -5,27 +5,18 @@ mod common;
 
 use common::*;
 use dsls_log::DslsLog;
+use tally_plugin_sdk::testing::{self, denials, diags, events, sessions};
 use tally_plugin_sdk::{Batch, ImportConfig, Importer};
 
-const FIXTURES: &[&str] = &[
-    "broken_lines.log",
-    "cloud_broken_truncated.json",
-    "cloud_newest_first.json",
-    "cloud_oldest_first_zone_late.json",
-    "start_and_refusals.log",
-    "usage_tracing.log",
-];
+const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
 
 fn fixture(name: &str) -> Vec<u8> {
-    let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    testing::fixture(format!("{DIR}/{name}"))
 }
 
+/// The fixture imported every way the host may cut it (`testing::check_import`).
 fn parse(name: &str, utc_offset: i32) -> Batch {
-    let data = fixture(name);
-    let b = run(&data, &config(utc_offset), 65_536);
-    assert_eq!(b.lines, physical_lines(&data), "{name}: every line counted");
-    b
+    testing::check_import::<DslsLog>(&fixture(name), &config(utc_offset))
 }
 
 fn strs(v: &[&str]) -> Vec<String> {
@@ -176,16 +167,23 @@ fn cloud_document_newest_first_in_its_own_zone() {
 
     // Records leave on the line that completes them: no waiting for `serverTimeZone`.
     let batches = per_line(&fixture("cloud_newest_first.json"), &config(7200));
-    let at = |line: usize| records(&batches[line - 1]);
+    let at = |line: usize| testing::batch_records(&batches[line - 1]);
     assert_eq!((at(11), at(12), at(13), at(16)), (1, 1, 1, 1));
-    assert_eq!(batches.iter().take(21).map(records).sum::<usize>(), 4);
+    assert_eq!(
+        batches
+            .iter()
+            .take(21)
+            .map(testing::batch_records)
+            .sum::<usize>(),
+        4
+    );
 }
 
 #[test]
 fn cloud_document_on_one_line_gives_the_same_records() {
     let pretty = parse("cloud_newest_first.json", 0);
     let line = one_line(&fixture("cloud_newest_first.json"));
-    let b = run(&line, &config(0), 65_536);
+    let b = testing::run::<DslsLog>(&line, &config(0), 65_536);
     assert_eq!(b.lines, 1);
     assert_eq!(
         (sessions(&b), denials(&b), events(&b)),
@@ -195,7 +193,7 @@ fn cloud_document_on_one_line_gives_the_same_records() {
     assert!(text(&b, 1).starts_with("TimeOut of session 4800Z"));
     // 6 records from one line: more than the host allows per line once a document holds many
     // rows (2 per line + 16), see the corpus test.
-    assert_eq!(records(&b), 6);
+    assert_eq!(testing::batch_records(&b), 6);
 }
 
 #[test]
@@ -229,7 +227,7 @@ fn cloud_document_oldest_first_zone_declared_after_the_rows() {
 
     // Without firstDate/lastDate the records wait for `serverTimeZone` (line 11).
     let batches = per_line(&data, &config(0));
-    assert!(batches[..10].iter().all(|b| records(b) == 0));
+    assert!(batches[..10].iter().all(|b| testing::batch_records(b) == 0));
     assert_eq!(
         (
             batches[10].sessions.len(),
@@ -273,53 +271,17 @@ fn cloud_document_damaged_and_cut_short() {
     assert!(last[2].contains("+01:00"));
 }
 
+/// Every fixture imports alike in one chunk, a line per chunk, 64-byte chunks and resumed at
+/// every line, and passes the host's checks after every feed; the fuzz target's body holds on it.
 #[test]
-fn every_fixture_line_by_line_chunks_equal_one_chunk() {
-    for name in FIXTURES {
-        let data = fixture(name);
-        let cfg = config(3600);
-        let whole = run(&data, &cfg, 1 << 20);
-        // A chunk size of 1 puts every line in its own chunk.
-        assert_eq!(run(&data, &cfg, 1), whole, "{name}");
-        assert_eq!(run(&data, &cfg, 300), whole, "{name}");
-    }
-}
-
-#[test]
-fn every_fixture_resumes_exactly_at_every_line() {
-    for name in FIXTURES {
-        let data = fixture(name);
-        let cfg = config(-18_000);
-        let whole = run(&data, &cfg, 65_536);
-        for split in line_starts(&data) {
-            assert_eq!(
-                run_split(&data, &cfg, 65_536, split),
-                whole,
-                "{name} split at byte {split}"
-            );
-        }
-    }
-}
-
-#[test]
-fn every_fixture_stays_within_the_host_record_allowance() {
-    // The host refuses a run once it has returned more than 2 records per line fed (+16).
-    for name in FIXTURES {
-        let data = fixture(name);
-        let mut fed = 0u64;
-        let mut returned = 0usize;
-        for (i, b) in per_line(&data, &config(0)).iter().enumerate() {
-            fed += u64::from(i < physical_lines(&data) as usize);
-            returned += records(b);
-            assert!(returned as u64 <= 2 * fed + 16, "{name} at batch {i}");
-        }
-    }
+fn every_fixture_imports_alike_however_cut() {
+    let configs = [config(3600), config(-18_000)];
+    testing::check_import_dir::<DslsLog>(DIR, &configs);
 }
 
 #[test]
 fn every_fixture_sniffs_as_dsls() {
-    for name in FIXTURES {
-        let data = fixture(name);
+    for (name, data) in testing::fixtures(DIR) {
         let score = DslsLog::sniff(&data[..data.len().min(4096)]);
         // broken_lines.log: a quarter of its lines have no DSLS head.
         let floor = if name.starts_with("broken") { 0.8 } else { 0.9 };
@@ -329,10 +291,9 @@ fn every_fixture_sniffs_as_dsls() {
 
 #[test]
 fn damaged_checkpoint_is_refused() {
-    let mut p = DslsLog::default();
-    let err = p.begin(&ImportConfig {
+    let cfg = ImportConfig {
         resume: Some(vec![200, 1, 2]),
         ..ImportConfig::default()
-    });
-    assert!(err.is_err());
+    };
+    assert!(DslsLog::default().begin(&cfg).is_err());
 }

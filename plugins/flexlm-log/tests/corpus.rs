@@ -22,14 +22,12 @@
 //!   they are on its date (8/29/2025); ucl has no date at all and runs with no modification time.
 //!   A further awk pass confirmed no `TIMESTAMP` contradicts the rollover count in any file,
 //!   hence no Assumption diagnostics except ucl's.
-mod common;
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
 
-use common::*;
 use flexlm_log::FlexlmLog;
 use tally_plugin_sdk::civil::format_utc;
+use tally_plugin_sdk::testing::{self, config, count, line_starts, physical_lines};
 use tally_plugin_sdk::{Batch, DenialKind, DiagnosticKind, EndReason, Importer};
 
 const DIR: &str = concat!(
@@ -81,20 +79,6 @@ const FACTS: &[Facts] = &[
             first_start: "1970-01-01T00:00:00Z", last_start: "1970-01-01T00:01:15Z", reasons: [3, 0, 0, 0, 0, 0] },
 ];
 
-fn corpus() -> Option<PathBuf> {
-    let dir = PathBuf::from(DIR);
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        println!("corpus absent ({DIR}): skipping");
-        None
-    }
-}
-
-fn read(dir: &std::path::Path, file: &str) -> Vec<u8> {
-    std::fs::read(dir.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"))
-}
-
 fn reasons(b: &Batch) -> [usize; 6] {
     let order = [
         EndReason::Checkin,
@@ -109,7 +93,9 @@ fn reasons(b: &Batch) -> [usize; 6] {
 
 #[test]
 fn corpus_facts() {
-    let Some(dir) = corpus() else { return };
+    let Some(dir) = testing::dir_or_skip(DIR) else {
+        return;
+    };
     let mut files: Vec<String> = std::fs::read_dir(&dir)
         .expect("corpus dir")
         .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
@@ -122,8 +108,8 @@ fn corpus_facts() {
         "the corpus has the 13 known files"
     );
     for f in FACTS {
-        let data = read(&dir, f.file);
-        let b = run(&data, &config(0, None), 64 * 1024);
+        let data = testing::fixture(dir.join(f.file));
+        let b = testing::run::<FlexlmLog>(&data, &config(0, None), 64 * 1024);
         let name = f.file;
         assert_eq!(b.lines, f.lines, "{name}: lines");
         assert_eq!(
@@ -185,10 +171,12 @@ fn corpus_facts() {
 
 #[test]
 fn corpus_specifics() {
-    let Some(dir) = corpus() else { return };
+    let Some(dir) = testing::dir_or_skip(DIR) else {
+        return;
+    };
     // UTF-8 user names with BOM-led file; names with spaces.
-    let b = run(
-        &read(&dir, "stats_logs_flexlm__maple_maplelmg.log"),
+    let b = testing::run::<FlexlmLog>(
+        &testing::fixture(dir.join("stats_logs_flexlm__maple_maplelmg.log")),
         &config(0, None),
         65_536,
     );
@@ -197,8 +185,8 @@ fn corpus_specifics() {
             .iter()
             .any(|s| s.user == "Mª Cruz" && s.host == "mcruz")
     );
-    let b = run(
-        &read(&dir, "stats_logs_flexlm__matlab_mlm.log"),
+    let b = testing::run::<FlexlmLog>(
+        &testing::fixture(dir.join("stats_logs_flexlm__matlab_mlm.log")),
         &config(0, None),
         65_536,
     );
@@ -216,8 +204,8 @@ fn corpus_specifics() {
         assert_eq!(format_utc(s.end), "2022-07-07T08:14:44Z");
     }
     // DENIED with the glued version token, UNSUPPORTED with a padded hostid.
-    let b = run(
-        &read(&dir, "licenselogs__siemens_nx_saltd_excerpt.log"),
+    let b = testing::run::<FlexlmLog>(
+        &testing::fixture(dir.join("licenselogs__siemens_nx_saltd_excerpt.log")),
         &config(0, None),
         65_536,
     );
@@ -233,8 +221,8 @@ fn corpus_specifics() {
             .all(|d| d.code.is_some() && d.reason.is_some())
     );
     // MSC token checkouts keep their bracketed product.
-    let b = run(
-        &read(&dir, "parse_lmgrd_log__msc_mscone_anonym.log"),
+    let b = testing::run::<FlexlmLog>(
+        &testing::fixture(dir.join("parse_lmgrd_log__msc_mscone_anonym.log")),
         &config(0, None),
         65_536,
     );
@@ -254,7 +242,9 @@ fn corpus_specifics() {
 
 #[test]
 fn corpus_resume_is_exact() {
-    let Some(dir) = corpus() else { return };
+    let Some(dir) = testing::dir_or_skip(DIR) else {
+        return;
+    };
     for file in [
         // Starts mid-log: records wait for the first date in the checkpoint.
         "licenselogs__siemens_nx_saltd_excerpt.log",
@@ -263,9 +253,9 @@ fn corpus_resume_is_exact() {
         "stats_logs_flexlm__autodesk_adskflex.log",
         "parse_lmgrd_log__msc_mscone_anonym.log",
     ] {
-        let data = read(&dir, file);
+        let data = testing::fixture(dir.join(file));
         let cfg = config(7200, Some(1_700_000_000));
-        let whole = run(&data, &cfg, 64 * 1024);
+        let whole = testing::run::<FlexlmLog>(&data, &cfg, 64 * 1024);
         let starts = line_starts(&data);
         let mut splits: Vec<usize> = [1, 10, 100, 500]
             .iter()
@@ -282,7 +272,7 @@ fn corpus_resume_is_exact() {
         );
         for split in splits {
             assert_eq!(
-                run_split(&data, &cfg, 64 * 1024, split),
+                testing::run_split::<FlexlmLog>(&data, &cfg, 64 * 1024, split),
                 whole,
                 "{file} split at byte {split}"
             );
@@ -292,7 +282,9 @@ fn corpus_resume_is_exact() {
 
 #[test]
 fn other_formats_sniff_low() {
-    let Some(dir) = corpus() else { return };
+    let Some(dir) = testing::dir_or_skip(DIR) else {
+        return;
+    };
     let root = dir.parent().expect("corpus root").to_path_buf();
     let mut seen = 0;
     for sub in [
@@ -318,18 +310,26 @@ fn other_formats_sniff_low() {
     println!("{seen} files of other formats sniffed below 0.5");
 }
 
+/// The fuzz target's body on every file of the corpus folder (`docs/fuzzing.md`).
+#[test]
+fn fuzz_body_holds_on_the_corpus() {
+    testing::fuzz_import_dir::<FlexlmLog>(DIR);
+}
+
 /// Native throughput on the largest corpus file:
 /// `cargo test --release -p flexlm-log --test corpus -- --ignored --nocapture throughput`.
 #[test]
 #[ignore]
 fn throughput() {
-    let Some(dir) = corpus() else { return };
-    let data = read(&dir, "flexlm_reporter__umich_ansyslmd_2017-02-18.log");
+    let Some(dir) = testing::dir_or_skip(DIR) else {
+        return;
+    };
+    let data = testing::fixture(dir.join("flexlm_reporter__umich_ansyslmd_2017-02-18.log"));
     let lines = physical_lines(&data) as f64;
     let mut best = f64::MAX;
     for _ in 0..15 {
         let t = std::time::Instant::now();
-        let b = run(&data, &config(0, None), 1 << 20);
+        let b = testing::run::<FlexlmLog>(&data, &config(0, None), 1 << 20);
         let s = t.elapsed().as_secs_f64();
         assert_eq!(b.sessions.len(), 9038);
         best = best.min(s);
@@ -375,7 +375,7 @@ fn throughput_generated() {
     let mut best = f64::MAX;
     for _ in 0..7 {
         let t = std::time::Instant::now();
-        let b = run(&data, &config(0, None), 1 << 20);
+        let b = testing::run::<FlexlmLog>(&data, &config(0, None), 1 << 20);
         best = best.min(t.elapsed().as_secs_f64());
         assert!(b.diagnostics.is_empty());
     }

@@ -1,42 +1,20 @@
 //! Hand-made fixtures, one per quirk of the format (see `tests/fixtures/`). Each test asserts
 //! every record the fixture produces; the last tests check chunking and resume on all of them.
-mod common;
 
-use common::*;
 use flexlm_log::FlexlmLog;
 use tally_plugin_sdk::civil::days_from_civil;
+use tally_plugin_sdk::testing::{self, config, denials, diags, events, queued, sessions, strs};
 use tally_plugin_sdk::{Batch, ImportConfig, Importer};
 
-const FIXTURES: &[&str] = &[
-    "bom_crlf_no_final_newline.log",
-    "broken_lines.log",
-    "checkin_reasons.log",
-    "clock_set_back.log",
-    "denials_queue.log",
-    "events_project.log",
-    "excerpt_anchor_later.log",
-    "leading_blank_counts.log",
-    "midnight_rollover.log",
-    "names.log",
-    "no_anchor.log",
-    "restart.log",
-    "skipped_day.log",
-];
+const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
 
 fn fixture(name: &str) -> Vec<u8> {
-    let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    testing::fixture(format!("{DIR}/{name}"))
 }
 
+/// The fixture imported every way the host may cut it (`testing::check_import`).
 fn parse(name: &str, utc_offset: i32, modified: Option<i64>) -> Batch {
-    let data = fixture(name);
-    let b = run(&data, &config(utc_offset, modified), 65_536);
-    assert_eq!(b.lines, physical_lines(&data), "{name}: every line counted");
-    b
-}
-
-fn strs(v: &[&str]) -> Vec<String> {
-    v.iter().map(|s| s.to_string()).collect()
+    testing::check_import::<FlexlmLog>(&fixture(name), &config(utc_offset, modified))
 }
 
 #[test]
@@ -354,38 +332,20 @@ fn server_events_and_bracketed_projects() {
     assert!(b.diagnostics.is_empty());
 }
 
+/// Every fixture imports alike in one chunk, a line per chunk, 64-byte chunks and resumed at
+/// every line, and passes the host's checks after every feed; the fuzz target's body holds on it.
 #[test]
-fn every_fixture_line_by_line_chunks_equal_one_chunk() {
-    for name in FIXTURES {
-        let data = fixture(name);
-        let cfg = config(3600, Some(1_700_000_000));
-        let whole = run(&data, &cfg, 1 << 20);
-        // A chunk size of 1 puts every line in its own chunk.
-        assert_eq!(run(&data, &cfg, 1), whole, "{name}");
-        assert_eq!(run(&data, &cfg, 64), whole, "{name}");
-    }
-}
-
-#[test]
-fn every_fixture_resumes_exactly_at_every_line() {
-    for name in FIXTURES {
-        let data = fixture(name);
-        let cfg = config(-18_000, Some(1_700_000_000));
-        let whole = run(&data, &cfg, 65_536);
-        for split in line_starts(&data) {
-            assert_eq!(
-                run_split(&data, &cfg, 65_536, split),
-                whole,
-                "{name} split at byte {split}"
-            );
-        }
-    }
+fn every_fixture_imports_alike_however_cut() {
+    let configs = [
+        config(3600, Some(1_700_000_000)),
+        config(-18_000, Some(1_700_000_000)),
+    ];
+    testing::check_import_dir::<FlexlmLog>(DIR, &configs);
 }
 
 #[test]
 fn every_fixture_sniffs_as_flexnet() {
-    for name in FIXTURES {
-        let data = fixture(name);
+    for (name, data) in testing::fixtures(DIR) {
         let head = &data[..data.len().min(4096)];
         assert!(
             FlexlmLog::sniff(head) >= 0.7,
@@ -397,10 +357,9 @@ fn every_fixture_sniffs_as_flexnet() {
 
 #[test]
 fn damaged_checkpoint_is_refused() {
-    let mut p = FlexlmLog::default();
-    let err = p.begin(&ImportConfig {
+    let cfg = ImportConfig {
         resume: Some(vec![200, 1, 2]),
         ..ImportConfig::default()
-    });
-    assert!(err.is_err());
+    };
+    assert!(FlexlmLog::default().begin(&cfg).is_err());
 }

@@ -15,12 +15,9 @@
 //!   knows (copyright, website, pid, three port lines, `Reading licenses...`, four
 //!   configuration lines, HostId, the administration hint, `Ready to serve...`, and the two
 //!   empty `[ts]` lines, `grep -cE '\]$'` = 2); `grep -ciE 'checkout|checkin|denied|shut'` = 0.
-mod common;
 
-use std::path::PathBuf;
-
-use common::*;
 use lmx_log::LmxLog;
+use tally_plugin_sdk::testing::{self, config, count, events, line_starts, physical_lines};
 use tally_plugin_sdk::{DiagnosticKind, Importer};
 
 const DIR: &str = concat!(
@@ -29,31 +26,23 @@ const DIR: &str = concat!(
 );
 const SAMPLE: &str = "softing_edgeconnector__lmx_serv_startup_log.txt";
 
-fn corpus() -> Option<PathBuf> {
-    let dir = PathBuf::from(DIR);
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        println!("corpus absent ({DIR}): skipping");
-        None
-    }
-}
-
 fn strs(v: &[&str]) -> Vec<String> {
     v.iter().map(|s| s.to_string()).collect()
 }
 
 #[test]
 fn corpus_facts() {
-    let Some(dir) = corpus() else { return };
+    let Some(dir) = testing::dir_or_skip(DIR) else {
+        return;
+    };
     let mut files: Vec<String> = std::fs::read_dir(&dir)
         .expect("corpus dir")
         .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
         .collect();
     files.sort();
     assert_eq!(files, [SAMPLE], "the corpus has the one known file");
-    let data = std::fs::read(dir.join(SAMPLE)).expect("read");
-    let b = run(&data, &config(0, None), 64 * 1024);
+    let data = testing::fixture(dir.join(SAMPLE));
+    let b = testing::run::<LmxLog>(&data, &config(0, None), 64 * 1024);
     assert_eq!(b.lines, 23);
     assert_eq!(b.lines, physical_lines(&data));
     assert_eq!(count(&b, DiagnosticKind::Malformed), 0);
@@ -76,7 +65,7 @@ fn corpus_facts() {
     );
     assert!(b.sessions.is_empty() && b.denials.is_empty() && b.queued.is_empty());
     // Docker's host time zone is not known: the offset moves every time alike.
-    let shifted = run(&data, &config(7200, None), 64 * 1024);
+    let shifted = testing::run::<LmxLog>(&data, &config(7200, None), 64 * 1024);
     assert!(
         shifted
             .server_events
@@ -90,14 +79,16 @@ fn corpus_facts() {
 
 #[test]
 fn corpus_resume_is_exact_at_every_line() {
-    let Some(dir) = corpus() else { return };
-    let data = std::fs::read(dir.join(SAMPLE)).expect("read");
+    let Some(dir) = testing::dir_or_skip(DIR) else {
+        return;
+    };
+    let data = testing::fixture(dir.join(SAMPLE));
     let cfg = config(0, None);
-    let whole = run(&data, &cfg, 64 * 1024);
-    assert_eq!(run(&data, &cfg, 1), whole);
+    let whole = testing::run::<LmxLog>(&data, &cfg, 64 * 1024);
+    assert_eq!(testing::run::<LmxLog>(&data, &cfg, 1), whole);
     for split in line_starts(&data) {
         assert_eq!(
-            run_split(&data, &cfg, 64 * 1024, split),
+            testing::run_split::<LmxLog>(&data, &cfg, 64 * 1024, split),
             whole,
             "split at byte {split}"
         );
@@ -106,7 +97,9 @@ fn corpus_resume_is_exact_at_every_line() {
 
 #[test]
 fn other_formats_sniff_low() {
-    let Some(dir) = corpus() else { return };
+    let Some(dir) = testing::dir_or_skip(DIR) else {
+        return;
+    };
     let root = dir.parent().expect("corpus root").to_path_buf();
     let mut seen = 0;
     for sub in std::fs::read_dir(&root).expect("corpus root").flatten() {
@@ -125,4 +118,10 @@ fn other_formats_sniff_low() {
     }
     assert!(seen > 50, "only {seen} files of other formats");
     println!("{seen} files of other formats sniffed below 0.5");
+}
+
+/// The fuzz target's body on every file of the corpus folder (`docs/fuzzing.md`).
+#[test]
+fn fuzz_body_holds_on_the_corpus() {
+    testing::fuzz_import_dir::<LmxLog>(DIR);
 }

@@ -10,32 +10,20 @@
 //! line is known publicly (FORMATS.md §10). Its usage and shutdown messages were invented to
 //! exercise the keyword recognition (usage lines reported as Unrecognised, a message about
 //! shutting down as ServerStop); they are not claimed to be LM-X's wording.
-mod common;
 
-use common::*;
 use lmx_log::LmxLog;
+use tally_plugin_sdk::testing::{self, config, diags, events, strs};
 use tally_plugin_sdk::{Batch, ImportConfig, Importer};
 
-const FIXTURES: &[&str] = &[
-    "broken_lines.log",
-    "startup_restart.log",
-    "unverified_usage_stop.log",
-];
+const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
 
 fn fixture(name: &str) -> Vec<u8> {
-    let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    testing::fixture(format!("{DIR}/{name}"))
 }
 
+/// The fixture imported every way the host may cut it (`testing::check_import`).
 fn parse(name: &str, utc_offset: i32) -> Batch {
-    let data = fixture(name);
-    let b = run(&data, &config(utc_offset, None), 65_536);
-    assert_eq!(b.lines, physical_lines(&data), "{name}: every line counted");
-    b
-}
-
-fn strs(v: &[&str]) -> Vec<String> {
-    v.iter().map(|s| s.to_string()).collect()
+    testing::check_import::<LmxLog>(&fixture(name), &config(utc_offset, None))
 }
 
 #[test]
@@ -137,30 +125,14 @@ fn broken_lines_are_diagnosed_and_skipped() {
     );
 }
 
+/// Every fixture imports alike in one chunk, a line per chunk, 64-byte chunks and resumed at
+/// every line, and passes the host's checks after every feed; the fuzz target's body holds on it.
 #[test]
-fn every_fixture_line_by_line_chunks_equal_one_chunk() {
-    for name in FIXTURES {
-        let data = fixture(name);
-        let cfg = config(-18_000, Some(1_700_000_000));
-        let whole = run(&data, &cfg, 1 << 20);
-        assert_eq!(run(&data, &cfg, 1), whole, "{name}");
-        assert_eq!(run(&data, &cfg, 100), whole, "{name}");
-    }
-}
-
-#[test]
-fn every_fixture_resumes_exactly_at_every_line() {
-    for name in FIXTURES {
-        let data = fixture(name);
-        let cfg = config(7200, None);
-        let whole = run(&data, &cfg, 65_536);
-        for split in line_starts(&data) {
-            assert_eq!(
-                run_split(&data, &cfg, 65_536, split),
-                whole,
-                "{name} split at byte {split}"
-            );
-        }
+fn every_fixture_imports_alike_however_cut() {
+    let configs = [config(-18_000, Some(1_700_000_000)), config(7200, None)];
+    for (name, b) in testing::check_import_dir::<LmxLog>(DIR, &configs) {
+        let records = testing::batch_records(&b) as u64;
+        assert!(records <= 2 * b.lines, "{name}: {records} records");
     }
 }
 
@@ -175,10 +147,9 @@ fn good_fixtures_sniff_as_lmx() {
 
 #[test]
 fn damaged_checkpoint_is_refused() {
-    let mut p = LmxLog::default();
-    let err = p.begin(&ImportConfig {
+    let cfg = ImportConfig {
         resume: Some(vec![200, 1, 2]),
         ..ImportConfig::default()
-    });
-    assert!(err.is_err());
+    };
+    assert!(LmxLog::default().begin(&cfg).is_err());
 }

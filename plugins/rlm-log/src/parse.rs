@@ -25,6 +25,9 @@ use crate::line::{self, Tokens, When};
 use tally_plugin_sdk::civil::{DAY, checked_days, format_day};
 use tally_plugin_sdk::text::{owned, shown, shown_n, text};
 
+/// The reference of a log without dates or modification time: 1971-12-31T23:59:59 local.
+const UNKNOWN_MODIFIED: i64 = 730 * DAY - 1;
+
 /// A backward clock step up to this size (small format, time of day only) is not a new day.
 pub(crate) const TOLERANCE: i64 = 70 * 60;
 const BOM: &[u8] = b"\xEF\xBB\xBF";
@@ -714,7 +717,8 @@ impl RlmLog {
     }
 
     /// No START or timestamp line before the first record: the date comes from the file's
-    /// modification time (or 1970 when unknown), and records date backwards from it.
+    /// modification time (or the end of 1971 when unknown: backwards from it, no time falls
+    /// before 1970 in any zone, which the host would refuse), and records date backwards from it.
     fn assume(&mut self, out: &mut Batch) -> i64 {
         let (local, what) = match self.modified {
             Some(m) => {
@@ -728,8 +732,8 @@ impl RlmLog {
                 )
             }
             None => (
-                0,
-                "1970-01-01 (the file's modification time is unknown)".into(),
+                UNKNOWN_MODIFIED,
+                "1971-12-31 (the file's modification time is unknown)".into(),
             ),
         };
         self.diag(
@@ -1069,6 +1073,24 @@ mod tests {
         assert_eq!((s.user.as_str(), s.host.as_str()), ("u", "h"));
         assert_eq!(format_utc(s.start), "2024-01-02T09:05:00Z");
         assert_eq!(out.server_events[0].kind, ServerEventKind::DaemonStart);
+    }
+
+    #[test]
+    fn undated_log_without_modification_time_stays_after_1970() {
+        // Dating backwards from 1970-01-01 gave 1969-12-30, which the host refuses.
+        let log = b"OUT p 1.0 1 u h \"\" 1 1 0 5 5 1 \"\" \"\" \"\" 01/01 00:30:00\n";
+        let mut p = RlmLog::default();
+        p.begin(&ImportConfig {
+            utc_offset: 14 * 3600,
+            ..ImportConfig::default()
+        })
+        .unwrap();
+        let mut out = Batch::default();
+        p.feed(log, &mut out).unwrap();
+        p.finish(&mut out).unwrap();
+        // 1972-01-01 00:30 local: within a day after the reference, so not a year back.
+        assert_eq!(format_utc(out.sessions[0].start), "1971-12-31T10:30:00Z");
+        assert!(out.diagnostics[0].text.contains("1971-12-31"));
     }
 
     #[test]

@@ -16,14 +16,15 @@
 //! * `users` 4: `awk '$1=="OUT"||$1=="INUSE"{print $5}' | sort -u`.
 //! * first/last session start: the first INUSE (09/04 00:00:04) and the latest OUT time
 //!   (`awk '$1=="OUT"{print $17, $18}' | sort | tail -1` = 09/04 19:49:11), minus 7 hours.
-mod common;
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use common::*;
 use rlm_log::RlmLog;
 use tally_plugin_sdk::civil::format_utc;
+use tally_plugin_sdk::testing::{
+    self, config, count, denials, events, line_starts, physical_lines, sessions,
+};
 use tally_plugin_sdk::{Batch, DenialKind, DiagnosticKind, EndReason, Importer, ServerEventKind};
 
 const DIR: &str = concat!(
@@ -33,20 +34,6 @@ const DIR: &str = concat!(
 const FILE: &str = "licenselogs__autoform_afrlm_reportlog_2025-09-04.rlog";
 /// The log's own zone, UTC+7.
 const OFFSET: i32 = 25_200;
-
-fn corpus() -> Option<PathBuf> {
-    let dir = PathBuf::from(DIR);
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        println!("corpus absent ({DIR}): skipping");
-        None
-    }
-}
-
-fn read(dir: &Path, file: &str) -> Vec<u8> {
-    std::fs::read(dir.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"))
-}
 
 fn reasons(b: &Batch) -> [usize; 6] {
     let order = [
@@ -62,7 +49,9 @@ fn reasons(b: &Batch) -> [usize; 6] {
 
 #[test]
 fn corpus_facts() {
-    let Some(dir) = corpus() else { return };
+    let Some(dir) = testing::dir_or_skip(DIR) else {
+        return;
+    };
     let mut files: Vec<String> = std::fs::read_dir(&dir)
         .expect("corpus dir")
         .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
@@ -73,8 +62,8 @@ fn corpus_facts() {
         vec![FILE.to_string()],
         "the corpus has the known file"
     );
-    let data = read(&dir, FILE);
-    let b = run(&data, &config(OFFSET, None), 64 * 1024);
+    let data = testing::fixture(dir.join(FILE));
+    let b = testing::run::<RlmLog>(&data, &config(OFFSET, None), 64 * 1024);
     assert_eq!(b.lines, 913);
     assert_eq!(b.lines, physical_lines(&data));
     assert_eq!(b.sessions.len(), 311);
@@ -141,10 +130,12 @@ fn corpus_facts() {
 
 #[test]
 fn corpus_timezone_line_beats_the_configuration() {
-    let Some(dir) = corpus() else { return };
-    let data = read(&dir, FILE);
-    let ours = run(&data, &config(OFFSET, None), 64 * 1024);
-    let utc = run(&data, &config(0, None), 64 * 1024);
+    let Some(dir) = testing::dir_or_skip(DIR) else {
+        return;
+    };
+    let data = testing::fixture(dir.join(FILE));
+    let ours = testing::run::<RlmLog>(&data, &config(OFFSET, None), 64 * 1024);
+    let utc = testing::run::<RlmLog>(&data, &config(0, None), 64 * 1024);
     assert_eq!(sessions(&utc), sessions(&ours));
     assert_eq!(denials(&utc), denials(&ours));
     // The only difference: line 9 says the log's zone was used.
@@ -160,14 +151,20 @@ fn corpus_timezone_line_beats_the_configuration() {
 
 #[test]
 fn corpus_resume_is_exact_at_every_line() {
-    let Some(dir) = corpus() else { return };
-    let data = read(&dir, FILE);
+    let Some(dir) = testing::dir_or_skip(DIR) else {
+        return;
+    };
+    let data = testing::fixture(dir.join(FILE));
     let cfg = config(0, Some(1_757_000_000));
-    let whole = run(&data, &cfg, 64 * 1024);
-    assert_eq!(run(&data, &cfg, 1), whole, "one line per chunk");
+    let whole = testing::run::<RlmLog>(&data, &cfg, 64 * 1024);
+    assert_eq!(
+        testing::run::<RlmLog>(&data, &cfg, 1),
+        whole,
+        "one line per chunk"
+    );
     for split in line_starts(&data) {
         assert_eq!(
-            run_split(&data, &cfg, 64 * 1024, split),
+            testing::run_split::<RlmLog>(&data, &cfg, 64 * 1024, split),
             whole,
             "split at byte {split}"
         );
@@ -176,7 +173,9 @@ fn corpus_resume_is_exact_at_every_line() {
 
 #[test]
 fn corpus_sniff_separates_formats() {
-    let Some(dir) = corpus() else { return };
+    let Some(dir) = testing::dir_or_skip(DIR) else {
+        return;
+    };
     let root = dir.parent().expect("corpus root").to_path_buf();
     let mut subs: Vec<PathBuf> = std::fs::read_dir(&root)
         .expect("corpus root")
@@ -201,6 +200,12 @@ fn corpus_sniff_separates_formats() {
     }
     assert!(seen > 60, "only {seen} corpus files");
     println!("{seen} corpus files sniffed");
+}
+
+/// The fuzz target's body on every file of the corpus folder (`docs/fuzzing.md`).
+#[test]
+fn fuzz_body_holds_on_the_corpus() {
+    testing::fuzz_import_dir::<RlmLog>(DIR);
 }
 
 /// Native throughput on a generated std-format log (1 M lines, OUT/IN/DENY):
@@ -250,7 +255,7 @@ fn throughput() {
     let mut best = f64::MAX;
     for _ in 0..7 {
         let t = std::time::Instant::now();
-        let b = run(&data, &config(0, None), 1 << 20);
+        let b = testing::run::<RlmLog>(&data, &config(0, None), 1 << 20);
         best = best.min(t.elapsed().as_secs_f64());
         assert!(b.diagnostics.is_empty(), "{:?}", &b.diagnostics[..1]);
     }

@@ -13,35 +13,22 @@
 //! `broken_lines`) and aligned runs of spaces (`space_aligned_names`). The absolute columns
 //! were computed as seconds since 0001-01-01T00:00:00 (proleptic Gregorian) with Python's
 //! `datetime`, independently of the parser's arithmetic.
-mod common;
 
-use common::*;
 use sflm_log::SflmLog;
 use sflm_log::date::CE_TO_UNIX;
 use tally_plugin_sdk::civil::{DAY, days_from_civil};
+use tally_plugin_sdk::testing::{self, config, denials, diags, line_starts, sessions, strs};
 use tally_plugin_sdk::{Batch, ImportConfig, Importer};
 
-const FIXTURES: &[&str] = &[
-    "broken_lines.log",
-    "day_files_midnight.log",
-    "partial_grants.log",
-    "space_aligned_names.log",
-];
+const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
 
 fn fixture(name: &str) -> Vec<u8> {
-    let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    testing::fixture(format!("{DIR}/{name}"))
 }
 
+/// The fixture imported every way the host may cut it (`testing::check_import`).
 fn parse(name: &str) -> Batch {
-    let data = fixture(name);
-    let b = run(&data, &config(0, None), 65_536);
-    assert_eq!(b.lines, physical_lines(&data), "{name}: every line counted");
-    b
-}
-
-fn strs(v: &[&str]) -> Vec<String> {
-    v.iter().map(|s| s.to_string()).collect()
+    testing::check_import::<SflmLog>(&fixture(name), &config(0, None))
 }
 
 #[test]
@@ -168,46 +155,23 @@ fn broken_lines_are_diagnosed_and_skipped() {
 
 #[test]
 fn the_utc_offset_is_ignored() {
-    for name in FIXTURES {
-        let data = fixture(name);
+    for (name, data) in testing::fixtures(DIR) {
         assert_eq!(
-            run(&data, &config(-18_000, Some(1_700_000_000)), 65_536),
-            run(&data, &config(0, None), 65_536),
+            testing::run::<SflmLog>(&data, &config(-18_000, Some(1_700_000_000)), 65_536),
+            testing::run::<SflmLog>(&data, &config(0, None), 65_536),
             "{name}"
         );
     }
 }
 
+/// Every fixture imports alike in one chunk, a line per chunk, 64-byte chunks and resumed at
+/// every line, and passes the host's checks after every feed; the fuzz target's body holds on it.
 #[test]
-fn every_fixture_line_by_line_chunks_equal_one_chunk() {
-    for name in FIXTURES {
-        let data = fixture(name);
-        let cfg = config(0, None);
-        let whole = run(&data, &cfg, 1 << 20);
-        assert_eq!(run(&data, &cfg, 1), whole, "{name}");
-        assert_eq!(run(&data, &cfg, 200), whole, "{name}");
-    }
-}
-
-#[test]
-fn every_fixture_resumes_exactly_at_every_line() {
-    for name in FIXTURES {
-        let data = fixture(name);
-        let cfg = config(0, None);
-        let whole = run(&data, &cfg, 65_536);
-        for split in line_starts(&data) {
-            assert_eq!(
-                run_split(&data, &cfg, 65_536, split),
-                whole,
-                "{name} split at byte {split}"
-            );
-            // And with small chunks on both sides.
-            assert_eq!(
-                run_split(&data, &cfg, 150, split),
-                whole,
-                "{name} split at byte {split}, small chunks"
-            );
-        }
+fn every_fixture_imports_alike_however_cut() {
+    let configs = [config(0, None)];
+    for (name, b) in testing::check_import_dir::<SflmLog>(DIR, &configs) {
+        let records = testing::batch_records(&b) as u64;
+        assert!(records <= 2 * b.lines, "{name}: {records} records");
     }
 }
 
@@ -226,12 +190,11 @@ fn good_fixtures_sniff_as_sflm() {
 
 #[test]
 fn damaged_checkpoint_is_refused() {
-    let mut p = SflmLog::default();
-    let err = p.begin(&ImportConfig {
+    let cfg = ImportConfig {
         resume: Some(vec![200, 1, 2]),
         ..ImportConfig::default()
-    });
-    assert!(err.is_err());
+    };
+    assert!(SflmLog::default().begin(&cfg).is_err());
 }
 
 // ---- a generated log, checked against the check-outs it was written from -------------------
@@ -369,7 +332,7 @@ fn generated_day_files_give_back_the_checkouts() {
     }
     let log = day_files(&checkouts, first, days, &mut rng);
     let data = log.as_bytes();
-    let got = run(data, &config(0, None), 64 * 1024);
+    let got = testing::run::<SflmLog>(data, &config(0, None), 64 * 1024);
     assert!(got.diagnostics.is_empty(), "{:?}", &got.diagnostics[..1]);
 
     let fmt = tally_plugin_sdk::civil::format_utc;
@@ -433,7 +396,7 @@ fn generated_day_files_give_back_the_checkouts() {
     for k in 1..40 {
         let split = starts[starts.len() * k / 40];
         assert_eq!(
-            run_split(data, &config(0, None), 16 * 1024, split),
+            testing::run_split::<SflmLog>(data, &config(0, None), 16 * 1024, split),
             got,
             "split at byte {split}"
         );

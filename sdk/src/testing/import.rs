@@ -7,7 +7,7 @@ use std::fmt;
 
 use super::host::{allowance, batch_records, check_batch, check_sniff};
 use super::{denials, diags, events, queued, sessions};
-use crate::{Batch, ImportConfig, Importer, PluginError};
+use crate::{Batch, ImportConfig, Importer, PluginError, Timestamp};
 
 /// Whole-line chunks of at most `size` bytes (a longer line goes alone), as the host cuts them.
 /// The last chunk may end without a newline.
@@ -92,24 +92,43 @@ pub fn line_starts(data: &[u8]) -> Vec<usize> {
         .collect()
 }
 
+/// The whole lines of `data` that fit in `max` bytes (all of `data` when it is shorter): a
+/// large log's head, for checks that import it many times.
+pub fn head(data: &[u8], max: usize) -> &[u8] {
+    if data.len() <= max {
+        return data;
+    }
+    let end = data[..max]
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1);
+    &data[..end]
+}
+
 /// Lines as `wc -l` counts them, plus one for a last line without a newline.
 pub fn physical_lines(data: &[u8]) -> u64 {
     let nl = data.iter().filter(|&&b| b == b'\n').count() as u64;
     nl + u64::from(!data.is_empty() && data.last() != Some(&b'\n'))
 }
 
-/// The configuration [`fuzz_import`] imports with: UTC+1 (a non-zero offset shows sign slips)
-/// and a modification time (2023-11-14) for logs that never state their date.
-pub fn fuzz_config() -> ImportConfig {
+/// A fresh import's configuration: the server's offset from UTC and the file's modification time.
+pub fn config(utc_offset: i32, modified: Option<Timestamp>) -> ImportConfig {
     ImportConfig {
-        utc_offset: 3600,
-        modified: Some(1_700_000_000),
+        utc_offset,
+        modified,
         resume: None,
     }
 }
 
+/// The configuration [`fuzz_import`] imports with: UTC+1 (a non-zero offset shows sign slips)
+/// and a modification time (2023-11-14) for logs that never state their date.
+pub fn fuzz_config() -> ImportConfig {
+    config(3600, Some(1_700_000_000))
+}
+
 /// Imports `data` every way the host may cut it — in one chunk, a line per chunk, 64-byte
-/// chunks, and resumed from a checkpoint at every line boundary (when `T` can checkpoint) — and
+/// chunks, and resumed (in 64-byte chunks) from a checkpoint taken at every line boundary, when
+/// `T` can checkpoint — and
 /// checks that all give the same records, that `Batch.lines` only grows and ends at the
 /// input's line count, that the host's record allowance holds after every feed, and
 /// [`check_batch`](super::check_batch). Returns the one-chunk batch; panics with what differs.
@@ -146,7 +165,13 @@ impl fmt::Display for Failure {
 
 fn verify<T: Importer>(data: &[u8], cfg: &ImportConfig, splits: usize) -> Result<Batch, Failure> {
     let lines = physical_lines(data);
-    let whole = pass::<T>(data, cfg, data.len().max(1), None)?;
+    let resumable = resumable::<T>(cfg);
+    let cut = |size, split, checkpoints| Cut {
+        size,
+        split,
+        checkpoints,
+    };
+    let whole = pass::<T>(data, cfg, cut(data.len().max(1), None, false))?;
     if whole.lines != lines {
         return Err(Failure::Check(format!(
             "Batch.lines is {} for {lines} lines",
@@ -154,27 +179,35 @@ fn verify<T: Importer>(data: &[u8], cfg: &ImportConfig, splits: usize) -> Result
         )));
     }
     check_batch(&whole, lines).map_err(Failure::Check)?;
-    for (size, how) in [(1, "a line per chunk"), (64, "64-byte chunks")] {
-        same(&whole, &pass::<T>(data, cfg, size, None)?, how)?;
-    }
-    if resumable::<T>(cfg) {
+    let by_line = pass::<T>(data, cfg, cut(1, None, false))?;
+    same(&whole, &by_line, "a line per chunk")?;
+    let small = pass::<T>(data, cfg, cut(64, None, resumable))?;
+    same(&whole, &small, "64-byte chunks")?;
+    if resumable {
         for split in spread(line_starts(data), splits) {
-            let resumed = pass::<T>(data, cfg, 1 << 16, Some(split))?;
+            let resumed = pass::<T>(data, cfg, cut(64, Some(split), false))?;
             same(&whole, &resumed, &format!("resumed at byte {split}"))?;
         }
     }
     Ok(whole)
 }
 
-/// One import in whole-line chunks of `size`; with `split`, the instance is dropped there and a
-/// new one resumes from its checkpoint. Checks what the host checks after every feed.
-fn pass<T: Importer>(
-    data: &[u8],
-    cfg: &ImportConfig,
+/// How a pass cuts the input: whole-line chunks of `size`; with `split`, the instance is
+/// dropped there and a new one resumes from its checkpoint; with `checkpoints`, a checkpoint is
+/// taken after every feed (as the host may).
+struct Cut {
     size: usize,
     split: Option<usize>,
-) -> Result<Batch, Failure> {
-    let resumable = resumable::<T>(cfg);
+    checkpoints: bool,
+}
+
+/// One import cut as `cut` says, with the host's checks after every feed.
+fn pass<T: Importer>(data: &[u8], cfg: &ImportConfig, cut: Cut) -> Result<Batch, Failure> {
+    let Cut {
+        size,
+        split,
+        checkpoints,
+    } = cut;
     let (head, tail) = data.split_at(split.unwrap_or(data.len()));
     let mut p = T::default();
     p.begin(cfg).map_err(Failure::Refused)?;
@@ -202,7 +235,7 @@ fn pass<T: Importer>(
             all.append(b);
             (lines, bytes) = (lines + physical_lines(c), bytes + c.len() as u64);
             within_allowance(&all, lines, bytes)?;
-            if resumable {
+            if checkpoints {
                 p.checkpoint().map_err(Failure::Refused)?;
             }
         }
@@ -296,6 +329,10 @@ mod tests {
         assert_eq!(physical_lines(b""), 0);
         assert_eq!(physical_lines(b"a\nb\n"), 2);
         assert_eq!(physical_lines(b"a\nb"), 2);
+        assert_eq!(head(b"a\nbb\nc", 4), b"a\n");
+        assert_eq!(head(b"a\nbb\nc", 5), b"a\nbb\n");
+        assert_eq!(head(b"a\nb", 9), b"a\nb");
+        assert_eq!(head(b"abc", 2), b"");
     }
 
     /// Counts lines; its checkpoint is the count.
@@ -304,14 +341,27 @@ mod tests {
         lines: u64,
     }
 
+    /// The test importers' checkpoint: their line count.
+    fn save(lines: u64) -> Result<Vec<u8>, PluginError> {
+        let mut w = crate::checkpoint::Writer::new(1);
+        w.u64(lines);
+        Ok(w.finish())
+    }
+
+    fn restore(config: &ImportConfig) -> Result<u64, PluginError> {
+        let Some(state) = &config.resume else {
+            return Ok(0);
+        };
+        let mut r = crate::checkpoint::Reader::new("test", 1, state)?;
+        let lines = r.u64()?;
+        r.finish()?;
+        Ok(lines)
+    }
+
     impl Importer for Lines {
         const FORMATS: &'static [&'static str] = &["lines"];
         fn begin(&mut self, config: &ImportConfig) -> Result<(), PluginError> {
-            if let Some(state) = &config.resume {
-                let mut r = crate::checkpoint::Reader::new("lines", 1, state)?;
-                self.lines = r.u64()?;
-                r.finish()?;
-            }
+            self.lines = restore(config)?;
             Ok(())
         }
         fn feed(&mut self, chunk: &[u8], out: &mut Batch) -> Result<(), PluginError> {
@@ -320,9 +370,7 @@ mod tests {
             Ok(())
         }
         fn checkpoint(&self) -> Result<Vec<u8>, PluginError> {
-            let mut w = crate::checkpoint::Writer::new(1);
-            w.u64(self.lines);
-            Ok(w.finish())
+            save(self.lines)
         }
         fn finish(&mut self, out: &mut Batch) -> Result<(), PluginError> {
             out.lines = self.lines;
@@ -362,9 +410,7 @@ mod tests {
     impl Importer for Forgetful {
         const FORMATS: &'static [&'static str] = &["forgetful"];
         fn begin(&mut self, config: &ImportConfig) -> Result<(), PluginError> {
-            if let Some(state) = &config.resume {
-                self.lines = crate::checkpoint::Reader::new("f", 1, state)?.u64()?;
-            }
+            self.lines = restore(config)?;
             Ok(())
         }
         fn feed(&mut self, chunk: &[u8], out: &mut Batch) -> Result<(), PluginError> {
@@ -401,9 +447,7 @@ mod tests {
             Ok(())
         }
         fn checkpoint(&self) -> Result<Vec<u8>, PluginError> {
-            let mut w = crate::checkpoint::Writer::new(1);
-            w.u64(self.lines);
-            Ok(w.finish())
+            save(self.lines)
         }
     }
 

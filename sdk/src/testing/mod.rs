@@ -7,13 +7,14 @@
 //! - Files: [`fixture`] reads one, [`fixtures`] every file of a directory, [`file_names`] lists
 //!   them (to check each has a test), [`dir_or_skip`] for an optional corpus.
 //! - Importers: [`run`] and [`run_split`] drive one import, [`check_import`] every way the host
-//!   may cut the input; [`sessions`], [`denials`], [`queued`], [`events`] and [`diags`] render a
-//!   [`Batch`](crate::Batch).
+//!   may cut the input ([`check_import_dir`]: on every fixture); [`sessions`], [`denials`],
+//!   [`queued`], [`events`] and [`diags`] render a [`Batch`](crate::Batch).
 //! - Pollers: [`check_status`] parses and checks; [`snapshot`] renders a
 //!   [`Snapshot`](crate::Snapshot).
 //! - The host's own checks: [`check_batch`], [`check_snapshot`], [`check_sniff`].
 //! - Fuzzing: [`fuzz_import`] and [`fuzz_status`] are whole fuzz-target bodies (see
-//!   `docs/fuzzing.md`); a test calls them over the fixtures so CI runs them without a fuzzer.
+//!   `docs/fuzzing.md`); [`fuzz_import_dir`], [`fuzz_status_dir`] and [`fuzz_status_cuts`] run
+//!   them over fixture or corpus files, so that CI exercises them without a fuzzer.
 //!
 //! # An importer
 //!
@@ -77,11 +78,7 @@
 //!
 //! // On every fixture: chunking and resuming change nothing, the host would take the result,
 //! // and the fuzz target's body holds.
-//! for (name, data) in testing::fixtures(&dir) {
-//!     println!("{name}");
-//!     testing::check_import::<Usage>(&data, &ImportConfig::default());
-//!     testing::fuzz_import::<Usage>(&data);
-//! }
+//! testing::check_import_dir::<Usage>(&dir, &[ImportConfig::default()]);
 //! # std::fs::remove_dir_all(&dir).unwrap();
 //! ```
 //!
@@ -137,98 +134,27 @@
 //! assert_eq!(snapshot::features(&s), ["stat|solver|-|-|4|2|-|Floating"]);
 //! assert_eq!(snapshot::diags(&s), ["2|Malformed|mesher x of 1"]);
 //! testing::fuzz_status::<Stat>(output);
+//! // In tests/fixtures.rs: `testing::fuzz_status_cuts::<Stat>(DIR)`, every fixture cut short.
 //! ```
 
+mod files;
 mod host;
 mod import;
 mod render;
 pub mod snapshot;
 mod status;
 
-use std::path::{Path, PathBuf};
-
+pub use files::{
+    check_import_dir, dir_or_skip, file_names, fixture, fixtures, fuzz_import_dir,
+    fuzz_status_cuts, fuzz_status_dir, strs,
+};
 pub use host::{
     BYTES_PER_RECORD, EARLIEST, LATEST, RECORD_ALLOWANCE, RECORDS_PER_LINE, allowance,
     batch_records, check_batch, check_snapshot, check_sniff, snapshot_records,
 };
 pub use import::{
-    check_import, feed_all, fuzz_config, fuzz_import, line_starts, physical_lines, run, run_split,
-    whole_line_chunks,
+    check_import, config, feed_all, fuzz_config, fuzz_import, head, line_starts, physical_lines,
+    run, run_split, whole_line_chunks,
 };
 pub use render::{count, denials, diags, events, queued, sessions};
 pub use status::{FUZZ_NOW, check_status, fuzz_status};
-
-/// The bytes of a fixture file; panics naming the path.
-pub fn fixture(path: impl AsRef<Path>) -> Vec<u8> {
-    let path = path.as_ref();
-    std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-/// The names of the files in `dir`, sorted: compare them with the list of files a test covers,
-/// so that a new fixture or corpus file cannot go untested.
-pub fn file_names(dir: impl AsRef<Path>) -> Vec<String> {
-    let dir = dir.as_ref();
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|e| e.unwrap_or_else(|e| panic!("{}: {e}", dir.display())))
-        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
-}
-
-/// Every file of `dir` with its name, sorted by name.
-pub fn fixtures(dir: impl AsRef<Path>) -> Vec<(String, Vec<u8>)> {
-    let dir = dir.as_ref();
-    file_names(dir)
-        .into_iter()
-        .map(|name| {
-            let data = fixture(dir.join(&name));
-            (name, data)
-        })
-        .collect()
-}
-
-/// `dir` when it exists; otherwise `None` after printing that the test skips, for input that a
-/// checkout may lack (a shared corpus): `let Some(dir) = dir_or_skip(DIR) else { return };`.
-pub fn dir_or_skip(dir: impl AsRef<Path>) -> Option<PathBuf> {
-    let dir = dir.as_ref();
-    if dir.is_dir() {
-        Some(dir.to_path_buf())
-    } else {
-        println!("{} absent: skipping", dir.display());
-        None
-    }
-}
-
-/// `["a", "b"]` as `Vec<String>`, to compare with the renderers' output.
-pub fn strs(v: &[&str]) -> Vec<String> {
-    v.iter().map(|s| s.to_string()).collect()
-}
-
-#[cfg(test)]
-#[allow(clippy::unwrap_used)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn files_of_a_dir() {
-        let dir = std::env::temp_dir().join(format!("tally-testing-{}", std::process::id()));
-        std::fs::create_dir_all(dir.join("sub")).unwrap();
-        std::fs::write(dir.join("b.log"), "b\n").unwrap();
-        std::fs::write(dir.join("a.log"), "a\n").unwrap();
-        assert_eq!(file_names(&dir), ["a.log", "b.log"]);
-        assert_eq!(
-            fixtures(&dir),
-            [
-                ("a.log".into(), b"a\n".to_vec()),
-                ("b.log".into(), b"b\n".to_vec())
-            ]
-        );
-        assert_eq!(dir_or_skip(&dir), Some(dir.clone()));
-        std::fs::remove_dir_all(&dir).unwrap();
-        assert_eq!(dir_or_skip(&dir), None);
-        assert_eq!(strs(&["x"]), ["x".to_string()]);
-    }
-}

@@ -1,7 +1,7 @@
 //! An importer's records as compact strings, so that tests compare them exactly.
 
 use crate::civil::format_utc;
-use crate::{Batch, DiagnosticKind};
+use crate::{Batch, DiagnosticKind, Queued};
 
 /// `vendor|feature|user|host|count|start|end|end_reason|project`
 pub fn sessions(b: &Batch) -> Vec<String> {
@@ -56,20 +56,20 @@ pub fn denials(b: &Batch) -> Vec<String> {
 
 /// `vendor|feature|user|host|count|time`
 pub fn queued(b: &Batch) -> Vec<String> {
-    b.queued
-        .iter()
-        .map(|q| {
-            format!(
-                "{}|{}|{}|{}|{}|{}",
-                q.vendor,
-                q.feature,
-                q.user,
-                q.host,
-                q.count,
-                q.time.map_or("-".into(), format_utc)
-            )
-        })
-        .collect()
+    b.queued.iter().map(queued_row).collect()
+}
+
+/// One queued request, for both an importer's batch and a poller's snapshot.
+pub(super) fn queued_row(q: &Queued) -> String {
+    format!(
+        "{}|{}|{}|{}|{}|{}",
+        q.vendor,
+        q.feature,
+        q.user,
+        q.host,
+        q.count,
+        q.time.map_or("-".into(), format_utc)
+    )
 }
 
 /// `time|kind|daemon|text`

@@ -100,20 +100,7 @@ pub fn reservations(s: &Snapshot) -> Vec<String> {
 
 /// `vendor|feature|user|host|count|time`
 pub fn queued(s: &Snapshot) -> Vec<String> {
-    s.queued
-        .iter()
-        .map(|q| {
-            format!(
-                "{}|{}|{}|{}|{}|{}",
-                q.vendor,
-                q.feature,
-                q.user,
-                q.host,
-                q.count,
-                time(&q.time)
-            )
-        })
-        .collect()
+    s.queued.iter().map(super::render::queued_row).collect()
 }
 
 /// `line|kind|text`

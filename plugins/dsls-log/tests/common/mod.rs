@@ -1,25 +1,13 @@
-//! Drives the importer the way the host does, and renders records as compact strings so tests
-//! can compare them exactly.
-#![allow(dead_code, unused_imports)] // shared by several test binaries, each using a part
+//! What both test binaries need beyond `tally_plugin_sdk::testing`: the configuration, the
+//! batches of a line-by-line pass, and a JSON document on one line.
+#![allow(dead_code)] // shared by several test binaries, each using a part
 
 use dsls_log::DslsLog;
-use tally_plugin_sdk::civil::format_utc;
-pub use tally_plugin_sdk::testing::{count, diags, events, sessions};
-pub use tally_plugin_sdk::testing::{line_starts, physical_lines};
 use tally_plugin_sdk::{Batch, ImportConfig, Importer, testing};
 
+/// A configuration at `utc_offset`, the file modified 2023-11-14.
 pub fn config(utc_offset: i32) -> ImportConfig {
-    ImportConfig {
-        utc_offset,
-        modified: Some(1_700_000_000),
-        resume: None,
-    }
-}
-
-/// One pass as the host runs it: begin, whole-line chunks of `size` (a checkpoint after each
-/// feed, `lines` only growing), finish.
-pub fn run(data: &[u8], cfg: &ImportConfig, size: usize) -> Batch {
-    testing::run::<DslsLog>(data, cfg, size)
+    testing::config(utc_offset, Some(1_700_000_000))
 }
 
 /// The batches of a line-by-line pass (the last one is `finish`'s).
@@ -36,41 +24,6 @@ pub fn per_line(data: &[u8], cfg: &ImportConfig) -> Vec<Batch> {
     p.finish(&mut b).expect("finish");
     out.push(b);
     out
-}
-
-/// Two passes: the first `split` bytes (a line boundary), checkpoint, a new instance resumed
-/// from the checkpoint is fed the rest and finishes.
-pub fn run_split(data: &[u8], cfg: &ImportConfig, size: usize, split: usize) -> Batch {
-    testing::run_split::<DslsLog>(data, cfg, size, split)
-}
-
-pub fn records(b: &Batch) -> usize {
-    b.sessions.len()
-        + b.denials.len()
-        + b.queued.len()
-        + b.server_events.len()
-        + b.diagnostics.len()
-}
-
-pub fn denials(b: &Batch) -> Vec<String> {
-    b.denials
-        .iter()
-        .map(|d| {
-            format!(
-                "{}|{}|{}|{}|{}|{}|{:?}|{}|{}|{}",
-                d.vendor,
-                d.feature,
-                d.user,
-                d.host,
-                d.count,
-                format_utc(d.time),
-                d.kind,
-                d.code.map_or("-".to_string(), |c| format!("{c:?}")),
-                d.reason.as_deref().unwrap_or("-"),
-                d.requested_version.as_deref().unwrap_or("-")
-            )
-        })
-        .collect()
 }
 
 /// A pretty-printed JSON document on one line (its newlines and indentation dropped; rows hold
