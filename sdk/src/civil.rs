@@ -46,9 +46,12 @@ pub fn days_in_month(y: i64, m: u32) -> u32 {
     }
 }
 
-/// Day count of a plausible log date, `None` when the fields are out of range.
+/// Day count of a plausible log date, `None` when the fields are out of range. Plausible years
+/// are 1971 to 2198: the host refuses a whole result holding an instant outside 1970..2200, so
+/// such a date must become the parser's diagnostic, and a year to spare on each side keeps a
+/// plausible date inside whatever a UTC offset adds to it.
 pub fn checked_days(y: i64, m: u32, d: u32) -> Option<i64> {
-    ((1900..=2999).contains(&y) && (1..=12).contains(&m) && d >= 1 && d <= days_in_month(y, m))
+    ((1971..=2198).contains(&y) && (1..=12).contains(&m) && d >= 1 && d <= days_in_month(y, m))
         .then(|| days_from_civil(y, m, d))
 }
 
@@ -175,6 +178,9 @@ mod tests {
             (7, 7, 1),
             (2021, 2, 29),
             (2021, 13, 1),
+            // Too near or beyond the instants the host accepts.
+            (1970, 12, 31),
+            (2199, 1, 1),
         ] {
             assert_eq!(checked_days(y, m, d), None, "{y}-{m}-{d}");
         }

@@ -22,7 +22,10 @@ fn digits(b: &[u8]) -> Option<u32> {
     if b.is_empty() || !b.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    Some(b.iter().fold(0, |n, &d| n * 10 + u32::from(d - b'0')))
+    // Checked: a run of digits longer than a `u32` holds is no number either.
+    b.iter().try_fold(0u32, |n, &d| {
+        n.checked_mul(10)?.checked_add(u32::from(d - b'0'))
+    })
 }
 
 /// Parses the head of an entry; `None` when it does not start with a valid DSLS time stamp,
@@ -145,7 +148,10 @@ pub fn tracing(msg: &[u8]) -> Result<Tracing<'_>, &'static str> {
     if session.is_empty() {
         return Err("empty session id");
     }
-    let count = digits(trim(f[7])).ok_or("quantity is not a number")?;
+    // The host takes no record of 0 licenses.
+    let count = digits(trim(f[7]))
+        .filter(|&n| n > 0)
+        .ok_or("quantity is not a positive number")?;
     Ok(Tracing::Usage(Usage {
         event,
         feature,
@@ -324,6 +330,11 @@ mod tests {
         assert!(tracing(b"Grant!!F!R!S!E!M!1!STD!H").is_err());
         assert!(tracing(b"Grant!x!F!R!S!E!M!1!STD!H!ip!u!uid!exe!v!ALC").is_err());
         assert!(tracing(b"Grant!!F!R!S!E!M!one!STD!H!ip!u!uid!exe!v!ALC").is_err());
+        // Found by fuzzing: a grant of 0 licenses, which the host refuses.
+        assert!(tracing(b"Grant!!F!R!S!E!M!0!STD!H!ip!u!uid!exe!v!ALC").is_err());
+        // And a quantity past `u32::MAX`, which overflowed.
+        assert!(tracing(b"Grant!!F!R!S!E!M!99999999999!STD!H!ip!u!uid!exe!v!ALC").is_err());
+        assert_eq!(digits(b"4294967295"), Some(u32::MAX));
         assert!(tracing(b"Grant!!F!R!!E!M!1!STD!H!ip!u!uid!exe!v!ALC").is_err());
     }
 

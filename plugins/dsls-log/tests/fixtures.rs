@@ -120,7 +120,7 @@ fn broken_lines_are_diagnosed_and_skipped() {
     );
     assert!(text(&b, 2).contains("2025/02/30"));
     assert!(text(&b, 4).starts_with("USGTRACING record: fewer than 16"));
-    assert!(text(&b, 5).starts_with("USGTRACING record: quantity is not a number"));
+    assert!(text(&b, 5).starts_with("USGTRACING record: quantity is not a positive number"));
     assert!(text(&b, 6).contains("\"Extraction\""));
     assert!(text(&b, 7).starts_with("refusal: no `( from client …)` part"));
     assert!(

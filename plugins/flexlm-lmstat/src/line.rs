@@ -134,7 +134,8 @@ pub fn reservation(l: &str) -> Option<(u32, ReservationTarget, &str)> {
         "PROJECT" => ReservationTarget::Project,
         _ => ReservationTarget::Other,
     };
-    Some((digits(n)?, kind, target))
+    // The host takes no reservation of 0 licenses.
+    Some((digits(n).filter(|&n| n > 0)?, kind, target))
 }
 
 /// A user line cut at its fixed part: `<who> (v<version>) (<server>/<port> <handle>)<tail>`.
@@ -207,8 +208,9 @@ pub fn tail(t: &str) -> Option<Tail<'_>> {
         linger = Some(parse_linger(&s[i + 9..s.len() - 1])?);
         s = s[..i].trim_end();
     }
+    // The host takes no checkout or queued request of 0 licenses.
     if let Some(q) = s.strip_prefix("queued for ") {
-        return licenses(q).map(Tail::Queued);
+        return licenses(q).filter(|&n| n > 0).map(Tail::Queued);
     }
     let mut parts = s.strip_prefix(", start ")?.split(", ");
     let when: Vec<&str> = parts.next()?.split(' ').collect();
@@ -219,7 +221,7 @@ pub fn tail(t: &str) -> Option<Tail<'_>> {
     let (mut count, mut unread) = (1, None);
     for p in parts {
         if let Some(n) = licenses(p) {
-            count = n;
+            count = (n > 0).then_some(n)?;
         } else if p.strip_prefix("PID: ").and_then(digits::<u64>).is_none() {
             unread = unread.or(Some(p));
         }
@@ -468,6 +470,8 @@ mod tests {
             Some((2, ReservationTarget::HostGroup, "lab"))
         );
         assert_eq!(reservation("x RESERVATIONs for HOST h (s/1)"), None);
+        // Found by fuzzing: a reservation of 0 licenses, which the host refuses.
+        assert_eq!(reservation("0 RESERVATIONs for HOST h (s/1)"), None);
     }
 
     #[test]
@@ -533,6 +537,9 @@ mod tests {
         assert_eq!(t(" queued for 1 license"), Tail::Queued(1));
         assert_eq!(tail(", stopped"), None);
         assert_eq!(tail(" queued for many"), None);
+        // Found by fuzzing: records of 0 licenses, which the host refuses.
+        assert_eq!(tail(" queued for 0 licenses"), None);
+        assert_eq!(tail(", start Mon 2/10 0:10, 0 licenses"), None);
         assert_eq!(user_line("Users of f: (Total of 1 license issued)"), None);
     }
 

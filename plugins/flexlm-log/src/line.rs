@@ -290,6 +290,10 @@ pub fn request(rest: &[u8], shape: Shape) -> Result<Request<'_>, &'static str> {
                     // `host(…)` is part of the name, not a group.
                     break;
                 } else if let (false, Some(n)) = (count_seen, license_count(inner)) {
+                    if n == 0 {
+                        // The host takes no record of 0 licenses.
+                        return Err("a count of 0 licenses");
+                    }
                     r.count = n;
                     count_seen = true;
                     s = &s[..open];
@@ -610,6 +614,15 @@ mod tests {
         assert_eq!(
             (r.reason, r.code),
             (Some(&b"Users are queued for this feature."[..]), None)
+        );
+        // Found by fuzzing: a record of 0 licenses, which the host refuses.
+        assert!(req("\"f\" u@h  (0 licenses)", Shape::Checkout).is_err());
+        assert!(
+            req(
+                "\"f\" u@h  (0 licenses) (Licensed number of users already reached. (-4,342))",
+                Shape::Denied
+            )
+            .is_err()
         );
         let r = req("\"f\" u@h  (3 licenses)", Shape::Denied).unwrap();
         assert_eq!((r.count, r.reason, r.code), (3, None, None));

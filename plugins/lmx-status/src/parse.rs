@@ -150,7 +150,8 @@ impl Parser {
             self.lmx = true;
         } else if let Some((count, who)) = l.split_once(" license(s) used by ") {
             let (feature, vendor) = self.feature.clone().ok_or(())?;
-            let count = count.parse().map_err(|_| ())?;
+            // The host takes no checkout of 0 licenses.
+            let count = count.parse().ok().filter(|&n: &u32| n > 0).ok_or(())?;
             // `<user>@<host> [<ip>]`: names are not tokens, so from the right.
             let (who, ip) = match who.rsplit_once(" [") {
                 Some((who, ip)) => (who, Some(ip.strip_suffix(']').ok_or(())?.to_string())),
@@ -268,8 +269,9 @@ fn date(s: &str) -> Result<Option<i64>, ()> {
 fn time(s: &str) -> Result<i64, ()> {
     let (h, m) = s.split_once(':').ok_or(())?;
     let (h, m): (i64, i64) = (h.parse().map_err(|_| ())?, m.parse().map_err(|_| ())?);
+    // `then`, not `then_some`: the product of an hour out of range overflows.
     ((0..24).contains(&h) && (0..60).contains(&m))
-        .then_some(h * 3600 + m * 60)
+        .then(|| h * 3600 + m * 60)
         .ok_or(())
 }
 
@@ -291,6 +293,20 @@ mod tests {
         assert_eq!(date("30.06.2024"), Err(()));
         assert_eq!(time("12:50"), Ok(46_200));
         assert_eq!(time("24:00"), Err(()));
+        // Found by fuzzing: an hour that overflowed when multiplied before the range check.
+        assert_eq!(time("9223372036854775807:00"), Err(()));
+    }
+
+    #[test]
+    fn a_checkout_of_no_licenses_is_malformed() {
+        // Found by fuzzing: the host refuses a snapshot holding a checkout of 0 licenses.
+        let out = b"LM-X License Server on 1@a:\nFeature: F Version: 1.0 Vendor: V\n\
+            Start date: NONE Expire date: NONE\n1 of 3 license(s) used:\n\
+            0 license(s) used by u@h [10.0.0.1]\n";
+        let s = parse(out).expect("LM-X output");
+        assert!(s.checkouts.is_empty());
+        let diags: Vec<_> = s.diagnostics.iter().map(|d| (d.line, d.kind)).collect();
+        assert_eq!(diags, [(5, DiagnosticKind::Malformed)]);
     }
 
     #[test]

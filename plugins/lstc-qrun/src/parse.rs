@@ -142,7 +142,8 @@ impl Parser {
         let parsed = at
             .split_once('@')
             .filter(|(pid, host)| pid.bytes().all(|b| b.is_ascii_digit()) && !host.is_empty())
-            .zip(cpus.parse::<u32>().ok());
+            // The host takes no checkout of 0 CPUs.
+            .zip(cpus.parse::<u32>().ok().filter(|&n| n > 0));
         let (Some(((pid, host), cpus)), Some((feature, dash))) = (parsed, self.program) else {
             self.diag(no, DiagnosticKind::Malformed, line);
             return;
@@ -254,6 +255,20 @@ mod tests {
         assert_eq!((c.used, c.max, c.queue), (Some(12), 500, 3));
         assert!(counts("x", "1", "1", "0").is_none());
         assert!(counts("1", "", "1", "0").is_none());
+    }
+
+    #[test]
+    fn a_job_of_no_cpus_is_malformed() {
+        // Found by fuzzing: the host refuses a snapshot holding a checkout of 0.
+        let out = b"Using user specified server 31010@lic\n\
+            PROGRAM          EXPIRATION CPUS  USED   FREE    MAX | QUEUE\n\
+            ---------------- ----------      -----  ------ ------ | -----\n\
+            MPPDYNA          12/30/2030          -    000    500 |     0\n \
+            user1     59005@n-c13.com  0\n";
+        let s = parse(out).expect("lstc_qrun output");
+        assert!(s.checkouts.is_empty());
+        let diags: Vec<_> = s.diagnostics.iter().map(|d| (d.line, d.kind)).collect();
+        assert_eq!(diags, [(5, DiagnosticKind::Malformed)]);
     }
 
     #[test]

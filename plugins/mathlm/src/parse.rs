@@ -149,7 +149,10 @@ impl Parser {
         });
         let row = match (version, words.split_last()) {
             (Some(v), Some((last, _))) if v > 0 && v + 3 < words.len() => {
-                duration(last).map(|secs| (&words[..v], &words[v + 2..words.len() - 1], secs))
+                // A session older than 1970 is a damaged duration: the host refuses the start.
+                duration(last)
+                    .filter(|&secs| secs <= self.now)
+                    .map(|secs| (&words[..v], &words[v + 2..words.len() - 1], secs))
             }
             _ => None,
         };
@@ -239,6 +242,20 @@ mod tests {
             parse(b"03-4-2024, 06:45:01,     2\n", 0),
             Err(PluginError::BadInput(_))
         ));
+    }
+
+    #[test]
+    fn a_session_older_than_1970_is_malformed() {
+        let report = b"MathLM Version 13.1\nLicenses in Use:\n\
+            Program  Version  Class  Username  Hostname  Duration\n\
+            Mathematica  13.1  A  ana  pc1  999999:00\n\
+            Mathematica  13.1  A  ben  pc2  08:49\n";
+        let now = 1_735_689_600;
+        let s = parse(report, now).expect("report");
+        let starts: Vec<_> = s.checkouts.iter().map(|c| c.start).collect();
+        assert_eq!(starts, [Some(now - (8 * 3600 + 49 * 60))]);
+        let diags: Vec<_> = s.diagnostics.iter().map(|d| (d.line, d.kind)).collect();
+        assert_eq!(diags, [(4, DiagnosticKind::Malformed)]);
     }
 
     #[test]

@@ -149,6 +149,14 @@ pub fn count(t: &[u8]) -> Option<u32> {
     Some(t.iter().fold(0, |v, &b| v * 10 + u32::from(b - b'0')))
 }
 
+/// The license count of a checkout, denial or queued request: a [`count`] of at least one (the
+/// host takes no record of 0 licenses).
+fn licenses(t: &[u8]) -> Res<u32> {
+    count(t)
+        .filter(|&n| n > 0)
+        .ok_or("count is not a positive number")
+}
+
 /// A signed decimal (status codes, minutes).
 pub fn int(t: &[u8]) -> Option<i32> {
     let (neg, digits) = match t {
@@ -290,7 +298,7 @@ pub fn checkout<'a>(t: &Tokens<'a>) -> Res<Checkout<'a>> {
             version,
             user,
             host,
-            count: need(count(t.get(d - 9)), "count is not a number")?,
+            count: licenses(t.get(d - 9))?,
             handle: t.get(d - 6),
             project: Some(unquote(t.get(d - 3))),
             when: need(when_at(t, d), "bad date")?,
@@ -310,7 +318,7 @@ pub fn checkout<'a>(t: &Tokens<'a>) -> Res<Checkout<'a>> {
         version,
         user,
         host,
-        count: need(count(t.get(n - 4)), "count is not a number")?,
+        count: licenses(t.get(n - 4))?,
         handle: t.get(n - 3),
         project: None,
         when,
@@ -336,7 +344,7 @@ pub fn inuse<'a>(t: &Tokens<'a>) -> Res<Checkout<'a>> {
         version: t.get(1),
         user,
         host,
-        count: need(count(t.get(d - 4)), "count is not a number")?,
+        count: licenses(t.get(d - 4))?,
         handle: t.get(d - 3),
         project: None,
         when: need(when_at(t, d), "bad date")?,
@@ -421,7 +429,7 @@ pub fn deny<'a>(t: &Tokens<'a>) -> Res<Deny<'a>> {
         version: t.get(1),
         user,
         host,
-        count: need(count(t.get(isv + 1)), "count is not a number")?,
+        count: licenses(t.get(isv + 1))?,
         why: need(int(t.get(isv + 2)), "status is not a number")?,
         last_attempt: need(int(t.get(isv + 3)), "last_attempt is not a number")? != 0,
         when: need(when_at(t, d), "bad date")?,
@@ -457,7 +465,7 @@ pub fn queue<'a>(t: &Tokens<'a>) -> Res<Queue<'a>> {
             product: t.get(0),
             user,
             host,
-            count: need(count(t.get(d - 5)), "count is not a number")?,
+            count: licenses(t.get(d - 5))?,
             when: need(when_at(t, d), "bad date")?,
         });
     }
@@ -471,7 +479,7 @@ pub fn queue<'a>(t: &Tokens<'a>) -> Res<Queue<'a>> {
         product: t.get(0),
         user,
         host,
-        count: need(count(t.get(n - 3)), "count is not a number")?,
+        count: licenses(t.get(n - 3))?,
         when,
     })
 }

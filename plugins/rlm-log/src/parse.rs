@@ -1094,6 +1094,29 @@ mod tests {
     }
 
     #[test]
+    fn records_of_no_licenses_are_malformed() {
+        // Found by fuzzing: the host refuses a whole batch holding a session of 0 licenses.
+        let log = b"OUT p 1.0 1 u h \"\" 0 1 0 6 6 1 \"\" \"\" \"\" 01/01 09:00:00\n\
+            DENY p 1.0 u h \"\" 0 5 0 01/01 09:00:00\n";
+        let cfg = tally_plugin_sdk::testing::config(0, Some(1_700_000_000));
+        let b = tally_plugin_sdk::testing::check_import::<RlmLog>(log, &cfg);
+        assert!(b.sessions.is_empty() && b.denials.is_empty());
+        let diags: Vec<_> = b.diagnostics.iter().map(|d| (d.line, d.kind)).collect();
+        assert_eq!(
+            diags,
+            [
+                (1, DiagnosticKind::Malformed),
+                (2, DiagnosticKind::Malformed)
+            ]
+        );
+        assert!(
+            b.diagnostics[0]
+                .text
+                .contains("count is not a positive number")
+        );
+    }
+
+    #[test]
     fn garbage_never_panics_and_every_line_counts() {
         let mut x = 0x2545_f491_4f6c_dd1du64;
         let mut data = Vec::new();

@@ -340,7 +340,13 @@ impl Parser {
         if at != "at" {
             return None;
         }
-        let count = counts.split_once('/')?.0.parse().ok()?;
+        // The host takes no checkout of 0 licenses.
+        let count = counts
+            .split_once('/')?
+            .0
+            .parse()
+            .ok()
+            .filter(|&n: &u32| n > 0)?;
         let (user, host) = who.rsplit_once('@')?;
         let start = when::checkout(date, time, self.now)?;
         Some(Checkout {
@@ -628,5 +634,7 @@ mod tests {
         assert!(p.checkout("f v1: u@h 1/0 at 03/28 21:44").is_some());
         assert!(p.checkout("f v1: u@h 1/0 on 03/28 21:44").is_none());
         assert!(p.checkout("f v1: u@h x/0 at 03/28 21:44").is_none());
+        // Found by fuzzing: a checkout of 0 licenses, which the host refuses.
+        assert!(p.checkout("f v1: u@h 0/0 at 03/28 21:44").is_none());
     }
 }

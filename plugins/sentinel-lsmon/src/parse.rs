@@ -62,6 +62,14 @@ impl Pair {
     fn number(&self) -> Result<u32, Bad> {
         self.value.parse().map_err(|_| self.bad())
     }
+
+    /// A token count of a checkout or queued request: the host takes none of 0.
+    fn tokens(&self) -> Result<u32, Bad> {
+        match self.number()? {
+            0 => Err(self.bad()),
+            n => Ok(n),
+        }
+    }
 }
 
 /// Where and what a block's unreadable part is.
@@ -330,7 +338,7 @@ fn checkout(b: &Block, feature: String) -> Result<Checkout, Bad> {
         user,
         host,
         display: b.value("X display name").map(str::to_string),
-        count: b.get("Number of tokens used").map_or(Ok(1), Pair::number)?,
+        count: b.get("Number of tokens used").map_or(Ok(1), Pair::tokens)?,
         start,
         handle: None,
         linger: None,
@@ -359,7 +367,7 @@ fn queued(b: &Block, feature: String) -> Result<Queued, Bad> {
         host,
         count: b
             .get("No of tokens requested")
-            .map_or(Ok(1), Pair::number)?,
+            .map_or(Ok(1), Pair::tokens)?,
         time,
     })
 }
@@ -450,6 +458,16 @@ mod tests {
             Some(Kind::Queued)
         );
         assert_eq!(unquote("\"1.0\""), "1.0");
+    }
+
+    #[test]
+    fn a_client_of_no_tokens_is_malformed() {
+        // Found by fuzzing: the host refuses a snapshot holding a checkout of 0 tokens.
+        let out = b" |- Feature Information\n |- Feature name : \"F\"\n |- Maximum concurrent user(s) : 1\n |- Unreserved tokens in use : 0\n |- Client Information\n |- User name : bob\n |- Host name : h\n |- Number of tokens used : 0\n";
+        let s = parse(out).expect("lsmon output");
+        assert!(s.checkouts.is_empty());
+        let diags: Vec<_> = s.diagnostics.iter().map(|d| (d.line, d.kind)).collect();
+        assert_eq!(diags, [(8, DiagnosticKind::Malformed)]);
     }
 
     #[test]
