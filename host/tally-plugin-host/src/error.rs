@@ -53,6 +53,28 @@ pub enum LoadError {
     Link { plugin: String, message: String },
     #[error("plugin `{0}` is already loaded")]
     Duplicate(String),
+    /// The manifest asks for capabilities the operator has not granted (`missing`, joined).
+    #[error(
+        "plugin `{plugin}` needs {missing}, not granted to it (the operator grants it under [{plugin}] in grants.toml)"
+    )]
+    NotGranted { plugin: String, missing: String },
+}
+
+impl LoadError {
+    /// The plugin the error is about, when known.
+    pub fn plugin(&self) -> Option<&str> {
+        match self {
+            LoadError::Manifest(ManifestError::HashMismatch { plugin, .. })
+            | LoadError::Io { plugin, .. }
+            | LoadError::Compile { plugin, .. }
+            | LoadError::UnsupportedTrack { plugin, .. }
+            | LoadError::Mismatch { plugin, .. }
+            | LoadError::Link { plugin, .. }
+            | LoadError::Duplicate(plugin)
+            | LoadError::NotGranted { plugin, .. } => Some(plugin),
+            LoadError::Manifest(_) => None,
+        }
+    }
 }
 
 /// Failure of one call into a plugin. The host survives every variant.

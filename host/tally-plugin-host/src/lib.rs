@@ -7,27 +7,35 @@
 //! - [`Manifest`]: the strict `plugin.toml` beside each component.
 //! - [`LoadedPlugin`]: a checked, compiled, pre-linked plugin; [`ImportRun`] streams a log
 //!   through an importer.
-//! - [`Registry`]: the plugins of a process, from a directory or built in.
+//! - [`Registry`]: the plugins of a process, from a directory or built in, swapped atomically.
+//! - [`PluginDir`]: the operator's plugin directory: add, remove, reload, enable, disable, each
+//!   written to the [`AuditLog`]; [`Grants`] of [`Capabilities`] decide what a plugin may use.
 //!
 //! A misbehaving guest (endless loop, memory bomb, panic, absurd result) costs its own instance
 //! and becomes a [`CallError`] naming the plugin; the host carries on.
 #![forbid(unsafe_code)]
 
+mod audit;
+mod capabilities;
 mod engine;
 mod error;
 mod import;
+mod install;
 mod manifest;
 mod plugin;
 mod registry;
 mod since_v0_1_0;
 mod validate;
 
+pub use audit::{AuditEntry, AuditLog};
+pub use capabilities::{Capabilities, Grants};
 pub use engine::PluginEngine;
 pub use error::{CallError, LoadError, ManifestError};
 pub use import::{BYTES_PER_RECORD, ImportConfig, ImportRun, RECORDS_PER_LINE};
+pub use install::{Builtin, ChangeError, Package, PluginDir, PluginView};
 pub use manifest::{Limits, Manifest, World, sha256_hex};
 pub use plugin::{LoadedPlugin, PluginInfo};
-pub use registry::{PluginHealth, QUARANTINE_AFTER, Registry, SNIFF_BYTES};
+pub use registry::{Entry, PluginHealth, QUARANTINE_AFTER, Registry, SNIFF_BYTES, Source};
 
 /// The WIT tracks this host can load.
 pub const SUPPORTED_TRACKS: &[&str] = &[since_v0_1_0::TRACK];

@@ -8,6 +8,7 @@ use std::path::Path;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
+use crate::capabilities::Capabilities;
 use crate::error::ManifestError;
 
 /// Which world a plugin implements.
@@ -82,6 +83,10 @@ pub struct Manifest {
     pub command: Vec<String>,
     #[serde(default)]
     pub limits: Limits,
+    /// What the plugin needs the host to allow (see [`Capabilities`]). A poller's command tool
+    /// is needed whether listed here or not.
+    #[serde(default)]
+    pub capabilities: Capabilities,
 }
 
 /// The placeholders a command template may use.
@@ -110,6 +115,17 @@ impl Manifest {
             source: e,
         })?;
         Manifest::parse(&text, &origin)
+    }
+
+    /// Everything the plugin needs granted: its declared capabilities and its command's tool.
+    pub fn needs(&self) -> Capabilities {
+        let mut needs = self.capabilities.clone();
+        if let Some(tool) = self.command.first()
+            && !needs.commands.contains(tool)
+        {
+            needs.commands.insert(0, tool.clone());
+        }
+        needs
     }
 
     /// The license manager this plugin belongs to.
@@ -168,6 +184,15 @@ impl Manifest {
             .is_some_and(|tool| tool.is_empty() || tool.contains('{'))
         {
             return Err("command must start with a tool name (`lmutil`), not a placeholder".into());
+        }
+        self.capabilities.validate()?;
+        if let Some(tool) = self.command.first()
+            && !self.capabilities.commands.is_empty()
+            && !self.capabilities.commands.contains(tool)
+        {
+            return Err(format!(
+                "capabilities.commands must include `{tool}`, the tool of `command`"
+            ));
         }
         let Limits {
             memory_mib,
@@ -300,6 +325,31 @@ timeout-ms = 500
             err.to_string().contains("`command` is for pollers"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn capabilities_cover_the_command() {
+        let poller = GOOD
+            .replace("world = \"importer\"", "world = \"poller\"")
+            .replace("[limits]", "command = [\"lmutil\", \"lmstat\"]\n[limits]");
+        let m = Manifest::parse(&poller, "m").expect("implicit");
+        assert_eq!(m.needs().commands, ["lmutil"]);
+        assert!(m.needs().http.is_empty());
+        let listed = format!(
+            "{poller}[capabilities]\ncommands = [\"lmutil\", \"lmdiag\"]\nhttp = [\"h:1\"]\n"
+        );
+        let m = Manifest::parse(&listed, "m").expect("listed");
+        assert_eq!(m.needs().commands, ["lmutil", "lmdiag"]);
+        assert_eq!(m.needs().http, ["h:1"]);
+        let err = Manifest::parse(&listed.replace("\"lmutil\", \"lmdiag\"", "\"lmdiag\""), "m")
+            .expect_err("command tool not listed");
+        assert_eq!(
+            err.to_string(),
+            "m: capabilities.commands must include `lmutil`, the tool of `command`"
+        );
+        let err = Manifest::parse(&format!("{GOOD}[capabilities]\nsockets = true\n"), "m")
+            .expect_err("unknown capability");
+        assert!(err.to_string().contains("unknown field `sockets`"), "{err}");
     }
 
     #[test]

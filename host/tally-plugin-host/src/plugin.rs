@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use crate::capabilities::Capabilities;
 use crate::engine::PluginEngine;
 use crate::error::{CallError, LoadError};
 use crate::import::{BYTES_PER_RECORD, RECORDS_PER_LINE};
@@ -29,6 +30,8 @@ pub struct LoadedPlugin {
     pub info: PluginInfo,
     /// The WIT track the component speaks.
     pub track: semver::Version,
+    /// Hex sha256 of the component (checked against the manifest's).
+    pub sha256: String,
     pub(crate) pre: Pre,
     pub(crate) engine: PluginEngine,
     /// Traps in a row and quarantine; counted by every call into the guest.
@@ -49,15 +52,24 @@ impl LoadedPlugin {
         &self.manifest.id
     }
 
-    /// Checks the component against its manifest, compiles and links it, and asks it to describe
-    /// itself. Nothing of the plugin is kept unless every step succeeds.
+    /// Checks the component against its manifest and the manifest's needs against what the
+    /// operator `granted`, compiles and links it, and asks it to describe itself. Nothing of
+    /// the plugin is kept unless every step succeeds.
     pub fn load(
         engine: &PluginEngine,
         manifest: Manifest,
         component: &[u8],
+        granted: &Capabilities,
     ) -> Result<Arc<LoadedPlugin>, LoadError> {
         manifest.check_hash(component)?;
         let plugin = manifest.id.clone();
+        let missing = manifest.needs().missing(granted);
+        if !missing.is_empty() {
+            return Err(LoadError::NotGranted {
+                plugin,
+                missing: missing.join(", "),
+            });
+        }
         let compiled = engine.compile(component).map_err(|e| LoadError::Compile {
             plugin: plugin.clone(),
             message: format!("{e:#}"),
@@ -122,6 +134,8 @@ impl LoadedPlugin {
             }
         };
         let mut loaded = LoadedPlugin {
+            // Checked equal to the component's above.
+            sha256: manifest.sha256.to_ascii_lowercase(),
             manifest,
             info: PluginInfo {
                 name: String::new(),

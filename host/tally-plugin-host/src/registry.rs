@@ -3,12 +3,13 @@
 //! that traps [`QUARANTINE_AFTER`] times in a row is quarantined until it is reloaded.
 
 use std::collections::BTreeMap;
-use std::path::Path;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock, RwLock};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
+use crate::capabilities::{Capabilities, Grants};
 use crate::engine::PluginEngine;
 use crate::error::{CallError, LoadError, ManifestError};
 use crate::manifest::{Manifest, World};
@@ -23,12 +24,26 @@ const SNIFF_THRESHOLD: f32 = 0.5;
 pub const QUARANTINE_AFTER: u32 = 3;
 
 /// What `tally plugin list` and the API show of a plugin's behaviour.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PluginHealth {
+    /// Calls that returned a value (what `plugin list` shows as "answered").
+    pub answers: u64,
     /// Traps since the last call that returned (a value or the guest's own error).
     pub consecutive_traps: u32,
     /// Why new calls are refused (the last trap), until the plugin is reloaded.
     pub quarantined: Option<String>,
+}
+
+impl PluginHealth {
+    /// One word or phrase for a table: `ok`, `2 traps in a row`, `quarantined`.
+    pub fn summary(&self) -> String {
+        match (&self.quarantined, self.consecutive_traps) {
+            (Some(_), _) => "quarantined".into(),
+            (None, 0) => "ok".into(),
+            (None, 1) => "1 trap".into(),
+            (None, n) => format!("{n} traps in a row"),
+        }
+    }
 }
 
 /// The live counterpart of [`PluginHealth`], one per [`LoadedPlugin`]: a reload starts afresh.
@@ -36,6 +51,7 @@ pub struct PluginHealth {
 /// [`Health::record`] when it spans an instance, like an import run).
 #[derive(Debug, Default)]
 pub(crate) struct Health {
+    answers: AtomicU64,
     consecutive_traps: AtomicU32,
     quarantine: OnceLock<String>,
 }
@@ -71,8 +87,11 @@ impl Health {
                     tracing::error!(plugin, traps, %error, "plugin quarantined until reloaded");
                 }
             }
-            Ok(_)
-            | Err(
+            Ok(_) => {
+                self.answers.fetch_add(1, Ordering::Relaxed);
+                self.consecutive_traps.store(0, Ordering::Relaxed);
+            }
+            Err(
                 CallError::BadInput { .. }
                 | CallError::Unsupported { .. }
                 | CallError::Internal { .. },
@@ -98,6 +117,7 @@ impl Health {
 
     fn snapshot(&self) -> PluginHealth {
         PluginHealth {
+            answers: self.answers.load(Ordering::Relaxed),
             consecutive_traps: self.consecutive_traps.load(Ordering::Relaxed),
             quarantined: self.quarantine.get().cloned(),
         }
@@ -111,49 +131,80 @@ impl LoadedPlugin {
     }
 }
 
+/// Where a registered plugin came from: what `reload` reads again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// Compiled into the binary.
+    Builtin,
+    /// A directory holding `plugin.toml` and the component.
+    Dir(PathBuf),
+}
+
+/// One registered plugin.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub plugin: Arc<LoadedPlugin>,
+    pub source: Source,
+    /// A disabled plugin stays listed but takes no new calls.
+    pub enabled: bool,
+}
+
+/// The plugins of a process, swapped atomically: readers take a snapshot of the whole map (an
+/// `Arc`), writers build a new map and put it in place. A call holds its plugin's `Arc`, so it
+/// finishes on the version it started with while new calls get the new one.
 #[derive(Debug)]
 pub struct Registry {
     engine: PluginEngine,
-    plugins: RwLock<BTreeMap<String, Arc<LoadedPlugin>>>,
+    grants: RwLock<Grants>,
+    plugins: RwLock<Arc<BTreeMap<String, Entry>>>,
 }
 
 impl Registry {
     pub fn new(engine: PluginEngine) -> Registry {
         Registry {
             engine,
-            plugins: RwLock::new(BTreeMap::new()),
+            grants: RwLock::default(),
+            plugins: RwLock::default(),
         }
     }
 
-    /// Loads a plugin from its manifest text and component bytes (used for built-in plugins).
-    pub fn add(
+    /// The operator's grants for plugins loaded from directories from now on.
+    pub fn set_grants(&self, grants: Grants) {
+        *self.grants.write().unwrap_or_else(|p| p.into_inner()) = grants;
+    }
+
+    /// Loads a built-in plugin from its manifest text and component bytes: it is granted the
+    /// commands its manifest needs (the operator ships it by running this binary), nothing else.
+    pub fn load_builtin(
         &self,
         manifest: &str,
         origin: &str,
         component: &[u8],
     ) -> Result<Arc<LoadedPlugin>, LoadError> {
         let manifest = Manifest::parse(manifest, origin)?;
-        self.insert(LoadedPlugin::load(&self.engine, manifest, component)?)
+        let granted = Capabilities {
+            commands: manifest.needs().commands,
+            http: vec![],
+        };
+        LoadedPlugin::load(&self.engine, manifest, component, &granted)
     }
 
-    /// Loads the plugin in `dir` (a `plugin.toml` and the component it names).
-    pub fn add_dir(&self, dir: &Path) -> Result<Arc<LoadedPlugin>, LoadError> {
-        self.insert(self.load_dir(dir)?)
-    }
-
-    /// Loads the plugin in `dir` again, in place of the one with its id: a fresh instance
-    /// pool and a clean health record (this is how a quarantine ends). Calls already running
-    /// finish on the old one. If the new one fails to load, the old one stays.
-    pub fn reload_dir(&self, dir: &Path) -> Result<Arc<LoadedPlugin>, LoadError> {
-        let plugin = self.load_dir(dir)?;
-        self.plugins
-            .write()
+    /// Loads a plugin under the operator's grants, without registering it.
+    pub fn load(
+        &self,
+        manifest: Manifest,
+        component: &[u8],
+    ) -> Result<Arc<LoadedPlugin>, LoadError> {
+        let granted = self
+            .grants
+            .read()
             .unwrap_or_else(|p| p.into_inner())
-            .insert(plugin.id().into(), plugin.clone());
-        Ok(plugin)
+            .of(&manifest.id);
+        LoadedPlugin::load(&self.engine, manifest, component, &granted)
     }
 
-    fn load_dir(&self, dir: &Path) -> Result<Arc<LoadedPlugin>, LoadError> {
+    /// Loads the plugin in `dir` (a `plugin.toml` and the component it names), unregistered.
+    pub fn load_dir(&self, dir: &Path) -> Result<Arc<LoadedPlugin>, LoadError> {
         let manifest = Manifest::read(&dir.join("plugin.toml"))?;
         let path = dir.join(&manifest.component);
         let component = std::fs::read(&path).map_err(|source| LoadError::Io {
@@ -161,11 +212,38 @@ impl Registry {
             path: path.display().to_string(),
             source,
         })?;
-        LoadedPlugin::load(&self.engine, manifest, &component)
+        self.load(manifest, &component)
     }
 
-    /// Loads every plugin directory under `root`. One bad plugin does not stop the others: its
-    /// error is returned beside the ones that loaded.
+    /// Loads and registers a built-in plugin (see [`Registry::load_builtin`]).
+    pub fn add(
+        &self,
+        manifest: &str,
+        origin: &str,
+        component: &[u8],
+    ) -> Result<Arc<LoadedPlugin>, LoadError> {
+        let plugin = self.load_builtin(manifest, origin, component)?;
+        self.insert_new(plugin, Source::Builtin)
+    }
+
+    /// Loads and registers the plugin in `dir`.
+    pub fn add_dir(&self, dir: &Path) -> Result<Arc<LoadedPlugin>, LoadError> {
+        let plugin = self.load_dir(dir)?;
+        self.insert_new(plugin, Source::Dir(dir.to_path_buf()))
+    }
+
+    /// Loads the plugin in `dir` again, in place of the one with its id: a fresh instance
+    /// pool and a clean health record (this is how a quarantine ends). Calls already running
+    /// finish on the old one. If the new one fails to load, the old one stays.
+    pub fn reload_dir(&self, dir: &Path) -> Result<Arc<LoadedPlugin>, LoadError> {
+        let plugin = self.load_dir(dir)?;
+        self.put(plugin.clone(), Source::Dir(dir.to_path_buf()));
+        Ok(plugin)
+    }
+
+    /// Loads every plugin directory under `root` (hidden ones are an install in progress).
+    /// One bad plugin does not stop the others: its error is returned beside the ones that
+    /// loaded.
     pub fn add_all(&self, root: &Path) -> (Vec<Arc<LoadedPlugin>>, Vec<LoadError>) {
         let mut loaded = Vec::new();
         let mut errors = Vec::new();
@@ -182,6 +260,7 @@ impl Registry {
         };
         let mut dirs: Vec<_> = entries
             .filter_map(Result::ok)
+            .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
             .map(|e| e.path())
             .filter(|p| p.join("plugin.toml").is_file())
             .collect();
@@ -195,39 +274,80 @@ impl Registry {
         (loaded, errors)
     }
 
-    fn insert(&self, plugin: Arc<LoadedPlugin>) -> Result<Arc<LoadedPlugin>, LoadError> {
+    fn insert_new(
+        &self,
+        plugin: Arc<LoadedPlugin>,
+        source: Source,
+    ) -> Result<Arc<LoadedPlugin>, LoadError> {
         let mut plugins = self.plugins.write().unwrap_or_else(|p| p.into_inner());
         if plugins.contains_key(plugin.id()) {
             return Err(LoadError::Duplicate(plugin.id().into()));
         }
-        plugins.insert(plugin.id().into(), plugin.clone());
+        let mut next = BTreeMap::clone(&plugins);
+        next.insert(plugin.id().into(), entry(plugin.clone(), source, true));
+        *plugins = Arc::new(next);
         Ok(plugin)
     }
 
-    pub fn get(&self, id: &str) -> Option<Arc<LoadedPlugin>> {
+    /// Registers `plugin`, replacing the one with its id (which keeps its enabled state) in one
+    /// step. Returns the replaced entry.
+    pub fn put(&self, plugin: Arc<LoadedPlugin>, source: Source) -> Option<Entry> {
+        self.change(|map| {
+            let enabled = map.get(plugin.id()).is_none_or(|e| e.enabled);
+            map.insert(plugin.id().into(), entry(plugin, source, enabled))
+        })
+    }
+
+    /// Unregisters plugin `id`; calls in flight finish.
+    pub fn remove(&self, id: &str) -> Option<Entry> {
+        self.change(|map| map.remove(id))
+    }
+
+    /// Lets plugin `id` take new calls or not. False if there is no such plugin.
+    pub fn set_enabled(&self, id: &str, enabled: bool) -> bool {
+        self.change(|map| map.get_mut(id).map(|e| e.enabled = enabled).is_some())
+    }
+
+    fn change<R>(&self, f: impl FnOnce(&mut BTreeMap<String, Entry>) -> R) -> R {
+        let mut plugins = self.plugins.write().unwrap_or_else(|p| p.into_inner());
+        let mut next = BTreeMap::clone(&plugins);
+        let result = f(&mut next);
+        *plugins = Arc::new(next);
+        result
+    }
+
+    /// Every registered plugin, enabled or not, as of now.
+    pub fn entries(&self) -> Arc<BTreeMap<String, Entry>> {
         self.plugins
             .read()
             .unwrap_or_else(|p| p.into_inner())
-            .get(id)
-            .cloned()
+            .clone()
+    }
+
+    pub fn entry(&self, id: &str) -> Option<Entry> {
+        self.entries().get(id).cloned()
+    }
+
+    /// The enabled plugin `id`.
+    pub fn get(&self, id: &str) -> Option<Arc<LoadedPlugin>> {
+        self.entry(id).filter(|e| e.enabled).map(|e| e.plugin)
     }
 
     /// How the plugin `id` has behaved since it was (re)loaded.
     pub fn health(&self, id: &str) -> Option<PluginHealth> {
-        self.get(id).map(|p| p.health())
+        self.entry(id).map(|e| e.plugin.health())
     }
 
-    /// All plugins, by id.
+    /// The enabled plugins, by id.
     pub fn list(&self) -> Vec<Arc<LoadedPlugin>> {
-        self.plugins
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
+        self.entries()
             .values()
-            .cloned()
+            .filter(|e| e.enabled)
+            .map(|e| e.plugin.clone())
             .collect()
     }
 
-    /// Every format id the plugins of `world` read, sorted.
+    /// Every format id the enabled plugins of `world` read, sorted.
     pub fn formats(&self, world: World) -> Vec<String> {
         let mut formats: Vec<String> = self
             .list()
@@ -240,7 +360,7 @@ impl Registry {
         formats
     }
 
-    /// The plugin of `world` that reads `format`.
+    /// The enabled plugin of `world` that reads `format`.
     pub fn for_format(&self, world: World, format: &str) -> Option<Arc<LoadedPlugin>> {
         self.list()
             .into_iter()
@@ -267,6 +387,14 @@ impl Registry {
     }
 }
 
+fn entry(plugin: Arc<LoadedPlugin>, source: Source, enabled: bool) -> Entry {
+    Entry {
+        plugin,
+        source,
+        enabled,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::{Health, PluginHealth, QUARANTINE_AFTER};
@@ -283,6 +411,7 @@ mod tests {
         let PluginHealth {
             consecutive_traps,
             quarantined,
+            ..
         } = h.snapshot();
         (consecutive_traps, quarantined)
     }
