@@ -6,6 +6,7 @@
 //! - `POST /api/v1/imports?server=&format=&utc_offset=&denials_only=` — a log file as the raw
 //!   body or as the `file` field of a multipart form; answers `202 {"job": id}`
 //! - `GET  /api/v1/imports/{job}` — the job's state, progress and summary
+//! - `/api/v1/admin/…` — plugin administration, token required (see [`crate::admin`])
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -40,7 +41,8 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/api/v1/imports", post(start_import))
         .route("/api/v1/imports/{job}", get(job))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_UPLOAD))
-        .with_state(app)
+        .with_state(app.clone())
+        .merge(crate::admin::router(app))
 }
 
 /// An error answer: `{"error": "..."}` with its status.

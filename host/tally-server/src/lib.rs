@@ -5,6 +5,7 @@
 //! the scheduler that runs both, and the REST API.
 #![forbid(unsafe_code)]
 
+pub mod admin;
 pub mod api;
 pub mod follow;
 pub mod import;
@@ -33,6 +34,8 @@ pub struct App {
     /// Shortest poll interval honoured (tests and the demo poll fast).
     pub min_interval: Duration,
     pub jobs: api::Jobs,
+    /// The admin API's plugin directory and tokens; `None` turns the admin API off.
+    pub admin: Option<admin::Admin>,
 }
 
 impl App {
@@ -45,6 +48,7 @@ impl App {
             follow_every: Duration::from_secs(1),
             min_interval: Duration::from_secs(1),
             jobs: api::Jobs::default(),
+            admin: None,
         }
     }
 }

@@ -49,9 +49,9 @@ pub enum Command {
         #[arg(long)]
         malformed: bool,
     },
-    /// Manage plugins.
-    #[command(subcommand)]
-    Plugin(PluginCommand),
+    /// Manage plugins: list, add, remove, reload, enable, disable (on the running server with
+    /// --server-url, else in the plugin directory), and the audit log of those changes.
+    Plugin(plugins::PluginArgs),
     /// Manage the license servers Tally monitors (polls) and whose logs it follows.
     #[command(subcommand)]
     Server(crate::servers::ServerCommand),
@@ -103,15 +103,6 @@ pub struct ImportArgs {
     pub paths: Vec<PathBuf>,
 }
 
-#[derive(Debug, Subcommand)]
-pub enum PluginCommand {
-    /// List the loaded plugins with their world, WIT version and formats.
-    List {
-        #[arg(long)]
-        json: bool,
-    },
-}
-
 pub(crate) fn parse_utc_offset(text: &str) -> Result<i32, String> {
     let err = || format!("`{text}` is not a UTC offset like -5, +5:30 or 0");
     let (sign, rest) = match text.as_bytes().first() {
@@ -145,7 +136,7 @@ impl Global {
             .unwrap_or_else(|| format!("sqlite://{}", data_dir().join("tally.db").display()))
     }
 
-    fn plugin_dir(&self) -> PathBuf {
+    pub(crate) fn plugin_dir(&self) -> PathBuf {
         self.plugin_dir
             .clone()
             .unwrap_or_else(|| data_dir().join("plugins"))
@@ -161,8 +152,14 @@ impl Global {
         })
     }
 
-    pub(crate) fn plugins(&self) -> anyhow::Result<tally_plugin_host::Registry> {
-        plugins::load(&self.plugin_dir(), self.plugin_cache().as_deref())
+    /// The plugins in use (registry of the plugin directory and the built-ins).
+    pub(crate) fn plugins(&self) -> anyhow::Result<std::sync::Arc<tally_plugin_host::Registry>> {
+        Ok(self.plugin_dir_handle()?.registry().clone())
+    }
+
+    /// The plugin directory, loaded, for changes to it.
+    pub(crate) fn plugin_dir_handle(&self) -> anyhow::Result<tally_plugin_host::PluginDir> {
+        plugins::open(&self.plugin_dir(), self.plugin_cache().as_deref())
     }
 
     pub(crate) async fn store(&self) -> anyhow::Result<Store> {
@@ -193,53 +190,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Plugin(PluginCommand::List { json }) => {
-            let dir = cli.global.plugin_dir();
-            let registry = cli.global.plugins()?;
-            let rows: Vec<PluginRow> = registry
-                .list()
-                .iter()
-                .map(|p| PluginRow {
-                    id: p.id().into(),
-                    version: p.manifest.version.to_string(),
-                    world: p.manifest.world.as_str(),
-                    wit: p.track.to_string(),
-                    formats: p.manifest.formats.clone(),
-                    source: plugins::source(&dir, p.id()),
-                })
-                .collect();
-            if json {
-                println!("{}", serde_json::to_string_pretty(&rows)?);
-            } else {
-                println!(
-                    "{:<16} {:<8} {:<9} {:<6} {:<24} SOURCE",
-                    "ID", "VERSION", "WORLD", "WIT", "FORMATS"
-                );
-                for r in rows {
-                    println!(
-                        "{:<16} {:<8} {:<9} {:<6} {:<24} {}",
-                        r.id,
-                        r.version,
-                        r.world,
-                        r.wit,
-                        r.formats.join(","),
-                        r.source
-                    );
-                }
-            }
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Plugin(args) => plugins::run(&cli.global, args).await,
     }
-}
-
-#[derive(Serialize)]
-struct PluginRow {
-    id: String,
-    version: String,
-    world: &'static str,
-    wit: String,
-    formats: Vec<String>,
-    source: String,
 }
 
 /// The closing summary of `tally import`, also its `--json` output.

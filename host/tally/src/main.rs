@@ -5,6 +5,7 @@
 mod cli;
 mod output;
 mod plugins;
+mod remote;
 mod servers;
 
 use clap::Parser;

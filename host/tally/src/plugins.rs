@@ -1,41 +1,345 @@
-//! The plugins a `tally` process uses: the operator's plugin directory first (a plugin there
-//! replaces the built-in one of the same id), then the first-party plugins compiled in.
+//! The plugins a `tally` process uses (the operator's plugin directory first: a plugin there
+//! replaces the built-in one of the same id; then the first-party plugins compiled in), and
+//! `tally plugin …`: with `--server-url` it changes the running server through its admin API,
+//! otherwise the plugin directory itself (audited as `cli-offline:$USER`).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
 
-use tally_plugin_host::{PluginEngine, Registry};
+use anyhow::{Context, bail};
+use clap::{Args, Subcommand};
+use tally_plugin_host::{
+    AuditEntry, AuditLog, Builtin, Package, PluginDir, PluginEngine, PluginView, Registry,
+};
+use tally_server::admin::{Admin, Token};
 
-pub fn load(plugin_dir: &Path, cache_dir: Option<&Path>) -> anyhow::Result<Registry> {
+use crate::cli::{Global, data_dir};
+use crate::remote::{Client, multipart};
+
+#[derive(Debug, Args)]
+pub struct PluginArgs {
+    #[command(flatten)]
+    remote: Remote,
+    #[command(subcommand)]
+    command: PluginCommand,
+}
+
+/// Where `tally plugin` makes its changes.
+#[derive(Debug, Args)]
+struct Remote {
+    /// The running server to change (its admin API), e.g. http://127.0.0.1:8080. Without it
+    /// the plugin directory is changed directly; a running server sees that at its next start.
+    #[arg(long, env = "TALLY_SERVER_URL", global = true, value_name = "URL")]
+    server_url: Option<String>,
+    /// File holding the admin token. Default: $TALLY_ADMIN_TOKEN, then <data dir>/admin-token
+    /// (which `tally serve` writes).
+    #[arg(
+        long,
+        env = "TALLY_ADMIN_TOKEN_FILE",
+        global = true,
+        value_name = "FILE"
+    )]
+    token_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PluginCommand {
+    /// List the plugins: version, world, state, health (ok, traps in a row, quarantined), sha256.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Install a plugin, or a new version of one: a directory holding plugin.toml and its
+    /// component (or the plugin.toml itself). It must load (hash, grants, WIT, formats) before
+    /// it replaces the running version.
+    Add {
+        #[arg(value_name = "FILE|DIR")]
+        path: PathBuf,
+    },
+    /// Uninstall a plugin (a built-in plugin of the same id takes its place again).
+    Remove { id: String },
+    /// Load a plugin again: ends a quarantine, applies changed grants.
+    Reload { id: String },
+    /// Let a disabled plugin take calls again.
+    Enable { id: String },
+    /// Keep a plugin loaded but give it no new calls (remembered across restarts).
+    Disable { id: String },
+    /// Show the audit log of plugin changes.
+    Audit {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `tally serve`'s admin token.
+#[derive(Debug, Args)]
+pub struct AdminArgs {
+    /// File of admin tokens, one a line: `TOKEN` or `NAME TOKEN`. Default: $TALLY_ADMIN_TOKEN,
+    /// else <data dir>/admin-token (created with a random token on first start, mode 0600).
+    #[arg(long, env = "TALLY_ADMIN_TOKEN_FILE", value_name = "FILE")]
+    admin_token_file: Option<PathBuf>,
+}
+
+pub fn builtins() -> Vec<Builtin> {
+    tally_plugin_artifacts::FIRST_PARTY
+        .iter()
+        .map(|p| Builtin {
+            id: p.id,
+            manifest: p.manifest,
+            component: p.component,
+        })
+        .collect()
+}
+
+fn audit_log() -> AuditLog {
+    AuditLog::new(data_dir().join("plugin-audit.jsonl"))
+}
+
+/// Opens the plugin directory and loads every plugin.
+pub fn open(plugin_dir: &Path, cache_dir: Option<&Path>) -> anyhow::Result<PluginDir> {
     let engine = PluginEngine::new(cache_dir)
         .map_err(|e| anyhow::anyhow!("cannot start the plugin engine: {e}"))?;
-    let registry = Registry::new(engine);
-    let (_, errors) = registry.add_all(plugin_dir);
+    let registry = Arc::new(Registry::new(engine));
+    let (dir, errors) = PluginDir::open(plugin_dir, registry, &builtins(), audit_log());
     for error in errors {
         // One broken plugin must not take the others down: say why and go on without it.
         eprintln!("warning: plugin not loaded: {error}");
     }
-    for builtin in tally_plugin_artifacts::FIRST_PARTY {
-        if registry.get(builtin.id).is_none() {
-            registry
-                .add(
-                    builtin.manifest,
-                    &format!("built-in {}", builtin.id),
-                    builtin.component,
-                )
-                .map_err(|e| {
-                    anyhow::anyhow!("built-in plugin {} failed to load: {e}", builtin.id)
-                })?;
-        }
-    }
-    Ok(registry)
+    Ok(dir)
 }
 
-/// Where a plugin came from, for `plugin list`.
-pub fn source(plugin_dir: &Path, id: &str) -> String {
-    let dir = plugin_dir.join(id);
-    if dir.join("plugin.toml").is_file() {
-        dir.display().to_string()
-    } else {
-        "built-in".into()
+/// The admin API's state for `tally serve`: the plugin directory and the tokens.
+pub fn admin(args: &AdminArgs, plugins: Arc<PluginDir>) -> anyhow::Result<Admin> {
+    let (tokens, origin) = match &args.admin_token_file {
+        Some(path) => (read_tokens(path)?, path.display().to_string()),
+        None => match std::env::var("TALLY_ADMIN_TOKEN") {
+            Ok(text) => (Token::parse_all(&text), "$TALLY_ADMIN_TOKEN".into()),
+            Err(_) => {
+                let path = data_dir().join("admin-token");
+                if !path.exists() {
+                    create_token_file(&path)?;
+                    eprintln!("tally: created an admin token in {}", path.display());
+                }
+                (read_tokens(&path)?, path.display().to_string())
+            }
+        },
+    };
+    if tokens.is_empty() {
+        bail!("no admin token in {origin}");
     }
+    eprintln!(
+        "tally: admin API at /api/v1/admin, token from {origin}; plugin changes audited in {}",
+        plugins.audit().path().display()
+    );
+    Ok(Admin::new(plugins, tokens))
+}
+
+fn read_tokens(path: &Path) -> anyhow::Result<Vec<Token>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the admin token file {}", path.display()))?;
+    Ok(Token::parse_all(&text))
+}
+
+/// Writes a fresh random token readable by this user only.
+fn create_token_file(path: &Path) -> anyhow::Result<()> {
+    use std::io::{Read, Write};
+    let mut secret = [0u8; 32];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut secret))
+        .context("cannot read random bytes for an admin token (pass --admin-token-file)")?;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    writeln!(file, "{}", hex::encode(secret))?;
+    Ok(())
+}
+
+/// The token the CLI presents.
+fn client_token(remote: &Remote) -> anyhow::Result<String> {
+    let tokens = match (&remote.token_file, std::env::var("TALLY_ADMIN_TOKEN")) {
+        (Some(path), _) => read_tokens(path)?,
+        (None, Ok(text)) => Token::parse_all(&text),
+        (None, Err(_)) => {
+            let path = data_dir().join("admin-token");
+            if !path.exists() {
+                bail!("no admin token: pass --token-file FILE or set TALLY_ADMIN_TOKEN");
+            }
+            read_tokens(&path)?
+        }
+    };
+    tokens
+        .into_iter()
+        .next()
+        .map(|t| t.secret)
+        .context("the admin token file holds no token")
+}
+
+pub async fn run(global: &Global, args: PluginArgs) -> anyhow::Result<ExitCode> {
+    match &args.remote.server_url {
+        Some(url) => {
+            let client = Client::new(url, client_token(&args.remote)?)?;
+            remote(&client, args.command).await
+        }
+        None => tokio::task::block_in_place(|| offline(global, args.command)),
+    }
+    .map(|()| ExitCode::SUCCESS)
+}
+
+const PLUGINS: &str = "/api/v1/admin/plugins";
+
+async fn remote(client: &Client, command: PluginCommand) -> anyhow::Result<()> {
+    match command {
+        PluginCommand::List { json } => {
+            let views: Vec<PluginView> = client.get(PLUGINS).await?;
+            print_list(&views, json)
+        }
+        PluginCommand::Add { path } => {
+            let package = Package::read(&path)?;
+            let body = multipart(&[
+                ("manifest", "plugin.toml", package.manifest.as_bytes()),
+                ("component", "component.wasm", &package.component),
+            ]);
+            let view = client.post(PLUGINS, Some(body)).await?;
+            print_change("added", &view);
+            Ok(())
+        }
+        PluginCommand::Remove { id } => {
+            let answer: serde_json::Value = client.delete(&format!("{PLUGINS}/{id}")).await?;
+            let now: Option<PluginView> = serde_json::from_value(answer["now"].clone())?;
+            print_removed(&id, now.as_ref());
+            Ok(())
+        }
+        PluginCommand::Reload { id } => {
+            let view = client.post(&format!("{PLUGINS}/{id}/reload"), None).await?;
+            print_change("reloaded", &view);
+            Ok(())
+        }
+        PluginCommand::Enable { id } => {
+            let view = client.post(&format!("{PLUGINS}/{id}/enable"), None).await?;
+            print_change("enabled", &view);
+            Ok(())
+        }
+        PluginCommand::Disable { id } => {
+            let view = client
+                .post(&format!("{PLUGINS}/{id}/disable"), None)
+                .await?;
+            print_change("disabled", &view);
+            Ok(())
+        }
+        PluginCommand::Audit { json } => {
+            let entries: Vec<AuditEntry> = client.get("/api/v1/admin/audit").await?;
+            print_audit(&entries, json)
+        }
+    }
+}
+
+fn offline(global: &Global, command: PluginCommand) -> anyhow::Result<()> {
+    if let PluginCommand::Audit { json } = command {
+        return print_audit(&audit_log().read()?, json);
+    }
+    let dir = global.plugin_dir_handle()?;
+    let who = format!(
+        "cli-offline:{}",
+        std::env::var("USER").unwrap_or_else(|_| "unknown".into())
+    );
+    match command {
+        PluginCommand::List { json } => print_list(&dir.list(), json)?,
+        PluginCommand::Add { path } => {
+            print_change("added", &dir.add(&Package::read(&path)?, &who)?)
+        }
+        PluginCommand::Remove { id } => print_removed(&id, dir.remove(&id, &who)?.as_ref()),
+        PluginCommand::Reload { id } => print_change("reloaded", &dir.reload(&id, &who)?),
+        PluginCommand::Enable { id } => print_change("enabled", &dir.set_enabled(&id, true, &who)?),
+        PluginCommand::Disable { id } => {
+            print_change("disabled", &dir.set_enabled(&id, false, &who)?)
+        }
+        PluginCommand::Audit { .. } => {}
+    }
+    Ok(())
+}
+
+fn short(sha256: &str) -> &str {
+    &sha256[..sha256.len().min(12)]
+}
+
+fn print_change(what: &str, view: &PluginView) {
+    println!(
+        "{what} {} {} (sha256 {}) from {}",
+        view.id,
+        view.version,
+        short(&view.sha256),
+        view.source
+    );
+}
+
+fn print_removed(id: &str, now: Option<&PluginView>) {
+    match now {
+        Some(builtin) => println!(
+            "removed {id}; the built-in version {} is used again",
+            builtin.version
+        ),
+        None => println!("removed {id}"),
+    }
+}
+
+fn print_list(views: &[PluginView], json: bool) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(views)?);
+        return Ok(());
+    }
+    println!(
+        "{:<16} {:<8} {:<9} {:<6} {:<8} {:<18} {:>8} {:<12} {:<24} SOURCE",
+        "ID", "VERSION", "WORLD", "WIT", "ENABLED", "HEALTH", "ANSWERS", "SHA256", "FORMATS"
+    );
+    for v in views {
+        println!(
+            "{:<16} {:<8} {:<9} {:<6} {:<8} {:<18} {:>8} {:<12} {:<24} {}",
+            v.id,
+            v.version,
+            v.world,
+            v.wit,
+            if v.enabled { "yes" } else { "no" },
+            v.health.summary(),
+            v.health.answers,
+            short(&v.sha256),
+            v.formats.join(","),
+            v.source
+        );
+        if let Some(reason) = &v.health.quarantined {
+            println!("  quarantined: {reason} (`tally plugin reload {}`)", v.id);
+        }
+    }
+    Ok(())
+}
+
+fn print_audit(entries: &[AuditEntry], json: bool) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(entries)?);
+        return Ok(());
+    }
+    for e in entries {
+        println!(
+            "{} {} {} {} {} sha256 {} {}{}",
+            e.time,
+            e.who,
+            e.action,
+            e.plugin,
+            e.version.as_deref().unwrap_or("-"),
+            e.sha256.as_deref().map_or("-", short),
+            e.outcome,
+            e.error
+                .as_deref()
+                .map(|m| format!(": {m}"))
+                .unwrap_or_default()
+        );
+    }
+    Ok(())
 }

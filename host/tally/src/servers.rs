@@ -110,6 +110,8 @@ pub struct ServeArgs {
     /// Shortest poll interval honoured, milliseconds (tests and demos poll fast).
     #[arg(long, default_value_t = 1000, hide = true)]
     min_interval_ms: u64,
+    #[command(flatten)]
+    admin: crate::plugins::AdminArgs,
 }
 
 pub async fn server(global: &Global, command: ServerCommand) -> anyhow::Result<ExitCode> {
@@ -328,7 +330,8 @@ fn list(servers: &[Server], json: bool) -> anyhow::Result<()> {
 
 pub async fn serve(global: &Global, args: ServeArgs) -> anyhow::Result<ExitCode> {
     let store = global.store().await?;
-    let registry = Arc::new(global.plugins()?);
+    let plugins = Arc::new(global.plugin_dir_handle()?);
+    let registry = plugins.registry().clone();
     let mut tools = Tools::default();
     tools.timeout = Some(Duration::from_secs(args.command_timeout.max(1)));
     for spec in &args.tools {
@@ -337,6 +340,7 @@ pub async fn serve(global: &Global, args: ServeArgs) -> anyhow::Result<ExitCode>
     let mut app = App::new(store, registry, tools, data_dir().join("spool"));
     app.follow_every = Duration::from_millis(args.follow_every.max(10));
     app.min_interval = Duration::from_millis(args.min_interval_ms.max(10));
+    app.admin = Some(crate::plugins::admin(&args.admin, plugins)?);
     eprintln!("tally: database {}", global.db_url());
     tally_server::serve(Arc::new(app), args.listen).await?;
     Ok(ExitCode::SUCCESS)
