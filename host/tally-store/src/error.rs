@@ -6,7 +6,9 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
-    #[error("unsupported database URL `{0}`: use sqlite://PATH (PostgreSQL and MySQL are coming)")]
+    #[error(
+        "unsupported database URL `{0}`: use sqlite://PATH, postgres://USER:PASSWORD@HOST/DATABASE or mysql://USER:PASSWORD@HOST/DATABASE"
+    )]
     UnsupportedUrl(String),
     #[error("cannot create the database directory {path}: {source}")]
     CreateDir {
@@ -23,4 +25,14 @@ pub enum StoreError {
     NoSuchServerId(i64),
     #[error("a license server called `{0}` exists already")]
     ServerExists(String),
+    /// The database holds something the store never writes (a bug or a hand edit).
+    #[error("inconsistent database: {0}")]
+    Inconsistent(String),
+}
+
+impl StoreError {
+    /// Whether a unique constraint refused the write.
+    pub(crate) fn is_unique_violation(&self) -> bool {
+        matches!(self, StoreError::Database(sqlx::Error::Database(e)) if e.is_unique_violation())
+    }
 }

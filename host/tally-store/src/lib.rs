@@ -1,22 +1,39 @@
 //! # tally-store
 //!
-//! Tally's usage history in SQL. SQLite is the embedded default: WAL, reads through a small
-//! pool, and every write through one writer task, so an import's parsing overlaps with the
-//! commit of its previous batch and writes never contend.
+//! Tally's usage history in SQL, on one of three backends chosen by the URL given to
+//! [`Store::open`] (`tally --db URL`):
+//!
+//! | URL | backend | for |
+//! | --- | --- | --- |
+//! | `sqlite://PATH` | SQLite, embedded (the default) | one machine, hundreds of servers |
+//! | `postgres://USER:PASSWORD@HOST/DB` (or `postgresql://`) | PostgreSQL 13+ | production, several `tally serve` nodes |
+//! | `mysql://USER:PASSWORD@HOST/DB` (or `mariadb://`) | MariaDB 10.5+ | sites that run MariaDB |
+//!
+//! The schema is created and migrated at open (one migrations folder per backend, embedded in
+//! the binary); on PostgreSQL and MariaDB the database itself is created if missing and the
+//! account may. Every write goes through one writer task holding one connection, so an import's
+//! parsing overlaps with the commit of its previous batch and writes never contend; reads use a
+//! small pool. How the backends share one implementation: see `db.rs`.
 //!
 //! An import batch and the checkpoint that covers it commit in one transaction
 //! ([`Store::commit_batch`]): an import killed at any point resumes exactly where its last
 //! commit ended, and importing a file again adds nothing.
 #![forbid(unsafe_code)]
 
+mod db;
 mod error;
+mod mysql;
+mod postgres;
 mod servers;
 mod sqlite;
+mod store;
 mod writer;
 
 pub use error::StoreError;
-pub use servers::{PollCounts, PollResult, Server, ServerConfig, SessionRow, UsageSample};
-pub use sqlite::Store;
+pub use servers::{
+    DenialRow, PollCounts, PollResult, Server, ServerConfig, SessionRow, UsageSample,
+};
+pub use store::Store;
 
 use serde::Serialize;
 

@@ -2,15 +2,16 @@
 //! what each poll records: a usage sample per feature, and sessions derived from consecutive
 //! polls (tally-core `polls`), written in one transaction.
 
+use std::collections::{BTreeMap, HashMap};
+
 use serde::{Deserialize, Serialize};
-use sqlx::sqlite::{SqliteConnection, SqliteRow};
-use sqlx::{Acquire, Connection, Row};
 use tally_core::polls::{self, Open, Seen};
 use tally_core::snapshot::ServerStatus;
 use tally_core::status::MISSED_POLLS;
 use tally_core::{EndReason, ImportStatus, RemoteStatus, Snapshot};
 
-use crate::writer::{Writer, add, insert, now};
+use crate::db::{Conn, Row, Table, insert, query, query_built};
+use crate::writer::{Names, Writer, now};
 use crate::{ServerId, Store, StoreError};
 
 /// What the operator says about a license server.
@@ -131,61 +132,58 @@ pub struct PollCounts {
 const SERVER_COLUMNS: &str = "SELECT id, name, manager, vendor, host, port, poll_format, query_interval, import_format,
     follow, utc_offset, enabled, remote_status, remote_reason, import_status, import_reason, last_poll FROM license_server";
 
-fn server(r: &SqliteRow) -> Server {
-    Server {
-        id: r.get(0),
+fn server(r: &Row) -> Result<Server, StoreError> {
+    Ok(Server {
+        id: r.get(0)?,
         config: ServerConfig {
-            name: r.get(1),
-            manager: r.get(2),
-            vendor: r.get(3),
-            host: r.get(4),
-            port: r
-                .get::<Option<i64>, _>(5)
-                .and_then(|p| u16::try_from(p).ok()),
-            poll_format: r.get(6),
-            query_interval: u32::try_from(r.get::<i64, _>(7)).unwrap_or(60),
-            import_format: r.get(8),
-            follow: serde_json::from_str(r.get(9)).unwrap_or_default(),
-            utc_offset: r.get::<Option<i64>, _>(10).map(|o| o as i32),
-            enabled: r.get(11),
+            name: r.get(1)?,
+            manager: r.get(2)?,
+            vendor: r.get(3)?,
+            host: r.get(4)?,
+            port: r.get::<Option<i64>>(5)?.and_then(|p| u16::try_from(p).ok()),
+            poll_format: r.get(6)?,
+            query_interval: u32::try_from(r.get::<i64>(7)?).unwrap_or(60),
+            import_format: r.get(8)?,
+            follow: serde_json::from_str(&r.get::<String>(9)?).unwrap_or_default(),
+            utc_offset: r
+                .get::<Option<i64>>(10)?
+                .and_then(|o| i32::try_from(o).ok()),
+            enabled: r.get(11)?,
         },
-        remote_status: RemoteStatus::parse(r.get(12)).unwrap_or(RemoteStatus::NotApplicable),
-        remote_reason: r.get(13),
-        import_status: ImportStatus::parse(r.get(14)).unwrap_or(ImportStatus::NotApplicable),
-        import_reason: r.get(15),
-        last_poll: r.get(16),
-    }
+        remote_status: RemoteStatus::parse(&r.get::<String>(12)?)
+            .unwrap_or(RemoteStatus::NotApplicable),
+        remote_reason: r.get(13)?,
+        import_status: ImportStatus::parse(&r.get::<String>(14)?)
+            .unwrap_or(ImportStatus::NotApplicable),
+        import_reason: r.get(15)?,
+        last_poll: r.get(16)?,
+    })
 }
 
 impl Store {
     pub async fn servers(&self) -> Result<Vec<Server>, StoreError> {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "{SERVER_COLUMNS} ORDER BY name"
-        )))
-        .fetch_all(self.pool())
-        .await?;
-        Ok(rows.iter().map(server).collect())
+        let rows = query_built(format!("{SERVER_COLUMNS} ORDER BY name"))
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter().map(server).collect()
     }
 
     pub async fn server(&self, name: &str) -> Result<Option<Server>, StoreError> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "{SERVER_COLUMNS} WHERE name = ?"
-        )))
-        .bind(name)
-        .fetch_optional(self.pool())
-        .await?;
-        Ok(row.as_ref().map(server))
+        let row = query_built(format!("{SERVER_COLUMNS} WHERE name = ?"))
+            .bind(name)
+            .fetch_optional(self.pool())
+            .await?;
+        row.as_ref().map(server).transpose()
     }
 
     pub async fn server_by_id(&self, id: ServerId) -> Result<Server, StoreError> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "{SERVER_COLUMNS} WHERE id = ?"
-        )))
-        .bind(id)
-        .fetch_optional(self.pool())
-        .await?;
+        let row = query_built(format!("{SERVER_COLUMNS} WHERE id = ?"))
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?;
         row.as_ref()
             .map(server)
+            .transpose()?
             .ok_or(StoreError::NoSuchServerId(id))
     }
 
@@ -194,19 +192,26 @@ impl Store {
         self.write(move |w| {
             Box::pin(async move {
                 let (remote, import) = config.fresh_statuses();
-                let t = now();
-                let id = sqlx::query_scalar(
-                    "INSERT INTO license_server (name, manager, created_at) VALUES (?, ?, ?)
-                     ON CONFLICT(name) DO NOTHING RETURNING id",
-                )
-                .bind(&config.name)
-                .bind(&config.manager)
-                .bind(t)
-                .fetch_optional(&mut w.conn)
-                .await?
-                .ok_or_else(|| StoreError::ServerExists(config.name.clone()))?;
-                write_config(&mut w.conn, id, &config, remote, import).await?;
-                Ok(id)
+                let inserted = w
+                    .transaction(async |w| {
+                        let id: ServerId = query(
+                            "INSERT INTO license_server (name, manager, created_at) VALUES (?, ?, ?) RETURNING id",
+                        )
+                        .bind(&config.name)
+                        .bind(&config.manager)
+                        .bind(now())
+                        .scalar(&mut w.conn)
+                        .await?;
+                        write_config(&mut w.conn, id, &config, remote, import).await?;
+                        Ok(id)
+                    })
+                    .await;
+                match inserted {
+                    Err(e) if e.is_unique_violation() => {
+                        Err(StoreError::ServerExists(config.name.clone()))
+                    }
+                    other => other,
+                }
             })
         })
         .await
@@ -218,18 +223,16 @@ impl Store {
         let name = name.to_string();
         self.write(move |w| {
             Box::pin(async move {
-                let id: ServerId =
-                    sqlx::query_scalar("SELECT id FROM license_server WHERE name = ?")
-                        .bind(&name)
-                        .fetch_optional(&mut w.conn)
-                        .await?
-                        .ok_or_else(|| StoreError::NoSuchServer(name.clone()))?;
+                let id: ServerId = query("SELECT id FROM license_server WHERE name = ?")
+                    .bind(&name)
+                    .scalar_optional(&mut w.conn)
+                    .await?
+                    .ok_or_else(|| StoreError::NoSuchServer(name.clone()))?;
                 if config.name != name {
-                    let taken: Option<i64> =
-                        sqlx::query_scalar("SELECT id FROM license_server WHERE name = ?")
-                            .bind(&config.name)
-                            .fetch_optional(&mut w.conn)
-                            .await?;
+                    let taken: Option<i64> = query("SELECT id FROM license_server WHERE name = ?")
+                        .bind(&config.name)
+                        .scalar_optional(&mut w.conn)
+                        .await?;
                     if taken.is_some() {
                         return Err(StoreError::ServerExists(config.name.clone()));
                     }
@@ -246,36 +249,32 @@ impl Store {
         let name = name.to_string();
         self.write(move |w| {
             Box::pin(async move {
-                let mut tx = Connection::begin(&mut w.conn).await?;
-                let id: ServerId = sqlx::query_scalar("SELECT id FROM license_server WHERE name = ?")
-                    .bind(&name)
-                    .fetch_optional(&mut *tx)
-                    .await?
-                    .ok_or_else(|| StoreError::NoSuchServer(name.clone()))?;
-                sqlx::query("DELETE FROM import_diagnostic WHERE import_run_id IN (SELECT id FROM import_run WHERE server_id = ?)")
-                    .bind(id)
-                    .execute(&mut *tx)
+                let id = w
+                    .transaction(async |w| {
+                        let id: ServerId = query("SELECT id FROM license_server WHERE name = ?")
+                            .bind(&name)
+                            .scalar_optional(&mut w.conn)
+                            .await?
+                            .ok_or_else(|| StoreError::NoSuchServer(name.clone()))?;
+                        query(
+                            "DELETE FROM import_diagnostic WHERE import_run_id IN (SELECT id FROM import_run WHERE server_id = ?)",
+                        )
+                        .bind(id)
+                        .execute(&mut w.conn)
+                        .await?;
+                        for table in SERVER_TABLES {
+                            query_built(format!("DELETE FROM {table} WHERE server_id = ?"))
+                                .bind(id)
+                                .execute(&mut w.conn)
+                                .await?;
+                        }
+                        query("DELETE FROM license_server WHERE id = ?")
+                            .bind(id)
+                            .execute(&mut w.conn)
+                            .await?;
+                        Ok(id)
+                    })
                     .await?;
-                for table in [
-                    "session",
-                    "denial",
-                    "queued_request",
-                    "server_event",
-                    "usage_sample",
-                    "open_checkout",
-                    "import_run",
-                    "feature",
-                    "license_server",
-                ] {
-                    let column = if table == "license_server" { "id" } else { "server_id" };
-                    sqlx::query(sqlx::AssertSqlSafe(format!(
-                        "DELETE FROM {table} WHERE {column} = ?"
-                    )))
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                tx.commit().await?;
                 w.features.retain(|k, _| k.0 != id);
                 Ok(())
             })
@@ -292,7 +291,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         self.write(move |w| {
             Box::pin(async move {
-                sqlx::query(
+                query(
                     "UPDATE license_server SET import_status = ?, import_reason = ? WHERE id = ?",
                 )
                 .bind(status.as_str())
@@ -316,11 +315,8 @@ impl Store {
     ) -> Result<PollCounts, StoreError> {
         self.write(move |w| {
             Box::pin(async move {
-                let outcome = record_poll(w, server, at, &result).await;
-                if outcome.is_err() {
-                    w.forget_ids();
-                }
-                outcome
+                w.transaction(async |w| record_poll(w, server, at, &result).await)
+                    .await
             })
         })
         .await
@@ -328,51 +324,114 @@ impl Store {
 
     /// Usage samples of a server, oldest first: (feature, time, issued, in_use, queued).
     pub async fn usage_samples(&self, server: ServerId) -> Result<Vec<UsageSample>, StoreError> {
-        let rows = sqlx::query(
+        let rows = query(
             "SELECT f.vendor, f.name, s.time, s.issued, s.in_use, s.queued FROM usage_sample s
              JOIN feature f ON f.id = s.feature_id WHERE s.server_id = ? ORDER BY s.time, f.name",
         )
         .bind(server)
         .fetch_all(self.pool())
         .await?;
-        Ok(rows
-            .iter()
-            .map(|r| UsageSample {
-                vendor: r.get(0),
-                feature: r.get(1),
-                time: r.get(2),
-                issued: r.get::<Option<i64>, _>(3).map(|n| n as u32),
-                in_use: r.get::<i64, _>(4) as u32,
-                queued: r.get::<i64, _>(5) as u32,
+        rows.iter()
+            .map(|r| {
+                Ok(UsageSample {
+                    vendor: r.get(0)?,
+                    feature: r.get(1)?,
+                    time: r.get(2)?,
+                    issued: r.get::<Option<i64>>(3)?.map(count),
+                    in_use: count(r.get(4)?),
+                    queued: count(r.get(5)?),
+                })
             })
-            .collect())
+            .collect()
     }
 
     /// Sessions of a server with names, by start: what tests and the API compare.
     pub async fn sessions(&self, server: ServerId) -> Result<Vec<SessionRow>, StoreError> {
-        let rows = sqlx::query(
+        let rows = query(
             "SELECT f.vendor, f.name, u.name, h.name, s.count, s.start, s.\"end\", s.end_reason, s.source
-             FROM session s JOIN feature f ON f.id = s.feature_id JOIN user u ON u.id = s.user_id
+             FROM session s JOIN feature f ON f.id = s.feature_id JOIN \"user\" u ON u.id = s.user_id
              JOIN host h ON h.id = s.host_id WHERE s.server_id = ? ORDER BY s.start, u.name, f.name",
         )
         .bind(server)
         .fetch_all(self.pool())
         .await?;
-        Ok(rows
-            .iter()
-            .map(|r| SessionRow {
-                vendor: r.get(0),
-                feature: r.get(1),
-                user: r.get(2),
-                host: r.get(3),
-                count: r.get::<i64, _>(4) as u32,
-                start: r.get(5),
-                end: r.get(6),
-                end_reason: r.get(7),
-                source: r.get(8),
+        rows.iter()
+            .map(|r| {
+                Ok(SessionRow {
+                    vendor: r.get(0)?,
+                    feature: r.get(1)?,
+                    user: r.get(2)?,
+                    host: r.get(3)?,
+                    count: count(r.get(4)?),
+                    start: r.get(5)?,
+                    end: r.get(6)?,
+                    end_reason: r.get(7)?,
+                    source: r.get(8)?,
+                })
             })
-            .collect())
+            .collect()
     }
+}
+
+impl Store {
+    /// Denials of a server with names, by time.
+    pub async fn denials(&self, server: ServerId) -> Result<Vec<DenialRow>, StoreError> {
+        let rows = query(
+            "SELECT f.vendor, f.name, u.name, h.name, d.count, d.time, d.kind, d.code, d.reason, d.requested_version
+             FROM denial d JOIN feature f ON f.id = d.feature_id JOIN \"user\" u ON u.id = d.user_id
+             JOIN host h ON h.id = d.host_id WHERE d.server_id = ? ORDER BY d.time, u.name, f.name",
+        )
+        .bind(server)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(DenialRow {
+                    vendor: r.get(0)?,
+                    feature: r.get(1)?,
+                    user: r.get(2)?,
+                    host: r.get(3)?,
+                    count: count(r.get(4)?),
+                    time: r.get(5)?,
+                    kind: r.get(6)?,
+                    code: r.get(7)?,
+                    reason: r.get(8)?,
+                    requested_version: r.get(9)?,
+                })
+            })
+            .collect()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DenialRow {
+    pub vendor: String,
+    pub feature: String,
+    pub user: String,
+    pub host: String,
+    pub count: u32,
+    pub time: i64,
+    /// `denied` or `unsupported`.
+    pub kind: String,
+    pub code: Option<String>,
+    pub reason: Option<String>,
+    pub requested_version: Option<String>,
+}
+
+/// Tables holding a server's history, emptied when it is removed (children first).
+const SERVER_TABLES: [&str; 7] = [
+    "session",
+    "denial",
+    "queued_request",
+    "server_event",
+    "usage_sample",
+    "open_checkout",
+    "import_run",
+];
+
+/// A stored licence count (never negative, never above `u32::MAX` when written).
+fn count(n: i64) -> u32 {
+    u32::try_from(n).unwrap_or(0)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -400,13 +459,13 @@ pub struct SessionRow {
 }
 
 async fn write_config(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     id: ServerId,
     c: &ServerConfig,
     remote: RemoteStatus,
     import: ImportStatus,
 ) -> Result<(), StoreError> {
-    sqlx::query(
+    query(
         "UPDATE license_server SET name = ?, manager = ?, vendor = ?, host = ?, port = ?, poll_format = ?,
             query_interval = ?, import_format = ?, follow = ?, utc_offset = ?, enabled = ?,
             remote_status = ?, remote_reason = NULL, import_status = ?, import_reason = NULL, updated_at = ?
@@ -435,6 +494,70 @@ async fn write_config(
 /// A checkout's identity across polls: feature, user, host, display, handle.
 type CheckoutKey = (i64, i64, i64, String, String);
 
+/// An open checkout as stored, with its row id.
+type StoredOpen = (i64, Open<CheckoutKey>);
+
+const POLL_SESSION: Table = Table {
+    name: "session",
+    cols: &[
+        "server_id",
+        "feature_id",
+        "user_id",
+        "host_id",
+        "count",
+        "start",
+        "\"end\"",
+        "end_reason",
+        "source",
+    ],
+    copy: false,
+};
+
+const USAGE_SAMPLE: Table = Table {
+    name: "usage_sample",
+    cols: &[
+        "server_id",
+        "feature_id",
+        "time",
+        "issued",
+        "in_use",
+        "queued",
+    ],
+    copy: false,
+};
+
+const OPEN_CHECKOUT: Table = Table {
+    name: "open_checkout",
+    cols: &[
+        "server_id",
+        "feature_id",
+        "user_id",
+        "host_id",
+        "display",
+        "handle",
+        "count",
+        "start",
+        "last_seen",
+    ],
+    copy: false,
+};
+
+const FEATURE_SEEN: Table = Table {
+    name: "feature",
+    cols: &[
+        "server_id",
+        "vendor",
+        "name",
+        "issued",
+        "expiry",
+        "kind",
+        "version",
+        "last_seen",
+    ],
+    copy: false,
+};
+
+/// Runs inside a transaction.
 async fn record_poll(
     w: &mut Writer,
     server: ServerId,
@@ -442,24 +565,26 @@ async fn record_poll(
     result: &PollResult,
 ) -> Result<PollCounts, StoreError> {
     let mut counts = PollCounts::default();
-    let mut tx = Connection::begin(&mut w.conn).await?;
-    let conn = tx.acquire().await?;
-    let (last_poll, interval): (Option<i64>, i64) =
-        sqlx::query_as("SELECT last_poll, query_interval FROM license_server WHERE id = ?")
-            .bind(server)
-            .fetch_optional(&mut *conn)
-            .await?
-            .ok_or(StoreError::NoSuchServerId(server))?;
+    let row = query("SELECT last_poll, query_interval FROM license_server WHERE id = ?")
+        .bind(server)
+        .fetch_optional(&mut w.conn)
+        .await?
+        .ok_or(StoreError::NoSuchServerId(server))?;
+    let (last_poll, interval): (Option<i64>, i64) = (row.get(0)?, row.get(1)?);
 
     // Polls stopped for a while (Tally was not running): what was open ended unobserved.
     let gap = last_poll.filter(|&t| at - t > MISSED_POLLS * interval + 60);
     if let Some(since) = gap {
-        counts.closed += close_all(conn, server, since, EndReason::MonitorStopped).await?;
-        sqlx::query("INSERT INTO server_event (server_id, time, kind, daemon, text) VALUES (?, ?, 'other', 'tally', ?)")
+        counts.closed += close_all(w, server, since, EndReason::MonitorStopped).await?;
+        query("INSERT INTO server_event (server_id, time, kind, daemon, text) VALUES (?, ?, 'other', 'tally', ?)")
             .bind(server)
             .bind(since)
-            .bind(format!("not monitored from {} to {}", tally_core::time::rfc3339(since), tally_core::time::rfc3339(at)))
-            .execute(&mut *conn)
+            .bind(format!(
+                "not monitored from {} to {}",
+                tally_core::time::rfc3339(since),
+                tally_core::time::rfc3339(at)
+            ))
+            .execute(&mut w.conn)
             .await?;
     }
     let previous = if gap.is_some() { None } else { last_poll };
@@ -468,7 +593,7 @@ async fn record_poll(
         PollResult::Failed(reason) => (RemoteStatus::Offline, Some(reason.clone())),
         PollResult::Answered(snapshot) if snapshot.status() != ServerStatus::Up => {
             // The manager says the server is down: its checkouts are gone with it.
-            counts.closed += close_all(conn, server, at, EndReason::ServerRestart).await?;
+            counts.closed += close_all(w, server, at, EndReason::ServerRestart).await?;
             let why = snapshot
                 .down_reason()
                 .unwrap_or("no license server answered");
@@ -478,7 +603,7 @@ async fn record_poll(
             )
         }
         PollResult::Answered(snapshot) => {
-            record_snapshot(conn, server, at, previous, snapshot, &mut counts).await?;
+            record_snapshot(w, server, at, previous, snapshot, &mut counts).await?;
             let down = snapshot
                 .servers
                 .iter()
@@ -500,19 +625,18 @@ async fn record_poll(
             }
         }
     };
-    sqlx::query("UPDATE license_server SET remote_status = ?, remote_reason = ?, last_poll = ? WHERE id = ?")
+    query("UPDATE license_server SET remote_status = ?, remote_reason = ?, last_poll = ? WHERE id = ?")
         .bind(status.as_str())
         .bind(reason)
         .bind(at)
         .bind(server)
-        .execute(&mut *conn)
+        .execute(&mut w.conn)
         .await?;
-    tx.commit().await?;
     Ok(counts)
 }
 
 async fn record_snapshot(
-    conn: &mut SqliteConnection,
+    w: &mut Writer,
     server: ServerId,
     at: i64,
     previous: Option<i64>,
@@ -520,8 +644,7 @@ async fn record_snapshot(
     counts: &mut PollCounts,
 ) -> Result<(), StoreError> {
     // Features: one sample each, pools summed.
-    let mut features: std::collections::BTreeMap<(&str, &str), (Option<u32>, u32, u32)> =
-        Default::default();
+    let mut features: BTreeMap<(&str, &str), (Option<u32>, u32, u32)> = BTreeMap::new();
     for f in &snapshot.features {
         let e = features
             .entry((&f.vendor, &f.name))
@@ -540,47 +663,77 @@ async fn record_snapshot(
             .entry((&c.vendor, &c.feature))
             .or_insert((Some(0), 0, 0));
     }
-    let mut ids = std::collections::HashMap::new();
-    for (&(vendor, name), &(issued, in_use, queued)) in &features {
-        let detail = snapshot
-            .features
-            .iter()
-            .find(|f| f.vendor == vendor && f.name == name);
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO feature (server_id, vendor, name, issued, expiry, kind, version, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-             ON CONFLICT(server_id, vendor, name) DO UPDATE SET issued = excluded.issued, expiry = excluded.expiry,
-                kind = excluded.kind, version = excluded.version, last_seen = excluded.last_seen RETURNING id",
-        )
-        .bind(server)
-        .bind(vendor)
-        .bind(name)
-        .bind(issued.map(i64::from))
-        .bind(detail.and_then(|f| f.expiry))
-        .bind(detail.map(|f| f.kind.as_str()))
-        .bind(detail.and_then(|f| f.version.clone()))
-        .bind(at)
-        .fetch_one(&mut *conn)
-        .await?;
+    let listed: Vec<_> = features.iter().collect();
+
+    // What the poll says of each feature, and its id: one upsert for all.
+    let upsert = w.conn.kind().upsert(
+        "server_id, vendor, name",
+        &["issued", "expiry", "kind", "version", "last_seen"],
+    );
+    let rows = crate::db::insert_returning(
+        &mut w.conn,
+        &FEATURE_SEEN,
+        &listed,
+        &format!("{upsert} RETURNING id, vendor, name"),
+        |p, &(&(vendor, name), &(issued, _, _))| {
+            let detail = snapshot
+                .features
+                .iter()
+                .find(|f| f.vendor == vendor && f.name == name);
+            p.add(server);
+            p.add(vendor);
+            p.add(name);
+            p.add(issued.map(i64::from));
+            p.add(detail.and_then(|f| f.expiry));
+            p.add(detail.map(|f| f.kind.as_str()));
+            p.add(detail.and_then(|f| f.version.as_deref()));
+            p.add(at);
+        },
+    )
+    .await?;
+    let mut ids: HashMap<(String, String), i64> = HashMap::with_capacity(rows.len());
+    for r in &rows {
+        let (id, vendor, name): (i64, String, String) = (r.get(0)?, r.get(1)?, r.get(2)?);
+        w.features
+            .insert((server, vendor.clone(), name.clone()), id);
         ids.insert((vendor, name), id);
-        sqlx::query("INSERT INTO usage_sample (server_id, feature_id, time, issued, in_use, queued) VALUES (?, ?, ?, ?, ?, ?)")
-            .bind(server)
-            .bind(id)
-            .bind(at)
-            .bind(issued.map(i64::from))
-            .bind(i64::from(in_use))
-            .bind(i64::from(queued))
-            .execute(&mut *conn)
-            .await?;
-        counts.samples += 1;
     }
+    let feature = |vendor: &str, name: &str| {
+        ids.get(&(vendor.to_string(), name.to_string()))
+            .copied()
+            .ok_or_else(|| StoreError::Inconsistent(format!("feature {vendor}/{name} has no id")))
+    };
+
+    let samples = listed
+        .iter()
+        .map(|&(&(vendor, name), &(issued, in_use, queued))| {
+            Ok((feature(vendor, name)?, issued, in_use, queued))
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    insert(
+        &mut w.conn,
+        &mut w.sql,
+        &USAGE_SAMPLE,
+        &samples,
+        |p, &(id, issued, in_use, queued)| {
+            p.add(server);
+            p.add(id);
+            p.add(at);
+            p.add(issued.map(i64::from));
+            p.add(i64::from(in_use));
+            p.add(i64::from(queued));
+        },
+    )
+    .await?;
+    counts.samples += samples.len() as u64;
 
     // Checkouts against what was open.
     let mut seen = Vec::with_capacity(snapshot.checkouts.len());
     for c in &snapshot.checkouts {
-        let user = name_id(conn, "user", &c.user).await?;
-        let host = name_id(conn, "host", &c.host).await?;
+        let user = w.name_id(Names::User, &c.user).await?;
+        let host = w.name_id(Names::Host, &c.host).await?;
         let key: CheckoutKey = (
-            ids[&(c.vendor.as_str(), c.feature.as_str())],
+            feature(&c.vendor, &c.feature)?,
             user,
             host,
             c.display.clone().unwrap_or_default(),
@@ -592,134 +745,131 @@ async fn record_snapshot(
             start: c.start,
         });
     }
-    let open = open_checkouts(conn, server).await?;
-    let diff = polls::diff(open, seen, previous, at);
-    for o in &diff.closed {
-        delete_open(conn, server, o).await?;
+    let stored = open_checkouts(&mut w.conn, server).await?;
+    let mut row_ids: HashMap<(CheckoutKey, u32, i64), Vec<i64>> = HashMap::new();
+    for (id, o) in &stored {
+        row_ids
+            .entry((o.key.clone(), o.count, o.start))
+            .or_default()
+            .push(*id);
     }
-    insert_sessions(conn, server, &diff.closed, at, EndReason::Checkin).await?;
-    for o in &diff.opened {
-        let (feature, user, host, display, handle) = &o.key;
-        sqlx::query("INSERT INTO open_checkout (server_id, feature_id, user_id, host_id, display, handle, count, start, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
-            .bind(server)
-            .bind(feature)
-            .bind(user)
-            .bind(host)
-            .bind(display)
-            .bind(handle)
-            .bind(i64::from(o.count))
-            .bind(o.start)
-            .bind(at)
-            .execute(&mut *conn)
-            .await?;
-    }
-    sqlx::query("UPDATE open_checkout SET last_seen = ? WHERE server_id = ?")
+    let diff = polls::diff(
+        stored.into_iter().map(|(_, o)| o).collect(),
+        seen,
+        previous,
+        at,
+    );
+    let gone: Vec<i64> = diff
+        .closed
+        .iter()
+        .filter_map(|o| {
+            row_ids
+                .get_mut(&(o.key.clone(), o.count, o.start))
+                .and_then(Vec::pop)
+        })
+        .collect();
+    delete_open(&mut w.conn, &gone).await?;
+    insert_sessions(w, server, &diff.closed, at, EndReason::Checkin).await?;
+    insert(
+        &mut w.conn,
+        &mut w.sql,
+        &OPEN_CHECKOUT,
+        &diff.opened,
+        |p, o| {
+            let (feature, user, host, display, handle) = &o.key;
+            p.add(server);
+            p.add(*feature);
+            p.add(*user);
+            p.add(*host);
+            p.add(display);
+            p.add(handle);
+            p.add(i64::from(o.count));
+            p.add(o.start);
+            p.add(at);
+        },
+    )
+    .await?;
+    query("UPDATE open_checkout SET last_seen = ? WHERE server_id = ?")
         .bind(at)
         .bind(server)
-        .execute(&mut *conn)
+        .execute(&mut w.conn)
         .await?;
     counts.opened += diff.opened.len() as u64;
     counts.closed += diff.closed.len() as u64;
     Ok(())
 }
 
-async fn name_id(conn: &mut SqliteConnection, table: &str, name: &str) -> Result<i64, StoreError> {
-    Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-        "INSERT INTO {table} (name) VALUES (?) ON CONFLICT(name) DO UPDATE SET name = excluded.name RETURNING id"
-    )))
-    .bind(name)
-    .fetch_one(conn)
-    .await?)
-}
-
-async fn open_checkouts(
-    conn: &mut SqliteConnection,
-    server: ServerId,
-) -> Result<Vec<Open<CheckoutKey>>, StoreError> {
-    let rows = sqlx::query(
-        "SELECT feature_id, user_id, host_id, display, handle, count, start FROM open_checkout WHERE server_id = ?",
+async fn open_checkouts(conn: &mut Conn, server: ServerId) -> Result<Vec<StoredOpen>, StoreError> {
+    let rows = query(
+        "SELECT id, feature_id, user_id, host_id, display, handle, count, start FROM open_checkout WHERE server_id = ?",
     )
     .bind(server)
     .fetch_all(conn)
     .await?;
-    Ok(rows
-        .iter()
-        .map(|r| Open {
-            key: (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4)),
-            count: r.get::<i64, _>(5) as u32,
-            start: r.get(6),
+    rows.iter()
+        .map(|r| {
+            Ok((
+                r.get(0)?,
+                Open {
+                    key: (r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?),
+                    count: count(r.get(6)?),
+                    start: r.get(7)?,
+                },
+            ))
         })
-        .collect())
+        .collect()
 }
 
-async fn delete_open(
-    conn: &mut SqliteConnection,
-    server: ServerId,
-    o: &Open<CheckoutKey>,
-) -> Result<(), StoreError> {
-    let (feature, user, host, display, handle) = &o.key;
-    sqlx::query(
-        "DELETE FROM open_checkout WHERE id = (SELECT id FROM open_checkout WHERE server_id = ? AND feature_id = ?
-            AND user_id = ? AND host_id = ? AND display = ? AND handle = ? AND count = ? AND start = ? LIMIT 1)",
-    )
-    .bind(server)
-    .bind(feature)
-    .bind(user)
-    .bind(host)
-    .bind(display)
-    .bind(handle)
-    .bind(i64::from(o.count))
-    .bind(o.start)
-    .execute(conn)
-    .await?;
+/// Deletes open checkouts by row id.
+async fn delete_open(conn: &mut Conn, ids: &[i64]) -> Result<(), StoreError> {
+    for chunk in ids.chunks(crate::db::MAX_PARAMS) {
+        let marks = vec!["?"; chunk.len()].join(", ");
+        let mut q = query_built(format!("DELETE FROM open_checkout WHERE id IN ({marks})"));
+        for &id in chunk {
+            q = q.bind(id);
+        }
+        q.execute(&mut *conn).await?;
+    }
     Ok(())
 }
 
 /// Ends every open checkout of a server at `end`.
 async fn close_all(
-    conn: &mut SqliteConnection,
+    w: &mut Writer,
     server: ServerId,
     end: i64,
     reason: EndReason,
 ) -> Result<u64, StoreError> {
-    let open = open_checkouts(conn, server).await?;
-    sqlx::query("DELETE FROM open_checkout WHERE server_id = ?")
+    let open: Vec<_> = open_checkouts(&mut w.conn, server)
+        .await?
+        .into_iter()
+        .map(|(_, o)| o)
+        .collect();
+    query("DELETE FROM open_checkout WHERE server_id = ?")
         .bind(server)
-        .execute(&mut *conn)
+        .execute(&mut w.conn)
         .await?;
-    insert_sessions(conn, server, &open, end, reason).await?;
+    insert_sessions(w, server, &open, end, reason).await?;
     Ok(open.len() as u64)
 }
 
 async fn insert_sessions(
-    conn: &mut SqliteConnection,
+    w: &mut Writer,
     server: ServerId,
     ended: &[Open<CheckoutKey>],
     end: i64,
     reason: EndReason,
 ) -> Result<(), StoreError> {
-    let cols = [
-        "server_id",
-        "feature_id",
-        "user_id",
-        "host_id",
-        "count",
-        "start",
-        "\"end\"",
-        "end_reason",
-        "source",
-    ];
-    let mut cache = Default::default();
-    insert(conn, &mut cache, "session", &cols, ended, |a, o| {
-        add(a, server);
-        add(a, o.key.0);
-        add(a, o.key.1);
-        add(a, o.key.2);
-        add(a, i64::from(o.count));
-        add(a, o.start);
-        add(a, end.max(o.start));
-        add(a, reason.as_str());
-        add(a, "poll");
+    insert(&mut w.conn, &mut w.sql, &POLL_SESSION, ended, |p, o| {
+        p.add(server);
+        p.add(o.key.0);
+        p.add(o.key.1);
+        p.add(o.key.2);
+        p.add(i64::from(o.count));
+        p.add(o.start);
+        p.add(end.max(o.start));
+        p.add(reason.as_str());
+        p.add("poll");
     })
     .await
 }

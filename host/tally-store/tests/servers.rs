@@ -1,14 +1,15 @@
-//! License servers, statuses and sessions from polls, on a fresh SQLite database per test.
+//! License servers, statuses and sessions from polls, on every backend.
+
+mod common;
 
 use tally_core::snapshot::{Checkout, Feature, FeatureKind, LicenseServer, ServerStatus};
 use tally_core::{ImportStatus, RemoteStatus, Snapshot};
 use tally_store::{PollResult, ServerConfig, Store, StoreError};
 
-async fn fresh() -> (tempfile::TempDir, Store) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let url = format!("sqlite://{}", dir.path().join("tally.db").display());
-    (dir, Store::open(&url).await.expect("open"))
-}
+stories!(
+    servers_are_configured_and_named_once,
+    consecutive_polls_make_sessions
+);
 
 fn polled(name: &str) -> ServerConfig {
     ServerConfig {
@@ -24,7 +25,11 @@ fn snapshot(up: bool, holders: &[&str]) -> Snapshot {
         servers: vec![LicenseServer {
             host: "lic1.example".into(),
             port: Some(27000),
-            status: if up { ServerStatus::Up } else { ServerStatus::Down },
+            status: if up {
+                ServerStatus::Up
+            } else {
+                ServerStatus::Down
+            },
             version: None,
             vendor_daemons: vec![],
             message: (!up).then(|| "Cannot connect to license server system (-15,570:115)".into()),
@@ -62,9 +67,7 @@ fn snapshot(up: bool, holders: &[&str]) -> Snapshot {
     }
 }
 
-#[tokio::test]
-async fn servers_are_configured_and_named_once() {
-    let (_dir, store) = fresh().await;
+async fn servers_are_configured_and_named_once(store: Store) {
     store.add_server(polled("lic1")).await.expect("add");
     let err = store.add_server(polled("lic1")).await.expect_err("twice");
     assert!(matches!(err, StoreError::ServerExists(_)), "{err}");
@@ -75,32 +78,47 @@ async fn servers_are_configured_and_named_once() {
 
     let mut changed = polled("lic2");
     changed.enabled = false;
-    store.update_server("lic1", changed.clone()).await.expect("rename");
+    store
+        .update_server("lic1", changed.clone())
+        .await
+        .expect("rename");
     let server = store.server("lic2").await.expect("read").expect("renamed");
     assert_eq!(server.remote_status, RemoteStatus::Disabled);
     assert_eq!(server.import_status, ImportStatus::Disabled);
     store.remove_server("lic2").await.expect("remove");
     assert!(store.servers().await.expect("list").is_empty());
     let err = store.remove_server("lic2").await.expect_err("gone");
-    assert!(err.to_string().contains("no license server is called `lic2`"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("no license server is called `lic2`"),
+        "{err}"
+    );
 }
 
-#[tokio::test]
-async fn consecutive_polls_make_sessions() {
-    let (_dir, store) = fresh().await;
+async fn consecutive_polls_make_sessions(store: Store) {
     let id = store.add_server(polled("lic1")).await.expect("add");
     let poll = |t: i64, s: Snapshot| store.record_poll(id, t, PollResult::Answered(s));
-    poll(1000, snapshot(true, &["ann", "bob"])).await.expect("poll 1");
-    assert_eq!(store.server_by_id(id).await.expect("read").remote_status, RemoteStatus::Online);
+    poll(1000, snapshot(true, &["ann", "bob"]))
+        .await
+        .expect("poll 1");
+    assert_eq!(
+        store.server_by_id(id).await.expect("read").remote_status,
+        RemoteStatus::Online
+    );
     poll(1060, snapshot(true, &["bob"])).await.expect("poll 2");
     poll(1120, snapshot(false, &[])).await.expect("down");
     let server = store.server_by_id(id).await.expect("read");
     assert_eq!(server.remote_status, RemoteStatus::Offline);
     assert!(
-        server.remote_reason.as_deref().is_some_and(|r| r.contains("Cannot connect")),
+        server
+            .remote_reason
+            .as_deref()
+            .is_some_and(|r| r.contains("Cannot connect")),
         "{server:?}"
     );
-    poll(1180, snapshot(true, &["cat"])).await.expect("up again");
+    poll(1180, snapshot(true, &["cat"]))
+        .await
+        .expect("up again");
     // Tally stops for an hour: cat's session ends when monitoring stopped.
     poll(5000, snapshot(true, &[])).await.expect("after a gap");
 
@@ -125,10 +143,17 @@ async fn consecutive_polls_make_sessions() {
     assert_eq!(in_use, vec![(1000, 2), (1060, 1), (1180, 1), (5000, 0)]);
 
     let failed = store
-        .record_poll(id, 5060, PollResult::Failed("lmutil timed out after 10 s".into()))
+        .record_poll(
+            id,
+            5060,
+            PollResult::Failed("lmutil timed out after 10 s".into()),
+        )
         .await
         .expect("failed poll");
     assert_eq!(failed.closed, 0, "an unreadable poll does not end sessions");
     let server = store.server_by_id(id).await.expect("read");
-    assert_eq!(server.remote_reason.as_deref(), Some("lmutil timed out after 10 s"));
+    assert_eq!(
+        server.remote_reason.as_deref(),
+        Some("lmutil timed out after 10 s")
+    );
 }

@@ -1,4 +1,6 @@
-//! The store on a fresh SQLite database per test.
+//! Imports: batches, checkpoints, diagnostics and reopening, on every backend.
+
+mod common;
 
 use tally_core::{
     Batch, Denial, DenialKind, Diagnostic, DiagnosticKind, EndReason, ErrorCode, ServerEvent,
@@ -6,17 +8,13 @@ use tally_core::{
 };
 use tally_store::{Checkpoint, FactCounts, FileIdentity, NewImport, RunStatus, Store, StoreError};
 
-async fn fresh() -> (tempfile::TempDir, Store) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let url = format!(
-        "sqlite://{}",
-        dir.path().join("nested/dir/tally.db").display()
-    );
-    let store = Store::open(&url)
-        .await
-        .expect("open creates the file and its directories");
-    (dir, store)
-}
+stories!(
+    a_batch_and_its_checkpoint_land_together,
+    diagnostics_are_all_counted_but_only_the_first_thousand_kept,
+    reopening_takes_back_the_sessions_closed_at_the_old_end_of_file,
+    missing_runs_are_named,
+    names_are_exact,
+);
 
 async fn new_run(store: &Store) -> (i64, i64) {
     let server = store
@@ -106,9 +104,7 @@ async fn commit(store: &Store, run: i64, server: i64, batch: Batch, offset: u64)
     receiver.await.expect("writer").expect("commit")
 }
 
-#[tokio::test]
-async fn a_batch_and_its_checkpoint_land_together() {
-    let (_dir, store) = fresh().await;
+async fn a_batch_and_its_checkpoint_land_together(store: Store) {
     let (server, run) = new_run(&store).await;
     assert_eq!(
         store
@@ -157,13 +153,25 @@ async fn a_batch_and_its_checkpoint_land_together() {
     assert_eq!((stored.counts.sessions, stored.counts.malformed), (4, 2));
     assert_eq!(stored.status, RunStatus::Running);
 
-    let row: (String, i64, String) = sqlx::query_as(
-        "SELECT u.name, s.count, d.code FROM session s JOIN user u ON u.id = s.user_id JOIN denial d ON d.user_id = u.id LIMIT 1",
-    )
-    .fetch_one(store.pool())
-    .await
-    .expect("join");
-    assert_eq!(row, ("John Doe".into(), 2, "-4,342".into()));
+    let sessions = store.sessions(server).await.expect("sessions");
+    assert_eq!(
+        (
+            sessions[0].user.as_str(),
+            sessions[0].count,
+            sessions[0].start,
+            sessions[0].source.as_str()
+        ),
+        ("John Doe", 2, 1_000, "import")
+    );
+    let denials = store.denials(server).await.expect("denials");
+    assert_eq!(
+        (
+            denials[0].user.as_str(),
+            denials[0].code.as_deref(),
+            denials[0].reason.as_deref()
+        ),
+        ("John Doe", Some("-4,342"), Some("full"))
+    );
 
     let diagnostics = store
         .diagnostics(run, Some(DiagnosticKind::Malformed), 10)
@@ -184,9 +192,7 @@ async fn a_batch_and_its_checkpoint_land_together() {
     );
 }
 
-#[tokio::test]
-async fn diagnostics_are_all_counted_but_only_the_first_thousand_kept() {
-    let (_dir, store) = fresh().await;
+async fn diagnostics_are_all_counted_but_only_the_first_thousand_kept(store: Store) {
     let (server, run) = new_run(&store).await;
     let b = Batch {
         diagnostics: (1..=1200)
@@ -211,9 +217,7 @@ async fn diagnostics_are_all_counted_but_only_the_first_thousand_kept() {
     );
 }
 
-#[tokio::test]
-async fn reopening_takes_back_the_sessions_closed_at_the_old_end_of_file() {
-    let (_dir, store) = fresh().await;
+async fn reopening_takes_back_the_sessions_closed_at_the_old_end_of_file(store: Store) {
     let (server, run) = new_run(&store).await;
     commit(&store, run, server, batch(10, EndReason::Checkin), 400).await;
     commit(&store, run, server, batch(10, EndReason::EndOfLog), 400).await;
@@ -231,17 +235,7 @@ async fn reopening_takes_back_the_sessions_closed_at_the_old_end_of_file() {
     assert_eq!(store.totals().await.expect("totals").sessions, 2);
 }
 
-#[tokio::test]
-async fn errors_name_what_is_wrong() {
-    let err = Store::open("postgres://localhost/tally")
-        .await
-        .expect_err("not yet");
-    assert!(
-        err.to_string()
-            .starts_with("unsupported database URL `postgres://localhost/tally`"),
-        "{err}"
-    );
-    let (_dir, store) = fresh().await;
+async fn missing_runs_are_named(store: Store) {
     assert!(matches!(
         store.import_run(42).await,
         Err(StoreError::NoSuchRun(42))
@@ -250,4 +244,65 @@ async fn errors_name_what_is_wrong() {
         store.finish_import(42, RunStatus::Failed, None).await,
         Err(StoreError::NoSuchRun(42))
     ));
+}
+
+/// Names are compared exactly on every backend (MySQL's default collations would merge these).
+async fn names_are_exact(store: Store) {
+    let (server, run) = new_run(&store).await;
+    let strings = ["acme", "solver", "ann", "Ann", "ann ", "ws1"]
+        .map(String::from)
+        .to_vec();
+    let session = |user| Session {
+        vendor: 0,
+        feature: 1,
+        user,
+        host: 5,
+        count: 1,
+        start: 10,
+        end: 20,
+        end_reason: EndReason::Checkin,
+        project: Some(0),
+    };
+    let b = Batch {
+        strings,
+        sessions: vec![session(2), session(3), session(4)],
+        lines: 3,
+        ..Batch::default()
+    };
+    commit(&store, run, server, b, 30).await;
+    assert_eq!(store.totals().await.expect("totals").users, 3);
+    let mut users: Vec<String> = store
+        .sessions(server)
+        .await
+        .expect("sessions")
+        .into_iter()
+        .map(|s| s.user)
+        .collect();
+    users.sort();
+    assert_eq!(users, ["Ann", "ann", "ann "]);
+}
+
+#[tokio::test]
+async fn sqlite_files_are_created_with_their_directories() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!(
+        "sqlite://{}",
+        dir.path().join("nested/dir/tally.db").display()
+    );
+    let store = Store::open(&url)
+        .await
+        .expect("open creates the file and its directories");
+    assert_eq!(store.totals().await.expect("totals").servers, 0);
+}
+
+#[tokio::test]
+async fn unknown_urls_are_refused_without_their_password() {
+    let err = Store::open("redis://tally:secret@localhost/0")
+        .await
+        .expect_err("not a database we speak");
+    assert!(
+        err.to_string()
+            .starts_with("unsupported database URL `redis://tally:***@localhost/0`"),
+        "{err}"
+    );
 }
