@@ -18,18 +18,26 @@
 //! An import batch and the checkpoint that covers it commit in one transaction
 //! ([`Store::commit_batch`]): an import killed at any point resumes exactly where its last
 //! commit ended, and importing a file again adds nothing.
+//!
+//! Hourly rollups (per feature and hour, and per user and host within it) are rewritten in the
+//! same transaction as the facts they cover, so reports never scan raw sessions:
+//! [`Store::hour_rollups`] and [`Store::user_hours`] read them for a [`RollupFilter`] (server,
+//! feature, time window), and `tally_core::report` folds them into days, ISO or Sunday weeks,
+//! months and years. What counts and how it stays exact: see `rollups.rs`.
 #![forbid(unsafe_code)]
 
 mod db;
 mod error;
 mod mysql;
 mod postgres;
+mod rollups;
 mod servers;
 mod sqlite;
 mod store;
 mod writer;
 
 pub use error::StoreError;
+pub use rollups::{FeatureInfo, RollupFilter};
 pub use servers::{
     DenialRow, PollCounts, PollResult, Server, ServerConfig, SessionRow, UsageSample,
 };

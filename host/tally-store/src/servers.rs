@@ -10,7 +10,10 @@ use tally_core::snapshot::ServerStatus;
 use tally_core::status::MISSED_POLLS;
 use tally_core::{EndReason, ImportStatus, RemoteStatus, Snapshot};
 
+use tally_core::rollup::SessionFact;
+
 use crate::db::{Conn, Row, Table, insert, query, query_built};
+use crate::rollups::{self, Written};
 use crate::writer::{Names, Writer, now};
 use crate::{ServerId, Store, StoreError};
 
@@ -419,7 +422,10 @@ pub struct DenialRow {
 }
 
 /// Tables holding a server's history, emptied when it is removed (children first).
-const SERVER_TABLES: [&str; 7] = [
+const SERVER_TABLES: [&str; 11] = [
+    "hour_rollup",
+    "user_hour",
+    "long_session",
     "session",
     "denial",
     "queued_request",
@@ -427,6 +433,7 @@ const SERVER_TABLES: [&str; 7] = [
     "usage_sample",
     "open_checkout",
     "import_run",
+    "feature",
 ];
 
 /// A stored licence count (never negative, never above `u32::MAX` when written).
@@ -565,6 +572,8 @@ async fn record_poll(
     result: &PollResult,
 ) -> Result<PollCounts, StoreError> {
     let mut counts = PollCounts::default();
+    // Sessions and open checkouts whose hours change: re-rolled at the end.
+    let mut changed: Vec<SessionFact> = Vec::new();
     let row = query("SELECT last_poll, query_interval FROM license_server WHERE id = ?")
         .bind(server)
         .fetch_optional(&mut w.conn)
@@ -575,7 +584,8 @@ async fn record_poll(
     // Polls stopped for a while (Tally was not running): what was open ended unobserved.
     let gap = last_poll.filter(|&t| at - t > MISSED_POLLS * interval + 60);
     if let Some(since) = gap {
-        counts.closed += close_all(w, server, since, EndReason::MonitorStopped).await?;
+        counts.closed +=
+            close_all(w, server, since, EndReason::MonitorStopped, &mut changed).await?;
         query("INSERT INTO server_event (server_id, time, kind, daemon, text) VALUES (?, ?, 'other', 'tally', ?)")
             .bind(server)
             .bind(since)
@@ -593,7 +603,8 @@ async fn record_poll(
         PollResult::Failed(reason) => (RemoteStatus::Offline, Some(reason.clone())),
         PollResult::Answered(snapshot) if snapshot.status() != ServerStatus::Up => {
             // The manager says the server is down: its checkouts are gone with it.
-            counts.closed += close_all(w, server, at, EndReason::ServerRestart).await?;
+            counts.closed +=
+                close_all(w, server, at, EndReason::ServerRestart, &mut changed).await?;
             let why = snapshot
                 .down_reason()
                 .unwrap_or("no license server answered");
@@ -603,7 +614,7 @@ async fn record_poll(
             )
         }
         PollResult::Answered(snapshot) => {
-            record_snapshot(w, server, at, previous, snapshot, &mut counts).await?;
+            record_snapshot(w, server, at, previous, snapshot, &mut counts, &mut changed).await?;
             let down = snapshot
                 .servers
                 .iter()
@@ -632,6 +643,7 @@ async fn record_poll(
         .bind(server)
         .execute(&mut w.conn)
         .await?;
+    rollups::reroll(&mut w.conn, &mut w.sql, &changed, &[]).await?;
     Ok(counts)
 }
 
@@ -642,6 +654,7 @@ async fn record_snapshot(
     previous: Option<i64>,
     snapshot: &Snapshot,
     counts: &mut PollCounts,
+    changed: &mut Vec<SessionFact>,
 ) -> Result<(), StoreError> {
     // Features: one sample each, pools summed.
     let mut features: BTreeMap<(&str, &str), (Option<u32>, u32, u32)> = BTreeMap::new();
@@ -769,7 +782,20 @@ async fn record_snapshot(
         })
         .collect();
     delete_open(&mut w.conn, &gone).await?;
-    insert_sessions(w, server, &diff.closed, at, EndReason::Checkin).await?;
+    insert_sessions(w, server, &diff.closed, at, EndReason::Checkin, changed).await?;
+    // Open checkouts count until this poll: new ones from their start, kept ones from the
+    // previous poll (counted up to there already).
+    for o in &diff.opened {
+        changed.push(fact(server, o, o.start, at));
+    }
+    for o in &diff.kept {
+        changed.push(fact(
+            server,
+            o,
+            previous.map_or(o.start, |p| p.max(o.start)),
+            at,
+        ));
+    }
     insert(
         &mut w.conn,
         &mut w.sql,
@@ -833,12 +859,26 @@ async fn delete_open(conn: &mut Conn, ids: &[i64]) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// A checkout held over `[start, end)`, as rollups see it.
+fn fact(server: ServerId, o: &Open<CheckoutKey>, start: i64, end: i64) -> SessionFact {
+    SessionFact {
+        server,
+        feature: o.key.0,
+        user: o.key.1,
+        host: o.key.2,
+        count: o.count,
+        start,
+        end: end.max(start),
+    }
+}
+
 /// Ends every open checkout of a server at `end`.
 async fn close_all(
     w: &mut Writer,
     server: ServerId,
     end: i64,
     reason: EndReason,
+    changed: &mut Vec<SessionFact>,
 ) -> Result<u64, StoreError> {
     let open: Vec<_> = open_checkouts(&mut w.conn, server)
         .await?
@@ -849,16 +889,18 @@ async fn close_all(
         .bind(server)
         .execute(&mut w.conn)
         .await?;
-    insert_sessions(w, server, &open, end, reason).await?;
+    insert_sessions(w, server, &open, end, reason, changed).await?;
     Ok(open.len() as u64)
 }
 
+/// Sessions for checkouts that ended at `end` (listed in `changed`).
 async fn insert_sessions(
     w: &mut Writer,
     server: ServerId,
     ended: &[Open<CheckoutKey>],
     end: i64,
     reason: EndReason,
+    changed: &mut Vec<SessionFact>,
 ) -> Result<(), StoreError> {
     insert(&mut w.conn, &mut w.sql, &POLL_SESSION, ended, |p, o| {
         p.add(server);
@@ -871,5 +913,16 @@ async fn insert_sessions(
         p.add(reason.as_str());
         p.add("poll");
     })
-    .await
+    .await?;
+    let written: Vec<Written> = ended
+        .iter()
+        .map(|o| Written {
+            fact: fact(server, o, o.start, end),
+            end_reason: reason.as_str(),
+            run: None,
+        })
+        .collect();
+    rollups::list_long(&mut w.conn, &mut w.sql, &written).await?;
+    changed.extend(written.iter().map(|w| w.fact));
+    Ok(())
 }

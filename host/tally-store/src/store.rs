@@ -44,10 +44,12 @@ impl Store {
             }
             _ => return Err(StoreError::UnsupportedUrl(redact(url))),
         };
-        Ok(Store {
+        let store = Store {
             pool,
             writer: writer::spawn(conn),
-        })
+        };
+        store.rebuild_rollups_if_asked().await?;
+        Ok(store)
     }
 
     /// Stops the writer (after the writes queued before) and closes every connection. Writes

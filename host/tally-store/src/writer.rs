@@ -3,10 +3,12 @@
 
 use std::collections::HashMap;
 
+use tally_core::rollup::{DenialFact, SessionFact};
 use tally_core::{Batch, DiagnosticKind, Sym};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::db::{Conn, SqlCache, Table, insert, query, query_built};
+use crate::rollups::{self, Written};
 use crate::{
     Checkpoint, DIAGNOSTICS_KEPT, FactCounts, NewImport, RunId, RunStatus, ServerId, StoreError,
 };
@@ -285,6 +287,30 @@ impl Writer {
     /// ended there) so the import continues from its last checkpoint as if never finished.
     /// Runs inside a transaction.
     async fn reopen(&mut self, run: RunId) -> Result<(), StoreError> {
+        let ended = query(
+            "SELECT server_id, feature_id, user_id, host_id, count, start, \"end\" FROM session
+             WHERE import_run_id = ? AND end_reason = 'end-of-log'",
+        )
+        .bind(run)
+        .fetch_all(&mut self.conn)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(SessionFact {
+                server: r.get(0)?,
+                feature: r.get(1)?,
+                user: r.get(2)?,
+                host: r.get(3)?,
+                count: u32::try_from(r.get::<i64>(4)?).unwrap_or(0),
+                start: r.get(5)?,
+                end: r.get(6)?,
+            })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+        query("DELETE FROM long_session WHERE import_run_id = ? AND end_reason = 'end-of-log'")
+            .bind(run)
+            .execute(&mut self.conn)
+            .await?;
         let removed =
             query("DELETE FROM session WHERE import_run_id = ? AND end_reason = 'end-of-log'")
                 .bind(run)
@@ -295,7 +321,7 @@ impl Writer {
             .bind(run)
             .execute(&mut self.conn)
             .await?;
-        Ok(())
+        rollups::reroll(&mut self.conn, &mut self.sql, &ended, &[]).await
     }
 
     /// Writes a batch and its checkpoint. Runs inside a transaction.
@@ -359,6 +385,41 @@ impl Writer {
             p.add(run);
         })
         .await?;
+
+        // Rollups of the hours these facts touch.
+        let written: Vec<Written> = batch
+            .sessions
+            .iter()
+            .map(|s| Written {
+                fact: SessionFact {
+                    server,
+                    feature: ids.feature(s.vendor, s.feature),
+                    user: ids.user(s.user),
+                    host: ids.host(s.host),
+                    count: s.count,
+                    start: s.start,
+                    end: s.end,
+                },
+                end_reason: s.end_reason.as_str(),
+                run: Some(run),
+            })
+            .collect();
+        rollups::list_long(conn, sql, &written).await?;
+        let sessions: Vec<SessionFact> = written.iter().map(|w| w.fact).collect();
+        let denials: Vec<DenialFact> = batch
+            .denials
+            .iter()
+            .map(|d| DenialFact {
+                server,
+                feature: ids.feature(d.vendor, d.feature),
+                user: ids.user(d.user),
+                host: ids.host(d.host),
+                count: d.count,
+                time: d.time,
+                until: None,
+            })
+            .collect();
+        rollups::reroll(conn, sql, &sessions, &denials).await?;
 
         // Diagnostics: all counted, the first DIAGNOSTICS_KEPT per run kept.
         let kept: i64 = query("SELECT diagnostics FROM import_run WHERE id = ?")

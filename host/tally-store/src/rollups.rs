@@ -1,0 +1,582 @@
+//! Hourly rollups, kept in the same transaction as the facts (DESIGN §4, tally-core `rollup`).
+//!
+//! Every write that adds, extends or removes facts ends with [`reroll`]: the hours those facts
+//! touch ([`rollup::affected_hours`], per feature) are recomputed from *all* the facts
+//! overlapping them and their rows replaced. Late, re-imported or removed data thus corrects
+//! exactly its hours, and the rows always equal [`rollup::rollup`] over the stored facts.
+//!
+//! **What counts.** Sessions (imported or polled), denials, and open checkouts: a checkout
+//! still held at the last poll counts from its start until that poll (`last_seen`), and each
+//! poll that sees it again extends it; when it ends it becomes a session. So the current hour
+//! shows what is in use now, and nothing is counted past the last time it was seen.
+//!
+//! **Reading the facts of some hours stays bounded** on years of history: a session overlapping
+//! `[a, b)` ends at or after `a`, so sessions up to [`LONG`] are found by `(feature_id, "end")`
+//! within `[a, b + LONG)`; longer ones (rare: borrowed or forgotten licenses) are listed again in
+//! `long_session`, read by end alone. Open checkouts are few; denials are read by time.
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+
+use serde::Serialize;
+use tally_core::period::{DAY, hour_ceil, hour_start};
+use tally_core::rollup::{self, DenialFact, FeatureKey, HourRollup, Load, SessionFact, UserHour};
+
+use crate::db::{Conn, Params, Pool, Row, SqlCache, Table, insert, query, query_built};
+use crate::writer::Writer;
+use crate::{ServerId, Store, StoreError};
+
+/// Sessions longer than this are also listed in `long_session` (the migrations use 86400 too).
+pub(crate) const LONG: i64 = DAY;
+
+/// History re-rolled per transaction by [`Store::rebuild_rollups`].
+const REBUILD_WINDOW: i64 = 7 * DAY;
+
+pub(crate) const LONG_SESSION: Table = Table {
+    name: "long_session",
+    cols: &[
+        "server_id",
+        "feature_id",
+        "user_id",
+        "host_id",
+        "count",
+        "start",
+        "\"end\"",
+        "end_reason",
+        "import_run_id",
+    ],
+    copy: false,
+};
+
+const HOUR_ROLLUP: Table = Table {
+    name: "hour_rollup",
+    cols: &[
+        "feature_id",
+        "hour",
+        "server_id",
+        "peak_in_use",
+        "peak_desired",
+        "used_seconds",
+        "desired_seconds",
+        "denials",
+        "checkouts",
+        "distinct_users",
+        "distinct_hosts",
+    ],
+    copy: false,
+};
+
+const USER_HOUR: Table = Table {
+    name: "user_hour",
+    cols: &[
+        "feature_id",
+        "hour",
+        "user_id",
+        "host_id",
+        "server_id",
+        "peak_in_use",
+        "peak_desired",
+        "used_seconds",
+        "desired_seconds",
+        "denials",
+        "checkouts",
+    ],
+    copy: false,
+};
+
+/// A session as it is written, for `long_session` and for [`reroll`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Written<'a> {
+    pub(crate) fact: SessionFact,
+    pub(crate) end_reason: &'a str,
+    pub(crate) run: Option<i64>,
+}
+
+/// Lists the sessions longer than [`LONG`] in `long_session`.
+pub(crate) async fn list_long(
+    conn: &mut Conn,
+    cache: &mut SqlCache,
+    sessions: &[Written<'_>],
+) -> Result<(), StoreError> {
+    let long: Vec<&Written> = sessions
+        .iter()
+        .filter(|w| w.fact.end - w.fact.start > LONG)
+        .collect();
+    insert(conn, cache, &LONG_SESSION, &long, |p, w| {
+        let s = &w.fact;
+        p.add(s.server);
+        p.add(s.feature);
+        p.add(s.user);
+        p.add(s.host);
+        p.add(i64::from(s.count));
+        p.add(s.start);
+        p.add(s.end);
+        p.add(w.end_reason);
+        p.add(w.run);
+    })
+    .await
+}
+
+/// Recomputes the hours `sessions` and `denials` touch (facts added, extended or removed) from
+/// every stored fact overlapping them. Runs inside the transaction that changed the facts.
+pub(crate) async fn reroll(
+    conn: &mut Conn,
+    cache: &mut SqlCache,
+    sessions: &[SessionFact],
+    denials: &[DenialFact],
+) -> Result<(), StoreError> {
+    reroll_hours(conn, cache, rollup::affected_hours(sessions, denials)).await
+}
+
+async fn reroll_hours(
+    conn: &mut Conn,
+    cache: &mut SqlCache,
+    affected: BTreeMap<FeatureKey, Vec<Range<i64>>>,
+) -> Result<(), StoreError> {
+    let mut hours: Vec<HourRollup> = Vec::new();
+    let mut users: Vec<UserHour> = Vec::new();
+    for (key, ranges) in affected {
+        for range in ranges {
+            let (sessions, denials) = feature_facts(conn, key, &range).await?;
+            let r = rollup::rollup(key, range.clone(), &sessions, &denials);
+            for table in ["hour_rollup", "user_hour"] {
+                query_built(format!(
+                    "DELETE FROM {table} WHERE feature_id = ? AND hour >= ? AND hour < ?"
+                ))
+                .bind(key.feature)
+                .bind(range.start)
+                .bind(range.end)
+                .execute(&mut *conn)
+                .await?;
+            }
+            hours.extend(r.hours);
+            users.extend(r.users);
+        }
+    }
+    insert(conn, cache, &HOUR_ROLLUP, &hours, |p, h| {
+        p.add(h.feature.feature);
+        p.add(h.hour);
+        p.add(h.feature.server);
+        add_load(p, &h.load);
+        p.add(i64::from(h.distinct_users));
+        p.add(i64::from(h.distinct_hosts));
+    })
+    .await?;
+    insert(conn, cache, &USER_HOUR, &users, |p, u| {
+        p.add(u.feature.feature);
+        p.add(u.hour);
+        p.add(u.user);
+        p.add(u.host);
+        p.add(u.feature.server);
+        add_load(p, &u.load);
+    })
+    .await
+}
+
+fn add_load(p: &mut Params<'_>, l: &Load) {
+    for n in [
+        l.peak_in_use,
+        l.peak_desired,
+        l.used_seconds,
+        l.desired_seconds,
+        l.denials,
+        l.checkouts,
+    ] {
+        p.add(i64::try_from(n).unwrap_or(i64::MAX));
+    }
+}
+
+/// Every fact of `key` overlapping `range` (a superset is fine: `rollup` clips), in one round
+/// trip. Denials come back with no end.
+async fn feature_facts(
+    conn: &mut Conn,
+    key: FeatureKey,
+    range: &Range<i64>,
+) -> Result<(Vec<SessionFact>, Vec<DenialFact>), StoreError> {
+    let (a, b) = (range.start, range.end);
+    let rows = query(
+        "SELECT user_id, host_id, count, start, \"end\" FROM session
+            WHERE feature_id = ? AND \"end\" >= ? AND \"end\" < ? AND start < ? AND \"end\" - start <= ?
+         UNION ALL
+         SELECT user_id, host_id, count, start, \"end\" FROM long_session
+            WHERE feature_id = ? AND \"end\" >= ? AND start < ?
+         UNION ALL
+         SELECT user_id, host_id, count, start, last_seen FROM open_checkout
+            WHERE feature_id = ? AND last_seen >= ? AND start < ?
+         UNION ALL
+         SELECT user_id, host_id, count, time, NULL FROM denial
+            WHERE feature_id = ? AND time >= ? AND time < ?",
+    )
+    .bind(key.feature)
+    .bind(a)
+    .bind(b.saturating_add(LONG))
+    .bind(b)
+    .bind(LONG)
+    .bind(key.feature)
+    .bind(a)
+    .bind(b)
+    .bind(key.feature)
+    .bind(a)
+    .bind(b)
+    .bind(key.feature)
+    .bind(a)
+    .bind(b)
+    .fetch_all(conn)
+    .await?;
+    let mut sessions = Vec::with_capacity(rows.len());
+    let mut denials = Vec::new();
+    for r in &rows {
+        let (user, host, count, start) = (r.get(0)?, r.get(1)?, licences(r.get(2)?), r.get(3)?);
+        match r.get::<Option<i64>>(4)? {
+            Some(end) => sessions.push(SessionFact {
+                server: key.server,
+                feature: key.feature,
+                user,
+                host,
+                count,
+                start,
+                end,
+            }),
+            None => denials.push(DenialFact {
+                server: key.server,
+                feature: key.feature,
+                user,
+                host,
+                count,
+                time: start,
+                until: None,
+            }),
+        }
+    }
+    Ok((sessions, denials))
+}
+
+fn licences(n: i64) -> u32 {
+    u32::try_from(n).unwrap_or(0)
+}
+
+/// Which rollup rows or facts to read. Every part is optional; `from`/`to` are instants (rows
+/// of the hours from `from`'s to before `to`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct RollupFilter {
+    pub server: Option<ServerId>,
+    pub feature: Option<i64>,
+    pub from: Option<i64>,
+    pub to: Option<i64>,
+}
+
+impl RollupFilter {
+    /// Hour starts: `[hour_start(from), hour_ceil(to))`.
+    fn hours(&self) -> (i64, i64) {
+        (
+            self.from.map_or(i64::MIN, hour_start),
+            self.to.map_or(i64::MAX, hour_ceil),
+        )
+    }
+}
+
+/// A feature of a license server, with what the latest poll said of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FeatureInfo {
+    pub id: i64,
+    pub server_id: ServerId,
+    pub vendor: String,
+    pub name: String,
+    /// Licenses issued (sum over pools), when a poll said.
+    pub issued: Option<u32>,
+}
+
+impl Store {
+    /// Hourly rows per feature (hours with activity only), by hour, then server and feature.
+    /// Day, week, month and year views are `tally_core::report` folds of these.
+    pub async fn hour_rollups(&self, filter: &RollupFilter) -> Result<Vec<HourRollup>, StoreError> {
+        let mut out = Vec::new();
+        for (sql, args) in scoped(
+            self.pool(),
+            filter,
+            "SELECT server_id, feature_id, hour, peak_in_use, peak_desired, used_seconds, desired_seconds, denials,
+                checkouts, distinct_users, distinct_hosts FROM hour_rollup",
+        )
+        .await?
+        {
+            let mut q = query_built(sql);
+            for a in args {
+                q = q.bind(a);
+            }
+            for r in q.fetch_all(self.pool()).await? {
+                out.push(HourRollup {
+                    feature: FeatureKey {
+                        server: r.get(0)?,
+                        feature: r.get(1)?,
+                    },
+                    hour: r.get(2)?,
+                    load: load(&r, 3)?,
+                    distinct_users: licences(r.get(9)?),
+                    distinct_hosts: licences(r.get(10)?),
+                });
+            }
+        }
+        out.sort_by_key(|h| (h.hour, h.feature));
+        Ok(out)
+    }
+
+    /// Per user and host hourly rows, by hour, then feature, user and host: license-hours per
+    /// user, host or group, and distinct users over any period (never add hourly counts).
+    pub async fn user_hours(&self, filter: &RollupFilter) -> Result<Vec<UserHour>, StoreError> {
+        let mut out = Vec::new();
+        for (sql, args) in scoped(
+            self.pool(),
+            filter,
+            "SELECT server_id, feature_id, hour, peak_in_use, peak_desired, used_seconds, desired_seconds, denials,
+                checkouts, user_id, host_id FROM user_hour",
+        )
+        .await?
+        {
+            let mut q = query_built(sql);
+            for a in args {
+                q = q.bind(a);
+            }
+            for r in q.fetch_all(self.pool()).await? {
+                out.push(UserHour {
+                    feature: FeatureKey {
+                        server: r.get(0)?,
+                        feature: r.get(1)?,
+                    },
+                    hour: r.get(2)?,
+                    load: load(&r, 3)?,
+                    user: r.get(9)?,
+                    host: r.get(10)?,
+                });
+            }
+        }
+        out.sort_by_key(|u| (u.hour, u.feature, u.user, u.host));
+        Ok(out)
+    }
+
+    /// The raw facts rollups are computed from, overlapping the filter's window: sessions, open
+    /// checkouts (ending at the last poll that saw them) and denials. For checks and tools;
+    /// reports read rollups.
+    pub async fn rollup_facts(
+        &self,
+        filter: &RollupFilter,
+    ) -> Result<(Vec<SessionFact>, Vec<DenialFact>), StoreError> {
+        let (from, to) = (
+            filter.from.unwrap_or(i64::MIN),
+            filter.to.unwrap_or(i64::MAX),
+        );
+        let rows = query(
+            "SELECT server_id, feature_id, user_id, host_id, count, start, \"end\" FROM session
+                WHERE (? IS NULL OR server_id = ?) AND (? IS NULL OR feature_id = ?) AND \"end\" >= ? AND start < ?
+             UNION ALL
+             SELECT server_id, feature_id, user_id, host_id, count, start, last_seen FROM open_checkout
+                WHERE (? IS NULL OR server_id = ?) AND (? IS NULL OR feature_id = ?) AND last_seen >= ? AND start < ?
+             UNION ALL
+             SELECT server_id, feature_id, user_id, host_id, count, time, NULL FROM denial
+                WHERE (? IS NULL OR server_id = ?) AND (? IS NULL OR feature_id = ?) AND time >= ? AND time < ?",
+        );
+        let mut q = rows;
+        for (a, b) in [(from, to); 3] {
+            q = q
+                .bind(filter.server)
+                .bind(filter.server)
+                .bind(filter.feature)
+                .bind(filter.feature)
+                .bind(a)
+                .bind(b);
+        }
+        let mut sessions = Vec::new();
+        let mut denials = Vec::new();
+        for r in q.fetch_all(self.pool()).await? {
+            let (server, feature, user, host, count, start) = (
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                licences(r.get(4)?),
+                r.get(5)?,
+            );
+            match r.get::<Option<i64>>(6)? {
+                Some(end) => sessions.push(SessionFact {
+                    server,
+                    feature,
+                    user,
+                    host,
+                    count,
+                    start,
+                    end,
+                }),
+                None => denials.push(DenialFact {
+                    server,
+                    feature,
+                    user,
+                    host,
+                    count,
+                    time: start,
+                    until: None,
+                }),
+            }
+        }
+        Ok((sessions, denials))
+    }
+
+    /// Features, of one server or all, by server and name.
+    pub async fn features(&self, server: Option<ServerId>) -> Result<Vec<FeatureInfo>, StoreError> {
+        let rows = query(
+            "SELECT id, server_id, vendor, name, issued FROM feature WHERE (? IS NULL OR server_id = ?)
+             ORDER BY server_id, name, vendor",
+        )
+        .bind(server)
+        .bind(server)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(FeatureInfo {
+                    id: r.get(0)?,
+                    server_id: r.get(1)?,
+                    vendor: r.get(2)?,
+                    name: r.get(3)?,
+                    issued: r.get::<Option<i64>>(4)?.map(licences),
+                })
+            })
+            .collect()
+    }
+
+    /// User (`users = true`) or host names by id.
+    pub async fn names(&self, users: bool) -> Result<BTreeMap<i64, String>, StoreError> {
+        let sql = if users {
+            query("SELECT id, name FROM \"user\"")
+        } else {
+            query("SELECT id, name FROM host")
+        };
+        sql.fetch_all(self.pool())
+            .await?
+            .iter()
+            .map(|r| Ok((r.get(0)?, r.get(1)?)))
+            .collect()
+    }
+
+    /// Recomputes every rollup from the raw facts, feature by feature and a week per
+    /// transaction. The store does it by itself when a migration asks (rollups added to an
+    /// existing history); it is also the repair for a database edited by hand.
+    pub async fn rebuild_rollups(&self) -> Result<(), StoreError> {
+        self.write(|w| Box::pin(async move { rebuild(w).await }))
+            .await
+    }
+
+    /// Rebuilds the rollups if a migration asked for it.
+    pub(crate) async fn rebuild_rollups_if_asked(&self) -> Result<(), StoreError> {
+        let state: Option<String> = query("SELECT value FROM store_state WHERE name = 'rollups'")
+            .scalar_optional(self.pool())
+            .await?;
+        if state.as_deref() == Some("rebuild") {
+            tracing::info!("computing the hourly rollups of the stored history");
+            self.rebuild_rollups().await?;
+        }
+        Ok(())
+    }
+}
+
+/// The statements reading a rollup table for `filter`, each with its bound values: by feature
+/// (primary key), by server (its index), or server by server.
+async fn scoped(
+    pool: &Pool,
+    filter: &RollupFilter,
+    select: &str,
+) -> Result<Vec<(String, Vec<i64>)>, StoreError> {
+    let (from, to) = filter.hours();
+    let window = "hour >= ? AND hour < ?";
+    Ok(match (filter.feature, filter.server) {
+        (Some(feature), Some(server)) => vec![(
+            format!("{select} WHERE feature_id = ? AND server_id = ? AND {window}"),
+            vec![feature, server, from, to],
+        )],
+        (Some(feature), None) => vec![(
+            format!("{select} WHERE feature_id = ? AND {window}"),
+            vec![feature, from, to],
+        )],
+        (None, server) => {
+            let servers: Vec<i64> = match server {
+                Some(s) => vec![s],
+                None => query("SELECT id FROM license_server")
+                    .fetch_all(pool)
+                    .await?
+                    .iter()
+                    .map(|r| r.get(0))
+                    .collect::<Result<_, _>>()?,
+            };
+            servers
+                .into_iter()
+                .map(|s| {
+                    (
+                        format!("{select} WHERE server_id = ? AND {window}"),
+                        vec![s, from, to],
+                    )
+                })
+                .collect()
+        }
+    })
+}
+
+fn load(r: &Row, first: usize) -> Result<Load, StoreError> {
+    Ok(Load {
+        peak_in_use: r.get_u64(first)?,
+        peak_desired: r.get_u64(first + 1)?,
+        used_seconds: r.get_u64(first + 2)?,
+        desired_seconds: r.get_u64(first + 3)?,
+        denials: r.get_u64(first + 4)?,
+        checkouts: r.get_u64(first + 5)?,
+    })
+}
+
+/// Every feature's rollups recomputed over the span of its facts.
+async fn rebuild(w: &mut Writer) -> Result<(), StoreError> {
+    let rows = query(
+        "SELECT server_id, feature_id, min(start), max(\"end\") FROM session GROUP BY server_id, feature_id
+         UNION ALL
+         SELECT server_id, feature_id, min(start), max(last_seen) FROM open_checkout GROUP BY server_id, feature_id
+         UNION ALL
+         SELECT server_id, feature_id, min(time), max(time) FROM denial GROUP BY server_id, feature_id",
+    )
+    .fetch_all(&mut w.conn)
+    .await?;
+    let mut spans: BTreeMap<FeatureKey, Range<i64>> = BTreeMap::new();
+    for r in &rows {
+        let key = FeatureKey {
+            server: r.get(0)?,
+            feature: r.get(1)?,
+        };
+        let (a, b): (i64, i64) = (r.get(2)?, r.get(3)?);
+        let span = spans.entry(key).or_insert(a..b);
+        *span = span.start.min(a)..span.end.max(b);
+    }
+    w.transaction(async |w| {
+        query("DELETE FROM user_hour").execute(&mut w.conn).await?;
+        query("DELETE FROM hour_rollup")
+            .execute(&mut w.conn)
+            .await?;
+        Ok(())
+    })
+    .await?;
+    for (key, span) in spans {
+        // Instants included: the hour of the last fact is rolled too.
+        let (mut a, end) = (
+            hour_start(span.start),
+            hour_ceil(span.end.saturating_add(1)),
+        );
+        while a < end {
+            let b = a.saturating_add(REBUILD_WINDOW).min(end);
+            w.transaction(async |w| {
+                let Writer { conn, sql, .. } = w;
+                let window = vec![Range { start: a, end: b }];
+                reroll_hours(conn, sql, BTreeMap::from([(key, window)])).await
+            })
+            .await?;
+            a = b;
+        }
+    }
+    query("UPDATE store_state SET value = 'ok' WHERE name = 'rollups'")
+        .execute(&mut w.conn)
+        .await?;
+    Ok(())
+}
