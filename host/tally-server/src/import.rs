@@ -40,6 +40,10 @@ pub struct ImportOptions {
     /// Importer state to start a new file from: the log rotated, and checkouts open in the old
     /// file are checked in in the new one.
     pub carry: Option<Vec<u8>>,
+    /// The next file continues this log (SFLM day files, a rotated log given with its
+    /// successor): checkouts still open at the end stay in the importer's state, handed to the
+    /// next file as `carry`, instead of ending with this file.
+    pub continued: bool,
 }
 
 impl Default for ImportOptions {
@@ -53,6 +57,7 @@ impl Default for ImportOptions {
             denials_only: false,
             follow: false,
             carry: None,
+            continued: false,
         }
     }
 }
@@ -108,6 +113,21 @@ pub fn choose_plugin(
             ),
         },
     }
+}
+
+/// The importer that would read the file at `path` (as [`import_file`] chooses it).
+pub fn importer_of(
+    registry: &Registry,
+    format: Option<&str>,
+    path: &Path,
+) -> anyhow::Result<Arc<LoadedPlugin>> {
+    let mut head = Vec::with_capacity(SNIFF_BYTES);
+    File::open(path)
+        .with_context(|| format!("cannot open {}", path.display()))?
+        .take(SNIFF_BYTES as u64)
+        .read_to_end(&mut head)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    choose_plugin(registry, format, &head, path)
 }
 
 /// Imports the file at `path` (see [`import_open`]).
@@ -418,7 +438,7 @@ async fn stream(
         filled -= cut;
     }
 
-    if !options.follow {
+    if !options.follow && !options.continued {
         let mut batch = tokio::task::block_in_place(|| importer.finish())?;
         if options.denials_only {
             batch = denials_of(batch, target.vendor.as_deref())?;

@@ -226,12 +226,34 @@ async fn import(global: &Global, args: ImportArgs) -> anyhow::Result<ExitCode> {
         denials_only: args.denials_only,
         ..ImportOptions::default()
     };
+    // With --server the files are one log, in the order given: checkouts open at the end of a
+    // file continue into the next when the same importer reads it (an SFLM session crossing
+    // midnight is split across two day files; a rotated log is followed by its successor).
+    let importers: Vec<Option<String>> = args
+        .paths
+        .iter()
+        .map(|path| {
+            options.server.as_ref()?;
+            let plugin = import::importer_of(&registry, options.format.as_deref(), path).ok()?;
+            Some(plugin.id().to_string())
+        })
+        .collect();
     let bar = output::Bar::new();
     let mut summary = ImportSummary::default();
-    for path in &args.paths {
+    let mut carry = None;
+    for (i, path) in args.paths.iter().enumerate() {
         summary.files += 1;
+        let options = ImportOptions {
+            continued: importers[i].is_some() && importers.get(i + 1) == Some(&importers[i]),
+            carry: carry.take(),
+            ..options.clone()
+        };
         match import::import_file(&store, &registry, path, &options, &bar).await {
             Ok(file) => {
+                // A file imported before ended its own checkouts then: nothing to carry.
+                if options.continued && file.outcome != "unchanged" {
+                    carry = Some(store.import_run(file.run).await?.checkpoint.state);
+                }
                 if !args.json {
                     output::print_file(&file);
                 }

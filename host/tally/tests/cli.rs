@@ -429,3 +429,50 @@ fn every_other_corpus_log_imports_through_the_cli() {
         assert_eq!(got, (*sessions, *denials, *events, *malformed), "{file}");
     }
 }
+
+/// SFLM writes one usage log per day (seed 004) and a session crossing midnight is a line in
+/// each day's file. Imported together onto one server, the day files give the sessions of their
+/// concatenation: the halves join across files. (Hand-made from the seed's description; no
+/// public SFLM log exists.)
+#[test]
+fn sflm_day_files_imported_together_join_sessions_across_midnight() {
+    let header = "UserName\tHostName\tProcessId\tProductId\tProductName\tStartTime(InSeconds)\tEndTime(inSeconds)\tNumberDesired\tNumberGranted\tDate\tStartTime\tEndTime\n";
+    let days = [
+        "alice\tws-alice\t4312\t1001\tSolver Pro\t63318874500\t63318877200\t1\t1\t2007/07/01\t08:15:00\t09:00:00\n\
+         dave\tlab-08\t6002\t1002\tMesher\t63318924600\t63318931200\t1\t1\t2007/07/01\t22:10:00\t24:00:00\n\
+         erin\tws-erin\t7000\t1001\tSolver Pro\t63318927600\t63318931199\t1\t1\t2007/07/01\t23:00:00\t23:59:59\n",
+        "dave\tlab-08\t6002\t1002\tMesher\t63318931200\t63319017600\t1\t1\t2007/07/02\t00:00:00\t24:00:00\n\
+         erin\tws-erin\t7000\t1001\tSolver Pro\t63318931200\t63318933000\t1\t1\t2007/07/02\t00:00:00\t00:30:00\n",
+        "dave\tlab-08\t6002\t1002\tMesher\t63319017600\t63319024800\t1\t1\t2007/07/03\t00:00:00\t02:00:00\n",
+    ];
+    let env = Env::new();
+    let paths: Vec<String> = days
+        .iter()
+        .enumerate()
+        .map(|(i, day)| {
+            let path = env.write(&format!("2007070{}.log", i + 1), &format!("{header}{day}"));
+            path.to_str().expect("utf-8").to_string()
+        })
+        .collect();
+    let mut args = vec!["--server", "sflm1"];
+    args.extend(paths.iter().map(String::as_str));
+    let summary = env.import(&args);
+    assert_eq!(summary["sessions"], 3, "{summary}");
+
+    let once = Env::new();
+    let whole = once.write("all.log", &format!("{header}{}", days.concat()));
+    once.import(&["--server", "sflm1", whole.to_str().expect("utf-8")]);
+    assert_eq!(env.sessions(), once.sessions());
+
+    // 2007-07-01 22:10 to 2007-07-03 02:00 in Unix seconds: one session over two midnights.
+    let dave: Vec<_> = env
+        .sessions()
+        .into_iter()
+        .filter(|s| s.2 == "dave")
+        .collect();
+    assert_eq!(
+        dave.iter().map(|s| (s.0, s.1)).collect::<Vec<_>>(),
+        [(1_183_327_800, 1_183_428_000)],
+        "{dave:?}"
+    );
+}

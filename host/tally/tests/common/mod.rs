@@ -75,6 +75,24 @@ impl Env {
         Serving { child, url }
     }
 
+    /// Every session as (start, end, user, feature, end reason), in that order.
+    pub fn sessions(&self) -> Vec<(i64, i64, String, String, String)> {
+        let conn = rusqlite::Connection::open(self.dir.path().join("tally.db")).expect("open db");
+        let mut q = conn
+            .prepare(
+                "SELECT s.start, s.\"end\", u.name, f.name, s.end_reason FROM session s
+                 JOIN user u ON u.id = s.user_id JOIN feature f ON f.id = s.feature_id
+                 ORDER BY 1, 2, 3, 4",
+            )
+            .expect("query");
+        q.query_map([], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })
+        .expect("rows")
+        .collect::<Result<_, _>>()
+        .expect("rows")
+    }
+
     /// Rows per table, straight from the database file.
     pub fn rows(&self, table: &str) -> i64 {
         let conn = rusqlite::Connection::open(self.dir.path().join("tally.db")).expect("open db");

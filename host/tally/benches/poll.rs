@@ -1,0 +1,290 @@
+//! Poll overhead (PERF.md target 4, issue 5), two figures from one run:
+//!
+//! 1. Per poll, excluding the status command: the poller component instantiated, parsing a
+//!    ~40 KB `lmstat -a` answer (from tally-sim) and dropped, then `record_poll` storing the
+//!    samples and the sessions that opened and closed since the previous answer (SQLite).
+//!    Baseline in the same run: the same parse by the plugin crate called natively.
+//! 2. 1,000 simulated servers (FlexNet, RLM, LM-X) polled at a 60 s interval by the real
+//!    `tally serve`, its status tools being `tally-sim`: the CPU time of the `tally` process over
+//!    two minutes, as a share of one core. The simulator's own CPU (it stands in for the license
+//!    servers) is not counted.
+//!
+//! `cargo bench -p tally --bench poll [-- SECONDS]` (the serve window, default 120).
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use tally_plugin_host::{PluginEngine, Registry, World};
+use tally_plugin_sdk::Poller;
+use tally_sim::{Scenario, Workload};
+use tally_store::{PollResult, ServerConfig, Store};
+
+const REPS: usize = 5;
+/// Consecutive answers per repetition, one simulated minute apart.
+const POLLS: usize = 60;
+const SERVERS: u32 = 1000;
+const INTERVAL: u32 = 60;
+
+fn main() {
+    let window: u64 = std::env::args()
+        .skip(1)
+        .find_map(|a| a.parse().ok())
+        .unwrap_or(120);
+    let dir = tempfile::tempdir().expect("temp dir");
+    per_poll(dir.path());
+    println!();
+    thousand_servers(dir.path(), window);
+}
+
+fn per_poll(dir: &Path) {
+    // A busy server: ~400 checkouts in use make a ~40 KB answer.
+    let scenario = Scenario::parse(
+        r#"seed = 4
+[clock]
+real_start = 1767225600
+speed = 1.0
+duration = 86400
+[[server]]
+name = "big"
+manager = "flexlm"
+users = 600
+arrivals_per_hour = 1400
+mean_session = 1200
+[[server.feature]]
+name = "CAD"
+issued = 250
+[[server.feature]]
+name = "SOLVER"
+issued = 100
+[[server.feature]]
+name = "MESHER"
+issued = 60
+[[server.feature]]
+name = "VIEWER"
+issued = 40
+"#,
+    )
+    .expect("scenario");
+    let server = scenario.server("big").expect("server");
+    let w = Workload::simulate(&scenario, server, None);
+    let first = scenario.sim_start() + 6 * 3600;
+    let answers: Vec<(i64, String)> = (0..POLLS as i64)
+        .map(|k| {
+            let t = first + k * 60;
+            (t, tally_sim::flexlm::status(&w, t))
+        })
+        .collect();
+    let kb = answers.iter().map(|(_, a)| a.len()).sum::<usize>() as f64 / POLLS as f64 / 1e3;
+
+    let registry = Registry::new(PluginEngine::new(None).expect("engine"));
+    let lmstat = tally_plugin_artifacts::FIRST_PARTY
+        .iter()
+        .find(|p| p.id == "flexlm-lmstat")
+        .expect("flexlm-lmstat is first-party");
+    registry
+        .add(lmstat.manifest, "built-in flexlm-lmstat", lmstat.component)
+        .expect("load flexlm-lmstat");
+    let plugin = registry
+        .for_format(World::Poller, "flexlm-lmstat")
+        .expect("poller");
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let mut checkouts = 0;
+    let mut parse_only = Vec::new();
+    let mut rep = 0;
+    let poll = median(|| {
+        rep += 1;
+        let url = format!("sqlite://{}", dir.join(format!("poll-{rep}.db")).display());
+        runtime.block_on(async {
+            let store = Store::open(&url).await.expect("store");
+            let mut config = ServerConfig::imported("big", "flexlm");
+            config.poll_format = Some("flexlm-lmstat".into());
+            let id = store.add_server(config).await.expect("server");
+            let mut parsing = Duration::ZERO;
+            let t = Instant::now();
+            for (now, answer) in &answers {
+                let p = Instant::now();
+                let snapshot = plugin.parse_status(answer.as_bytes(), *now).expect("parse");
+                parsing += p.elapsed();
+                checkouts = snapshot.checkouts.len();
+                store
+                    .record_poll(id, *now, PollResult::Answered(snapshot))
+                    .await
+                    .expect("record");
+            }
+            parse_only.push(parsing / POLLS as u32);
+            t.elapsed() / POLLS as u32
+        })
+    });
+    parse_only.sort();
+    let component = parse_only[REPS / 2];
+    let native = median(|| {
+        let t = Instant::now();
+        for (now, answer) in &answers {
+            let snapshot =
+                flexlm_lmstat::FlexlmLmstat::parse_status(answer.as_bytes(), *now).expect("parse");
+            assert!(!snapshot.features.is_empty());
+        }
+        t.elapsed() / POLLS as u32
+    });
+
+    println!(
+        "per poll: {kb:.0} KB lmstat answer, {checkouts} checkouts, {POLLS} consecutive polls (median of {REPS})"
+    );
+    println!(
+        "{:<56} {:>9.0} µs",
+        "native parse (plugin crate, baseline)",
+        us(native)
+    );
+    println!(
+        "{:<56} {:>9.0} µs  ({:.2}x native)",
+        "component: instantiate + parse + drop",
+        us(component),
+        component.as_secs_f64() / native.as_secs_f64()
+    );
+    println!(
+        "{:<56} {:>9.0} µs  (target <= 100 µs)",
+        "poll overhead: component + record_poll (SQLite)",
+        us(poll)
+    );
+}
+
+fn thousand_servers(dir: &Path, window: u64) {
+    let sim = PathBuf::from(env!("CARGO_BIN_EXE_tally")).with_file_name("tally-sim");
+    if !sim.exists() {
+        println!(
+            "1,000 servers: skipped, {} is missing (cargo build --release -p tally-sim)",
+            sim.display()
+        );
+        return;
+    }
+    let real_start = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs();
+    let out = Command::new(&sim)
+        .args(["scenario", "--servers", &SERVERS.to_string(), "--seed", "7"])
+        .args([
+            "--real-start",
+            &real_start.to_string(),
+            "--duration",
+            "86400",
+        ])
+        .output()
+        .expect("tally-sim scenario");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let scenario_path = dir.join("thousand.toml");
+    std::fs::write(&scenario_path, &out.stdout).expect("scenario");
+    let scenario = Scenario::load(&scenario_path).expect("scenario");
+
+    let db = format!("sqlite://{}", dir.join("thousand.db").display());
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    runtime.block_on(async {
+        let store = Store::open(&db).await.expect("store");
+        for s in &scenario.servers {
+            let manager = s.manager.name();
+            let mut config = ServerConfig::imported(&s.name, manager);
+            config.host = Some(s.host().to_string());
+            config.port = Some(s.port());
+            config.query_interval = INTERVAL;
+            config.poll_format = Some(
+                match manager {
+                    "flexlm" => "flexlm-lmstat",
+                    "rlm" => "rlm-rlmstat",
+                    _ => "lmx-status",
+                }
+                .into(),
+            );
+            store.add_server(config).await.expect("add server");
+        }
+    });
+
+    let tool = |name: &str| {
+        format!(
+            "{name}={} --scenario {} {name}",
+            sim.display(),
+            scenario_path.display()
+        )
+    };
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tally"))
+        .args(["--db", &db, "serve", "--listen", "127.0.0.1:0"])
+        .args(["--tool", &tool("lmutil"), "--tool", &tool("rlmutil")])
+        .args(["--tool", &tool("lmxendutil")])
+        .env("TALLY_PLUGIN_DIR", dir.join("no-plugins"))
+        .env("XDG_CACHE_HOME", dir.join("cache"))
+        .env("XDG_DATA_HOME", dir.join("data"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("tally serve");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("listening");
+    // The first minute starts every server's poll loop (jitter spreads them over 5 s).
+    std::thread::sleep(Duration::from_secs(INTERVAL.into()));
+    let (cpu0, polls0, t0) = (cpu_seconds(child.id()), polls(dir), Instant::now());
+    std::thread::sleep(Duration::from_secs(window));
+    let (cpu1, polls1, wall) = (cpu_seconds(child.id()), polls(dir), t0.elapsed());
+    let _ = child.kill();
+    let _ = child.wait();
+
+    let share = (cpu1 - cpu0) / wall.as_secs_f64() * 100.0;
+    let done = polls1 - polls0;
+    println!(
+        "{SERVERS} simulated servers at a {INTERVAL} s interval, {} s window: {done} polls ({:.0} expected)",
+        wall.as_secs(),
+        f64::from(SERVERS) * wall.as_secs_f64() / f64::from(INTERVAL)
+    );
+    println!(
+        "{:<56} {:>8.2} %  (target <= 2 % of one core)",
+        "`tally serve` CPU, share of one core", share
+    );
+    println!(
+        "{:<56} {:>9.0} µs  (includes spawning the status command)",
+        "CPU per poll",
+        (cpu1 - cpu0) / done.max(1) as f64 * 1e6
+    );
+}
+
+/// User + system CPU seconds of a process (not of its children), from /proc.
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("/proc stat");
+    // Fields after the command name (which may hold spaces) start after the last ')'.
+    let fields: Vec<&str> = stat[stat.rfind(')').expect("stat") + 2..]
+        .split(' ')
+        .collect();
+    let ticks: f64 =
+        fields[11].parse::<f64>().expect("utime") + fields[12].parse::<f64>().expect("stime");
+    ticks / 100.0 // USER_HZ is 100 on Linux
+}
+
+/// Polls recorded so far: one usage sample per feature and poll, so count distinct (server, time).
+fn polls(dir: &Path) -> u64 {
+    let conn = rusqlite::Connection::open(dir.join("thousand.db")).expect("db");
+    conn.query_row(
+        "SELECT count(*) FROM (SELECT DISTINCT server_id, time FROM usage_sample)",
+        [],
+        |r| r.get::<_, i64>(0),
+    )
+    .expect("count") as u64
+}
+
+fn us(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e6
+}
+
+fn median(mut f: impl FnMut() -> Duration) -> Duration {
+    let mut times: Vec<Duration> = (0..REPS).map(|_| f()).collect();
+    times.sort();
+    times[REPS / 2]
+}

@@ -1,0 +1,163 @@
+//! End-to-end: imports through the REST API of a running `tally serve` (raw body and multipart
+//! upload), read back as jobs with progress and a summary, give what the CLI gives for the same
+//! file: both go through one code path.
+
+use serde_json::Value;
+
+mod common;
+use common::{Env, Serving, until};
+
+/// Starts an import; returns the job id.
+fn post(serving: &Serving, query: &str, headers: &[(&str, &str)], body: &[u8]) -> u64 {
+    let (status, answer) =
+        serving.request("POST", &format!("/api/v1/imports{query}"), headers, body);
+    assert_eq!(status, 202, "POST /api/v1/imports{query}: {answer}");
+    let answer: Value = serde_json::from_str(&answer).expect("JSON");
+    answer["job"].as_u64().expect("job id")
+}
+
+/// Follows a job until it ends; returns it and the byte counts seen while it ran.
+fn wait(serving: &Serving, job: u64) -> (Value, Vec<u64>) {
+    let mut progress = Vec::new();
+    let mut last = Value::Null;
+    until("the import job", || {
+        last = serving.json(&format!("/api/v1/imports/{job}"));
+        progress.push(last["bytes_done"].as_u64().expect("bytes_done"));
+        last["state"] != "running"
+    });
+    (last, progress)
+}
+
+fn multipart(file_name: &str, content: &str) -> (String, Vec<u8>) {
+    let boundary = "tally-test-boundary-7d1";
+    let body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nignored\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\n\
+         Content-Type: application/octet-stream\r\n\r\n{content}\r\n--{boundary}--\r\n"
+    );
+    (
+        format!("multipart/form-data; boundary={boundary}"),
+        body.into_bytes(),
+    )
+}
+
+#[test]
+fn imports_through_the_api_equal_the_cli_and_report_progress() {
+    let (log, totals) = flexlm_log::synth::generate(40_000, 11);
+    let env = Env::new();
+    let serving = env.serve(&[]);
+
+    // Raw body, server and offset in the query.
+    let job = post(
+        &serving,
+        "?server=lic1&utc_offset=0&name=lmgrd.log",
+        &[],
+        log.as_bytes(),
+    );
+    let (done, progress) = wait(&serving, job);
+    assert_eq!(done["state"], "done", "{done}");
+    assert_eq!(done["name"], "lmgrd.log");
+    assert_eq!(
+        done["bytes_total"].as_u64(),
+        Some(log.len() as u64),
+        "{done}"
+    );
+    assert_eq!(done["bytes_done"], done["bytes_total"]);
+    assert!(
+        progress.windows(2).all(|w| w[0] <= w[1]),
+        "progress only grows: {progress:?}"
+    );
+    let summary = &done["summary"];
+    assert_eq!(summary["server"], "lic1");
+    assert_eq!(summary["format"], "flexlm-debuglog");
+    assert_eq!(
+        summary["sessions"].as_u64(),
+        Some(totals.checkouts),
+        "{summary}"
+    );
+    assert_eq!(
+        summary["denials"].as_u64(),
+        Some(totals.denials),
+        "{summary}"
+    );
+
+    // The CLI on the same file, into another database: the same facts.
+    let cli = Env::new();
+    let path = cli.write("lmgrd.log", &log);
+    let by_cli = cli.import(&["--server", "lic1", path.to_str().expect("utf-8")]);
+    for key in ["sessions", "denials", "server_events", "malformed", "lines"] {
+        assert_eq!(
+            summary[key], by_cli["results"][0][key],
+            "{key}: API {summary} CLI {by_cli}"
+        );
+    }
+
+    // The same file again is recognised: nothing added.
+    let again = post(&serving, "?server=lic1&utc_offset=0", &[], log.as_bytes());
+    let (again, _) = wait(&serving, again);
+    assert_eq!(again["summary"]["outcome"], "unchanged", "{again}");
+    assert_eq!(again["summary"]["sessions"], 0);
+
+    // Multipart: the file field's name names the server (other fields are ignored).
+    let (small, small_totals) = flexlm_log::synth::generate(2_000, 12);
+    let (content_type, body) = multipart("build-farm.log", &small);
+    let job = post(
+        &serving,
+        "?utc_offset=0",
+        &[("Content-Type", &content_type)],
+        &body,
+    );
+    let (done, _) = wait(&serving, job);
+    assert_eq!(done["state"], "done", "{done}");
+    assert_eq!(done["summary"]["server"], "build-farm");
+    assert_eq!(
+        done["summary"]["sessions"].as_u64(),
+        Some(small_totals.checkouts)
+    );
+    let servers = serving.json("/api/v1/servers");
+    let names: Vec<&str> = servers
+        .as_array()
+        .expect("servers")
+        .iter()
+        .map(|s| s["name"].as_str().expect("name"))
+        .collect();
+    assert_eq!(names, ["build-farm", "lic1"], "{servers}");
+    assert_eq!(servers[1]["import_status"], "Success");
+}
+
+#[test]
+fn bad_uploads_get_clear_errors() {
+    let env = Env::new();
+    let serving = env.serve(&[]);
+
+    // A file no importer claims: the job fails naming the known formats.
+    let job = post(&serving, "?name=notes.txt", &[], b"shopping list\nmilk\n");
+    let (failed, _) = wait(&serving, job);
+    assert_eq!(failed["state"], "failed", "{failed}");
+    let error = failed["error"].as_str().expect("error");
+    assert!(
+        error.contains("flexlm-debuglog") && error.contains("rlm-reportlog"),
+        "the error lists the known formats: {error}"
+    );
+
+    // A form without a `file` field.
+    let boundary = "b0";
+    let body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"other\"\r\n\r\nx\r\n--{boundary}--\r\n"
+    );
+    let (status, answer) = serving.request(
+        "POST",
+        "/api/v1/imports",
+        &[(
+            "Content-Type",
+            &format!("multipart/form-data; boundary={boundary}"),
+        )],
+        body.as_bytes(),
+    );
+    assert_eq!(status, 400, "{answer}");
+    assert!(answer.contains("`file`"), "{answer}");
+
+    // An unknown job.
+    let (status, answer) = serving.get("/api/v1/imports/999");
+    assert_eq!(status, 404, "{answer}");
+}
