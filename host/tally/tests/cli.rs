@@ -1,7 +1,5 @@
 //! End-to-end: the real `tally` binary on files and a fresh SQLite database per test.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use serde_json::Value;
 
