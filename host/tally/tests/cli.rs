@@ -1,6 +1,5 @@
 //! End-to-end: the real `tally` binary on files and a fresh SQLite database per test.
 
-
 use serde_json::Value;
 
 mod common;

@@ -154,7 +154,10 @@ fn close(a: i64, b: i64, interval: i64) -> bool {
 /// before and after it (a loaded machine stretches it; an outage has no polls in it).
 fn gap_around(polls: &[i64], t: i64) -> i64 {
     let after = polls.partition_point(|&p| p < t);
-    let gap = match (after.checked_sub(1).and_then(|i| polls.get(i)), polls.get(after)) {
+    let gap = match (
+        after.checked_sub(1).and_then(|i| polls.get(i)),
+        polls.get(after),
+    ) {
         (Some(before), Some(after)) => after - before,
         _ => INTERVAL,
     };
