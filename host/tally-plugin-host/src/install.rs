@@ -99,10 +99,10 @@ pub struct Package {
 
 impl Package {
     /// Reads a plugin directory, or the `plugin.toml` (or the component) inside one.
+    ///
+    /// A plugin crate's own `plugin.toml` (as `tally plugin new` writes it) names no
+    /// `component`: it is packaged with the component cargo built, see [`Package::built`].
     pub fn read(path: &Path) -> Result<Package, ChangeError> {
-        let io = |what: &Path, e: std::io::Error| {
-            ChangeError::Io(format!("cannot read {}: {e}", what.display()))
-        };
         let manifest_path = if path.is_dir() {
             path.join("plugin.toml")
         } else if path.extension().is_some_and(|e| e == "toml") {
@@ -112,6 +112,17 @@ impl Package {
         };
         let manifest =
             std::fs::read_to_string(&manifest_path).map_err(|e| io(&manifest_path, e))?;
+        let origin = manifest_path.display().to_string();
+        let table: toml::Table = manifest.parse().map_err(|e: toml::de::Error| {
+            LoadError::from(ManifestError::Syntax {
+                origin: origin.clone(),
+                message: e.to_string(),
+            })
+        })?;
+        if !table.contains_key("component") {
+            let target_dir = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from);
+            return Package::built(&manifest_path, table, target_dir);
+        }
         let parsed = Manifest::parse(&manifest, &manifest_path.display().to_string())
             .map_err(LoadError::from)?;
         let component_path = manifest_path.with_file_name(&parsed.component);
@@ -121,6 +132,59 @@ impl Package {
             component,
         })
     }
+
+    /// A plugin crate's `plugin.toml` with the component cargo built for it: in `target_dir`
+    /// (`$CARGO_TARGET_DIR`; else `target/` beside the manifest), `wasm32-wasip2/release/` and
+    /// the package name with `_` for `-`, `.wasm`. Fills in `component` and `sha256`, so an
+    /// author's manifest never holds a hash that goes stale with every build.
+    fn built(
+        manifest_path: &Path,
+        mut manifest: toml::Table,
+        target_dir: Option<PathBuf>,
+    ) -> Result<Package, ChangeError> {
+        let dir = match manifest_path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        let cargo_path = dir.join("Cargo.toml");
+        let package = std::fs::read_to_string(&cargo_path)
+            .ok()
+            .and_then(|text| text.parse::<toml::Table>().ok())
+            .and_then(|cargo| Some(cargo.get("package")?.get("name")?.as_str()?.to_string()))
+            .ok_or_else(|| {
+                ChangeError::Io(format!(
+                    "{} names no `component`, and {} names no cargo package to find it by: \
+                     give the manifest `component` and `sha256`, or add a plugin crate's directory",
+                    manifest_path.display(),
+                    cargo_path.display()
+                ))
+            })?;
+        let target = target_dir.unwrap_or_else(|| dir.join("target"));
+        let file = format!("{}.wasm", package.replace('-', "_"));
+        let component_path = target.join("wasm32-wasip2/release").join(&file);
+        let component = std::fs::read(&component_path).map_err(|e| {
+            ChangeError::Io(format!(
+                "cannot read the component {}: {e}; build it first with \
+                 `cargo build --release --target wasm32-wasip2` in {}",
+                component_path.display(),
+                dir.display()
+            ))
+        })?;
+        manifest.insert("component".into(), file.into());
+        manifest.insert("sha256".into(), sha256_hex(&component).into());
+        let manifest = toml::to_string(&manifest)
+            .map_err(|e| ChangeError::Io(format!("cannot write the packaged manifest: {e}")))?;
+        Manifest::parse(&manifest, &manifest_path.display().to_string())
+            .map_err(LoadError::from)?;
+        Ok(Package {
+            manifest,
+            component,
+        })
+    }
+}
+
+fn io(what: &Path, e: std::io::Error) -> ChangeError {
+    ChangeError::Io(format!("cannot read {}: {e}", what.display()))
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -438,4 +502,57 @@ fn now() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    const SOURCE: &str = "id = \"my-log\"\nversion = \"0.1.0\"\nworld = \"importer\"\n\
+                          wit = \"0.1.0\"\nformats = [\"my-log\"]\n";
+
+    /// A plugin crate as `tally plugin new` leaves it, its component built under `target`.
+    fn plugin_crate(root: &Path, target: &Path) {
+        std::fs::write(root.join("Cargo.toml"), "[package]\nname = \"my-log\"\n").unwrap();
+        std::fs::write(root.join("plugin.toml"), SOURCE).unwrap();
+        let release = target.join("wasm32-wasip2/release");
+        std::fs::create_dir_all(&release).unwrap();
+        std::fs::write(release.join("my_log.wasm"), b"component bytes").unwrap();
+    }
+
+    #[test]
+    fn a_crate_is_packaged_with_the_component_cargo_built() {
+        let tmp = tempfile::tempdir().unwrap();
+        plugin_crate(tmp.path(), &tmp.path().join("target"));
+        let manifest_path = tmp.path().join("plugin.toml");
+        let package = Package::built(&manifest_path, SOURCE.parse().unwrap(), None).unwrap();
+        assert_eq!(package.component, b"component bytes");
+        let m = Manifest::parse(&package.manifest, "packaged").unwrap();
+        assert_eq!(m.component, "my_log.wasm");
+        assert_eq!(m.sha256, sha256_hex(b"component bytes"));
+        m.check_hash(&package.component).unwrap();
+
+        // $CARGO_TARGET_DIR elsewhere.
+        let other = tempfile::tempdir().unwrap();
+        plugin_crate(tmp.path(), other.path());
+        std::fs::remove_dir_all(tmp.path().join("target")).unwrap();
+        let err = Package::built(&manifest_path, SOURCE.parse().unwrap(), None).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("build it first with `cargo build --release --target wasm32-wasip2`"),
+            "{err}"
+        );
+        let target = Some(other.path().to_path_buf());
+        assert!(Package::built(&manifest_path, SOURCE.parse().unwrap(), target).is_ok());
+    }
+
+    #[test]
+    fn a_manifest_without_component_outside_a_crate_is_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::write(tmp.path().join("plugin.toml"), SOURCE).unwrap();
+        let err = Package::read(tmp.path()).unwrap_err().to_string();
+        assert!(err.contains("names no `component`"), "{err}");
+        assert!(err.contains("Cargo.toml names no cargo package"), "{err}");
+    }
 }

@@ -6,6 +6,7 @@ mod cli;
 mod output;
 mod plugins;
 mod remote;
+mod scaffold;
 mod servers;
 
 use clap::Parser;

@@ -51,8 +51,9 @@ pub enum PluginCommand {
         json: bool,
     },
     /// Install a plugin, or a new version of one: a directory holding plugin.toml and its
-    /// component (or the plugin.toml itself). It must load (hash, grants, WIT, formats) before
-    /// it replaces the running version.
+    /// component (or the plugin.toml itself), or a plugin crate's directory once cargo built its
+    /// component (`component` and `sha256` are filled in). It must load (hash, grants, WIT,
+    /// formats) before it replaces the running version.
     Add {
         #[arg(value_name = "FILE|DIR")]
         path: PathBuf,
@@ -70,6 +71,10 @@ pub enum PluginCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Start a new plugin: a crate that builds into a component with one
+    /// `cargo build --release --target wasm32-wasip2`, with a working parser, a fixture and
+    /// tests (docs/plugin-authoring.md).
+    New(crate::scaffold::NewArgs),
 }
 
 /// `tally serve`'s admin token.
@@ -183,6 +188,10 @@ fn client_token(remote: &Remote) -> anyhow::Result<String> {
 }
 
 pub async fn run(global: &Global, args: PluginArgs) -> anyhow::Result<ExitCode> {
+    // Writes files for the author; neither the server nor the plugin directory is involved.
+    if let PluginCommand::New(new) = args.command {
+        return crate::scaffold::run(new).map(|()| ExitCode::SUCCESS);
+    }
     match &args.remote.server_url {
         Some(url) => {
             let client = Client::new(url, client_token(&args.remote)?)?;
@@ -238,6 +247,7 @@ async fn remote(client: &Client, command: PluginCommand) -> anyhow::Result<()> {
             let entries: Vec<AuditEntry> = client.get("/api/v1/admin/audit").await?;
             print_audit(&entries, json)
         }
+        PluginCommand::New(_) => unreachable!("handled in run"),
     }
 }
 
@@ -261,7 +271,7 @@ fn offline(global: &Global, command: PluginCommand) -> anyhow::Result<()> {
         PluginCommand::Disable { id } => {
             print_change("disabled", &dir.set_enabled(&id, false, &who)?)
         }
-        PluginCommand::Audit { .. } => {}
+        PluginCommand::Audit { .. } | PluginCommand::New(_) => {}
     }
     Ok(())
 }
