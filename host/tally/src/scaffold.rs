@@ -79,7 +79,7 @@ pub fn run(args: NewArgs) -> anyhow::Result<()> {
         .clone()
         .unwrap_or_else(|| PathBuf::from(&args.name));
     check_dir(&dir)?;
-    let (sdk, sdk_comment, lockfile) = sdk_dependency(args.sdk_path.as_deref())?;
+    let sdk = Sdk::find(args.sdk_path.as_deref())?;
     let (world, files, trait_name, notes) = match args.world {
         WorldArg::Importer => ("importer", IMPORTER, "Importer", IMPORTER_NOTES),
         WorldArg::Poller => ("poller", POLLER, "Poller", POLLER_NOTES),
@@ -100,8 +100,8 @@ pub fn run(args: NewArgs) -> anyhow::Result<()> {
             .replace("{{world}}", world)
             .replace("{{wit}}", wit)
             .replace("{{description}}", description)
-            .replace("{{sdk}}", &sdk)
-            .replace("{{sdk_comment}}", &sdk_comment)
+            .replace("{{sdk}}", &sdk.dependency)
+            .replace("{{sdk_comment}}", &sdk.origin)
     };
     for t in COMMON.iter().chain(files) {
         let path = dir.join(t.path);
@@ -114,14 +114,15 @@ pub fn run(args: NewArgs) -> anyhow::Result<()> {
     }
     // The lockfile of the SDK's tree: the dependency versions Tally tests the SDK with (cargo
     // drops the entries the plugin does not use at its first build).
-    if let Some(lock) = lockfile.filter(|lock| lock.is_file()) {
+    if let Some(lock) = sdk.lockfile.filter(|lock| lock.is_file()) {
         std::fs::copy(&lock, dir.join("Cargo.lock"))
             .with_context(|| format!("cannot copy {}", lock.display()))?;
     }
     println!(
-        "created {world} plugin `{}` in {} (tally-plugin-sdk: {sdk_comment})",
+        "created {world} plugin `{}` in {} (tally-plugin-sdk: {})",
         args.name,
-        dir.display()
+        dir.display(),
+        sdk.origin
     );
     println!(
         "next: cd {} && cargo test && cargo build --release --target wasm32-wasip2 && tally plugin add .",
@@ -250,10 +251,40 @@ fn type_name(name: &str, suffix: &str) -> String {
     out + suffix
 }
 
-/// The dependency on the SDK (a TOML value), a comment saying where it comes from, and the
-/// lockfile of its source tree when it is a path.
-fn sdk_dependency(sdk_path: Option<&Path>) -> anyhow::Result<(String, String, Option<PathBuf>)> {
-    let path_dep = |dir: &Path, comment: &str| {
+/// Where the plugin's tally-plugin-sdk comes from.
+struct Sdk {
+    /// The dependency, a TOML value.
+    dependency: String,
+    /// Why this one, for a comment in Cargo.toml.
+    origin: String,
+    /// The lockfile of the SDK's source tree, when it is a path.
+    lockfile: Option<PathBuf>,
+}
+
+impl Sdk {
+    fn find(sdk_path: Option<&Path>) -> anyhow::Result<Sdk> {
+        if let Some(dir) = sdk_path {
+            return Sdk::at(dir, "the SDK given with --sdk-path");
+        }
+        let tree = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../sdk");
+        if tree.join("Cargo.toml").is_file() {
+            return Sdk::at(
+                &tree,
+                "the SDK of the Tally source tree this tally was built from",
+            );
+        }
+        let version = env!("CARGO_PKG_VERSION");
+        Ok(Sdk {
+            dependency: format!("{{ git = \"{SDK_GIT}\", tag = \"v{version}\" }}"),
+            origin: format!(
+                "the SDK of Tally {version} from its repository (not on crates.io yet; \
+                 --sdk-path DIR uses a local checkout)"
+            ),
+            lockfile: None,
+        })
+    }
+
+    fn at(dir: &Path, origin: &str) -> anyhow::Result<Sdk> {
         let dir = std::fs::canonicalize(dir)
             .with_context(|| format!("--sdk-path {} does not exist", dir.display()))?;
         let manifest = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap_or_default();
@@ -264,32 +295,12 @@ fn sdk_dependency(sdk_path: Option<&Path>) -> anyhow::Result<(String, String, Op
             );
         }
         let path = toml::Value::String(dir.display().to_string());
-        let lockfile = dir.parent().map(|tree| tree.join("Cargo.lock"));
-        Ok((
-            format!("{{ path = {path} }}"),
-            comment.to_string(),
-            lockfile,
-        ))
-    };
-    if let Some(dir) = sdk_path {
-        return path_dep(dir, "the SDK given with --sdk-path");
+        Ok(Sdk {
+            dependency: format!("{{ path = {path} }}"),
+            origin: origin.into(),
+            lockfile: dir.parent().map(|tree| tree.join("Cargo.lock")),
+        })
     }
-    let tree = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../sdk");
-    if tree.join("Cargo.toml").is_file() {
-        return path_dep(
-            &tree,
-            "the SDK of the Tally source tree this tally was built from",
-        );
-    }
-    let version = env!("CARGO_PKG_VERSION");
-    Ok((
-        format!("{{ git = \"{SDK_GIT}\", tag = \"v{version}\" }}"),
-        format!(
-            "the SDK of Tally {version} from its repository (not on crates.io yet; \
-             --sdk-path DIR uses a local checkout)"
-        ),
-        None,
-    ))
 }
 
 #[cfg(test)]
