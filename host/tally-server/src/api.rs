@@ -6,6 +6,8 @@
 //! - `POST /api/v1/imports?server=&format=&utc_offset=&denials_only=` — a log file as the raw
 //!   body or as the `file` field of a multipart form; answers `202 {"job": id}`
 //! - `GET  /api/v1/imports/{job}` — the job's state, progress and summary
+//! - `GET  /api/v1/reports/{name}?server=&feature=&from=&to=&period=…` — a report, as `tally
+//!   report NAME --format json` prints it (see [`crate::reports`])
 //! - `/api/v1/admin/…` — plugin administration, token required (see [`crate::admin`])
 
 use std::collections::HashMap;
@@ -40,6 +42,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/api/v1/servers/{name}/samples", get(samples))
         .route("/api/v1/imports", post(start_import))
         .route("/api/v1/imports/{job}", get(job))
+        .route("/api/v1/reports/{name}", get(crate::reports::answer))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_UPLOAD))
         .with_state(app.clone())
         .merge(crate::admin::router(app))

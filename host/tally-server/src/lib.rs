@@ -2,7 +2,8 @@
 //!
 //! Everything a running Tally does besides storing: imports of log files (one code path for the
 //! CLI, the API and followed files), polls of license servers through their poller plugins,
-//! the scheduler that runs both, and the REST API.
+//! the scheduler that runs both, the reports (one assembly for the CLI, the API and benches) and
+//! the REST API.
 #![forbid(unsafe_code)]
 
 pub mod admin;
@@ -10,6 +11,7 @@ pub mod api;
 pub mod follow;
 pub mod import;
 pub mod poll;
+pub mod reports;
 pub mod scheduler;
 
 use std::net::SocketAddr;

@@ -24,10 +24,13 @@
 //! [`Store::hour_rollups`] and [`Store::user_hours`] read them for a [`RollupFilter`] (server,
 //! feature, time window), and `tally_core::report` folds them into days, ISO or Sunday weeks,
 //! months and years. What counts and how it stays exact: see `rollups.rs`.
+//! [`Store::logged_hours`] gives the hours logging was on, every average's denominator
+//! (`logged.rs`).
 #![forbid(unsafe_code)]
 
 mod db;
 mod error;
+mod logged;
 mod mysql;
 mod postgres;
 mod rollups;

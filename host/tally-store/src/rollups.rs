@@ -19,8 +19,9 @@ use std::collections::BTreeMap;
 use std::ops::Range;
 
 use serde::Serialize;
-use tally_core::period::{DAY, hour_ceil, hour_start};
+use tally_core::period::{DAY, HOUR, hour_ceil, hour_start};
 use tally_core::rollup::{self, DenialFact, FeatureKey, HourRollup, Load, SessionFact, UserHour};
+use tally_core::users::Seen;
 
 use crate::db::{Conn, Params, Pool, Row, SqlCache, Table, insert, query, query_built};
 use crate::writer::Writer;
@@ -351,6 +352,38 @@ impl Store {
         }
         out.sort_by_key(|u| (u.hour, u.feature, u.user, u.host));
         Ok(out)
+    }
+
+    /// Who was seen where within the filter's hours, for counting users (tally-core `users`):
+    /// one sighting per user and host, from its first to the end of its last hour, "denied
+    /// only" if it never held a license. One grouped scan of `user_hour`; the rows are as many
+    /// as the user-host pairs.
+    pub async fn sightings(&self, filter: &RollupFilter) -> Result<Vec<Seen>, StoreError> {
+        let (from, to) = filter.hours();
+        let rows = query(
+            "SELECT user_id, host_id, min(hour), max(hour), max(peak_in_use) FROM user_hour
+             WHERE (? IS NULL OR server_id = ?) AND (? IS NULL OR feature_id = ?) AND hour >= ? AND hour < ?
+             GROUP BY user_id, host_id ORDER BY user_id, host_id",
+        )
+        .bind(filter.server)
+        .bind(filter.server)
+        .bind(filter.feature)
+        .bind(filter.feature)
+        .bind(from)
+        .bind(to)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Seen {
+                    user: r.get(0)?,
+                    host: r.get(1)?,
+                    start: r.get(2)?,
+                    end: r.get::<i64>(3)?.saturating_add(HOUR),
+                    denied_only: r.get::<i64>(4)? == 0,
+                })
+            })
+            .collect()
     }
 
     /// The raw facts rollups are computed from, overlapping the filter's window: sessions, open

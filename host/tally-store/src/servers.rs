@@ -422,8 +422,9 @@ pub struct DenialRow {
 }
 
 /// Tables holding a server's history, emptied when it is removed (children first).
-const SERVER_TABLES: [&str; 11] = [
+const SERVER_TABLES: [&str; 12] = [
     "hour_rollup",
+    "poll_span",
     "user_hour",
     "long_session",
     "session",
@@ -598,6 +599,7 @@ async fn record_poll(
             .await?;
     }
     let previous = if gap.is_some() { None } else { last_poll };
+    crate::logged::record_poll(&mut w.conn, server, last_poll, at, interval).await?;
 
     let (status, reason) = match result {
         PollResult::Failed(reason) => (RemoteStatus::Offline, Some(reason.clone())),

@@ -8,6 +8,7 @@ use tally_core::{Batch, DiagnosticKind, Sym};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::db::{Conn, SqlCache, Table, insert, query, query_built};
+use crate::logged;
 use crate::rollups::{self, Written};
 use crate::{
     Checkpoint, DIAGNOSTICS_KEPT, FactCounts, NewImport, RunId, RunStatus, ServerId, StoreError,
@@ -420,6 +421,9 @@ impl Writer {
             })
             .collect();
         rollups::reroll(conn, sql, &sessions, &denials).await?;
+        if let Some(span) = logged::event_span(batch) {
+            logged::widen_run(conn, run, span).await?;
+        }
 
         // Diagnostics: all counted, the first DIAGNOSTICS_KEPT per run kept.
         let kept: i64 = query("SELECT diagnostics FROM import_run WHERE id = ?")

@@ -58,6 +58,8 @@ pub enum Command {
     /// Run Tally: poll every enabled license server at its query interval, follow the log files
     /// servers name, and serve the REST API (/api/v1). Stops on ctrl-c.
     Serve(crate::servers::ServeArgs),
+    /// Usage reports over the stored history: `tally report --help` lists them.
+    Report(crate::report::ReportArgs),
     /// Parse one status-command output (e.g. saved `lmstat -a`) through its poller plugin and
     /// print what it shows: servers, features and checkouts.
     Probe {
@@ -178,6 +180,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             crate::servers::probe(&cli.global, format, json, &file).await
         }
         Command::Import(args) => import(&cli.global, args).await,
+        Command::Report(args) => crate::report::run(&cli.global, args).await,
         Command::Diagnostics { run, malformed } => {
             let store = cli.global.store().await?;
             let kind = malformed.then_some(tally_core::DiagnosticKind::Malformed);

@@ -6,6 +6,7 @@ mod cli;
 mod output;
 mod plugins;
 mod remote;
+mod report;
 mod scaffold;
 mod servers;
 
