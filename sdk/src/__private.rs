@@ -9,7 +9,7 @@ use crate::{Importer, Poller};
 pub mod importer {
     pub mod bindings {
         wit_bindgen::generate!({
-            path: "../wit/tally-plugin@0.1.0",
+            path: "../wit/tally-plugin@0.2.0",
             world: "importer",
             pub_export_macro: true,
             export_macro_name: "__export_importer",
@@ -23,7 +23,7 @@ pub mod importer {
 pub mod poller {
     pub mod bindings {
         wit_bindgen::generate!({
-            path: "../wit/tally-plugin@0.1.0",
+            path: "../wit/tally-plugin@0.2.0",
             world: "poller",
             pub_export_macro: true,
             export_macro_name: "__export_poller",
@@ -31,6 +31,7 @@ pub mod poller {
         });
     }
     pub use bindings::exports::tally::plugin::status_poller::Guest as PollerGuest;
+    pub use bindings::tally::plugin::http;
     pub use bindings::tally::plugin::types::*;
 }
 
@@ -66,6 +67,15 @@ macro_rules! shared_conversions {
                     r::PluginError::BadInput(m) => Self::BadInput(m),
                     r::PluginError::Unsupported(m) => Self::Unsupported(m),
                     r::PluginError::Internal(m) => Self::Internal(m),
+                }
+            }
+        }
+
+        impl $b::Sniffed {
+            pub fn lift(s: r::Sniffed) -> Self {
+                Self {
+                    format: s.format.into(),
+                    confidence: s.confidence,
                 }
             }
         }
@@ -265,6 +275,17 @@ pub fn parse_status<T: Poller>(
     now: i64,
 ) -> Result<poller::Snapshot, poller::PluginError> {
     Ok(lower_snapshot(T::parse_status(output, now)?))
+}
+
+pub fn poll<T: Poller>(
+    server: poller::ServerAddress,
+    now: i64,
+) -> Result<poller::Snapshot, poller::PluginError> {
+    let server = r::ServerAddress {
+        host: server.host,
+        port: server.port,
+    };
+    Ok(lower_snapshot(T::poll(&server, now)?))
 }
 
 fn lower_status(status: r::ServerStatus) -> poller::ServerStatus {

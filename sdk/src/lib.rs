@@ -27,6 +27,7 @@
 
 pub mod checkpoint;
 pub mod civil;
+pub mod http;
 pub mod records;
 /// Native test harness for importers (not part of a component).
 #[cfg(not(target_arch = "wasm32"))]
@@ -36,7 +37,7 @@ pub mod text;
 pub use records::*;
 
 /// The WIT track this SDK builds against.
-pub const WIT_VERSION: &str = "0.1.0";
+pub const WIT_VERSION: &str = "0.2.0";
 
 /// A log importer. The host feeds the file in chunks of whole lines, in order, to one instance;
 /// keep whatever state spans lines (the current date, open checkouts) in `self`.
@@ -47,6 +48,13 @@ pub trait Importer: Default + 'static {
     /// How sure you are (0.0–1.0) that `head`, the first ≤ 4 KiB of a file, is in your format.
     fn sniff(_head: &[u8]) -> f32 {
         0.0
+    }
+
+    /// Which of your formats `head` is in, and how sure you are; `None` if it is none of them.
+    /// The default names your first format with the confidence of [`Importer::sniff`] (0.0 is
+    /// `None`); override it when you read several formats so the host reports the right one.
+    fn sniff_format(head: &[u8]) -> Option<Sniffed> {
+        first_format(Self::FORMATS, Self::sniff(head))
     }
 
     /// Called once before the first chunk. `config.resume` holds what [`Importer::checkpoint`]
@@ -87,8 +95,31 @@ pub trait Poller: 'static {
         0.0
     }
 
+    /// Which of your formats `head` is output of, and how sure you are; `None` if none. The
+    /// default names your first format with the confidence of [`Poller::sniff`].
+    fn sniff_format(head: &[u8]) -> Option<Sniffed> {
+        first_format(Self::FORMATS, Self::sniff(head))
+    }
+
     /// Parses one status output taken at `now`.
     fn parse_status(output: &[u8], now: Timestamp) -> Result<Snapshot, PluginError>;
+
+    /// An http poller (its `plugin.toml` has no `command` but `[capabilities] http`): ask
+    /// `server` with [`http::fetch`] and parse the answer, typically with
+    /// [`Poller::parse_status`]. The host calls it instead of running a command; a command
+    /// poller keeps this default.
+    fn poll(_server: &ServerAddress, _now: Timestamp) -> Result<Snapshot, PluginError> {
+        Err(PluginError::Unsupported(
+            "this poller parses the output of its status command; it does not poll over http"
+                .into(),
+        ))
+    }
+}
+
+/// `FORMATS[0]` at `confidence`, when there is one and the confidence is above 0.
+fn first_format(formats: &'static [&'static str], confidence: f32) -> Option<Sniffed> {
+    let format = formats.first()?;
+    (confidence > 0.0).then_some(Sniffed { format, confidence })
 }
 
 /// Exports a type as the plugin's component: `export!(importer: MyLog)` or `export!(poller: MyStat)`.
@@ -110,8 +141,8 @@ macro_rules! export {
                 fn describe() -> __b::PluginInfo {
                     $crate::__private::info(env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"), <$ty as $crate::Importer>::FORMATS)
                 }
-                fn sniff(head: Vec<u8>) -> f32 {
-                    <$ty as $crate::Importer>::sniff(&head)
+                fn sniff(head: Vec<u8>) -> Option<__b::Sniffed> {
+                    <$ty as $crate::Importer>::sniff_format(&head).map(__b::Sniffed::lift)
                 }
                 fn begin(config: __b::ImportConfig) -> Result<(), __b::PluginError> {
                     STATE.with(|s| $crate::__private::begin::<$ty>(&mut s.borrow_mut(), config))
@@ -140,11 +171,14 @@ macro_rules! export {
                 fn describe() -> __b::PluginInfo {
                     $crate::__private::poller_info(env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"), <$ty as $crate::Poller>::FORMATS)
                 }
-                fn sniff(head: Vec<u8>) -> f32 {
-                    <$ty as $crate::Poller>::sniff(&head)
+                fn sniff(head: Vec<u8>) -> Option<__b::Sniffed> {
+                    <$ty as $crate::Poller>::sniff_format(&head).map(__b::Sniffed::lift)
                 }
                 fn parse_status(output: Vec<u8>, now: i64) -> Result<__b::Snapshot, __b::PluginError> {
                     $crate::__private::parse_status::<$ty>(&output, now)
+                }
+                fn poll(server: __b::ServerAddress, now: i64) -> Result<__b::Snapshot, __b::PluginError> {
+                    $crate::__private::poll::<$ty>(server, now)
                 }
             }
             $crate::__private::poller::bindings::__export_poller!(__Glue with_types_in $crate::__private::poller::bindings);
@@ -154,3 +188,40 @@ macro_rules! export {
 
 #[doc(hidden)]
 pub mod __private;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Two;
+    impl Poller for Two {
+        const FORMATS: &'static [&'static str] = &["a", "b"];
+        fn sniff(head: &[u8]) -> f32 {
+            if head.starts_with(b"a") { 0.9 } else { 0.0 }
+        }
+        fn parse_status(_: &[u8], _: Timestamp) -> Result<Snapshot, PluginError> {
+            Ok(Snapshot::default())
+        }
+    }
+
+    #[test]
+    fn a_confidence_names_the_first_format_by_default() {
+        let got = Two::sniff_format(b"a...");
+        assert_eq!(
+            got,
+            Some(Sniffed {
+                format: "a",
+                confidence: 0.9
+            })
+        );
+        assert_eq!(Two::sniff_format(b"b..."), None);
+        let server = ServerAddress {
+            host: "h".into(),
+            port: None,
+        };
+        assert!(matches!(
+            Two::poll(&server, 0),
+            Err(PluginError::Unsupported(_))
+        ));
+    }
+}

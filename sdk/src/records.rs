@@ -27,6 +27,21 @@ impl std::fmt::Display for PluginError {
 
 impl std::error::Error for PluginError {}
 
+/// What a plugin recognised in the head of a file or output: one of its `FORMATS` and how sure
+/// it is (0.0–1.0).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Sniffed {
+    pub format: &'static str,
+    pub confidence: f32,
+}
+
+/// The license server an http poller asks ([`crate::Poller::poll`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerAddress {
+    pub host: String,
+    pub port: Option<u16>,
+}
+
 /// What the host tells an importer about the log it is about to read.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ImportConfig {

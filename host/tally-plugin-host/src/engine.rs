@@ -4,7 +4,7 @@
 //! [`PluginEngine::classify`].
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use wasmtime::component::{Component, Linker, ResourceTable};
 use wasmtime::{
@@ -80,6 +80,11 @@ impl PluginEngine {
         // them. `tests/hostile.rs` (hostile-wasi) asserts what a guest sees when it tries.
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+        // Tally's own imports (0.2.0 pollers' `http`), answered per store by what was granted.
+        crate::since_v0_2_0::http::add_to_linker::<
+            HostState,
+            wasmtime::component::HasSelf<HostState>,
+        >(&mut linker, |state| state)?;
         Ok(PluginEngine {
             engine,
             linker: Arc::new(linker),
@@ -98,8 +103,9 @@ impl PluginEngine {
         Component::new(&self.engine, bytes)
     }
 
-    /// A fresh store for one plugin: deny-all WASI, its memory cap, no deadline yet.
-    pub fn store(&self, plugin: &str, limits: Limits) -> Store<HostState> {
+    /// A fresh store for one plugin: deny-all WASI, its memory cap, the `host:port`s its `http`
+    /// import may reach (declared and granted; empty for all but http pollers), no deadline yet.
+    pub fn store(&self, plugin: &str, limits: Limits, http: Arc<[String]>) -> Store<HostState> {
         let stderr = MemoryOutputPipe::new(STDERR_CAPACITY);
         // No preopens, no env, no args, no sockets, no name lookups; stdout is discarded.
         let wasi = WasiCtx::builder()
@@ -115,16 +121,24 @@ impl PluginEngine {
             table: ResourceTable::new(),
             stderr,
             memory_exceeded: false,
+            http,
+            deadline: Instant::now(),
+            fetched: crate::http::Fetched::default(),
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| s);
         store
     }
 
-    /// Arms the deadline for the next call.
+    /// Arms the deadline for the next call. The epoch interrupts guest code; the host's own
+    /// imports (`http`) end their waits at `HostState::deadline`, the same instant.
     pub fn arm(store: &mut Store<HostState>) {
-        let ticks = u64::from(store.data().limits.timeout_ms).div_ceil(TICK.as_millis() as u64);
+        let timeout_ms = store.data().limits.timeout_ms;
+        let ticks = u64::from(timeout_ms).div_ceil(TICK.as_millis() as u64);
         store.set_epoch_deadline(ticks.max(1));
+        let state = store.data_mut();
+        state.deadline = Instant::now() + Duration::from_millis(u64::from(timeout_ms));
+        state.fetched = crate::http::Fetched::default();
     }
 
     /// Turns a failed call into the error an operator reads.
@@ -182,14 +196,21 @@ fn spawn_ticker(engine: &Engine) {
         .expect("spawning the epoch ticker thread");
 }
 
-/// Per-store host state: the plugin's identity, its limits and its (empty) WASI context.
+/// Per-store host state: the plugin's identity, its limits, its (empty) WASI context and what
+/// its `http` import may reach.
 pub struct HostState {
-    plugin: String,
+    pub(crate) plugin: String,
     limits: Limits,
     wasi: WasiCtx,
     table: ResourceTable,
     stderr: MemoryOutputPipe,
     memory_exceeded: bool,
+    /// `host:port`s declared in the manifest and granted by the operator.
+    pub(crate) http: Arc<[String]>,
+    /// When the current call's time is up.
+    pub(crate) deadline: Instant,
+    /// What `http` brought in during the current call (bounds the result like an output does).
+    pub(crate) fetched: crate::http::Fetched,
 }
 
 impl WasiView for HostState {

@@ -11,6 +11,7 @@ use crate::engine::{HostState, PluginEngine};
 use crate::error::CallError;
 use crate::plugin::{LoadedPlugin, Pre};
 use crate::since_v0_1_0 as v0_1_0;
+use crate::since_v0_2_0 as v0_2_0;
 use crate::validate;
 
 /// What the host tells an importer about the log it is about to read.
@@ -35,9 +36,26 @@ pub const RECORDS_PER_LINE: u64 = 2;
 pub const BYTES_PER_RECORD: u64 = 16;
 const RECORD_ALLOWANCE: u64 = 16;
 
+/// An importer instance of either track. Both speak 0.2.0's records (the 0.1.0 bindings share
+/// them), so a call is written once for both with [`each!`].
+enum Bindings {
+    Latest(v0_2_0::importer::Importer),
+    V1(v0_1_0::importer::Importer),
+}
+
+/// `each!(bindings, i => call on i)`: the same call on whichever track's bindings these are.
+macro_rules! each {
+    ($bindings:expr, $i:ident => $call:expr) => {
+        match $bindings {
+            Bindings::Latest($i) => $call,
+            Bindings::V1($i) => $call,
+        }
+    };
+}
+
 pub struct ImportRun {
     plugin: Arc<LoadedPlugin>,
-    live: Option<(Store<HostState>, v0_1_0::importer::Importer)>,
+    live: Option<(Store<HostState>, Bindings)>,
     lines_fed: u64,
     bytes_fed: u64,
     records_returned: u64,
@@ -46,16 +64,18 @@ pub struct ImportRun {
 impl ImportRun {
     /// Instantiates `plugin` and calls its `begin`.
     pub fn begin(plugin: Arc<LoadedPlugin>, config: &ImportConfig) -> Result<ImportRun, CallError> {
-        let Pre::Importer(pre) = &plugin.pre else {
-            return Err(CallError::Unavailable {
-                plugin: plugin.id().into(),
-                message: "it is a poller, not an importer".into(),
-            });
-        };
+        if !matches!(plugin.pre, Pre::Importer(_) | Pre::ImporterV1(_)) {
+            return not_an_importer(&plugin);
+        }
         plugin.health.admit(plugin.id())?;
-        let mut store = plugin.engine.store(plugin.id(), plugin.manifest.limits);
+        let mut store = plugin.store();
         PluginEngine::arm(&mut store);
-        let bindings = match pre.instantiate(&mut store) {
+        let bindings = match &plugin.pre {
+            Pre::ImporterV1(pre) => pre.instantiate(&mut store).map(Bindings::V1),
+            Pre::Importer(pre) => pre.instantiate(&mut store).map(Bindings::Latest),
+            Pre::Poller(_) | Pre::PollerV1(_) => not_an_importer(&plugin)?,
+        };
+        let bindings = match bindings {
             Ok(bindings) => bindings,
             Err(e) => {
                 let error = PluginEngine::classify(&store, &e);
@@ -69,10 +89,12 @@ impl ImportRun {
             bytes_fed: config.consumed_bytes,
             records_returned: 0,
         };
-        let config = v0_1_0::import_config(config);
+        let config = v0_2_0::import_config(config);
         // `begin` only hands the guest its config: a failure counts, a success proves nothing
         // (or a plugin that traps on every chunk would never reach its quarantine).
-        match run.call(|store, b| b.tally_plugin_log_importer().call_begin(store, &config)) {
+        match run.call(
+            |store, b| each!(b, i => i.tally_plugin_log_importer().call_begin(store, &config)),
+        ) {
             Ok(()) => Ok(run),
             Err(error) => run.settle(Err(error)),
         }
@@ -87,21 +109,22 @@ impl ImportRun {
         self.lines_fed += count_lines(chunk);
         self.bytes_fed += chunk.len() as u64;
         let batch = self
-            .call(|store, b| b.tally_plugin_log_importer().call_feed(store, chunk))
+            .call(|store, b| each!(b, i => i.tally_plugin_log_importer().call_feed(store, chunk)))
             .and_then(|batch| self.accept(batch.into()));
         self.settle(batch)
     }
 
     /// The guest's state after the last chunk, to resume from later.
     pub fn checkpoint(&mut self) -> Result<Vec<u8>, CallError> {
-        let state = self.call(|store, b| b.tally_plugin_log_importer().call_checkpoint(store));
+        let state = self
+            .call(|store, b| each!(b, i => i.tally_plugin_log_importer().call_checkpoint(store)));
         self.settle(state)
     }
 
     /// Ends the input: the guest closes what is still open.
     pub fn finish(mut self) -> Result<Batch, CallError> {
         let batch = self
-            .call(|store, b| b.tally_plugin_log_importer().call_finish(store))
+            .call(|store, b| each!(b, i => i.tally_plugin_log_importer().call_finish(store)))
             .and_then(|batch| self.accept(batch.into()));
         self.settle(batch)
     }
@@ -117,10 +140,8 @@ impl ImportRun {
         &mut self,
         f: impl FnOnce(
             &mut Store<HostState>,
-            &v0_1_0::importer::Importer,
-        ) -> wasmtime::Result<
-            Result<R, v0_1_0::importer::tally::plugin::types::PluginError>,
-        >,
+            &Bindings,
+        ) -> wasmtime::Result<Result<R, v0_2_0::types::PluginError>>,
     ) -> Result<R, CallError> {
         let id = self.plugin.id();
         self.plugin.health.admit(id)?;
@@ -133,7 +154,7 @@ impl ImportRun {
         PluginEngine::arm(store);
         match f(store, bindings) {
             Ok(Ok(value)) => Ok(value),
-            Ok(Err(guest)) => Err(v0_1_0::guest_error(id, guest)),
+            Ok(Err(guest)) => Err(v0_2_0::guest_error(id, guest)),
             Err(trap) => {
                 let error = PluginEngine::classify(store, &trap);
                 tracing::warn!(plugin = id, %error, "plugin trapped; its instance is discarded");
@@ -173,6 +194,14 @@ impl ImportRun {
         }
         Ok(batch)
     }
+}
+
+/// A poller asked to import: refused by the host, no guest call, nothing counted.
+fn not_an_importer<R>(plugin: &LoadedPlugin) -> Result<R, CallError> {
+    Err(CallError::Unavailable {
+        plugin: plugin.id().into(),
+        message: "it is a poller, not an importer".into(),
+    })
 }
 
 fn count_lines(chunk: &[u8]) -> u64 {

@@ -19,23 +19,27 @@ mod audit;
 mod capabilities;
 mod engine;
 mod error;
+mod http;
 mod import;
 mod install;
 mod manifest;
 mod plugin;
 mod registry;
 mod since_v0_1_0;
+mod since_v0_2_0;
 mod validate;
 
 pub use audit::{AuditEntry, AuditLog};
 pub use capabilities::{Capabilities, Grants};
 pub use engine::PluginEngine;
 pub use error::{CallError, LoadError, ManifestError};
+pub use http::{MAX_CALL_BYTES, MAX_REQUEST_BODY, MAX_RESPONSE_BODY};
 pub use import::{BYTES_PER_RECORD, ImportConfig, ImportRun, RECORDS_PER_LINE};
 pub use install::{Builtin, ChangeError, Package, PluginDir, PluginView};
 pub use manifest::{Limits, Manifest, World, sha256_hex};
-pub use plugin::{LoadedPlugin, PluginInfo};
+pub use plugin::{LoadedPlugin, PluginInfo, Sniff};
 pub use registry::{Entry, PluginHealth, QUARANTINE_AFTER, Registry, SNIFF_BYTES, Source};
 
-/// The WIT tracks this host can load.
-pub const SUPPORTED_TRACKS: &[&str] = &[since_v0_1_0::TRACK];
+/// The WIT tracks this host can load, oldest first: the last is the latest, the one the SDK
+/// builds against (`tally_plugin_sdk::WIT_VERSION`).
+pub const SUPPORTED_TRACKS: &[&str] = &[since_v0_1_0::TRACK, since_v0_2_0::TRACK];

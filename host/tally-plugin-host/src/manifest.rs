@@ -78,7 +78,8 @@ pub struct Manifest {
     pub sha256: String,
     /// Pollers: the status command the host runs, one argument per element, no shell. The first
     /// element names a tool the operator maps to a path (`lmutil`); `{host}` and `{port}` are
-    /// filled from the license server. Importers have none.
+    /// filled from the license server. Importers have none, and neither have http pollers
+    /// (WIT 0.2.0): they ask the server themselves over the hosts of `capabilities.http`.
     #[serde(default)]
     pub command: Vec<String>,
     #[serde(default)]
@@ -162,8 +163,14 @@ impl Manifest {
             return Err("sha256 must be 64 hex digits".into());
         }
         match (self.world, self.command.is_empty()) {
-            (World::Poller, true) => {
-                return Err("a poller needs `command`, the status command the host runs".into());
+            (World::Poller, true) if self.capabilities.http.is_empty() => {
+                return Err("a poller needs `command`, the status command the host runs (or, as an http poller on WIT 0.2.0 or later, `[capabilities] http`, the hosts it asks itself)".into());
+            }
+            (World::Poller, true) if self.wit < semver::Version::new(0, 2, 0) => {
+                return Err(format!(
+                    "a poller without `command` asks its server over http, which needs WIT 0.2.0 or later (not {})",
+                    self.wit
+                ));
             }
             (World::Importer, false) => {
                 return Err(
@@ -319,6 +326,18 @@ timeout-ms = 500
                 .contains("`{path}@{host}` uses a placeholder"),
             "{err}"
         );
+        // An http poller has no command: it asks the hosts it declares, from WIT 0.2.0 on.
+        let http = format!("{poller}[capabilities]\nhttp = [\"rlm1.example:5054\"]\n");
+        let err = Manifest::parse(&http, "m").expect_err("http on 0.1.0");
+        assert!(
+            err.to_string()
+                .contains("needs WIT 0.2.0 or later (not 0.1.0)"),
+            "{err}"
+        );
+        let m = Manifest::parse(&http.replace("wit = \"0.1.0\"", "wit = \"0.2.0\""), "m")
+            .expect("http poller");
+        assert!(m.command.is_empty());
+        assert_eq!(m.needs().http, ["rlm1.example:5054"]);
         let importer = GOOD.replace("[limits]", "command = [\"lmutil\"]\n[limits]");
         let err = Manifest::parse(&importer, "m").expect_err("importer with command");
         assert!(

@@ -9,6 +9,7 @@ use crate::error::{CallError, LoadError};
 use crate::import::{BYTES_PER_RECORD, RECORDS_PER_LINE};
 use crate::manifest::{Manifest, World};
 use crate::since_v0_1_0 as v0_1_0;
+use crate::since_v0_2_0 as v0_2_0;
 use tally_core::Snapshot;
 
 /// What a plugin's `describe` returns.
@@ -19,10 +20,20 @@ pub struct PluginInfo {
     pub formats: Vec<String>,
 }
 
-/// The component, instantiated cheaply per call through its `InstancePre`.
+/// What a plugin's `sniff` recognised: one of its formats and how sure it is (0.0–1.0).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sniff {
+    pub format: String,
+    pub confidence: f32,
+}
+
+/// The component, instantiated cheaply per call through its `InstancePre`: one variant per
+/// world and WIT track (`V1`: 0.1.0, adapted onto 0.2.0's types).
 pub(crate) enum Pre {
-    Importer(v0_1_0::importer::ImporterPre<crate::engine::HostState>),
-    Poller(v0_1_0::poller::PollerPre<crate::engine::HostState>),
+    Importer(v0_2_0::importer::ImporterPre<crate::engine::HostState>),
+    Poller(v0_2_0::poller::PollerPre<crate::engine::HostState>),
+    ImporterV1(v0_1_0::importer::ImporterPre<crate::engine::HostState>),
+    PollerV1(v0_1_0::poller::PollerPre<crate::engine::HostState>),
 }
 
 pub struct LoadedPlugin {
@@ -32,6 +43,8 @@ pub struct LoadedPlugin {
     pub track: semver::Version,
     /// Hex sha256 of the component (checked against the manifest's).
     pub sha256: String,
+    /// `host:port`s its `http` import may reach: declared and granted (0.2.0 pollers only).
+    pub(crate) http: Arc<[String]>,
     pub(crate) pre: Pre,
     pub(crate) engine: PluginEngine,
     /// Traps in a row and quarantine; counted by every call into the guest.
@@ -87,6 +100,8 @@ impl LoadedPlugin {
             .collect::<Vec<_>>()
             .as_slice()
         {
+            [v0_2_0::IMPORTER_EXPORT] => (World::Importer, v0_2_0::TRACK),
+            [v0_2_0::POLLER_EXPORT] => (World::Poller, v0_2_0::TRACK),
             [v0_1_0::IMPORTER_EXPORT] => (World::Importer, v0_1_0::TRACK),
             [v0_1_0::POLLER_EXPORT] => (World::Poller, v0_1_0::TRACK),
             _ => {
@@ -95,7 +110,13 @@ impl LoadedPlugin {
                 } else {
                     exports.join(", ")
                 };
-                let supported = format!("{} or {}", v0_1_0::IMPORTER_EXPORT, v0_1_0::POLLER_EXPORT);
+                let supported = [
+                    v0_1_0::IMPORTER_EXPORT,
+                    v0_1_0::POLLER_EXPORT,
+                    v0_2_0::IMPORTER_EXPORT,
+                    v0_2_0::POLLER_EXPORT,
+                ]
+                .join(", ");
                 return Err(LoadError::UnsupportedTrack {
                     plugin,
                     found,
@@ -125,13 +146,32 @@ impl LoadedPlugin {
             .linker()
             .instantiate_pre(&compiled)
             .map_err(link_err)?;
-        let pre = match world {
-            World::Importer => {
-                Pre::Importer(v0_1_0::importer::ImporterPre::new(instance_pre).map_err(link_err)?)
+        let latest = track.to_string() == v0_2_0::TRACK;
+        let pre = match (world, latest) {
+            (World::Importer, true) => {
+                Pre::Importer(v0_2_0::importer::ImporterPre::new(instance_pre).map_err(link_err)?)
             }
-            World::Poller => {
-                Pre::Poller(v0_1_0::poller::PollerPre::new(instance_pre).map_err(link_err)?)
+            (World::Poller, true) => {
+                Pre::Poller(v0_2_0::poller::PollerPre::new(instance_pre).map_err(link_err)?)
             }
+            (World::Importer, false) => {
+                Pre::ImporterV1(v0_1_0::importer::ImporterPre::new(instance_pre).map_err(link_err)?)
+            }
+            (World::Poller, false) => {
+                Pre::PollerV1(v0_1_0::poller::PollerPre::new(instance_pre).map_err(link_err)?)
+            }
+        };
+        // No grant, no access: only what the manifest declares and the operator granted (the
+        // check above refused the load otherwise), and only for the world that has `http`.
+        let http: Arc<[String]> = match pre {
+            Pre::Poller(_) => manifest
+                .capabilities
+                .http
+                .iter()
+                .filter(|a| granted.http.iter().any(|g| g.eq_ignore_ascii_case(a)))
+                .cloned()
+                .collect(),
+            _ => Vec::new().into(),
         };
         let mut loaded = LoadedPlugin {
             // Checked equal to the component's above.
@@ -143,6 +183,7 @@ impl LoadedPlugin {
                 formats: vec![],
             },
             track,
+            http,
             pre,
             engine: engine.clone(),
             health: Default::default(),
@@ -175,42 +216,74 @@ impl LoadedPlugin {
             &Instance,
         ) -> wasmtime::Result<R>,
     ) -> Result<R, CallError> {
-        let mut store = self.engine.store(self.id(), self.manifest.limits);
+        let mut store = self.store();
         PluginEngine::arm(&mut store);
         let instance = match &self.pre {
             Pre::Importer(pre) => pre.instantiate(&mut store).map(Instance::Importer),
             Pre::Poller(pre) => pre.instantiate(&mut store).map(Instance::Poller),
+            Pre::ImporterV1(pre) => pre.instantiate(&mut store).map(Instance::ImporterV1),
+            Pre::PollerV1(pre) => pre.instantiate(&mut store).map(Instance::PollerV1),
         }
         .map_err(|e| PluginEngine::classify(&store, &e))?;
         f(&mut store, &self.pre, &instance).map_err(|e| PluginEngine::classify(&store, &e))
     }
 
+    /// A fresh store for this plugin (see [`PluginEngine::store`]).
+    pub(crate) fn store(&self) -> wasmtime::Store<crate::engine::HostState> {
+        self.engine
+            .store(self.id(), self.manifest.limits, self.http.clone())
+    }
+
     fn describe(&self) -> Result<PluginInfo, CallError> {
-        self.with_instance(|store, _, instance| match instance {
-            Instance::Importer(i) => i
-                .tally_plugin_log_importer()
-                .call_describe(store)
-                .map(Into::into),
-            Instance::Poller(p) => p
-                .tally_plugin_status_poller()
-                .call_describe(store)
-                .map(Into::into),
+        self.with_instance(|store, _, instance| {
+            let info = match instance {
+                Instance::Importer(i) => i.tally_plugin_log_importer().call_describe(store),
+                Instance::Poller(p) => p.tally_plugin_status_poller().call_describe(store),
+                Instance::ImporterV1(i) => i.tally_plugin_log_importer().call_describe(store),
+                Instance::PollerV1(p) => p.tally_plugin_status_poller().call_describe(store),
+            };
+            info.map(Into::into)
         })
     }
 
-    /// How sure the plugin is that a file starting with `head` is in its format (0.0–1.0).
-    pub fn sniff(&self, head: &[u8]) -> Result<f32, CallError> {
-        let confidence = self.health.call(self.id(), || {
-            self.with_instance(|store, _, instance| match instance {
+    /// Which of its formats the plugin recognises in `head`, the start of a file or output,
+    /// and how sure it is (clamped to 0.0–1.0); `None` when it does not. A 0.1.0 plugin's
+    /// confidence names its first format. Naming a format the plugin does not read is an
+    /// invalid result.
+    pub fn sniff(&self, head: &[u8]) -> Result<Option<Sniff>, CallError> {
+        let plugin = self.id();
+        self.health.call(plugin, || {
+            let sniffed = self.with_instance(|store, _, instance| match instance {
                 Instance::Importer(i) => i.tally_plugin_log_importer().call_sniff(store, head),
                 Instance::Poller(p) => p.tally_plugin_status_poller().call_sniff(store, head),
-            })
-        })?;
-        if confidence.is_finite() {
-            Ok(confidence.clamp(0.0, 1.0))
-        } else {
-            Ok(0.0)
-        }
+                Instance::ImporterV1(i) => i
+                    .tally_plugin_log_importer()
+                    .call_sniff(store, head)
+                    .map(|c| v0_1_0::sniffed(c, &self.info)),
+                Instance::PollerV1(p) => p
+                    .tally_plugin_status_poller()
+                    .call_sniff(store, head)
+                    .map(|c| v0_1_0::sniffed(c, &self.info)),
+            })?;
+            let Some(sniffed) = sniffed else {
+                return Ok(None);
+            };
+            if !self.info.formats.contains(&sniffed.format) {
+                return Err(CallError::InvalidResult {
+                    plugin: plugin.into(),
+                    message: format!(
+                        "sniff named format `{}`, which is not one of its formats ({})",
+                        sniffed.format.chars().take(100).collect::<String>(),
+                        self.info.formats.join(", ")
+                    ),
+                });
+            }
+            let confidence = sniffed.confidence;
+            Ok((confidence.is_finite() && confidence > 0.0).then(|| Sniff {
+                format: sniffed.format,
+                confidence: confidence.min(1.0),
+            }))
+        })
     }
 }
 
@@ -230,7 +303,11 @@ impl LoadedPlugin {
                 .tally_plugin_status_poller()
                 .call_parse_status(store, output, now)
                 .map(Some),
-            Instance::Importer(_) => Ok(None),
+            Instance::PollerV1(p) => p
+                .tally_plugin_status_poller()
+                .call_parse_status(store, output, now)
+                .map(Some),
+            Instance::Importer(_) | Instance::ImporterV1(_) => Ok(None),
         })?;
         // An importer is refused by the host: no guest call, nothing counted.
         let Some(result) = result else {
@@ -239,24 +316,75 @@ impl LoadedPlugin {
                 message: "it is an importer, not a poller".into(),
             });
         };
-        let wire = result.map_err(|e| v0_1_0::poller_error(plugin, e))?;
+        let lines = output.iter().filter(|&&b| b == b'\n').count() as u64 + 1;
+        self.accept_snapshot(result, lines, output.len() as u64)
+    }
+
+    /// Asks an http poller (a 0.2.0 poller without `command`) for the status of the license
+    /// server at `host`/`port` at `now`: the plugin fetches it over its `http` import, limited
+    /// to the hosts declared and granted. The result is bounded by what it fetched.
+    pub fn poll(&self, host: &str, port: Option<u16>, now: i64) -> Result<Snapshot, CallError> {
+        let plugin = self.id();
+        if !matches!(self.pre, Pre::Poller(_)) {
+            // Refused by the host: no guest call, nothing counted.
+            return Err(CallError::Unavailable {
+                plugin: plugin.into(),
+                message: format!(
+                    "only a poller on WIT {} or later can poll over http (this is {} on WIT {})",
+                    v0_2_0::TRACK,
+                    self.manifest.world.as_str(),
+                    self.track
+                ),
+            });
+        }
+        let server = v0_2_0::types::ServerAddress {
+            host: host.into(),
+            port,
+        };
+        self.health.call(plugin, || {
+            let (result, fetched) = self.with_instance(|store, _, instance| {
+                let result = match instance {
+                    Instance::Poller(p) => {
+                        p.tally_plugin_status_poller()
+                            .call_poll(&mut *store, &server, now)?
+                    }
+                    // Checked above: `pre` and its instances are of one kind.
+                    _ => Err(v0_2_0::types::PluginError::Internal(
+                        "not an http poller".into(),
+                    )),
+                };
+                Ok((result, store.data().fetched))
+            })?;
+            self.accept_snapshot(result, fetched.lines, fetched.bytes)
+        })
+    }
+
+    /// Checks a poller's answer before the host trusts it: the guest's refusal named, every
+    /// name resolved, no more records than `lines` lines of `bytes` bytes of input could hold,
+    /// every value plausible.
+    fn accept_snapshot(
+        &self,
+        result: Result<v0_2_0::types::Snapshot, v0_2_0::types::PluginError>,
+        lines: u64,
+        bytes: u64,
+    ) -> Result<Snapshot, CallError> {
+        let plugin = self.id();
+        let wire = result.map_err(|e| v0_2_0::guest_error(plugin, e))?;
         let invalid = |message: String| CallError::InvalidResult {
             plugin: plugin.into(),
             message,
         };
         let strings = wire.strings.len();
-        let snapshot = v0_1_0::snapshot(wire).map_err(|sym| {
+        let snapshot = v0_2_0::snapshot(wire).map_err(|sym| {
             invalid(format!(
                 "string index {sym} out of range ({strings} strings)"
             ))
         })?;
-        let lines = output.iter().filter(|&&b| b == b'\n').count() as u64 + 1;
-        let allowed = lines * RECORDS_PER_LINE + output.len() as u64 / BYTES_PER_RECORD + 16;
+        let allowed = lines * RECORDS_PER_LINE + bytes / BYTES_PER_RECORD + 16;
         if snapshot.records() as u64 > allowed {
             return Err(invalid(format!(
-                "{} records for {lines} output lines of {} bytes",
+                "{} records for {lines} input lines of {bytes} bytes",
                 snapshot.records(),
-                output.len()
             )));
         }
         crate::validate::snapshot(plugin, &snapshot)?;
@@ -265,6 +393,8 @@ impl LoadedPlugin {
 }
 
 pub(crate) enum Instance {
-    Importer(v0_1_0::importer::Importer),
-    Poller(v0_1_0::poller::Poller),
+    Importer(v0_2_0::importer::Importer),
+    Poller(v0_2_0::poller::Poller),
+    ImporterV1(v0_1_0::importer::Importer),
+    PollerV1(v0_1_0::poller::Poller),
 }

@@ -13,7 +13,7 @@ use crate::capabilities::{Capabilities, Grants};
 use crate::engine::PluginEngine;
 use crate::error::{CallError, LoadError, ManifestError};
 use crate::manifest::{Manifest, World};
-use crate::plugin::LoadedPlugin;
+use crate::plugin::{LoadedPlugin, Sniff};
 
 /// How much of a file the host shows `sniff`.
 pub const SNIFF_BYTES: usize = 4096;
@@ -367,23 +367,23 @@ impl Registry {
             .find(|p| p.manifest.world == world && p.manifest.formats.iter().any(|f| f == format))
     }
 
-    /// The plugin of `world` most sure that `head` is its format, if any is sure enough.
-    /// A plugin whose `sniff` fails is skipped (and logged), never fatal; a quarantined one is
-    /// not asked.
-    pub fn detect(&self, world: World, head: &[u8]) -> Option<(Arc<LoadedPlugin>, f32)> {
+    /// The plugin of `world` most sure that `head` is one of its formats, if any is sure
+    /// enough, with the format it named. A plugin whose `sniff` fails is skipped (and logged),
+    /// never fatal; a quarantined one is not asked.
+    pub fn detect(&self, world: World, head: &[u8]) -> Option<(Arc<LoadedPlugin>, Sniff)> {
         let head = &head[..head.len().min(SNIFF_BYTES)];
         self.list()
             .into_iter()
             .filter(|p| p.manifest.world == world && !p.health.is_quarantined())
             .filter_map(|p| match p.sniff(head) {
-                Ok(confidence) => Some((p, confidence)),
+                Ok(sniffed) => Some((p, sniffed?)),
                 Err(error) => {
                     tracing::warn!(%error, "sniff failed");
                     None
                 }
             })
-            .filter(|(_, confidence)| *confidence >= SNIFF_THRESHOLD)
-            .max_by(|a, b| a.1.total_cmp(&b.1))
+            .filter(|(_, sniffed)| sniffed.confidence >= SNIFF_THRESHOLD)
+            .max_by(|a, b| a.1.confidence.total_cmp(&b.1.confidence))
     }
 }
 

@@ -1,8 +1,8 @@
-//! Bindings for the `tally:plugin@0.1.0` track, and their conversion to the host's own types.
-//! A later track gets its own module; older ones then convert onto it (Zed's pattern), so the
-//! host's behaviour is written once, against `tally-core`.
-
-use tally_core as core;
+//! Bindings for the `tally:plugin@0.1.0` track, adapted onto the latest (0.2.0, Zed's pattern).
+//! The records of 0.1.0 are those of 0.2.0, so the bindings share 0.2.0's Rust types (the
+//! component model checks records by structure) and every batch and snapshot goes through the
+//! one conversion in `since_v0_2_0`. What differs is adapted here: `sniff` returned only a
+//! confidence (it now names the plugin's first format), and pollers had neither `http` nor `poll`.
 
 pub const TRACK: &str = "0.1.0";
 pub const IMPORTER_EXPORT: &str = "tally:plugin/log-importer@0.1.0";
@@ -12,6 +12,7 @@ pub mod importer {
     wasmtime::component::bindgen!({
         path: "../../wit/tally-plugin@0.1.0",
         world: "importer",
+        with: { "tally:plugin/types@0.1.0": crate::since_v0_2_0::types },
     });
 }
 
@@ -19,298 +20,35 @@ pub mod poller {
     wasmtime::component::bindgen!({
         path: "../../wit/tally-plugin@0.1.0",
         world: "poller",
+        with: { "tally:plugin/types@0.1.0": crate::since_v0_2_0::types },
     });
 }
 
-use importer::tally::plugin::types as w;
-
-impl From<w::PluginInfo> for crate::PluginInfo {
-    fn from(i: w::PluginInfo) -> Self {
-        crate::PluginInfo {
-            name: i.name,
-            version: i.version,
-            formats: i.formats,
-        }
-    }
-}
-
-impl From<poller::tally::plugin::types::PluginInfo> for crate::PluginInfo {
-    fn from(i: poller::tally::plugin::types::PluginInfo) -> Self {
-        crate::PluginInfo {
-            name: i.name,
-            version: i.version,
-            formats: i.formats,
-        }
-    }
-}
-
-/// The guest's own refusal, with the plugin named.
-pub fn guest_error(plugin: &str, e: w::PluginError) -> crate::CallError {
-    let plugin = plugin.to_string();
-    match e {
-        w::PluginError::BadInput(message) => crate::CallError::BadInput { plugin, message },
-        w::PluginError::Unsupported(message) => crate::CallError::Unsupported { plugin, message },
-        w::PluginError::Internal(message) => crate::CallError::Internal { plugin, message },
-    }
-}
-
-pub fn import_config(c: &crate::ImportConfig) -> w::ImportConfig {
-    w::ImportConfig {
-        utc_offset: c.utc_offset,
-        modified: c.modified,
-        resume: c.resume.clone(),
-    }
-}
-
-impl From<w::Batch> for core::Batch {
-    fn from(b: w::Batch) -> Self {
-        core::Batch {
-            strings: b.strings,
-            sessions: b.sessions.into_iter().map(session).collect(),
-            denials: b.denials.into_iter().map(denial).collect(),
-            queued: b
-                .queued
-                .into_iter()
-                .map(|q| core::Queued {
-                    vendor: q.vendor,
-                    feature: q.feature,
-                    user: q.user,
-                    host: q.host,
-                    count: q.count,
-                    time: q.time,
-                })
-                .collect(),
-            server_events: b.server_events.into_iter().map(server_event).collect(),
-            diagnostics: b.diagnostics.into_iter().map(diagnostic).collect(),
-            lines: b.lines,
-        }
-    }
-}
-
-fn session(s: w::Session) -> core::Session {
-    core::Session {
-        vendor: s.vendor,
-        feature: s.feature,
-        user: s.user,
-        host: s.host,
-        count: s.count,
-        start: s.start,
-        end: s.end,
-        end_reason: match s.end_reason {
-            w::EndReason::Checkin => core::EndReason::Checkin,
-            w::EndReason::Inactive => core::EndReason::Inactive,
-            w::EndReason::Shutdown => core::EndReason::Shutdown,
-            w::EndReason::Unknown => core::EndReason::Unknown,
-            w::EndReason::ServerRestart => core::EndReason::ServerRestart,
-            w::EndReason::EndOfLog => core::EndReason::EndOfLog,
-        },
-        project: s.project,
-    }
-}
-
-fn denial(d: w::Denial) -> core::Denial {
-    core::Denial {
-        vendor: d.vendor,
-        feature: d.feature,
-        user: d.user,
-        host: d.host,
-        count: d.count,
-        time: d.time,
-        kind: match d.kind {
-            w::DenialKind::Denied => core::DenialKind::Denied,
-            w::DenialKind::Unsupported => core::DenialKind::Unsupported,
-        },
-        code: d.code.map(|c| core::ErrorCode {
-            major: c.major,
-            minor: c.minor,
-            errno: c.errno,
-        }),
-        reason: d.reason,
-        requested_version: d.requested_version,
-    }
-}
-
-fn server_event(e: w::ServerEvent) -> core::ServerEvent {
-    core::ServerEvent {
-        time: e.time,
-        kind: match e.kind {
-            w::ServerEventKind::ServerStart => core::ServerEventKind::ServerStart,
-            w::ServerEventKind::ServerStop => core::ServerEventKind::ServerStop,
-            w::ServerEventKind::DaemonStart => core::ServerEventKind::DaemonStart,
-            w::ServerEventKind::DaemonStop => core::ServerEventKind::DaemonStop,
-            w::ServerEventKind::Reread => core::ServerEventKind::Reread,
-            w::ServerEventKind::LicensesDisabled => core::ServerEventKind::LicensesDisabled,
-            w::ServerEventKind::Queued => core::ServerEventKind::Queued,
-            w::ServerEventKind::Dequeued => core::ServerEventKind::Dequeued,
-            w::ServerEventKind::Other => core::ServerEventKind::Other,
-        },
-        daemon: e.daemon,
-        text: e.text,
-    }
-}
-
-fn diagnostic(d: w::Diagnostic) -> core::Diagnostic {
-    core::Diagnostic {
-        line: d.line,
-        kind: match d.kind {
-            w::DiagnosticKind::Malformed => core::DiagnosticKind::Malformed,
-            w::DiagnosticKind::Unrecognised => core::DiagnosticKind::Unrecognised,
-            w::DiagnosticKind::Assumption => core::DiagnosticKind::Assumption,
-        },
-        text: d.text,
-    }
-}
-
-/// A poller's snapshot with its `sym`s resolved; `None` names the first dangling index.
-pub fn snapshot(s: poller::tally::plugin::types::Snapshot) -> Result<core::Snapshot, u32> {
-    use core::snapshot as c;
-    use poller::tally::plugin::types as p;
-    let strings = s.strings;
-    let name = |sym: u32| strings.get(sym as usize).cloned().ok_or(sym);
-    let opt = |sym: Option<u32>| sym.map(name).transpose();
-    let status = |s: p::ServerStatus| match s {
-        p::ServerStatus::Up => c::ServerStatus::Up,
-        p::ServerStatus::Down => c::ServerStatus::Down,
-        p::ServerStatus::Unknown => c::ServerStatus::Unknown,
-    };
-    let servers = s
-        .servers
-        .into_iter()
-        .map(|v| {
-            Ok(c::LicenseServer {
-                host: name(v.host)?,
-                port: v.port,
-                status: status(v.status),
-                version: opt(v.version)?,
-                vendor_daemons: v
-                    .vendor_daemons
-                    .into_iter()
-                    .map(|d| {
-                        Ok(c::VendorDaemon {
-                            name: name(d.name)?,
-                            status: status(d.status),
-                            version: opt(d.version)?,
-                            message: opt(d.message)?,
-                        })
-                    })
-                    .collect::<Result<_, u32>>()?,
-                message: opt(v.message)?,
-            })
-        })
-        .collect::<Result<_, u32>>()?;
-    let features = s
-        .features
-        .into_iter()
-        .map(|f| {
-            Ok(c::Feature {
-                name: name(f.name)?,
-                vendor: name(f.vendor)?,
-                version: opt(f.version)?,
-                pool: opt(f.pool)?,
-                issued: f.issued,
-                in_use: f.in_use,
-                expiry: f.expiry,
-                kind: match f.kind {
-                    p::FeatureKind::Floating => c::FeatureKind::Floating,
-                    p::FeatureKind::NodeLocked => c::FeatureKind::NodeLocked,
-                    p::FeatureKind::Uncounted => c::FeatureKind::Uncounted,
-                    p::FeatureKind::Package => c::FeatureKind::Package,
-                    p::FeatureKind::Unknown => c::FeatureKind::Unknown,
-                },
-            })
-        })
-        .collect::<Result<_, u32>>()?;
-    let checkouts = s
-        .checkouts
-        .into_iter()
-        .map(|o| {
-            Ok(c::Checkout {
-                feature: name(o.feature)?,
-                vendor: name(o.vendor)?,
-                user: name(o.user)?,
-                host: name(o.host)?,
-                display: opt(o.display)?,
-                count: o.count,
-                start: o.start,
-                handle: opt(o.handle)?,
-                linger: o.linger,
-                borrowed: o.borrowed,
-            })
-        })
-        .collect::<Result<_, u32>>()?;
-    let reservations = s
-        .reservations
-        .into_iter()
-        .map(|r| {
-            Ok(c::Reservation {
-                feature: name(r.feature)?,
-                vendor: name(r.vendor)?,
-                count: r.count,
-                target_kind: match r.target_kind {
-                    p::ReservationTarget::User => c::ReservationTarget::User,
-                    p::ReservationTarget::Host => c::ReservationTarget::Host,
-                    p::ReservationTarget::Display => c::ReservationTarget::Display,
-                    p::ReservationTarget::Group => c::ReservationTarget::Group,
-                    p::ReservationTarget::HostGroup => c::ReservationTarget::HostGroup,
-                    p::ReservationTarget::Internet => c::ReservationTarget::Internet,
-                    p::ReservationTarget::Project => c::ReservationTarget::Project,
-                    p::ReservationTarget::Other => c::ReservationTarget::Other,
-                },
-                target: name(r.target)?,
-            })
-        })
-        .collect::<Result<_, u32>>()?;
-    let queued = s
-        .queued
-        .into_iter()
-        .map(|q| {
-            Ok(c::QueuedRequest {
-                feature: name(q.feature)?,
-                vendor: name(q.vendor)?,
-                user: name(q.user)?,
-                host: name(q.host)?,
-                count: q.count,
-                time: q.time,
-            })
-        })
-        .collect::<Result<_, u32>>()?;
-    let diagnostics = s
-        .diagnostics
-        .into_iter()
-        .map(|d| {
-            diagnostic(w::Diagnostic {
-                line: d.line,
-                kind: match d.kind {
-                    p::DiagnosticKind::Malformed => w::DiagnosticKind::Malformed,
-                    p::DiagnosticKind::Unrecognised => w::DiagnosticKind::Unrecognised,
-                    p::DiagnosticKind::Assumption => w::DiagnosticKind::Assumption,
-                },
-                text: d.text,
-            })
-        })
-        .collect();
-    Ok(core::Snapshot {
-        servers,
-        features,
-        checkouts,
-        reservations,
-        queued,
-        diagnostics,
+/// A 0.1.0 `sniff` answer in 0.2.0's terms: the confidence names the plugin's first format;
+/// no confidence at all is no recognition.
+pub fn sniffed(
+    confidence: f32,
+    info: &crate::PluginInfo,
+) -> Option<crate::since_v0_2_0::types::Sniffed> {
+    let format = info.formats.first()?;
+    (confidence > 0.0).then(|| crate::since_v0_2_0::types::Sniffed {
+        format: format.clone(),
+        confidence,
     })
 }
 
-/// The poller's own refusal, with the plugin named.
-pub fn poller_error(
-    plugin: &str,
-    e: poller::tally::plugin::types::PluginError,
-) -> crate::CallError {
-    use poller::tally::plugin::types::PluginError as P;
-    guest_error(
-        plugin,
-        match e {
-            P::BadInput(m) => w::PluginError::BadInput(m),
-            P::Unsupported(m) => w::PluginError::Unsupported(m),
-            P::Internal(m) => w::PluginError::Internal(m),
-        },
-    )
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_confidence_names_the_first_format() {
+        let info = crate::PluginInfo {
+            name: "p".into(),
+            version: "1.0.0".into(),
+            formats: vec!["a".into(), "b".into()],
+        };
+        let s = super::sniffed(0.5, &info).expect("recognised");
+        assert_eq!((s.format.as_str(), s.confidence), ("a", 0.5));
+        assert!(super::sniffed(0.0, &info).is_none());
+        assert!(super::sniffed(f32::NAN, &info).is_none());
+    }
 }

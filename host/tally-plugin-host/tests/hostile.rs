@@ -29,6 +29,13 @@ fn registry() -> Registry {
             http: vec![],
         },
     );
+    grants.grant(
+        "http-poller",
+        Capabilities {
+            commands: vec![],
+            http: vec!["status.invalid:8080".into()],
+        },
+    );
     registry.set_grants(grants);
     for p in artifacts::FIRST_PARTY {
         registry
@@ -293,9 +300,14 @@ fn a_component_of_another_wit_track_is_refused_at_load() {
     );
     assert_eq!(
         error.to_string(),
-        "plugin `hostile-track` exports tally:plugin/log-importer@0.9.0, but this host supports WIT 0.1.0: tally:plugin/log-importer@0.1.0 or tally:plugin/status-poller@0.1.0"
+        "plugin `hostile-track` exports tally:plugin/log-importer@0.9.0, but this host supports WIT 0.1.0, 0.2.0: tally:plugin/log-importer@0.1.0, tally:plugin/status-poller@0.1.0, tally:plugin/log-importer@0.2.0, tally:plugin/status-poller@0.2.0"
     );
-    assert_eq!(tally_plugin_host::SUPPORTED_TRACKS, ["0.1.0"]);
+    assert_eq!(tally_plugin_host::SUPPORTED_TRACKS, ["0.1.0", "0.2.0"]);
+    assert_eq!(
+        tally_plugin_host::SUPPORTED_TRACKS.last(),
+        Some(&tally_plugin_sdk::WIT_VERSION),
+        "the last track is the latest, the SDK's"
+    );
     assert!(registry.get("hostile-track").is_none());
     good_import_works(&registry);
 }
@@ -448,7 +460,7 @@ fn manifest_must_match_the_component() {
         .expect_err("wrong world");
     assert_eq!(
         error.to_string(),
-        "plugin `flexlm-log`: manifest declares world `poller` on WIT 0.1.0, the component implements `importer` on WIT 0.1.0"
+        "plugin `flexlm-log`: manifest declares world `poller` on WIT 0.2.0, the component implements `importer` on WIT 0.2.0"
     );
 
     let other_formats = manifest.replace(
@@ -484,11 +496,12 @@ fn a_core_module_is_not_a_plugin() {
 #[test]
 fn detection_picks_the_plugin_that_claims_the_file() {
     let registry = registry();
-    let (plugin, confidence) = registry
+    let (plugin, sniffed) = registry
         .detect(World::Importer, GOOD_LOG.as_bytes())
         .expect("flexlm-log claims it");
     assert_eq!(plugin.id(), "flexlm-log");
-    assert!(confidence >= 0.5);
+    assert_eq!(sniffed.format, plugin.manifest.formats[0]);
+    assert!(sniffed.confidence >= 0.5);
     assert!(
         registry
             .detect(

@@ -685,6 +685,10 @@ impl Importer for DslsLog {
         crate::sniff::sniff(head)
     }
 
+    fn sniff_format(head: &[u8]) -> Option<tally_plugin_sdk::Sniffed> {
+        crate::sniff::sniff_format(head)
+    }
+
     fn begin(&mut self, config: &ImportConfig) -> Result<(), PluginError> {
         if let Some(state) = &config.resume {
             *self = crate::ckpt::decode(state)?;

@@ -1,5 +1,7 @@
 //! Format detection on the first ≤ 4 KiB of a file.
 
+use tally_plugin_sdk::Sniffed;
+
 use crate::line::prefix;
 
 /// Categories only a DSLS license server writes.
@@ -20,12 +22,22 @@ const CATEGORIES: [&[u8]; 7] = [
 /// document has a `"rows"` member and a string in the head is such a line. The `DSLicSrv -admin`
 /// status outputs (banner, `admin >` prompt, CSV) have neither.
 pub fn sniff(head: &[u8]) -> f32 {
+    sniff_format(head).map_or(0.0, |s| s.confidence)
+}
+
+/// [`sniff`] naming the format: `dsls-cloud-json` for a JSON document, `dsls-log` for lines.
+pub fn sniff_format(head: &[u8]) -> Option<Sniffed> {
     let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
-    let start = head.iter().position(|b| !b.is_ascii_whitespace());
-    let Some(start) = start else { return 0.0 };
-    if matches!(head[start], b'{' | b'[') {
-        return json(head);
-    }
+    let start = head.iter().position(|b| !b.is_ascii_whitespace())?;
+    let (format, confidence) = if matches!(head[start], b'{' | b'[') {
+        ("dsls-cloud-json", json(head))
+    } else {
+        ("dsls-log", lines(head))
+    };
+    (confidence > 0.0).then_some(Sniffed { format, confidence })
+}
+
+fn lines(head: &[u8]) -> f32 {
     // The head is cut at 4 KiB: its last line is whole only when a newline ends it.
     let head = match memchr::memrchr(b'\n', head) {
         Some(nl) if nl + 1 < head.len() => &head[..nl],
@@ -65,7 +77,18 @@ fn json(head: &[u8]) -> f32 {
 
 #[cfg(test)]
 mod tests {
-    use super::sniff;
+    use super::{sniff, sniff_format};
+
+    #[test]
+    fn names_the_format_it_saw() {
+        let log = "2025/08/18 08:28:06:989 I STARTSERVER Server version 6.426.0\n";
+        let doc = "{\"result\":{\"rows\":[\"2025/09/06 04:39:56:281 I USGTRACING  Grant!!";
+        let format = |head: &str| sniff_format(head.as_bytes()).map(|s| s.format);
+        assert_eq!(format(log), Some("dsls-log"));
+        assert_eq!(format(doc), Some("dsls-cloud-json"));
+        assert_eq!(format("{\"other\": 1}"), None);
+        assert_eq!(format("  \n"), None);
+    }
 
     #[test]
     fn dsls_scores_high() {

@@ -1,0 +1,291 @@
+//! The two WIT tracks: a component built on 0.1.0 keeps loading and importing through the
+//! adapter onto 0.2.0; 0.2.0's `sniff` names the format it saw; 0.2.0's http pollers reach the
+//! hosts declared and granted, and nothing else.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use tally_plugin_artifacts as artifacts;
+use tally_plugin_host::{
+    CallError, Capabilities, ImportConfig, ImportRun, LoadError, LoadedPlugin, Manifest,
+    PluginEngine, Registry, Sniff, World,
+};
+
+fn registry_with(dirs: &[&str]) -> Registry {
+    let registry = Registry::new(PluginEngine::new(None).expect("engine"));
+    for dir in dirs {
+        registry
+            .add_dir(Path::new(dir))
+            .unwrap_or_else(|e| panic!("loading {dir}: {e}"));
+    }
+    registry
+}
+
+#[test]
+fn a_0_1_0_component_loads_sniffs_and_imports_through_the_adapter() {
+    let registry = registry_with(&[artifacts::TRACK_V010, artifacts::FLEXLM_LOG]);
+    let plugin = registry.get("track-v010").expect("loaded");
+    assert_eq!(plugin.track.to_string(), "0.1.0");
+    assert_eq!(plugin.info.formats, ["v010-log", "v010-other"]);
+
+    let log = "V010\nalice solver 1700000000 1700003600\nnot a session\nbob mesher 1700000100 1700000200\n";
+    // 0.1.0's sniff gives only a confidence: it names the plugin's first format.
+    let expected = Sniff {
+        format: "v010-log".into(),
+        confidence: 0.8,
+    };
+    assert_eq!(plugin.sniff(log.as_bytes()), Ok(Some(expected.clone())));
+    assert_eq!(plugin.sniff(b"something else\n"), Ok(None));
+    let (detected, sniffed) = registry
+        .detect(World::Importer, log.as_bytes())
+        .expect("claimed");
+    assert_eq!((detected.id(), sniffed), ("track-v010", expected));
+
+    let mut run = ImportRun::begin(plugin.clone(), &ImportConfig::default()).expect("begin");
+    let batch = run.feed(log.as_bytes()).expect("feed");
+    let sessions: Vec<_> = batch
+        .sessions
+        .iter()
+        .map(|s| (batch.str(s.user), batch.str(s.feature), s.end - s.start))
+        .collect();
+    assert_eq!(
+        sessions,
+        [("alice", "solver", 3600), ("bob", "mesher", 100)]
+    );
+    assert_eq!(batch.lines, 4);
+    assert_eq!(batch.diagnostics.len(), 1);
+    assert_eq!(batch.diagnostics[0].line, 3);
+    assert_eq!(run.finish().expect("finish").lines, 4);
+    // A guest's own refusal crosses the adapter as itself.
+    let resume = ImportConfig {
+        resume: Some(vec![1]),
+        ..ImportConfig::default()
+    };
+    let refused = ImportRun::begin(plugin.clone(), &resume).map(|_| ());
+    assert_eq!(
+        refused,
+        Err(CallError::Unsupported {
+            plugin: "track-v010".into(),
+            message: "no resume".into()
+        })
+    );
+    // A 0.1.0 component has no `poll`: refused by the host, not the guest.
+    let error = plugin.poll("127.0.0.1", Some(1), 0).expect_err("no poll");
+    assert_eq!(
+        error.to_string(),
+        "plugin `track-v010` cannot be used: only a poller on WIT 0.2.0 or later can poll over http (this is importer on WIT 0.1.0)"
+    );
+}
+
+#[test]
+fn sniff_names_the_format_of_a_multi_format_plugin() {
+    let registry = registry_with(&[artifacts::DSLS_LOG, artifacts::FLEXLM_LOG]);
+    let cloud =
+        r#"{"result":{"firstDate":1,"rows":["2025/09/06 04:39:56:281 I USGTRACING  Grant!! ...", "#;
+    let lines =
+        "2025/08/18 08:28:06:989 I STARTSERVER Server version 6.426.0 built on Sep 5, 2023\n";
+    for (head, format) in [(cloud, "dsls-cloud-json"), (lines, "dsls-log")] {
+        let (plugin, sniffed) = registry
+            .detect(World::Importer, head.as_bytes())
+            .unwrap_or_else(|| panic!("{format} is claimed"));
+        assert_eq!(
+            (plugin.id(), plugin.track.to_string()),
+            ("dsls-log", "0.2.0".into())
+        );
+        assert_eq!(sniffed.format, format);
+        assert!(sniffed.confidence >= 0.9, "{sniffed:?}");
+    }
+}
+
+/// How a test server's `/status` answers.
+#[derive(Clone, Copy)]
+enum Page {
+    /// Two features.
+    Good,
+    /// Not within any deadline.
+    Slow,
+    /// One byte more than the host accepts.
+    Big,
+    /// A redirect to another server.
+    Redirect,
+}
+
+/// A license manager's status web server on 127.0.0.1 that counts its requests.
+struct StatusServer {
+    port: u16,
+    hits: Arc<AtomicUsize>,
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl StatusServer {
+    fn start(page: Page) -> StatusServer {
+        use axum::response::{IntoResponse, Redirect, Response};
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let hits = Arc::new(AtomicUsize::new(0));
+        let counted = hits.clone();
+        let handler = move || {
+            counted.fetch_add(1, Ordering::SeqCst);
+            async move {
+                let response: Response = match page {
+                    Page::Good => "solver 4 1\nmesher 2 0\n".into_response(),
+                    Page::Slow => {
+                        tokio::time::sleep(Duration::from_secs(30)).await;
+                        "late".into_response()
+                    }
+                    Page::Big => {
+                        vec![b'x'; tally_plugin_host::MAX_RESPONSE_BODY + 1].into_response()
+                    }
+                    Page::Redirect => {
+                        Redirect::temporary("http://elsewhere.invalid/status").into_response()
+                    }
+                };
+                response
+            }
+        };
+        let app = axum::Router::new().route("/status", axum::routing::get(handler));
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .expect("bind");
+        let port = listener.local_addr().expect("address").port();
+        runtime.spawn(async move { axum::serve(listener, app).await });
+        StatusServer {
+            port,
+            hits,
+            _runtime: runtime,
+        }
+    }
+
+    fn address(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// Polls it with the http-poller guest, declared and granted this server's address.
+    fn poll(&self) -> Result<tally_core::Snapshot, CallError> {
+        let address = self.address();
+        let plugin = http_poller(&address, std::slice::from_ref(&address)).expect("granted");
+        plugin.poll("127.0.0.1", Some(self.port), 1_700_000_000)
+    }
+}
+
+/// The http-poller test guest, its manifest declaring `declared`, loaded with `granted`.
+fn http_poller(declared: &str, granted: &[String]) -> Result<Arc<LoadedPlugin>, LoadError> {
+    let dir = Path::new(artifacts::HTTP_POLLER);
+    let text = std::fs::read_to_string(dir.join("plugin.toml")).expect("manifest");
+    assert!(text.contains("status.invalid:8080"), "{text}");
+    let manifest = Manifest::parse(&text.replace("status.invalid:8080", declared), "test")
+        .expect("valid manifest");
+    assert!(
+        manifest.command.is_empty(),
+        "an http poller runs no command"
+    );
+    let component = std::fs::read(dir.join(&manifest.component)).expect("component");
+    let granted = Capabilities {
+        commands: vec![],
+        http: granted.to_vec(),
+    };
+    LoadedPlugin::load(
+        &PluginEngine::new(None).expect("engine"),
+        manifest,
+        &component,
+        &granted,
+    )
+}
+
+#[test]
+fn an_http_poller_reaches_its_granted_host_and_nothing_else() {
+    let server = StatusServer::start(Page::Good);
+    let address = server.address();
+    let plugin = http_poller(&address, std::slice::from_ref(&address)).expect("granted");
+    assert_eq!(plugin.track.to_string(), "0.2.0");
+
+    let snapshot = plugin
+        .poll("127.0.0.1", Some(server.port), 1_700_000_000)
+        .expect("polled");
+    let features: Vec<_> = snapshot
+        .features
+        .iter()
+        .map(|f| (f.name.as_str(), f.issued, f.in_use))
+        .collect();
+    assert_eq!(features, [("solver", Some(4), 1), ("mesher", Some(2), 0)]);
+    assert_eq!(server.hits.load(Ordering::SeqCst), 1);
+
+    // The same server under another name is another host: refused before any connection.
+    let error = plugin
+        .poll("localhost", Some(server.port), 1_700_000_000)
+        .expect_err("not granted");
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "plugin `http-poller` does not support this: http: http `localhost:{port}` is not granted to plugin `http-poller`: declare it under [capabilities] http in plugin.toml and have the operator grant it under [http-poller] in grants.toml",
+            port = server.port
+        )
+    );
+    assert_eq!(server.hits.load(Ordering::SeqCst), 1);
+    // A refusal is an answer, not a trap.
+    assert_eq!(plugin.health().consecutive_traps, 0);
+}
+
+#[test]
+fn an_http_poller_without_its_grant_does_not_load() {
+    let address = "127.0.0.1:5054";
+    let error = http_poller(address, &[]).map(|_| ()).expect_err("no grant");
+    assert!(matches!(error, LoadError::NotGranted { .. }), "{error:?}");
+    assert_eq!(
+        error.to_string(),
+        "plugin `http-poller` needs http `127.0.0.1:5054`, not granted to it (the operator grants it under [http-poller] in grants.toml)"
+    );
+    // Granting another host is no grant either.
+    let error = http_poller(address, &["127.0.0.1:5055".into()])
+        .map(|_| ())
+        .expect_err("another grant");
+    assert!(matches!(error, LoadError::NotGranted { .. }), "{error:?}");
+}
+
+#[test]
+fn http_is_bounded_in_time_and_size_and_follows_no_redirect() {
+    // A redirect reaches the guest as it is: following it could leave the granted hosts.
+    let redirect = StatusServer::start(Page::Redirect);
+    assert_eq!(
+        redirect.poll().map_err(|e| e.to_string()),
+        Err("plugin `http-poller` rejected the input: http: answered HTTP 307".into())
+    );
+    assert_eq!(redirect.hits.load(Ordering::SeqCst), 1);
+
+    let big = StatusServer::start(Page::Big);
+    assert_eq!(
+        big.poll().map_err(|e| e.to_string()),
+        Err(format!(
+            "plugin `http-poller` rejected the input: http: answer larger than {} bytes",
+            tally_plugin_host::MAX_RESPONSE_BODY
+        ))
+    );
+
+    // The request ends at the call's deadline (the manifest's 2,000 ms): the guest is told
+    // `timeout`, or stopped by the deadline if it runs on past it.
+    let slow = StatusServer::start(Page::Slow);
+    let started = Instant::now();
+    let outcome = slow.poll();
+    let elapsed = started.elapsed();
+    let timed_out = CallError::BadInput {
+        plugin: "http-poller".into(),
+        message: "http: no answer in time".into(),
+    };
+    let stopped = CallError::Deadline {
+        plugin: "http-poller".into(),
+        limit_ms: 2000,
+    };
+    match outcome {
+        Err(e) if e == timed_out || e == stopped => {}
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        elapsed >= Duration::from_millis(1900) && elapsed < Duration::from_secs(10),
+        "{elapsed:?}"
+    );
+}
