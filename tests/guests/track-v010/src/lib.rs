@@ -53,8 +53,7 @@ impl Guest for V010 {
             diagnostics: vec![],
             lines: 0,
         };
-        let mut sym = |s: &str, strings: &mut Vec<String>| match strings.iter().position(|x| x == s)
-        {
+        let sym = |s: &str, strings: &mut Vec<String>| match strings.iter().position(|x| x == s) {
             Some(i) => i as u32,
             None => {
                 strings.push(s.into());
