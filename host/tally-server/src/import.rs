@@ -91,24 +91,22 @@ pub trait Progress: Sync {
 
 impl Progress for () {}
 
-/// The importer for `format`, or the one whose `sniff` claims `head`, with the format it
-/// reads the file as (the one given, or the one `sniff` named).
+/// The importer for `format`, or the one whose `sniff` claims `head`.
 pub fn choose_plugin(
     registry: &Registry,
     format: Option<&str>,
     head: &[u8],
     path: &Path,
-) -> anyhow::Result<(Arc<LoadedPlugin>, String)> {
+) -> anyhow::Result<Arc<LoadedPlugin>> {
     let known = registry.formats(World::Importer).join(", ");
     match format {
         Some(format) => registry
             .for_format(World::Importer, format)
-            .map(|plugin| (plugin, format.to_string()))
             .with_context(|| {
                 format!("no importer reads format `{format}`; known formats: {known}")
             }),
         None => match registry.detect(World::Importer, head) {
-            Some((plugin, sniffed)) => Ok((plugin, sniffed.format)),
+            Some((plugin, _)) => Ok(plugin),
             None => bail!(
                 "cannot tell the format of {}: no importer recognises it. Known formats: {known}. Pass --format ID to choose one.",
                 path.display()
@@ -129,7 +127,7 @@ pub fn importer_of(
         .take(SNIFF_BYTES as u64)
         .read_to_end(&mut head)
         .with_context(|| format!("cannot read {}", path.display()))?;
-    choose_plugin(registry, format, &head, path).map(|(plugin, _)| plugin)
+    choose_plugin(registry, format, &head, path)
 }
 
 /// Imports the file at `path` (see [`import_open`]).
@@ -166,7 +164,8 @@ pub async fn import_open(
     file.read_exact(&mut head)
         .with_context(|| format!("cannot read {}", path.display()))?;
 
-    let (plugin, format) = choose_plugin(registry, options.format.as_deref(), &head, path)?;
+    let plugin = choose_plugin(registry, options.format.as_deref(), &head, path)?;
+    let format = plugin.manifest.formats[0].clone();
     let server_name = match &options.server {
         Some(s) => s.clone(),
         None => default_server_name(path),
