@@ -73,6 +73,9 @@ pub enum Command {
         #[arg(value_name = "FILE")]
         file: PathBuf,
     },
+    /// Write a synthetic multi-year usage history (sessions, denials, rollups) into the
+    /// database, for trying reports and benchmarking: `tally gen --help` says how big.
+    Gen(crate::gen::GenArgs),
 }
 
 #[derive(Debug, Args)]
@@ -194,6 +197,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Plugin(args) => plugins::run(&cli.global, args).await,
+        Command::Gen(args) => crate::gen::run(&cli.global, args)
+            .await
+            .map(|()| ExitCode::SUCCESS),
     }
 }
 

@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 mod cli;
+mod gen;
 mod output;
 mod plugins;
 mod remote;
