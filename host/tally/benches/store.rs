@@ -34,7 +34,7 @@ const REQUESTS: usize = 20;
 /// The end of every generated history (`tally gen`).
 const END: i64 = 1_767_225_600;
 /// `tally gen`'s sessions per user and year, about.
-const PER_USER_YEAR: u64 = 1_400;
+const PER_USER_YEAR: u64 = 1_000;
 const SCHEMA: [&str; 3] = [
     include_str!("../../tally-store/migrations/sqlite/0001_initial.sql"),
     include_str!("../../tally-store/migrations/sqlite/0002_servers_and_polls.sql"),
@@ -162,7 +162,12 @@ fn main() {
         );
     }
     if !opts.skip_write {
-        write_path(&runtime, scratch.path(), opts.write_sessions, postgres.as_deref());
+        write_path(
+            &runtime,
+            scratch.path(),
+            opts.write_sessions,
+            postgres.as_deref(),
+        );
         println!();
     }
     reports(&runtime, scratch.path(), opts.sessions, postgres.as_deref());
@@ -185,7 +190,8 @@ fn write_path(runtime: &tokio::runtime::Runtime, scratch: &Path, sessions: u64, 
         rep += 1;
         let path = scratch.join(format!("write-{rep}.db"));
         let (summary, took) = g.run(&sqlite_url(&path), scratch);
-        facts = summary["sessions"].as_u64().unwrap_or(0) + summary["denials"].as_u64().unwrap_or(0);
+        facts =
+            summary["sessions"].as_u64().unwrap_or(0) + summary["denials"].as_u64().unwrap_or(0);
         first.get_or_insert(path);
         took
     });
@@ -204,21 +210,31 @@ fn write_path(runtime: &tokio::runtime::Runtime, scratch: &Path, sessions: u64, 
             rep += 1;
             let name = format!("tally_bench_write_{}_{rep}", std::process::id());
             let (_, took) = g.run(&with_database(admin, &name), scratch);
-            runtime.block_on(admin_sql(admin, &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")));
+            runtime.block_on(admin_sql(
+                admin,
+                &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+            ));
             took
         })
     });
 
     let rate = |d: Duration| facts as f64 / d.as_secs_f64();
+    println!("{facts} facts (sessions + denials); {all_rows} rows in all with names and rollups\n");
     println!(
-        "{facts} facts (sessions + denials); {all_rows} rows in all with names and rollups\n"
+        "{:<62} {:>9} {:>16}",
+        "write (median of 5)", "time", "facts/s"
     );
-    println!("{:<62} {:>9} {:>16}", "write (median of 5)", "time", "facts/s");
     let line = |what: &str, d: Duration| {
         println!("{what:<62} {:>7.0}ms {:>12.0} k/s", ms(d), rate(d) / 1e3);
     };
-    line("`tally gen` -> SQLite (model + write path + rollups, process)", gen_sqlite);
-    line("baseline: rusqlite prepared, the same rows, one transaction", baseline);
+    line(
+        "`tally gen` -> SQLite (model + write path + rollups, process)",
+        gen_sqlite,
+    );
+    line(
+        "baseline: rusqlite prepared, the same rows, one transaction",
+        baseline,
+    );
     if let Some(d) = gen_pg {
         line("`tally gen` -> PostgreSQL (COPY + rollups, process)", d);
     }
@@ -274,7 +290,8 @@ fn rusqlite_insert(path: &Path, tables: &[TableRows]) -> Duration {
             .prepare(&format!("INSERT INTO {table} ({cols}) VALUES ({marks})"))
             .expect("prepare");
         for row in rows {
-            stmt.execute(rusqlite::params_from_iter(row)).expect("insert");
+            stmt.execute(rusqlite::params_from_iter(row))
+                .expect("insert");
         }
     }
     tx.commit().expect("commit");
@@ -317,7 +334,10 @@ fn reports(runtime: &tokio::runtime::Runtime, scratch: &Path, sessions: u64, pg:
         let url = with_database(admin, &name);
         let marker = cache.join(format!("{}.postgres.json", g.key()));
         let summary = cached(runtime, &url, &marker, || {
-            runtime.block_on(admin_sql(admin, &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")));
+            runtime.block_on(admin_sql(
+                admin,
+                &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+            ));
             g.run(&url, scratch)
         });
         println!(
@@ -382,13 +402,17 @@ fn cached(
             totals
         });
         if stored.is_some_and(|t| Some(t.sessions) == summary["sessions"].as_u64()) {
-            println!("  reusing {url} (generated before; remove {} to regenerate)", marker.display());
+            println!(
+                "  reusing {url} (generated before; remove {} to regenerate)",
+                marker.display()
+            );
             return summary;
         }
     }
     println!("  generating {url} (cached for later runs) ...");
     let (summary, took) = generate();
-    let facts = summary["sessions"].as_u64().unwrap_or(0) + summary["denials"].as_u64().unwrap_or(0);
+    let facts =
+        summary["sessions"].as_u64().unwrap_or(0) + summary["denials"].as_u64().unwrap_or(0);
     println!(
         "  generated in {:.0} s: {:.0} facts/s",
         took.as_secs_f64(),
@@ -539,7 +563,10 @@ async fn run_request(store: &Store, request: Request, issued: &BTreeMap<FeatureK
                 .map(|(k, v)| (*k, *v))
                 .collect();
             let stats = report::feature_stats(&hours, &users, &logged(w), &mine);
-            std::hint::black_box((report::unused(&stats).len(), report::underused(&stats, 50.0).len()));
+            std::hint::black_box((
+                report::unused(&stats).len(),
+                report::underused(&stats, 50.0).len(),
+            ));
             hours.len() + users.len()
         }
         Request::ServerUsageByUser { server } => {

@@ -75,7 +75,7 @@ pub enum Command {
     },
     /// Write a synthetic multi-year usage history (sessions, denials, rollups) into the
     /// database, for trying reports and benchmarking: `tally gen --help` says how big.
-    Gen(crate::gen::GenArgs),
+    Gen(crate::generator::GenArgs),
 }
 
 #[derive(Debug, Args)]
@@ -197,7 +197,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Plugin(args) => plugins::run(&cli.global, args).await,
-        Command::Gen(args) => crate::gen::run(&cli.global, args)
+        Command::Gen(args) => crate::generator::run(&cli.global, args)
             .await
             .map(|()| ExitCode::SUCCESS),
     }

@@ -3,7 +3,9 @@
 #![forbid(unsafe_code)]
 
 mod cli;
-mod gen;
+// `tally gen` (`gen` is a reserved word since edition 2024).
+#[path = "gen.rs"]
+mod generator;
 mod output;
 mod plugins;
 mod remote;

@@ -15,10 +15,17 @@ use tally_core::rollup::{FeatureKey, HourRollup, UserHour, rollup};
 use tally_store::{DenialRow, RollupFilter, SessionRow, Store};
 
 const SMALL: [&str; 8] = [
-    "--servers", "4", "--features", "5", "--users", "12", "--years", "1",
+    "--servers",
+    "4",
+    "--features",
+    "5",
+    "--users",
+    "12",
+    "--years",
+    "1",
 ];
 
-fn gen(url: &str, seed: &str) -> Value {
+fn tally_gen(url: &str, seed: &str) -> Value {
     let dir = tempfile::tempdir().expect("temp dir");
     let out = Command::new(env!("CARGO_BIN_EXE_tally"))
         .args(["--db", url, "gen", "--json", "--seed", seed])
@@ -57,7 +64,7 @@ async fn history(store: &Store) -> History {
 
 /// Writes the seed-7 history into `url` and checks it; returns what it wrote.
 async fn generate_and_check(url: &str) -> History {
-    let summary = gen(url, "7");
+    let summary = tally_gen(url, "7");
     let store = Store::open(url).await.expect("open");
     let totals = store.totals().await.expect("totals");
     assert_eq!(Some(totals.sessions), summary["sessions"].as_u64());
@@ -130,7 +137,7 @@ async fn sqlite_one_history_per_seed() {
     assert!(a == b, "the same seed writes the same history");
 
     let other = sqlite_url(&dir, "c.db");
-    gen(&other, "8");
+    tally_gen(&other, "8");
     let store = Store::open(&other).await.expect("open");
     assert!(history(&store).await != a, "another seed, another history");
     store.close().await;
@@ -143,7 +150,10 @@ async fn sqlite_one_history_per_seed() {
         .expect("tally gen");
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("already holds") && err.contains("new --db"), "{err}");
+    assert!(
+        err.contains("already holds") && err.contains("new --db"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -170,22 +180,15 @@ async fn same_history_on(var: &str) {
             return;
         }
     };
-    let name = format!("tally_t_gen_{}", std::process::id());
-    let url = with_database(&admin, &name);
-    let outcome = tokio::spawn({
-        let url = url.clone();
-        async move {
-            let dir = tempfile::tempdir().expect("temp dir");
-            let expected = generate_and_check(&sqlite_url(&dir, "ref.db")).await;
-            let got = generate_and_check(&url).await;
-            assert!(got == expected, "{url}: the same history as on SQLite");
-        }
-    })
-    .await;
+    // A fixed name, dropped before and after: a failed run's database goes with the next run.
+    let name = "tally_t_gen";
     admin_sql(&admin, &format!("DROP DATABASE IF EXISTS {name}")).await;
-    if let Err(e) = outcome {
-        std::panic::resume_unwind(e.into_panic());
-    }
+    let url = with_database(&admin, name);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let expected = generate_and_check(&sqlite_url(&dir, "ref.db")).await;
+    let got = generate_and_check(&url).await;
+    admin_sql(&admin, &format!("DROP DATABASE IF EXISTS {name}")).await;
+    assert!(got == expected, "{url}: the same history as on SQLite");
 }
 
 fn in_ci() -> bool {
