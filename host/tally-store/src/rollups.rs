@@ -134,24 +134,35 @@ async fn reroll_hours(
     cache: &mut SqlCache,
     affected: BTreeMap<FeatureKey, Vec<Range<i64>>>,
 ) -> Result<(), StoreError> {
+    // Features sharing a range are read and cleared together: a poll touches the same hour of
+    // every feature it sees, and one statement per feature made polls slow.
+    let mut by_range: BTreeMap<(i64, i64), Vec<FeatureKey>> = BTreeMap::new();
+    for (key, ranges) in affected {
+        for r in ranges {
+            by_range.entry((r.start, r.end)).or_default().push(key);
+        }
+    }
     let mut hours: Vec<HourRollup> = Vec::new();
     let mut users: Vec<UserHour> = Vec::new();
-    for (key, ranges) in affected {
-        for range in ranges {
-            let (sessions, denials) = feature_facts(conn, key, &range).await?;
-            let r = rollup::rollup(key, range.clone(), &sessions, &denials);
+    for ((a, b), keys) in by_range {
+        for keys in keys.chunks(FEATURES_PER_STATEMENT) {
+            let mut facts = features_facts(conn, keys, a..b).await?;
             for table in ["hour_rollup", "user_hour"] {
-                query_built(format!(
-                    "DELETE FROM {table} WHERE feature_id = ? AND hour >= ? AND hour < ?"
-                ))
-                .bind(key.feature)
-                .bind(range.start)
-                .bind(range.end)
-                .execute(&mut *conn)
-                .await?;
+                let mut q = query_built(format!(
+                    "DELETE FROM {table} WHERE feature_id IN ({}) AND hour >= ? AND hour < ?",
+                    placeholders(keys.len())
+                ));
+                for k in keys {
+                    q = q.bind(k.feature);
+                }
+                q.bind(a).bind(b).execute(&mut *conn).await?;
             }
-            hours.extend(r.hours);
-            users.extend(r.users);
+            for key in keys {
+                let (sessions, denials) = facts.remove(&key.feature).unwrap_or_default();
+                let r = rollup::rollup(*key, a..b, &sessions, &denials);
+                hours.extend(r.hours);
+                users.extend(r.users);
+            }
         }
     }
     insert(conn, cache, &HOUR_ROLLUP, &hours, |p, h| {
@@ -174,6 +185,13 @@ async fn reroll_hours(
     .await
 }
 
+/// Bound parameters stay far below every backend's limit (SQLite's is 32,766).
+const FEATURES_PER_STATEMENT: usize = 500;
+
+fn placeholders(n: usize) -> String {
+    vec!["?"; n].join(", ")
+}
+
 fn add_load(p: &mut Params<'_>, l: &Load) {
     for n in [
         l.peak_in_use,
@@ -187,51 +205,53 @@ fn add_load(p: &mut Params<'_>, l: &Load) {
     }
 }
 
-/// Every fact of `key` overlapping `range` (a superset is fine: `rollup` clips), in one round
-/// trip. Denials come back with no end.
-async fn feature_facts(
+/// Facts per feature id.
+type Facts = BTreeMap<i64, (Vec<SessionFact>, Vec<DenialFact>)>;
+
+/// Every fact of the features `keys` overlapping `range` (a superset is fine: `rollup` clips),
+/// in one round trip. Denials come back with no end.
+async fn features_facts(
     conn: &mut Conn,
-    key: FeatureKey,
-    range: &Range<i64>,
-) -> Result<(Vec<SessionFact>, Vec<DenialFact>), StoreError> {
+    keys: &[FeatureKey],
+    range: Range<i64>,
+) -> Result<Facts, StoreError> {
     let (a, b) = (range.start, range.end);
-    let rows = query(
-        "SELECT user_id, host_id, count, start, \"end\" FROM session
-            WHERE feature_id = ? AND \"end\" >= ? AND \"end\" < ? AND start < ? AND \"end\" - start <= ?
+    let ids = placeholders(keys.len());
+    let mut q = query_built(format!(
+        "SELECT feature_id, user_id, host_id, count, start, \"end\" FROM session
+            WHERE feature_id IN ({ids}) AND \"end\" >= ? AND \"end\" < ? AND start < ? AND \"end\" - start <= ?
          UNION ALL
-         SELECT user_id, host_id, count, start, \"end\" FROM long_session
-            WHERE feature_id = ? AND \"end\" >= ? AND start < ?
+         SELECT feature_id, user_id, host_id, count, start, \"end\" FROM long_session
+            WHERE feature_id IN ({ids}) AND \"end\" >= ? AND start < ?
          UNION ALL
-         SELECT user_id, host_id, count, start, last_seen FROM open_checkout
-            WHERE feature_id = ? AND last_seen >= ? AND start < ?
+         SELECT feature_id, user_id, host_id, count, start, last_seen FROM open_checkout
+            WHERE feature_id IN ({ids}) AND last_seen >= ? AND start < ?
          UNION ALL
-         SELECT user_id, host_id, count, time, NULL FROM denial
-            WHERE feature_id = ? AND time >= ? AND time < ?",
-    )
-    .bind(key.feature)
-    .bind(a)
-    .bind(b.saturating_add(LONG))
-    .bind(b)
-    .bind(LONG)
-    .bind(key.feature)
-    .bind(a)
-    .bind(b)
-    .bind(key.feature)
-    .bind(a)
-    .bind(b)
-    .bind(key.feature)
-    .bind(a)
-    .bind(b)
-    .fetch_all(conn)
-    .await?;
-    let mut sessions = Vec::with_capacity(rows.len());
-    let mut denials = Vec::new();
-    for r in &rows {
-        let (user, host, count, start) = (r.get(0)?, r.get(1)?, licences(r.get(2)?), r.get(3)?);
-        match r.get::<Option<i64>>(4)? {
+         SELECT feature_id, user_id, host_id, count, time, NULL FROM denial
+            WHERE feature_id IN ({ids}) AND time >= ? AND time < ?"
+    ));
+    let bounds: [&[i64]; 4] = [&[a, b.saturating_add(LONG), b, LONG], &[a, b], &[a, b], &[a, b]];
+    for part in bounds {
+        for k in keys {
+            q = q.bind(k.feature);
+        }
+        for &v in part {
+            q = q.bind(v);
+        }
+    }
+    let server: BTreeMap<i64, ServerId> = keys.iter().map(|k| (k.feature, k.server)).collect();
+    let mut facts = Facts::new();
+    for r in &q.fetch_all(conn).await? {
+        let feature: i64 = r.get(0)?;
+        let (user, host, count, start) = (r.get(1)?, r.get(2)?, licences(r.get(3)?), r.get(4)?);
+        let server = *server
+            .get(&feature)
+            .ok_or_else(|| StoreError::Inconsistent(format!("fact of unasked feature {feature}")))?;
+        let (sessions, denials) = facts.entry(feature).or_default();
+        match r.get::<Option<i64>>(5)? {
             Some(end) => sessions.push(SessionFact {
-                server: key.server,
-                feature: key.feature,
+                server,
+                feature,
                 user,
                 host,
                 count,
@@ -239,8 +259,8 @@ async fn feature_facts(
                 end,
             }),
             None => denials.push(DenialFact {
-                server: key.server,
-                feature: key.feature,
+                server,
+                feature,
                 user,
                 host,
                 count,
@@ -249,7 +269,7 @@ async fn feature_facts(
             }),
         }
     }
-    Ok((sessions, denials))
+    Ok(facts)
 }
 
 fn licences(n: i64) -> u32 {
