@@ -91,22 +91,24 @@ pub trait Progress: Sync {
 
 impl Progress for () {}
 
-/// The importer for `format`, or the one whose `sniff` claims `head`.
+/// The importer for `format`, or the one whose `sniff` claims `head`, with the format it
+/// reads the file as (the one given, or the one `sniff` named).
 pub fn choose_plugin(
     registry: &Registry,
     format: Option<&str>,
     head: &[u8],
     path: &Path,
-) -> anyhow::Result<Arc<LoadedPlugin>> {
+) -> anyhow::Result<(Arc<LoadedPlugin>, String)> {
     let known = registry.formats(World::Importer).join(", ");
     match format {
         Some(format) => registry
             .for_format(World::Importer, format)
+            .map(|plugin| (plugin, format.to_string()))
             .with_context(|| {
                 format!("no importer reads format `{format}`; known formats: {known}")
             }),
         None => match registry.detect(World::Importer, head) {
-            Some((plugin, _)) => Ok(plugin),
+            Some((plugin, sniffed)) => Ok((plugin, sniffed.format)),
             None => bail!(
                 "cannot tell the format of {}: no importer recognises it. Known formats: {known}. Pass --format ID to choose one.",
                 path.display()
@@ -127,7 +129,7 @@ pub fn importer_of(
         .take(SNIFF_BYTES as u64)
         .read_to_end(&mut head)
         .with_context(|| format!("cannot read {}", path.display()))?;
-    choose_plugin(registry, format, &head, path)
+    choose_plugin(registry, format, &head, path).map(|(plugin, _)| plugin)
 }
 
 /// Imports the file at `path` (see [`import_open`]).
@@ -164,8 +166,7 @@ pub async fn import_open(
     file.read_exact(&mut head)
         .with_context(|| format!("cannot read {}", path.display()))?;
 
-    let plugin = choose_plugin(registry, options.format.as_deref(), &head, path)?;
-    let format = plugin.manifest.formats[0].clone();
+    let (plugin, format) = choose_plugin(registry, options.format.as_deref(), &head, path)?;
     let server_name = match &options.server {
         Some(s) => s.clone(),
         None => default_server_name(path),

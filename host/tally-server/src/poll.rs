@@ -1,6 +1,7 @@
 //! One poll of one license server: the host runs the status command the poller's manifest
 //! declares (no shell, a timeout, an output cap), hands the output to the plugin, and records the
-//! snapshot. Nothing vendor-specific lives here.
+//! snapshot; an http poller asks the server itself through the host's bounded `http` import.
+//! Nothing vendor-specific lives here.
 
 use std::collections::BTreeMap;
 use std::process::Stdio;
@@ -88,7 +89,8 @@ pub async fn poll_once(
     Ok((result, counts))
 }
 
-/// Runs the status command and parses its output.
+/// Runs the status command and parses its output; an http poller (a manifest without
+/// `command`, WIT 0.2.0) asks the server itself over the hosts it was granted.
 async fn status(
     registry: &Registry,
     tools: &Tools,
@@ -97,6 +99,12 @@ async fn status(
 ) -> anyhow::Result<tally_core::Snapshot> {
     let plugin = poller_for(registry, server)?;
     let host = server.config.host.as_deref().unwrap_or("localhost");
+    if plugin.manifest.command.is_empty() {
+        let (host, port) = (host.to_string(), server.config.port);
+        return tokio::task::spawn_blocking(move || plugin.poll(&host, port, now))
+            .await?
+            .map_err(|e| anyhow::anyhow!("poll failure: {e}"));
+    }
     let argv = tools.command(&plugin.manifest.command, host, server.config.port);
     let output = run(&argv, tools.timeout.unwrap_or(DEFAULT_COMMAND_TIMEOUT)).await?;
     tokio::task::spawn_blocking(move || plugin.parse_status(&output, now))

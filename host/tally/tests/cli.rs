@@ -296,6 +296,29 @@ fn a_file_no_plugin_claims_is_refused_with_the_known_formats() {
     );
 }
 
+/// One plugin reads two formats (dsls-log: server log lines and the cloud `getlogs` JSON); the
+/// summary names the one its `sniff` recognised (WIT 0.2.0), not the plugin's first.
+#[test]
+fn the_import_summary_names_the_format_sniff_recognised() {
+    let env = Env::new();
+    let grant = "2025/09/05 07:44:44:495 I USGTRACING  Grant!!CAC!R1!4800C!Dassault Systemes V5!ConcurrentUser!1!STD!PC-210 (43D2-0a0a.4)!203.0.113.4!yam.t!YAM.T@EX!C:/P/CNEXT.exe!5.34!ALC";
+    let timeout = "2025/09/05 07:44:58:593 I USGTRACING  TimeOut!!CAC!R1!4800C!Dassault Systemes V5!ConcurrentUser!1!STD!PC-210 (43D2-0a0a.4)!203.0.113.4!yam.t!YAM.T@EX!C:/P/CNEXT.exe!5.34!ALC";
+    let cloud = format!(
+        "{{\"result\": {{\"rows\": [\"{timeout}\", \"{grant}\"], \"serverTimeZone\": \"UTC\"}}}}\n"
+    );
+    let lines = format!("{grant}\n{timeout}\n");
+    for (name, content, format) in [
+        ("getlogs.json", cloud, "dsls-cloud-json"),
+        ("LicenseServer.log", lines, "dsls-log"),
+    ] {
+        let path = env.write(name, &content);
+        let summary = env.import(&["--server", name, path.to_str().expect("utf-8")]);
+        let result = &summary["results"][0];
+        assert_eq!(result["format"], format, "{name}: {result}");
+        assert_eq!(n(result, "sessions"), 1, "{name}: {result}");
+    }
+}
+
 #[test]
 fn plugin_list_shows_the_wit_version() {
     let env = Env::new();
@@ -378,7 +401,7 @@ fn every_other_corpus_log_imports_through_the_cli() {
         (
             "dsls",
             "licenselogs__dsls_cloud_getlogs.json",
-            "dsls-log",
+            "dsls-cloud-json",
             245,
             4,
             1,
