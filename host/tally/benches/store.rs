@@ -35,14 +35,19 @@ const REQUESTS: usize = 20;
 const END: i64 = 1_767_225_600;
 /// `tally gen`'s sessions per user and year, about.
 const PER_USER_YEAR: u64 = 1_000;
-const SCHEMA: [&str; 3] = [
+const SCHEMA: [&str; 4] = [
     include_str!("../../tally-store/migrations/sqlite/0001_initial.sql"),
     include_str!("../../tally-store/migrations/sqlite/0002_servers_and_polls.sql"),
     include_str!("../../tally-store/migrations/sqlite/0003_rollups.sql"),
+    include_str!("../../tally-store/migrations/sqlite/0004_logged_hours.sql"),
 ];
 /// Tables the store writes for a generated history, parents first, with their columns.
-const TABLES: [(&str, &str); 9] = [
+const TABLES: [(&str, &str); 10] = [
     ("license_server", "id, name, manager, created_at"),
+    (
+        "import_run",
+        "id, server_id, format, plugin, plugin_version, path, head_len, head_hash, status, started_at, updated_at, first_event, last_event",
+    ),
     ("feature", "id, server_id, vendor, name, issued"),
     ("\"user\"", "id, name"),
     ("host", "id, name"),
