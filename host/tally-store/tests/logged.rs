@@ -3,10 +3,11 @@
 
 mod common;
 
+use common::import;
 use tally_core::period::Logged;
 use tally_core::snapshot::{Feature, FeatureKind, LicenseServer, ServerStatus};
 use tally_core::{Batch, Denial, DenialKind, EndReason, ServerEvent, ServerEventKind, Session};
-use tally_store::{Checkpoint, FileIdentity, NewImport, PollResult, ServerConfig, Store};
+use tally_store::{PollResult, ServerConfig, Store};
 
 stories!(logged_hours_of_imports_and_polls);
 
@@ -60,36 +61,6 @@ fn batch(sessions: Vec<Session>, denials: Vec<i64>, events: Vec<i64>) -> Batch {
             .collect(),
         lines: 1,
         ..Batch::default()
-    }
-}
-
-async fn import(store: &Store, server: i64, path: &str, batches: Vec<Batch>) {
-    let run = store
-        .start_import(NewImport {
-            server_id: server,
-            format: "flexlm-debuglog".into(),
-            plugin: "flexlm-log".into(),
-            plugin_version: "0.1.0".into(),
-            path: path.into(),
-            identity: FileIdentity {
-                head_len: 1,
-                head_hash: path.into(),
-            },
-        })
-        .await
-        .expect("run");
-    for (i, b) in batches.into_iter().enumerate() {
-        let cp = Checkpoint {
-            offset: i as u64,
-            ..Checkpoint::default()
-        };
-        store
-            .commit_batch(run, server, b, cp)
-            .await
-            .expect("queued")
-            .await
-            .expect("writer")
-            .expect("commit");
     }
 }
 

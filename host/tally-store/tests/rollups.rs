@@ -5,12 +5,11 @@ mod common;
 
 use std::collections::BTreeSet;
 
+use common::import;
 use tally_core::rollup::{FeatureKey, HourRollup, UserHour, rollup};
 use tally_core::snapshot::{Checkout, Feature, FeatureKind, LicenseServer, ServerStatus};
 use tally_core::{Batch, Denial, DenialKind, EndReason, Session, Snapshot};
-use tally_store::{
-    Checkpoint, FileIdentity, NewImport, PollResult, RollupFilter, RunStatus, ServerConfig, Store,
-};
+use tally_store::{PollResult, RollupFilter, RunStatus, ServerConfig, Store};
 
 stories!(rollups_equal_a_recomputation_from_the_facts);
 
@@ -59,37 +58,6 @@ fn batch(sessions: Vec<Session>, denials: Vec<Denial>) -> Batch {
         lines: 1,
         ..Batch::default()
     }
-}
-
-async fn import(store: &Store, server: i64, path: &str, batches: Vec<Batch>) -> i64 {
-    let run = store
-        .start_import(NewImport {
-            server_id: server,
-            format: "flexlm-debuglog".into(),
-            plugin: "flexlm-log".into(),
-            plugin_version: "0.1.0".into(),
-            path: path.into(),
-            identity: FileIdentity {
-                head_len: 1,
-                head_hash: path.into(),
-            },
-        })
-        .await
-        .expect("run");
-    for (i, b) in batches.into_iter().enumerate() {
-        let cp = Checkpoint {
-            offset: i as u64,
-            ..Checkpoint::default()
-        };
-        store
-            .commit_batch(run, server, b, cp)
-            .await
-            .expect("queued")
-            .await
-            .expect("writer")
-            .expect("commit");
-    }
-    run
 }
 
 fn snapshot(holders: &[&str]) -> Snapshot {

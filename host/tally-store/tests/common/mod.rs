@@ -213,3 +213,41 @@ fn urls_get_the_fresh_database() {
         "mysql://u:p@h:3306/t1?ssl-mode=disabled"
     );
 }
+
+/// Imports `batches` as one run of the file `path` (a run per distinct path), one checkpoint per
+/// batch, and returns the run.
+pub async fn import(
+    store: &Store,
+    server: i64,
+    path: &str,
+    batches: Vec<tally_core::Batch>,
+) -> i64 {
+    let run = store
+        .start_import(tally_store::NewImport {
+            server_id: server,
+            format: "flexlm-debuglog".into(),
+            plugin: "flexlm-log".into(),
+            plugin_version: "0.1.0".into(),
+            path: path.into(),
+            identity: tally_store::FileIdentity {
+                head_len: 1,
+                head_hash: path.into(),
+            },
+        })
+        .await
+        .expect("run");
+    for (i, b) in batches.into_iter().enumerate() {
+        let cp = tally_store::Checkpoint {
+            offset: i as u64,
+            ..tally_store::Checkpoint::default()
+        };
+        store
+            .commit_batch(run, server, b, cp)
+            .await
+            .expect("queued")
+            .await
+            .expect("writer")
+            .expect("commit");
+    }
+    run
+}
