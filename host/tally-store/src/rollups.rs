@@ -230,7 +230,12 @@ async fn features_facts(
          SELECT feature_id, user_id, host_id, count, time, NULL FROM denial
             WHERE feature_id IN ({ids}) AND time >= ? AND time < ?"
     ));
-    let bounds: [&[i64]; 4] = [&[a, b.saturating_add(LONG), b, LONG], &[a, b], &[a, b], &[a, b]];
+    let bounds: [&[i64]; 4] = [
+        &[a, b.saturating_add(LONG), b, LONG],
+        &[a, b],
+        &[a, b],
+        &[a, b],
+    ];
     for part in bounds {
         for k in keys {
             q = q.bind(k.feature);
@@ -244,9 +249,9 @@ async fn features_facts(
     for r in &q.fetch_all(conn).await? {
         let feature: i64 = r.get(0)?;
         let (user, host, count, start) = (r.get(1)?, r.get(2)?, licences(r.get(3)?), r.get(4)?);
-        let server = *server
-            .get(&feature)
-            .ok_or_else(|| StoreError::Inconsistent(format!("fact of unasked feature {feature}")))?;
+        let server = *server.get(&feature).ok_or_else(|| {
+            StoreError::Inconsistent(format!("fact of unasked feature {feature}"))
+        })?;
         let (sessions, denials) = facts.entry(feature).or_default();
         match r.get::<Option<i64>>(5)? {
             Some(end) => sessions.push(SessionFact {

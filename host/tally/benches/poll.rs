@@ -201,7 +201,11 @@ fn beside_hostile(registry: &Registry, measure: impl FnOnce() -> Duration) -> (D
         .iter()
         .find(|(id, _)| *id == "hostile-loop")
         .expect("hostile-loop is a test guest");
-    let load = || registry.load_dir(Path::new(dir)).expect("load hostile-loop");
+    let load = || {
+        registry
+            .load_dir(Path::new(dir))
+            .expect("load hostile-loop")
+    };
     let stop = AtomicBool::new(false);
     let threads = std::thread::available_parallelism().map_or(2, usize::from);
     std::thread::scope(|scope| {
