@@ -23,7 +23,8 @@
 //! same transaction as the facts they cover, so reports never scan raw sessions:
 //! [`Store::hour_rollups`] and [`Store::user_hours`] read them for a [`RollupFilter`] (server,
 //! feature, time window), and `tally_core::report` folds them into days, ISO or Sunday weeks,
-//! months and years. What counts and how it stays exact: see `rollups.rs`.
+//! months and years. What counts and how it stays exact: see `rollups.rs` (and `poll_rollups.rs`
+//! for how a poll extends them in place).
 //! [`Store::logged_hours`] gives the hours logging was on, every average's denominator
 //! (`logged.rs`).
 #![forbid(unsafe_code)]
@@ -32,6 +33,7 @@ mod db;
 mod error;
 mod logged;
 mod mysql;
+mod poll_rollups;
 mod postgres;
 mod rollups;
 mod servers;

@@ -49,7 +49,7 @@ pub(crate) const LONG_SESSION: Table = Table {
     copy: false,
 };
 
-const HOUR_ROLLUP: Table = Table {
+pub(crate) const HOUR_ROLLUP: Table = Table {
     name: "hour_rollup",
     cols: &[
         "feature_id",
@@ -67,7 +67,7 @@ const HOUR_ROLLUP: Table = Table {
     copy: false,
 };
 
-const USER_HOUR: Table = Table {
+pub(crate) const USER_HOUR: Table = Table {
     name: "user_hour",
     cols: &[
         "feature_id",
@@ -192,7 +192,7 @@ fn placeholders(n: usize) -> String {
     vec!["?"; n].join(", ")
 }
 
-fn add_load(p: &mut Params<'_>, l: &Load) {
+pub(crate) fn add_load(p: &mut Params<'_>, l: &Load) {
     for n in [
         l.peak_in_use,
         l.peak_desired,

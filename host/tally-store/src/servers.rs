@@ -13,6 +13,7 @@ use tally_core::{EndReason, ImportStatus, RemoteStatus, Snapshot};
 use tally_core::rollup::SessionFact;
 
 use crate::db::{Conn, Row, Table, insert, query, query_built};
+use crate::poll_rollups;
 use crate::rollups::{self, Written};
 use crate::writer::{Names, Writer, now};
 use crate::{ServerId, Store, StoreError};
@@ -130,6 +131,9 @@ pub struct PollCounts {
     pub samples: u64,
     pub opened: u64,
     pub closed: u64,
+    /// The hourly rollups were extended by this poll's interval in place (`poll_rollups.rs`)
+    /// rather than recomputed from the facts.
+    pub extended: bool,
 }
 
 const SERVER_COLUMNS: &str = "SELECT id, name, manager, vendor, host, port, poll_format, query_interval, import_format,
@@ -502,8 +506,8 @@ async fn write_config(
 /// A checkout's identity across polls: feature, user, host, display, handle.
 type CheckoutKey = (i64, i64, i64, String, String);
 
-/// An open checkout as stored, with its row id.
-type StoredOpen = (i64, Open<CheckoutKey>);
+/// An open checkout as stored: row id, checkout, and the last poll that saw it.
+type StoredOpen = (i64, Open<CheckoutKey>, i64);
 
 const POLL_SESSION: Table = Table {
     name: "session",
@@ -761,15 +765,31 @@ async fn record_snapshot(
         });
     }
     let stored = open_checkouts(&mut w.conn, server).await?;
+    // Rollups count what is open up to the last poll that saw it (a failed poll since then
+    // left it there).
+    let counted = stored.iter().map(|s| s.2).min();
+    let extend_from = match previous.filter(|&p| p < at && counted.is_none_or(|c| c == p)) {
+        Some(p) => {
+            let features = stored
+                .iter()
+                .map(|s| s.1.key.0)
+                .chain(seen.iter().map(|s| s.key.0))
+                .collect();
+            poll_rollups::poll_alone(&mut w.conn, &features, p, at)
+                .await?
+                .then_some(p)
+        }
+        None => None,
+    };
     let mut row_ids: HashMap<(CheckoutKey, u32, i64), Vec<i64>> = HashMap::new();
-    for (id, o) in &stored {
+    for (id, o, _) in &stored {
         row_ids
             .entry((o.key.clone(), o.count, o.start))
             .or_default()
             .push(*id);
     }
     let diff = polls::diff(
-        stored.into_iter().map(|(_, o)| o).collect(),
+        stored.into_iter().map(|(_, o, _)| o).collect(),
         seen,
         previous,
         at,
@@ -784,19 +804,34 @@ async fn record_snapshot(
         })
         .collect();
     delete_open(&mut w.conn, &gone).await?;
-    insert_sessions(w, server, &diff.closed, at, EndReason::Checkin, changed).await?;
-    // Open checkouts count until this poll: new ones from their start, kept ones from the
-    // previous poll (counted up to there already).
-    for o in &diff.opened {
-        changed.push(fact(server, o, o.start, at));
-    }
-    for o in &diff.kept {
-        changed.push(fact(
-            server,
-            o,
-            previous.map_or(o.start, |p| p.max(o.start)),
-            at,
-        ));
+    let closed = insert_sessions(w, server, &diff.closed, at, EndReason::Checkin).await?;
+    // Open checkouts count until this poll: new ones from their start, kept ones from where
+    // they were counted up to.
+    let opened = diff.opened.iter().map(|o| fact(server, o, o.start, at));
+    match extend_from {
+        Some(p) => {
+            let continued: Vec<SessionFact> = diff
+                .kept
+                .iter()
+                .map(|o| fact(server, o, o.start, at))
+                .chain(closed)
+                .collect();
+            poll_rollups::extend(&mut w.conn, p, at, &continued, &opened.collect::<Vec<_>>())
+                .await?;
+            counts.extended = true;
+        }
+        None => {
+            changed.extend(closed);
+            changed.extend(opened);
+            for o in &diff.kept {
+                changed.push(fact(
+                    server,
+                    o,
+                    counted.map_or(o.start, |c| c.max(o.start)),
+                    at,
+                ));
+            }
+        }
     }
     insert(
         &mut w.conn,
@@ -829,7 +864,8 @@ async fn record_snapshot(
 
 async fn open_checkouts(conn: &mut Conn, server: ServerId) -> Result<Vec<StoredOpen>, StoreError> {
     let rows = query(
-        "SELECT id, feature_id, user_id, host_id, display, handle, count, start FROM open_checkout WHERE server_id = ?",
+        "SELECT id, feature_id, user_id, host_id, display, handle, count, start, last_seen FROM open_checkout
+         WHERE server_id = ?",
     )
     .bind(server)
     .fetch_all(conn)
@@ -843,6 +879,7 @@ async fn open_checkouts(conn: &mut Conn, server: ServerId) -> Result<Vec<StoredO
                     count: count(r.get(6)?),
                     start: r.get(7)?,
                 },
+                r.get(8)?,
             ))
         })
         .collect()
@@ -885,25 +922,24 @@ async fn close_all(
     let open: Vec<_> = open_checkouts(&mut w.conn, server)
         .await?
         .into_iter()
-        .map(|(_, o)| o)
+        .map(|(_, o, _)| o)
         .collect();
     query("DELETE FROM open_checkout WHERE server_id = ?")
         .bind(server)
         .execute(&mut w.conn)
         .await?;
-    insert_sessions(w, server, &open, end, reason, changed).await?;
+    changed.extend(insert_sessions(w, server, &open, end, reason).await?);
     Ok(open.len() as u64)
 }
 
-/// Sessions for checkouts that ended at `end` (listed in `changed`).
+/// Sessions for checkouts that ended at `end`; returns them as rollups see them.
 async fn insert_sessions(
     w: &mut Writer,
     server: ServerId,
     ended: &[Open<CheckoutKey>],
     end: i64,
     reason: EndReason,
-    changed: &mut Vec<SessionFact>,
-) -> Result<(), StoreError> {
+) -> Result<Vec<SessionFact>, StoreError> {
     insert(&mut w.conn, &mut w.sql, &POLL_SESSION, ended, |p, o| {
         p.add(server);
         p.add(o.key.0);
@@ -925,6 +961,5 @@ async fn insert_sessions(
         })
         .collect();
     rollups::list_long(&mut w.conn, &mut w.sql, &written).await?;
-    changed.extend(written.iter().map(|w| w.fact));
-    Ok(())
+    Ok(written.iter().map(|w| w.fact).collect())
 }

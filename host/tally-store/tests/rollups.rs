@@ -11,7 +11,10 @@ use tally_core::snapshot::{Checkout, Feature, FeatureKind, LicenseServer, Server
 use tally_core::{Batch, Denial, DenialKind, EndReason, Session, Snapshot};
 use tally_store::{PollResult, RollupFilter, RunStatus, ServerConfig, Store};
 
-stories!(rollups_equal_a_recomputation_from_the_facts);
+stories!(
+    rollups_equal_a_recomputation_from_the_facts,
+    polls_extend_rollups_exactly
+);
 
 const H: i64 = 3_600;
 /// 2024-03-01T00:00Z.
@@ -329,4 +332,153 @@ async fn rollups_are_rebuilt_when_a_migration_asks() {
     let store = Store::open(&url).await.expect("reopen");
     assert_eq!(store.hour_rollups(&all).await.expect("rollups"), before);
     assert_rollups_exact(&store, "after the rebuild at open").await;
+}
+
+/// A checkout in a poll: feature, user, host, count, reported start.
+type Held = (&'static str, &'static str, &'static str, u32, Option<i64>);
+
+fn answer(up: bool, held: &[Held]) -> Snapshot {
+    let features = ["solver", "mesher"].map(|name| Feature {
+        name: name.into(),
+        vendor: "acme".into(),
+        version: None,
+        pool: None,
+        issued: Some(20),
+        in_use: held.iter().filter(|h| h.0 == name).map(|h| h.3).sum(),
+        expiry: None,
+        kind: FeatureKind::Floating,
+    });
+    Snapshot {
+        servers: vec![LicenseServer {
+            host: "lic3".into(),
+            port: Some(27000),
+            status: if up {
+                ServerStatus::Up
+            } else {
+                ServerStatus::Down
+            },
+            version: None,
+            vendor_daemons: vec![],
+            message: None,
+        }],
+        features: if up { features.to_vec() } else { vec![] },
+        checkouts: held
+            .iter()
+            .map(|&(feature, user, host, count, start)| Checkout {
+                feature: feature.into(),
+                vendor: "acme".into(),
+                user: user.into(),
+                host: host.into(),
+                display: None,
+                count,
+                start,
+                handle: None,
+                linger: None,
+                borrowed: false,
+            })
+            .collect(),
+        ..Snapshot::default()
+    }
+}
+
+/// Polls extend the rollups of their interval in place when only their own checkouts lie in
+/// it, and recompute otherwise; either way the rows equal a recomputation after every poll.
+async fn polls_extend_rollups_exactly(store: Store) {
+    let server = store
+        .add_server(ServerConfig {
+            poll_format: Some("flexlm-lmstat".into()),
+            query_interval: 3_600,
+            ..ServerConfig::imported("lic3", "flexlm")
+        })
+        .await
+        .expect("polled server");
+    let t = T0 + 10 * H - 200;
+    let ann: Held = ("solver", "ann", "ws1", 1, None);
+    let bob2: Held = ("solver", "bob", "ws2", 2, None);
+    let cat: Held = ("mesher", "cat", "ws1", 1, None);
+    let poll = async |at: i64, up: bool, held: &[Held]| {
+        let counts = store
+            .record_poll(server, at, PollResult::Answered(answer(up, held)))
+            .await
+            .expect("poll");
+        assert_rollups_exact(&store, &format!("after the poll at T0{:+}", at - T0)).await;
+        counts.extended
+    };
+
+    // The first poll has nothing to extend; a reported start is kept.
+    assert!(
+        !poll(
+            t,
+            true,
+            &[("solver", "ann", "ws1", 1, Some(t - 500)), bob2, cat]
+        )
+        .await
+    );
+    // Then: the same user holding two identical licenses; one of them goes.
+    assert!(poll(t + 60, true, &[ann, ann, bob2, cat]).await);
+    assert!(poll(t + 120, true, &[ann, bob2, cat]).await);
+    // Across the hour (10:00 lies inside the interval), a start reported within it, cat gone.
+    let dan: Held = ("mesher", "dan", "ws2", 3, Some(t + 150));
+    assert!(poll(t + 240, true, &[ann, bob2, dan]).await);
+    // A poll exactly on an hour; one that appears at its own instant and is gone at the next.
+    let at = T0 + 11 * H;
+    let eve: Held = ("solver", "eve", "ws1", 1, Some(at));
+    assert!(poll(at, true, &[ann, bob2, dan, eve]).await);
+    assert!(poll(at + 60, true, &[ann, bob2, dan]).await);
+    // Everyone leaves, then comes back.
+    assert!(poll(at + 120, true, &[]).await);
+    assert!(poll(at + 180, true, &[ann, cat]).await);
+
+    // A denial imported inside the next interval counts in `denials` only: still extended.
+    let lic3 = store
+        .server("lic3")
+        .await
+        .expect("server")
+        .expect("lic3")
+        .id;
+    import(
+        &store,
+        lic3,
+        "/logs/lic3-denials.log",
+        vec![batch(vec![], vec![denial(1, 4, at + 200)])],
+    )
+    .await;
+    assert_rollups_exact(&store, "after the denial").await;
+    assert!(poll(at + 240, true, &[ann, cat, bob2]).await);
+    // An imported session inside the next interval: its hours are recomputed instead.
+    import(
+        &store,
+        lic3,
+        "/logs/lic3-sessions.log",
+        vec![batch(vec![session(1, 5, 7, 1, at + 250, at + 290)], vec![])],
+    )
+    .await;
+    assert_rollups_exact(&store, "after the imported session").await;
+    assert!(!poll(at + 300, true, &[ann, cat, bob2]).await);
+    assert!(poll(at + 360, true, &[ann, cat]).await);
+
+    // A failed poll leaves open checkouts counted up to the poll before it; the next answer
+    // recomputes from there, across an hour.
+    store
+        .record_poll(server, at + 420, PollResult::Failed("timed out".into()))
+        .await
+        .expect("failed poll");
+    assert_rollups_exact(&store, "after a failed poll").await;
+    assert!(!poll(T0 + 12 * H + 100, true, &[ann, cat]).await);
+    assert!(poll(T0 + 12 * H + 160, true, &[ann, cat, dan]).await);
+
+    // The license server goes down (all sessions end), comes back, then polls stop for hours.
+    assert!(!poll(T0 + 12 * H + 220, false, &[]).await);
+    // Back up: nothing was left open, so the answer only adds.
+    assert!(poll(T0 + 12 * H + 280, true, &[ann]).await);
+    assert!(poll(T0 + 12 * H + 340, true, &[ann, bob2]).await);
+    assert!(!poll(T0 + 20 * H, true, &[ann]).await);
+    assert!(poll(T0 + 20 * H + 60, true, &[ann]).await);
+
+    let sessions = store.sessions(server).await.expect("sessions");
+    assert!(
+        sessions
+            .iter()
+            .any(|s| s.user == "eve" && s.start == at && s.end == at + 60)
+    );
 }
