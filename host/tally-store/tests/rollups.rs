@@ -458,9 +458,9 @@ async fn polls_extend_rollups_exactly(store: Store) {
     assert!(poll(at + 360, true, &[ann, cat]).await);
 
     // A failed poll leaves open checkouts counted up to the poll before it; the next answer
-    // recomputes from there, across an hour.
+    // recomputes from there (hour 11 too).
     store
-        .record_poll(server, at + 420, PollResult::Failed("timed out".into()))
+        .record_poll(server, T0 + 12 * H + 10, PollResult::Failed("timed out".into()))
         .await
         .expect("failed poll");
     assert_rollups_exact(&store, "after a failed poll").await;
