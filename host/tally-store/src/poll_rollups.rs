@@ -12,8 +12,9 @@
 //! are counted again from its `user_hour` rows when someone may have joined it. Upserts only: the
 //! hour's facts are never read back.
 //!
-//! Everything else (first poll, polls resumed after a gap, a failed poll in between, a server
-//! down, imported sessions inside the interval) takes the full re-roll of `rollups.rs`. Stored
+//! A failed poll extends what is open the same way (`opened` empty). Everything else (first
+//! poll, polls resumed after a gap, a server down, imported sessions inside the interval, a
+//! clock going backwards) takes the full re-roll of `rollups.rs`. Stored
 //! denials are point denials: they count in `denials` only, which the upserts leave alone, and
 //! never in levels, so one inside the interval does not stop the extension.
 

@@ -6,9 +6,9 @@
 //! exactly its hours, and the rows always equal [`rollup::rollup`] over the stored facts.
 //!
 //! **What counts.** Sessions (imported or polled), denials, and open checkouts: a checkout
-//! still held at the last poll counts from its start until that poll (`last_seen`), and each
-//! poll that sees it again extends it; when it ends it becomes a session. So the current hour
-//! shows what is in use now, and nothing is counted past the last time it was seen.
+//! still open counts from its start until its server's last poll (`license_server.last_poll`;
+//! a failed poll extends it too, as its session will end no earlier), and when it ends it becomes
+//! a session. So the current hour shows what is in use now, and nothing past the last poll.
 //!
 //! **Reading the facts of some hours stays bounded** on years of history: a session overlapping
 //! `[a, b)` ends at or after `a`, so sessions up to [`LONG`] are found by `(feature_id, "end")`
@@ -224,8 +224,9 @@ async fn features_facts(
          SELECT feature_id, user_id, host_id, count, start, \"end\" FROM long_session
             WHERE feature_id IN ({ids}) AND \"end\" >= ? AND start < ?
          UNION ALL
-         SELECT feature_id, user_id, host_id, count, start, last_seen FROM open_checkout
-            WHERE feature_id IN ({ids}) AND last_seen >= ? AND start < ?
+         SELECT o.feature_id, o.user_id, o.host_id, o.count, o.start, s.last_poll
+            FROM open_checkout o JOIN license_server s ON s.id = o.server_id
+            WHERE o.feature_id IN ({ids}) AND s.last_poll >= ? AND o.start < ?
          UNION ALL
          SELECT feature_id, user_id, host_id, count, time, NULL FROM denial
             WHERE feature_id IN ({ids}) AND time >= ? AND time < ?"
@@ -426,8 +427,9 @@ impl Store {
             "SELECT server_id, feature_id, user_id, host_id, count, start, \"end\" FROM session
                 WHERE (? IS NULL OR server_id = ?) AND (? IS NULL OR feature_id = ?) AND \"end\" >= ? AND start < ?
              UNION ALL
-             SELECT server_id, feature_id, user_id, host_id, count, start, last_seen FROM open_checkout
-                WHERE (? IS NULL OR server_id = ?) AND (? IS NULL OR feature_id = ?) AND last_seen >= ? AND start < ?
+             SELECT o.server_id, o.feature_id, o.user_id, o.host_id, o.count, o.start, s.last_poll
+                FROM open_checkout o JOIN license_server s ON s.id = o.server_id
+                WHERE (? IS NULL OR o.server_id = ?) AND (? IS NULL OR o.feature_id = ?) AND s.last_poll >= ? AND o.start < ?
              UNION ALL
              SELECT server_id, feature_id, user_id, host_id, count, time, NULL FROM denial
                 WHERE (? IS NULL OR server_id = ?) AND (? IS NULL OR feature_id = ?) AND time >= ? AND time < ?",
@@ -592,7 +594,8 @@ async fn rebuild(w: &mut Writer) -> Result<(), StoreError> {
     let rows = query(
         "SELECT server_id, feature_id, min(start), max(\"end\") FROM session GROUP BY server_id, feature_id
          UNION ALL
-         SELECT server_id, feature_id, min(start), max(last_seen) FROM open_checkout GROUP BY server_id, feature_id
+         SELECT o.server_id, o.feature_id, min(o.start), max(s.last_poll)
+            FROM open_checkout o JOIN license_server s ON s.id = o.server_id GROUP BY o.server_id, o.feature_id
          UNION ALL
          SELECT server_id, feature_id, min(time), max(time) FROM denial GROUP BY server_id, feature_id",
     )

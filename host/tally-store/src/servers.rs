@@ -506,8 +506,8 @@ async fn write_config(
 /// A checkout's identity across polls: feature, user, host, display, handle.
 type CheckoutKey = (i64, i64, i64, String, String);
 
-/// An open checkout as stored: row id, checkout, and the last poll that saw it.
-type StoredOpen = (i64, Open<CheckoutKey>, i64);
+/// An open checkout as stored, with its row id. It counts until its server's last poll.
+type StoredOpen = (i64, Open<CheckoutKey>);
 
 const POLL_SESSION: Table = Table {
     name: "session",
@@ -549,7 +549,6 @@ const OPEN_CHECKOUT: Table = Table {
         "handle",
         "count",
         "start",
-        "last_seen",
     ],
     copy: false,
 };
@@ -606,7 +605,24 @@ async fn record_poll(
     crate::logged::record_poll(&mut w.conn, server, last_poll, at, interval).await?;
 
     let (status, reason) = match result {
-        PollResult::Failed(reason) => (RemoteStatus::Offline, Some(reason.clone())),
+        PollResult::Failed(reason) => {
+            // What is open stays open until an answer says otherwise (its session will end no
+            // earlier than now): it counts up to this poll too.
+            let open: Vec<SessionFact> = open_checkouts(&mut w.conn, server)
+                .await?
+                .iter()
+                .map(|(_, o)| fact(server, o, o.start, at))
+                .collect();
+            let features = open.iter().map(|f| f.feature).collect();
+            match extendable(w, previous, at, &features).await? {
+                Some(p) => {
+                    poll_rollups::extend(&mut w.conn, p, at, &open, &[]).await?;
+                    counts.extended = true;
+                }
+                None => changed.extend(open.iter().map(|f| since(f, previous))),
+            }
+            (RemoteStatus::Offline, Some(reason.clone()))
+        }
         PollResult::Answered(snapshot) if snapshot.status() != ServerStatus::Up => {
             // The manager says the server is down: its checkouts are gone with it.
             counts.closed +=
@@ -765,31 +781,21 @@ async fn record_snapshot(
         });
     }
     let stored = open_checkouts(&mut w.conn, server).await?;
-    // Rollups count what is open up to the last poll that saw it (a failed poll since then
-    // left it there).
-    let counted = stored.iter().map(|s| s.2).min();
-    let extend_from = match previous.filter(|&p| p < at && counted.is_none_or(|c| c == p)) {
-        Some(p) => {
-            let features = stored
-                .iter()
-                .map(|s| s.1.key.0)
-                .chain(seen.iter().map(|s| s.key.0))
-                .collect();
-            poll_rollups::poll_alone(&mut w.conn, &features, p, at)
-                .await?
-                .then_some(p)
-        }
-        None => None,
-    };
+    let features = stored
+        .iter()
+        .map(|s| s.1.key.0)
+        .chain(seen.iter().map(|s| s.key.0))
+        .collect();
+    let extend_from = extendable(w, previous, at, &features).await?;
     let mut row_ids: HashMap<(CheckoutKey, u32, i64), Vec<i64>> = HashMap::new();
-    for (id, o, _) in &stored {
+    for (id, o) in &stored {
         row_ids
             .entry((o.key.clone(), o.count, o.start))
             .or_default()
             .push(*id);
     }
     let diff = polls::diff(
-        stored.into_iter().map(|(_, o, _)| o).collect(),
+        stored.into_iter().map(|(_, o)| o).collect(),
         seen,
         previous,
         at,
@@ -805,8 +811,8 @@ async fn record_snapshot(
         .collect();
     delete_open(&mut w.conn, &gone).await?;
     let closed = insert_sessions(w, server, &diff.closed, at, EndReason::Checkin).await?;
-    // Open checkouts count until this poll: new ones from their start, kept ones from where
-    // they were counted up to.
+    // Open checkouts count until this poll: new ones from their start, kept ones from the
+    // previous poll (counted up to there already).
     let opened = diff.opened.iter().map(|o| fact(server, o, o.start, at));
     match extend_from {
         Some(p) => {
@@ -823,14 +829,11 @@ async fn record_snapshot(
         None => {
             changed.extend(closed);
             changed.extend(opened);
-            for o in &diff.kept {
-                changed.push(fact(
-                    server,
-                    o,
-                    counted.map_or(o.start, |c| c.max(o.start)),
-                    at,
-                ));
-            }
+            changed.extend(
+                diff.kept
+                    .iter()
+                    .map(|o| since(&fact(server, o, o.start, at), previous)),
+            );
         }
     }
     insert(
@@ -848,15 +851,9 @@ async fn record_snapshot(
             p.add(handle);
             p.add(i64::from(o.count));
             p.add(o.start);
-            p.add(at);
         },
     )
     .await?;
-    query("UPDATE open_checkout SET last_seen = ? WHERE server_id = ?")
-        .bind(at)
-        .bind(server)
-        .execute(&mut w.conn)
-        .await?;
     counts.opened += diff.opened.len() as u64;
     counts.closed += diff.closed.len() as u64;
     Ok(())
@@ -864,8 +861,7 @@ async fn record_snapshot(
 
 async fn open_checkouts(conn: &mut Conn, server: ServerId) -> Result<Vec<StoredOpen>, StoreError> {
     let rows = query(
-        "SELECT id, feature_id, user_id, host_id, display, handle, count, start, last_seen FROM open_checkout
-         WHERE server_id = ?",
+        "SELECT id, feature_id, user_id, host_id, display, handle, count, start FROM open_checkout WHERE server_id = ?",
     )
     .bind(server)
     .fetch_all(conn)
@@ -879,7 +875,6 @@ async fn open_checkouts(conn: &mut Conn, server: ServerId) -> Result<Vec<StoredO
                     count: count(r.get(6)?),
                     start: r.get(7)?,
                 },
-                r.get(8)?,
             ))
         })
         .collect()
@@ -896,6 +891,30 @@ async fn delete_open(conn: &mut Conn, ids: &[i64]) -> Result<(), StoreError> {
         q.execute(&mut *conn).await?;
     }
     Ok(())
+}
+
+/// The first poll after `previous` (if any): where a poll with `features` in view may extend
+/// the rollups in place (`poll_rollups.rs`); `None` when they must be recomputed.
+async fn extendable(
+    w: &mut Writer,
+    previous: Option<i64>,
+    at: i64,
+    features: &std::collections::BTreeSet<i64>,
+) -> Result<Option<i64>, StoreError> {
+    match previous.filter(|&p| p < at) {
+        Some(p) => Ok(poll_rollups::poll_alone(&mut w.conn, features, p, at)
+            .await?
+            .then_some(p)),
+        None => Ok(None),
+    }
+}
+
+/// The part of an open checkout's fact after `previous`, where it was counted up to.
+fn since(f: &SessionFact, previous: Option<i64>) -> SessionFact {
+    SessionFact {
+        start: previous.map_or(f.start, |p| p.max(f.start)),
+        ..*f
+    }
 }
 
 /// A checkout held over `[start, end)`, as rollups see it.
@@ -922,7 +941,7 @@ async fn close_all(
     let open: Vec<_> = open_checkouts(&mut w.conn, server)
         .await?
         .into_iter()
-        .map(|(_, o, _)| o)
+        .map(|(_, o)| o)
         .collect();
     query("DELETE FROM open_checkout WHERE server_id = ?")
         .bind(server)

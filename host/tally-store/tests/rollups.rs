@@ -457,14 +457,18 @@ async fn polls_extend_rollups_exactly(store: Store) {
     assert!(!poll(at + 300, true, &[ann, cat, bob2]).await);
     assert!(poll(at + 360, true, &[ann, cat]).await);
 
-    // A failed poll leaves open checkouts counted up to the poll before it; the next answer
-    // recomputes from there (hour 11 too).
-    store
-        .record_poll(server, T0 + 12 * H + 10, PollResult::Failed("timed out".into()))
+    // A failed poll, in the next hour: what is open counts up to it too.
+    let failed = store
+        .record_poll(
+            server,
+            T0 + 12 * H + 10,
+            PollResult::Failed("timed out".into()),
+        )
         .await
         .expect("failed poll");
+    assert!(failed.extended);
     assert_rollups_exact(&store, "after a failed poll").await;
-    assert!(!poll(T0 + 12 * H + 100, true, &[ann, cat]).await);
+    assert!(poll(T0 + 12 * H + 100, true, &[ann, cat]).await);
     assert!(poll(T0 + 12 * H + 160, true, &[ann, cat, dan]).await);
 
     // The license server goes down (all sessions end), comes back, then polls stop for hours.
