@@ -2,7 +2,7 @@
 //! what each poll records: a usage sample per feature, and sessions derived from consecutive
 //! polls (tally-core `polls`), written in one transaction.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 use tally_core::polls::{self, Open, Seen};
@@ -12,7 +12,7 @@ use tally_core::{EndReason, ImportStatus, RemoteStatus, Snapshot};
 
 use tally_core::rollup::SessionFact;
 
-use crate::db::{Conn, Row, Table, insert, query, query_built};
+use crate::db::{Conn, Row, Table, insert, insert_returning, query, query_built};
 use crate::poll_rollups;
 use crate::rollups::{self, Written};
 use crate::writer::{Names, Writer, now};
@@ -283,6 +283,7 @@ impl Store {
                     })
                     .await?;
                 w.features.retain(|k, _| k.0 != id);
+                w.open.remove(&id);
                 Ok(())
             })
         })
@@ -507,7 +508,7 @@ async fn write_config(
 type CheckoutKey = (i64, i64, i64, String, String);
 
 /// An open checkout as stored, with its row id. It counts until its server's last poll.
-type StoredOpen = (i64, Open<CheckoutKey>);
+pub(crate) type StoredOpen = (i64, Open<CheckoutKey>);
 
 const POLL_SESSION: Table = Table {
     name: "session",
@@ -588,8 +589,15 @@ async fn record_poll(
     // Polls stopped for a while (Tally was not running): what was open ended unobserved.
     let gap = last_poll.filter(|&t| at - t > MISSED_POLLS * interval + 60);
     if let Some(since) = gap {
-        counts.closed +=
-            close_all(w, server, since, EndReason::MonitorStopped, &mut changed).await?;
+        counts.closed += close_all(
+            w,
+            server,
+            last_poll,
+            since,
+            EndReason::MonitorStopped,
+            &mut changed,
+        )
+        .await?;
         query("INSERT INTO server_event (server_id, time, kind, daemon, text) VALUES (?, ?, 'other', 'tally', ?)")
             .bind(server)
             .bind(since)
@@ -608,8 +616,8 @@ async fn record_poll(
         PollResult::Failed(reason) => {
             // What is open stays open until an answer says otherwise (its session will end no
             // earlier than now): it counts up to this poll too.
-            let open: Vec<SessionFact> = open_checkouts(&mut w.conn, server)
-                .await?
+            let stored = open_checkouts(w, server, last_poll).await?;
+            let open: Vec<SessionFact> = stored
                 .iter()
                 .map(|(_, o)| fact(server, o, o.start, at))
                 .collect();
@@ -621,12 +629,21 @@ async fn record_poll(
                 }
                 None => changed.extend(open.iter().map(|f| since(f, previous))),
             }
+            w.open.insert(server, (at, stored));
             (RemoteStatus::Offline, Some(reason.clone()))
         }
         PollResult::Answered(snapshot) if snapshot.status() != ServerStatus::Up => {
             // The manager says the server is down: its checkouts are gone with it.
-            counts.closed +=
-                close_all(w, server, at, EndReason::ServerRestart, &mut changed).await?;
+            counts.closed += close_all(
+                w,
+                server,
+                last_poll,
+                at,
+                EndReason::ServerRestart,
+                &mut changed,
+            )
+            .await?;
+            w.open.insert(server, (at, vec![]));
             let why = snapshot
                 .down_reason()
                 .unwrap_or("no license server answered");
@@ -636,7 +653,17 @@ async fn record_poll(
             )
         }
         PollResult::Answered(snapshot) => {
-            record_snapshot(w, server, at, previous, snapshot, &mut counts, &mut changed).await?;
+            let open = record_snapshot(
+                w,
+                server,
+                at,
+                (last_poll, previous),
+                snapshot,
+                &mut counts,
+                &mut changed,
+            )
+            .await?;
+            w.open.insert(server, (at, open));
             let down = snapshot
                 .servers
                 .iter()
@@ -669,15 +696,17 @@ async fn record_poll(
     Ok(counts)
 }
 
+/// Returns what is open after the poll. `polls`: the server's last poll, and the previous one
+/// to extend from (`None` after a gap).
 async fn record_snapshot(
     w: &mut Writer,
     server: ServerId,
     at: i64,
-    previous: Option<i64>,
+    (last_poll, previous): (Option<i64>, Option<i64>),
     snapshot: &Snapshot,
     counts: &mut PollCounts,
     changed: &mut Vec<SessionFact>,
-) -> Result<(), StoreError> {
+) -> Result<Vec<StoredOpen>, StoreError> {
     // Features: one sample each, pools summed.
     let mut features: BTreeMap<(&str, &str), (Option<u32>, u32, u32)> = BTreeMap::new();
     for f in &snapshot.features {
@@ -780,7 +809,7 @@ async fn record_snapshot(
             start: c.start,
         });
     }
-    let stored = open_checkouts(&mut w.conn, server).await?;
+    let stored = open_checkouts(w, server, last_poll).await?;
     let features = stored
         .iter()
         .map(|s| s.1.key.0)
@@ -795,12 +824,12 @@ async fn record_snapshot(
             .push(*id);
     }
     let diff = polls::diff(
-        stored.into_iter().map(|(_, o)| o).collect(),
+        stored.iter().map(|(_, o)| o.clone()).collect(),
         seen,
         previous,
         at,
     );
-    let gone: Vec<i64> = diff
+    let gone: HashSet<i64> = diff
         .closed
         .iter()
         .filter_map(|o| {
@@ -809,7 +838,11 @@ async fn record_snapshot(
                 .and_then(Vec::pop)
         })
         .collect();
-    delete_open(&mut w.conn, &gone).await?;
+    delete_open(&mut w.conn, &gone.iter().copied().collect::<Vec<_>>()).await?;
+    let mut open: Vec<StoredOpen> = stored
+        .into_iter()
+        .filter(|(id, _)| !gone.contains(id))
+        .collect();
     let closed = insert_sessions(w, server, &diff.closed, at, EndReason::Checkin).await?;
     // Open checkouts count until this poll: new ones from their start, kept ones from the
     // previous poll (counted up to there already).
@@ -836,11 +869,11 @@ async fn record_snapshot(
             );
         }
     }
-    insert(
+    let inserted = insert_returning(
         &mut w.conn,
-        &mut w.sql,
         &OPEN_CHECKOUT,
         &diff.opened,
+        &format!("RETURNING {OPEN_COLUMNS}"),
         |p, o| {
             let (feature, user, host, display, handle) = &o.key;
             p.add(server);
@@ -854,30 +887,46 @@ async fn record_snapshot(
         },
     )
     .await?;
+    for r in &inserted {
+        open.push(stored_open(r)?);
+    }
     counts.opened += diff.opened.len() as u64;
     counts.closed += diff.closed.len() as u64;
-    Ok(())
+    Ok(open)
 }
 
-async fn open_checkouts(conn: &mut Conn, server: ServerId) -> Result<Vec<StoredOpen>, StoreError> {
-    let rows = query(
-        "SELECT id, feature_id, user_id, host_id, display, handle, count, start FROM open_checkout WHERE server_id = ?",
-    )
+const OPEN_COLUMNS: &str = "id, feature_id, user_id, host_id, display, handle, count, start";
+
+/// A server's open checkouts: as the writer keeps them after each poll, or read back when it
+/// does not (a new process, a failed transaction) or its copy is not of the server's last poll
+/// (another process polled it).
+async fn open_checkouts(
+    w: &mut Writer,
+    server: ServerId,
+    last_poll: Option<i64>,
+) -> Result<Vec<StoredOpen>, StoreError> {
+    match w.open.remove(&server) {
+        Some((at, open)) if Some(at) == last_poll => return Ok(open),
+        _ => {}
+    }
+    let rows = query_built(format!(
+        "SELECT {OPEN_COLUMNS} FROM open_checkout WHERE server_id = ?"
+    ))
     .bind(server)
-    .fetch_all(conn)
+    .fetch_all(&mut w.conn)
     .await?;
-    rows.iter()
-        .map(|r| {
-            Ok((
-                r.get(0)?,
-                Open {
-                    key: (r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?),
-                    count: count(r.get(6)?),
-                    start: r.get(7)?,
-                },
-            ))
-        })
-        .collect()
+    rows.iter().map(stored_open).collect()
+}
+
+fn stored_open(r: &Row) -> Result<StoredOpen, StoreError> {
+    Ok((
+        r.get(0)?,
+        Open {
+            key: (r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?),
+            count: count(r.get(6)?),
+            start: r.get(7)?,
+        },
+    ))
 }
 
 /// Deletes open checkouts by row id.
@@ -934,11 +983,12 @@ fn fact(server: ServerId, o: &Open<CheckoutKey>, start: i64, end: i64) -> Sessio
 async fn close_all(
     w: &mut Writer,
     server: ServerId,
+    last_poll: Option<i64>,
     end: i64,
     reason: EndReason,
     changed: &mut Vec<SessionFact>,
 ) -> Result<u64, StoreError> {
-    let open: Vec<_> = open_checkouts(&mut w.conn, server)
+    let open: Vec<_> = open_checkouts(w, server, last_poll)
         .await?
         .into_iter()
         .map(|(_, o)| o)

@@ -66,6 +66,7 @@ pub(crate) fn spawn(conn: Conn) -> mpsc::Sender<Command> {
             users: HashMap::new(),
             hosts: HashMap::new(),
             features: HashMap::new(),
+            open: HashMap::new(),
             sql: HashMap::new(),
         };
         while let Some(command) = rx.recv().await {
@@ -85,6 +86,8 @@ pub(crate) struct Writer {
     pub(crate) users: HashMap<String, i64>,
     pub(crate) hosts: HashMap<String, i64>,
     pub(crate) features: HashMap<(ServerId, String, String), i64>,
+    /// Each polled server's open checkouts as its last poll (the key's time) left them.
+    pub(crate) open: HashMap<ServerId, (i64, Vec<crate::servers::StoredOpen>)>,
     /// Multi-row INSERT texts.
     pub(crate) sql: SqlCache,
 }
@@ -227,6 +230,7 @@ impl Writer {
         self.users.clear();
         self.hosts.clear();
         self.features.clear();
+        self.open.clear();
     }
 
     async fn ensure_server(&mut self, name: &str, manager: &str) -> Result<ServerId, StoreError> {

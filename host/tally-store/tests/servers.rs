@@ -157,3 +157,41 @@ async fn consecutive_polls_make_sessions(store: Store) {
         Some("lmutil timed out after 10 s")
     );
 }
+
+/// The writer keeps each server's open checkouts between polls; another process polling the
+/// same server in between (two `tally serve` on one database) makes it read them back.
+#[tokio::test]
+async fn open_checkouts_kept_in_memory_follow_other_writers() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}", dir.path().join("tally.db").display());
+    let (a, b) = (
+        Store::open(&url).await.expect("open a"),
+        Store::open(&url).await.expect("open b"),
+    );
+    let id = a.add_server(polled("lic1")).await.expect("add");
+    let poll = async |store: &Store, t: i64, holders: &[&str]| {
+        store
+            .record_poll(id, t, PollResult::Answered(snapshot(true, holders)))
+            .await
+            .expect("poll")
+    };
+    poll(&a, 1000, &["ann", "bob"]).await;
+    // b closes bob and opens cat; a's copy (ann, bob) is stale.
+    poll(&b, 1060, &["ann", "cat"]).await;
+    let third = poll(&a, 1120, &["ann", "cat"]).await;
+    assert_eq!((third.opened, third.closed), (0, 0));
+    poll(&a, 1180, &["cat"]).await;
+    let sessions: Vec<_> = a
+        .sessions(id)
+        .await
+        .expect("sessions")
+        .into_iter()
+        .map(|s| (s.user, s.start, s.end))
+        .collect();
+    assert_eq!(
+        sessions,
+        [("ann".into(), 1000, 1180), ("bob".into(), 1000, 1060)]
+    );
+    a.close().await;
+    b.close().await;
+}
