@@ -3,7 +3,9 @@
 //! Every write that adds, extends or removes facts ends with [`reroll`]: the hours those facts
 //! touch ([`rollup::affected_hours`], per feature) are recomputed from *all* the facts
 //! overlapping them and their rows replaced. Late, re-imported or removed data thus corrects
-//! exactly its hours, and the rows always equal [`rollup::rollup`] over the stored facts.
+//! exactly its hours, and the rows always equal [`rollup::rollup`] over the stored facts. Imports
+//! only add facts: [`roll_added`] gives the same rows, reading back only hours that already had
+//! rows.
 //!
 //! **What counts.** Sessions (imported or polled), denials, and open checkouts: a checkout
 //! still open counts from its start until its server's last poll (`license_server.last_poll`;
@@ -129,11 +131,155 @@ pub(crate) async fn reroll(
     reroll_hours(conn, cache, rollup::affected_hours(sessions, denials)).await
 }
 
+/// Rolls up the facts the transaction *added*, nothing else having changed (the import write
+/// path): same rows as [`reroll`], without reading back what it can know.
+///
+/// **Why the hours after a feature's last rolled hour need no read-back.** The rows equal
+/// `rollup` over the stored facts (this module's contract), and a fact that counts for anything
+/// in an hour (time held, a checkout, an instant, a denial) gives that hour a row. So before this
+/// batch no stored fact counts after the feature's latest `hour_rollup` row, and those hours are
+/// `rollup` over the batch's own facts: computed here and inserted, no SELECT and no DELETE (they
+/// have no rows). Only the hours at or before it are re-rolled from the stored facts: the hour a
+/// batch shares with the previous one, late or re-imported data, hours a long session of an
+/// earlier batch still covers. An import in time order reads back about one hour per feature
+/// and batch.
+pub(crate) async fn roll_added(
+    conn: &mut Conn,
+    cache: &mut SqlCache,
+    sessions: &[SessionFact],
+    denials: &[DenialFact],
+) -> Result<(), StoreError> {
+    let affected = rollup::affected_hours(sessions, denials);
+    let keys: Vec<FeatureKey> = affected.keys().copied().collect();
+    let last = last_rolled_hours(conn, &keys).await?;
+    let mut own = Facts::new();
+    for s in sessions {
+        own.entry(s.feature).or_default().0.push(*s);
+    }
+    for d in denials {
+        own.entry(d.feature).or_default().1.push(*d);
+    }
+
+    let mut stored: BTreeMap<FeatureKey, Vec<Range<i64>>> = BTreeMap::new();
+    let mut rows = Rows::default();
+    for (key, ranges) in affected {
+        let fresh = last
+            .get(&key.feature)
+            .map_or(i64::MIN, |h| h.saturating_add(HOUR));
+        let (old, new) = split_at(ranges, fresh);
+        if !old.is_empty() {
+            stored.insert(key, old);
+        }
+        // One `rollup` over the new hours: the hours between its ranges hold no fact at all.
+        if let (Some(first), Some(last)) = (new.first(), new.last()) {
+            let (sessions, denials) = own.remove(&key.feature).unwrap_or_default();
+            rows.add(rollup::rollup(
+                key,
+                first.start..last.end,
+                &sessions,
+                &denials,
+            ));
+        }
+    }
+    rows.extend(reroll_rows(conn, stored).await?);
+    rows.insert(conn, cache).await
+}
+
+/// `ranges` (in order, not overlapping) split into the parts before `at` and from `at` on.
+fn split_at(ranges: Vec<Range<i64>>, at: i64) -> (Vec<Range<i64>>, Vec<Range<i64>>) {
+    let (mut before, mut after) = (Vec::new(), Vec::new());
+    for r in ranges {
+        if r.end <= at {
+            before.push(r);
+        } else if r.start >= at {
+            after.push(r);
+        } else {
+            before.push(r.start..at);
+            after.push(at..r.end);
+        }
+    }
+    (before, after)
+}
+
+/// Each feature's latest hour with a rollup row; features without rows are left out. One
+/// indexed lookup per feature (the primary key's last entry), in one round trip.
+async fn last_rolled_hours(
+    conn: &mut Conn,
+    keys: &[FeatureKey],
+) -> Result<BTreeMap<i64, i64>, StoreError> {
+    let mut last = BTreeMap::new();
+    for keys in keys.chunks(FEATURES_PER_STATEMENT) {
+        let mut q = query_built(format!(
+            "SELECT id, (SELECT max(hour) FROM hour_rollup WHERE feature_id = feature.id) FROM feature
+             WHERE id IN ({})",
+            placeholders(keys.len())
+        ));
+        for k in keys {
+            q = q.bind(k.feature);
+        }
+        for r in &q.fetch_all(&mut *conn).await? {
+            if let Some(hour) = r.get::<Option<i64>>(1)? {
+                last.insert(r.get::<i64>(0)?, hour);
+            }
+        }
+    }
+    Ok(last)
+}
+
 async fn reroll_hours(
     conn: &mut Conn,
     cache: &mut SqlCache,
     affected: BTreeMap<FeatureKey, Vec<Range<i64>>>,
 ) -> Result<(), StoreError> {
+    reroll_rows(conn, affected).await?.insert(conn, cache).await
+}
+
+/// Rollup rows to insert.
+#[derive(Debug, Default)]
+struct Rows {
+    hours: Vec<HourRollup>,
+    users: Vec<UserHour>,
+}
+
+impl Rows {
+    fn add(&mut self, r: rollup::Rollup) {
+        self.hours.extend(r.hours);
+        self.users.extend(r.users);
+    }
+
+    fn extend(&mut self, other: Rows) {
+        self.hours.extend(other.hours);
+        self.users.extend(other.users);
+    }
+
+    async fn insert(&self, conn: &mut Conn, cache: &mut SqlCache) -> Result<(), StoreError> {
+        insert(conn, cache, &HOUR_ROLLUP, &self.hours, |p, h| {
+            p.add(h.feature.feature);
+            p.add(h.hour);
+            p.add(h.feature.server);
+            add_load(p, &h.load);
+            p.add(i64::from(h.distinct_users));
+            p.add(i64::from(h.distinct_hosts));
+        })
+        .await?;
+        insert(conn, cache, &USER_HOUR, &self.users, |p, u| {
+            p.add(u.feature.feature);
+            p.add(u.hour);
+            p.add(u.user);
+            p.add(u.host);
+            p.add(u.feature.server);
+            add_load(p, &u.load);
+        })
+        .await
+    }
+}
+
+/// The `affected` hours recomputed from every stored fact overlapping them, their old rows
+/// deleted: the rows to insert in their place.
+async fn reroll_rows(
+    conn: &mut Conn,
+    affected: BTreeMap<FeatureKey, Vec<Range<i64>>>,
+) -> Result<Rows, StoreError> {
     // Features sharing a range are read and cleared together: a poll touches the same hour of
     // every feature it sees, and one statement per feature made polls slow.
     let mut by_range: BTreeMap<(i64, i64), Vec<FeatureKey>> = BTreeMap::new();
@@ -142,8 +288,7 @@ async fn reroll_hours(
             by_range.entry((r.start, r.end)).or_default().push(key);
         }
     }
-    let mut hours: Vec<HourRollup> = Vec::new();
-    let mut users: Vec<UserHour> = Vec::new();
+    let mut rows = Rows::default();
     for ((a, b), keys) in by_range {
         for keys in keys.chunks(FEATURES_PER_STATEMENT) {
             let mut facts = features_facts(conn, keys, a..b).await?;
@@ -159,30 +304,11 @@ async fn reroll_hours(
             }
             for key in keys {
                 let (sessions, denials) = facts.remove(&key.feature).unwrap_or_default();
-                let r = rollup::rollup(*key, a..b, &sessions, &denials);
-                hours.extend(r.hours);
-                users.extend(r.users);
+                rows.add(rollup::rollup(*key, a..b, &sessions, &denials));
             }
         }
     }
-    insert(conn, cache, &HOUR_ROLLUP, &hours, |p, h| {
-        p.add(h.feature.feature);
-        p.add(h.hour);
-        p.add(h.feature.server);
-        add_load(p, &h.load);
-        p.add(i64::from(h.distinct_users));
-        p.add(i64::from(h.distinct_hosts));
-    })
-    .await?;
-    insert(conn, cache, &USER_HOUR, &users, |p, u| {
-        p.add(u.feature.feature);
-        p.add(u.hour);
-        p.add(u.user);
-        p.add(u.host);
-        p.add(u.feature.server);
-        add_load(p, &u.load);
-    })
-    .await
+    Ok(rows)
 }
 
 /// Bound parameters stay far below every backend's limit (SQLite's is 32,766).
@@ -640,4 +766,28 @@ async fn rebuild(w: &mut Writer) -> Result<(), StoreError> {
         .execute(&mut w.conn)
         .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_split_at_the_first_fresh_hour() {
+        let h = HOUR;
+        let ranges = vec![0..2 * h, 3 * h..6 * h, 7 * h..8 * h];
+        assert_eq!(
+            split_at(ranges.clone(), 4 * h),
+            (
+                vec![0..2 * h, 3 * h..4 * h],
+                vec![4 * h..6 * h, 7 * h..8 * h]
+            )
+        );
+        assert_eq!(
+            split_at(ranges.clone(), 3 * h),
+            (vec![0..2 * h], vec![3 * h..6 * h, 7 * h..8 * h])
+        );
+        assert_eq!(split_at(ranges.clone(), i64::MIN), (vec![], ranges.clone()));
+        assert_eq!(split_at(ranges.clone(), 9 * h), (ranges, vec![]));
+    }
 }

@@ -424,7 +424,7 @@ impl Writer {
                 until: None,
             })
             .collect();
-        rollups::reroll(conn, sql, &sessions, &denials).await?;
+        rollups::roll_added(conn, sql, &sessions, &denials).await?;
         if let Some(span) = logged::event_span(batch) {
             logged::widen_run(conn, run, span).await?;
         }

@@ -13,7 +13,8 @@ use tally_store::{PollResult, RollupFilter, RunStatus, ServerConfig, Store};
 
 stories!(
     rollups_equal_a_recomputation_from_the_facts,
-    polls_extend_rollups_exactly
+    polls_extend_rollups_exactly,
+    batches_in_time_order_late_and_again_roll_up_exactly,
 );
 
 const H: i64 = 3_600;
@@ -294,6 +295,96 @@ async fn rollups_equal_a_recomputation_from_the_facts(store: Store) {
         .expect("rollups");
     assert!(left.iter().all(|h| h.feature.server == server));
     assert_rollups_exact(&store, "after removing a server").await;
+}
+
+/// The import path rolls hours after a feature's last rolled hour from the batch alone and
+/// re-reads the others: every way a batch can meet stored hours, checked against a
+/// recomputation after each batch.
+async fn batches_in_time_order_late_and_again_roll_up_exactly(store: Store) {
+    let server = store.ensure_server("lic1", "flexlm").await.expect("server");
+    let hour = |h: i64| RollupFilter {
+        server: Some(server),
+        from: Some(T0 + h * H),
+        to: Some(T0 + h * H + 1),
+        ..RollupFilter::default()
+    };
+    let batches = vec![
+        // Up to 10:30 on `solver`; `mesher` only has a denial. A session of no licence spans
+        // 13:00-16:00: it counts (a checkout) in hour 13 only.
+        batch(
+            vec![
+                session(1, 3, 6, 1, T0 + 9 * H, T0 + 10 * H + 1_800),
+                session(1, 4, 7, 1, T0 + 10 * H, T0 + 10 * H),
+                session(1, 5, 7, 0, T0 + 13 * H, T0 + 16 * H),
+            ],
+            vec![denial(2, 4, T0 + 9 * H + 30)],
+        ),
+        // Shares hour 10 (a second session and a denial there) and hour 13-16 of the session
+        // of no licence; goes on to hour 15 on `solver`, hour 12 on `mesher`.
+        batch(
+            vec![
+                session(1, 4, 7, 2, T0 + 10 * H + 2_700, T0 + 12 * H),
+                session(1, 3, 6, 1, T0 + 14 * H, T0 + 15 * H + 60),
+                session(2, 5, 6, 1, T0 + 11 * H, T0 + 12 * H + 10),
+            ],
+            vec![denial(1, 5, T0 + 10 * H + 2_800)],
+        ),
+        // A long session (three days, listed in long_session) from hour 16.
+        batch(vec![session(2, 3, 6, 1, T0 + 16 * H, T0 + 88 * H)], vec![]),
+        // Within the long session's hours, then past them.
+        batch(
+            vec![
+                session(2, 4, 7, 1, T0 + 40 * H, T0 + 41 * H),
+                session(2, 5, 7, 1, T0 + 87 * H, T0 + 90 * H),
+            ],
+            vec![denial(2, 5, T0 + 89 * H)],
+        ),
+    ];
+    import(&store, server, "/logs/a.log", batches.clone()).await;
+    assert_rollups_exact(&store, "after the batches in time order").await;
+    let ten = store.hour_rollups(&hour(10)).await.expect("hour 10");
+    let solver = ten.iter().find(|h| h.load.checkouts > 0).expect("solver");
+    // Hour 10: ann 1 × 30 min, bob's instant, bob 2 × 15 min; one denial of each batch.
+    assert_eq!(
+        (
+            solver.load.used_seconds,
+            solver.load.peak_in_use,
+            solver.load.checkouts,
+            solver.load.denials
+        ),
+        (1_800 + 2 * 900, 2, 2, 1)
+    );
+    // Hour 40: the long session and bob's hour.
+    let forty = store.hour_rollups(&hour(40)).await.expect("hour 40");
+    assert_eq!(
+        forty
+            .iter()
+            .map(|h| h.load.used_seconds)
+            .collect::<Vec<_>>(),
+        [2 * H as u64]
+    );
+
+    // Late data, one batch: old hours only, across the last rolled hour, and hours after it.
+    let late = batch(
+        vec![
+            session(1, 5, 6, 1, T0 + 8 * H, T0 + 9 * H),
+            session(1, 5, 6, 1, T0 + 15 * H, T0 + 18 * H),
+            session(2, 4, 6, 1, T0 + 2 * H, T0 + 100 * H),
+        ],
+        vec![denial(1, 3, T0 + 20 * H)],
+    );
+    import(&store, server, "/logs/late.log", vec![late]).await;
+    assert_rollups_exact(&store, "after late data").await;
+
+    // The first file again, as a new run: every fact twice.
+    import(&store, server, "/logs/a-again.log", batches).await;
+    assert_rollups_exact(&store, "after importing a file again").await;
+    let ten_again = store.hour_rollups(&hour(10)).await.expect("hour 10");
+    let solver_again = ten_again
+        .iter()
+        .find(|h| h.load.checkouts > 0)
+        .expect("solver");
+    assert_eq!(solver_again.load.used_seconds, 2 * solver.load.used_seconds);
 }
 
 /// A history written before rollups existed gets them when the store opens: the migration asks
