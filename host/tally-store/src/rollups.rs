@@ -785,7 +785,13 @@ mod tests {
         );
         assert_eq!(
             split_at(ranges.clone(), 3 * h),
-            (Vec::from([0..2 * h]), vec![3 * h..6 * h, 7 * h..8 * h])
+            (
+                vec![Range {
+                    start: 0,
+                    end: 2 * h
+                }],
+                vec![3 * h..6 * h, 7 * h..8 * h]
+            )
         );
         assert_eq!(split_at(ranges.clone(), i64::MIN), (vec![], ranges.clone()));
         assert_eq!(split_at(ranges.clone(), 9 * h), (ranges, vec![]));
