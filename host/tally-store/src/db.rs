@@ -540,7 +540,8 @@ pub(crate) const MAX_PARAMS: usize = 4_000;
 pub(crate) struct Table {
     pub(crate) name: &'static str,
     pub(crate) cols: &'static [&'static str],
-    /// Written with `COPY … FROM STDIN` on PostgreSQL: the high-volume facts.
+    /// Written with `COPY … FROM STDIN` on PostgreSQL when more rows than one INSERT holds: the
+    /// high-volume facts and rollups.
     pub(crate) copy: bool,
 }
 
@@ -560,11 +561,13 @@ pub(crate) async fn insert<'r, T>(
     if rows.is_empty() {
         return Ok(());
     }
-    if let (Conn::Postgres(c), true) = (&mut *conn, table.copy) {
+    let per_statement = MAX_PARAMS / table.cols.len();
+    // COPY takes a round trip more than one INSERT: worth it from the second statement's rows.
+    if let (Conn::Postgres(c), true) = (&mut *conn, table.copy && rows.len() > per_statement) {
         return crate::postgres::copy_in(c, table, rows, row).await;
     }
     let kind = conn.kind();
-    for chunk in rows.chunks(MAX_PARAMS / table.cols.len()) {
+    for chunk in rows.chunks(per_statement) {
         let sql = cache
             .entry((table.name, table.cols, chunk.len()))
             .or_insert_with(|| insert_sql(kind, table, chunk.len()).into())

@@ -66,7 +66,7 @@ pub(crate) const HOUR_ROLLUP: Table = Table {
         "distinct_users",
         "distinct_hosts",
     ],
-    copy: false,
+    copy: true,
 };
 
 pub(crate) const USER_HOUR: Table = Table {
@@ -84,7 +84,7 @@ pub(crate) const USER_HOUR: Table = Table {
         "denials",
         "checkouts",
     ],
-    copy: false,
+    copy: true,
 };
 
 /// A session as it is written, for `long_session` and for [`reroll`].
