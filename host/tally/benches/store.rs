@@ -35,12 +35,13 @@ const REQUESTS: usize = 20;
 const END: i64 = 1_767_225_600;
 /// `tally gen`'s sessions per user and year, about.
 const PER_USER_YEAR: u64 = 1_000;
-const SCHEMA: [&str; 5] = [
+const SCHEMA: [&str; 6] = [
     include_str!("../../tally-store/migrations/sqlite/0001_initial.sql"),
     include_str!("../../tally-store/migrations/sqlite/0002_servers_and_polls.sql"),
     include_str!("../../tally-store/migrations/sqlite/0003_rollups.sql"),
     include_str!("../../tally-store/migrations/sqlite/0004_logged_hours.sql"),
-    include_str!("../../tally-store/migrations/sqlite/0005_rollups_without_foreign_keys.sql"),
+    include_str!("../../tally-store/migrations/sqlite/0005_open_checkout_end.sql"),
+    include_str!("../../tally-store/migrations/sqlite/0006_rollups_without_foreign_keys.sql"),
 ];
 /// Tables the store writes for a generated history, parents first, with their columns.
 const TABLES: [(&str, &str); 10] = [

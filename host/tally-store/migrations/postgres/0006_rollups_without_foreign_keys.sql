@@ -1,4 +1,4 @@
--- Rollup rows are derived from the facts and carry no foreign keys: as migrations/sqlite/0005.
+-- Rollup rows are derived from the facts and carry no foreign keys: as migrations/sqlite/0006.
 ALTER TABLE hour_rollup
     DROP CONSTRAINT hour_rollup_feature_id_fkey,
     DROP CONSTRAINT hour_rollup_server_id_fkey;

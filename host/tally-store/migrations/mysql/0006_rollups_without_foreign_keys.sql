@@ -1,4 +1,4 @@
--- Rollup rows are derived from the facts and carry no foreign keys: as migrations/sqlite/0005.
+-- Rollup rows are derived from the facts and carry no foreign keys: as migrations/sqlite/0006.
 -- The indexes InnoDB added for the user and host keys go too; nothing reads by them.
 ALTER TABLE hour_rollup
     DROP FOREIGN KEY hour_rollup_ibfk_1,
