@@ -532,7 +532,12 @@ async fn run_request(store: &Store, request: Request, issued: &BTreeMap<FeatureK
         from: Some(from),
         to: Some(to),
     };
-    let logged = |(from, to): (i64, i64)| Logged::from_ranges([from..to]);
+    let logged = |(from, to): (i64, i64)| {
+        Logged::from_ranges([std::ops::Range {
+            start: from,
+            end: to,
+        }])
+    };
     match request {
         Request::UsageDaily { feature } => {
             let w = window(90);
