@@ -1,6 +1,6 @@
 //! Cold start (PERF.md target 6, issue 7): loading each first-party plugin — manifest check,
-//! component hash, compile or precompiled load, linking — with wasmtime's cache of compiled
-//! plugins (keyed by wasmtime's version, the engine configuration and the component's bytes)
+//! component hash, compile or precompiled load, linking — from the engine's cache of compiled
+//! plugins (`engine::Precompiled`: a file per component and engine, mapped into memory)
 //! against compiling it, in the same run. Median of 5; the cache is warmed once first.
 //!
 //! `cargo bench -p tally-plugin-host --bench load`

@@ -83,10 +83,13 @@ impl LoadedPlugin {
                 missing: missing.join(", "),
             });
         }
-        let compiled = engine.compile(component).map_err(|e| LoadError::Compile {
-            plugin: plugin.clone(),
-            message: format!("{e:#}"),
-        })?;
+        let compiled =
+            engine
+                .compile(component, &manifest.sha256)
+                .map_err(|e| LoadError::Compile {
+                    plugin: plugin.clone(),
+                    message: format!("{e:#}"),
+                })?;
 
         let exports: Vec<String> = compiled
             .component_type()

@@ -8,9 +8,9 @@
 //!    `tally serve`, its status tools being `tally-sim`: the CPU time of the `tally` process over
 //!    two minutes, as a share of one core. The simulator's own CPU (it stands in for the license
 //!    servers) is not counted.
-//! 3. Issue 7: the component parse of figure 1 while hostile plugins (`hostile-loop`, which
-//!    spins until its deadline stops it) run on as many threads as the machine has cores, against
-//!    the same parse with no neighbour: the host must keep it within 2x.
+//! 3. Issue 7: the component parse of figure 1 while a hostile plugin (`hostile-loop`, which
+//!    spins until its deadline stops it) runs, against the same parse with no neighbour: the
+//!    host must keep it within 2x. Then with one hostile thread per core, the worst case.
 //!
 //! `cargo bench -p tally --bench poll [-- SECONDS]` (the serve window, default 120; 0 skips it).
 
@@ -84,7 +84,10 @@ issued = 40
         .collect();
     let kb = answers.iter().map(|(_, a)| a.len()).sum::<usize>() as f64 / POLLS as f64 / 1e3;
 
-    let registry = Registry::new(PluginEngine::new(None).expect("engine"));
+    // With the compiled-plugin cache, as `tally serve` runs: reloading a quarantined plugin
+    // (below) maps it instead of compiling it on every core.
+    let engine = PluginEngine::new(Some(&dir.join("compiled"))).expect("engine");
+    let registry = Registry::new(engine);
     let lmstat = tally_plugin_artifacts::FIRST_PARTY
         .iter()
         .find(|p| p.id == "flexlm-lmstat")
@@ -179,24 +182,38 @@ issued = 40
         })
     };
     let alone = parse();
-    let (beside_hostile, stopped) = beside_hostile(&registry, parse);
     println!(
         "{:<56} {:>9.0} µs",
         "component parse, no neighbour (baseline)",
         us(alone)
     );
-    println!(
-        "{:<56} {:>9.0} µs  ({:.2}x, target <= 2x; {stopped} hostile calls stopped)",
-        "component parse beside looping hostile plugins",
-        us(beside_hostile),
-        beside_hostile.as_secs_f64() / alone.as_secs_f64()
-    );
+    // The issue's case is one hostile plugin; one per core is the worst a small machine sees.
+    let cores = std::thread::available_parallelism().map_or(2, usize::from);
+    for (hostile, label) in [
+        (
+            1,
+            "component parse beside one looping hostile plugin".to_string(),
+        ),
+        (cores, format!("  beside {cores} (one per core)")),
+    ] {
+        let (beside, stopped) = beside_hostile(&registry, hostile, parse);
+        println!(
+            "{:<56} {:>9.0} µs  ({:.2}x, target <= 2x; {stopped} hostile calls stopped)",
+            label,
+            us(beside),
+            beside.as_secs_f64() / alone.as_secs_f64()
+        );
+    }
 }
 
-/// Runs `measure` while `hostile-loop` is called over and over on one thread per core, each
+/// Runs `measure` while `hostile-loop` is called over and over on `threads` threads, each
 /// call spinning until its deadline stops it (a quarantined copy is loaded afresh, as if an
 /// operator kept reloading it); returns the figure and how many calls were stopped.
-fn beside_hostile(registry: &Registry, measure: impl FnOnce() -> Duration) -> (Duration, usize) {
+fn beside_hostile(
+    registry: &Registry,
+    threads: usize,
+    measure: impl FnOnce() -> Duration,
+) -> (Duration, usize) {
     let (id, dir) = tally_plugin_artifacts::ALL
         .iter()
         .find(|(id, _)| *id == "hostile-loop")
@@ -207,7 +224,6 @@ fn beside_hostile(registry: &Registry, measure: impl FnOnce() -> Duration) -> (D
             .expect("load hostile-loop")
     };
     let stop = AtomicBool::new(false);
-    let threads = std::thread::available_parallelism().map_or(2, usize::from);
     std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads)
             .map(|_| {

@@ -67,7 +67,7 @@ fn shell(env: &Env) -> Command {
     let mut cmd = Command::new("bash");
     cmd.env("PATH", path)
         .env("XDG_DATA_HOME", env.dir.path().join("data"))
-        .env("XDG_CACHE_HOME", env.dir.path().join("cache"))
+        .env("XDG_CACHE_HOME", common::cache_home())
         .env("CARGO_TARGET_DIR", shared_target())
         .env("CARGO_NET_OFFLINE", "true")
         .env("USER", "author");

@@ -31,7 +31,10 @@ fn tally_gen(url: &str, seed: &str) -> Value {
         .args(["--db", url, "gen", "--json", "--seed", seed])
         .args(SMALL)
         .env("TALLY_PLUGIN_DIR", dir.path().join("plugins"))
-        .env("XDG_CACHE_HOME", dir.path().join("cache"))
+        .env(
+            "XDG_CACHE_HOME",
+            std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("xdg-cache"),
+        )
         .output()
         .expect("running tally gen");
     assert!(

@@ -27,7 +27,7 @@ fn command(env: &Env) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_tally"));
     cmd.env("TALLY_DB", env.db())
         .env("TALLY_PLUGIN_DIR", env.dir.path().join("plugins"))
-        .env("XDG_CACHE_HOME", env.dir.path().join("cache"))
+        .env("XDG_CACHE_HOME", common::cache_home())
         .env("XDG_DATA_HOME", env.dir.path().join("data"))
         .env("USER", "tester")
         .env_remove("TALLY_ADMIN_TOKEN")

@@ -13,6 +13,13 @@ pub struct Env {
     pub dir: tempfile::TempDir,
 }
 
+/// `XDG_CACHE_HOME` of every test: compiled plugins are shared across tests (the cache keys
+/// them by component hash and replaces files atomically), so each test binary does not spend
+/// seconds compiling the same 13 plugins again.
+pub fn cache_home() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("xdg-cache")
+}
+
 impl Env {
     pub fn new() -> Env {
         Env {
@@ -29,7 +36,7 @@ impl Env {
             .args(args)
             .env("TALLY_DB", self.db())
             .env("TALLY_PLUGIN_DIR", self.dir.path().join("plugins"))
-            .env("XDG_CACHE_HOME", self.dir.path().join("cache"))
+            .env("XDG_CACHE_HOME", cache_home())
             .output()
             .expect("running tally")
     }
@@ -60,7 +67,7 @@ impl Env {
             .args(extra)
             .env("TALLY_DB", self.db())
             .env("TALLY_PLUGIN_DIR", self.dir.path().join("plugins"))
-            .env("XDG_CACHE_HOME", self.dir.path().join("cache"))
+            .env("XDG_CACHE_HOME", cache_home())
             .env("XDG_DATA_HOME", self.dir.path().join("data"))
             .stdout(Stdio::piped())
             .spawn()
