@@ -320,6 +320,22 @@ fn the_import_summary_names_the_format_sniff_recognised() {
 }
 
 #[test]
+fn a_reader_closing_stdout_early_is_not_a_crash() {
+    // `tally plugin list | head -0`: the pipe is closed before tally writes to it.
+    let env = Env::new();
+    let mut child = env
+        .command(&["plugin", "list"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("running tally");
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("tally ends");
+    assert!(out.status.success(), "{:?}", out.status);
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+}
+
+#[test]
 fn plugin_list_shows_the_wit_version() {
     let env = Env::new();
     let out = env.tally(&["plugin", "list", "--json"]);

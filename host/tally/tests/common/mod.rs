@@ -31,14 +31,18 @@ impl Env {
         format!("sqlite://{}", self.dir.path().join("tally.db").display())
     }
 
-    pub fn tally(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_tally"))
-            .args(args)
+    /// The binary with this home's database, plugin directory and the shared cache.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_tally"));
+        cmd.args(args)
             .env("TALLY_DB", self.db())
             .env("TALLY_PLUGIN_DIR", self.dir.path().join("plugins"))
-            .env("XDG_CACHE_HOME", cache_home())
-            .output()
-            .expect("running tally")
+            .env("XDG_CACHE_HOME", cache_home());
+        cmd
+    }
+
+    pub fn tally(&self, args: &[&str]) -> Output {
+        self.command(args).output().expect("running tally")
     }
 
     /// `tally import --json --utc-offset 0 ARGS…`, which must succeed; returns its summary.
