@@ -2,7 +2,7 @@
 //! what each poll records: a usage sample per feature, and sessions derived from consecutive
 //! polls (tally-core `polls`), written in one transaction.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 use tally_core::polls::{self, Open, Seen};
@@ -696,8 +696,8 @@ async fn record_poll(
     Ok(counts)
 }
 
-/// Returns what is open after the poll. `polls`: the server's last poll, and the previous one
-/// to extend from (`None` after a gap).
+/// Returns what is open after the poll. Given the server's last poll, and the previous poll to
+/// count on from (`None` after a gap).
 async fn record_snapshot(
     w: &mut Writer,
     server: ServerId,
@@ -948,7 +948,7 @@ async fn extendable(
     w: &mut Writer,
     previous: Option<i64>,
     at: i64,
-    features: &std::collections::BTreeSet<i64>,
+    features: &BTreeSet<i64>,
 ) -> Result<Option<i64>, StoreError> {
     match previous.filter(|&p| p < at) {
         Some(p) => Ok(poll_rollups::poll_alone(&mut w.conn, features, p, at)
