@@ -567,7 +567,7 @@ pub(crate) async fn insert<'r, T>(
         return crate::postgres::copy_in(c, table, rows, row).await;
     }
     let kind = conn.kind();
-    for chunk in shaped_chunks(rows, per_statement) {
+    for chunk in rows.chunks(per_statement) {
         let sql = cache
             .entry((table.name, table.cols, chunk.len()))
             .or_insert_with(|| insert_sql(kind, table, chunk.len()).into())
@@ -595,7 +595,7 @@ pub(crate) async fn insert_returning<'r, T>(
 ) -> Result<Vec<Row>, StoreError> {
     let kind = conn.kind();
     let mut out = Vec::with_capacity(rows.len());
-    for chunk in shaped_chunks(rows, MAX_PARAMS / table.cols.len()) {
+    for chunk in rows.chunks(MAX_PARAMS / table.cols.len()) {
         let sql = format!("{} {suffix}", insert_sql(kind, table, chunk.len()));
         let mut params = Params(Vec::with_capacity(chunk.len() * table.cols.len()));
         chunk.iter().for_each(|r| row(&mut params, r));
@@ -607,34 +607,6 @@ pub(crate) async fn insert_returning<'r, T>(
     }
     Ok(out)
 }
-
-/// `rows` cut for multi-row statements: full ones of `max` rows, then the rest in powers of two,
-/// largest first. A statement's text depends on its row count and each connection prepares a
-/// text once (sqlx's statement cache): a poll writing 303 rows, then 305, re-parsed a
-/// 3,000-placeholder INSERT every time; with a dozen shapes per table they stay prepared, for a
-/// few statements more (at most one per bit of the rest).
-pub(crate) fn shaped_chunks<T>(rows: &[T], max: usize) -> impl Iterator<Item = &[T]> {
-    let max = max.max(1);
-    let mut rest = rows;
-    std::iter::from_fn(move || {
-        if rest.is_empty() {
-            return None;
-        }
-        let n = if rest.len() >= max {
-            max
-        } else {
-            // The largest power of two not above what is left.
-            1 << rest.len().ilog2()
-        };
-        let (chunk, tail) = rest.split_at(n);
-        rest = tail;
-        Some(chunk)
-    })
-}
-
-/// Statements each connection keeps prepared: every table's shapes (see [`shaped_chunks`])
-/// plus the fixed statements, with room to spare (sqlx's default is 100).
-pub(crate) const STATEMENT_CACHE: usize = 1_000;
 
 /// `INSERT INTO t (a, b) VALUES (?, ?), (?, ?) …` with the backend's placeholders.
 fn insert_sql(kind: Kind, table: &Table, rows: usize) -> String {
@@ -758,21 +730,5 @@ mod tests {
             Kind::MySql.upsert("server_id, name", &["issued", "kind"]),
             "ON DUPLICATE KEY UPDATE issued = VALUES(issued), kind = VALUES(kind)"
         );
-    }
-
-    #[test]
-    fn rows_are_cut_into_a_few_repeating_shapes() {
-        let sizes = |n: usize, max: usize| -> Vec<usize> {
-            let rows: Vec<usize> = (0..n).collect();
-            let chunks: Vec<&[usize]> = super::shaped_chunks(&rows, max).collect();
-            assert_eq!(chunks.concat(), rows, "every row once, in order");
-            chunks.iter().map(|c| c.len()).collect()
-        };
-        assert_eq!(sizes(0, 100), Vec::<usize>::new());
-        assert_eq!(sizes(1, 100), [1]);
-        assert_eq!(sizes(303, 363), [256, 32, 8, 4, 2, 1]);
-        assert_eq!(sizes(305, 363), [256, 32, 16, 1]);
-        assert_eq!(sizes(800, 363), [363, 363, 64, 8, 2]);
-        assert_eq!(sizes(3, 0), [1, 1, 1]);
     }
 }

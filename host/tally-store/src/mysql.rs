@@ -19,9 +19,7 @@ const ANSI_QUOTES: &str = "SET SESSION sql_mode = CONCAT(@@sql_mode, ',ANSI_QUOT
 
 impl Backend for MySql {
     async fn open(url: &str) -> Result<(MySqlConnection, MySqlPool), StoreError> {
-        let options = MySqlConnectOptions::from_str(url)?
-            .statement_cache_capacity(crate::db::STATEMENT_CACHE)
-            .disable_statement_logging();
+        let options = MySqlConnectOptions::from_str(url)?.disable_statement_logging();
         let mut write = crate::db::connect_creating::<MySql, _>(url, &options).await?;
         write.execute(ANSI_QUOTES).await?;
         MIGRATIONS.run(&mut write).await?;

@@ -18,9 +18,7 @@ impl Backend for Postgres {
     const NUMBERED: bool = true;
 
     async fn open(url: &str) -> Result<(PgConnection, PgPool), StoreError> {
-        let options = PgConnectOptions::from_str(url)?
-            .statement_cache_capacity(crate::db::STATEMENT_CACHE)
-            .disable_statement_logging();
+        let options = PgConnectOptions::from_str(url)?.disable_statement_logging();
         let mut write = crate::db::connect_creating::<Postgres, _>(url, &options).await?;
         MIGRATIONS.run(&mut write).await?;
         let pool = PgPoolOptions::new()

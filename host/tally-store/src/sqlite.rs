@@ -21,7 +21,6 @@ impl Backend for Sqlite {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(30))
-            .statement_cache_capacity(crate::db::STATEMENT_CACHE)
             .disable_statement_logging();
         if let Some(dir) = options
             .get_filename()
