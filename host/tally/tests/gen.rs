@@ -14,6 +14,8 @@ use sqlx::{AssertSqlSafe, ConnectOptions, Connection};
 use tally_core::rollup::{FeatureKey, HourRollup, UserHour, rollup};
 use tally_store::{DenialRow, RollupFilter, SessionRow, Store};
 
+mod common;
+
 const SMALL: [&str; 8] = [
     "--servers",
     "4",
@@ -31,10 +33,7 @@ fn tally_gen(url: &str, seed: &str) -> Value {
         .args(["--db", url, "gen", "--json", "--seed", seed])
         .args(SMALL)
         .env("TALLY_PLUGIN_DIR", dir.path().join("plugins"))
-        .env(
-            "XDG_CACHE_HOME",
-            std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("xdg-cache"),
-        )
+        .env("XDG_CACHE_HOME", common::cache_home())
         .output()
         .expect("running tally gen");
     assert!(
