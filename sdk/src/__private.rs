@@ -9,30 +9,35 @@ use crate::{Importer, Poller};
 pub mod importer {
     pub mod bindings {
         wit_bindgen::generate!({
-            path: "../wit/tally-plugin@0.2.0",
-            world: "importer",
+            path: ["../wit/tally-plugin@0.2.0", "../wit/tally-plugin@0.3.0"],
+            world: "tally:plugin/importer@0.3.0",
+            // 0.3.0 uses 0.2.0's unchanged records: generate them too.
+            generate_all,
             pub_export_macro: true,
             export_macro_name: "__export_importer",
             default_bindings_module: "tally_plugin_sdk::__private::importer::bindings",
         });
     }
-    pub use bindings::exports::tally::plugin::log_importer::Guest as ImporterGuest;
-    pub use bindings::tally::plugin::types::*;
+    pub use bindings::exports::tally::plugin0_3_0::log_importer::Guest as ImporterGuest;
+    pub use bindings::tally::plugin0_2_0::types::*;
+    // What 0.3.0 changed; every other record is 0.2.0's.
+    pub use bindings::tally::plugin0_3_0::types::{Batch, Denial};
 }
 
 pub mod poller {
     pub mod bindings {
         wit_bindgen::generate!({
-            path: "../wit/tally-plugin@0.2.0",
-            world: "poller",
+            path: ["../wit/tally-plugin@0.2.0", "../wit/tally-plugin@0.3.0"],
+            world: "tally:plugin/poller@0.3.0",
+            generate_all,
             pub_export_macro: true,
             export_macro_name: "__export_poller",
             default_bindings_module: "tally_plugin_sdk::__private::poller::bindings",
         });
     }
-    pub use bindings::exports::tally::plugin::status_poller::Guest as PollerGuest;
-    pub use bindings::tally::plugin::http;
-    pub use bindings::tally::plugin::types::*;
+    pub use bindings::exports::tally::plugin0_3_0::status_poller::Guest as PollerGuest;
+    pub use bindings::tally::plugin0_2_0::http;
+    pub use bindings::tally::plugin0_2_0::types::*;
 }
 
 /// Builds the per-batch string table: each distinct string crosses the boundary once.
@@ -217,6 +222,7 @@ fn lower_batch(b: r::Batch) -> importer::Batch {
             }),
             reason: s.opt(x.reason),
             requested_version: s.opt(x.requested_version),
+            until: x.until,
         })
         .collect();
     let queued = b

@@ -311,6 +311,7 @@ impl Writer {
         }
         self.opt_str(d.reason.as_deref());
         self.opt_str(d.requested_version.as_deref());
+        self.opt_i64(d.until);
     }
 
     pub fn queued(&mut self, q: &Queued) {
@@ -392,6 +393,7 @@ impl Reader<'_> {
             code,
             reason: self.opt_string()?,
             requested_version: self.opt_string()?,
+            until: self.opt_i64()?,
         })
     }
 
@@ -578,6 +580,7 @@ mod tests {
             }),
             reason: Some("full".into()),
             requested_version: None,
+            until: Some(12),
         };
         let queued = Queued {
             vendor: "a".into(),

@@ -102,6 +102,10 @@ pub struct Denial {
     pub code: Option<ErrorCode>,
     pub reason: Option<String>,
     pub requested_version: Option<String>,
+    /// The end of a lasting shortfall: part of the request was granted and the rest stayed
+    /// wanted while the granted part was held (an SFLM partial grant). `None`: refused at
+    /// `time` only.
+    pub until: Option<Timestamp>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -104,7 +104,8 @@ impl std::fmt::Display for ErrorCode {
     }
 }
 
-/// A refused license request.
+/// A refused license request: at one instant, or lasting (`until`) when part of a request was
+/// granted and the rest stays wanted while the granted part is held (SFLM).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Denial {
     pub vendor: Sym,
@@ -117,6 +118,8 @@ pub struct Denial {
     pub code: Option<ErrorCode>,
     pub reason: Option<Sym>,
     pub requested_version: Option<Sym>,
+    /// The end of a lasting shortfall (after `time`); `None`: a refusal at `time` only.
+    pub until: Option<Timestamp>,
 }
 
 /// A request waiting in the license server's queue.

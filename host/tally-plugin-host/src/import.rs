@@ -12,6 +12,7 @@ use crate::error::CallError;
 use crate::plugin::{LoadedPlugin, Pre};
 use crate::since_v0_1_0 as v0_1_0;
 use crate::since_v0_2_0 as v0_2_0;
+use crate::since_v0_3_0 as v0_3_0;
 use crate::validate;
 
 /// What the host tells an importer about the log it is about to read.
@@ -36,21 +37,41 @@ pub const RECORDS_PER_LINE: u64 = 2;
 pub const BYTES_PER_RECORD: u64 = 16;
 const RECORD_ALLOWANCE: u64 = 16;
 
-/// An importer instance of either track. Both speak 0.2.0's records (the 0.1.0 bindings share
-/// them), so a call is written once for both with [`each!`].
+/// An importer instance of any track. All share 0.2.0's records but for the batch (0.3.0's
+/// `denial` may last), so a call is written once for all with [`each!`] and a batch is
+/// converted to the host's in each arm.
 enum Bindings {
-    Latest(v0_2_0::importer::Importer),
+    Latest(v0_3_0::importer::Importer),
+    V2(v0_2_0::importer::Importer),
     V1(v0_1_0::importer::Importer),
 }
 
-/// `each!(bindings, i => call on i)`: the same call on whichever track's bindings these are.
+/// `each!(bindings, e => call on e)`: the same call on the `log-importer` export of whichever
+/// track's bindings these are (the latest's accessor carries its package version).
 macro_rules! each {
-    ($bindings:expr, $i:ident => $call:expr) => {
+    ($bindings:expr, $e:ident => $call:expr) => {
         match $bindings {
-            Bindings::Latest($i) => $call,
-            Bindings::V1($i) => $call,
+            Bindings::Latest(i) => {
+                let $e = i.tally_plugin0_3_0_log_importer();
+                $call
+            }
+            Bindings::V2(i) => {
+                let $e = i.tally_plugin_log_importer();
+                $call
+            }
+            Bindings::V1(i) => {
+                let $e = i.tally_plugin_log_importer();
+                $call
+            }
         }
     };
+}
+
+/// A batch-returning call's result in the host's types.
+fn host_batch<B: Into<Batch>>(
+    result: wasmtime::Result<Result<B, v0_2_0::types::PluginError>>,
+) -> wasmtime::Result<Result<Batch, v0_2_0::types::PluginError>> {
+    result.map(|r| r.map(Into::into))
 }
 
 pub struct ImportRun {
@@ -64,7 +85,10 @@ pub struct ImportRun {
 impl ImportRun {
     /// Instantiates `plugin` and calls its `begin`.
     pub fn begin(plugin: Arc<LoadedPlugin>, config: &ImportConfig) -> Result<ImportRun, CallError> {
-        if !matches!(plugin.pre, Pre::Importer(_) | Pre::ImporterV1(_)) {
+        if !matches!(
+            plugin.pre,
+            Pre::Importer(_) | Pre::ImporterV2(_) | Pre::ImporterV1(_)
+        ) {
             return not_an_importer(&plugin);
         }
         plugin.health.admit(plugin.id())?;
@@ -72,8 +96,9 @@ impl ImportRun {
         PluginEngine::arm(&mut store);
         let bindings = match &plugin.pre {
             Pre::ImporterV1(pre) => pre.instantiate(&mut store).map(Bindings::V1),
+            Pre::ImporterV2(pre) => pre.instantiate(&mut store).map(Bindings::V2),
             Pre::Importer(pre) => pre.instantiate(&mut store).map(Bindings::Latest),
-            Pre::Poller(_) | Pre::PollerV1(_) => not_an_importer(&plugin)?,
+            Pre::Poller(_) | Pre::PollerV2(_) | Pre::PollerV1(_) => not_an_importer(&plugin)?,
         };
         let bindings = match bindings {
             Ok(bindings) => bindings,
@@ -89,12 +114,10 @@ impl ImportRun {
             bytes_fed: config.consumed_bytes,
             records_returned: 0,
         };
-        let config = v0_2_0::import_config(config);
+        let config = v0_3_0::import_config(config);
         // `begin` only hands the guest its config: a failure counts, a success proves nothing
         // (or a plugin that traps on every chunk would never reach its quarantine).
-        match run.call(
-            |store, b| each!(b, i => i.tally_plugin_log_importer().call_begin(store, &config)),
-        ) {
+        match run.call(|store, b| each!(b, e => e.call_begin(store, &config))) {
             Ok(()) => Ok(run),
             Err(error) => run.settle(Err(error)),
         }
@@ -109,23 +132,22 @@ impl ImportRun {
         self.lines_fed += count_lines(chunk);
         self.bytes_fed += chunk.len() as u64;
         let batch = self
-            .call(|store, b| each!(b, i => i.tally_plugin_log_importer().call_feed(store, chunk)))
-            .and_then(|batch| self.accept(batch.into()));
+            .call(|store, b| each!(b, e => host_batch(e.call_feed(store, chunk))))
+            .and_then(|batch| self.accept(batch));
         self.settle(batch)
     }
 
     /// The guest's state after the last chunk, to resume from later.
     pub fn checkpoint(&mut self) -> Result<Vec<u8>, CallError> {
-        let state = self
-            .call(|store, b| each!(b, i => i.tally_plugin_log_importer().call_checkpoint(store)));
+        let state = self.call(|store, b| each!(b, e => e.call_checkpoint(store)));
         self.settle(state)
     }
 
     /// Ends the input: the guest closes what is still open.
     pub fn finish(mut self) -> Result<Batch, CallError> {
         let batch = self
-            .call(|store, b| each!(b, i => i.tally_plugin_log_importer().call_finish(store)))
-            .and_then(|batch| self.accept(batch.into()));
+            .call(|store, b| each!(b, e => host_batch(e.call_finish(store))))
+            .and_then(|batch| self.accept(batch));
         self.settle(batch)
     }
 
@@ -154,7 +176,7 @@ impl ImportRun {
         PluginEngine::arm(store);
         match f(store, bindings) {
             Ok(Ok(value)) => Ok(value),
-            Ok(Err(guest)) => Err(v0_2_0::guest_error(id, guest)),
+            Ok(Err(guest)) => Err(v0_3_0::guest_error(id, guest)),
             Err(trap) => {
                 let error = PluginEngine::classify(store, &trap);
                 tracing::warn!(plugin = id, %error, "plugin trapped; its instance is discarded");

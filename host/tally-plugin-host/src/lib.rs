@@ -28,6 +28,7 @@ mod plugin;
 mod registry;
 mod since_v0_1_0;
 mod since_v0_2_0;
+mod since_v0_3_0;
 mod validate;
 
 pub use audit::{AuditEntry, AuditLog};
@@ -43,4 +44,8 @@ pub use registry::{Entry, PluginHealth, QUARANTINE_AFTER, Registry, SNIFF_BYTES,
 
 /// The WIT tracks this host can load, oldest first: the last is the latest, the one the SDK
 /// builds against (`tally_plugin_sdk::WIT_VERSION`).
-pub const SUPPORTED_TRACKS: &[&str] = &[since_v0_1_0::TRACK, since_v0_2_0::TRACK];
+pub const SUPPORTED_TRACKS: &[&str] = &[
+    since_v0_1_0::TRACK,
+    since_v0_2_0::TRACK,
+    since_v0_3_0::TRACK,
+];

@@ -10,6 +10,7 @@ use crate::import::{BYTES_PER_RECORD, RECORDS_PER_LINE};
 use crate::manifest::{Manifest, World};
 use crate::since_v0_1_0 as v0_1_0;
 use crate::since_v0_2_0 as v0_2_0;
+use crate::since_v0_3_0 as v0_3_0;
 use tally_core::Snapshot;
 
 /// What a plugin's `describe` returns.
@@ -28,13 +29,25 @@ pub struct Sniff {
 }
 
 /// The component, instantiated cheaply per call through its `InstancePre`: one variant per
-/// world and WIT track (`V1`: 0.1.0, adapted onto 0.2.0's types).
+/// world and WIT track (no suffix: the latest, 0.3.0; `V2`: 0.2.0; `V1`: 0.1.0).
 pub(crate) enum Pre {
-    Importer(v0_2_0::importer::ImporterPre<crate::engine::HostState>),
-    Poller(v0_2_0::poller::PollerPre<crate::engine::HostState>),
+    Importer(v0_3_0::importer::ImporterPre<crate::engine::HostState>),
+    Poller(v0_3_0::poller::PollerPre<crate::engine::HostState>),
+    ImporterV2(v0_2_0::importer::ImporterPre<crate::engine::HostState>),
+    PollerV2(v0_2_0::poller::PollerPre<crate::engine::HostState>),
     ImporterV1(v0_1_0::importer::ImporterPre<crate::engine::HostState>),
     PollerV1(v0_1_0::poller::PollerPre<crate::engine::HostState>),
 }
+
+/// Every track's exports: a component must export exactly one of them.
+const EXPORTS: [(&str, World, &str); 6] = [
+    (v0_1_0::IMPORTER_EXPORT, World::Importer, v0_1_0::TRACK),
+    (v0_1_0::POLLER_EXPORT, World::Poller, v0_1_0::TRACK),
+    (v0_2_0::IMPORTER_EXPORT, World::Importer, v0_2_0::TRACK),
+    (v0_2_0::POLLER_EXPORT, World::Poller, v0_2_0::TRACK),
+    (v0_3_0::IMPORTER_EXPORT, World::Importer, v0_3_0::TRACK),
+    (v0_3_0::POLLER_EXPORT, World::Poller, v0_3_0::TRACK),
+];
 
 pub struct LoadedPlugin {
     pub manifest: Manifest,
@@ -97,35 +110,22 @@ impl LoadedPlugin {
             .map(|(name, _)| name.to_string())
             .filter(|name| name.starts_with("tally:plugin/"))
             .collect();
-        let (world, track) = match exports
-            .iter()
-            .map(String::as_str)
-            .collect::<Vec<_>>()
-            .as_slice()
-        {
-            [v0_2_0::IMPORTER_EXPORT] => (World::Importer, v0_2_0::TRACK),
-            [v0_2_0::POLLER_EXPORT] => (World::Poller, v0_2_0::TRACK),
-            [v0_1_0::IMPORTER_EXPORT] => (World::Importer, v0_1_0::TRACK),
-            [v0_1_0::POLLER_EXPORT] => (World::Poller, v0_1_0::TRACK),
-            _ => {
-                let found = if exports.is_empty() {
-                    "no tally:plugin interface".to_string()
-                } else {
-                    exports.join(", ")
-                };
-                let supported = [
-                    v0_1_0::IMPORTER_EXPORT,
-                    v0_1_0::POLLER_EXPORT,
-                    v0_2_0::IMPORTER_EXPORT,
-                    v0_2_0::POLLER_EXPORT,
-                ]
-                .join(", ");
-                return Err(LoadError::UnsupportedTrack {
-                    plugin,
-                    found,
-                    supported,
-                });
-            }
+        let known = match exports.as_slice() {
+            [export] => EXPORTS.iter().find(|(name, ..)| name == export),
+            _ => None,
+        };
+        let Some(&(_, world, track)) = known else {
+            let found = if exports.is_empty() {
+                "no tally:plugin interface".to_string()
+            } else {
+                exports.join(", ")
+            };
+            let supported = EXPORTS.iter().map(|(name, ..)| *name);
+            return Err(LoadError::UnsupportedTrack {
+                plugin,
+                found,
+                supported: supported.collect::<Vec<_>>().join(", "),
+            });
         };
         let track = semver::Version::parse(track).expect("track constants are valid semver");
         if world != manifest.world || track != manifest.wit {
@@ -149,25 +149,30 @@ impl LoadedPlugin {
             .linker()
             .instantiate_pre(&compiled)
             .map_err(link_err)?;
-        let latest = track.to_string() == v0_2_0::TRACK;
-        let pre = match (world, latest) {
-            (World::Importer, true) => {
-                Pre::Importer(v0_2_0::importer::ImporterPre::new(instance_pre).map_err(link_err)?)
+        let pre = match (world, track.to_string().as_str()) {
+            (World::Importer, v0_3_0::TRACK) => {
+                Pre::Importer(v0_3_0::importer::ImporterPre::new(instance_pre).map_err(link_err)?)
             }
-            (World::Poller, true) => {
-                Pre::Poller(v0_2_0::poller::PollerPre::new(instance_pre).map_err(link_err)?)
+            (World::Poller, v0_3_0::TRACK) => {
+                Pre::Poller(v0_3_0::poller::PollerPre::new(instance_pre).map_err(link_err)?)
             }
-            (World::Importer, false) => {
+            (World::Importer, v0_2_0::TRACK) => {
+                Pre::ImporterV2(v0_2_0::importer::ImporterPre::new(instance_pre).map_err(link_err)?)
+            }
+            (World::Poller, v0_2_0::TRACK) => {
+                Pre::PollerV2(v0_2_0::poller::PollerPre::new(instance_pre).map_err(link_err)?)
+            }
+            (World::Importer, _) => {
                 Pre::ImporterV1(v0_1_0::importer::ImporterPre::new(instance_pre).map_err(link_err)?)
             }
-            (World::Poller, false) => {
+            (World::Poller, _) => {
                 Pre::PollerV1(v0_1_0::poller::PollerPre::new(instance_pre).map_err(link_err)?)
             }
         };
         // No grant, no access: only what the manifest declares and the operator granted (the
         // check above refused the load otherwise), and only for the world that has `http`.
         let http: Arc<[String]> = match pre {
-            Pre::Poller(_) => manifest
+            Pre::Poller(_) | Pre::PollerV2(_) => manifest
                 .capabilities
                 .http
                 .iter()
@@ -224,6 +229,8 @@ impl LoadedPlugin {
         let instance = match &self.pre {
             Pre::Importer(pre) => pre.instantiate(&mut store).map(Instance::Importer),
             Pre::Poller(pre) => pre.instantiate(&mut store).map(Instance::Poller),
+            Pre::ImporterV2(pre) => pre.instantiate(&mut store).map(Instance::ImporterV2),
+            Pre::PollerV2(pre) => pre.instantiate(&mut store).map(Instance::PollerV2),
             Pre::ImporterV1(pre) => pre.instantiate(&mut store).map(Instance::ImporterV1),
             Pre::PollerV1(pre) => pre.instantiate(&mut store).map(Instance::PollerV1),
         }
@@ -240,8 +247,10 @@ impl LoadedPlugin {
     fn describe(&self) -> Result<PluginInfo, CallError> {
         self.with_instance(|store, _, instance| {
             let info = match instance {
-                Instance::Importer(i) => i.tally_plugin_log_importer().call_describe(store),
-                Instance::Poller(p) => p.tally_plugin_status_poller().call_describe(store),
+                Instance::Importer(i) => i.tally_plugin0_3_0_log_importer().call_describe(store),
+                Instance::Poller(p) => p.tally_plugin0_3_0_status_poller().call_describe(store),
+                Instance::ImporterV2(i) => i.tally_plugin_log_importer().call_describe(store),
+                Instance::PollerV2(p) => p.tally_plugin_status_poller().call_describe(store),
                 Instance::ImporterV1(i) => i.tally_plugin_log_importer().call_describe(store),
                 Instance::PollerV1(p) => p.tally_plugin_status_poller().call_describe(store),
             };
@@ -257,8 +266,10 @@ impl LoadedPlugin {
         let plugin = self.id();
         self.health.call(plugin, || {
             let sniffed = self.with_instance(|store, _, instance| match instance {
-                Instance::Importer(i) => i.tally_plugin_log_importer().call_sniff(store, head),
-                Instance::Poller(p) => p.tally_plugin_status_poller().call_sniff(store, head),
+                Instance::Importer(i) => i.tally_plugin0_3_0_log_importer().call_sniff(store, head),
+                Instance::Poller(p) => p.tally_plugin0_3_0_status_poller().call_sniff(store, head),
+                Instance::ImporterV2(i) => i.tally_plugin_log_importer().call_sniff(store, head),
+                Instance::PollerV2(p) => p.tally_plugin_status_poller().call_sniff(store, head),
                 Instance::ImporterV1(i) => i
                     .tally_plugin_log_importer()
                     .call_sniff(store, head)
@@ -303,6 +314,10 @@ impl LoadedPlugin {
         let plugin = self.id();
         let result = self.with_instance(|store, _, instance| match instance {
             Instance::Poller(p) => p
+                .tally_plugin0_3_0_status_poller()
+                .call_parse_status(store, output, now)
+                .map(Some),
+            Instance::PollerV2(p) => p
                 .tally_plugin_status_poller()
                 .call_parse_status(store, output, now)
                 .map(Some),
@@ -310,7 +325,7 @@ impl LoadedPlugin {
                 .tally_plugin_status_poller()
                 .call_parse_status(store, output, now)
                 .map(Some),
-            Instance::Importer(_) | Instance::ImporterV1(_) => Ok(None),
+            Instance::Importer(_) | Instance::ImporterV2(_) | Instance::ImporterV1(_) => Ok(None),
         })?;
         // An importer is refused by the host: no guest call, nothing counted.
         let Some(result) = result else {
@@ -323,12 +338,12 @@ impl LoadedPlugin {
         self.accept_snapshot(result, lines, output.len() as u64)
     }
 
-    /// Asks an http poller (a 0.2.0 poller without `command`) for the status of the license
+    /// Asks an http poller (a poller on 0.2.0 or later without `command`) for the status of the license
     /// server at `host`/`port` at `now`: the plugin fetches it over its `http` import, limited
     /// to the hosts declared and granted. The result is bounded by what it fetched.
     pub fn poll(&self, host: &str, port: Option<u16>, now: i64) -> Result<Snapshot, CallError> {
         let plugin = self.id();
-        if !matches!(self.pre, Pre::Poller(_)) {
+        if !matches!(self.pre, Pre::Poller(_) | Pre::PollerV2(_)) {
             // Refused by the host: no guest call, nothing counted.
             return Err(CallError::Unavailable {
                 plugin: plugin.into(),
@@ -348,6 +363,10 @@ impl LoadedPlugin {
             let (result, fetched) = self.with_instance(|store, _, instance| {
                 let result = match instance {
                     Instance::Poller(p) => {
+                        p.tally_plugin0_3_0_status_poller()
+                            .call_poll(&mut *store, &server, now)?
+                    }
+                    Instance::PollerV2(p) => {
                         p.tally_plugin_status_poller()
                             .call_poll(&mut *store, &server, now)?
                     }
@@ -372,13 +391,13 @@ impl LoadedPlugin {
         bytes: u64,
     ) -> Result<Snapshot, CallError> {
         let plugin = self.id();
-        let wire = result.map_err(|e| v0_2_0::guest_error(plugin, e))?;
+        let wire = result.map_err(|e| v0_3_0::guest_error(plugin, e))?;
         let invalid = |message: String| CallError::InvalidResult {
             plugin: plugin.into(),
             message,
         };
         let strings = wire.strings.len();
-        let snapshot = v0_2_0::snapshot(wire).map_err(|sym| {
+        let snapshot = v0_3_0::snapshot(wire).map_err(|sym| {
             invalid(format!(
                 "string index {sym} out of range ({strings} strings)"
             ))
@@ -396,8 +415,10 @@ impl LoadedPlugin {
 }
 
 pub(crate) enum Instance {
-    Importer(v0_2_0::importer::Importer),
-    Poller(v0_2_0::poller::Poller),
+    Importer(v0_3_0::importer::Importer),
+    Poller(v0_3_0::poller::Poller),
+    ImporterV2(v0_2_0::importer::Importer),
+    PollerV2(v0_2_0::poller::Poller),
     ImporterV1(v0_1_0::importer::Importer),
     PollerV1(v0_1_0::poller::Poller),
 }

@@ -64,8 +64,24 @@ fn check_batch(b: &Batch) -> Result<(), String> {
             })?;
     }
     for (i, d) in b.denials.iter().enumerate() {
-        let Denial { count, time, .. } = *d;
+        let Denial {
+            count, time, until, ..
+        } = *d;
         instant("time", time)
+            .and_then(|()| match until {
+                Some(until) => instant("until", until).and_then(|()| {
+                    if until < time {
+                        Err(format!(
+                            "until {} is before its time {}",
+                            shown(until),
+                            shown(time)
+                        ))
+                    } else {
+                        Ok(())
+                    }
+                }),
+                None => Ok(()),
+            })
             .and_then(|()| positive("count", count))
             .map_err(|e| format!("denial {} ({}): {e}", i + 1, who(d.feature, d.user, d.host)))?;
     }
@@ -212,6 +228,7 @@ mod tests {
                 code: None,
                 reason: None,
                 requested_version: None,
+                until: Some(LATEST),
             }],
             queued: vec![Queued {
                 vendor: 0,
@@ -264,6 +281,17 @@ mod tests {
         assert_eq!(
             batch_error(|b| b.denials[0].time = LATEST + 1),
             "denial 1 (solver by alice@ws1): time 7258118401 (2200-01-01T00:00:01Z) is after 2200-01-01T00:00:00Z"
+        );
+        assert_eq!(
+            batch_error(|b| b.denials[0].until = Some(EARLIEST - 1)),
+            "denial 1 (solver by alice@ws1): until -1 (1969-12-31T23:59:59Z) is before 1970-01-01T00:00:00Z"
+        );
+        assert_eq!(
+            batch_error(|b| {
+                b.denials[0].time = T;
+                b.denials[0].until = Some(T - 1);
+            }),
+            "denial 1 (solver by alice@ws1): until 1599999999 (2020-09-13T12:26:39Z) is before its time 1600000000 (2020-09-13T12:26:40Z)"
         );
         assert_eq!(
             batch_error(|b| b.queued[0].count = 0),

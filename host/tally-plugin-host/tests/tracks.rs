@@ -1,6 +1,6 @@
-//! The two WIT tracks: a component built on 0.1.0 keeps loading and importing through the
-//! adapter onto 0.2.0; 0.2.0's `sniff` names the format it saw; 0.2.0's http pollers reach the
-//! hosts declared and granted, and nothing else.
+//! The WIT tracks: components built on 0.1.0 and 0.2.0 keep loading and importing through the
+//! adapters onto 0.3.0; `sniff` (0.2.0 on) names the format it saw; http pollers (0.2.0 on)
+//! reach the hosts declared and granted, and nothing else.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -80,6 +80,33 @@ fn a_0_1_0_component_loads_sniffs_and_imports_through_the_adapter() {
 }
 
 #[test]
+fn a_0_2_0_component_imports_its_denials_as_instants() {
+    let registry = registry_with(&[artifacts::TRACK_V020]);
+    let plugin = registry.get("track-v020").expect("loaded");
+    assert_eq!(plugin.track.to_string(), "0.2.0");
+    let log = "V020\nalice solver 1700000000\nnot a denial\n";
+    let (detected, sniffed) = registry
+        .detect(World::Importer, log.as_bytes())
+        .expect("claimed");
+    assert_eq!(
+        (detected.id(), sniffed.format.as_str()),
+        ("track-v020", "v020-log")
+    );
+
+    let mut run = ImportRun::begin(plugin.clone(), &ImportConfig::default()).expect("begin");
+    let batch = run.feed(log.as_bytes()).expect("feed");
+    let denials: Vec<_> = batch
+        .denials
+        .iter()
+        .map(|d| (batch.str(d.user), batch.str(d.feature), d.time, d.until))
+        .collect();
+    // 0.2.0 has no `until`: every denial is a refusal at its time.
+    assert_eq!(denials, [("alice", "solver", 1_700_000_000, None)]);
+    assert_eq!((batch.lines, batch.diagnostics.len()), (3, 1));
+    assert_eq!(run.finish().expect("finish").lines, 3);
+}
+
+#[test]
 fn sniff_names_the_format_of_a_multi_format_plugin() {
     let registry = registry_with(&[artifacts::DSLS_LOG, artifacts::FLEXLM_LOG]);
     let cloud =
@@ -92,7 +119,7 @@ fn sniff_names_the_format_of_a_multi_format_plugin() {
             .unwrap_or_else(|| panic!("{format} is claimed"));
         assert_eq!(
             (plugin.id(), plugin.track.to_string()),
-            ("dsls-log", "0.2.0".into())
+            ("dsls-log", "0.3.0".into())
         );
         assert_eq!(sniffed.format, format);
         assert!(sniffed.confidence >= 0.9, "{sniffed:?}");
@@ -202,7 +229,7 @@ fn an_http_poller_reaches_its_granted_host_and_nothing_else() {
     let server = StatusServer::start(Page::Good);
     let address = server.address();
     let plugin = http_poller(&address, std::slice::from_ref(&address)).expect("granted");
-    assert_eq!(plugin.track.to_string(), "0.2.0");
+    assert_eq!(plugin.track.to_string(), "0.3.0");
 
     let snapshot = plugin
         .poll("127.0.0.1", Some(server.port), 1_700_000_000)

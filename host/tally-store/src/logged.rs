@@ -224,6 +224,7 @@ mod tests {
             code: None,
             reason: None,
             requested_version: None,
+            until: None,
         });
         assert_eq!(event_span(&b), Some((40, 500)));
     }

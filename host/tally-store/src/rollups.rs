@@ -335,7 +335,9 @@ pub(crate) fn add_load(p: &mut Params<'_>, l: &Load) {
 type Facts = BTreeMap<i64, (Vec<SessionFact>, Vec<DenialFact>)>;
 
 /// Every fact of the features `keys` overlapping `range` (a superset is fine: `rollup` clips),
-/// in one round trip. Denials come back with no end.
+/// in one round trip. Sessions end in the sixth column, denials have none there and their
+/// `until` (NULL for an instant) in the seventh. PostgreSQL types a UNION's columns pair by
+/// pair from the left: the first two parts give both nullable columns their type.
 async fn features_facts(
     conn: &mut Conn,
     keys: &[FeatureKey],
@@ -344,22 +346,27 @@ async fn features_facts(
     let (a, b) = (range.start, range.end);
     let ids = placeholders(keys.len());
     let mut q = query_built(format!(
-        "SELECT feature_id, user_id, host_id, count, start, \"end\" FROM session
+        "SELECT feature_id, user_id, host_id, count, start, \"end\", NULL FROM session
             WHERE feature_id IN ({ids}) AND \"end\" >= ? AND \"end\" < ? AND start < ? AND \"end\" - start <= ?
          UNION ALL
-         SELECT feature_id, user_id, host_id, count, start, \"end\" FROM long_session
+         SELECT feature_id, user_id, host_id, count, time, NULL, until_time FROM denial
+            WHERE feature_id IN ({ids}) AND time >= ? AND time < ?
+         UNION ALL
+         SELECT feature_id, user_id, host_id, count, time, NULL, until_time FROM denial
+            WHERE feature_id IN ({ids}) AND until_time >= ? AND time < ?
+         UNION ALL
+         SELECT feature_id, user_id, host_id, count, start, \"end\", NULL FROM long_session
             WHERE feature_id IN ({ids}) AND \"end\" >= ? AND start < ?
          UNION ALL
-         SELECT o.feature_id, o.user_id, o.host_id, o.count, o.start, s.last_poll
+         SELECT o.feature_id, o.user_id, o.host_id, o.count, o.start, s.last_poll, NULL
             FROM open_checkout o JOIN license_server s ON s.id = o.server_id
-            WHERE o.feature_id IN ({ids}) AND s.last_poll >= ? AND o.start < ?
-         UNION ALL
-         SELECT feature_id, user_id, host_id, count, time, NULL FROM denial
-            WHERE feature_id IN ({ids}) AND time >= ? AND time < ?"
+            WHERE o.feature_id IN ({ids}) AND s.last_poll >= ? AND o.start < ?"
     ));
-    let bounds: [&[i64]; 4] = [
+    // Denials: those starting in the range, then lasting ones that started before it.
+    let bounds: [&[i64]; 5] = [
         &[a, b.saturating_add(LONG), b, LONG],
         &[a, b],
+        &[a, a],
         &[a, b],
         &[a, b],
     ];
@@ -397,7 +404,7 @@ async fn features_facts(
                 host,
                 count,
                 time: start,
-                until: None,
+                until: r.get(6)?,
             }),
         }
     }
@@ -550,15 +557,15 @@ impl Store {
             filter.to.unwrap_or(i64::MAX),
         );
         let rows = query(
-            "SELECT server_id, feature_id, user_id, host_id, count, start, \"end\" FROM session
+            "SELECT server_id, feature_id, user_id, host_id, count, start, \"end\", NULL FROM session
                 WHERE (? IS NULL OR server_id = ?) AND (? IS NULL OR feature_id = ?) AND \"end\" >= ? AND start < ?
              UNION ALL
-             SELECT o.server_id, o.feature_id, o.user_id, o.host_id, o.count, o.start, s.last_poll
-                FROM open_checkout o JOIN license_server s ON s.id = o.server_id
-                WHERE (? IS NULL OR o.server_id = ?) AND (? IS NULL OR o.feature_id = ?) AND s.last_poll >= ? AND o.start < ?
+             SELECT server_id, feature_id, user_id, host_id, count, time, NULL, until_time FROM denial
+                WHERE (? IS NULL OR server_id = ?) AND (? IS NULL OR feature_id = ?) AND COALESCE(until_time, time) >= ? AND time < ?
              UNION ALL
-             SELECT server_id, feature_id, user_id, host_id, count, time, NULL FROM denial
-                WHERE (? IS NULL OR server_id = ?) AND (? IS NULL OR feature_id = ?) AND time >= ? AND time < ?",
+             SELECT o.server_id, o.feature_id, o.user_id, o.host_id, o.count, o.start, s.last_poll, NULL
+                FROM open_checkout o JOIN license_server s ON s.id = o.server_id
+                WHERE (? IS NULL OR o.server_id = ?) AND (? IS NULL OR o.feature_id = ?) AND s.last_poll >= ? AND o.start < ?",
         );
         let mut q = rows;
         for (a, b) in [(from, to); 3] {
@@ -598,7 +605,7 @@ impl Store {
                     host,
                     count,
                     time: start,
-                    until: None,
+                    until: r.get(7)?,
                 }),
             }
         }
@@ -723,7 +730,7 @@ async fn rebuild(w: &mut Writer) -> Result<(), StoreError> {
          SELECT o.server_id, o.feature_id, min(o.start), max(s.last_poll)
             FROM open_checkout o JOIN license_server s ON s.id = o.server_id GROUP BY o.server_id, o.feature_id
          UNION ALL
-         SELECT server_id, feature_id, min(time), max(time) FROM denial GROUP BY server_id, feature_id",
+         SELECT server_id, feature_id, min(time), max(COALESCE(until_time, time)) FROM denial GROUP BY server_id, feature_id",
     )
     .fetch_all(&mut w.conn)
     .await?;

@@ -385,7 +385,7 @@ impl Store {
     /// Denials of a server with names, by time.
     pub async fn denials(&self, server: ServerId) -> Result<Vec<DenialRow>, StoreError> {
         let rows = query(
-            "SELECT f.vendor, f.name, u.name, h.name, d.count, d.time, d.kind, d.code, d.reason, d.requested_version
+            "SELECT f.vendor, f.name, u.name, h.name, d.count, d.time, d.kind, d.code, d.reason, d.requested_version, d.until_time
              FROM denial d JOIN feature f ON f.id = d.feature_id JOIN \"user\" u ON u.id = d.user_id
              JOIN host h ON h.id = d.host_id WHERE d.server_id = ? ORDER BY d.time, u.name, f.name",
         )
@@ -405,6 +405,7 @@ impl Store {
                     code: r.get(7)?,
                     reason: r.get(8)?,
                     requested_version: r.get(9)?,
+                    until: r.get(10)?,
                 })
             })
             .collect()
@@ -424,6 +425,8 @@ pub struct DenialRow {
     pub code: Option<String>,
     pub reason: Option<String>,
     pub requested_version: Option<String>,
+    /// The end of a lasting shortfall (a partial grant); `None` for a refusal at `time`.
+    pub until: Option<i64>,
 }
 
 /// Tables holding a server's history, emptied when it is removed (children first).

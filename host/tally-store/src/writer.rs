@@ -129,6 +129,7 @@ const DENIAL: Table = Table {
         "code",
         "reason",
         "requested_version",
+        "until_time",
         "import_run_id",
     ],
     copy: true,
@@ -366,6 +367,7 @@ impl Writer {
             p.add(d.code.map(|c| c.to_string()));
             p.add(str_opt(d.reason));
             p.add(str_opt(d.requested_version));
+            p.add(d.until);
             p.add(run);
         })
         .await?;
@@ -421,7 +423,7 @@ impl Writer {
                 host: ids.host(d.host),
                 count: d.count,
                 time: d.time,
-                until: None,
+                until: d.until,
             })
             .collect();
         rollups::roll_added(conn, sql, &sessions, &denials).await?;

@@ -72,6 +72,7 @@ fn batch(lines: u64, end_reason: EndReason) -> Batch {
             }),
             reason: Some(6),
             requested_version: None,
+            until: None,
         }],
         queued: vec![],
         server_events: vec![ServerEvent {

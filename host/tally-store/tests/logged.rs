@@ -48,6 +48,7 @@ fn batch(sessions: Vec<Session>, denials: Vec<i64>, events: Vec<i64>) -> Batch {
                 code: None,
                 reason: None,
                 requested_version: None,
+                until: None,
             })
             .collect(),
         server_events: events

@@ -51,6 +51,16 @@ fn denial(feature: u32, user: u32, time: i64) -> Denial {
         code: None,
         reason: None,
         requested_version: None,
+        until: None,
+    }
+}
+
+/// A partial grant's shortfall of `count` licences over `[time, until)` (SFLM).
+fn lasting(feature: u32, user: u32, count: u32, time: i64, until: i64) -> Denial {
+    Denial {
+        count,
+        until: Some(until),
+        ..denial(feature, user, time)
     }
 }
 
@@ -123,7 +133,11 @@ async fn recomputed(store: &Store) -> (Vec<HourRollup>, Vec<UserHour>) {
     let last = sessions
         .iter()
         .map(|s| s.end)
-        .chain(denials.iter().map(|d| d.time))
+        .chain(
+            denials
+                .iter()
+                .map(|d| d.until.unwrap_or(d.time).max(d.time)),
+        )
         .max()
         .unwrap_or(0);
     let mut hours = Vec::new();
@@ -329,9 +343,14 @@ async fn batches_in_time_order_late_and_again_roll_up_exactly(store: Store) {
             ],
             vec![denial(1, 5, T0 + 10 * H + 2_800)],
         ),
-        // A long session (three days, listed in long_session) from hour 16.
-        batch(vec![session(2, 3, 6, 1, T0 + 16 * H, T0 + 88 * H)], vec![]),
-        // Within the long session's hours, then past them.
+        // A long session (three days, listed in long_session) from hour 16, and a partial
+        // grant's shortfall of 2 licences from hour 30 to 45.
+        batch(
+            vec![session(2, 3, 6, 1, T0 + 16 * H, T0 + 88 * H)],
+            vec![lasting(2, 4, 2, T0 + 30 * H, T0 + 45 * H)],
+        ),
+        // Within the long session's hours (re-rolled: the shortfall that started before them
+        // is read back), then past them.
         batch(
             vec![
                 session(2, 4, 7, 1, T0 + 40 * H, T0 + 41 * H),
@@ -354,14 +373,18 @@ async fn batches_in_time_order_late_and_again_roll_up_exactly(store: Store) {
         ),
         (1_800 + 2 * 900, 2, 2, 1)
     );
-    // Hour 40: the long session and bob's hour.
+    // Hour 40: the long session and bob's hour used; 2 more wanted all hour.
     let forty = store.hour_rollups(&hour(40)).await.expect("hour 40");
     assert_eq!(
         forty
             .iter()
-            .map(|h| h.load.used_seconds)
+            .map(|h| (
+                h.load.used_seconds,
+                h.load.desired_seconds,
+                h.load.peak_desired
+            ))
             .collect::<Vec<_>>(),
-        [2 * H as u64]
+        [(2 * H as u64, 4 * H as u64, 4)]
     );
 
     // Late data, one batch: old hours only, across the last rolled hour, and hours after it.

@@ -726,6 +726,7 @@ impl<'a> GenWriter<'a> {
                     }),
                     reason: None,
                     requested_version: None,
+                    until: None,
                 }),
             }
         }

@@ -8,7 +8,8 @@
 //!
 //! **`sflm_2024-03-04.log`** (server `sflm`): alice Solver ×1 09:00-11:00; bob Solver ×2
 //! 10:00-10:30; carol Solver desired 3, granted 1, 10:15-10:45 (a session of 1 and a denial of
-//! the 2 short); alice Mesher ×1 13:00-14:30. Logged: the import's first to last event,
+//! the 2 short lasting as long: 2 × 1800 s more desired, desired peak 1 + 2 + 3 = 6 at
+//! 10:15-10:30); alice Mesher ×1 13:00-14:30. Logged: the import's first to last event,
 //! 09:00-14:30 → hours 09..14 = **6 hours**.
 //!
 //! | hour | Solver used s                           | peak | Mesher used s |
@@ -199,6 +200,18 @@ fn the_sflm_day_summary_adds_up_to_the_hand_computed_sums() {
         [&mesher["TotalDesired"], &mesher["MaxDesired"]],
         ["1.5", "1"]
     );
+    // Solver: carol's 2 short for 30 min are desired too: 3.5 + 1 = 4.5 lh, all in hour 10;
+    // at 10:15-10:30 alice 1 + bob 2 + carol 3 are wanted.
+    assert_eq!(
+        [
+            &solver["TotalDesired"],
+            &solver["MaxDesired"],
+            &solver["TotalDesired10"],
+            &solver["MaxDesired10"],
+            &solver["TotalDesired09"],
+        ],
+        ["4.5", "6", "3.5", "6", "1"]
+    );
 
     // --per-user adds a line per user and product: bob held 2 Solver licenses for 30 min.
     let (_, per_user) = csv(
@@ -216,6 +229,17 @@ fn the_sflm_day_summary_adds_up_to_the_hand_computed_sums() {
         &[("UserName", "alice"), ("ProductName", "Solver")],
     );
     assert_eq!(alice["TotalUsed"], "2");
+    // carol used 1 × 30 min and wanted 3 × 30 min.
+    let carol = row(&per_user, &[("UserName", "carol")]);
+    assert_eq!(
+        [
+            &carol["TotalUsed"],
+            &carol["TotalDesired"],
+            &carol["MaxUsed"],
+            &carol["MaxDesired"]
+        ],
+        ["0.5", "1.5", "1", "3"]
+    );
 
     // The week file (Sunday 2024-03-03 to Saturday) has the weekday columns: all on Monday.
     let (header, week) = csv(&env, &["sflm", "--period", "week", "--server", "sflm"]);

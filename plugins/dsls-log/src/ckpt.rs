@@ -8,7 +8,8 @@ use tally_plugin_sdk::{Batch, EndReason, PluginError};
 use crate::json::{Expect, Frame, Key, Reader};
 use crate::parse::{DslsLog, Meta, Mode, Open, ZoneFrom, pair_key};
 
-const VERSION: u8 = 1;
+/// 2: denials carry `until` (SDK for WIT 0.3.0).
+const VERSION: u8 = 2;
 
 const MODES: [Mode; 3] = [Mode::Unknown, Mode::Text, Mode::Json];
 const ZONE_FROM: [ZoneFrom; 4] = [

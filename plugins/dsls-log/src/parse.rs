@@ -363,6 +363,7 @@ impl DslsLog {
                                 code: None,
                                 reason: Some(owned(r.reason)),
                                 requested_version: None,
+                                until: None,
                             };
                             self.denial(d, out);
                             true

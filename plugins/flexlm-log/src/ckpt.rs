@@ -7,7 +7,8 @@ use tally_plugin_sdk::{Batch, PluginError};
 
 use crate::parse::{Clock, FlexlmLog, Open, Vendor, pair_key};
 
-const VERSION: u8 = 1;
+/// 2: denials carry `until` (SDK for WIT 0.3.0).
+const VERSION: u8 = 2;
 
 pub fn encode(p: &FlexlmLog) -> Vec<u8> {
     let mut w = Writer::with_capacity(VERSION, 64 + p.open_len * 48);

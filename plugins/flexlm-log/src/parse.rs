@@ -445,6 +445,7 @@ impl FlexlmLog {
             code: r.code,
             reason: r.reason.map(owned),
             requested_version: r.version.map(owned),
+            until: None,
         };
         match self.shift() {
             Some(sh) => out.denials.push(Denial {

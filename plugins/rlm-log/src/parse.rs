@@ -393,6 +393,7 @@ impl RlmLog {
             }),
             reason,
             requested_version: Some(owned(d.version)),
+            until: None,
         });
     }
 

@@ -25,11 +25,13 @@
 //! may be in any order.
 //!
 //! **Partial grants.** NumberDesired > NumberGranted: the session has count NumberGranted and a
-//! `Denied` denial for the shortfall (desired − granted) at the session's start, reason
-//! "partially granted" — the seed's "desired" counts are what Tally's rollups call
-//! "desired = used + denied". Nothing granted: the denial alone (reason "not granted"), no
-//! session. A joined next half adds no second denial. Nothing desired and nothing granted: an
-//! `Unrecognised` diagnostic.
+//! `Denied` denial for the shortfall (desired − granted) from the session's start `until` its
+//! end, reason "partially granted": the seed's TotalDesired is "the number of licenses desired
+//! times the length of time they were desired", which Tally's rollups compute as "desired =
+//! used + denied" over the interval. Nothing granted: the denial alone over the line's times
+//! (reason "not granted"), no session. Lines joined at midnight are one denial, emitted with
+//! their session when it closes. Nothing desired and nothing granted: an `Unrecognised`
+//! diagnostic.
 //!
 //! **Names.** vendor `sflm` (the log names no vendor), feature = ProductName (ProductId when the
 //! name is empty), user = UserName, host = HostName. ProductId is not kept: `project` means a
@@ -171,27 +173,6 @@ impl SflmLog {
             next: 0,
             next_day_seen: false,
         };
-        if r.desired > r.granted {
-            out.denials.push(Denial {
-                vendor: VENDOR.into(),
-                feature: feature(&o).to_string(),
-                user: o.user.clone(),
-                host: o.host.clone(),
-                count: r.desired - r.granted,
-                time: r.start,
-                kind: DenialKind::Denied,
-                code: None,
-                reason: Some(
-                    if r.granted == 0 {
-                        "not granted"
-                    } else {
-                        "partially granted"
-                    }
-                    .into(),
-                ),
-                requested_version: None,
-            });
-        }
         match r.day_end() {
             Some(next) => self.open.push(Open { next, ..o }),
             None => close(o, EndReason::Checkin, out),
@@ -242,7 +223,31 @@ fn feature(o: &Open) -> &str {
 }
 
 /// Emits the session of a finished check-out (none when nothing was granted).
+/// Emits a check-out's session and, when fewer licences were granted than desired, the
+/// shortfall as a denial lasting as long.
 fn close(o: Open, end_reason: EndReason, out: &mut Batch) {
+    if o.desired > o.granted {
+        out.denials.push(Denial {
+            vendor: VENDOR.into(),
+            feature: feature(&o).to_string(),
+            user: o.user.clone(),
+            host: o.host.clone(),
+            count: o.desired - o.granted,
+            time: o.start,
+            kind: DenialKind::Denied,
+            code: None,
+            reason: Some(
+                if o.granted == 0 {
+                    "not granted"
+                } else {
+                    "partially granted"
+                }
+                .into(),
+            ),
+            requested_version: None,
+            until: (o.end > o.start).then_some(o.end),
+        });
+    }
     if o.granted == 0 {
         return;
     }
@@ -432,7 +437,7 @@ mod tests {
             l("a", 1, "P", 5, 3, D1, 3600, 7200),
             l("b", 2, "P", 2, 0, D1, 3600, 7200),
             l("c", 3, "P", 0, 0, D1, 3600, 7200),
-            // Spanning midnight: one denial, at the start.
+            // Spanning midnight: one denial, from the start to the joined end.
             l("d", 4, "P", 4, 1, D1, 82_800, DAY),
             l("d", 4, "P", 4, 1, D2, 0, 600),
         ]
@@ -443,10 +448,11 @@ mod tests {
             .iter()
             .map(|d| {
                 format!(
-                    "{} {} {} {}",
+                    "{} {} {}..{} {}",
                     d.user,
                     d.count,
                     format_utc(d.time),
+                    format_utc(d.until.expect("lasting")),
                     d.reason.as_deref().unwrap()
                 )
             })
@@ -454,9 +460,9 @@ mod tests {
         assert_eq!(
             d,
             [
-                "a 2 2007-07-01T01:00:00Z partially granted",
-                "b 2 2007-07-01T01:00:00Z not granted",
-                "d 3 2007-07-01T23:00:00Z partially granted",
+                "a 2 2007-07-01T01:00:00Z..2007-07-01T02:00:00Z partially granted",
+                "b 2 2007-07-01T01:00:00Z..2007-07-01T02:00:00Z not granted",
+                "d 3 2007-07-01T23:00:00Z..2007-07-02T00:10:00Z partially granted",
             ]
         );
         assert_eq!(

@@ -76,11 +76,13 @@ fn partial_grants_become_a_session_and_a_denial() {
     assert_eq!(
         denials(&b),
         strs(&[
-            "sflm|CFD Solver|hank|ws-hank|2|2007-07-01T08:00:00Z|Denied|-|partially granted|-",
-            "sflm|CFD Solver|ivy|ws-ivy|4|2007-07-01T09:00:00Z|Denied|-|not granted|-",
-            // Across midnight: one denial for the joined check-out, at its start.
-            "sflm|CFD Solver|hank|ws-hank|4|2007-07-01T23:00:00Z|Denied|-|partially granted|-",
-            "sflm|CFD Solver|ivy|ws-ivy|2|2007-07-01T23:50:00Z|Denied|-|not granted|-",
+            // The shortfall lasts as long as the check-out (the seed's TotalDesired).
+            "sflm|CFD Solver|hank|ws-hank|2|2007-07-01T08:00:00Z|Denied|-|partially granted|-|until 2007-07-01T10:00:00Z",
+            "sflm|CFD Solver|ivy|ws-ivy|4|2007-07-01T09:00:00Z|Denied|-|not granted|-|until 2007-07-01T09:05:00Z",
+            // Across midnight: one denial for the joined check-out, from its start to its end,
+            // emitted when it closes (ivy's second half comes first on July 2).
+            "sflm|CFD Solver|ivy|ws-ivy|2|2007-07-01T23:50:00Z|Denied|-|not granted|-|until 2007-07-02T00:20:00Z",
+            "sflm|CFD Solver|hank|ws-hank|4|2007-07-01T23:00:00Z|Denied|-|partially granted|-|until 2007-07-02T03:00:00Z",
         ])
     );
     // jack desired nothing and was granted nothing.
@@ -106,7 +108,7 @@ fn aligned_columns_names_with_spaces_bom_crlf_no_final_newline() {
     assert_eq!(
         denials(&b),
         strs(&[
-            "sflm|Design Suite|Mª Cruz|mcruz|1|2007-07-01T10:00:00Z|Denied|-|partially granted|-"
+            "sflm|Design Suite|Mª Cruz|mcruz|1|2007-07-01T10:00:00Z|Denied|-|partially granted|-|until 2007-07-01T11:00:00Z"
         ])
     );
     assert!(b.diagnostics.is_empty(), "{:?}", b.diagnostics);

@@ -24,7 +24,8 @@ pub fn sessions(b: &Batch) -> Vec<String> {
         .collect()
 }
 
-/// `vendor|feature|user|host|count|time|kind|major,minor:errno|reason|requested_version`
+/// `vendor|feature|user|host|count|time|kind|major,minor:errno|reason|requested_version`, then
+/// `|until <time>` for a lasting denial.
 pub fn denials(b: &Batch) -> Vec<String> {
     b.denials
         .iter()
@@ -37,8 +38,11 @@ pub fn denials(b: &Batch) -> Vec<String> {
                     c.errno.map_or("-".into(), |e| e.to_string())
                 )
             });
+            let until = d
+                .until
+                .map_or(String::new(), |t| format!("|until {}", format_utc(t)));
             format!(
-                "{}|{}|{}|{}|{}|{}|{:?}|{}|{}|{}",
+                "{}|{}|{}|{}|{}|{}|{:?}|{}|{}|{}{until}",
                 d.vendor,
                 d.feature,
                 d.user,

@@ -92,6 +92,7 @@ fn push(kind: &str, f: &Fields, out: &mut Batch) -> Result<(), PluginError> {
             code: None,
             reason: None,
             requested_version: None,
+            until: None,
         }),
         "queued" => out.queued.push(Queued {
             vendor: name("acme"),

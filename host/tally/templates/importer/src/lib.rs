@@ -174,6 +174,7 @@ impl {{Type}} {
                 code: None,
                 reason: (!e.reason.is_empty()).then_some(e.reason),
                 requested_version: None,
+                until: None,
             }),
         }
     }
