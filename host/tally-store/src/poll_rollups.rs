@@ -28,7 +28,8 @@ use crate::db::{Conn, Kind, Params, Table, insert_returning, query_built};
 use crate::rollups::{HOUR_ROLLUP, USER_HOUR, add_load};
 
 /// Whether the segment `[previous, at]` of `features` holds the poll's checkouts only: no
-/// stored session (an import) ends after `previous` or is an instant at it and starts by `at`.
+/// stored session (an import) ends after `previous` or is an instant at it and starts by `at`,
+/// and no lasting denial (a partial grant, which raises the desired peak) overlaps it.
 /// Sessions the previous poll closed end at `previous` and started before it. One indexed read.
 pub(crate) async fn poll_alone(
     conn: &mut Conn,
@@ -42,18 +43,19 @@ pub(crate) async fn poll_alone(
     let ids = vec!["?"; features.len()].join(", ");
     let mut q = query_built(format!(
         "SELECT 1 FROM session WHERE feature_id IN ({ids}) AND \"end\" >= ? AND (\"end\" > ? OR start >= ?)
-         AND start <= ? LIMIT 1"
+         AND start <= ?
+         UNION ALL
+         SELECT 1 FROM denial WHERE feature_id IN ({ids}) AND until_time > ? AND time < ?
+         LIMIT 1"
     ));
     for &f in features {
         q = q.bind(f);
     }
-    let other = q
-        .bind(previous)
-        .bind(previous)
-        .bind(previous)
-        .bind(at)
-        .fetch_optional(conn)
-        .await?;
+    q = q.bind(previous).bind(previous).bind(previous).bind(at);
+    for &f in features {
+        q = q.bind(f);
+    }
+    let other = q.bind(previous).bind(at).fetch_optional(conn).await?;
     Ok(other.is_none())
 }
 

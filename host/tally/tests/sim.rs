@@ -337,7 +337,12 @@ fn polls_of_simulated_servers_give_the_simulators_sessions_and_statuses() {
         }
         assert!(
             unmatched.is_empty(),
-            "{server}: polled sessions the simulator never had: {unmatched:?}"
+            "{server}: polled sessions the simulator never had: {unmatched:?}\n\
+             the simulator's sessions of those users and features: {:?}\npolls: {polls:?}",
+            truth
+                .iter()
+                .filter(|t| unmatched.iter().any(|p| (&p.0, &p.1) == (&t.0, &t.1)))
+                .collect::<Vec<_>>()
         );
         eprintln!(
             "{server}: {} polls, {compared} of {} simulated sessions matched within {} s",
