@@ -65,8 +65,10 @@ pub fn print_file(s: &FileSummary) {
         } else {
             ""
         };
+        // Line numbers, not a count: "at line 91" cannot be read as "91 malformed lines".
+        let noun = if lines.len() == 1 { "line" } else { "lines" };
         println!(
-            "  malformed lines: {}{more} (all of them: `tally diagnostics {}`)",
+            "  malformed at {noun} {}{more} (all of them: `tally diagnostics {}`)",
             lines.join(", "),
             s.run
         );
