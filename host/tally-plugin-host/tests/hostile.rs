@@ -30,6 +30,13 @@ fn registry() -> Registry {
         },
     );
     grants.grant(
+        "track-v020-poller",
+        Capabilities {
+            commands: vec!["v020stat".into()],
+            http: vec![],
+        },
+    );
+    grants.grant(
         "http-poller",
         Capabilities {
             commands: vec![],

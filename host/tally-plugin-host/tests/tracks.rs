@@ -107,6 +107,41 @@ fn a_0_2_0_component_imports_its_denials_as_instants() {
 }
 
 #[test]
+fn a_0_2_0_poller_loads_and_parses_through_the_adapter() {
+    let granted = Capabilities {
+        commands: vec!["v020stat".into()],
+        http: vec![],
+    };
+    let dir = Path::new(artifacts::TRACK_V020_POLLER);
+    let text = std::fs::read_to_string(dir.join("plugin.toml")).expect("manifest");
+    let manifest = Manifest::parse(&text, "test").expect("valid manifest");
+    let component = std::fs::read(dir.join(&manifest.component)).expect("component");
+    let engine = PluginEngine::new(None).expect("engine");
+    let plugin = LoadedPlugin::load(&engine, manifest, &component, &granted).expect("loaded");
+    assert_eq!(plugin.track.to_string(), "0.2.0");
+    let snapshot = plugin
+        .parse_status(b"solver 4 1\nmesher 2 0\n", 1_700_000_000)
+        .expect("parsed");
+    let features: Vec<_> = snapshot
+        .features
+        .iter()
+        .map(|f| (f.name.as_str(), f.issued, f.in_use))
+        .collect();
+    assert_eq!(features, [("solver", Some(4), 1), ("mesher", Some(2), 0)]);
+    // Its own `poll` answers `unsupported`: 0.2.0 pollers may poll over http.
+    let error = plugin
+        .poll("127.0.0.1", Some(1), 0)
+        .expect_err("a command poller");
+    assert_eq!(
+        error,
+        CallError::Unsupported {
+            plugin: "track-v020-poller".into(),
+            message: "a command poller".into()
+        }
+    );
+}
+
+#[test]
 fn sniff_names_the_format_of_a_multi_format_plugin() {
     let registry = registry_with(&[artifacts::DSLS_LOG, artifacts::FLEXLM_LOG]);
     let cloud =
