@@ -467,6 +467,8 @@ pub async fn answer(
 struct Part {
     hours: Vec<HourRollup>,
     users: Vec<UserHour>,
+    /// With rows added up over the window, the hours that had rows (logged hours too).
+    active: Vec<i64>,
     logged: Logged,
     /// Its features asked about.
     features: Vec<FeatureInfo>,
@@ -536,16 +538,30 @@ pub async fn run(store: &Store, req: &ReportRequest) -> Result<ReportRows, Repor
         });
     }
 
-    // Per-user rows are the biggest read: only for the reports that show users or count them.
-    let needs_users = match req.name {
-        ReportName::Unused | ReportName::Underused | ReportName::UserCount => false,
-        ReportName::Sflm => req.per_user,
-        _ => true,
+    // Per-user rows are the biggest read: only for the reports that show users or count them,
+    // and added up in SQL for those that fold the whole window as one group.
+    let reads = match req.name {
+        ReportName::Usage | ReportName::Heatmap => Reads::Hourly { users: true },
+        ReportName::Sflm => Reads::Hourly {
+            users: req.per_user,
+        },
+        ReportName::Features => Reads::Totals {
+            hours: true,
+            users: true,
+        },
+        ReportName::Unused | ReportName::Underused | ReportName::UserCount => Reads::Totals {
+            hours: true,
+            users: false,
+        },
+        ReportName::Users | ReportName::Hosts | ReportName::Denials => Reads::Totals {
+            hours: false,
+            users: true,
+        },
     };
     let mut parts = Vec::new();
     if req.name != ReportName::UserCount {
         for server in &chosen {
-            parts.push(part(store, req, server, &all_features, needs_users).await?);
+            parts.push(part(store, req, server, &all_features, reads).await?);
         }
     }
     let users_needed = matches!(
@@ -586,13 +602,23 @@ pub async fn run(store: &Store, req: &ReportRequest) -> Result<ReportRows, Repor
     })
 }
 
+/// What a report reads of the rollups.
+#[derive(Debug, Clone, Copy)]
+enum Reads {
+    /// Hourly rows, per-user ones too when `users`: reports per period, cell or hour.
+    Hourly { users: bool },
+    /// Rows added up over the window (`Store::hour_totals`, `Store::user_totals`), those asked
+    /// for: reports folding the whole window as one group, from far fewer rows.
+    Totals { hours: bool, users: bool },
+}
+
 /// The rollups and logged hours of one server for `req`.
 async fn part(
     store: &Store,
     req: &ReportRequest,
     server: &Server,
     all_features: &[FeatureInfo],
-    with_users: bool,
+    reads: Reads,
 ) -> Result<Part, ReportError> {
     let features: Vec<FeatureInfo> = all_features
         .iter()
@@ -613,11 +639,28 @@ async fn part(
         to: req.to,
     })
     .collect();
-    let (mut hours, mut users) = (Vec::new(), Vec::new());
+    let (mut hours, mut users, mut active) = (Vec::new(), Vec::new(), BTreeSet::new());
     for f in &filters {
-        hours.extend(store.hour_rollups(f).await?);
-        if with_users {
-            users.extend(store.user_hours(f).await?);
+        match reads {
+            Reads::Hourly { users: with_users } => {
+                hours.extend(store.hour_rollups(f).await?);
+                if with_users {
+                    users.extend(store.user_hours(f).await?);
+                }
+            }
+            Reads::Totals {
+                hours: with_hours,
+                users: with_users,
+            } => {
+                if with_hours {
+                    let (totals, hours_with_rows) = store.hour_totals(f).await?;
+                    hours.extend(totals);
+                    active.extend(hours_with_rows);
+                }
+                if with_users {
+                    users.extend(store.user_totals(f).await?);
+                }
+            }
         }
     }
     if filters.len() > 1 {
@@ -628,6 +671,7 @@ async fn part(
         logged: store.logged_hours(server.id, req.from, req.to).await?,
         hours,
         users,
+        active: active.into_iter().collect(),
         features,
     })
 }
@@ -697,7 +741,8 @@ fn stats(p: &Part) -> Vec<FeatureStats> {
             f.issued.map(|n| (key, n))
         })
         .collect();
-    let mut stats = report::feature_stats(&p.hours, &p.users, &p.logged, &issued);
+    let logged = p.logged.with(p.active.iter().copied());
+    let mut stats = report::feature_stats(&p.hours, &p.users, &logged, &issued);
     // Features without an issued count and without rows are in the window too, idle.
     let known: BTreeSet<FeatureKey> = stats.iter().map(|s| s.feature).collect();
     for f in &p.features {

@@ -93,6 +93,16 @@ impl Kind {
         }
     }
 
+    /// The sum of integer column `col` as a 64-bit integer (PostgreSQL and MariaDB widen sums
+    /// of integers to decimals).
+    pub(crate) fn sum(self, col: &str) -> String {
+        match self {
+            Kind::Sqlite => format!("sum({col})"),
+            Kind::Postgres => format!("CAST(sum({col}) AS BIGINT)"),
+            Kind::MySql => format!("CAST(sum({col}) AS SIGNED)"),
+        }
+    }
+
     fn numbered(self) -> bool {
         match self {
             Kind::Sqlite => Sqlite::NUMBERED,
@@ -730,5 +740,12 @@ mod tests {
             Kind::MySql.upsert("server_id, name", &["issued", "kind"]),
             "ON DUPLICATE KEY UPDATE issued = VALUES(issued), kind = VALUES(kind)"
         );
+    }
+
+    #[test]
+    fn sums_are_64_bit_integers_per_dialect() {
+        assert_eq!(Kind::Sqlite.sum("denials"), "sum(denials)");
+        assert_eq!(Kind::Postgres.sum("denials"), "CAST(sum(denials) AS BIGINT)");
+        assert_eq!(Kind::MySql.sum("denials"), "CAST(sum(denials) AS SIGNED)");
     }
 }

@@ -39,6 +39,8 @@ mod rollups;
 mod servers;
 mod sqlite;
 mod store;
+#[cfg(feature = "testing")]
+pub mod testing;
 mod writer;
 
 pub use error::StoreError;

@@ -17,7 +17,7 @@
 //! within `[a, b + LONG)`; longer ones (rare: borrowed or forgotten licenses) are listed again in
 //! `long_session`, read by end alone. Open checkouts are few; denials are read by time.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 
 use serde::Serialize;
@@ -25,7 +25,7 @@ use tally_core::period::{DAY, HOUR, hour_ceil, hour_start};
 use tally_core::rollup::{self, DenialFact, FeatureKey, HourRollup, Load, SessionFact, UserHour};
 use tally_core::users::Seen;
 
-use crate::db::{Conn, Params, Pool, Row, SqlCache, Table, insert, query, query_built};
+use crate::db::{Conn, Kind, Params, Pool, Row, SqlCache, Table, insert, query, query_built};
 use crate::writer::Writer;
 use crate::{ServerId, Store, StoreError};
 
@@ -450,32 +450,9 @@ impl Store {
     /// Hourly rows per feature (hours with activity only), by hour, then server and feature.
     /// Day, week, month and year views are `tally_core::report` folds of these.
     pub async fn hour_rollups(&self, filter: &RollupFilter) -> Result<Vec<HourRollup>, StoreError> {
-        let mut out = Vec::new();
-        for (sql, args) in scoped(
-            self.pool(),
-            filter,
-            "SELECT server_id, feature_id, hour, peak_in_use, peak_desired, used_seconds, desired_seconds, denials,
-                checkouts, distinct_users, distinct_hosts FROM hour_rollup",
-        )
-        .await?
-        {
-            let mut q = query_built(sql);
-            for a in args {
-                q = q.bind(a);
-            }
-            for r in q.fetch_all(self.pool()).await? {
-                out.push(HourRollup {
-                    feature: FeatureKey {
-                        server: r.get(0)?,
-                        feature: r.get(1)?,
-                    },
-                    hour: r.get(2)?,
-                    load: load(&r, 3)?,
-                    distinct_users: licences(r.get(9)?),
-                    distinct_hosts: licences(r.get(10)?),
-                });
-            }
-        }
+        let select = "SELECT server_id, feature_id, hour, peak_in_use, peak_desired, used_seconds,
+            desired_seconds, denials, checkouts, distinct_users, distinct_hosts FROM hour_rollup";
+        let mut out = self.read(filter, select, "", hour_rollup).await?;
         out.sort_by_key(|h| (h.hour, h.feature));
         Ok(out)
     }
@@ -483,33 +460,76 @@ impl Store {
     /// Per user and host hourly rows, by hour, then feature, user and host: license-hours per
     /// user, host or group, and distinct users over any period (never add hourly counts).
     pub async fn user_hours(&self, filter: &RollupFilter) -> Result<Vec<UserHour>, StoreError> {
+        let select = "SELECT server_id, feature_id, hour, peak_in_use, peak_desired, used_seconds,
+            desired_seconds, denials, checkouts, user_id, host_id FROM user_hour";
+        let mut out = self.read(filter, select, "", user_hour).await?;
+        out.sort_by_key(|u| (u.hour, u.feature, u.user, u.host));
+        Ok(out)
+    }
+
+    /// [`Store::hour_rollups`] added up over the filter's window in SQL, for the reports that
+    /// fold a window as one group (`report::feature_stats`): one row per feature, by feature,
+    /// its `hour` the feature's first hour with a row, its load that of all its hours (what
+    /// [`Load::add_hour`] gives: peaks the largest, the rest summed), its distinct counts the
+    /// largest hourly ones. Also the hours with a row of any feature, in order: hours logged
+    /// (`Logged::with`) that the rows added up no longer show.
+    pub async fn hour_totals(
+        &self,
+        filter: &RollupFilter,
+    ) -> Result<(Vec<HourRollup>, Vec<i64>), StoreError> {
+        let select = format!(
+            "SELECT server_id, feature_id, min(hour), {}, max(distinct_users), max(distinct_hosts)
+             FROM hour_rollup",
+            load_totals(self.pool().kind())
+        );
+        let mut out = self
+            .read(filter, &select, " GROUP BY server_id, feature_id", hour_rollup)
+            .await?;
+        out.sort_by_key(|h| h.feature);
+        let hours = self
+            .read(filter, "SELECT DISTINCT hour FROM hour_rollup", "", |r| {
+                r.get(0)
+            })
+            .await?;
+        let hours: BTreeSet<i64> = hours.into_iter().collect();
+        Ok((out, hours.into_iter().collect()))
+    }
+
+    /// [`Store::user_hours`] added up over the filter's window in SQL: one row per feature, user
+    /// and host, by feature, user and host, its `hour` the first with a row and its load that of
+    /// all its hours ([`Load::add_hour`]). Enough for license-hours per user, host or group
+    /// (`report::usage_by`) and for distinct users over the whole window
+    /// (`report::feature_stats`), in a few thousand rows where the hourly ones are tens of
+    /// thousands: crossing from the database, not adding up, is what a report's time goes to.
+    pub async fn user_totals(&self, filter: &RollupFilter) -> Result<Vec<UserHour>, StoreError> {
+        let select = format!(
+            "SELECT server_id, feature_id, min(hour), {}, user_id, host_id FROM user_hour",
+            load_totals(self.pool().kind())
+        );
+        let group = " GROUP BY server_id, feature_id, user_id, host_id";
+        let mut out = self.read(filter, &select, group, user_hour).await?;
+        out.sort_by_key(|u| (u.feature, u.user, u.host));
+        Ok(out)
+    }
+
+    /// Runs `select` for the filter's scope and window (then `tail`), each row through `row`.
+    async fn read<T>(
+        &self,
+        filter: &RollupFilter,
+        select: &str,
+        tail: &str,
+        row: impl Fn(&Row) -> Result<T, StoreError>,
+    ) -> Result<Vec<T>, StoreError> {
         let mut out = Vec::new();
-        for (sql, args) in scoped(
-            self.pool(),
-            filter,
-            "SELECT server_id, feature_id, hour, peak_in_use, peak_desired, used_seconds, desired_seconds, denials,
-                checkouts, user_id, host_id FROM user_hour",
-        )
-        .await?
-        {
-            let mut q = query_built(sql);
+        for (sql, args) in scoped(self.pool(), filter, select).await? {
+            let mut q = query_built(sql + tail);
             for a in args {
                 q = q.bind(a);
             }
             for r in q.fetch_all(self.pool()).await? {
-                out.push(UserHour {
-                    feature: FeatureKey {
-                        server: r.get(0)?,
-                        feature: r.get(1)?,
-                    },
-                    hour: r.get(2)?,
-                    load: load(&r, 3)?,
-                    user: r.get(9)?,
-                    host: r.get(10)?,
-                });
+                out.push(row(&r)?);
             }
         }
-        out.sort_by_key(|u| (u.hour, u.feature, u.user, u.host));
         Ok(out)
     }
 
@@ -670,8 +690,10 @@ impl Store {
     }
 }
 
-/// The statements reading a rollup table for `filter`, each with its bound values: by feature
-/// (primary key), by server (its index), or server by server.
+/// The statements reading a rollup table for `filter`, each with its bound values: by feature,
+/// by server, or server by server. A server's rows are read as its features' ranges of the
+/// primary key, `(feature_id, hour, …)`: through the `(server_id, hour)` index every row took a
+/// second lookup in the table (on SQLite a third of a month's read).
 async fn scoped(
     pool: &Pool,
     filter: &RollupFilter,
@@ -702,12 +724,54 @@ async fn scoped(
                 .into_iter()
                 .map(|s| {
                     (
-                        format!("{select} WHERE server_id = ? AND {window}"),
+                        format!(
+                            "{select} WHERE feature_id IN (SELECT id FROM feature WHERE server_id = ?)
+                             AND {window}"
+                        ),
                         vec![s, from, to],
                     )
                 })
                 .collect()
         }
+    })
+}
+
+/// The load columns of a rollup table added up over hours, as [`Load::add_hour`] does.
+fn load_totals(kind: Kind) -> String {
+    format!(
+        "max(peak_in_use), max(peak_desired), {}, {}, {}, {}",
+        kind.sum("used_seconds"),
+        kind.sum("desired_seconds"),
+        kind.sum("denials"),
+        kind.sum("checkouts")
+    )
+}
+
+/// `server_id, feature_id, hour`, the load, `distinct_users, distinct_hosts`.
+fn hour_rollup(r: &Row) -> Result<HourRollup, StoreError> {
+    Ok(HourRollup {
+        feature: FeatureKey {
+            server: r.get(0)?,
+            feature: r.get(1)?,
+        },
+        hour: r.get(2)?,
+        load: load(r, 3)?,
+        distinct_users: licences(r.get(9)?),
+        distinct_hosts: licences(r.get(10)?),
+    })
+}
+
+/// `server_id, feature_id, hour`, the load, `user_id, host_id`.
+fn user_hour(r: &Row) -> Result<UserHour, StoreError> {
+    Ok(UserHour {
+        feature: FeatureKey {
+            server: r.get(0)?,
+            feature: r.get(1)?,
+        },
+        hour: r.get(2)?,
+        load: load(r, 3)?,
+        user: r.get(9)?,
+        host: r.get(10)?,
     })
 }
 

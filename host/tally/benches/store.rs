@@ -8,7 +8,9 @@
 //!    same `tally gen` on PostgreSQL (COPY) when `TALLY_TEST_POSTGRES_URL` is set.
 //! 2. **Report latency** on a generated 3-year history (`--sessions`, default 10 M) on SQLite
 //!    and on PostgreSQL: p50/p95 per report over 20 requests each (random features and servers,
-//!    fixed seed), each request = the store reads plus the `tally_core::report` fold.
+//!    fixed seed), each request = the store reads `tally report` makes (hourly rows, or rows
+//!    added up over the window for reports that fold it as one group) plus the
+//!    `tally_core::report` fold.
 //!    The generated database is cached under `target/tmp/store-bench/`, keyed by the gen
 //!    parameters (on PostgreSQL: database `tally_bench_<key>`, with a marker file there), so a
 //!    re-run does not regenerate; delete the files (or drop the database) to start over.
@@ -22,10 +24,10 @@ use std::time::{Duration, Instant};
 
 use rusqlite::types::Value as SqlValue;
 use serde_json::Value;
-use sqlx::{AssertSqlSafe, ConnectOptions, Connection};
 use tally_core::period::{DAY, Logged, Period};
 use tally_core::report::{self, By, sflm};
 use tally_core::rollup::FeatureKey;
+use tally_store::testing::{drop_database, with_database};
 use tally_store::{RollupFilter, Store};
 
 const REPS: usize = 5;
@@ -217,10 +219,7 @@ fn write_path(runtime: &tokio::runtime::Runtime, scratch: &Path, sessions: u64, 
             rep += 1;
             let name = format!("tally_bench_write_{}_{rep}", std::process::id());
             let (_, took) = g.run(&with_database(admin, &name), scratch);
-            runtime.block_on(admin_sql(
-                admin,
-                &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
-            ));
+            runtime.block_on(drop_database(admin, &name));
             took
         })
     });
@@ -341,10 +340,7 @@ fn reports(runtime: &tokio::runtime::Runtime, scratch: &Path, sessions: u64, pg:
         let url = with_database(admin, &name);
         let marker = cache.join(format!("{}.postgres.json", g.key()));
         let summary = cached(runtime, &url, &marker, || {
-            runtime.block_on(admin_sql(
-                admin,
-                &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
-            ));
+            runtime.block_on(drop_database(admin, &name));
             g.run(&url, scratch)
         });
         println!(
@@ -565,25 +561,27 @@ async fn run_request(store: &Store, request: Request, issued: &BTreeMap<FeatureK
             hours.len()
         }
         Request::ServerFeatureStats { server } => {
+            // As `tally report features` reads: the window added up in SQL.
             let w = window(30);
             let f = filter(Some(server), None, w);
-            let hours = store.hour_rollups(&f).await.expect("hours");
-            let users = store.user_hours(&f).await.expect("users");
+            let (hours, active) = store.hour_totals(&f).await.expect("hours");
+            let users = store.user_totals(&f).await.expect("users");
             let mine: BTreeMap<FeatureKey, u32> = issued
                 .iter()
                 .filter(|(k, _)| k.server == server)
                 .map(|(k, v)| (*k, *v))
                 .collect();
-            let stats = report::feature_stats(&hours, &users, &logged(w), &mine);
+            let logged = logged(w).with(active.iter().copied());
+            let stats = report::feature_stats(&hours, &users, &logged, &mine);
             std::hint::black_box((
                 report::unused(&stats).len(),
                 report::underused(&stats, 50.0).len(),
             ));
-            hours.len() + users.len()
+            hours.len() + active.len() + users.len()
         }
         Request::ServerUsageByUser { server } => {
             let f = filter(Some(server), None, window(30));
-            let users = store.user_hours(&f).await.expect("users");
+            let users = store.user_totals(&f).await.expect("users");
             std::hint::black_box(report::usage_by(&users, By::User));
             users.len()
         }
@@ -612,32 +610,4 @@ fn pct(times: &[Duration], p: usize) -> Duration {
     t.sort();
     let rank = (p * t.len()).div_ceil(100).max(1);
     t[rank - 1]
-}
-
-async fn admin_sql(admin: &str, sql: &str) {
-    let mut c = admin
-        .parse::<sqlx::postgres::PgConnectOptions>()
-        .expect("TALLY_TEST_POSTGRES_URL")
-        .disable_statement_logging()
-        .connect()
-        .await
-        .expect("connecting to TALLY_TEST_POSTGRES_URL");
-    sqlx::raw_sql(AssertSqlSafe(sql.to_string()))
-        .execute(&mut c)
-        .await
-        .expect("admin SQL");
-    let _ = c.close().await;
-}
-
-/// `url` naming database `name` instead of its own (query string kept).
-fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((b, q)) => (b, format!("?{q}")),
-        None => (url, String::new()),
-    };
-    let authority = base.find("://").map_or(0, |i| i + 3);
-    let host_end = base[authority..]
-        .find('/')
-        .map_or(base.len(), |i| authority + i);
-    format!("{}/{name}{query}", &base[..host_end])
 }

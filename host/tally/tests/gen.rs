@@ -10,8 +10,8 @@ use std::collections::BTreeSet;
 use std::process::Command;
 
 use serde_json::Value;
-use sqlx::{AssertSqlSafe, ConnectOptions, Connection};
 use tally_core::rollup::{FeatureKey, HourRollup, UserHour, rollup};
+use tally_store::testing::{Backend, TestDb};
 use tally_store::{DenialRow, RollupFilter, SessionRow, Store};
 
 mod common;
@@ -160,77 +160,26 @@ async fn sqlite_one_history_per_seed() {
 
 #[tokio::test]
 async fn postgres_gets_the_same_history() {
-    same_history_on("TALLY_TEST_POSTGRES_URL").await;
+    same_history_on(Backend::Postgres).await;
 }
 
 #[tokio::test]
 async fn mariadb_gets_the_same_history() {
-    same_history_on("TALLY_TEST_MYSQL_URL").await;
+    same_history_on(Backend::MySql).await;
 }
 
-/// Generates on the server `var` names, in a fresh database dropped after, and compares with
-/// SQLite's history for the same seed.
-async fn same_history_on(var: &str) {
-    let admin = match std::env::var(var) {
-        Ok(url) if !url.is_empty() => url,
-        _ if in_ci() => panic!("{var} is not set: CI runs every backend (.ci/run exports it)"),
-        _ => {
-            eprintln!(
-                "skipping: set {var} to an admin URL whose account may CREATE DATABASE \
-                 (`eval \"$(bash .ci/run databases)\"` starts a server and sets it)"
-            );
-            return;
-        }
+/// Generates on `backend`, in a fresh database dropped after, and compares with SQLite's
+/// history for the same seed.
+async fn same_history_on(backend: Backend) {
+    let Some(db) = TestDb::create(backend).await else {
+        return;
     };
-    // A fixed name, dropped before and after: a failed run's database goes with the next run.
-    let name = "tally_t_gen";
-    admin_sql(&admin, &format!("DROP DATABASE IF EXISTS {name}")).await;
-    let url = with_database(&admin, name);
-    let dir = tempfile::tempdir().expect("temp dir");
-    let expected = generate_and_check(&sqlite_url(&dir, "ref.db")).await;
-    let got = generate_and_check(&url).await;
-    admin_sql(&admin, &format!("DROP DATABASE IF EXISTS {name}")).await;
-    assert!(got == expected, "{url}: the same history as on SQLite");
-}
-
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
-}
-
-async fn admin_sql(admin: &str, sql: &str) {
-    let sql = AssertSqlSafe(sql.to_string());
-    if admin.starts_with("postgres") {
-        let mut c = admin
-            .parse::<sqlx::postgres::PgConnectOptions>()
-            .expect("PostgreSQL URL")
-            .disable_statement_logging()
-            .connect()
-            .await
-            .expect("connecting to PostgreSQL");
-        sqlx::raw_sql(sql).execute(&mut c).await.expect("admin SQL");
-        let _ = c.close().await;
-    } else {
-        let mut c = admin
-            .parse::<sqlx::mysql::MySqlConnectOptions>()
-            .expect("MySQL URL")
-            .disable_statement_logging()
-            .connect()
-            .await
-            .expect("connecting to MariaDB");
-        sqlx::raw_sql(sql).execute(&mut c).await.expect("admin SQL");
-        let _ = c.close().await;
-    }
-}
-
-/// `url` naming database `name` instead of its own (query string kept).
-fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((b, q)) => (b, format!("?{q}")),
-        None => (url, String::new()),
-    };
-    let authority = base.find("://").map_or(0, |i| i + 3);
-    let host_end = base[authority..]
-        .find('/')
-        .map_or(base.len(), |i| authority + i);
-    format!("{}/{name}{query}", &base[..host_end])
+    let url = db.url.clone();
+    db.run(async move {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let expected = generate_and_check(&sqlite_url(&dir, "ref.db")).await;
+        let got = generate_and_check(&url).await;
+        assert!(got == expected, "{url}: the same history as on SQLite");
+    })
+    .await;
 }

@@ -1,0 +1,203 @@
+//! Fresh databases for tests and benches (cargo feature `testing`, which only dev-dependencies
+//! enable):
+//!
+//! * SQLite: a file in a temporary directory, always;
+//! * PostgreSQL: `CREATE DATABASE tally_t_…` through `TALLY_TEST_POSTGRES_URL`, dropped after;
+//! * MariaDB/MySQL: the same through `TALLY_TEST_MYSQL_URL`.
+//!
+//! The URLs name an account that may create databases (`.ci/run` starts both servers and
+//! exports them; `eval "$(bash .ci/run databases)"` does the same on a developer's machine).
+//! Without a URL a test prints why it skips, except under CI (`CI` set), where it fails: CI
+//! always runs all three.
+
+use std::future::Future;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use sqlx::{AssertSqlSafe, ConnectOptions, Connection};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+    MySql,
+}
+
+impl Backend {
+    /// The variable holding the admin URL of the backend's server (none for SQLite).
+    pub fn env(self) -> Option<&'static str> {
+        match self {
+            Backend::Sqlite => None,
+            Backend::Postgres => Some("TALLY_TEST_POSTGRES_URL"),
+            Backend::MySql => Some("TALLY_TEST_MYSQL_URL"),
+        }
+    }
+
+    /// The admin URL from the environment, or `None` with the reason printed; under CI a
+    /// missing URL panics. Always `None` for SQLite (no server).
+    pub fn admin_url(self) -> Option<String> {
+        let var = self.env()?;
+        match std::env::var(var) {
+            Ok(url) if !url.is_empty() => Some(url),
+            _ if in_ci() => panic!(
+                "{var} is not set: CI runs the storage tests on every backend (.ci/run exports it)"
+            ),
+            _ => {
+                eprintln!(
+                    "skipping the {self:?} run: set {var} to an admin URL of a server whose account may \
+                     CREATE DATABASE (`eval \"$(bash .ci/run databases)\"` starts one and sets it)"
+                );
+                None
+            }
+        }
+    }
+}
+
+/// A fresh database, removed by [`TestDb::remove`] (or [`TestDb::run`]).
+pub struct TestDb {
+    pub url: String,
+    /// The server's admin URL and the database's name; `None` on SQLite.
+    server: Option<(String, String)>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+static NEXT: AtomicU32 = AtomicU32::new(0);
+
+impl TestDb {
+    /// A fresh database on `backend`, or `None` (with the reason printed) when its server is not
+    /// configured outside CI.
+    pub async fn create(backend: Backend) -> Option<TestDb> {
+        if backend == Backend::Sqlite {
+            let dir = tempfile::tempdir().expect("temp dir");
+            return Some(TestDb {
+                url: format!("sqlite://{}", dir.path().join("tally.db").display()),
+                server: None,
+                _dir: Some(dir),
+            });
+        }
+        let admin = backend.admin_url()?;
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        let name = format!(
+            "tally_t_{}_{}_{nanos}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        admin_sql(&admin, &format!("CREATE DATABASE {name}")).await;
+        Some(TestDb {
+            url: with_database(&admin, &name),
+            server: Some((admin, name)),
+            _dir: None,
+        })
+    }
+
+    /// Drops the database (SQLite's directory goes with `self`).
+    pub async fn remove(self) {
+        if let Some((admin, name)) = &self.server {
+            drop_database(admin, name).await;
+        }
+    }
+
+    /// Runs `test` (spawned, so its panic is caught), removes the database, then returns the
+    /// test's result or resumes its panic: no database is left behind by a failing test.
+    pub async fn run<T: Send + 'static>(self, test: impl Future<Output = T> + Send + 'static) -> T {
+        let outcome = tokio::spawn(test).await;
+        self.remove().await;
+        match outcome {
+            Ok(t) => t,
+            Err(e) => match e.try_into_panic() {
+                Ok(panic) => std::panic::resume_unwind(panic),
+                Err(e) => panic!("test cancelled: {e}"),
+            },
+        }
+    }
+}
+
+/// Whether this runs under CI (`CI` set and not `false`/`0`).
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
+}
+
+/// Runs `sql` on the server of `admin` (a `postgres://` or `mysql://` URL), on a connection of
+/// its own; panics on failure.
+pub async fn admin_sql(admin: &str, sql: &str) {
+    let sql = AssertSqlSafe(sql.to_string());
+    if admin.starts_with("postgres") {
+        let mut c = admin
+            .parse::<sqlx::postgres::PgConnectOptions>()
+            .expect("a PostgreSQL URL")
+            .disable_statement_logging()
+            .connect()
+            .await
+            .expect("connecting to PostgreSQL");
+        sqlx::raw_sql(sql).execute(&mut c).await.expect("admin SQL");
+        let _ = c.close().await;
+    } else {
+        let mut c = admin
+            .parse::<sqlx::mysql::MySqlConnectOptions>()
+            .expect("a MySQL/MariaDB URL")
+            .disable_statement_logging()
+            .connect()
+            .await
+            .expect("connecting to MySQL/MariaDB");
+        sqlx::raw_sql(sql).execute(&mut c).await.expect("admin SQL");
+        let _ = c.close().await;
+    }
+}
+
+/// Drops database `name` on the server of `admin` if it is there (on PostgreSQL even with
+/// connections open).
+pub async fn drop_database(admin: &str, name: &str) {
+    let force = if admin.starts_with("postgres") {
+        " WITH (FORCE)"
+    } else {
+        ""
+    };
+    admin_sql(admin, &format!("DROP DATABASE IF EXISTS {name}{force}")).await;
+}
+
+/// `url` naming database `name` instead of its own (query string kept).
+pub fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, format!("?{q}")),
+        None => (url, String::new()),
+    };
+    let authority = base.find("://").map_or(0, |i| i + 3);
+    let host_end = base[authority..]
+        .find('/')
+        .map_or(base.len(), |i| authority + i);
+    format!("{}/{name}{query}", &base[..host_end])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_get_the_fresh_database() {
+        assert_eq!(
+            with_database("postgres://u:p@127.0.0.1:5432/postgres", "t1"),
+            "postgres://u:p@127.0.0.1:5432/t1"
+        );
+        assert_eq!(
+            with_database("mysql://u:p@h:3306?ssl-mode=disabled", "t1"),
+            "mysql://u:p@h:3306/t1?ssl-mode=disabled"
+        );
+        assert_eq!(with_database("mysql://h", "t1"), "mysql://h/t1");
+    }
+
+    #[tokio::test]
+    async fn a_sqlite_database_is_a_file_in_a_directory_of_its_own() {
+        let a = TestDb::create(Backend::Sqlite).await.expect("sqlite");
+        let b = TestDb::create(Backend::Sqlite).await.expect("sqlite");
+        assert!(a.url.starts_with("sqlite://") && a.url.ends_with("/tally.db"));
+        assert_ne!(a.url, b.url);
+        let dir = a._dir.as_ref().expect("a directory").path().to_path_buf();
+        a.remove().await;
+        assert!(!dir.exists(), "the directory goes with the database");
+        // A failing test still removes its database, then fails.
+        let panicked = tokio::spawn(b.run(async { panic!("boom") })).await;
+        assert!(panicked.is_err());
+    }
+}
