@@ -3,10 +3,10 @@
 
 mod common;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use common::import;
-use tally_core::rollup::{FeatureKey, HourRollup, UserHour, rollup};
+use tally_core::rollup::{FeatureKey, HourRollup, Load, UserHour, rollup};
 use tally_core::snapshot::{Checkout, Feature, FeatureKind, LicenseServer, ServerStatus};
 use tally_core::{Batch, Denial, DenialKind, EndReason, Session, Snapshot};
 use tally_store::{PollResult, RollupFilter, RunStatus, ServerConfig, Store};
@@ -161,6 +161,78 @@ async fn assert_rollups_exact(store: &Store, when: &str) {
     let expected = recomputed(store).await;
     assert_eq!(stored.0, expected.0, "hour rollups {when}");
     assert_eq!(stored.1, expected.1, "user hours {when}");
+    assert_totals_add_up(store, &stored.0, when).await;
+}
+
+/// The rows added up in SQL over a window equal the hourly rows added up here, over all
+/// history, each server, one feature, and a window cutting through the middle hour.
+async fn assert_totals_add_up(store: &Store, hours: &[HourRollup], when: &str) {
+    let mut filters = vec![RollupFilter::default()];
+    let servers: BTreeSet<i64> = hours.iter().map(|h| h.feature.server).collect();
+    for server in servers {
+        filters.push(RollupFilter {
+            server: Some(server),
+            ..RollupFilter::default()
+        });
+    }
+    if let (Some(first), Some(last)) = (hours.first(), hours.last()) {
+        let middle = hours[hours.len() / 2].hour;
+        filters.push(RollupFilter {
+            server: Some(first.feature.server),
+            feature: Some(first.feature.feature),
+            ..RollupFilter::default()
+        });
+        // Instants within hours: the window is their hours, `middle`'s included.
+        filters.push(RollupFilter {
+            from: Some(middle + 1),
+            to: Some(last.hour + 1),
+            ..RollupFilter::default()
+        });
+    }
+    for f in filters {
+        let hourly = store.hour_rollups(&f).await.expect("hour rollups");
+        let users = store.user_hours(&f).await.expect("user hours");
+        let mut expected: BTreeMap<FeatureKey, HourRollup> = BTreeMap::new();
+        for h in &hourly {
+            let t = expected.entry(h.feature).or_insert(HourRollup {
+                load: Load::default(),
+                distinct_users: 0,
+                distinct_hosts: 0,
+                ..*h
+            });
+            t.load.add_hour(&h.load);
+            t.distinct_users = t.distinct_users.max(h.distinct_users);
+            t.distinct_hosts = t.distinct_hosts.max(h.distinct_hosts);
+        }
+        let active: BTreeSet<i64> = hourly.iter().map(|h| h.hour).collect();
+        let mut expected_users: BTreeMap<(FeatureKey, i64, i64), UserHour> = BTreeMap::new();
+        for u in &users {
+            expected_users
+                .entry((u.feature, u.user, u.host))
+                .or_insert(UserHour {
+                    load: Load::default(),
+                    ..*u
+                })
+                .load
+                .add_hour(&u.load);
+        }
+        let (totals, hours_with_rows) = store.hour_totals(&f).await.expect("hour totals");
+        assert_eq!(
+            totals,
+            expected.into_values().collect::<Vec<_>>(),
+            "hour totals of {f:?} {when}"
+        );
+        assert_eq!(
+            hours_with_rows,
+            active.into_iter().collect::<Vec<_>>(),
+            "hours with rows in {f:?} {when}"
+        );
+        assert_eq!(
+            store.user_totals(&f).await.expect("user totals"),
+            expected_users.into_values().collect::<Vec<_>>(),
+            "user totals of {f:?} {when}"
+        );
+    }
 }
 
 async fn rollups_equal_a_recomputation_from_the_facts(store: Store) {
