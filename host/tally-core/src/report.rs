@@ -416,6 +416,50 @@ mod tests {
         assert_eq!(cell(Weekday::Sunday, 9), None);
     }
 
+    /// The reports folding the whole window as one group take rows added up over it (what the
+    /// store's `hour_totals` and `user_totals` read: per feature, or per feature, user and host,
+    /// the first hour and the loads added) and give what the hourly rows give.
+    #[test]
+    fn window_reports_take_rows_added_up_over_the_window() {
+        let (r, logged) = fixture();
+        let mut hours: BTreeMap<FeatureKey, HourRollup> = BTreeMap::new();
+        for h in &r.hours {
+            hours
+                .entry(h.feature)
+                .or_insert(HourRollup {
+                    load: Load::default(),
+                    ..*h
+                })
+                .load
+                .add_hour(&h.load);
+        }
+        let mut users: BTreeMap<(FeatureKey, Id, Id), UserHour> = BTreeMap::new();
+        for u in &r.users {
+            users
+                .entry((u.feature, u.user, u.host))
+                .or_insert(UserHour {
+                    load: Load::default(),
+                    ..*u
+                })
+                .load
+                .add_hour(&u.load);
+        }
+        let (hours, users): (Vec<HourRollup>, Vec<UserHour>) =
+            (hours.into_values().collect(), users.into_values().collect());
+        assert_eq!((hours.len(), users.len()), (1, 5));
+        // The hours with rows, which the added-up rows no longer show, join the logged ones.
+        let with_rows = logged.with(r.hours.iter().map(|h| h.hour));
+        let issued = BTreeMap::from([(F, 10), (G, 2)]);
+        assert_eq!(
+            feature_stats(&hours, &users, &with_rows, &issued),
+            feature_stats(&r.hours, &r.users, &logged, &issued)
+        );
+        let groups = BTreeMap::from([(1, 100), (2, 100)]);
+        for by in [By::User, By::Host, By::UserHost, By::Group(&groups)] {
+            assert_eq!(usage_by(&users, by), usage_by(&r.users, by));
+        }
+    }
+
     #[test]
     fn license_hours_per_user_host_and_group() {
         let (r, _) = fixture();
