@@ -10,7 +10,6 @@
 //! Without a URL a test prints why it skips, except under CI (`CI` set), where it fails: CI
 //! always runs all three.
 
-use std::future::Future;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use sqlx::{AssertSqlSafe, ConnectOptions, Connection};
@@ -52,7 +51,7 @@ impl Backend {
     }
 }
 
-/// A fresh database, removed by [`TestDb::remove`] (or [`TestDb::run`]).
+/// A fresh database, removed by [`TestDb::remove`].
 pub struct TestDb {
     pub url: String,
     /// The server's admin URL and the database's name; `None` on SQLite.
@@ -66,15 +65,6 @@ impl TestDb {
     /// A fresh database on `backend`, or `None` (with the reason printed) when its server is not
     /// configured outside CI.
     pub async fn create(backend: Backend) -> Option<TestDb> {
-        if backend == Backend::Sqlite {
-            let dir = tempfile::tempdir().expect("temp dir");
-            return Some(TestDb {
-                url: format!("sqlite://{}", dir.path().join("tally.db").display()),
-                server: None,
-                _dir: Some(dir),
-            });
-        }
-        let admin = backend.admin_url()?;
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.subsec_nanos())
@@ -84,10 +74,27 @@ impl TestDb {
             std::process::id(),
             NEXT.fetch_add(1, Ordering::Relaxed)
         );
+        TestDb::named(backend, &name).await
+    }
+
+    /// A fresh database `name` on `backend` (one an earlier, failed run left is dropped first),
+    /// or `None` as for [`TestDb::create`]. For a test that may panic between create and remove
+    /// (`name` fixed per test: its next run cleans up).
+    pub async fn named(backend: Backend, name: &str) -> Option<TestDb> {
+        if backend == Backend::Sqlite {
+            let dir = tempfile::tempdir().expect("temp dir");
+            return Some(TestDb {
+                url: format!("sqlite://{}", dir.path().join(format!("{name}.db")).display()),
+                server: None,
+                _dir: Some(dir),
+            });
+        }
+        let admin = backend.admin_url()?;
+        drop_database(&admin, name).await;
         admin_sql(&admin, &format!("CREATE DATABASE {name}")).await;
         Some(TestDb {
-            url: with_database(&admin, &name),
-            server: Some((admin, name)),
+            url: with_database(&admin, name),
+            server: Some((admin, name.to_string())),
             _dir: None,
         })
     }
@@ -96,20 +103,6 @@ impl TestDb {
     pub async fn remove(self) {
         if let Some((admin, name)) = &self.server {
             drop_database(admin, name).await;
-        }
-    }
-
-    /// Runs `test` (spawned, so its panic is caught), removes the database, then returns the
-    /// test's result or resumes its panic: no database is left behind by a failing test.
-    pub async fn run<T: Send + 'static>(self, test: impl Future<Output = T> + Send + 'static) -> T {
-        let outcome = tokio::spawn(test).await;
-        self.remove().await;
-        match outcome {
-            Ok(t) => t,
-            Err(e) => match e.try_into_panic() {
-                Ok(panic) => std::panic::resume_unwind(panic),
-                Err(e) => panic!("test cancelled: {e}"),
-            },
         }
     }
 }
@@ -191,13 +184,11 @@ mod tests {
     async fn a_sqlite_database_is_a_file_in_a_directory_of_its_own() {
         let a = TestDb::create(Backend::Sqlite).await.expect("sqlite");
         let b = TestDb::create(Backend::Sqlite).await.expect("sqlite");
-        assert!(a.url.starts_with("sqlite://") && a.url.ends_with("/tally.db"));
+        assert!(a.url.starts_with("sqlite://") && a.url.ends_with(".db"));
         assert_ne!(a.url, b.url);
         let dir = a._dir.as_ref().expect("a directory").path().to_path_buf();
         a.remove().await;
         assert!(!dir.exists(), "the directory goes with the database");
-        // A failing test still removes its database, then fails.
-        let panicked = tokio::spawn(b.run(async { panic!("boom") })).await;
-        assert!(panicked.is_err());
+        b.remove().await;
     }
 }
