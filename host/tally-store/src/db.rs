@@ -745,7 +745,10 @@ mod tests {
     #[test]
     fn sums_are_64_bit_integers_per_dialect() {
         assert_eq!(Kind::Sqlite.sum("denials"), "sum(denials)");
-        assert_eq!(Kind::Postgres.sum("denials"), "CAST(sum(denials) AS BIGINT)");
+        assert_eq!(
+            Kind::Postgres.sum("denials"),
+            "CAST(sum(denials) AS BIGINT)"
+        );
         assert_eq!(Kind::MySql.sum("denials"), "CAST(sum(denials) AS SIGNED)");
     }
 }

@@ -483,7 +483,12 @@ impl Store {
             load_totals(self.pool().kind())
         );
         let mut out = self
-            .read(filter, &select, " GROUP BY server_id, feature_id", hour_rollup)
+            .read(
+                filter,
+                &select,
+                " GROUP BY server_id, feature_id",
+                hour_rollup,
+            )
             .await?;
         out.sort_by_key(|h| h.feature);
         let hours = self

@@ -84,7 +84,10 @@ impl TestDb {
         if backend == Backend::Sqlite {
             let dir = tempfile::tempdir().expect("temp dir");
             return Some(TestDb {
-                url: format!("sqlite://{}", dir.path().join(format!("{name}.db")).display()),
+                url: format!(
+                    "sqlite://{}",
+                    dir.path().join(format!("{name}.db")).display()
+                ),
                 server: None,
                 _dir: Some(dir),
             });
