@@ -549,8 +549,13 @@ pub async fn run(store: &Store, req: &ReportRequest) -> Result<ReportRows, Repor
             hours: true,
             users: true,
         },
-        ReportName::Unused | ReportName::Underused | ReportName::UserCount => Reads::Totals {
+        ReportName::Unused | ReportName::Underused => Reads::Totals {
             hours: true,
+            users: false,
+        },
+        // Counts users from their sightings, below.
+        ReportName::UserCount => Reads::Totals {
+            hours: false,
             users: false,
         },
         ReportName::Users | ReportName::Hosts | ReportName::Denials => Reads::Totals {
