@@ -37,13 +37,14 @@ const REQUESTS: usize = 20;
 const END: i64 = 1_767_225_600;
 /// `tally gen`'s sessions per user and year, about.
 const PER_USER_YEAR: u64 = 1_000;
-const SCHEMA: [&str; 6] = [
+const SCHEMA: [&str; 7] = [
     include_str!("../../tally-store/migrations/sqlite/0001_initial.sql"),
     include_str!("../../tally-store/migrations/sqlite/0002_servers_and_polls.sql"),
     include_str!("../../tally-store/migrations/sqlite/0003_rollups.sql"),
     include_str!("../../tally-store/migrations/sqlite/0004_logged_hours.sql"),
     include_str!("../../tally-store/migrations/sqlite/0005_open_checkout_end.sql"),
     include_str!("../../tally-store/migrations/sqlite/0006_rollups_without_foreign_keys.sql"),
+    include_str!("../../tally-store/migrations/sqlite/0007_lasting_denials.sql"),
 ];
 /// Tables the store writes for a generated history, parents first, with their columns.
 const TABLES: [(&str, &str); 10] = [
@@ -61,7 +62,7 @@ const TABLES: [(&str, &str); 10] = [
     ),
     (
         "denial",
-        "server_id, feature_id, user_id, host_id, count, time, kind, code, reason, requested_version, import_run_id",
+        "server_id, feature_id, user_id, host_id, count, time, until_time, kind, code, reason, requested_version, import_run_id",
     ),
     (
         "long_session",
