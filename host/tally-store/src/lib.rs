@@ -23,7 +23,9 @@
 //! same transaction as the facts they cover, so reports never scan raw sessions:
 //! [`Store::hour_rollups`] and [`Store::user_hours`] read them for a [`RollupFilter`] (server,
 //! feature, time window), and `tally_core::report` folds them into days, ISO or Sunday weeks,
-//! months and years. What counts and how it stays exact: see `rollups.rs` (and `poll_rollups.rs`
+//! months and years; reports that fold the whole window as one group read it added up in SQL
+//! ([`Store::hour_totals`], [`Store::user_totals`]): moving rows out of the database, not adding
+//! them up, is what a report's time goes to. What counts and how it stays exact: see `rollups.rs` (and `poll_rollups.rs`
 //! for how a poll extends them in place).
 //! [`Store::logged_hours`] gives the hours logging was on, every average's denominator
 //! (`logged.rs`).
