@@ -34,11 +34,9 @@ impl Backend for Sqlite {
         }
         let mut write = options.connect().await?;
         MIGRATIONS.run(&mut write).await?;
-        // Rows cross from each connection's worker thread in a bounded channel: sqlx's 50 made
-        // the reader wait on the worker (and the worker on the reader) every few rows.
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
-            .connect_with(options.read_only(true).row_buffer_size(4096))
+            .connect_with(options.read_only(true))
             .await?;
         Ok((write, pool))
     }
