@@ -55,10 +55,15 @@ pub fn word_lines(output: &[u8]) -> impl Iterator<Item = (u64, String)> + '_ {
 
 /// `s` with its whitespace runs collapsed to single spaces and its ends trimmed.
 pub fn words(s: &str) -> String {
-    s.split(char::is_whitespace)
-        .filter(|w| !w.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ")
+    // One allocation per line: status parsers call this on every line they read.
+    let mut out = String::with_capacity(s.len());
+    for w in s.split(char::is_whitespace).filter(|w| !w.is_empty()) {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(w);
+    }
+    out
 }
 
 /// Only spaces and tabs (or nothing).

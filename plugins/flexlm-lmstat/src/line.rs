@@ -101,12 +101,13 @@ pub fn header(l: &str) -> Option<Header<'_>> {
 /// The license-type line under a pool header.
 pub fn license_kind(l: &str) -> Option<tally_plugin_sdk::FeatureKind> {
     use tally_plugin_sdk::FeatureKind as K;
-    let l = l.to_ascii_lowercase();
-    if l.starts_with("floating license") {
+    // Tried on every user line: no copy of the line.
+    let starts = |p: &str| l.get(..p.len()).is_some_and(|h| h.eq_ignore_ascii_case(p));
+    if starts("floating license") {
         Some(K::Floating)
-    } else if l.starts_with("uncounted nodelocked license") {
+    } else if starts("uncounted nodelocked license") {
         Some(K::Uncounted)
-    } else if l.starts_with("nodelocked license") {
+    } else if starts("nodelocked license") {
         Some(K::NodeLocked)
     } else {
         None
