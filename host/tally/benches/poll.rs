@@ -57,7 +57,7 @@ duration = 86400
 name = "big"
 manager = "flexlm"
 users = 1000
-arrivals_per_hour = 2800
+arrivals_per_hour = 3000
 mean_session = 1200
 [[server.feature]]
 name = "CAD"
