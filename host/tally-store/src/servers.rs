@@ -795,6 +795,11 @@ async fn record_snapshot(
     counts.samples += samples.len() as u64;
 
     // Checkouts against what was open.
+    let holders = snapshot.checkouts.iter();
+    w.cache_names(Names::User, holders.clone().map(|c| c.user.as_str()))
+        .await?;
+    w.cache_names(Names::Host, holders.map(|c| c.host.as_str()))
+        .await?;
     let mut seen = Vec::with_capacity(snapshot.checkouts.len());
     for c in &snapshot.checkouts {
         let user = w.name_id(Names::User, &c.user).await?;

@@ -7,7 +7,7 @@ use tally_core::rollup::{DenialFact, SessionFact};
 use tally_core::{Batch, DiagnosticKind, Sym};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::db::{Conn, SqlCache, Table, insert, query, query_built};
+use crate::db::{Conn, SqlCache, Table, insert, insert_returning, query, query_built};
 use crate::logged;
 use crate::rollups::{self, Written};
 use crate::{
@@ -159,6 +159,18 @@ const SERVER_EVENT: Table = Table {
         "text",
         "import_run_id",
     ],
+    copy: false,
+};
+
+const USER_NAMES: Table = Table {
+    name: "\"user\"",
+    cols: &["name"],
+    copy: false,
+};
+
+const HOST_NAMES: Table = Table {
+    name: "host",
+    cols: &["name"],
     copy: false,
 };
 
@@ -507,6 +519,14 @@ impl Writer {
         feature_syms.sort_unstable();
         feature_syms.dedup();
 
+        fn named<'b>(strings: &'b [String], marked: &[bool]) -> Vec<&'b str> {
+            let marked = strings.iter().zip(marked);
+            marked.filter_map(|(s, &m)| m.then_some(s.as_str())).collect()
+        }
+        self.cache_names(Names::User, named(&batch.strings, &user_syms))
+            .await?;
+        self.cache_names(Names::Host, named(&batch.strings, &host_syms))
+            .await?;
         let mut users = vec![0; n];
         let mut hosts = vec![0; n];
         for (sym, name) in batch.strings.iter().enumerate() {
@@ -529,6 +549,44 @@ impl Writer {
             hosts,
             features,
         })
+    }
+
+    /// Caches the ids of `all` (user or host names), creating the missing ones: one statement
+    /// for every name new to this process rather than one each (a first poll of a busy server
+    /// names hundreds).
+    pub(crate) async fn cache_names<'n>(
+        &mut self,
+        names: Names,
+        all: impl IntoIterator<Item = &'n str>,
+    ) -> Result<(), StoreError> {
+        let (cache, table) = match names {
+            Names::User => (&self.users, &USER_NAMES),
+            Names::Host => (&self.hosts, &HOST_NAMES),
+        };
+        let mut new: Vec<&str> = all.into_iter().filter(|n| !cache.contains_key(*n)).collect();
+        if new.is_empty() {
+            return Ok(());
+        }
+        // PostgreSQL refuses to upsert one row twice in a statement.
+        new.sort_unstable();
+        new.dedup();
+        let upsert = self.conn.kind().upsert("name", &["name"]);
+        let rows = insert_returning(
+            &mut self.conn,
+            table,
+            &new,
+            &format!("{upsert} RETURNING id, name"),
+            |p, name| p.add(*name),
+        )
+        .await?;
+        let cache = match names {
+            Names::User => &mut self.users,
+            Names::Host => &mut self.hosts,
+        };
+        for r in &rows {
+            cache.insert(r.get(1)?, r.get(0)?);
+        }
+        Ok(())
     }
 
     /// The id of a user or host name, created if new.

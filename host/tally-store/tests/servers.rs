@@ -8,7 +8,8 @@ use tally_store::{PollResult, ServerConfig, Store, StoreError};
 
 stories!(
     servers_are_configured_and_named_once,
-    consecutive_polls_make_sessions
+    consecutive_polls_make_sessions,
+    names_are_written_as_polled
 );
 
 fn polled(name: &str) -> ServerConfig {
@@ -194,4 +195,34 @@ async fn open_checkouts_kept_in_memory_follow_other_writers() {
     );
     a.close().await;
     b.close().await;
+}
+
+/// A poll's new names are created together: quotes, backslashes, control characters and
+/// non-ASCII letters come back as written, and a holder named twice is one user.
+async fn names_are_written_as_polled(store: Store) {
+    let id = store.add_server(polled("lic1")).await.expect("add");
+    let odd = ["o\"brien \\ x", "zoë", "tab\there", "zoë"];
+    let first = store
+        .record_poll(id, 1000, PollResult::Answered(snapshot(true, &odd)))
+        .await
+        .expect("poll 1");
+    assert_eq!(first.opened, 4);
+    store
+        .record_poll(id, 1060, PollResult::Answered(snapshot(true, &[])))
+        .await
+        .expect("poll 2");
+    let mut users: Vec<_> = store
+        .sessions(id)
+        .await
+        .expect("sessions")
+        .into_iter()
+        .map(|s| (s.user, s.host, s.start, s.end))
+        .collect();
+    users.sort();
+    let mut want: Vec<_> = odd
+        .iter()
+        .map(|u| (u.to_string(), format!("pc-{u}"), 1000, 1060))
+        .collect();
+    want.sort();
+    assert_eq!(users, want);
 }
