@@ -521,7 +521,9 @@ impl Writer {
 
         fn named<'b>(strings: &'b [String], marked: &[bool]) -> Vec<&'b str> {
             let marked = strings.iter().zip(marked);
-            marked.filter_map(|(s, &m)| m.then_some(s.as_str())).collect()
+            marked
+                .filter_map(|(s, &m)| m.then_some(s.as_str()))
+                .collect()
         }
         self.cache_names(Names::User, named(&batch.strings, &user_syms))
             .await?;
@@ -563,7 +565,10 @@ impl Writer {
             Names::User => (&self.users, &USER_NAMES),
             Names::Host => (&self.hosts, &HOST_NAMES),
         };
-        let mut new: Vec<&str> = all.into_iter().filter(|n| !cache.contains_key(*n)).collect();
+        let mut new: Vec<&str> = all
+            .into_iter()
+            .filter(|n| !cache.contains_key(*n))
+            .collect();
         if new.is_empty() {
             return Ok(());
         }
