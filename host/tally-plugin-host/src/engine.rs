@@ -77,7 +77,8 @@ impl PluginEngine {
         // them. `tests/hostile.rs` (hostile-wasi) asserts what a guest sees when it tries.
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
-        // Tally's own imports (0.2.0 pollers' `http`), answered per store by what was granted.
+        // Tally's own imports (`http`, for pollers on 0.2.0 or later), answered per store by
+        // what was granted.
         crate::since_v0_2_0::http::add_to_linker::<
             HostState,
             wasmtime::component::HasSelf<HostState>,

@@ -56,7 +56,7 @@ pub struct LoadedPlugin {
     pub track: semver::Version,
     /// Hex sha256 of the component (checked against the manifest's).
     pub sha256: String,
-    /// `host:port`s its `http` import may reach: declared and granted (0.2.0 pollers only).
+    /// `host:port`s its `http` import may reach: declared and granted (pollers on 0.2.0 or later).
     pub(crate) http: Arc<[String]>,
     pub(crate) pre: Pre,
     pub(crate) engine: PluginEngine,
@@ -338,9 +338,9 @@ impl LoadedPlugin {
         self.accept_snapshot(result, lines, output.len() as u64)
     }
 
-    /// Asks an http poller (a poller on 0.2.0 or later without `command`) for the status of the license
-    /// server at `host`/`port` at `now`: the plugin fetches it over its `http` import, limited
-    /// to the hosts declared and granted. The result is bounded by what it fetched.
+    /// Asks an http poller (on WIT 0.2.0 or later, without `command`) for the status of the
+    /// license server at `host`/`port` at `now`: the plugin fetches it over its `http` import,
+    /// limited to the hosts declared and granted. The result is bounded by what it fetched.
     pub fn poll(&self, host: &str, port: Option<u16>, now: i64) -> Result<Snapshot, CallError> {
         let plugin = self.id();
         if !matches!(self.pre, Pre::Poller(_) | Pre::PollerV2(_)) {
