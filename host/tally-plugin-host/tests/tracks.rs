@@ -112,22 +112,15 @@ fn a_0_2_0_poller_loads_and_parses_through_the_adapter() {
         commands: vec!["v020stat".into()],
         http: vec![],
     };
-    let dir = Path::new(artifacts::TRACK_V020_POLLER);
-    let text = std::fs::read_to_string(dir.join("plugin.toml")).expect("manifest");
-    let manifest = Manifest::parse(&text, "test").expect("valid manifest");
-    let component = std::fs::read(dir.join(&manifest.component)).expect("component");
-    let engine = PluginEngine::new(None).expect("engine");
-    let plugin = LoadedPlugin::load(&engine, manifest, &component, &granted).expect("loaded");
+    let plugin = load(artifacts::TRACK_V020_POLLER, &granted, |manifest| manifest).expect("loaded");
     assert_eq!(plugin.track.to_string(), "0.2.0");
     let snapshot = plugin
         .parse_status(b"solver 4 1\nmesher 2 0\n", 1_700_000_000)
         .expect("parsed");
-    let features: Vec<_> = snapshot
-        .features
-        .iter()
-        .map(|f| (f.name.as_str(), f.issued, f.in_use))
-        .collect();
-    assert_eq!(features, [("solver", Some(4), 1), ("mesher", Some(2), 0)]);
+    assert_eq!(
+        features(&snapshot),
+        [("solver", Some(4), 1), ("mesher", Some(2), 0)]
+    );
     // Its own `poll` answers `unsupported`: 0.2.0 pollers may poll over http.
     let error = plugin
         .poll("127.0.0.1", Some(1), 0)
@@ -237,26 +230,47 @@ impl StatusServer {
 
 /// The http-poller test guest, its manifest declaring `declared`, loaded with `granted`.
 fn http_poller(declared: &str, granted: &[String]) -> Result<Arc<LoadedPlugin>, LoadError> {
-    let dir = Path::new(artifacts::HTTP_POLLER);
-    let text = std::fs::read_to_string(dir.join("plugin.toml")).expect("manifest");
-    assert!(text.contains("status.invalid:8080"), "{text}");
-    let manifest = Manifest::parse(&text.replace("status.invalid:8080", declared), "test")
-        .expect("valid manifest");
-    assert!(
-        manifest.command.is_empty(),
-        "an http poller runs no command"
-    );
-    let component = std::fs::read(dir.join(&manifest.component)).expect("component");
     let granted = Capabilities {
         commands: vec![],
         http: granted.to_vec(),
     };
+    load(artifacts::HTTP_POLLER, &granted, |text| {
+        assert!(text.contains("status.invalid:8080"), "{text}");
+        text.replace("status.invalid:8080", declared)
+    })
+    .inspect(|plugin| {
+        assert!(
+            plugin.manifest.command.is_empty(),
+            "an http poller runs no command"
+        )
+    })
+}
+
+/// The packaged plugin in `dir`, its manifest text changed by `edit`, loaded with `granted`.
+fn load(
+    dir: &str,
+    granted: &Capabilities,
+    edit: impl FnOnce(String) -> String,
+) -> Result<Arc<LoadedPlugin>, LoadError> {
+    let dir = Path::new(dir);
+    let text = std::fs::read_to_string(dir.join("plugin.toml")).expect("manifest");
+    let manifest = Manifest::parse(&edit(text), "test").expect("valid manifest");
+    let component = std::fs::read(dir.join(&manifest.component)).expect("component");
     LoadedPlugin::load(
         &PluginEngine::new(None).expect("engine"),
         manifest,
         &component,
-        &granted,
+        granted,
     )
+}
+
+/// A snapshot's features as (name, issued, in use).
+fn features(snapshot: &tally_core::Snapshot) -> Vec<(&str, Option<u32>, u32)> {
+    snapshot
+        .features
+        .iter()
+        .map(|f| (f.name.as_str(), f.issued, f.in_use))
+        .collect()
 }
 
 #[test]
@@ -269,12 +283,10 @@ fn an_http_poller_reaches_its_granted_host_and_nothing_else() {
     let snapshot = plugin
         .poll("127.0.0.1", Some(server.port), 1_700_000_000)
         .expect("polled");
-    let features: Vec<_> = snapshot
-        .features
-        .iter()
-        .map(|f| (f.name.as_str(), f.issued, f.in_use))
-        .collect();
-    assert_eq!(features, [("solver", Some(4), 1), ("mesher", Some(2), 0)]);
+    assert_eq!(
+        features(&snapshot),
+        [("solver", Some(4), 1), ("mesher", Some(2), 0)]
+    );
     assert_eq!(server.hits.load(Ordering::SeqCst), 1);
 
     // The same server under another name is another host: refused before any connection.
