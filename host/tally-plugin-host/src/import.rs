@@ -93,7 +93,7 @@ impl ImportRun {
         }
         plugin.health.admit(plugin.id())?;
         let mut store = plugin.store();
-        PluginEngine::arm(&mut store);
+        let _ticking = PluginEngine::arm(&mut store);
         let bindings = match &plugin.pre {
             Pre::ImporterV1(pre) => pre.instantiate(&mut store).map(Bindings::V1),
             Pre::ImporterV2(pre) => pre.instantiate(&mut store).map(Bindings::V2),
@@ -173,7 +173,7 @@ impl ImportRun {
                 message: "its instance was stopped by an earlier failure".into(),
             });
         };
-        PluginEngine::arm(store);
+        let _ticking = PluginEngine::arm(store);
         match f(store, bindings) {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(guest)) => Err(v0_3_0::guest_error(id, guest)),

@@ -225,7 +225,7 @@ impl LoadedPlugin {
         ) -> wasmtime::Result<R>,
     ) -> Result<R, CallError> {
         let mut store = self.store();
-        PluginEngine::arm(&mut store);
+        let _ticking = PluginEngine::arm(&mut store);
         let instance = match &self.pre {
             Pre::Importer(pre) => pre.instantiate(&mut store).map(Instance::Importer),
             Pre::Poller(pre) => pre.instantiate(&mut store).map(Instance::Poller),
