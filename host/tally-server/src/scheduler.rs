@@ -31,8 +31,10 @@ pub async fn run(app: Arc<App>) {
     loop {
         match app.store.servers().await {
             Ok(servers) => {
+                let configs: HashMap<i64, &ServerConfig> =
+                    servers.iter().map(|s| (s.id, &s.config)).collect();
                 running.retain(|id, (config, tasks)| {
-                    let same = servers.iter().any(|s| s.id == *id && &s.config == config);
+                    let same = configs.get(id).is_some_and(|c| **c == *config);
                     if !same {
                         tasks.iter().for_each(JoinHandle::abort);
                     }

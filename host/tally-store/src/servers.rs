@@ -284,6 +284,7 @@ impl Store {
                     .await?;
                 w.features.retain(|k, _| k.0 != id);
                 w.open.remove(&id);
+                w.features_said.remove(&id);
                 Ok(())
             })
         })
@@ -505,6 +506,18 @@ async fn write_config(
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// What a poll said of a feature: its `feature` row but for `last_seen`, which is therefore
+/// the time of the last poll that changed the row.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct FeatureSaid {
+    vendor: String,
+    name: String,
+    issued: Option<u32>,
+    expiry: Option<i64>,
+    kind: Option<&'static str>,
+    version: Option<String>,
 }
 
 /// A checkout's identity across polls: feature, user, host, display, handle.
@@ -732,41 +745,87 @@ async fn record_snapshot(
     }
     let listed: Vec<_> = features.iter().collect();
 
-    // What the poll says of each feature, and its id: one upsert for all.
-    let upsert = w.conn.kind().upsert(
-        "server_id, vendor, name",
-        &["issued", "expiry", "kind", "version", "last_seen"],
-    );
-    let rows = crate::db::insert_returning(
-        &mut w.conn,
-        &FEATURE_SEEN,
-        &listed,
-        &format!("{upsert} RETURNING id, vendor, name"),
-        |p, &(&(vendor, name), &(issued, _, _))| {
+    // What the poll says of each feature, and its id: one upsert for all, unless it says what
+    // this writer wrote at the server's last poll (most polls: issued counts rarely change).
+    let said: Vec<FeatureSaid> = listed
+        .iter()
+        .map(|&(&(vendor, name), &(issued, _, _))| {
             let detail = snapshot
                 .features
                 .iter()
                 .find(|f| f.vendor == vendor && f.name == name);
-            p.add(server);
-            p.add(vendor);
-            p.add(name);
-            p.add(issued.map(i64::from));
-            p.add(detail.and_then(|f| f.expiry));
-            p.add(detail.map(|f| f.kind.as_str()));
-            p.add(detail.and_then(|f| f.version.as_deref()));
-            p.add(at);
-        },
-    )
-    .await?;
-    let mut ids: HashMap<(String, String), i64> = HashMap::with_capacity(rows.len());
-    for r in &rows {
-        let (id, vendor, name): (i64, String, String) = (r.get(0)?, r.get(1)?, r.get(2)?);
-        w.features
-            .insert((server, vendor.clone(), name.clone()), id);
-        ids.insert((vendor, name), id);
-    }
+            FeatureSaid {
+                vendor: vendor.to_string(),
+                name: name.to_string(),
+                issued,
+                expiry: detail.and_then(|f| f.expiry),
+                kind: detail.map(|f| f.kind.as_str()),
+                version: detail.and_then(|f| f.version.clone()),
+            }
+        })
+        .collect();
+    let unchanged = w
+        .features_said
+        .remove(&server)
+        .filter(|(said_at, before)| {
+            Some(*said_at) == last_poll && before.iter().map(|(f, _)| f).eq(said.iter())
+        });
+    let ids: Vec<i64> = match unchanged {
+        Some((_, before)) => before.iter().map(|&(_, id)| id).collect(),
+        None => {
+            let upsert = w.conn.kind().upsert(
+                "server_id, vendor, name",
+                &["issued", "expiry", "kind", "version", "last_seen"],
+            );
+            let rows = crate::db::insert_returning(
+                &mut w.conn,
+                &FEATURE_SEEN,
+                &said,
+                &format!("{upsert} RETURNING id, vendor, name"),
+                |p, f| {
+                    p.add(server);
+                    p.add(&f.vendor);
+                    p.add(&f.name);
+                    p.add(f.issued.map(i64::from));
+                    p.add(f.expiry);
+                    p.add(f.kind);
+                    p.add(f.version.as_deref());
+                    p.add(at);
+                },
+            )
+            .await?;
+            let mut returned: HashMap<(String, String), i64> = HashMap::with_capacity(rows.len());
+            for r in &rows {
+                let (id, vendor, name): (i64, String, String) = (r.get(0)?, r.get(1)?, r.get(2)?);
+                w.features
+                    .insert((server, vendor.clone(), name.clone()), id);
+                returned.insert((vendor, name), id);
+            }
+            said.iter()
+                .map(|f| {
+                    returned
+                        .get(&(f.vendor.clone(), f.name.clone()))
+                        .copied()
+                        .ok_or_else(|| {
+                            StoreError::Inconsistent(format!(
+                                "feature {}/{} has no id",
+                                f.vendor, f.name
+                            ))
+                        })
+                })
+                .collect::<Result<_, _>>()?
+        }
+    };
+    let by_name: HashMap<(&str, &str), i64> = listed
+        .iter()
+        .map(|&(&key, _)| key)
+        .zip(ids.iter().copied())
+        .collect();
+    w.features_said
+        .insert(server, (at, said.into_iter().zip(ids).collect()));
     let feature = |vendor: &str, name: &str| {
-        ids.get(&(vendor.to_string(), name.to_string()))
+        by_name
+            .get(&(vendor, name))
             .copied()
             .ok_or_else(|| StoreError::Inconsistent(format!("feature {vendor}/{name} has no id")))
     };

@@ -67,6 +67,7 @@ pub(crate) fn spawn(conn: Conn) -> mpsc::Sender<Command> {
             hosts: HashMap::new(),
             features: HashMap::new(),
             open: HashMap::new(),
+            features_said: HashMap::new(),
             sql: HashMap::new(),
         };
         while let Some(command) = rx.recv().await {
@@ -88,6 +89,9 @@ pub(crate) struct Writer {
     pub(crate) features: HashMap<(ServerId, String, String), i64>,
     /// Each polled server's open checkouts as its last poll (the key's time) left them.
     pub(crate) open: HashMap<ServerId, (i64, Vec<crate::servers::StoredOpen>)>,
+    /// What each polled server's last answered poll (the key's time) said of its features, with
+    /// their ids: a poll saying the same writes no `feature` row.
+    pub(crate) features_said: HashMap<ServerId, (i64, Vec<(crate::servers::FeatureSaid, i64)>)>,
     /// Multi-row INSERT texts.
     pub(crate) sql: SqlCache,
 }
@@ -244,6 +248,7 @@ impl Writer {
         self.hosts.clear();
         self.features.clear();
         self.open.clear();
+        self.features_said.clear();
     }
 
     async fn ensure_server(&mut self, name: &str, manager: &str) -> Result<ServerId, StoreError> {

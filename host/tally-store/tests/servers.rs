@@ -182,6 +182,22 @@ async fn open_checkouts_kept_in_memory_follow_other_writers() {
     let third = poll(&a, 1120, &["ann", "cat"]).await;
     assert_eq!((third.opened, third.closed), (0, 0));
     poll(&a, 1180, &["cat"]).await;
+    // So are the features a poll wrote (a poll saying the same as the last one writes none):
+    // b changes the issued count, a's next poll says what a wrote before, and must write it.
+    let issued = async |store: &Store, t: i64, n: u32| {
+        let mut s = snapshot(true, &["cat"]);
+        s.features[0].issued = Some(n);
+        store
+            .record_poll(id, t, PollResult::Answered(s))
+            .await
+            .expect("poll");
+        let features = a.features(Some(id)).await.expect("features");
+        assert_eq!(features[0].issued, Some(n), "after the poll at {t}");
+    };
+    issued(&b, 1240, 9).await;
+    issued(&a, 1300, 5).await;
+    issued(&a, 1360, 5).await;
+    issued(&a, 1420, 6).await;
     let sessions: Vec<_> = a
         .sessions(id)
         .await
@@ -191,7 +207,8 @@ async fn open_checkouts_kept_in_memory_follow_other_writers() {
         .collect();
     assert_eq!(
         sessions,
-        [("ann".into(), 1000, 1180), ("bob".into(), 1000, 1060)]
+        [("ann".into(), 1000, 1180), ("bob".into(), 1000, 1060)],
+        "cat still holds it"
     );
     a.close().await;
     b.close().await;
