@@ -764,12 +764,9 @@ async fn record_snapshot(
             }
         })
         .collect();
-    let unchanged = w
-        .features_said
-        .remove(&server)
-        .filter(|(said_at, before)| {
-            Some(*said_at) == last_poll && before.iter().map(|(f, _)| f).eq(said.iter())
-        });
+    let unchanged = w.features_said.remove(&server).filter(|(said_at, before)| {
+        Some(*said_at) == last_poll && before.iter().map(|(f, _)| f).eq(said.iter())
+    });
     let ids: Vec<i64> = match unchanged {
         Some((_, before)) => before.iter().map(|&(_, id)| id).collect(),
         None => {

@@ -7,7 +7,9 @@
 //! 2. 1,000 simulated servers (FlexNet, RLM, LM-X) polled at a 60 s interval by the real
 //!    `tally serve`, its status tools being `tally-sim`: the CPU time of the `tally` process over
 //!    two minutes, as a share of one core. The simulator's own CPU (it stands in for the license
-//!    servers) is not counted.
+//!    servers) is not counted. Twice: in real time, two simulated hours in (users come and go
+//!    as they do: the target's case), then at 60 simulated seconds a second, where every poll
+//!    finds an hour's comings and goings (nearly every checkout replaced: a stress figure).
 //! 3. Issue 7: the component parse of figure 1 while a hostile plugin (`hostile-loop`, which
 //!    spins until its deadline stops it) runs, against the same parse with no neighbour: the
 //!    host must keep it within 2x. Then with one hostile thread per core, the worst case.
@@ -39,8 +41,10 @@ fn main() {
     let dir = tempfile::tempdir().expect("temp dir");
     per_poll(dir.path());
     if window > 0 {
-        println!();
-        thousand_servers(dir.path(), window);
+        for (speed, case) in [(1, "real time"), (60, "stress: an hour per poll")] {
+            println!();
+            thousand_servers(dir.path(), window, speed, case);
+        }
     }
 }
 
@@ -253,7 +257,8 @@ fn beside_hostile(
     })
 }
 
-fn thousand_servers(dir: &Path, window: u64) {
+/// `speed`: simulated seconds per real second.
+fn thousand_servers(dir: &Path, window: u64, speed: u64, case: &str) {
     let sim = PathBuf::from(env!("CARGO_BIN_EXE_tally")).with_file_name("tally-sim");
     if !sim.exists() {
         println!(
@@ -262,12 +267,15 @@ fn thousand_servers(dir: &Path, window: u64) {
         );
         return;
     }
+    // Two simulated hours in: sessions already open, arrivals and departures balanced.
     let real_start = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .expect("clock")
-        .as_secs();
+        .as_secs()
+        - 7200 / speed;
     let out = Command::new(&sim)
         .args(["scenario", "--servers", &SERVERS.to_string(), "--seed", "7"])
+        .args(["--speed", &speed.to_string()])
         .args([
             "--real-start",
             &real_start.to_string(),
@@ -281,11 +289,12 @@ fn thousand_servers(dir: &Path, window: u64) {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let scenario_path = dir.join("thousand.toml");
+    let scenario_path = dir.join(format!("thousand-{speed}.toml"));
     std::fs::write(&scenario_path, &out.stdout).expect("scenario");
     let scenario = Scenario::load(&scenario_path).expect("scenario");
 
-    let db = format!("sqlite://{}", dir.join("thousand.db").display());
+    let db_path = dir.join(format!("thousand-{speed}.db"));
+    let db = format!("sqlite://{}", db_path.display());
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     runtime.block_on(async {
         let store = Store::open(&db).await.expect("store");
@@ -331,16 +340,16 @@ fn thousand_servers(dir: &Path, window: u64) {
         .expect("listening");
     // The first minute starts every server's poll loop (jitter spreads them over 5 s).
     std::thread::sleep(Duration::from_secs(INTERVAL.into()));
-    let (cpu0, polls0, t0) = (cpu_seconds(child.id()), polls(dir), Instant::now());
+    let (cpu0, polls0, t0) = (cpu_seconds(child.id()), polls(&db_path), Instant::now());
     std::thread::sleep(Duration::from_secs(window));
-    let (cpu1, polls1, wall) = (cpu_seconds(child.id()), polls(dir), t0.elapsed());
+    let (cpu1, polls1, wall) = (cpu_seconds(child.id()), polls(&db_path), t0.elapsed());
     let _ = child.kill();
     let _ = child.wait();
 
     let share = (cpu1 - cpu0) / wall.as_secs_f64() * 100.0;
-    let done = polls1 - polls0;
+    let (done, ended) = (polls1.0 - polls0.0, polls1.1 - polls0.1);
     println!(
-        "{SERVERS} simulated servers at a {INTERVAL} s interval, {} s window: {done} polls ({:.0} expected)",
+        "{SERVERS} simulated servers at a {INTERVAL} s interval, {case}, {} s window: {done} polls ({:.0} expected), {ended} sessions ended",
         wall.as_secs(),
         f64::from(SERVERS) * wall.as_secs_f64() / f64::from(INTERVAL)
     );
@@ -367,15 +376,17 @@ fn cpu_seconds(pid: u32) -> f64 {
     ticks / 100.0 // USER_HZ is 100 on Linux
 }
 
-/// Polls recorded so far: one usage sample per feature and poll, so count distinct (server, time).
-fn polls(dir: &Path) -> u64 {
-    let conn = rusqlite::Connection::open(dir.join("thousand.db")).expect("db");
+/// Polls recorded so far (one usage sample per feature and poll, so distinct (server, time))
+/// and the sessions they ended.
+fn polls(db: &Path) -> (u64, u64) {
+    let conn = rusqlite::Connection::open(db).expect("db");
     conn.query_row(
-        "SELECT count(*) FROM (SELECT DISTINCT server_id, time FROM usage_sample)",
+        "SELECT (SELECT count(*) FROM (SELECT DISTINCT server_id, time FROM usage_sample)),
+                (SELECT count(*) FROM session)",
         [],
-        |r| r.get::<_, i64>(0),
+        |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64)),
     )
-    .expect("count") as u64
+    .expect("count")
 }
 
 fn us(d: Duration) -> f64 {
