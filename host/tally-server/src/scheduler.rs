@@ -3,8 +3,9 @@
 //! A semaphore bounds polls in flight; a slow or hung server only delays itself (its command has
 //! a timeout), and nothing here blocks the API.
 //!
-//! The supervisor re-reads the server list every few seconds and restarts a server's tasks when
-//! its configuration changed, so `tally server edit|enable|disable` takes effect without a restart.
+//! The supervisor looks every few seconds whether the servers' configuration changed (one row,
+//! `Store::config_version`), and then restarts the tasks of the servers that changed, so
+//! `tally server edit|enable|disable` takes effect without a restart.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -28,28 +29,46 @@ const SUPERVISE_EVERY: Duration = Duration::from_secs(2);
 pub async fn run(app: Arc<App>) {
     let permits = Arc::new(Semaphore::new(POLLS_IN_FLIGHT));
     let mut running: HashMap<i64, (ServerConfig, Vec<JoinHandle<()>>)> = HashMap::new();
+    // The configuration version the running tasks follow: the servers are read again only
+    // when it changes (reading 1,000 servers every round cost more than polling them).
+    let mut following = None;
     loop {
-        match app.store.servers().await {
-            Ok(servers) => {
-                let configs: HashMap<i64, &ServerConfig> =
-                    servers.iter().map(|s| (s.id, &s.config)).collect();
-                running.retain(|id, (config, tasks)| {
-                    let same = configs.get(id).is_some_and(|c| **c == *config);
-                    if !same {
-                        tasks.iter().for_each(JoinHandle::abort);
-                    }
-                    same
-                });
-                for server in servers {
-                    if server.config.enabled && !running.contains_key(&server.id) {
-                        let tasks = spawn(&app, &permits, &server);
-                        running.insert(server.id, (server.config, tasks));
-                    }
+        match app.store.config_version().await {
+            Ok(version) if following == Some(version) => {}
+            Ok(version) => match app.store.servers().await {
+                Ok(servers) => {
+                    follow(&app, &permits, &mut running, servers);
+                    following = Some(version);
                 }
-            }
+                Err(error) => tracing::error!("cannot read the license servers: {error}"),
+            },
             Err(error) => tracing::error!("cannot read the license servers: {error}"),
         }
         tokio::time::sleep(SUPERVISE_EVERY).await;
+    }
+}
+
+/// Stops the tasks of servers removed or changed, and starts those of enabled servers not
+/// running.
+fn follow(
+    app: &Arc<App>,
+    permits: &Arc<Semaphore>,
+    running: &mut HashMap<i64, (ServerConfig, Vec<JoinHandle<()>>)>,
+    servers: Vec<Server>,
+) {
+    let configs: HashMap<i64, &ServerConfig> = servers.iter().map(|s| (s.id, &s.config)).collect();
+    running.retain(|id, (config, tasks)| {
+        let same = configs.get(id).is_some_and(|c| **c == *config);
+        if !same {
+            tasks.iter().for_each(JoinHandle::abort);
+        }
+        same
+    });
+    for server in servers {
+        if server.config.enabled && !running.contains_key(&server.id) {
+            let tasks = spawn(app, permits, &server);
+            running.insert(server.id, (server.config, tasks));
+        }
     }
 }
 

@@ -175,6 +175,15 @@ impl Store {
         rows.iter().map(server).collect()
     }
 
+    /// A number that changes whenever a server is added, edited or removed, by any process (a
+    /// server an import creates by name has nothing to poll or follow until it is edited):
+    /// read it before [`Store::servers`], and read the servers again when it changed.
+    pub async fn config_version(&self) -> Result<i64, StoreError> {
+        query("SELECT version FROM config_version")
+            .scalar(self.pool())
+            .await
+    }
+
     pub async fn server(&self, name: &str) -> Result<Option<Server>, StoreError> {
         let row = query_built(format!("{SERVER_COLUMNS} WHERE name = ?"))
             .bind(name)
@@ -279,6 +288,7 @@ impl Store {
                             .bind(id)
                             .execute(&mut w.conn)
                             .await?;
+                        config_changed(&mut w.conn).await?;
                         Ok(id)
                     })
                     .await?;
@@ -503,8 +513,17 @@ async fn write_config(
     .bind(import.as_str())
     .bind(now())
     .bind(id)
-    .execute(conn)
+    .execute(&mut *conn)
     .await?;
+    config_changed(conn).await
+}
+
+/// Bumps the configuration version after a change (in the change's transaction, or after it:
+/// a reader that sees the new version sees the change).
+async fn config_changed(conn: &mut Conn) -> Result<(), StoreError> {
+    query("UPDATE config_version SET version = version + 1")
+        .execute(conn)
+        .await?;
     Ok(())
 }
 

@@ -69,13 +69,27 @@ fn snapshot(up: bool, holders: &[&str]) -> Snapshot {
 }
 
 async fn servers_are_configured_and_named_once(store: Store) {
-    store.add_server(polled("lic1")).await.expect("add");
+    // The configuration version moves with every change and only then.
+    let version = async || store.config_version().await.expect("version");
+    let v0 = version().await;
+    let id = store.add_server(polled("lic1")).await.expect("add");
+    let v1 = version().await;
+    assert_ne!(v1, v0, "added");
     let err = store.add_server(polled("lic1")).await.expect_err("twice");
     assert!(matches!(err, StoreError::ServerExists(_)), "{err}");
     let server = store.server("lic1").await.expect("read").expect("exists");
     assert_eq!(server.remote_status, RemoteStatus::Verifying);
     assert_eq!(server.import_status, ImportStatus::Ready);
     assert_eq!(server.config, polled("lic1"));
+    store
+        .record_poll(
+            id,
+            1_700_000_000,
+            PollResult::Answered(snapshot(true, &["ann"])),
+        )
+        .await
+        .expect("poll");
+    assert_eq!(version().await, v1, "not added twice, polled");
 
     let mut changed = polled("lic2");
     changed.enabled = false;
@@ -83,12 +97,17 @@ async fn servers_are_configured_and_named_once(store: Store) {
         .update_server("lic1", changed.clone())
         .await
         .expect("rename");
+    let v2 = version().await;
+    assert_ne!(v2, v1, "renamed");
     let server = store.server("lic2").await.expect("read").expect("renamed");
     assert_eq!(server.remote_status, RemoteStatus::Disabled);
     assert_eq!(server.import_status, ImportStatus::Disabled);
     store.remove_server("lic2").await.expect("remove");
+    let v3 = version().await;
+    assert!(v3 != v2 && v3 != v1, "removed");
     assert!(store.servers().await.expect("list").is_empty());
     let err = store.remove_server("lic2").await.expect_err("gone");
+    assert_eq!(version().await, v3, "nothing removed");
     assert!(
         err.to_string()
             .contains("no license server is called `lic2`"),

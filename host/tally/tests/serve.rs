@@ -134,3 +134,55 @@ fn a_followed_log_that_grows_rotates_and_is_truncated_imports_every_line_once() 
     );
     assert_eq!(followed_denials, oneshot_denials);
 }
+
+/// The scheduler follows configuration changes another process makes while it runs: a server
+/// added, disabled and enabled again with the CLI.
+#[test]
+fn servers_changed_while_serving_are_followed() {
+    let (log, _) = flexlm_log::synth::generate(600, 3);
+    let lines: Vec<&str> = log.split_inclusive('\n').collect();
+    let (first, second) = (
+        lines[..lines.len() / 2].concat(),
+        lines[lines.len() / 2..].concat(),
+    );
+    let env = Env::new();
+    let path = env.write("lmgrd.log", &first);
+    let _serving = env.serve(&[]);
+    let cli = |args: &[&str]| {
+        let out = env.tally(args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    cli(&[
+        "server",
+        "add",
+        "lic1",
+        "--manager",
+        "flexlm",
+        "--import-format",
+        "flexlm-debuglog",
+        "--utc-offset",
+        "0",
+        "--follow",
+        path.to_str().expect("utf-8"),
+    ]);
+    let total = first.len() as i64;
+    until("the server added", || committed_bytes(&env) == total);
+
+    cli(&["server", "disable", "lic1"]);
+    // Longer than the supervisor's round and the follower's period: a disabled server's log
+    // is not read.
+    std::thread::sleep(Duration::from_secs(5));
+    append(&path, &second);
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(committed_bytes(&env), total, "disabled");
+
+    cli(&["server", "enable", "lic1"]);
+    let total = total + second.len() as i64;
+    until("the server enabled again", || {
+        committed_bytes(&env) == total
+    });
+}
