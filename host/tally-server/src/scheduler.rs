@@ -33,19 +33,28 @@ pub async fn run(app: Arc<App>) {
     // when it changes (reading 1,000 servers every round cost more than polling them).
     let mut following = None;
     loop {
-        match app.store.config_version().await {
-            Ok(version) if following == Some(version) => {}
-            Ok(version) => match app.store.servers().await {
-                Ok(servers) => {
-                    follow(&app, &permits, &mut running, servers);
-                    following = Some(version);
-                }
-                Err(error) => tracing::error!("cannot read the license servers: {error}"),
-            },
+        match changed(&app.store, following).await {
+            Ok(None) => {}
+            Ok(Some((version, servers))) => {
+                follow(&app, &permits, &mut running, servers);
+                following = Some(version);
+            }
             Err(error) => tracing::error!("cannot read the license servers: {error}"),
         }
         tokio::time::sleep(SUPERVISE_EVERY).await;
     }
+}
+
+/// The servers and their configuration version, when it is not `following`.
+async fn changed(
+    store: &tally_store::Store,
+    following: Option<i64>,
+) -> Result<Option<(i64, Vec<Server>)>, tally_store::StoreError> {
+    let version = store.config_version().await?;
+    if following == Some(version) {
+        return Ok(None);
+    }
+    Ok(Some((version, store.servers().await?)))
 }
 
 /// Stops the tasks of servers removed or changed, and starts those of enabled servers not

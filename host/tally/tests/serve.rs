@@ -24,6 +24,32 @@ fn append(path: &Path, text: &str) {
     f.write_all(text.as_bytes()).expect("append");
 }
 
+/// `tally server add NAME` for a FlexNet server whose debug log at `path` is followed.
+fn add_followed<'a>(name: &'a str, path: &'a Path) -> [&'a str; 11] {
+    [
+        "server",
+        "add",
+        name,
+        "--manager",
+        "flexlm",
+        "--import-format",
+        "flexlm-debuglog",
+        "--utc-offset",
+        "0",
+        "--follow",
+        path.to_str().expect("utf-8"),
+    ]
+}
+
+fn tally_ok(env: &Env, args: &[&str]) {
+    let out = env.tally(args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// Sessions and denials as comparable rows.
 fn facts(env: &Env, end_of_log: bool) -> (Vec<(i64, i64, String, String)>, i64) {
     let conn = rusqlite::Connection::open(env.dir.path().join("tally.db")).expect("db");
@@ -65,24 +91,7 @@ fn a_followed_log_that_grows_rotates_and_is_truncated_imports_every_line_once() 
     let logs = env.dir.path().join("logs");
     std::fs::create_dir_all(&logs).expect("logs dir");
     let path = logs.join("lmgrd.log");
-    let add = env.tally(&[
-        "server",
-        "add",
-        "lic1",
-        "--manager",
-        "flexlm",
-        "--import-format",
-        "flexlm-debuglog",
-        "--utc-offset",
-        "0",
-        "--follow",
-        path.to_str().expect("utf-8"),
-    ]);
-    assert!(
-        add.status.success(),
-        "{}",
-        String::from_utf8_lossy(&add.stderr)
-    );
+    tally_ok(&env, &add_followed("lic1", &path));
     let _serving = env.serve(&[]);
 
     let mut written = 0i64;
@@ -148,31 +157,11 @@ fn servers_changed_while_serving_are_followed() {
     let env = Env::new();
     let path = env.write("lmgrd.log", &first);
     let _serving = env.serve(&[]);
-    let cli = |args: &[&str]| {
-        let out = env.tally(args);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
-    cli(&[
-        "server",
-        "add",
-        "lic1",
-        "--manager",
-        "flexlm",
-        "--import-format",
-        "flexlm-debuglog",
-        "--utc-offset",
-        "0",
-        "--follow",
-        path.to_str().expect("utf-8"),
-    ]);
+    tally_ok(&env, &add_followed("lic1", &path));
     let total = first.len() as i64;
     until("the server added", || committed_bytes(&env) == total);
 
-    cli(&["server", "disable", "lic1"]);
+    tally_ok(&env, &["server", "disable", "lic1"]);
     // Longer than the supervisor's round and the follower's period: a disabled server's log
     // is not read.
     std::thread::sleep(Duration::from_secs(5));
@@ -180,7 +169,7 @@ fn servers_changed_while_serving_are_followed() {
     std::thread::sleep(Duration::from_secs(3));
     assert_eq!(committed_bytes(&env), total, "disabled");
 
-    cli(&["server", "enable", "lic1"]);
+    tally_ok(&env, &["server", "enable", "lic1"]);
     let total = total + second.len() as i64;
     until("the server enabled again", || {
         committed_bytes(&env) == total
