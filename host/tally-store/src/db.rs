@@ -4,12 +4,13 @@
 //! **Design: a [`Backend`] trait for what differs, enums for what the store holds.** Each
 //! backend module (`sqlite`, `postgres`, `mysql`) implements [`Backend`] on sqlx's database type:
 //! how to open and migrate it, its placeholders, its upsert clause. The store holds a [`Conn`] (the
-//! writer's connection) and a [`Pool`] (reads), each an enum of the three sqlx types, and builds
-//! statements as backend-neutral [`Query`] values: SQL text written once with `?` placeholders and
-//! double-quoted identifiers (valid on all three: MySQL connections run with `ANSI_QUOTES`), plus
-//! typed [`Param`]s. Running a query matches on the enum once and hands the concrete sqlx types
-//! the same code (the `each!`/`on_each!` macros), so the writer, the caches, checkpoints, polls
-//! and rollups are written once and contain no backend type.
+//! writer's connection) and a [`Pool`] (reads), each an enum of the three backends (sqlx's types,
+//! but rusqlite's for SQLite's writer: see `sqlite.rs`), and builds statements as backend-neutral
+//! [`Query`] values: SQL text written once with `?` placeholders and double-quoted identifiers
+//! (valid on all three: MySQL connections run with `ANSI_QUOTES`), plus typed [`Param`]s. Running
+//! a query matches on the enum once and hands the concrete sqlx types the same code (the
+//! `each!`/`on_each!` macros), so the writer, the caches, checkpoints, polls and rollups are
+//! written once and contain no backend type.
 //!
 //! Why not a writer generic over `sqlx::Database`: every function would carry
 //! `for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>` and an `Encode + Type` bound per
@@ -27,7 +28,7 @@ use std::sync::Arc;
 
 use sqlx::mysql::{MySqlConnection, MySqlPool, MySqlRow};
 use sqlx::postgres::{PgConnection, PgPool, PgRow};
-use sqlx::sqlite::{SqliteConnection, SqlitePool, SqliteRow};
+use sqlx::sqlite::{SqlitePool, SqliteRow};
 use sqlx::{
     Arguments, AssertSqlSafe, Database, Decode, Encode, MySql, Postgres, SqlSafeStr, SqlStr,
     Sqlite, Type,
@@ -72,9 +73,12 @@ pub(crate) trait Backend: Database {
     /// just before they run.
     const NUMBERED: bool = false;
 
+    /// The writer's connection.
+    type Writer;
+
     /// Opens the database at `url` (creating it if the backend can), brings its schema up to
     /// date, and returns the writer's connection and a pool for reads.
-    async fn open(url: &str) -> Result<(Self::Connection, sqlx::Pool<Self>), StoreError>;
+    async fn open(url: &str) -> Result<(Self::Writer, sqlx::Pool<Self>), StoreError>;
 
     /// The clause making an INSERT an upsert: on a conflict on the unique `key`, the `set`
     /// columns take the new row's values.
@@ -136,9 +140,10 @@ macro_rules! each {
     };
 }
 
-/// The writer's connection.
+/// The writer's connection. SQLite's is rusqlite's, used on the writer's own thread (see
+/// `sqlite.rs` for why).
 pub(crate) enum Conn {
-    Sqlite(SqliteConnection),
+    Sqlite(rusqlite::Connection),
     Postgres(PgConnection),
     MySql(MySqlConnection),
 }
@@ -183,14 +188,19 @@ impl Conn {
 
     pub(crate) async fn close(self) {
         // Closing tells the server goodbye; a failure here changes nothing.
-        let _ = each!(self, Conn, |c: B| sqlx::Connection::close(c).await);
+        let _ = match self {
+            Conn::Sqlite(c) => c.close().map_err(drop),
+            Conn::Postgres(c) => sqlx::Connection::close(c).await.map_err(drop),
+            Conn::MySql(c) => sqlx::Connection::close(c).await.map_err(drop),
+        };
     }
 
     pub(crate) async fn raw(&mut self, sql: &'static str) -> Result<(), StoreError> {
-        each!(self, Conn, |c: B| sqlx::raw_sql(sql)
-            .execute(c)
-            .await
-            .map(drop))?;
+        match self {
+            Conn::Sqlite(c) => c.execute_batch(sql)?,
+            Conn::Postgres(c) => _ = sqlx::raw_sql(sql).execute(c).await?,
+            Conn::MySql(c) => _ = sqlx::raw_sql(sql).execute(c).await?,
+        }
         Ok(())
     }
 }
@@ -357,14 +367,12 @@ impl On<'_> {
     }
 }
 
-/// Like `each!`, over the connection and pool variants of an [`On`].
+/// Like `each!`, over the connection and pool variants of an [`On`] that sqlx runs; SQLite's
+/// writer (`$w`) runs `$direct`.
 macro_rules! on_each {
-    ($on:expr, |$e:ident: $B:ident| $body:expr) => {
+    ($on:expr, |$e:ident: $B:ident| $body:expr, |$w:ident| $direct:expr) => {
         match $on {
-            On::Conn(Conn::Sqlite($e)) => {
-                type $B = sqlx::Sqlite;
-                $body
-            }
+            On::Conn(Conn::Sqlite($w)) => $direct,
             On::Pool(Pool::Sqlite($e)) => {
                 type $B = sqlx::Sqlite;
                 $body
@@ -410,10 +418,14 @@ impl<'a> Query<'a> {
         let on = on.into();
         let sql = self.sql_for(on.kind());
         let params = &self.params.0;
-        let n = on_each!(on, |e: B| sqlx::query_with(sql, arguments::<B>(params))
-            .execute(e)
-            .await?
-            .rows_affected());
+        let n = on_each!(
+            on,
+            |e: B| sqlx::query_with(sql, arguments::<B>(params))
+                .execute(e)
+                .await?
+                .rows_affected(),
+            |c| crate::sqlite::execute(c, sql.as_str(), params)?
+        );
         Ok(n)
     }
 
@@ -421,12 +433,16 @@ impl<'a> Query<'a> {
         let on = on.into();
         let sql = self.sql_for(on.kind());
         let params = &self.params.0;
-        let rows = on_each!(on, |e: B| sqlx::query_with(sql, arguments::<B>(params))
-            .fetch_all(e)
-            .await?
-            .into_iter()
-            .map(Row::from)
-            .collect());
+        let rows = on_each!(
+            on,
+            |e: B| sqlx::query_with(sql, arguments::<B>(params))
+                .fetch_all(e)
+                .await?
+                .into_iter()
+                .map(Row::from)
+                .collect(),
+            |c| crate::sqlite::fetch_all(c, sql.as_str(), params)?
+        );
         Ok(rows)
     }
 
@@ -437,10 +453,16 @@ impl<'a> Query<'a> {
         let on = on.into();
         let sql = self.sql_for(on.kind());
         let params = &self.params.0;
-        let row = on_each!(on, |e: B| sqlx::query_with(sql, arguments::<B>(params))
-            .fetch_optional(e)
-            .await?
-            .map(Row::from));
+        let row = on_each!(
+            on,
+            |e: B| sqlx::query_with(sql, arguments::<B>(params))
+                .fetch_optional(e)
+                .await?
+                .map(Row::from),
+            |c| crate::sqlite::fetch_all(c, sql.as_str(), params)?
+                .into_iter()
+                .next()
+        );
         Ok(row)
     }
 
@@ -488,6 +510,8 @@ pub(crate) enum Row {
     Sqlite(SqliteRow),
     Postgres(PgRow),
     MySql(MySqlRow),
+    /// From SQLite's writer.
+    Values(Vec<rusqlite::types::Value>),
 }
 
 impl From<SqliteRow> for Row {
@@ -508,7 +532,8 @@ impl From<MySqlRow> for Row {
 
 /// A Rust type every backend decodes.
 pub(crate) trait FromSql:
-    for<'r> Decode<'r, Sqlite>
+    rusqlite::types::FromSql
+    + for<'r> Decode<'r, Sqlite>
     + Type<Sqlite>
     + for<'r> Decode<'r, Postgres>
     + Type<Postgres>
@@ -518,7 +543,8 @@ pub(crate) trait FromSql:
 }
 
 impl<T> FromSql for T where
-    T: for<'r> Decode<'r, Sqlite>
+    T: rusqlite::types::FromSql
+        + for<'r> Decode<'r, Sqlite>
         + Type<Sqlite>
         + for<'r> Decode<'r, Postgres>
         + Type<Postgres>
@@ -530,9 +556,13 @@ impl<T> FromSql for T where
 impl Row {
     /// Column `i`; a type that does not match the schema is an error, never a panic.
     pub(crate) fn get<T: FromSql>(&self, i: usize) -> Result<T, StoreError> {
-        Ok(each!(self, Row, |r: B| sqlx::Row::try_get::<T, usize>(
-            r, i
-        ))?)
+        let sqlx = match self {
+            Row::Values(values) => return crate::sqlite::get(values, i),
+            Row::Sqlite(r) => sqlx::Row::try_get(r, i),
+            Row::Postgres(r) => sqlx::Row::try_get(r, i),
+            Row::MySql(r) => sqlx::Row::try_get(r, i),
+        };
+        Ok(sqlx?)
     }
 
     /// An integer column that holds a count or a size.

@@ -18,6 +18,8 @@ static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/mysql"
 const ANSI_QUOTES: &str = "SET SESSION sql_mode = CONCAT(@@sql_mode, ',ANSI_QUOTES')";
 
 impl Backend for MySql {
+    type Writer = MySqlConnection;
+
     async fn open(url: &str) -> Result<(MySqlConnection, MySqlPool), StoreError> {
         let options = MySqlConnectOptions::from_str(url)?.disable_statement_logging();
         let mut write = crate::db::connect_creating::<MySql, _>(url, &options).await?;

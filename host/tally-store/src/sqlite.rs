@@ -1,43 +1,114 @@
-//! The SQLite backend, the embedded default: WAL, one write connection (the writer task's) and a
+//! The SQLite backend, the embedded default: WAL, one write connection (the writer's) and a
 //! small read-only pool.
+//!
+//! **The writer talks to SQLite directly** (rusqlite, on the writer's own thread), not through
+//! sqlx: sqlx runs each SQLite statement on a thread of its own, a hand-off there and back per
+//! statement, and a poll runs about ten statements. Measured on 1,000 simulated servers, those
+//! hand-offs were a large part of `tally serve`'s CPU (PERF.md target 4). The read pool and the
+//! migrations stay on sqlx, like the other backends. Both libraries link the same SQLite.
 
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
-};
-use sqlx::{ConnectOptions, Sqlite};
+use rusqlite::types::{ToSqlOutput, Value, ValueRef};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{ConnectOptions, Connection, Sqlite};
 
 use crate::StoreError;
-use crate::db::Backend;
+use crate::db::{Backend, Param, Row};
 
 static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
+/// Prepared statements the writer keeps: the poll and import statements, and the multi-row
+/// INSERTs by row count.
+const STATEMENT_CACHE: usize = 256;
+
 impl Backend for Sqlite {
-    async fn open(url: &str) -> Result<(SqliteConnection, sqlx::SqlitePool), StoreError> {
+    type Writer = rusqlite::Connection;
+
+    async fn open(url: &str) -> Result<(rusqlite::Connection, sqlx::SqlitePool), StoreError> {
         let options = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(30))
             .disable_statement_logging();
-        if let Some(dir) = options
-            .get_filename()
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty())
-        {
+        let path = options.get_filename().to_path_buf();
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
                 path: dir.display().to_string(),
                 source,
             })?;
         }
-        let mut write = options.connect().await?;
-        MIGRATIONS.run(&mut write).await?;
+        let mut migrate = options.connect().await?;
+        MIGRATIONS.run(&mut migrate).await?;
+        migrate.close().await?;
+        // The journal mode is the file's (WAL since the connection above); the rest is the
+        // connection's own, as sqlx sets it.
+        let write = rusqlite::Connection::open(&path)?;
+        write.busy_timeout(Duration::from_secs(30))?;
+        write.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")?;
+        write.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(options.read_only(true))
             .await?;
         Ok((write, pool))
     }
+}
+
+impl rusqlite::ToSql for Param<'_> {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::Borrowed(match self {
+            Param::Int(Some(v)) => ValueRef::Integer(*v),
+            Param::Bool(v) => ValueRef::Integer(i64::from(*v)),
+            Param::Text(Some(v)) => ValueRef::Text(v.as_bytes()),
+            Param::Bytes(Some(v)) => ValueRef::Blob(v),
+            Param::Int(None) | Param::Text(None) | Param::Bytes(None) => ValueRef::Null,
+        }))
+    }
+}
+
+/// Runs a statement on the writer's connection; returns the rows it changed.
+pub(crate) fn execute(
+    conn: &rusqlite::Connection,
+    sql: &str,
+    params: &[Param<'_>],
+) -> Result<u64, StoreError> {
+    let mut statement = conn.prepare_cached(sql)?;
+    let mut rows = statement.query(rusqlite::params_from_iter(params))?;
+    while rows.next()?.is_some() {}
+    Ok(conn.changes())
+}
+
+/// Runs a statement on the writer's connection; returns its rows.
+pub(crate) fn fetch_all(
+    conn: &rusqlite::Connection,
+    sql: &str,
+    params: &[Param<'_>],
+) -> Result<Vec<Row>, StoreError> {
+    let mut statement = conn.prepare_cached(sql)?;
+    let columns = statement.column_count();
+    let mut rows = statement.query(rusqlite::params_from_iter(params))?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        let values = (0..columns)
+            .map(|i| row.get::<_, Value>(i))
+            .collect::<Result<_, _>>()?;
+        out.push(Row::Values(values));
+    }
+    Ok(out)
+}
+
+/// Column `i` of a row from [`fetch_all`].
+pub(crate) fn get<T: rusqlite::types::FromSql>(
+    values: &[Value],
+    i: usize,
+) -> Result<T, StoreError> {
+    let value = values
+        .get(i)
+        .ok_or(rusqlite::Error::InvalidColumnIndex(i))?;
+    T::column_result(ValueRef::from(value)).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(i, value.data_type(), Box::new(e)).into()
+    })
 }

@@ -46,7 +46,7 @@ impl Store {
         };
         let store = Store {
             pool,
-            writer: writer::spawn(conn),
+            writer: writer::spawn(conn)?,
         };
         store.rebuild_rollups_if_asked().await?;
         store.rebuild_logged_if_asked().await?;

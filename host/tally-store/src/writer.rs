@@ -57,10 +57,13 @@ pub(crate) type Job = Box<
         + Send,
 >;
 
-pub(crate) fn spawn(conn: Conn) -> mpsc::Sender<Command> {
+/// Starts the writer: a tokio task, or for SQLite a thread of its own (its statements run on
+/// it and block it).
+pub(crate) fn spawn(conn: Conn) -> Result<mpsc::Sender<Command>, StoreError> {
     // Two batches in flight: the importer parses one while the writer commits the other.
     let (tx, mut rx) = mpsc::channel::<Command>(2);
-    tokio::spawn(async move {
+    let direct = matches!(conn, Conn::Sqlite(_));
+    let run = async move {
         let mut writer = Writer {
             conn,
             users: HashMap::new(),
@@ -78,8 +81,19 @@ pub(crate) fn spawn(conn: Conn) -> mpsc::Sender<Command> {
             }
             writer.handle(command).await;
         }
-    });
-    tx
+    };
+    if direct {
+        // Channels and the commands' futures need no runtime driver: the runtime's handle
+        // runs them on this thread.
+        let runtime = tokio::runtime::Handle::current();
+        std::thread::Builder::new()
+            .name("tally-sqlite-writer".into())
+            .spawn(move || runtime.block_on(run))
+            .map_err(StoreError::WriterThread)?;
+    } else {
+        tokio::spawn(run);
+    }
+    Ok(tx)
 }
 
 pub(crate) struct Writer {
