@@ -112,3 +112,59 @@ pub(crate) fn get<T: rusqlite::types::FromSql>(
         rusqlite::Error::FromSqlConversionFailure(i, value.data_type(), Box::new(e)).into()
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_writer_binds_and_reads_back_every_kind_of_value() {
+        let conn = rusqlite::Connection::open_in_memory().expect("db");
+        conn.execute_batch("CREATE TABLE t (i INTEGER, b INTEGER, s TEXT, x BLOB)")
+            .expect("table");
+        let sql = "INSERT INTO t VALUES (?, ?, ?, ?)";
+        let bytes = [0u8, 255];
+        let full = [Param::from(7), Param::from(true), "é".into(), bytes[..].into()];
+        let empty = [
+            Param::Int(None),
+            Param::from(false),
+            Param::Text(None),
+            Param::Bytes(None),
+        ];
+        assert_eq!(execute(&conn, sql, &full).expect("insert"), 1);
+        assert_eq!(execute(&conn, sql, &empty).expect("insert"), 1);
+
+        let rows = fetch_all(&conn, "SELECT i, b, s, x FROM t ORDER BY i NULLS LAST", &[])
+            .expect("rows");
+        let Row::Values(a) = &rows[0] else {
+            panic!("not the writer's row")
+        };
+        assert_eq!(get::<i64>(a, 0).unwrap(), 7);
+        assert!(get::<bool>(a, 1).unwrap());
+        assert_eq!(get::<String>(a, 2).unwrap(), "é");
+        assert_eq!(get::<Vec<u8>>(a, 3).unwrap(), bytes);
+        let Row::Values(b) = &rows[1] else {
+            panic!("not the writer's row")
+        };
+        assert_eq!(get::<Option<i64>>(b, 0).unwrap(), None);
+        assert!(!get::<bool>(b, 1).unwrap());
+        assert_eq!(get::<Option<String>>(b, 2).unwrap(), None);
+        // A type that does not match, or a column that is not there, is an error.
+        assert!(get::<i64>(a, 2).is_err());
+        assert!(get::<i64>(b, 0).is_err());
+        assert!(get::<i64>(a, 4).is_err());
+    }
+
+    #[test]
+    fn a_unique_constraint_is_recognised() {
+        let conn = rusqlite::Connection::open_in_memory().expect("db");
+        conn.execute_batch("CREATE TABLE t (name TEXT UNIQUE)")
+            .expect("table");
+        let sql = "INSERT INTO t VALUES (?)";
+        execute(&conn, sql, &["a".into()]).expect("first");
+        let again = execute(&conn, sql, &["a".into()]).unwrap_err();
+        assert!(again.is_unique_violation(), "{again}");
+        let other = execute(&conn, "INSERT INTO nowhere VALUES (1)", &[]).unwrap_err();
+        assert!(!other.is_unique_violation(), "{other}");
+    }
+}

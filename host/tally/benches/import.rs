@@ -3,7 +3,7 @@
 //! Prints, from one run, medians of 5 repetitions of:
 //! - native parse → records (the plugin crate called directly),
 //! - the same parse through the wasm component (boundary and string table included),
-//! - the store's write path (sqlx, multi-row inserts, writer task) for the parsed batches,
+//! - the store's write path (multi-row inserts on the writer thread) for the parsed batches,
 //! - end-to-end `tally import` (the real binary, fresh SQLite database each time),
 //! - the baseline: native parse + rusqlite prepared-statement bulk insert into the same schema.
 //!
@@ -186,7 +186,7 @@ fn main() {
     );
     println!(
         "{:<48} {:>8.0}ms {:>10.2} M rows/s",
-        "store write path (sqlx, multi-row, writer task)",
+        "store write path (multi-row, writer thread)",
         ms(write),
         row_rate(write) / 1e6
     );
