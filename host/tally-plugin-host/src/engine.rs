@@ -48,6 +48,12 @@ impl std::fmt::Debug for PluginEngine {
     }
 }
 
+/// Bytes of each pooled memory and table kept mapped when an instance is dropped: zeroed by a
+/// memset instead of returned to the kernel and faulted in again by the next call. Measured on
+/// the poll bench (a 38 KB lmstat answer): 4.9–5.2 ms a poll without, 4.2 ms with; 4 MiB did no
+/// better. At most this much stays resident per pool slot used.
+const KEEP_RESIDENT: usize = 1 << 20;
+
 impl PluginEngine {
     /// `cache`: a directory for compiled plugins, reused across processes (see [`Precompiled`]).
     pub fn new(cache: Option<&Path>) -> wasmtime::Result<PluginEngine> {
@@ -57,7 +63,9 @@ impl PluginEngine {
             .total_memories(MAX_INSTANCES * 2)
             .total_tables(MAX_INSTANCES * 4)
             .total_stacks(MAX_INSTANCES)
-            .max_memory_size(MAX_MEMORY_MIB as usize * 1024 * 1024);
+            .max_memory_size(MAX_MEMORY_MIB as usize * 1024 * 1024)
+            .linear_memory_keep_resident(KEEP_RESIDENT)
+            .table_keep_resident(KEEP_RESIDENT);
 
         let mut config = Config::new();
         config

@@ -124,7 +124,12 @@ mod tests {
             .expect("table");
         let sql = "INSERT INTO t VALUES (?, ?, ?, ?)";
         let bytes = [0u8, 255];
-        let full = [Param::from(7), Param::from(true), "é".into(), bytes[..].into()];
+        let full = [
+            Param::from(7),
+            Param::from(true),
+            "é".into(),
+            bytes[..].into(),
+        ];
         let empty = [
             Param::Int(None),
             Param::from(false),
@@ -134,21 +139,21 @@ mod tests {
         assert_eq!(execute(&conn, sql, &full).expect("insert"), 1);
         assert_eq!(execute(&conn, sql, &empty).expect("insert"), 1);
 
-        let rows = fetch_all(&conn, "SELECT i, b, s, x FROM t ORDER BY i NULLS LAST", &[])
-            .expect("rows");
+        let rows =
+            fetch_all(&conn, "SELECT i, b, s, x FROM t ORDER BY i NULLS LAST", &[]).expect("rows");
         let Row::Values(a) = &rows[0] else {
             panic!("not the writer's row")
         };
-        assert_eq!(get::<i64>(a, 0).unwrap(), 7);
-        assert!(get::<bool>(a, 1).unwrap());
-        assert_eq!(get::<String>(a, 2).unwrap(), "é");
-        assert_eq!(get::<Vec<u8>>(a, 3).unwrap(), bytes);
+        assert_eq!(get::<i64>(a, 0).expect("decodes"), 7);
+        assert!(get::<bool>(a, 1).expect("decodes"));
+        assert_eq!(get::<String>(a, 2).expect("decodes"), "é");
+        assert_eq!(get::<Vec<u8>>(a, 3).expect("decodes"), bytes);
         let Row::Values(b) = &rows[1] else {
             panic!("not the writer's row")
         };
-        assert_eq!(get::<Option<i64>>(b, 0).unwrap(), None);
-        assert!(!get::<bool>(b, 1).unwrap());
-        assert_eq!(get::<Option<String>>(b, 2).unwrap(), None);
+        assert_eq!(get::<Option<i64>>(b, 0).expect("decodes"), None);
+        assert!(!get::<bool>(b, 1).expect("decodes"));
+        assert_eq!(get::<Option<String>>(b, 2).expect("decodes"), None);
         // A type that does not match, or a column that is not there, is an error.
         assert!(get::<i64>(a, 2).is_err());
         assert!(get::<i64>(b, 0).is_err());
@@ -162,9 +167,9 @@ mod tests {
             .expect("table");
         let sql = "INSERT INTO t VALUES (?)";
         execute(&conn, sql, &["a".into()]).expect("first");
-        let again = execute(&conn, sql, &["a".into()]).unwrap_err();
+        let again = execute(&conn, sql, &["a".into()]).expect_err("refused");
         assert!(again.is_unique_violation(), "{again}");
-        let other = execute(&conn, "INSERT INTO nowhere VALUES (1)", &[]).unwrap_err();
+        let other = execute(&conn, "INSERT INTO nowhere VALUES (1)", &[]).expect_err("refused");
         assert!(!other.is_unique_violation(), "{other}");
     }
 }
