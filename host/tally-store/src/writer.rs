@@ -1,5 +1,6 @@
-//! The one task that writes. It owns the write connection and the caches that turn names
-//! (users, hosts, features) into ids, so each distinct name costs one lookup per process.
+//! The one task that writes (on SQLite, a thread of its own: see `sqlite.rs`). It owns the write
+//! connection and the caches that turn names (users, hosts, features) into ids, so each distinct
+//! name costs one lookup per process.
 
 use std::collections::HashMap;
 
