@@ -23,6 +23,10 @@ static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite
 /// INSERTs by row count.
 const STATEMENT_CACHE: usize = 256;
 
+/// How long a connection waits for another process's write (a CLI edit while `tally serve`
+/// runs) before failing.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
 impl Backend for Sqlite {
     type Writer = rusqlite::Connection;
 
@@ -31,7 +35,7 @@ impl Backend for Sqlite {
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(Duration::from_secs(30))
+            .busy_timeout(BUSY_TIMEOUT)
             .disable_statement_logging();
         let path = options.get_filename().to_path_buf();
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -46,7 +50,7 @@ impl Backend for Sqlite {
         // The journal mode is the file's (WAL since the connection above); the rest is the
         // connection's own, as sqlx sets it.
         let write = rusqlite::Connection::open(&path)?;
-        write.busy_timeout(Duration::from_secs(30))?;
+        write.busy_timeout(BUSY_TIMEOUT)?;
         write.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")?;
         write.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         let pool = SqlitePoolOptions::new()
@@ -141,16 +145,13 @@ mod tests {
 
         let rows =
             fetch_all(&conn, "SELECT i, b, s, x FROM t ORDER BY i NULLS LAST", &[]).expect("rows");
-        let Row::Values(a) = &rows[0] else {
-            panic!("not the writer's row")
+        let [Row::Values(a), Row::Values(b)] = &rows[..] else {
+            panic!("not the writer's two rows")
         };
         assert_eq!(get::<i64>(a, 0).expect("decodes"), 7);
         assert!(get::<bool>(a, 1).expect("decodes"));
         assert_eq!(get::<String>(a, 2).expect("decodes"), "é");
         assert_eq!(get::<Vec<u8>>(a, 3).expect("decodes"), bytes);
-        let Row::Values(b) = &rows[1] else {
-            panic!("not the writer's row")
-        };
         assert_eq!(get::<Option<i64>>(b, 0).expect("decodes"), None);
         assert!(!get::<bool>(b, 1).expect("decodes"));
         assert_eq!(get::<Option<String>>(b, 2).expect("decodes"), None);
