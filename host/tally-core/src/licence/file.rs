@@ -346,9 +346,13 @@ impl Licence {
                 trusted: trusted.len(),
             });
         }
-        key.0
-            .verify_strict(&terms.canonical_bytes(), &Signature::from_bytes(&bytes))
-            .map_err(|_| LicenceError::BadSignature { key: key.clone() })?;
+        let verified = key.verifying().is_some_and(|k| {
+            k.verify_strict(&terms.canonical_bytes(), &Signature::from_bytes(&bytes))
+                .is_ok()
+        });
+        if !verified {
+            return Err(LicenceError::BadSignature { key });
+        }
         Ok(Licence {
             terms,
             origin: Origin::File { signed_by: key },
@@ -394,9 +398,10 @@ pub enum LicenceError {
     BadSignature { key: PublicKey },
 }
 
-/// An issuer's public key: 32 bytes, written as 64 hex digits.
+/// An issuer's public key: 32 bytes, written as 64 hex digits. Kept as its bytes (checked to be
+/// a key when parsed): the expanded key is 200 bytes, too big to carry in every error.
 #[derive(Clone, PartialEq, Eq)]
-pub struct PublicKey(VerifyingKey);
+pub struct PublicKey([u8; 32]);
 
 impl PublicKey {
     pub fn parse(text: &str) -> Result<PublicKey, KeyError> {
@@ -405,14 +410,18 @@ impl PublicKey {
             .and_then(|b| b.try_into().ok())
             .ok_or(KeyError::NotHex { bytes: 32 })?;
         VerifyingKey::from_bytes(&bytes)
-            .map(PublicKey)
+            .map(|k| PublicKey(k.to_bytes()))
             .map_err(|_| KeyError::NotAKey)
+    }
+
+    fn verifying(&self) -> Option<VerifyingKey> {
+        VerifyingKey::from_bytes(&self.0).ok()
     }
 }
 
 impl fmt::Display for PublicKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&hex::encode(self.0.as_bytes()))
+        f.write_str(&hex::encode(self.0))
     }
 }
 
@@ -452,7 +461,7 @@ impl IssuerKey {
     }
 
     pub fn public(&self) -> PublicKey {
-        PublicKey(self.0.verifying_key())
+        PublicKey(self.0.verifying_key().to_bytes())
     }
 }
 

@@ -5,6 +5,7 @@
 //!   and the built-in Community licence (Model 2019, 100 users, 10 license servers).
 //! * [`rows`]: [`ROWS`], every row of both seeds' tables: its licence types, its outcome and
 //!   what to do next.
+//! * [`counted`]: who counts against the user and host limits, by name, for a poll's check.
 //! * [`assess`]: which rows hold for a licence, the usage counted and the moment; the usage
 //!   view; and the run-time decisions on a poll, new servers, an import and harvesting agents.
 //!
@@ -12,6 +13,7 @@
 //! Tally-based services) cap what an installation monitors, by rules anyone can read here.
 
 pub mod assess;
+pub mod counted;
 pub mod file;
 pub mod rows;
 pub mod version;
@@ -21,6 +23,7 @@ pub use assess::{
     PollCheck, Product, ServerCandidate, Status, Subject, Usage, Usage2013, Usage2019, Violation,
     admit_harvesting, admit_import, admit_servers, assess, check_poll, status, usage_view,
 };
+pub use counted::{Counted, Newcomers, REALTIME_USER_DAYS, UserAtHost, imported_servers_since};
 pub use file::{
     IssuerKey, KeyError, Licence, LicenceError, LicenceType, Limits, Limits2013, Limits2019, Model,
     Origin, PublicKey, Terms,
