@@ -33,6 +33,7 @@
 
 mod db;
 mod error;
+mod licence;
 mod logged;
 mod mysql;
 mod poll_rollups;
@@ -46,6 +47,7 @@ pub mod testing;
 mod writer;
 
 pub use error::StoreError;
+pub use licence::{Incident, IncidentScope, InstalledLicence};
 pub use rollups::{FeatureInfo, RollupFilter};
 pub use servers::{
     DenialRow, PollCounts, PollResult, Server, ServerConfig, SessionRow, UsageSample,

@@ -96,6 +96,26 @@ pub enum Subject {
     Agent(Id),
 }
 
+impl Subject {
+    /// `installation`, `server:7`, `agent:3`: how the store keeps it.
+    pub fn key(&self) -> String {
+        match self {
+            Subject::Installation => "installation".into(),
+            Subject::Server(id) => format!("server:{id}"),
+            Subject::Agent(id) => format!("agent:{id}"),
+        }
+    }
+
+    pub fn parse(key: &str) -> Option<Subject> {
+        match key.split_once(':') {
+            None if key == "installation" => Some(Subject::Installation),
+            Some(("server", id)) => id.parse().ok().map(Subject::Server),
+            Some(("agent", id)) => id.parse().ok().map(Subject::Agent),
+            _ => None,
+        }
+    }
+}
+
 /// A row of a seed's table that holds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Violation {
@@ -136,8 +156,9 @@ fn midnight(d: NaiveDate) -> Timestamp {
     d.and_time(chrono::NaiveTime::MIN).and_utc().timestamp()
 }
 
-/// The first second after day `d` (a licence is valid through its expiry day).
-fn day_end(d: NaiveDate) -> Timestamp {
+/// The first second after day `d` (a licence is valid through its expiry day, maintenance
+/// through its end day).
+pub fn day_end(d: NaiveDate) -> Timestamp {
     d.checked_add_days(Days::new(1))
         .map_or(Timestamp::MAX, midnight)
 }

@@ -21,7 +21,7 @@ pub mod version;
 pub use assess::{
     Admission, Counts, HarvestDecision, ImportTarget, LimitKind, LimitUsage, ManagerVersion,
     PollCheck, Product, ServerCandidate, Status, Subject, Usage, Usage2013, Usage2019, Violation,
-    admit_harvesting, admit_import, admit_servers, assess, check_poll, status, usage_view,
+    admit_harvesting, admit_import, admit_servers, assess, check_poll, day_end, status, usage_view,
 };
 pub use counted::{Counted, Newcomers, REALTIME_USER_DAYS, UserAtHost, imported_servers_since};
 pub use file::{

@@ -116,6 +116,11 @@ impl Row {
             .unwrap_or_else(|| panic!("{} is not a row of the seeds' tables", self.name()))
     }
 
+    /// The row called `name` ([`Row::name`]).
+    pub fn parse(name: &str) -> Option<Row> {
+        ROWS.iter().map(|s| s.row).find(|r| r.name() == name)
+    }
+
     /// The row for `condition` at `moment` under `model`, if the seed has one.
     pub fn find(model: Model, moment: Moment, condition: Condition) -> Option<Row> {
         let row = Row {
@@ -421,6 +426,7 @@ mod tests {
     #[test]
     fn every_row_says_what_to_do_next() {
         for s in ROWS {
+            assert_eq!(Row::parse(&s.row.name()), Some(s.row));
             assert!(!s.next.is_empty(), "{}", s.row);
             assert!(s.row.spec().description == s.description);
         }
