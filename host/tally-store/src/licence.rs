@@ -22,13 +22,13 @@
 use std::collections::HashSet;
 
 use serde::Serialize;
+use tally_core::RemoteStatus;
 use tally_core::licence::{
     Counted, Counts, ImportTarget, Licence, Limits, ManagerVersion, Model, PollCheck, Row,
     ServerCandidate, Subject, Usage, Usage2013, Usage2019, UserAtHost, Violation, day_end,
     imported_servers_since,
 };
 use tally_core::licence::{DottedVersion, REALTIME_USER_DAYS};
-use tally_core::RemoteStatus;
 use tally_core::period::{DAY, hour_start};
 use tally_core::users::{self, Counting, Rule, Seen};
 
@@ -241,7 +241,11 @@ impl Store {
     /// username and host over all history; Model 2013, the realtime users of the last 14 days.
     /// Keep it and [`Counted::add`] each saved poll's users; read it again now and then (the
     /// 14-day window slides, data is removed).
-    pub async fn licence_counted(&self, licence: &Licence, now: i64) -> Result<Counted, StoreError> {
+    pub async fn licence_counted(
+        &self,
+        licence: &Licence,
+        now: i64,
+    ) -> Result<Counted, StoreError> {
         let (servers, from, rule, counting) = match licence.terms.limits {
             Limits::Model2019(_) => (Servers::All, None, Rule::model_2019(), Counting::Username),
             Limits::Model2013(l) => {
@@ -291,12 +295,14 @@ impl Store {
         let reason = reason.to_string();
         self.write(move |w| {
             Box::pin(async move {
-                let n = query("UPDATE license_server SET remote_status = ?, remote_reason = ? WHERE id = ?")
-                    .bind(status.as_str())
-                    .bind(&reason)
-                    .bind(server)
-                    .execute(&mut w.conn)
-                    .await?;
+                let n = query(
+                    "UPDATE license_server SET remote_status = ?, remote_reason = ? WHERE id = ?",
+                )
+                .bind(status.as_str())
+                .bind(&reason)
+                .bind(server)
+                .execute(&mut w.conn)
+                .await?;
                 if n == 0 {
                     return Err(StoreError::NoSuchServerId(server));
                 }
@@ -578,11 +584,7 @@ impl Store {
     }
 
     /// Marks an incident's notification sent.
-    pub async fn mark_licence_incident_notified(
-        &self,
-        id: i64,
-        at: i64,
-    ) -> Result<(), StoreError> {
+    pub async fn mark_licence_incident_notified(&self, id: i64, at: i64) -> Result<(), StoreError> {
         self.write(move |w| {
             Box::pin(async move {
                 query("UPDATE licence_incident SET notified_at = ? WHERE id = ?")
@@ -679,17 +681,21 @@ struct ServerCounts {
     either: u64,
 }
 
-const INCIDENT_COLUMNS: &str = "SELECT id, scope, row_name, subject, message, opened_at, last_seen, closed_at, notified_at
+const INCIDENT_COLUMNS: &str =
+    "SELECT id, scope, row_name, subject, message, opened_at, last_seen, closed_at, notified_at
     FROM licence_incident";
 
 fn incident(r: &DbRow) -> Result<Incident, StoreError> {
     let text = |i: usize| r.get::<String>(i);
-    let bad = |what: &str, v: String| StoreError::Inconsistent(format!("licence incident {what} `{v}`"));
+    let bad =
+        |what: &str, v: String| StoreError::Inconsistent(format!("licence incident {what} `{v}`"));
     Ok(Incident {
         id: r.get(0)?,
-        scope: IncidentScope::parse(&text(1)?).ok_or_else(|| bad("scope", text(1).unwrap_or_default()))?,
+        scope: IncidentScope::parse(&text(1)?)
+            .ok_or_else(|| bad("scope", text(1).unwrap_or_default()))?,
         row: Row::parse(&text(2)?).ok_or_else(|| bad("row", text(2).unwrap_or_default()))?,
-        subject: Subject::parse(&text(3)?).ok_or_else(|| bad("subject", text(3).unwrap_or_default()))?,
+        subject: Subject::parse(&text(3)?)
+            .ok_or_else(|| bad("subject", text(3).unwrap_or_default()))?,
         message: text(4)?,
         opened_at: r.get(5)?,
         last_seen: r.get(6)?,
