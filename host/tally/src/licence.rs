@@ -44,7 +44,13 @@ pub fn product() -> anyhow::Result<Product> {
 pub struct LicenseArgs {
     /// An issuer's public key trusted to sign licences (64 hex digits; repeatable, or
     /// comma-separated in TALLY_LICENSE_KEYS).
-    #[arg(long = "trust", value_name = "KEY", env = "TALLY_LICENSE_KEYS", value_delimiter = ',', global = true)]
+    #[arg(
+        long = "trust",
+        value_name = "KEY",
+        env = "TALLY_LICENSE_KEYS",
+        value_delimiter = ',',
+        global = true
+    )]
     pub trust: Vec<String>,
     #[command(subcommand)]
     pub command: LicenseCommand,
@@ -70,7 +76,7 @@ pub enum LicenseCommand {
         out: PathBuf,
     },
     /// Issue a signed licence with the private key in KEY (from `tally license keygen`).
-    Issue(IssueArgs),
+    Issue(Box<IssueArgs>),
 }
 
 impl LicenseArgs {
@@ -330,14 +336,21 @@ fn print_status(s: &Status) {
     for g in &s.limits {
         let allowed = g.allowed.map_or("unlimited".to_string(), |a| a.to_string());
         let pct = g.percent.map_or(String::new(), |p| format!(" ({p:.1} %)"));
-        println!("  {:<56} {:>7} of {:<9}{pct}", g.limit.label(), g.used, allowed);
+        println!(
+            "  {:<56} {:>7} of {:<9}{pct}",
+            g.limit.label(),
+            g.used,
+            allowed
+        );
     }
     if s.violations.is_empty() {
         println!("\nNo violation.");
         return;
     }
     if s.restricted {
-        println!("\nRESTRICTED ACCESS MODE: reading works; writes, monitoring and imports are stopped.");
+        println!(
+            "\nRESTRICTED ACCESS MODE: reading works; writes, monitoring and imports are stopped."
+        );
     }
     println!("\nViolations:");
     for v in &s.violations {
@@ -355,7 +368,10 @@ fn read(path: &Path) -> anyhow::Result<String> {
         .with_context(|| format!("cannot read {}", path.display()))?
         .len();
     if len > MAX {
-        bail!("{} is {len} bytes: not a licence or key file (at most {MAX})", path.display());
+        bail!(
+            "{} is {len} bytes: not a licence or key file (at most {MAX})",
+            path.display()
+        );
     }
     std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
 }
@@ -402,8 +418,16 @@ impl IssueArgs {
         let limits = match self.model {
             ModelArg::M2019 => {
                 none(self.user_counting.is_some(), "--user-counting", "2019")?;
-                none(self.realtime_users.is_some() || self.realtime_servers.is_some(), "--realtime-*", "2019")?;
-                none(self.import || self.imported_users.is_some() || self.imported_servers.is_some(), "--import*", "2019")?;
+                none(
+                    self.realtime_users.is_some() || self.realtime_servers.is_some(),
+                    "--realtime-*",
+                    "2019",
+                )?;
+                none(
+                    self.import || self.imported_users.is_some() || self.imported_servers.is_some(),
+                    "--import*",
+                    "2019",
+                )?;
                 Limits::Model2019(Limits2019 {
                     users: self.users.context("--users is required (Model 2019)")?,
                     servers: self.servers.context("--servers is required (Model 2019)")?,
@@ -412,15 +436,29 @@ impl IssueArgs {
                 })
             }
             ModelArg::M2013 => {
-                none(self.users.is_some() || self.servers.is_some(), "--users/--servers", "2013")?;
-                none(self.hpc || self.harvesting_agents.is_some(), "--hpc/--harvesting-agents", "2013")?;
+                none(
+                    self.users.is_some() || self.servers.is_some(),
+                    "--users/--servers",
+                    "2013",
+                )?;
+                none(
+                    self.hpc || self.harvesting_agents.is_some(),
+                    "--hpc/--harvesting-agents",
+                    "2013",
+                )?;
                 Limits::Model2013(Limits2013 {
                     counting: match self.user_counting {
                         Some(CountingArg::Username) => Counting::Username,
                         Some(CountingArg::UserHost) | None => Counting::UserHost,
                     },
-                    realtime_users: Some(self.realtime_users.context("--realtime-users is required (Model 2013)")?),
-                    realtime_servers: Some(self.realtime_servers.context("--realtime-servers is required (Model 2013)")?),
+                    realtime_users: Some(
+                        self.realtime_users
+                            .context("--realtime-users is required (Model 2013)")?,
+                    ),
+                    realtime_servers: Some(
+                        self.realtime_servers
+                            .context("--realtime-servers is required (Model 2013)")?,
+                    ),
                     import: self.import,
                     imported_users: self.imported_users,
                     imported_servers: self.imported_servers,
@@ -473,17 +511,41 @@ mod tests {
     #[test]
     fn issue_builds_the_terms_asked_for() {
         let args = parse(&[
-            "issue", "--key", "k", "--licensee", "Example", "--users", "1", "--servers", "2",
-            "--start", "2026-01-01", "--tally-version", "0.1",
+            "issue",
+            "--key",
+            "k",
+            "--licensee",
+            "Example",
+            "--users",
+            "1",
+            "--servers",
+            "2",
+            "--start",
+            "2026-01-01",
+            "--tally-version",
+            "0.1",
         ]);
-        let LicenseCommand::Issue(issue) = args.command else { panic!("issue") };
+        let LicenseCommand::Issue(issue) = args.command else {
+            panic!("issue")
+        };
         let t = issue.terms().expect("terms");
         assert_eq!(
             t.limits,
-            Limits::Model2019(Limits2019 { users: 1, servers: 2, hpc: false, harvesting_agents: 0 })
+            Limits::Model2019(Limits2019 {
+                users: 1,
+                servers: 2,
+                hpc: false,
+                harvesting_agents: 0
+            })
         );
         assert_eq!(t.version.to_string(), "0.1");
-        assert!(!args_need_store(&["issue", "--key", "k", "--licensee", "x"]));
+        assert!(!args_need_store(&[
+            "issue",
+            "--key",
+            "k",
+            "--licensee",
+            "x"
+        ]));
         assert!(args_need_store(&["show"]));
     }
 
@@ -494,10 +556,21 @@ mod tests {
     #[test]
     fn issue_refuses_limits_of_the_other_model() {
         let args = parse(&[
-            "issue", "--key", "k", "--licensee", "Example", "--users", "1", "--servers", "2",
-            "--realtime-users", "4",
+            "issue",
+            "--key",
+            "k",
+            "--licensee",
+            "Example",
+            "--users",
+            "1",
+            "--servers",
+            "2",
+            "--realtime-users",
+            "4",
         ]);
-        let LicenseCommand::Issue(issue) = args.command else { panic!("issue") };
+        let LicenseCommand::Issue(issue) = args.command else {
+            panic!("issue")
+        };
         let err = issue.terms().expect_err("mixed models");
         assert!(err.to_string().contains("--realtime-*"), "{err}");
     }
