@@ -33,7 +33,10 @@ mod linux {
     const APP: &str = "tally-bench-app";
 
     pub fn main() {
-        let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
+        let args: Vec<String> = std::env::args()
+            .skip(1)
+            .filter(|a| !a.starts_with('-'))
+            .collect();
         let n: usize = args.first().and_then(|a| a.parse().ok()).unwrap_or(500);
         let secs: u64 = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(60);
         let interval: u64 = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(5);
@@ -60,7 +63,8 @@ mod linux {
         println!(
             "watching {n} processes costs {:+.1} ms CPU per report and {:+} KiB RSS over the baseline",
             watched.cpu_ms_per_report() - baseline.cpu_ms_per_report(),
-            i64::try_from(watched.rss_kib).unwrap_or(0) - i64::try_from(baseline.rss_kib).unwrap_or(0)
+            i64::try_from(watched.rss_kib).unwrap_or(0)
+                - i64::try_from(baseline.rss_kib).unwrap_or(0)
         );
     }
 
@@ -89,7 +93,12 @@ mod linux {
 
     async fn measure(dir: &Path, n: usize, secs: u64, interval: u64, exe: &Path) -> Measure {
         let mut sleepers: Vec<Child> = (0..n)
-            .map(|_| Command::new(exe).arg("3600").spawn().expect("spawn sleeper"))
+            .map(|_| {
+                Command::new(exe)
+                    .arg("3600")
+                    .spawn()
+                    .expect("spawn sleeper")
+            })
             .collect();
         let seen = Arc::new(Seen::default());
         let app = {
@@ -97,7 +106,11 @@ mod linux {
             Router::new()
                 .route(
                     "/api/v1/agents/enrol",
-                    post(|| async { Json(EnrolAnswer { agent_id: AgentId(1) }) }),
+                    post(|| async {
+                        Json(EnrolAnswer {
+                            agent_id: AgentId(1),
+                        })
+                    }),
                 )
                 .route(
                     "/api/v1/agents/{id}/config",
@@ -120,7 +133,8 @@ mod linux {
                         let report: Report = serde_json::from_slice(&body).expect("report");
                         seen.reports.fetch_add(1, Ordering::Relaxed);
                         seen.bytes.fetch_add(body.len() as u64, Ordering::Relaxed);
-                        seen.processes.store(report.processes.len() as u64, Ordering::Relaxed);
+                        seen.processes
+                            .store(report.processes.len() as u64, Ordering::Relaxed);
                         Json(ReportAnswer {
                             receipt: Receipt::Accepted,
                             orders: vec![],
@@ -128,7 +142,9 @@ mod linux {
                     }),
                 )
         };
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let addr = listener.local_addr().expect("addr");
         let server = tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
 
@@ -190,7 +206,8 @@ mod linux {
         let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("stat");
         let rest = &stat[stat.rfind(')').expect("comm") + 2..];
         let fields: Vec<&str> = rest.split_whitespace().collect();
-        let ticks: u64 = fields[11].parse::<u64>().expect("utime") + fields[12].parse::<u64>().expect("stime");
+        let ticks: u64 =
+            fields[11].parse::<u64>().expect("utime") + fields[12].parse::<u64>().expect("stime");
         ticks as f64 * 10.0
     }
 

@@ -8,9 +8,7 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::{Method, Request, StatusCode, header};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use tally_core::agent::{
-    AgentConfig, AgentId, EnrolAnswer, EnrolRequest, ReportAnswer,
-};
+use tally_core::agent::{AgentConfig, AgentId, EnrolAnswer, EnrolRequest, ReportAnswer};
 
 /// Answers larger than this are refused: a configuration or a report answer is a few KiB.
 const MAX_ANSWER_BYTES: usize = 4 << 20;
@@ -70,7 +68,9 @@ impl Client {
     /// `url` is `http://HOST[:PORT][/prefix]`.
     pub fn new(url: &str, token: String, timeout: Duration) -> Result<Client, String> {
         let Some(rest) = url.strip_prefix("http://") else {
-            return Err(format!("the server URL must start with http:// (got `{url}`)"));
+            return Err(format!(
+                "the server URL must start with http:// (got `{url}`)"
+            ));
         };
         let (authority, prefix) = match rest.find('/') {
             Some(i) => (&rest[..i], rest[i..].trim_end_matches('/')),
@@ -111,7 +111,11 @@ impl Client {
     }
 
     /// Sends one report as queued (its JSON bytes).
-    pub async fn report(&self, agent: AgentId, report: Vec<u8>) -> Result<ReportAnswer, ClientError> {
+    pub async fn report(
+        &self,
+        agent: AgentId,
+        report: Vec<u8>,
+    ) -> Result<ReportAnswer, ClientError> {
         self.send(
             Method::POST,
             &format!("/api/v1/agents/{agent}/reports"),
@@ -128,10 +132,9 @@ impl Client {
     ) -> Result<T, ClientError> {
         match tokio::time::timeout(self.timeout, self.exchange(method, path, body)).await {
             Ok(answer) => answer,
-            Err(_) => Err(self.unreachable(format!(
-                "no answer within {} s",
-                self.timeout.as_secs()
-            ))),
+            Err(_) => {
+                Err(self.unreachable(format!("no answer within {} s", self.timeout.as_secs())))
+            }
         }
     }
 
@@ -205,9 +208,16 @@ mod tests {
 
     #[test]
     fn urls_are_split_and_https_refused() {
-        let c = Client::new("http://tally:8080/base/", "t".into(), Duration::from_secs(1))
-            .expect("client");
-        assert_eq!((c.authority.as_str(), c.prefix.as_str()), ("tally:8080", "/base"));
+        let c = Client::new(
+            "http://tally:8080/base/",
+            "t".into(),
+            Duration::from_secs(1),
+        )
+        .expect("client");
+        assert_eq!(
+            (c.authority.as_str(), c.prefix.as_str()),
+            ("tally:8080", "/base")
+        );
         let c = Client::new("http://tally", "t".into(), Duration::from_secs(1)).expect("client");
         assert_eq!(c.authority, "tally:80");
         assert!(Client::new("https://tally", "t".into(), Duration::from_secs(1)).is_err());
@@ -237,9 +247,13 @@ mod tests {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let port = listener.local_addr().expect("addr").port();
         drop(listener);
-        let c = Client::new(&format!("http://127.0.0.1:{port}"), "t".into(), Duration::from_secs(2))
-            .expect("client");
-        let err = c.config(AgentId(1)).await.unwrap_err();
+        let c = Client::new(
+            &format!("http://127.0.0.1:{port}"),
+            "t".into(),
+            Duration::from_secs(2),
+        )
+        .expect("client");
+        let err = c.config(AgentId(1)).await.expect_err("refused");
         assert!(matches!(err, ClientError::Unreachable { .. }), "{err}");
     }
 }

@@ -204,7 +204,9 @@ fn signal(key: ProcessKey, signal: Signal) -> Result<(), HarvestOutcome> {
     match process.kill_with(signal) {
         Some(true) => Ok(()),
         Some(false) => Err(HarvestOutcome::Failed {
-            reason: format!("the OS refused {signal:?} (is the agent allowed to signal this user's processes?)"),
+            reason: format!(
+                "the OS refused {signal:?} (is the agent allowed to signal this user's processes?)"
+            ),
         }),
         None => Err(HarvestOutcome::Failed {
             reason: format!("this OS has no {signal:?} signal"),
@@ -281,7 +283,11 @@ mod tests {
 
         let graceful = executor.execute(&order(key, ReleaseMethod::Graceful)).await;
         assert_eq!(graceful.outcome, HarvestOutcome::StillRunning);
-        assert_eq!(child.try_wait().expect("try_wait"), None, "SIGTERM was ignored");
+        assert_eq!(
+            child.try_wait().expect("try_wait"),
+            None,
+            "SIGTERM was ignored"
+        );
 
         let force = executor
             .execute(&order(key, ReleaseMethod::Force { grace_secs: 1 }))
@@ -342,7 +348,10 @@ mod tests {
         let result = executor.execute(&order(key, ReleaseMethod::Suspend)).await;
         if idle::user_input_idle(key.pid, SystemTime::now()).is_none() {
             // No terminal of this user (CI): Suspend is refused, nothing is stopped.
-            assert!(matches!(result.outcome, HarvestOutcome::Failed { .. }), "{result:?}");
+            assert!(
+                matches!(result.outcome, HarvestOutcome::Failed { .. }),
+                "{result:?}"
+            );
             assert!(!executor.is_suspended(key));
         } else {
             assert_eq!(result.outcome, HarvestOutcome::Suspended);

@@ -101,7 +101,10 @@ mod tests {
         // 34817 = major 136, minor 1.
         assert_eq!(terminal_path(34817), Some(PathBuf::from("/dev/pts/1")));
         // Major 137, minor 5: pts 261.
-        assert_eq!(terminal_path((137 << 8) | 5), Some(PathBuf::from("/dev/pts/261")));
+        assert_eq!(
+            terminal_path((137 << 8) | 5),
+            Some(PathBuf::from("/dev/pts/261"))
+        );
         // Minor above 255 of major 136: pts 300.
         let packed = (136 << 8) | (300 & 0xff) | ((300 & 0xfff00) << 12);
         assert_eq!(terminal_path(packed), Some(PathBuf::from("/dev/pts/300")));

@@ -33,7 +33,12 @@ use tally_agent::settings::Settings;
 #[command(name = "tally-agent", version, verbatim_doc_comment)]
 struct Cli {
     /// The settings file.
-    #[arg(long, short, env = "TALLY_AGENT_CONFIG", default_value = "/etc/tally-agent/agent.toml")]
+    #[arg(
+        long,
+        short,
+        env = "TALLY_AGENT_CONFIG",
+        default_value = "/etc/tally-agent/agent.toml"
+    )]
     config: PathBuf,
     /// Check the settings file and the token file, print the settings, and exit.
     #[arg(long)]
@@ -52,7 +57,10 @@ fn main() -> anyhow::Result<()> {
     let settings = Settings::load(&cli.config)?;
     let token = settings.token()?;
     if cli.check {
-        println!("{settings:#?}\ntoken: read from {} (not shown)", settings.token_file.display());
+        println!(
+            "{settings:#?}\ntoken: read from {} (not shown)",
+            settings.token_file.display()
+        );
         return Ok(());
     }
     // One thread: the agent idles between reports and must stay light on the user's machine.
@@ -68,9 +76,9 @@ fn main() -> anyhow::Result<()> {
         counters.duplicates,
         counters.dropped,
         counters.rejected,
-        counters
-            .queued
-            .saturating_sub(counters.sent + counters.duplicates + counters.dropped + counters.rejected)
+        counters.queued.saturating_sub(
+            counters.sent + counters.duplicates + counters.dropped + counters.rejected
+        )
     );
     Ok(())
 }
@@ -79,14 +87,15 @@ fn main() -> anyhow::Result<()> {
 async fn shutdown() {
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(term) => term,
-            Err(e) => {
-                tracing::warn!("cannot listen for SIGTERM: {e}");
-                let _ = tokio::signal::ctrl_c().await;
-                return;
-            }
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(e) => {
+                    tracing::warn!("cannot listen for SIGTERM: {e}");
+                    let _ = tokio::signal::ctrl_c().await;
+                    return;
+                }
+            };
         tokio::select! {
             _ = term.recv() => {}
             _ = tokio::signal::ctrl_c() => {}

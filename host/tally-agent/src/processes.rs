@@ -75,7 +75,10 @@ impl Scanner {
         let mut marks = HashMap::with_capacity(self.marks.len());
         let mut users_refreshed = false;
         for (pid, process) in self.system.processes() {
-            if matches!(process.status(), ProcessStatus::Zombie | ProcessStatus::Dead) {
+            if matches!(
+                process.status(),
+                ProcessStatus::Zombie | ProcessStatus::Dead
+            ) {
                 continue;
             }
             let path = process.exe().and_then(Path::to_str);
@@ -86,10 +89,11 @@ impl Scanner {
             let comm = process.name().to_str().unwrap_or_default();
             // Without permission to read its executable link, the process name is all there is.
             let name = file_name.unwrap_or(comm);
-            let Some(app) = config
-                .application_of(name, path)
-                .or_else(|| (name != comm).then(|| config.application_of(comm, path)).flatten())
-            else {
+            let Some(app) = config.application_of(name, path).or_else(|| {
+                (name != comm)
+                    .then(|| config.application_of(comm, path))
+                    .flatten()
+            }) else {
                 continue;
             };
             let key = ProcessKey {
@@ -100,7 +104,10 @@ impl Scanner {
             // Over the interval since the previous scan; on first sight, over the process's life.
             let (since, wall_ms) = match self.marks.get(&key) {
                 Some(mark) => (mark.wall, now.duration_since(mark.at).as_millis()),
-                None => (key.started, u128::try_from((wall - key.started).max(0) * 1000).unwrap_or(0)),
+                None => (
+                    key.started,
+                    u128::try_from((wall - key.started).max(0) * 1000).unwrap_or(0),
+                ),
             };
             let used_ms = match self.marks.get(&key) {
                 Some(mark) => cpu_time_ms.saturating_sub(mark.cpu_time_ms),
@@ -142,8 +149,7 @@ impl Scanner {
                 cpu_time_ms,
                 cpu_percent: (cpu_percent * 100.0).round() / 100.0,
                 cpu_since: since,
-                input_idle_secs: idle::process_input_idle(key.pid, wall_now)
-                    .map(|d| d.as_secs()),
+                input_idle_secs: idle::process_input_idle(key.pid, wall_now).map(|d| d.as_secs()),
                 suspended: suspended(key),
             });
         }
@@ -181,10 +187,22 @@ mod tests {
     fn unique_sleeper(dir: &Path, name: &str) -> std::process::Child {
         let exe = dir.join(name);
         std::fs::copy("/bin/sleep", &exe).expect("copy sleep");
-        std::process::Command::new(&exe)
-            .arg("30")
-            .spawn()
-            .expect("spawn")
+        spawn_retrying(std::process::Command::new(&exe).arg("30"))
+    }
+
+    /// Spawns, retrying while another test thread's fork still holds a fresh copy open for
+    /// writing (ETXTBSY).
+    fn spawn_retrying(command: &mut std::process::Command) -> std::process::Child {
+        for _ in 0..50 {
+            match command.spawn() {
+                Ok(child) => return child,
+                Err(e) if e.raw_os_error() == Some(26) => {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                Err(e) => panic!("cannot spawn: {e}"),
+            }
+        }
+        panic!("the executable stayed busy");
     }
 
     #[cfg(unix)]
@@ -196,8 +214,14 @@ mod tests {
         let mut scanner = Scanner::new();
         let none = |_| false;
 
-        let by_name = scanner.scan(&watching(ExecutableMatch::Name("tally-scan-a".into())), &none);
-        assert_eq!(by_name.iter().map(|r| r.pid).collect::<Vec<_>>(), vec![a.id()]);
+        let by_name = scanner.scan(
+            &watching(ExecutableMatch::Name("tally-scan-a".into())),
+            &none,
+        );
+        assert_eq!(
+            by_name.iter().map(|r| r.pid).collect::<Vec<_>>(),
+            vec![a.id()]
+        );
         let report = &by_name[0];
         assert_eq!(report.application, "Test app");
         assert_eq!(report.executable, "tally-scan-a");
@@ -215,7 +239,10 @@ mod tests {
         // An exited process is no longer reported.
         a.kill().expect("kill");
         a.wait().expect("wait");
-        let after = scanner.scan(&watching(ExecutableMatch::Name("tally-scan-a".into())), &none);
+        let after = scanner.scan(
+            &watching(ExecutableMatch::Name("tally-scan-a".into())),
+            &none,
+        );
         assert!(after.is_empty(), "{after:?}");
         b.kill().expect("kill");
         b.wait().expect("wait");
@@ -227,10 +254,8 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let exe = dir.path().join("tally-scan-busy");
         std::fs::copy("/bin/sh", &exe).expect("copy sh");
-        let mut busy = std::process::Command::new(&exe)
-            .args(["-c", "while :; do :; done"])
-            .spawn()
-            .expect("spawn");
+        let mut busy =
+            spawn_retrying(std::process::Command::new(&exe).args(["-c", "while :; do :; done"]));
         let config = watching(ExecutableMatch::Name("tally-scan-busy".into()));
         let mut scanner = Scanner::new();
         scanner.scan(&config, &|_| false);

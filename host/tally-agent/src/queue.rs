@@ -361,7 +361,7 @@ mod tests {
     fn a_corrupt_meta_file_is_an_error_naming_it() {
         let dir = tempfile::tempdir().expect("tempdir");
         fs::write(dir.path().join(META), "{").expect("write");
-        let err = Queue::open(dir.path(), ROOMY).unwrap_err();
+        let err = Queue::open(dir.path(), ROOMY).expect_err("refused");
         assert!(err.to_string().contains("meta.json"), "{err}");
     }
 }

@@ -14,8 +14,8 @@ use std::time::{Duration, SystemTime};
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
 use tally_core::agent::{
-    AgentConfig, AgentId, EnrolRequest, HarvestOrder, HarvestResult, Heartbeat, OrderId,
-    PROTOCOL, Receipt, Report, ReportId,
+    AgentConfig, AgentId, EnrolRequest, HarvestOrder, HarvestResult, Heartbeat, OrderId, PROTOCOL,
+    Receipt, Report, ReportId,
 };
 use tokio::sync::{Notify, mpsc};
 
@@ -50,7 +50,10 @@ struct Errors(Arc<Mutex<VecDeque<String>>>);
 impl Errors {
     fn record(&self, error: String) {
         tracing::warn!("{error}");
-        let mut errors = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut errors = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if errors.len() == MAX_ERRORS {
             errors.pop_front();
         }
@@ -58,7 +61,10 @@ impl Errors {
     }
 
     fn snapshot(&self) -> Vec<String> {
-        let errors = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let errors = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         errors.iter().cloned().collect()
     }
 }
@@ -79,8 +85,12 @@ pub async fn run(
         )
         .map_err(anyhow::Error::msg)?,
     );
-    std::fs::create_dir_all(&settings.state_dir)
-        .with_context(|| format!("cannot create the state directory {}", settings.state_dir.display()))?;
+    std::fs::create_dir_all(&settings.state_dir).with_context(|| {
+        format!(
+            "cannot create the state directory {}",
+            settings.state_dir.display()
+        )
+    })?;
     let queue_dir = settings.state_dir.join("queue");
     let queue = Queue::open(
         &queue_dir,
@@ -129,17 +139,17 @@ pub async fn run(
 
     let interval_of = |config: &Option<AgentConfig>| {
         Duration::from_secs(settings.report_interval_secs.unwrap_or_else(|| {
-            config.as_ref().map_or(
-                tally_core::agent::DEFAULT_REPORT_INTERVAL_SECS,
-                |c| c.report_interval_secs,
-            )
+            config
+                .as_ref()
+                .map_or(tally_core::agent::DEFAULT_REPORT_INTERVAL_SECS, |c| {
+                    c.report_interval_secs
+                })
         }))
     };
     let mut report_every = interval_of(&config);
     let mut report_tick = tokio::time::interval(report_every);
     report_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut config_tick =
-        tokio::time::interval(Duration::from_secs(settings.config_interval_secs));
+    let mut config_tick = tokio::time::interval(Duration::from_secs(settings.config_interval_secs));
     config_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
 
     loop {
@@ -254,17 +264,17 @@ pub async fn run(
 }
 
 /// Numbers a report, fills in the queue's figures and queues it durably.
-fn enqueue(
-    queue: &Mutex<Queue>,
-    report: impl FnOnce(u64, u64) -> Report,
-) -> std::io::Result<()> {
+fn enqueue(queue: &Mutex<Queue>, report: impl FnOnce(u64, u64) -> Report) -> std::io::Result<()> {
     let mut queue = lock(queue);
     let sequence = queue.allocate()?;
     let mut report = report(sequence, queue.len() + 1);
     report.heartbeat.dropped = queue.counters().dropped;
     let dropped = queue.push(sequence, &encode(&report))?;
     if dropped > 0 {
-        tracing::warn!(dropped, "the report queue is full: its oldest reports were dropped");
+        tracing::warn!(
+            dropped,
+            "the report queue is full: its oldest reports were dropped"
+        );
     }
     Ok(())
 }
@@ -327,7 +337,10 @@ fn load_cached_config(path: &std::path::Path, errors: &Errors) -> Option<AgentCo
     match serde_json::from_slice::<AgentConfig>(&bytes) {
         Ok(config) if config.validate().is_ok() => Some(config),
         _ => {
-            errors.record(format!("ignored the unreadable kept configuration {}", path.display()));
+            errors.record(format!(
+                "ignored the unreadable kept configuration {}",
+                path.display()
+            ));
             None
         }
     }
@@ -404,7 +417,9 @@ async fn drain(
 }
 
 fn lock(queue: &Mutex<Queue>) -> std::sync::MutexGuard<'_, Queue> {
-    queue.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    queue
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// The orders already carried out, bounded.

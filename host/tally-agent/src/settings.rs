@@ -112,7 +112,9 @@ impl Settings {
             if (min..=max).contains(&value) {
                 Ok(())
             } else {
-                Err(format!("{name} must be between {min} and {max}, got {value}"))
+                Err(format!(
+                    "{name} must be between {min} and {max}, got {value}"
+                ))
             }
         };
         if let Some(interval) = settings.report_interval_secs {
@@ -124,9 +126,19 @@ impl Settings {
             1,
             tally_core::agent::MAX_CONFIG_INTERVAL_SECS,
         )?;
-        in_range("queue_max_reports", settings.queue_max_reports, 1, 10_000_000)?;
+        in_range(
+            "queue_max_reports",
+            settings.queue_max_reports,
+            1,
+            10_000_000,
+        )?;
         in_range("queue_max_bytes", settings.queue_max_bytes, 4096, 1 << 40)?;
-        in_range("request_timeout_secs", settings.request_timeout_secs, 1, 600)?;
+        in_range(
+            "request_timeout_secs",
+            settings.request_timeout_secs,
+            1,
+            600,
+        )?;
         in_range(
             "harvest_close_wait_secs",
             settings.harvest_close_wait_secs,
@@ -169,17 +181,20 @@ mod tests {
 
     #[test]
     fn unknown_keys_are_refused_by_name() {
-        let err = Settings::parse("server = \"http://tally:8080\"\nqueue_max = 3").unwrap_err();
+        let err =
+            Settings::parse("server = \"http://tally:8080\"\nqueue_max = 3").expect_err("refused");
         assert!(err.contains("queue_max"), "{err}");
     }
 
     #[test]
     fn bad_values_are_refused_by_name() {
-        let err = Settings::parse(r#"server = "https://tally""#).unwrap_err();
+        let err = Settings::parse(r#"server = "https://tally""#).expect_err("refused");
         assert!(err.contains("reverse proxy"), "{err}");
-        let err = Settings::parse("server = \"http://t\"\nconfig_interval_secs = 120").unwrap_err();
+        let err = Settings::parse("server = \"http://t\"\nconfig_interval_secs = 120")
+            .expect_err("refused");
         assert!(err.contains("config_interval_secs"), "{err}");
-        let err = Settings::parse("server = \"http://t\"\nreport_interval_secs = 0").unwrap_err();
+        let err = Settings::parse("server = \"http://t\"\nreport_interval_secs = 0")
+            .expect_err("refused");
         assert!(err.contains("report_interval_secs"), "{err}");
     }
 
@@ -191,7 +206,10 @@ mod tests {
         settings.token_file = token_file.clone();
         assert!(matches!(settings.token(), Err(SettingsError::Token { .. })));
         std::fs::write(&token_file, "  \n").expect("write");
-        assert!(matches!(settings.token(), Err(SettingsError::EmptyToken(_))));
+        assert!(matches!(
+            settings.token(),
+            Err(SettingsError::EmptyToken(_))
+        ));
         std::fs::write(&token_file, "s3cret\n").expect("write");
         assert_eq!(settings.token().expect("token"), "s3cret");
     }

@@ -17,8 +17,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use tally_core::agent::{
-    AgentConfig, AgentId, EnrolAnswer, EnrolRequest, ExecutableMatch, HarvestOrder,
-    HarvestOutcome, OrderId, Receipt, Report, ReportAnswer, ReportId, WatchedApplication,
+    AgentConfig, AgentId, EnrolAnswer, EnrolRequest, ExecutableMatch, HarvestOrder, HarvestOutcome,
+    OrderId, Receipt, Report, ReportAnswer, ReportId, WatchedApplication,
 };
 use tally_core::harvest::{Reasons, ReleaseMethod};
 
@@ -224,10 +224,18 @@ async fn nothing_is_lost_nothing_doubled_across_an_outage_and_a_harvest_is_carri
         .expect("start tally-agent");
 
     let stored = |r: &Shared| r.lock().expect("lock").stored.len();
-    wait_until("three reports with the watched processes", Duration::from_secs(60), || {
-        let r = recorded.lock().expect("lock");
-        r.stored.iter().filter(|rep| rep.processes.len() == 4).count() >= 3
-    })
+    wait_until(
+        "three reports with the watched processes",
+        Duration::from_secs(60),
+        || {
+            let r = recorded.lock().expect("lock");
+            r.stored
+                .iter()
+                .filter(|rep| rep.processes.len() == 4)
+                .count()
+                >= 3
+        },
+    )
     .await;
 
     // A harvest: Force on the process that ignores SIGTERM.
@@ -240,7 +248,11 @@ async fn nothing_is_lost_nothing_doubled_across_an_outage_and_a_harvest_is_carri
     .expect("the stubborn process is harvested within a minute")
     .expect("join")
     .expect("wait");
-    assert_eq!(status.signal(), Some(9), "killed after ignoring SIGTERM: {status:?}");
+    assert_eq!(
+        status.signal(),
+        Some(9),
+        "killed after ignoring SIGTERM: {status:?}"
+    );
 
     // An answer lost after the report was stored: the agent resends, the server says duplicate.
     recorded.lock().expect("lock").lose_next_answer = true;
@@ -292,7 +304,13 @@ async fn nothing_is_lost_nothing_doubled_across_an_outage_and_a_harvest_is_carri
     let r = recorded.lock().expect("lock");
     eprintln!(
         "agent: {} reports queued, {} sent, {} duplicates, {} dropped; server: {} stored, {} duplicate answers, {} answers lost",
-        last.queued, last.sent, last.duplicates, last.dropped, r.stored.len(), r.duplicates, r.lost_answers
+        last.queued,
+        last.sent,
+        last.duplicates,
+        last.dropped,
+        r.stored.len(),
+        r.duplicates,
+        r.lost_answers
     );
     assert_eq!(r.bad_tokens, 0);
     assert_eq!(last.dropped, 0);
@@ -314,9 +332,16 @@ async fn nothing_is_lost_nothing_doubled_across_an_outage_and_a_harvest_is_carri
     assert!(r.stored.iter().any(|rep| rep.heartbeat.queued >= 3));
 
     // Every report taken with the configuration shows the three sleepers, as the agent saw them.
-    let with_processes: Vec<&Report> =
-        r.stored.iter().filter(|rep| !rep.processes.is_empty()).collect();
-    assert!(with_processes.len() >= 10, "{} reports", with_processes.len());
+    let with_processes: Vec<&Report> = r
+        .stored
+        .iter()
+        .filter(|rep| !rep.processes.is_empty())
+        .collect();
+    assert!(
+        with_processes.len() >= 10,
+        "{} reports",
+        with_processes.len()
+    );
     for rep in &with_processes {
         let pids: BTreeSet<u32> = rep
             .processes
@@ -325,12 +350,24 @@ async fn nothing_is_lost_nothing_doubled_across_an_outage_and_a_harvest_is_carri
             .filter(|pid| sleeper_pids.contains(pid))
             .collect();
         assert_eq!(pids, sleeper_pids, "report {}", rep.id.sequence);
-        assert!(rep.processes.iter().all(|p| p.executable == APP && p.application == "E2E app"));
-        assert!(rep.processes.iter().all(|p| p.user.is_some() && p.started > 0));
+        assert!(
+            rep.processes
+                .iter()
+                .all(|p| p.executable == APP && p.application == "E2E app")
+        );
+        assert!(
+            rep.processes
+                .iter()
+                .all(|p| p.user.is_some() && p.started > 0)
+        );
     }
 
     // The harvest's result came back in a later report.
-    let results: Vec<_> = r.stored.iter().flat_map(|rep| rep.harvests.iter()).collect();
+    let results: Vec<_> = r
+        .stored
+        .iter()
+        .flat_map(|rep| rep.harvests.iter())
+        .collect();
     assert_eq!(results.len(), 1, "{results:?}");
     assert_eq!(results[0].order, OrderId(1));
     assert_eq!(results[0].outcome, HarvestOutcome::Killed);
@@ -350,7 +387,13 @@ fn help_says_what_the_agent_does_and_how_to_configure_it() {
         .expect("run");
     assert!(out.status.success());
     let help = String::from_utf8_lossy(&out.stdout);
-    for needle in ["--config", "token_file", "queue_max_reports", "harvest", "TALLY_LOG"] {
+    for needle in [
+        "--config",
+        "token_file",
+        "queue_max_reports",
+        "harvest",
+        "TALLY_LOG",
+    ] {
         assert!(help.contains(needle), "`{needle}` not in:\n{help}");
     }
 }
@@ -359,7 +402,11 @@ fn help_says_what_the_agent_does_and_how_to_configure_it() {
 fn a_settings_file_with_an_unknown_key_is_refused_by_name() {
     let dir = tempfile::tempdir().expect("tempdir");
     let settings: PathBuf = dir.path().join("agent.toml");
-    std::fs::write(&settings, "server = \"http://127.0.0.1:1\"\ncolour = \"red\"\n").expect("write");
+    std::fs::write(
+        &settings,
+        "server = \"http://127.0.0.1:1\"\ncolour = \"red\"\n",
+    )
+    .expect("write");
     let out = Command::new(env!("CARGO_BIN_EXE_tally-agent"))
         .arg("--config")
         .arg(&settings)
@@ -367,5 +414,8 @@ fn a_settings_file_with_an_unknown_key_is_refused_by_name() {
         .expect("run");
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("colour") && err.contains("agent.toml"), "{err}");
+    assert!(
+        err.contains("colour") && err.contains("agent.toml"),
+        "{err}"
+    );
 }

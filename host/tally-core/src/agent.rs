@@ -306,7 +306,9 @@ pub enum HarvestOutcome {
     /// The process had already exited, or its pid is another process now.
     Gone,
     /// The order could not be carried out.
-    Failed { reason: String },
+    Failed {
+        reason: String,
+    },
 }
 
 #[cfg(test)]

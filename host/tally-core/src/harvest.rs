@@ -172,7 +172,7 @@ impl Policy {
 pub fn decide(policy: &Policy, observation: &Observation, now: Timestamp) -> Option<Order> {
     // Never harvest a busy process, nor one whose current load is unknown.
     let latest = observation.cpu.last()?;
-    if !(latest.percent <= policy.busy_cpu_percent) {
+    if latest.percent.is_nan() || latest.percent > policy.busy_cpu_percent {
         return None;
     }
     // Suspend resumes on the user's input: without an input-idle time nothing would resume it.
@@ -197,7 +197,10 @@ pub fn decide(policy: &Policy, observation: &Observation, now: Timestamp) -> Opt
         fired.push(quiet.is_some());
     }
     if let Some(hours) = &triggers.outside_hours {
-        let outside = !within(hours, now.saturating_add(i64::from(observation.utc_offset_secs)));
+        let outside = !within(
+            hours,
+            now.saturating_add(i64::from(observation.utc_offset_secs)),
+        );
         reasons.outside_hours = outside;
         fired.push(outside);
     }
@@ -218,7 +221,7 @@ fn quiet_secs(samples: &[CpuSample], below: f64) -> Option<u64> {
     let mut start = None;
     let mut next_from = newest.from;
     for sample in samples.iter().rev() {
-        if !(sample.percent < below) || sample.to < next_from {
+        if sample.percent.is_nan() || sample.percent >= below || sample.to < next_from {
             break;
         }
         start = Some(sample.from);
@@ -352,10 +355,7 @@ mod tests {
         let order = decide(&p, &observed(samples(now, 10, 1.0), None), now);
         assert_eq!(order.map(|o| o.reasons.low_cpu_secs), Some(Some(300)));
         // 9 samples are not enough.
-        assert_eq!(
-            decide(&p, &observed(samples(now, 9, 1.0), None), now),
-            None
-        );
+        assert_eq!(decide(&p, &observed(samples(now, 9, 1.0), None), now), None);
         // One busy sample in the middle restarts the run.
         let mut cpu = samples(now, 10, 1.0);
         cpu[4].percent = 3.0;
