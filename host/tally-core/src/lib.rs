@@ -4,6 +4,8 @@
 #[macro_use]
 pub mod facts;
 pub mod licence;
+pub mod agent;
+pub mod harvest;
 pub mod period;
 pub mod polls;
 pub mod report;
