@@ -31,6 +31,7 @@
 //! (`logged.rs`).
 #![forbid(unsafe_code)]
 
+mod coarse;
 mod db;
 mod error;
 mod licence;

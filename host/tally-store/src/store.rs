@@ -49,6 +49,7 @@ impl Store {
             writer: writer::spawn(conn)?,
         };
         store.rebuild_rollups_if_asked().await?;
+        store.rebuild_coarse_if_asked().await?;
         store.rebuild_logged_if_asked().await?;
         Ok(store)
     }
