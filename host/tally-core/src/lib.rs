@@ -3,6 +3,7 @@
 
 #[macro_use]
 pub mod facts;
+pub mod clock;
 pub mod period;
 pub mod polls;
 pub mod report;

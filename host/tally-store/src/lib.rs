@@ -31,9 +31,11 @@
 //! (`logged.rs`).
 #![forbid(unsafe_code)]
 
+mod backup;
 mod db;
 mod error;
 mod logged;
+mod migrate;
 mod mysql;
 mod poll_rollups;
 mod postgres;
@@ -45,7 +47,9 @@ mod store;
 pub mod testing;
 mod writer;
 
+pub use backup::{BackupCheck, BackupReport, check_backup};
 pub use error::StoreError;
+pub use migrate::AfterFailure;
 pub use rollups::{FeatureInfo, RollupFilter};
 pub use servers::{
     DenialRow, PollCounts, PollResult, Server, ServerConfig, SessionRow, UsageSample,
