@@ -97,6 +97,46 @@ pub(crate) fn step_error(migrator: &Migrator, e: MigrateError, after: AfterFailu
     }
 }
 
+/// Runs the migrations of directory `dir` on the database at `url`, exactly as opening the store
+/// runs its own: for tests of what a failed step leaves (`tally_store::testing`).
+#[cfg(feature = "testing")]
+pub(crate) async fn run_dir(url: &str, dir: &std::path::Path) -> Result<(), StoreError> {
+    use sqlx::{ConnectOptions, Connection, Executor};
+    let migrator = Migrator::new(dir).await?;
+    let scheme = url.split_once(':').map(|(s, _)| s).unwrap_or_default();
+    match scheme {
+        "sqlite" => {
+            let mut c = url
+                .parse::<sqlx::sqlite::SqliteConnectOptions>()?
+                .connect()
+                .await?;
+            let outcome = run_atomic::<sqlx::Sqlite>(&migrator, &mut c).await;
+            c.close().await?;
+            outcome
+        }
+        "postgres" | "postgresql" => {
+            let mut c = url
+                .parse::<sqlx::postgres::PgConnectOptions>()?
+                .connect()
+                .await?;
+            let outcome = run_atomic::<sqlx::Postgres>(&migrator, &mut c).await;
+            c.close().await?;
+            outcome
+        }
+        _ => {
+            let mut c = url
+                .parse::<sqlx::mysql::MySqlConnectOptions>()?
+                .connect()
+                .await?;
+            c.execute("SET SESSION sql_mode = CONCAT(@@sql_mode, ',ANSI_QUOTES')")
+                .await?;
+            let outcome = run_steps::<sqlx::MySql>(&migrator, &mut c).await;
+            c.close().await?;
+            outcome
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
