@@ -265,12 +265,18 @@ mod tests {
             seen(1_175 + k, Some(1_120), 1_180),
         ]);
         assert_eq!(skew.observations, 3);
-        assert!(skew.at_least <= k && skew.at_most.is_some_and(|hi| hi >= k), "{skew:?}");
+        assert!(
+            skew.at_least <= k && skew.at_most.is_some_and(|hi| hi >= k),
+            "{skew:?}"
+        );
         // Each read bounds it tighter than one alone could (60 s wide).
         assert_eq!((skew.at_least, skew.at_most), (295, Some(310)));
         assert_eq!(skew.verdict(120), SkewVerdict::Ahead { secs: 295 });
         let warning = skew.warning("lic1", 120).expect("a warning");
-        assert!(warning.contains("`lic1`") && warning.contains("4 min ahead"), "{warning}");
+        assert!(
+            warning.contains("`lic1`") && warning.contains("4 min ahead"),
+            "{warning}"
+        );
         assert!(!skew.stepped);
     }
 
@@ -280,7 +286,10 @@ mod tests {
         assert_eq!(behind.verdict(120), SkewVerdict::Behind { secs: 890 });
         assert!(behind.warning("s", 120).expect("warned").contains("behind"));
 
-        let in_sync = track(&[seen(5_000, Some(4_990), 5_010), seen(6_000, Some(5_995), 6_030)]);
+        let in_sync = track(&[
+            seen(5_000, Some(4_990), 5_010),
+            seen(6_000, Some(5_995), 6_030),
+        ]);
         assert_eq!(in_sync.verdict(120), SkewVerdict::InSync);
         assert_eq!(in_sync.warning("s", 120), None);
         // Bounds -10..=5 (the first read bounds it below, the second above).
@@ -324,7 +333,10 @@ mod tests {
             resolution: 60,
         };
         let skew = track(&[o]);
-        assert!(skew.at_least <= 0 && skew.at_most.is_some_and(|hi| hi >= 0), "{skew:?}");
+        assert!(
+            skew.at_least <= 0 && skew.at_most.is_some_and(|hi| hi >= 0),
+            "{skew:?}"
+        );
         assert_eq!(skew.verdict(120), SkewVerdict::InSync);
     }
 
@@ -353,8 +365,15 @@ mod tests {
         let obs = checkout_observations(&now, 1_060, Some((1_000, &before)), 60);
         assert_eq!(obs.len(), 2);
         assert_eq!(obs[0].not_before, None, "ann's checkout was there already");
-        assert_eq!(obs[1].not_before, Some(1_000), "bob's is new since the last poll");
-        assert!(obs.iter().all(|o| o.not_after == 1_060 && o.resolution == 60));
+        assert_eq!(
+            obs[1].not_before,
+            Some(1_000),
+            "bob's is new since the last poll"
+        );
+        assert!(
+            obs.iter()
+                .all(|o| o.not_after == 1_060 && o.resolution == 60)
+        );
         let first = checkout_observations(&now, 1_060, None, 60);
         assert!(first.iter().all(|o| o.not_before.is_none()));
 

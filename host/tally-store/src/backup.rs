@@ -73,14 +73,13 @@ impl Store {
     pub async fn restore(url: &str, file: &Path) -> Result<BackupCheck, StoreError> {
         let target = sqlite_path(url)?;
         let file = file.to_path_buf();
-        let check =
-            tokio::task::spawn_blocking(move || -> Result<BackupCheck, StoreError> {
-                let check = check_backup(&file)?;
-                restore_file(&file, &target)?;
-                Ok(check)
-            })
-            .await
-            .map_err(|e| StoreError::Backup(format!("the restore task failed: {e}")))??;
+        let check = tokio::task::spawn_blocking(move || -> Result<BackupCheck, StoreError> {
+            let check = check_backup(&file)?;
+            restore_file(&file, &target)?;
+            Ok(check)
+        })
+        .await
+        .map_err(|e| StoreError::Backup(format!("the restore task failed: {e}")))??;
         let store = Store::open(url).await?;
         store.close().await;
         Ok(check)
@@ -151,10 +150,13 @@ fn backup_file(source: &Path, dest: &Path) -> Result<BackupReport, StoreError> {
     integrity(&copy, &dest.display().to_string())?;
     copy.close().map_err(|(_, e)| e)?;
 
-    partial.as_file().sync_all().map_err(|source| StoreError::File {
-        path: partial.path().display().to_string(),
-        source,
-    })?;
+    partial
+        .as_file()
+        .sync_all()
+        .map_err(|source| StoreError::File {
+            path: partial.path().display().to_string(),
+            source,
+        })?;
     // persist_noclobber: a file that appeared meanwhile is not overwritten.
     partial
         .persist_noclobber(dest)
@@ -247,7 +249,7 @@ pub fn check_backup(file: &Path) -> Result<BackupCheck, StoreError> {
     conn.busy_timeout(BUSY_WAIT)?;
     // A file that is not SQLite fails here ("file is not a database").
     integrity(&conn, &what).map_err(|e| match e {
-        StoreError::Sqlite(e) => bad(format!("not a SQLite database ({e})")),
+        StoreError::Sqlite(e) => bad(format!("not a readable SQLite database ({e})")),
         e => e,
     })?;
     let has_table = |name: &str| -> Result<bool, StoreError> {
@@ -367,10 +369,16 @@ mod tests {
         assert!(missing.to_string().contains("no such file"), "{missing}");
 
         let text = dir.path().join("notes.txt");
-        std::fs::write(&text, "not a database at all, but long enough to be read as one ".repeat(20))
-            .expect("write");
+        std::fs::write(
+            &text,
+            "not a database at all, but long enough to be read as one ".repeat(20),
+        )
+        .expect("write");
         let e = check_backup(&text).expect_err("refused");
-        assert!(e.to_string().contains("not a SQLite database"), "{e}");
+        assert!(
+            e.to_string().contains("not a readable SQLite database"),
+            "{e}"
+        );
 
         let other = dir.path().join("other.db");
         rusqlite::Connection::open(&other)

@@ -151,14 +151,23 @@ mod tests {
         );
         let text = e.to_string();
         assert!(text.contains("migration 3 (rollups) failed"), "{text}");
-        assert!(text.contains("boom") && text.contains("untouched"), "{text}");
+        assert!(
+            text.contains("boom") && text.contains("untouched"),
+            "{text}"
+        );
 
         let dirty = step_error(&M, MigrateError::Dirty(2), AfterFailure::PartlyApplied);
         assert!(
-            dirty.to_string().contains("migration 2 (servers and polls)"),
+            dirty
+                .to_string()
+                .contains("migration 2 (servers and polls)"),
             "{dirty}"
         );
-        let other = step_error(&M, MigrateError::VersionMissing(99), AfterFailure::Untouched);
+        let other = step_error(
+            &M,
+            MigrateError::VersionMissing(99),
+            AfterFailure::Untouched,
+        );
         assert!(matches!(other, StoreError::Migrate(_)), "{other}");
     }
 }

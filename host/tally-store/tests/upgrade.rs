@@ -4,246 +4,24 @@
 //!
 //! The previous release's databases are kept as dumps in `tests/fixtures/release-f80905b/`
 //! (`<backend>.sql`, schema, migrations table and data) with the figures that release reported
-//! on them (`<backend>.figures.json`). Both were made by [`make_release_fixture`] run on that
-//! release (main at f80905b, migrations 1-8): see its comment to make the next one.
+//! on them (`figures.json`, the same on all three). Both were made by `release::make` run on that release
+//! (main at f80905b, migrations 1-8): see there to make the next one.
+
+mod release;
 
 use std::path::{Path, PathBuf};
 
-use serde_json::{Value, json};
-use tally_core::snapshot::{
-    Checkout, Feature, FeatureKind, LicenseServer, ServerStatus, Snapshot,
-};
-use tally_core::{
-    Batch, Denial, DenialKind, EndReason, QueuedRequest, ServerEvent, ServerEventKind, Session,
-};
+use serde_json::Value;
 use tally_store::testing::{Backend, TestDb};
-use tally_store::{
-    AfterFailure, Checkpoint, FileIdentity, NewImport, PollResult, RollupFilter, RunStatus,
-    ServerConfig, Store, StoreError,
-};
+use tally_store::{AfterFailure, PollResult, Store, StoreError};
 
-const RELEASE: &str = "release-f80905b";
-/// The last migration of that release.
-const RELEASE_SCHEMA: i64 = 8;
-/// 2024-03-04T00:00:00Z, a Monday.
-const T0: i64 = 1_709_510_400;
+use release::{RELEASE, RELEASE_SCHEMA, T0, figures, file_stem, snapshot};
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures")
         .join(RELEASE)
         .join(name)
-}
-
-fn file_stem(backend: Backend) -> &'static str {
-    match backend {
-        Backend::Sqlite => "sqlite",
-        Backend::Postgres => "postgres",
-        Backend::MySql => "mysql",
-    }
-}
-
-/// The history the fixture holds: a log imported in three batches over three days (sessions,
-/// a denial, a queued request, server events), and a polled server seen by six polls.
-async fn write_history(store: &Store) {
-    let imported = store
-        .ensure_server("lic-import", "flexlm")
-        .await
-        .expect("server");
-    let run = store
-        .start_import(NewImport {
-            server_id: imported,
-            format: "flexlm-debuglog".into(),
-            plugin: "flexlm-log".into(),
-            plugin_version: "0.1.0".into(),
-            path: "/var/log/lmgrd.log".into(),
-            identity: FileIdentity {
-                head_len: 64,
-                head_hash: "f".repeat(64),
-            },
-        })
-        .await
-        .expect("run");
-    for day in 0..3_i64 {
-        let at = |h: i64, m: i64| T0 + day * 86_400 + h * 3600 + m * 60;
-        let users = ["ann", "bob", "cat", "dan"];
-        let mut strings: Vec<String> = ["acme", "solver", "mesher", "ws1", "ws2", "full"]
-            .map(String::from)
-            .to_vec();
-        strings.extend(users.map(String::from));
-        let session = |feature, user, host, start, end, count| Session {
-            vendor: 0,
-            feature,
-            user,
-            host,
-            count,
-            start,
-            end,
-            end_reason: EndReason::CheckedIn,
-            project: None,
-        };
-        let batch = Batch {
-            sessions: vec![
-                session(1, 6, 3, at(8, 0), at(12, 30), 1),
-                session(1, 7, 4, at(9, 15), at(17, 45), 2),
-                session(2, 8, 3, at(10, 0), at(10, 50), 1),
-                session(1, 9, 4, at(23, 10), at(23, 10) + 7200, 1),
-                session(2, 6, 3, at(13, 0), at(16, 0), 1),
-            ],
-            denials: vec![Denial {
-                vendor: 0,
-                feature: 1,
-                user: 8,
-                host: 4,
-                count: 1,
-                time: at(11, 5),
-                kind: DenialKind::Denied,
-                code: None,
-                reason: Some(5),
-                requested_version: None,
-                until: None,
-            }],
-            queued: vec![QueuedRequest {
-                vendor: 0,
-                feature: 2,
-                user: 9,
-                host: 3,
-                count: 1,
-                time: at(10, 20),
-            }],
-            server_events: vec![ServerEvent {
-                time: at(7, 0),
-                kind: ServerEventKind::ServerStart,
-                vendor: Some(0),
-                detail: None,
-            }],
-            strings,
-            ..Batch::default()
-        };
-        store
-            .commit_batch(
-                run,
-                imported,
-                batch,
-                Checkpoint {
-                    offset: 1000 * (day as u64 + 1),
-                    last_line_hash: format!("line-{day}"),
-                    state: vec![day as u8, 0xff],
-                    lines: 100 * (day as u64 + 1),
-                },
-            )
-            .await
-            .expect("queued")
-            .await
-            .expect("writer")
-            .expect("commit");
-    }
-    store
-        .finish_import(run, RunStatus::Complete, None)
-        .await
-        .expect("finish");
-
-    let polled = store
-        .add_server(ServerConfig {
-            host: Some("lic2.example".into()),
-            port: Some(27000),
-            poll_format: Some("flexlm-lmstat".into()),
-            ..ServerConfig::imported("lic-poll", "flexlm")
-        })
-        .await
-        .expect("polled server");
-    let holders: [&[&str]; 6] = [
-        &["ann"],
-        &["ann", "bob"],
-        &["bob"],
-        &[],
-        &["cat", "dan", "ann"],
-        &["dan"],
-    ];
-    for (i, who) in holders.iter().enumerate() {
-        let at = T0 + 3600 * 9 + 300 * i as i64;
-        store
-            .record_poll(polled, at, PollResult::Answered(snapshot(who)))
-            .await
-            .expect("poll");
-    }
-}
-
-fn snapshot(holders: &[&str]) -> Snapshot {
-    Snapshot {
-        servers: vec![LicenseServer {
-            host: "lic2.example".into(),
-            port: Some(27000),
-            status: ServerStatus::Up,
-            version: Some("v11.19.0".into()),
-            vendor_daemons: vec![],
-            message: None,
-        }],
-        features: vec![Feature {
-            name: "cad".into(),
-            vendor: "acme".into(),
-            version: None,
-            pool: None,
-            issued: Some(4),
-            in_use: holders.len() as u32,
-            expiry: None,
-            kind: FeatureKind::Floating,
-        }],
-        checkouts: holders
-            .iter()
-            .map(|u| Checkout {
-                feature: "cad".into(),
-                vendor: "acme".into(),
-                user: (*u).into(),
-                host: format!("pc-{u}"),
-                display: None,
-                count: 1,
-                start: None,
-                handle: None,
-                linger: None,
-                borrowed: false,
-            })
-            .collect(),
-        ..Snapshot::default()
-    }
-}
-
-/// What the store reports on the history: row counts, hourly and per-user rollups, the hours
-/// logging was on, the runs and the polled server's sessions and samples.
-async fn figures(store: &Store) -> Value {
-    let all = RollupFilter::default();
-    let mut servers = serde_json::Map::new();
-    for name in ["lic-import", "lic-poll"] {
-        let server = store
-            .server(name)
-            .await
-            .expect("read server")
-            .expect("the fixture's server");
-        let logged = store
-            .logged_hours(server.id, None, None)
-            .await
-            .expect("logged hours");
-        servers.insert(
-            name.into(),
-            json!({
-                "id": server.id,
-                "logged_hours": logged.hours().collect::<Vec<_>>(),
-                "runs": store.import_runs(server.id).await.expect("runs"),
-                "sessions": store.sessions(server.id).await.expect("sessions"),
-                "samples": store.usage_samples(server.id).await.expect("samples"),
-            }),
-        );
-    }
-    let (hour_totals, hour_keys) = store.hour_totals(&all).await.expect("hour totals");
-    json!({
-        "totals": store.totals().await.expect("totals"),
-        "hour_rollups": store.hour_rollups(&all).await.expect("hour rollups"),
-        "hour_totals": hour_totals,
-        "hour_total_keys": hour_keys,
-        "user_totals": store.user_totals(&all).await.expect("user totals"),
-        "features": store.features(None).await.expect("features"),
-        "servers": servers,
-    })
 }
 
 /// `new` reports everything `old` did, the same (fields added since may be there too).
@@ -258,7 +36,13 @@ fn assert_reports_the_same(old: &Value, new: &Value, at: &str) {
             }
         }
         (Value::Array(o), Value::Array(n)) => {
-            assert_eq!(o.len(), n.len(), "{at}: {} rows then, {} now", o.len(), n.len());
+            assert_eq!(
+                o.len(),
+                n.len(),
+                "{at}: {} rows then, {} now",
+                o.len(),
+                n.len()
+            );
             for (i, (a, b)) in o.iter().zip(n).enumerate() {
                 assert_reports_the_same(a, b, &format!("{at}[{i}]"));
             }
@@ -300,7 +84,10 @@ async fn run_sql(url: &str, sql: String) {
             .connect()
             .await
             .expect("connect");
-        sqlx::raw_sql(sql).execute(&mut c).await.expect("load the dump");
+        sqlx::raw_sql(sql)
+            .execute(&mut c)
+            .await
+            .expect("load the dump");
         c.close().await.expect("close");
     } else {
         let mut c = url
@@ -309,7 +96,10 @@ async fn run_sql(url: &str, sql: String) {
             .connect()
             .await
             .expect("connect");
-        sqlx::raw_sql(sql).execute(&mut c).await.expect("load the dump");
+        sqlx::raw_sql(sql)
+            .execute(&mut c)
+            .await
+            .expect("load the dump");
         c.close().await.expect("close");
     }
 }
@@ -416,8 +206,7 @@ async fn the_previous_release_upgrades_with_the_same_figures(backend: Backend) {
         "the fixture is the release's schema"
     );
     let then: Value = serde_json::from_str(
-        &std::fs::read_to_string(fixture(&format!("{}.figures.json", file_stem(backend))))
-            .expect("the release's figures"),
+        &std::fs::read_to_string(fixture("figures.json")).expect("the release's figures"),
     )
     .expect("JSON");
 
@@ -427,7 +216,10 @@ async fn the_previous_release_upgrades_with_the_same_figures(backend: Backend) {
     // Every migration of this code is applied, the release's first.
     let versions = applied(&db.url).await;
     assert!(versions.len() as i64 >= RELEASE_SCHEMA, "{versions:?}");
-    assert_eq!(versions[..RELEASE_SCHEMA as usize], (1..=RELEASE_SCHEMA).collect::<Vec<_>>());
+    assert_eq!(
+        versions[..RELEASE_SCHEMA as usize],
+        (1..=RELEASE_SCHEMA).collect::<Vec<_>>()
+    );
 
     // And it takes new history: ids continue after the release's rows (PostgreSQL's identity
     // sequences came with the dump).
@@ -458,8 +250,8 @@ async fn the_previous_release_upgrades_with_the_same_figures(backend: Backend) {
     db.remove().await;
 }
 
-/// The migrations of this code for `backend`, copied into a directory with one more step that
-/// fails halfway (after creating a table).
+/// The migrations of this code for `backend`, copied into a directory with two more steps: one
+/// that works, then one that fails halfway (after creating a table).
 fn migrations_with_a_broken_step(backend: Backend) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("dir");
     let ours = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -469,6 +261,11 @@ fn migrations_with_a_broken_step(backend: Backend) -> tempfile::TempDir {
         let entry = entry.expect("entry");
         std::fs::copy(entry.path(), dir.path().join(entry.file_name())).expect("copy");
     }
+    std::fs::write(
+        dir.path().join("9980_good_step.sql"),
+        "CREATE TABLE upgrade_good (x INTEGER);\n",
+    )
+    .expect("write");
     std::fs::write(
         dir.path().join("9990_broken_step.sql"),
         "CREATE TABLE upgrade_probe (x INTEGER);\n\
@@ -504,17 +301,14 @@ async fn a_failed_step_is_named_and_rolled_back_where_the_backend_can(backend: B
     match backend {
         Backend::Sqlite | Backend::Postgres => {
             assert_eq!(*after, AfterFailure::Untouched, "{text}");
-            // Untouched: not even the steps of this code that came before the broken one.
+            // Untouched: not even the steps that came before the broken one in this upgrade.
             assert_eq!(applied(&db.url).await, before);
             assert!(!has_table(&db.url, "upgrade_probe").await);
+            assert!(!has_table(&db.url, "upgrade_good").await);
             // The release's data is all there: the release's figures.
             let store = Store::open(&db.url).await.expect("opens after the failure");
             let then: Value = serde_json::from_str(
-                &std::fs::read_to_string(fixture(&format!(
-                    "{}.figures.json",
-                    file_stem(backend)
-                )))
-                .expect("figures"),
+                &std::fs::read_to_string(fixture("figures.json")).expect("figures"),
             )
             .expect("JSON");
             assert_reports_the_same(&then, &figures(&store).await, file_stem(backend));
@@ -526,6 +320,12 @@ async fn a_failed_step_is_named_and_rolled_back_where_the_backend_can(backend: B
             // DDL committed itself: the table of the broken step is there, and the next run
             // refuses to go on, naming the step.
             assert!(has_table(&db.url, "upgrade_probe").await);
+            assert!(has_table(&db.url, "upgrade_good").await);
+            assert_eq!(
+                applied(&db.url).await.last(),
+                Some(&9980),
+                "the good step stays"
+            );
             let again = tally_store::testing::migrate_with(&db.url, dir.path())
                 .await
                 .expect_err("a half-applied step blocks the next run");
@@ -558,85 +358,15 @@ per_backend!(
     a_failed_step_is_named_and_rolled_back_where_the_backend_can
 );
 
-/// Makes the fixture of a release: run on that release's code (this file copied into its
-/// `host/tally-store/tests/`), with the three backends up (`eval "$(bash .ci/run databases)"`):
+/// Makes the fixture of a release: see `release::make`. On the release's code:
 ///
 /// ```sh
 /// TALLY_FIXTURE_DIR=$PWD/host/tally-store/tests/fixtures/release-<commit> \
 ///   cargo test -p tally-store --test upgrade make_release_fixture -- --ignored
 /// ```
-///
-/// Each backend gets the history of [`write_history`]; its dump (`sqlite3 .dump`, `pg_dump`,
-/// `mariadb-dump`) and the figures that release reports on it are written to the directory.
 #[tokio::test]
 #[ignore = "makes the fixture; run on the release it stands for"]
 async fn make_release_fixture() {
-    let out = PathBuf::from(std::env::var("TALLY_FIXTURE_DIR").expect("TALLY_FIXTURE_DIR"));
-    std::fs::create_dir_all(&out).expect("fixture dir");
-    for backend in [Backend::Sqlite, Backend::Postgres, Backend::MySql] {
-        let name = format!("tally_fixture_{}", file_stem(backend));
-        let db = TestDb::named(backend, &name).await.expect("every backend");
-        let store = Store::open(&db.url).await.expect("open");
-        write_history(&store).await;
-        let figures = figures(&store).await;
-        store.close().await;
-        std::fs::write(
-            out.join(format!("{}.figures.json", file_stem(backend))),
-            serde_json::to_string_pretty(&figures).expect("JSON") + "\n",
-        )
-        .expect("write figures");
-        let dump = dump(backend, &db.url);
-        std::fs::write(out.join(format!("{}.sql", file_stem(backend))), dump).expect("write dump");
-        db.remove().await;
-    }
-}
-
-fn dump(backend: Backend, url: &str) -> String {
-    use std::process::Command;
-    let mut cmd = match backend {
-        Backend::Sqlite => {
-            let mut c = Command::new("sqlite3");
-            c.arg(url.strip_prefix("sqlite://").expect("path")).arg(".dump");
-            c
-        }
-        Backend::Postgres => {
-            let mut c = Command::new("pg_dump");
-            c.args(["--no-owner", "--no-privileges", "--no-comments", "--inserts"])
-                .arg(format!("--dbname={url}"));
-            c
-        }
-        Backend::MySql => {
-            // mysql://USER:PASSWORD@HOST:PORT/DATABASE, as tally_store::testing makes them.
-            let rest = url.strip_prefix("mysql://").expect("a mysql:// URL");
-            let (login, place) = rest.rsplit_once('@').expect("USER:PASSWORD@");
-            let (user, password) = login.split_once(':').unwrap_or((login, ""));
-            let (host_port, database) = place.split_once('/').expect("/DATABASE");
-            let (host, port) = host_port.split_once(':').unwrap_or((host_port, "3306"));
-            let mut c = Command::new("mariadb-dump");
-            c.args([
-                "--protocol=tcp",
-                "--skip-comments",
-                "--skip-dump-date",
-                "--hex-blob",
-                "--skip-add-locks",
-                "--skip-disable-keys",
-                "--skip-set-charset",
-                "--skip-tz-utc",
-            ])
-            .arg(format!("--host={host}"))
-            .arg(format!("--port={port}"))
-            .arg(format!("--user={user}"))
-            .arg(format!("--password={password}"))
-            .arg(database.split('?').next().unwrap_or(database));
-            c
-        }
-    };
-    let out = cmd.output().expect("running the dump tool");
-    assert!(
-        out.status.success(),
-        "{:?}: {}",
-        cmd.get_program(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("UTF-8 dump")
+    let out = std::env::var("TALLY_FIXTURE_DIR").expect("TALLY_FIXTURE_DIR");
+    release::make(Path::new(&out)).await;
 }

@@ -229,12 +229,17 @@ fn the_operations_guide_works_as_written() {
 
 #[test]
 fn blocks_are_read_with_their_runners() {
-    let doc = "text\n```sh\na\n```\n```sh needs=backup\nb\n```\n```sh root\nc\n```\n```yaml\nd: 1\n```\n";
+    let doc =
+        "text\n```sh\na\n```\n```sh needs=backup\nb\n```\n```sh root\nc\n```\n```yaml\nd: 1\n```\n";
     let b = blocks(doc);
     let runners: Vec<&Runner> = b.iter().map(|b| &b.runner).collect();
     assert_eq!(
         runners,
-        [&Runner::Here, &Runner::Needs(Feature::Backup), &Runner::Root]
+        [
+            &Runner::Here,
+            &Runner::Needs(Feature::Backup),
+            &Runner::Root
+        ]
     );
     assert_eq!(b[1].script, "b\n");
 }
