@@ -98,8 +98,10 @@ fn native_tool(backend: &'static str) -> StoreError {
 const POSTGRES: &str = "PostgreSQL";
 const MARIADB: &str = "MariaDB/MySQL";
 
-/// The file of a `sqlite://` URL; the other backends are refused with their native tool.
-fn sqlite_path(url: &str) -> Result<PathBuf, StoreError> {
+/// The database file of a `sqlite://` URL: what `tally backup` copies and `tally restore`
+/// replaces. PostgreSQL and MariaDB URLs are answered with their native tool, unknown ones
+/// refused.
+pub fn sqlite_path(url: &str) -> Result<PathBuf, StoreError> {
     let scheme = url
         .split_once(':')
         .map(|(s, _)| s.to_ascii_lowercase())

@@ -47,7 +47,7 @@ mod store;
 pub mod testing;
 mod writer;
 
-pub use backup::{BackupCheck, BackupReport, check_backup};
+pub use backup::{BackupCheck, BackupReport, check_backup, sqlite_path};
 pub use error::StoreError;
 pub use migrate::AfterFailure;
 pub use rollups::{FeatureInfo, RollupFilter};

@@ -37,6 +37,8 @@ pub struct RestoreArgs {
 
 /// Runs `tally backup` on the database at `db_url`.
 pub async fn backup(db_url: &str, args: &BackupArgs) -> anyhow::Result<ExitCode> {
+    // PostgreSQL and MariaDB: their own tools, said before connecting.
+    tally_store::sqlite_path(db_url)?;
     let store = Store::open(db_url)
         .await
         .with_context(|| format!("cannot open the database {}", redacted(db_url)))?;
@@ -84,27 +86,24 @@ pub async fn restore(db_url: &str, args: &RestoreArgs) -> anyhow::Result<ExitCod
 
 /// Refuses a restore over a database that holds license servers (without `--replace`).
 async fn refuse_to_overwrite(db_url: &str) -> anyhow::Result<()> {
-    let Some(path) = db_url
-        .strip_prefix("sqlite://")
-        .map(|p| p.split('?').next().unwrap_or(p))
-    else {
-        // PostgreSQL/MariaDB: Store::restore answers with their own tools.
-        return Ok(());
-    };
-    if !std::path::Path::new(path).exists() {
+    // PostgreSQL/MariaDB: Store::restore answers with their own tools.
+    let path = tally_store::sqlite_path(db_url)?;
+    if !path.exists() {
         return Ok(());
     }
-    let store = Store::open(db_url)
-        .await
-        .with_context(|| format!("cannot open the database {path}"))?;
-    let totals = store.totals().await;
-    store.close().await;
-    let totals = totals?;
+    // Read-only: the database is neither migrated nor changed by looking.
+    let totals = tally_store::check_backup(&path).with_context(|| {
+        format!(
+            "the database {} is not one Tally can read: restore over it with `--replace`",
+            path.display()
+        )
+    })?;
     if totals.servers > 0 || totals.sessions > 0 {
         anyhow::bail!(
-            "the database {path} holds {} license servers and {} sessions: a restore replaces \
+            "the database {} holds {} license servers and {} sessions: a restore replaces \
              them. Stop `tally serve`, back it up (`tally backup FILE`), then run `tally restore \
              --replace`",
+            path.display(),
             totals.servers,
             totals.sessions
         );
