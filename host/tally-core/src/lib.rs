@@ -6,6 +6,7 @@ pub mod facts;
 pub mod licence;
 pub mod agent;
 pub mod harvest;
+pub mod clock;
 pub mod period;
 pub mod polls;
 pub mod report;

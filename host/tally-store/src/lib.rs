@@ -32,10 +32,12 @@
 #![forbid(unsafe_code)]
 
 mod coarse;
+mod backup;
 mod db;
 mod error;
 mod licence;
 mod logged;
+mod migrate;
 mod mysql;
 mod poll_rollups;
 mod postgres;
@@ -47,8 +49,10 @@ mod store;
 pub mod testing;
 mod writer;
 
+pub use backup::{BackupCheck, BackupReport, check_backup, sqlite_path};
 pub use error::StoreError;
 pub use licence::{Incident, IncidentScope, InstalledLicence};
+pub use migrate::AfterFailure;
 pub use rollups::{FeatureInfo, RollupFilter};
 pub use servers::{
     DenialRow, PollCounts, PollResult, Server, ServerConfig, SessionRow, UsageSample,
