@@ -95,7 +95,13 @@ pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
 }
 
 async fn index(request_headers: HeaderMap) -> Response {
-    respond(INDEX, "text/html; charset=utf-8", REVALIDATE, etag_of(None), &request_headers)
+    respond(
+        INDEX,
+        "text/html; charset=utf-8",
+        REVALIDATE,
+        etag_of(None),
+        &request_headers,
+    )
 }
 
 async fn asset(Path(path): Path<String>, request_headers: HeaderMap) -> Response {
@@ -154,7 +160,10 @@ fn with_security_headers(mut response: Response) -> Response {
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     response
 }
@@ -234,7 +243,7 @@ mod tests {
             .to_vec()
     }
 
-    fn header_of<'a>(response: &'a Response, name: header::HeaderName) -> &'a str {
+    fn header_of(response: &Response, name: header::HeaderName) -> &str {
         response
             .headers()
             .get(&name)
@@ -268,7 +277,10 @@ mod tests {
         ] {
             let r = get_with(uri, &[]).await;
             assert_eq!(r.status(), StatusCode::OK, "{uri}");
-            assert_eq!(header_of(&r, header::CONTENT_TYPE), "text/html; charset=utf-8");
+            assert_eq!(
+                header_of(&r, header::CONTENT_TYPE),
+                "text/html; charset=utf-8"
+            );
             assert_eq!(header_of(&r, header::CACHE_CONTROL), "no-cache");
             let csp = header_of(&r, header::CONTENT_SECURITY_POLICY);
             assert!(csp.contains("script-src 'self';"), "{csp}");
@@ -294,7 +306,11 @@ mod tests {
     #[tokio::test]
     async fn assets_carry_their_content_type_and_caching() {
         let cases = [
-            ("/assets/js/app.js", "text/javascript; charset=utf-8", REVALIDATE),
+            (
+                "/assets/js/app.js",
+                "text/javascript; charset=utf-8",
+                REVALIDATE,
+            ),
             ("/assets/app.css", "text/css; charset=utf-8", REVALIDATE),
             ("/assets/icon.svg", "image/svg+xml", REVALIDATE),
             (
@@ -317,7 +333,12 @@ mod tests {
             assert!(!body(r).await.is_empty(), "{uri}");
         }
         for asset in ASSETS {
-            assert_ne!(content_type(asset.path), "application/octet-stream", "{}", asset.path);
+            assert_ne!(
+                content_type(asset.path),
+                "application/octet-stream",
+                "{}",
+                asset.path
+            );
         }
     }
 
@@ -354,7 +375,10 @@ mod tests {
         ] {
             let r = get_with(uri, &[]).await;
             assert_eq!(r.status(), StatusCode::NOT_FOUND, "{uri}");
-            assert!(r.headers().contains_key(header::CONTENT_SECURITY_POLICY), "{uri}");
+            assert!(
+                r.headers().contains_key(header::CONTENT_SECURITY_POLICY),
+                "{uri}"
+            );
         }
     }
 
@@ -442,12 +466,18 @@ mod tests {
             .map(|a| std::str::from_utf8(a.bytes).expect("utf-8"))
             .expect("lock embedded");
         let mut locked = BTreeSet::new();
-        for line in lock.lines().filter(|l| !l.trim().is_empty() && !l.starts_with('#')) {
+        for line in lock
+            .lines()
+            .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        {
             let cols: Vec<&str> = line.split_whitespace().collect();
             assert_eq!(cols.len(), 7, "vendor.lock line `{line}`");
             let (version, url, file, sha) = (cols[1], cols[2], cols[5], cols[6]);
             assert!(url.starts_with("https://registry.npmjs.org/"), "{url}");
-            assert!(file.contains(version), "{file} does not carry its version {version}");
+            assert!(
+                file.contains(version),
+                "{file} does not carry its version {version}"
+            );
             let asset = ASSETS
                 .iter()
                 .find(|a| a.path == format!("vendor/{file}"))

@@ -38,6 +38,16 @@ async fn login_refuses_a_wrong_password_and_reaches_the_dashboard_with_the_right
         b.wait_text("ws1, ws2").await;
         b.wait_text("1 d 6 h").await;
         b.screenshot("dashboard-desktop").await;
+
+        // The theme toggle: auto (light here) → dark, remembered across pages.
+        let background = "return getComputedStyle(document.body).backgroundColor";
+        assert_eq!(b.js(background).await, json!("rgb(247, 248, 250)"));
+        b.client.find(Locator::Css(".theme-toggle")).await.expect("toggle").click().await.expect("click");
+        assert_eq!(b.js(background).await, json!("rgb(15, 18, 22)"));
+        b.open("/features/history?server=flex-main").await;
+        b.wait_for("the history chart", "return !!(window.tally && window.tally.charts.history)").await;
+        assert_eq!(b.js(background).await, json!("rgb(15, 18, 22)"));
+        b.screenshot("history-desktop-dark").await;
         b
     })
     .await;
@@ -50,7 +60,7 @@ async fn the_grid_shows_every_status_of_every_source_with_its_reason_on_tap() {
         b.open("/servers").await;
         b.wait_for("the grid", "return document.querySelectorAll('tr.server-row').length === 7").await;
         let states = |source: &str| format!(
-            "return [...new Set([...document.querySelectorAll('.status[data-source={source}]')].map(e => e.querySelector('.badge').textContent.replace(' ⓘ', '')))].sort()"
+            "return [...new Set([...document.querySelectorAll('.status[data-source={source}]')].map(e => e.querySelector('.badge').firstChild.textContent))].sort()"
         );
         assert_eq!(
             b.js(&states("remote")).await,
@@ -85,7 +95,7 @@ async fn a_server_page_draws_usage_with_gaps_and_the_issued_capacity_line() {
         b.login(ADMIN).await;
         b.open("/servers/flex-main?tab=history&feature=solver").await;
         b.wait_for("the history chart", "return !!(window.tally && window.tally.charts.history)").await;
-        let series = b.js("return window.tally.charts.history.getOption().series.map(s => ({name: s.name, n: s.data.length, nulls: s.data.filter(p => p[1] === null).length, step: s.step || null}))").await;
+        let series = b.js("return window.tally.charts.history.getOption().series.map(s => ({name: s.name, n: s.data.length, nulls: s.data.filter(p => p[1] === null).length, step: s.step || null, last: s.data[s.data.length - 1]}))").await;
         let series = series.as_array().expect("series");
         let find = |name: &str| series.iter().find(|s| s["name"] == name).unwrap_or_else(|| panic!("no series {name} in {series:?}"));
         let peak = find("solver peak");
@@ -93,8 +103,11 @@ async fn a_server_page_draws_usage_with_gaps_and_the_issued_capacity_line() {
         // Three days without data are one gap (a null), not zeros.
         assert_eq!(peak["nulls"], json!(1), "{peak}");
         let issued = find("solver issued");
-        assert_eq!(issued["n"], json!(2));
+        // Its two changes (10, then 12), drawn on to the last point of usage.
+        assert_eq!(issued["n"], json!(3));
         assert_eq!(issued["step"], json!("end"));
+        assert_eq!(issued["last"][0], peak["last"][0]);
+        assert_eq!(issued["last"][1], json!(12));
         // Drag to zoom is there, and the zoom goes into the URL.
         let zoom = b.js("return window.tally.charts.history.getOption().dataZoom.map(z => z.type)").await;
         assert_eq!(zoom, json!(["inside", "slider"]));
@@ -190,20 +203,49 @@ async fn a_phone_sees_the_dashboard_and_grid_without_horizontal_scrolling() {
         b.login(ADMIN).await;
         b.open("/").await;
         b.wait_text("Current utilisation").await;
-        b.wait_for("the expiry table", "return document.body.innerText.includes('20 d')").await;
+        b.wait_for(
+            "the expiry table",
+            "return document.body.innerText.includes('20 d')",
+        )
+        .await;
         assert_eq!(b.js("return window.innerWidth").await, json!(PHONE.0));
-        let fits = "return [document.documentElement.scrollWidth, document.documentElement.clientWidth]";
+        let fits =
+            "return [document.documentElement.scrollWidth, document.documentElement.clientWidth]";
         let widths = b.js(fits).await;
-        assert!(widths[0].as_u64() <= widths[1].as_u64(), "dashboard scrolls sideways: {widths}");
+        assert!(
+            widths[0].as_u64() <= widths[1].as_u64(),
+            "dashboard scrolls sideways: {widths}"
+        );
         b.screenshot("dashboard-phone").await;
         b.open("/servers").await;
-        b.wait_for("the grid", "return document.querySelectorAll('tr.server-row').length === 7").await;
+        b.wait_for(
+            "the grid",
+            "return document.querySelectorAll('tr.server-row').length === 7",
+        )
+        .await;
         let widths = b.js(fits).await;
-        assert!(widths[0].as_u64() <= widths[1].as_u64(), "grid scrolls sideways: {widths}");
+        assert!(
+            widths[0].as_u64() <= widths[1].as_u64(),
+            "grid scrolls sideways: {widths}"
+        );
         // The menu folds away on a phone and opens on tap.
-        assert_eq!(b.js("return getComputedStyle(document.getElementById('nav')).display").await, json!("none"));
-        b.client.find(Locator::Css(".menu-toggle")).await.expect("menu").click().await.expect("tap");
-        assert_eq!(b.js("return getComputedStyle(document.getElementById('nav')).display").await, json!("flex"));
+        assert_eq!(
+            b.js("return getComputedStyle(document.getElementById('nav')).display")
+                .await,
+            json!("none")
+        );
+        b.client
+            .find(Locator::Css(".menu-toggle"))
+            .await
+            .expect("menu")
+            .click()
+            .await
+            .expect("tap");
+        assert_eq!(
+            b.js("return getComputedStyle(document.getElementById('nav')).display")
+                .await,
+            json!("flex")
+        );
         b.screenshot("servers-phone").await;
         b
     })
@@ -239,7 +281,13 @@ async fn a_viewer_sees_no_administration() {
 async fn an_administrator_sees_every_administration_tab() {
     with_browser(DESKTOP, false, |b: Browser| async move {
         b.login(ADMIN).await;
-        for (tab, text) in [("servers", "Add server"), ("accounts", "New account"), ("tokens", "New token"), ("plugins", "flexlm-log"), ("imports", "Import a log")] {
+        for (tab, text) in [
+            ("servers", "Add server"),
+            ("accounts", "New account"),
+            ("tokens", "New token"),
+            ("plugins", "flexlm-log"),
+            ("imports", "Import a log"),
+        ] {
             b.open(&format!("/admin?tab={tab}")).await;
             b.wait_text(text).await;
         }
@@ -247,4 +295,3 @@ async fn an_administrator_sees_every_administration_tab() {
     })
     .await;
 }
-

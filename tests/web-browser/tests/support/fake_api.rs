@@ -39,10 +39,18 @@ fn t(time: DateTime<Utc>) -> String {
 }
 
 fn error(status: StatusCode, message: &str) -> Response {
-    (status, axum::Json(json!({"error": message, "request_id": "fake-0"}))).into_response()
+    (
+        status,
+        axum::Json(json!({"error": message, "request_id": "fake-0"})),
+    )
+        .into_response()
 }
 
-fn status(remote: (&str, Option<&str>), import: (&str, Option<&str>), end_user: (&str, Option<u32>)) -> Value {
+fn status(
+    remote: (&str, Option<&str>),
+    import: (&str, Option<&str>),
+    end_user: (&str, Option<u32>),
+) -> Value {
     json!({
         "remote": {"state": remote.0, "reason": remote.1, "last_update": null},
         "import": {"state": import.0, "reason": import.1, "last_update": null},
@@ -52,7 +60,12 @@ fn status(remote: (&str, Option<&str>), import: (&str, Option<&str>), end_user: 
 
 /// Seven servers: between them every Remote, Import and End User state of seed 001.
 fn servers(now: DateTime<Utc>) -> Vec<Value> {
-    let server = |id: u32, name: &str, manager: &str, host: Option<&str>, st: Value, minutes_ago: Option<i64>| {
+    let server = |id: u32,
+                  name: &str,
+                  manager: &str,
+                  host: Option<&str>,
+                  st: Value,
+                  minutes_ago: Option<i64>| {
         json!({
             "id": id, "name": name, "manager": manager, "host": host, "port": host.map(|_| 27000),
             "interval_secs": 60, "enabled": true, "hidden": false, "follow": [],
@@ -63,31 +76,104 @@ fn servers(now: DateTime<Utc>) -> Vec<Value> {
         })
     };
     vec![
-        server(1, "flex-main", "flexlm", Some("lic1"), status(("Online", None), ("Success", None), ("Online", Some(3))), Some(2)),
-        server(2, "rlm-down", "rlm", Some("rlm-host"), status(("Offline", Some(OFFLINE_REASON)), ("Failure", Some("line 12: no such record")), ("Offline", None)), Some(15)),
-        server(3, "sflm-import", "sflm", None, status(("N/A", None), ("Ready", None), ("N/A", None)), Some(60)),
-        server(4, "lmx-new", "lmx", Some("lmx-host"), status(("Verifying", None), ("Disabled", None), ("Disabled", None)), None),
-        server(5, "dsls-over", "dsls", Some("dsls-host"), status(("License Exceeded", Some("over the licensed number of servers")), ("License Exceeded", None), ("N/A", None)), Some(30)),
-        server(6, "sentinel-idle", "sentinel", Some("rms-host"), status(("Unmonitored", None), ("N/A", None), ("N/A", None)), Some(300)),
-        server(7, "flex-off", "flexlm", Some("lic2"), status(("Disabled", None), ("N/A", None), ("N/A", None)), Some(5)),
+        server(
+            1,
+            "flex-main",
+            "flexlm",
+            Some("lic1"),
+            status(("Online", None), ("Success", None), ("Online", Some(3))),
+            Some(2),
+        ),
+        server(
+            2,
+            "rlm-down",
+            "rlm",
+            Some("rlm-host"),
+            status(
+                ("Offline", Some(OFFLINE_REASON)),
+                ("Failure", Some("line 12: no such record")),
+                ("Offline", None),
+            ),
+            Some(15),
+        ),
+        server(
+            3,
+            "sflm-import",
+            "sflm",
+            None,
+            status(("N/A", None), ("Ready", None), ("N/A", None)),
+            Some(60),
+        ),
+        server(
+            4,
+            "lmx-new",
+            "lmx",
+            Some("lmx-host"),
+            status(("Verifying", None), ("Disabled", None), ("Disabled", None)),
+            None,
+        ),
+        server(
+            5,
+            "dsls-over",
+            "dsls",
+            Some("dsls-host"),
+            status(
+                (
+                    "License Exceeded",
+                    Some("over the licensed number of servers"),
+                ),
+                ("License Exceeded", None),
+                ("N/A", None),
+            ),
+            Some(30),
+        ),
+        server(
+            6,
+            "sentinel-idle",
+            "sentinel",
+            Some("rms-host"),
+            status(("Unmonitored", None), ("N/A", None), ("N/A", None)),
+            Some(300),
+        ),
+        server(
+            7,
+            "flex-off",
+            "flexlm",
+            Some("lic2"),
+            status(("Disabled", None), ("N/A", None), ("N/A", None)),
+            Some(5),
+        ),
     ]
 }
 
 impl FakeApi {
     pub fn new() -> FakeApi {
         let now = Utc::now();
-        FakeApi(Arc::new(Mutex::new(Inner { now, servers: servers(now), sessions: HashMap::new(), next_token: 1 })))
+        FakeApi(Arc::new(Mutex::new(Inner {
+            now,
+            servers: servers(now),
+            sessions: HashMap::new(),
+            next_token: 1,
+        })))
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
-        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     pub fn router(&self) -> Router {
         let api = Router::new()
-            .route("/session", get(session_get).post(session_post).delete(session_delete))
+            .route(
+                "/session",
+                get(session_get).post(session_post).delete(session_delete),
+            )
             .route("/license-servers", get(servers_list).post(server_create))
-            .route("/license-servers/{name}", get(server_get).patch(server_patch).delete(server_delete))
+            .route(
+                "/license-servers/{name}",
+                get(server_get).patch(server_patch).delete(server_delete),
+            )
             .route("/license-servers/{name}/{verb}", post(server_verb))
             .route("/license-servers/{name}/features", get(features))
             .route("/license-servers/{name}/usage", get(server_usage))
@@ -102,7 +188,10 @@ impl FakeApi {
             .route("/imports", get(|| async { axum::Json(json!([])) }))
             .route("/plugins", get(plugins))
             .route("/accounts", get(accounts))
-            .route("/accounts/{name}", delete(|| async { StatusCode::NO_CONTENT }))
+            .route(
+                "/accounts/{name}",
+                delete(|| async { StatusCode::NO_CONTENT }),
+            )
             .route("/tokens", get(|| async { axum::Json(json!([])) }))
             .layer(middleware::from_fn_with_state(self.clone(), auth))
             .with_state(self.clone());
@@ -131,7 +220,10 @@ async fn auth(State(api): State<FakeApi>, request: Request, next: Next) -> Respo
         return error(StatusCode::UNAUTHORIZED, "log in first");
     };
     if request.method() != Method::GET {
-        let sent = request.headers().get("x-csrf-token").and_then(|v| v.to_str().ok());
+        let sent = request
+            .headers()
+            .get("x-csrf-token")
+            .and_then(|v| v.to_str().ok());
         if sent != Some(csrf.as_str()) {
             return error(StatusCode::FORBIDDEN, "missing or wrong X-CSRF-Token");
         }
@@ -154,16 +246,24 @@ async fn session_post(State(api): State<FakeApi>, body: axum::Json<Value>) -> Re
     let n = inner.next_token;
     inner.next_token += 1;
     let (cookie, csrf) = (format!("session-{n}"), format!("csrf-{n}"));
-    inner.sessions.insert(cookie.clone(), (user.to_owned(), role.to_owned(), csrf.clone()));
-    let mut response = axum::Json(json!({"user": user, "role": role, "csrf": csrf})).into_response();
+    inner.sessions.insert(
+        cookie.clone(),
+        (user.to_owned(), role.to_owned(), csrf.clone()),
+    );
+    let mut response =
+        axum::Json(json!({"user": user, "role": role, "csrf": csrf})).into_response();
     let set = format!("tally_session={cookie}; Path=/; HttpOnly; SameSite=Strict");
-    response.headers_mut().insert(header::SET_COOKIE, set.parse().expect("cookie header"));
+    response
+        .headers_mut()
+        .insert(header::SET_COOKIE, set.parse().expect("cookie header"));
     response
 }
 
 async fn session_get(State(api): State<FakeApi>, headers: HeaderMap) -> Response {
     match cookie(&headers).and_then(|c| api.lock().sessions.get(&c).cloned()) {
-        Some((user, role, csrf)) => axum::Json(json!({"user": user, "role": role, "csrf": csrf})).into_response(),
+        Some((user, role, csrf)) => {
+            axum::Json(json!({"user": user, "role": role, "csrf": csrf})).into_response()
+        }
         None => error(StatusCode::UNAUTHORIZED, "not logged in"),
     }
 }
@@ -187,7 +287,10 @@ async fn server_get(State(api): State<FakeApi>, Path(name): Path<String>) -> Res
     let mut inner = api.lock();
     match find(&mut inner, &name) {
         Some(i) => axum::Json(inner.servers[i].clone()).into_response(),
-        None => error(StatusCode::NOT_FOUND, &format!("no license server named `{name}`")),
+        None => error(
+            StatusCode::NOT_FOUND,
+            &format!("no license server named `{name}`"),
+        ),
     }
 }
 
@@ -204,10 +307,17 @@ async fn server_create(State(api): State<FakeApi>, body: axum::Json<Value>) -> R
     (StatusCode::CREATED, axum::Json(server)).into_response()
 }
 
-async fn server_patch(State(api): State<FakeApi>, Path(name): Path<String>, body: axum::Json<Value>) -> Response {
+async fn server_patch(
+    State(api): State<FakeApi>,
+    Path(name): Path<String>,
+    body: axum::Json<Value>,
+) -> Response {
     let mut inner = api.lock();
     let Some(i) = find(&mut inner, &name) else {
-        return error(StatusCode::NOT_FOUND, &format!("no license server named `{name}`"));
+        return error(
+            StatusCode::NOT_FOUND,
+            &format!("no license server named `{name}`"),
+        );
     };
     if let Some(fields) = body.as_object() {
         for (k, v) in fields {
@@ -228,10 +338,16 @@ async fn server_delete(State(api): State<FakeApi>, Path(name): Path<String>) -> 
     }
 }
 
-async fn server_verb(State(api): State<FakeApi>, Path((name, verb)): Path<(String, String)>) -> Response {
+async fn server_verb(
+    State(api): State<FakeApi>,
+    Path((name, verb)): Path<(String, String)>,
+) -> Response {
     let mut inner = api.lock();
     let Some(i) = find(&mut inner, &name) else {
-        return error(StatusCode::NOT_FOUND, &format!("no license server named `{name}`"));
+        return error(
+            StatusCode::NOT_FOUND,
+            &format!("no license server named `{name}`"),
+        );
     };
     let s = &mut inner.servers[i];
     match verb.as_str() {
@@ -258,8 +374,13 @@ async fn features(State(api): State<FakeApi>, Path(name): Path<String>) -> Respo
                "reserved": 0, "borrowed": 0})
     };
     if name == "flex-main" || name == "sflm-import" {
-        axum::Json(json!([feature("solver", Some(12), Some(3)), feature("mesher", Some(5), Some(20)),
-                          feature("viewer", None, Some(200)), feature("legacy", Some(2), None)])).into_response()
+        axum::Json(json!([
+            feature("solver", Some(12), Some(3)),
+            feature("mesher", Some(5), Some(20)),
+            feature("viewer", None, Some(200)),
+            feature("legacy", Some(2), None)
+        ]))
+        .into_response()
     } else {
         axum::Json(json!([])).into_response()
     }
@@ -289,7 +410,10 @@ fn usage_body(now: DateTime<Utc>, server: Option<&str>) -> Value {
 async fn server_usage(State(api): State<FakeApi>, Path(name): Path<String>) -> Response {
     let now = api.lock().now;
     if name == "sflm-import" {
-        return error(StatusCode::NOT_FOUND, "sflm-import has no real-time data: it is imported");
+        return error(
+            StatusCode::NOT_FOUND,
+            "sflm-import has no real-time data: it is imported",
+        );
     }
     axum::Json(usage_body(now, None)).into_response()
 }
@@ -300,10 +424,22 @@ async fn usage_all(State(api): State<FakeApi>) -> Response {
 }
 
 /// Daily (or hourly) points over 30 days with a 3-day hole: absent points are a gap, not zero.
-async fn history(State(api): State<FakeApi>, Path(_name): Path<String>, Query(q): Params) -> Response {
+async fn history(
+    State(api): State<FakeApi>,
+    Path(_name): Path<String>,
+    Query(q): Params,
+) -> Response {
     let now = api.lock().now;
-    let resolution = q.get("resolution").cloned().filter(|r| !r.is_empty()).unwrap_or_else(|| "day".into());
-    let (step, count) = if resolution == "hour" { (Duration::hours(1), 24 * 30) } else { (Duration::days(1), 30) };
+    let resolution = q
+        .get("resolution")
+        .cloned()
+        .filter(|r| !r.is_empty())
+        .unwrap_or_else(|| "day".into());
+    let (step, count) = if resolution == "hour" {
+        (Duration::hours(1), 24 * 30)
+    } else {
+        (Duration::days(1), 30)
+    };
     let start = now - step * count;
     let features = match q.get("feature").map(String::as_str) {
         Some(f) if !f.is_empty() => vec![f.to_owned()],
@@ -340,11 +476,20 @@ async fn sessions(State(api): State<FakeApi>, Query(q): Params) -> Response {
 async fn denials(State(api): State<FakeApi>, Query(q): Params) -> Response {
     let now = api.lock().now;
     let row = [
-        "1".to_owned(), "flex-main".into(), "solver".into(), "alice".into(), "ws1".into(),
-        t(now - Duration::hours(3)), DENIAL_REASON.into(), "capacity".into(),
+        "1".to_owned(),
+        "flex-main".into(),
+        "solver".into(),
+        "alice".into(),
+        "ws1".into(),
+        t(now - Duration::hours(3)),
+        DENIAL_REASON.into(),
+        "capacity".into(),
     ];
     if q.get("format").map(String::as_str) == Some("csv") {
-        let csv = format!("id,server,feature,user,host,time,reason,cause\n{}\n", row.join(","));
+        let csv = format!(
+            "id,server,feature,user,host,time,reason,cause\n{}\n",
+            row.join(",")
+        );
         return ([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], csv).into_response();
     }
     axum::Json(json!({"items": [{"id": 1, "server": row[1], "feature": row[2], "user": row[3], "host": row[4],
@@ -362,16 +507,56 @@ async fn users(State(api): State<FakeApi>) -> Response {
 }
 
 const REPORTS: &[(&str, &str, &[&str])] = &[
-    ("usage", "Peak and average use per feature and period.", &["server", "feature", "from", "to", "period"]),
-    ("features", "Each feature against its issued licenses.", &["server", "feature", "from", "to"]),
-    ("unused", "Features nobody used.", &["server", "feature", "from", "to"]),
-    ("underused", "Features whose peak stayed below a share.", &["server", "feature", "from", "to", "below"]),
-    ("users", "License-hours and denials per user.", &["server", "feature", "from", "to", "by"]),
-    ("hosts", "License-hours and denials per host.", &["server", "feature", "from", "to", "by"]),
-    ("denials", "Denials per feature and user.", &["server", "feature", "from", "to"]),
-    ("heatmap", "Hour of day × weekday.", &["server", "feature", "from", "to"]),
-    ("sflm", "The SFLM summary files.", &["server", "from", "to", "period"]),
-    ("user-count", "Distinct users counted.", &["server", "from", "to", "counting", "window"]),
+    (
+        "usage",
+        "Peak and average use per feature and period.",
+        &["server", "feature", "from", "to", "period"],
+    ),
+    (
+        "features",
+        "Each feature against its issued licenses.",
+        &["server", "feature", "from", "to"],
+    ),
+    (
+        "unused",
+        "Features nobody used.",
+        &["server", "feature", "from", "to"],
+    ),
+    (
+        "underused",
+        "Features whose peak stayed below a share.",
+        &["server", "feature", "from", "to", "below"],
+    ),
+    (
+        "users",
+        "License-hours and denials per user.",
+        &["server", "feature", "from", "to", "by"],
+    ),
+    (
+        "hosts",
+        "License-hours and denials per host.",
+        &["server", "feature", "from", "to", "by"],
+    ),
+    (
+        "denials",
+        "Denials per feature and user.",
+        &["server", "feature", "from", "to"],
+    ),
+    (
+        "heatmap",
+        "Hour of day × weekday.",
+        &["server", "feature", "from", "to"],
+    ),
+    (
+        "sflm",
+        "The SFLM summary files.",
+        &["server", "from", "to", "period"],
+    ),
+    (
+        "user-count",
+        "Distinct users counted.",
+        &["server", "from", "to", "counting", "window"],
+    ),
 ];
 
 async fn reports_list() -> Response {
@@ -386,35 +571,89 @@ async fn reports_list() -> Response {
 async fn report(Path(name): Path<String>, Query(q): Params, headers: HeaderMap) -> Response {
     let (columns, rows): (Vec<&str>, Vec<Value>) = match name.as_str() {
         "usage" => (
-            vec!["server", "feature", "period", "hours", "avg_in_use", "peak_in_use", "used_hours", "denials"],
-            (1..=5).map(|d| json!(["flex-main", "solver", format!("2026-11-0{d}"), 24, 3.5, 4 + d, 84.0, d % 2])).collect(),
+            vec![
+                "server",
+                "feature",
+                "period",
+                "hours",
+                "avg_in_use",
+                "peak_in_use",
+                "used_hours",
+                "denials",
+            ],
+            (1..=5)
+                .map(|d| {
+                    json!([
+                        "flex-main",
+                        "solver",
+                        format!("2026-11-0{d}"),
+                        24,
+                        3.5,
+                        4 + d,
+                        84.0,
+                        d % 2
+                    ])
+                })
+                .collect(),
         ),
         "users" | "hosts" | "denials" => (
-            vec!["server", "feature", "user", "used_hours", "desired_hours", "denials", "checkouts"],
-            vec![json!(["flex-main", "solver", "alice", 120.5, 130.0, 1, 40]), json!(["flex-main", "mesher", "bob", 30.0, 30.0, 0, 12])],
+            vec![
+                "server",
+                "feature",
+                "user",
+                "used_hours",
+                "desired_hours",
+                "denials",
+                "checkouts",
+            ],
+            vec![
+                json!(["flex-main", "solver", "alice", 120.5, 130.0, 1, 40]),
+                json!(["flex-main", "mesher", "bob", 30.0, 30.0, 0, 12]),
+            ],
         ),
         "heatmap" => (
-            vec!["server", "feature", "weekday", "hour", "avg_in_use", "peak_in_use"],
-            (0..24).map(|h| json!(["flex-main", "solver", "Monday", h, f64::from(h % 6), h % 6])).collect(),
+            vec![
+                "server",
+                "feature",
+                "weekday",
+                "hour",
+                "avg_in_use",
+                "peak_in_use",
+            ],
+            (0..24)
+                .map(|h| json!(["flex-main", "solver", "Monday", h, f64::from(h % 6), h % 6]))
+                .collect(),
         ),
-        known if REPORTS.iter().any(|(n, _, _)| *n == known) => {
-            (vec!["server", "feature", "issued", "peak_in_use"], vec![json!(["flex-main", "solver", 12, 11])])
-        }
+        known if REPORTS.iter().any(|(n, _, _)| *n == known) => (
+            vec!["server", "feature", "issued", "peak_in_use"],
+            vec![json!(["flex-main", "solver", 12, 11])],
+        ),
         other => return error(StatusCode::NOT_FOUND, &format!("no report named `{other}`")),
     };
     let wants_csv = q.get("format").map(String::as_str) == Some("csv")
-        || headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/csv"));
+        || headers
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|a| a.contains("text/csv"));
     if wants_csv {
         let mut csv = columns.join(",") + "\n";
         for r in &rows {
-            let cells: Vec<String> = r.as_array().into_iter().flatten()
-                .map(|c| c.as_str().map_or_else(|| c.to_string(), str::to_owned)).collect();
+            let cells: Vec<String> = r
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|c| c.as_str().map_or_else(|| c.to_string(), str::to_owned))
+                .collect();
             csv += &(cells.join(",") + "\n");
         }
         return ([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], csv).into_response();
     }
-    let columns: Vec<Value> = columns.iter().map(|c| json!({"name": c, "unit": null})).collect();
-    axum::Json(json!({"report": name, "columns": columns, "rows": rows, "totals": null})).into_response()
+    let columns: Vec<Value> = columns
+        .iter()
+        .map(|c| json!({"name": c, "unit": null}))
+        .collect();
+    axum::Json(json!({"report": name, "columns": columns, "rows": rows, "totals": null}))
+        .into_response()
 }
 
 async fn plugins() -> Response {
@@ -424,6 +663,9 @@ async fn plugins() -> Response {
 
 async fn accounts(State(api): State<FakeApi>) -> Response {
     let now = api.lock().now;
-    axum::Json(json!([{"name": ADMIN.0, "role": "administrator", "created": t(now)},
-                      {"name": VIEWER.0, "role": "viewer", "created": t(now)}])).into_response()
+    axum::Json(
+        json!([{"name": ADMIN.0, "role": "administrator", "created": t(now)},
+                      {"name": VIEWER.0, "role": "viewer", "created": t(now)}]),
+    )
+    .into_response()
 }

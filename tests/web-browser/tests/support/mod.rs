@@ -34,25 +34,34 @@ pub fn chromedriver() -> Option<PathBuf> {
         "no chromedriver at {} (install Debian's chromium and chromium-driver, or set TALLY_TEST_CHROMEDRIVER)",
         path.display()
     );
-    assert!(std::env::var_os("CI").is_none(), "CI runs the browser tests: {reason}");
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "CI runs the browser tests: {reason}"
+    );
     eprintln!("skipped: {reason}");
     None
 }
 
 /// Where screenshots go: `TALLY_TEST_ARTEFACTS`, else `<target>/test-artefacts/web`.
 pub fn artefact_dir() -> PathBuf {
-    let dir = std::env::var_os("TALLY_TEST_ARTEFACTS").map(PathBuf::from).unwrap_or_else(|| {
-        let target = std::env::var_os("CARGO_TARGET_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"));
-        target.join("test-artefacts").join("web")
-    });
+    let dir = std::env::var_os("TALLY_TEST_ARTEFACTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            let target = std::env::var_os("CARGO_TARGET_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"));
+            target.join("test-artefacts").join("web")
+        });
     std::fs::create_dir_all(&dir).expect("artefact dir");
     dir
 }
 
 fn free_port() -> u16 {
-    StdListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+    StdListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
 }
 
 struct Driver(Child);
@@ -81,11 +90,15 @@ where
     F: FnOnce(Browser) -> Fut,
     Fut: std::future::Future<Output = Browser>,
 {
-    let Some(driver_path) = chromedriver() else { return };
+    let Some(driver_path) = chromedriver() else {
+        return;
+    };
     let _turn = ONE_AT_A_TIME.lock().await;
 
     let app = web::router::<()>().merge(fake_api::FakeApi::new().router());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind app");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind app");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
     let server = tokio::spawn(async move {
         axum::serve(listener, app).await.expect("serve");
@@ -102,14 +115,25 @@ where
     let profile = tempfile::tempdir().expect("profile dir");
 
     let mut args = vec![
-        "--headless".to_owned(), "--no-sandbox".into(), "--disable-gpu".into(), "--disable-quic".into(),
-        "--no-first-run".into(), "--disable-background-networking".into(), "--disable-component-update".into(),
-        "--disable-sync".into(), "--disable-dev-shm-usage".into(),
+        "--headless".to_owned(),
+        "--no-sandbox".into(),
+        "--disable-gpu".into(),
+        "--disable-quic".into(),
+        "--no-first-run".into(),
+        "--disable-background-networking".into(),
+        "--disable-component-update".into(),
+        "--disable-sync".into(),
+        "--disable-dev-shm-usage".into(),
         format!("--user-data-dir={}", profile.path().display()),
         format!("--window-size={},{}", size.0, size.1),
     ];
     if let Some(extra) = std::env::var_os("TALLY_TEST_CHROMIUM_ARGS") {
-        args.extend(extra.to_string_lossy().split_whitespace().map(str::to_owned));
+        args.extend(
+            extra
+                .to_string_lossy()
+                .split_whitespace()
+                .map(str::to_owned),
+        );
     }
     let mut chrome = json!({ "args": args });
     if phone {
@@ -127,7 +151,11 @@ where
     let url = format!("http://127.0.0.1:{port}");
     let started = Instant::now();
     let client = loop {
-        match ClientBuilder::new(HttpConnector::new()).capabilities(caps.clone()).connect(&url).await {
+        match ClientBuilder::new(HttpConnector::new())
+            .capabilities(caps.clone())
+            .connect(&url)
+            .await
+        {
             Ok(c) => break c,
             Err(e) if started.elapsed() < WAIT => {
                 let _ = e;
@@ -136,7 +164,13 @@ where
             Err(e) => panic!("chromedriver at {url} gives no session: {e}"),
         }
     };
-    let browser = Browser { client, base, _driver: driver, _profile: profile, server };
+    let browser = Browser {
+        client,
+        base,
+        _driver: driver,
+        _profile: profile,
+        server,
+    };
     let browser = test(browser).await;
     let _ = browser.client.clone().close().await;
     browser.server.abort();
@@ -144,28 +178,45 @@ where
 
 impl Browser {
     pub async fn open(&self, path: &str) {
-        self.client.goto(&format!("{}{path}", self.base)).await.unwrap_or_else(|e| panic!("open {path}: {e}"));
+        self.client
+            .goto(&format!("{}{path}", self.base))
+            .await
+            .unwrap_or_else(|e| panic!("open {path}: {e}"));
     }
 
     /// Runs `script` (a function body; `return` its answer) in the page.
     pub async fn js(&self, script: &str) -> Value {
-        self.client.execute(script, vec![]).await.unwrap_or_else(|e| panic!("script failed: {e}\n{script}"))
+        self.client
+            .execute(script, vec![])
+            .await
+            .unwrap_or_else(|e| panic!("script failed: {e}\n{script}"))
     }
 
     /// Waits until `script` returns something truthy, and returns it.
     pub async fn wait_for(&self, what: &str, script: &str) -> Value {
         let started = Instant::now();
         loop {
-            let v = self.client.execute(script, vec![]).await.unwrap_or(Value::Null);
+            let v = self
+                .client
+                .execute(script, vec![])
+                .await
+                .unwrap_or(Value::Null);
             let truthy = !matches!(&v, Value::Null | Value::Bool(false))
-                && v != json!(0) && v != json!("") && v != json!([]);
+                && v != json!(0)
+                && v != json!("")
+                && v != json!([]);
             if truthy {
                 return v;
             }
             if started.elapsed() > WAIT {
                 let text = self.js("return document.body.innerText").await;
                 let errors = self.js("return window.tally && window.tally.errors").await;
-                let url = self.client.current_url().await.map(|u| u.to_string()).unwrap_or_default();
+                let url = self
+                    .client
+                    .current_url()
+                    .await
+                    .map(|u| u.to_string())
+                    .unwrap_or_default();
                 panic!(
                     "waited {WAIT:?} for {what} at {url}; script errors: {errors}; the page says:\n{}",
                     text.as_str().unwrap_or("")
@@ -183,11 +234,37 @@ impl Browser {
 
     pub async fn login(&self, (user, password): (&str, &str)) {
         self.open("/login").await;
-        self.wait_for("the login form", "return document.querySelector('#login-form input[name=username]')").await;
-        self.client.find(Locator::Css("input[name=username]")).await.expect("user field").send_keys(user).await.expect("type");
-        self.client.find(Locator::Css("input[name=password]")).await.expect("password field").send_keys(password).await.expect("type");
-        self.client.find(Locator::Css("#login-form button[type=submit]")).await.expect("submit").click().await.expect("click");
-        self.wait_for("the logged-in shell", "return !document.querySelector('.user').hidden").await;
+        self.wait_for(
+            "the login form",
+            "return document.querySelector('#login-form input[name=username]')",
+        )
+        .await;
+        self.client
+            .find(Locator::Css("input[name=username]"))
+            .await
+            .expect("user field")
+            .send_keys(user)
+            .await
+            .expect("type");
+        self.client
+            .find(Locator::Css("input[name=password]"))
+            .await
+            .expect("password field")
+            .send_keys(password)
+            .await
+            .expect("type");
+        self.client
+            .find(Locator::Css("#login-form button[type=submit]"))
+            .await
+            .expect("submit")
+            .click()
+            .await
+            .expect("click");
+        self.wait_for(
+            "the logged-in shell",
+            "return !document.querySelector('.user').hidden",
+        )
+        .await;
     }
 
     pub async fn screenshot(&self, name: &str) -> PathBuf {

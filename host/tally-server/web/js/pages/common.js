@@ -46,7 +46,7 @@ export function statusBadge(source, status) {
       reason.hidden = !reason.hidden;
       ev.currentTarget.setAttribute('aria-expanded', String(!reason.hidden));
     },
-  }, text, ' ⓘ');
+  }, text, h('span', { class: 'why', 'aria-hidden': 'true' }, '?'));
   return h('span', { class: 'status', dataset: { source, state: s.state } }, button, reason);
 }
 

@@ -49,7 +49,10 @@ function featureLink(row) {
 function serversPanel(servers) {
   return panel('License servers', table([
     { label: 'Server', cell: s => h('a', { href: `/servers/${encodeURIComponent(s.name)}` }, s.name) },
-    ...SOURCES.map(([key, label]) => ({ label, cell: s => statusBadge(key, s.status && s.status[key]) })),
+    {
+      label: 'Remote · Import · End User', cell: s => h('div', { class: 'sources' },
+        SOURCES.map(([key, label]) => h('span', {}, h('span', { class: 'label' }, label), statusBadge(key, s.status && s.status[key])))),
+    },
   ], servers, { empty: 'No license server yet.' }), h('p', {}, h('a', { href: '/servers' }, 'All license servers')));
 }
 

@@ -129,10 +129,16 @@ async function usageChart(server, query) {
     const avgs = withGaps((s.points || []).map(pt => [toMs(pt.t), pt.average]), res);
     series.push({ name: `${s.feature} peak`, type: 'line', showSymbol: peaks.length < 60, connectNulls: false, data: peaks });
     series.push({ name: `${s.feature} average`, type: 'line', showSymbol: false, connectNulls: false, lineStyle: { type: 'dotted' }, data: avgs });
-    // Issued capacity: a step line; null (unknown) breaks it rather than reading as zero.
+    // Issued capacity: a step line; null (unknown) breaks it rather than reading as zero. The API
+    // gives the times it changed, so the last count is drawn on to the last point.
+    const issued = (s.issued || []).map(([t, n]) => [toMs(t), n]);
+    const lastPoint = Math.max(...peaks.map(([t]) => t), -Infinity);
+    if (issued.length && issued[issued.length - 1][1] !== null && lastPoint > issued[issued.length - 1][0]) {
+      issued.push([lastPoint, issued[issued.length - 1][1]]);
+    }
     series.push({
       name: `${s.feature} issued`, type: 'line', step: 'end', showSymbol: false, connectNulls: false,
-      lineStyle: { type: 'dashed', width: 2 }, data: (s.issued || []).map(([t, n]) => [toMs(t), n]),
+      lineStyle: { type: 'dashed', width: 2 }, data: issued,
     });
   }
   const off = new Set((params().get('off') || '').split(',').filter(Boolean));
