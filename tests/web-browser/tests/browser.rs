@@ -295,3 +295,29 @@ async fn an_administrator_sees_every_administration_tab() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn an_uploaded_log_is_imported_and_its_progress_shown_until_done() {
+    with_browser(DESKTOP, false, |b: Browser| async move {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let log = dir.path().join("plant.log");
+        std::fs::write(&log, "12:00:00 (lmgrd) line one\n12:00:01 (acme) OUT: \"solver\" alice@ws1\nnot a log line\n")
+            .expect("write log");
+        b.login(ADMIN).await;
+        b.open("/admin?tab=imports").await;
+        b.wait_text("Import a log").await;
+        let input = b.client.find(Locator::Css("input[type=file][name=file]")).await.expect("file input");
+        input.send_keys(&log.display().to_string()).await.expect("choose file");
+        b.client.find(Locator::Css("input[name=server]")).await.expect("server").send_keys("plant").await.expect("type");
+        b.js("[...document.querySelectorAll('main button')].find(x => x.textContent === 'Import').click(); return true").await;
+        // Queued, running with half the lines, then done with the summary.
+        b.wait_for("the finished job", "return document.querySelector('.import-watch .job[data-state=done]')").await;
+        let cards = b.js("return [...document.querySelectorAll('.import-watch .card')].map(c => c.innerText.replace(/\\s+/g, ' '))").await;
+        assert_eq!(cards, json!(["3 Lines", "2 Sessions", "1 Denials", "1 Malformed"]));
+        b.wait_text("plant.log → plant").await;
+        // The job list below shows it too.
+        b.wait_for("the job list", "return [...document.querySelectorAll('main table td')].some(td => td.textContent === 'plant.log')").await;
+        b
+    })
+    .await;
+}

@@ -32,6 +32,8 @@ struct Inner {
     /// Session cookie → (user, role, csrf).
     sessions: HashMap<String, (String, String, String)>,
     next_token: u64,
+    /// Import jobs and how often each was asked about: every question moves it on one step.
+    jobs: Vec<(Value, u32)>,
 }
 
 fn t(time: DateTime<Utc>) -> String {
@@ -154,6 +156,7 @@ impl FakeApi {
             servers: servers(now),
             sessions: HashMap::new(),
             next_token: 1,
+            jobs: Vec::new(),
         })))
     }
 
@@ -185,7 +188,8 @@ impl FakeApi {
             .route("/hosts", get(users))
             .route("/reports", get(reports_list))
             .route("/reports/{name}", get(report))
-            .route("/imports", get(|| async { axum::Json(json!([])) }))
+            .route("/imports", get(imports_list).post(import_post))
+            .route("/imports/{id}", get(import_get))
             .route("/plugins", get(plugins))
             .route("/accounts", get(accounts))
             .route(
@@ -668,4 +672,68 @@ async fn accounts(State(api): State<FakeApi>) -> Response {
                       {"name": VIEWER.0, "role": "viewer", "created": t(now)}]),
     )
     .into_response()
+}
+
+async fn imports_list(State(api): State<FakeApi>) -> Response {
+    let jobs: Vec<Value> = api.lock().jobs.iter().map(|(job, _)| job.clone()).collect();
+    axum::Json(Value::Array(jobs)).into_response()
+}
+
+/// Takes the multipart `file` and answers 202 with a queued job, as the contract says.
+async fn import_post(
+    State(api): State<FakeApi>,
+    Query(q): Params,
+    mut form: axum::extract::Multipart,
+) -> Response {
+    let mut upload = None;
+    while let Ok(Some(field)) = form.next_field().await {
+        if field.name() == Some("file") {
+            let name = field.file_name().unwrap_or("upload").to_owned();
+            match field.bytes().await {
+                Ok(bytes) => upload = Some((name, bytes)),
+                Err(e) => {
+                    return error(StatusCode::BAD_REQUEST, &format!("unreadable upload: {e}"));
+                }
+            }
+        }
+    }
+    let Some((file, bytes)) = upload else {
+        return error(StatusCode::BAD_REQUEST, "no `file` in the upload");
+    };
+    let lines = bytes.iter().filter(|b| **b == b'\n').count();
+    let mut inner = api.lock();
+    let now = inner.now;
+    let id = inner.jobs.len() + 1;
+    let server = q
+        .get("server")
+        .filter(|s| !s.is_empty())
+        .cloned()
+        .unwrap_or_else(|| file.trim_end_matches(".log").to_owned());
+    let job = json!({"id": id, "state": "queued", "file": file, "server": server, "lines": 0, "sessions": 0,
+                     "denials": 0, "malformed": 0, "error": null, "started": t(now), "finished": null,
+                     "total_lines_for_the_fake": lines});
+    inner.jobs.push((job.clone(), 0));
+    (StatusCode::ACCEPTED, axum::Json(job)).into_response()
+}
+
+async fn import_get(State(api): State<FakeApi>, Path(id): Path<usize>) -> Response {
+    let mut inner = api.lock();
+    let now = inner.now;
+    let Some((job, asked)) = id.checked_sub(1).and_then(|i| inner.jobs.get_mut(i)) else {
+        return error(StatusCode::NOT_FOUND, &format!("no import job {id}"));
+    };
+    *asked += 1;
+    let total = job["total_lines_for_the_fake"].as_u64().unwrap_or(0);
+    if *asked == 1 {
+        job["state"] = json!("running");
+        job["lines"] = json!(total / 2);
+    } else {
+        job["state"] = json!("done");
+        job["lines"] = json!(total);
+        job["sessions"] = json!(2);
+        job["denials"] = json!(1);
+        job["malformed"] = json!(1);
+        job["finished"] = json!(t(now));
+    }
+    axum::Json(job.clone()).into_response()
 }

@@ -118,17 +118,20 @@ export async function historyView(el, server, extra = null) {
 }
 
 const toMs = (t) => new Date(t).getTime();
+const PALETTE = ['#2563eb', '#ea580c', '#16a34a', '#9333ea', '#0891b2', '#ca8a04', '#db2777', '#4b5563'];
 
 async function usageChart(server, query) {
   const path = `${serverPath(server)}/history`;
   const data = await api(path, { query });
   const res = data.resolution;
   const series = [];
-  for (const s of data.series || []) {
+  for (const [k, s] of (data.series || []).entries()) {
+    // One colour per feature: its peak, average and issued lines read as one group.
+    const color = PALETTE[k % PALETTE.length];
     const peaks = withGaps((s.points || []).map(pt => [toMs(pt.t), pt.peak]), res);
     const avgs = withGaps((s.points || []).map(pt => [toMs(pt.t), pt.average]), res);
-    series.push({ name: `${s.feature} peak`, type: 'line', showSymbol: peaks.length < 60, connectNulls: false, data: peaks });
-    series.push({ name: `${s.feature} average`, type: 'line', showSymbol: false, connectNulls: false, lineStyle: { type: 'dotted' }, data: avgs });
+    series.push({ name: `${s.feature} peak`, type: 'line', color, showSymbol: peaks.length < 60, connectNulls: false, data: peaks });
+    series.push({ name: `${s.feature} average`, type: 'line', color, showSymbol: false, connectNulls: false, lineStyle: { type: 'dotted' }, data: avgs });
     // Issued capacity: a step line; null (unknown) breaks it rather than reading as zero. The API
     // gives the times it changed, so the last count is drawn on to the last point.
     const issued = (s.issued || []).map(([t, n]) => [toMs(t), n]);
@@ -137,7 +140,7 @@ async function usageChart(server, query) {
       issued.push([lastPoint, issued[issued.length - 1][1]]);
     }
     series.push({
-      name: `${s.feature} issued`, type: 'line', step: 'end', showSymbol: false, connectNulls: false,
+      name: `${s.feature} issued`, type: 'line', color, step: 'end', showSymbol: false, connectNulls: false,
       lineStyle: { type: 'dashed', width: 2 }, data: issued,
     });
   }
@@ -206,7 +209,10 @@ async function utilisationChart(server, query, win) {
     }
     const enough = (pct) => { const hit = share.find(([, v]) => v <= 100 - pct); return hit ? hit[0] - 1 : top; };
     rows.push({ feature: s.feature, issued: issued || null, top, hours: total, p95: enough(95), p99: enough(99) });
-    chartSeries.push({ name: s.feature, type: 'bar', data: share });
+    chartSeries.push({
+      name: s.feature, type: 'bar', data: share,
+      markLine: issued ? { symbol: 'none', label: { formatter: 'issued' }, data: [{ xAxis: issued }] } : undefined,
+    });
   }
   const box = h('div', { class: 'chart', id: 'utilisation-chart' });
   whenAttached(box, () => chart(box, 'utilisation', {

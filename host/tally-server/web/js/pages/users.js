@@ -54,7 +54,7 @@ async function listView(el, kind, win) {
     whenAttached(box, () => rows.length && chart(box, 'top', {
       grid: { left: 16, right: 24, top: 16, bottom: 16, containLabel: true },
       tooltip: { trigger: 'axis', renderMode: 'richText' },
-      xAxis: { type: 'value', name: 'license-hours' },
+      xAxis: { type: 'value', name: 'license-hours', nameLocation: 'middle', nameGap: 28 },
       yAxis: { type: 'category', data: rows.map(r => r.name).reverse() },
       series: [{ name: 'license-hours', type: 'bar', data: rows.map(r => Math.round(r.hours * 10) / 10).reverse() }],
     }));
@@ -92,7 +92,7 @@ async function listView(el, kind, win) {
 
 async function oneView(el, kind, name, win, server) {
   const key = kind === 'users' ? 'user' : 'host';
-  const perFeature = h('div', { class: 'panel' });
+  const perFeature = h('div', { class: 'panel wide' });
   clear(el, h('div', { class: 'grid' }, perFeature,
     h('div', { class: 'panel wide' }, h('h2', {}, 'Sessions'), sessionsView({ [key]: name, server, from: win.from, to: win.to }))));
   load(perFeature, async () => {
@@ -105,7 +105,7 @@ async function oneView(el, kind, name, win, server) {
     whenAttached(box, () => rows.length && chart(box, 'user', {
       grid: { left: 16, right: 24, top: 16, bottom: 16, containLabel: true },
       tooltip: { trigger: 'axis', renderMode: 'richText' },
-      xAxis: { type: 'value', name: 'license-hours' },
+      xAxis: { type: 'value', name: 'license-hours', nameLocation: 'middle', nameGap: 28 },
       yAxis: { type: 'category', data: rows.map(r => r[f]).reverse() },
       series: [{ name: 'license-hours', type: 'bar', data: rows.map(r => Math.round(Number(r[hrs]) * 10) / 10).reverse() }],
     }));
