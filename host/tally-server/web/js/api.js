@@ -53,15 +53,3 @@ export async function api(path, { method = 'GET', query, body, quietAuth = false
   }
   return data;
 }
-
-// Follows keyset pages until `max` items: lists are bounded on the server and here.
-export async function apiAll(path, query = {}, max = 1000) {
-  const items = [];
-  let after = null;
-  do {
-    const page = await api(path, { query: { ...query, limit: Math.min(1000, max - items.length), after } });
-    items.push(...(page.items || []));
-    after = page.next;
-  } while (after && items.length < max);
-  return { items, truncated: Boolean(after) };
-}
