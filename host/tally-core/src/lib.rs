@@ -14,4 +14,4 @@ pub mod users;
 
 pub use facts::*;
 pub use snapshot::Snapshot;
-pub use status::{ImportStatus, RemoteStatus};
+pub use status::{ImportStatus, PollResult, Polled, RemoteState, RemoteStatus};

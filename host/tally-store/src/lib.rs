@@ -31,8 +31,11 @@
 //! (`logged.rs`).
 #![forbid(unsafe_code)]
 
+mod accounts;
 mod db;
 mod error;
+mod jobs;
+mod leases;
 mod logged;
 mod mysql;
 mod poll_rollups;
@@ -45,12 +48,12 @@ mod store;
 pub mod testing;
 mod writer;
 
+pub use accounts::{Account, AccountId, Token, TokenId, WebSession};
 pub use error::StoreError;
+pub use jobs::{Job, JobId, JobState};
 pub use rollups::{FeatureInfo, RollupFilter};
-pub use servers::{
-    DenialRow, PollCounts, PollResult, Server, ServerConfig, SessionRow, UsageSample,
-};
-pub use store::Store;
+pub use servers::{DenialRow, PollCounts, Server, ServerConfig, SessionRow, UsageSample};
+pub use store::{Store, redact};
 
 use serde::Serialize;
 
@@ -156,7 +159,7 @@ impl std::ops::AddAssign for FactCounts {
 
 /// Rows per table: what a test or `tally status` compares.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct Totals {
+pub struct RowCounts {
     pub servers: u64,
     pub features: u64,
     pub users: u64,
