@@ -18,4 +18,4 @@ pub mod users;
 
 pub use facts::*;
 pub use snapshot::Snapshot;
-pub use status::{ImportStatus, RemoteStatus};
+pub use status::{ImportStatus, PollResult, Polled, RemoteState, RemoteStatus};

@@ -59,12 +59,16 @@ pub enum StoreError {
     },
     #[error("import run {0} does not exist")]
     NoSuchRun(i64),
-    #[error("no license server is called `{0}` (`tally server list` shows them)")]
+    #[error("no license server is called `{0}`")]
     NoSuchServer(String),
     #[error("license server {0} does not exist")]
     NoSuchServerId(i64),
     #[error("a license server called `{0}` exists already")]
     ServerExists(String),
+    #[error("no account is called `{0}`")]
+    NoSuchAccount(String),
+    #[error("an account called `{0}` exists already")]
+    AccountExists(String),
     /// The database holds something the store never writes (a bug or a hand edit).
     #[error("inconsistent database: {0}")]
     Inconsistent(String),

@@ -36,6 +36,9 @@ mod backup;
 mod db;
 mod error;
 mod licence;
+mod accounts;
+mod jobs;
+mod leases;
 mod logged;
 mod migrate;
 mod mysql;
@@ -53,11 +56,11 @@ pub use backup::{BackupCheck, BackupReport, check_backup, sqlite_path};
 pub use error::StoreError;
 pub use licence::{Incident, IncidentScope, InstalledLicence};
 pub use migrate::AfterFailure;
+pub use accounts::{Account, AccountId, Token, TokenId, WebSession};
+pub use jobs::{Job, JobId, JobState};
 pub use rollups::{FeatureInfo, RollupFilter};
-pub use servers::{
-    DenialRow, PollCounts, PollResult, Server, ServerConfig, SessionRow, UsageSample,
-};
-pub use store::Store;
+pub use servers::{DenialRow, PollCounts, Server, ServerConfig, SessionRow, UsageSample};
+pub use store::{Store, redact};
 
 use serde::Serialize;
 
@@ -163,7 +166,7 @@ impl std::ops::AddAssign for FactCounts {
 
 /// Rows per table: what a test or `tally status` compares.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct Totals {
+pub struct RowCounts {
     pub servers: u64,
     pub features: u64,
     pub users: u64,

@@ -681,13 +681,20 @@ impl Store {
             .collect()
     }
 
-    /// User (`users = true`) or host names by id.
-    pub async fn names(&self, users: bool) -> Result<BTreeMap<i64, String>, StoreError> {
-        let sql = if users {
-            query("SELECT id, name FROM \"user\"")
-        } else {
-            query("SELECT id, name FROM host")
-        };
+    /// User names by id.
+    pub async fn user_names(&self) -> Result<BTreeMap<i64, String>, StoreError> {
+        self.names_of(query("SELECT id, name FROM \"user\"")).await
+    }
+
+    /// Host names by id.
+    pub async fn host_names(&self) -> Result<BTreeMap<i64, String>, StoreError> {
+        self.names_of(query("SELECT id, name FROM host")).await
+    }
+
+    async fn names_of(
+        &self,
+        sql: crate::db::Query<'static>,
+    ) -> Result<BTreeMap<i64, String>, StoreError> {
         sql.fetch_all(self.pool())
             .await?
             .iter()

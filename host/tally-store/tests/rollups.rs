@@ -6,12 +6,13 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet};
 
 use common::import;
+use tally_core::PollResult;
 use tally_core::rollup::{
     FeatureKey, Grain, HourRollup, Load, Rollup, UserHour, coarsen, rollup,
 };
 use tally_core::snapshot::{Checkout, Feature, FeatureKind, LicenseServer, ServerStatus};
 use tally_core::{Batch, Denial, DenialKind, EndReason, Session, Snapshot};
-use tally_store::{PollResult, RollupFilter, RunStatus, ServerConfig, Store};
+use tally_store::{RollupFilter, RunStatus, ServerConfig, Store};
 
 stories!(
     rollups_equal_a_recomputation_from_the_facts,
@@ -396,7 +397,7 @@ async fn rollups_equal_a_recomputation_from_the_facts(store: Store) {
         (T0 + 11 * H + 300, vec!["bob", "cat"]),
     ] {
         store
-            .record_poll(polled, t, PollResult::Answered(snapshot(&holders)))
+            .record_poll(polled, t, PollResult::Answered(snapshot(&holders)).into())
             .await
             .expect("poll");
         assert_rollups_exact(&store, "after a poll").await;
@@ -414,7 +415,11 @@ async fn rollups_equal_a_recomputation_from_the_facts(store: Store) {
     assert_eq!(open.iter().map(|h| h.load.used_seconds).sum::<u64>(), 300);
     // Tally stops for hours: what was open ended at the last poll that saw it.
     store
-        .record_poll(polled, T0 + 20 * H, PollResult::Answered(snapshot(&[])))
+        .record_poll(
+            polled,
+            T0 + 20 * H,
+            PollResult::Answered(snapshot(&[])).into(),
+        )
         .await
         .expect("poll after a gap");
     assert_rollups_exact(&store, "after a gap in polling").await;
@@ -686,7 +691,7 @@ async fn polls_extend_rollups_exactly(store: Store) {
     let cat: Held = ("mesher", "cat", "ws1", 1, None);
     let poll = async |at: i64, up: bool, held: &[Held]| {
         let counts = store
-            .record_poll(server, at, PollResult::Answered(answer(up, held)))
+            .record_poll(server, at, PollResult::Answered(answer(up, held)).into())
             .await
             .expect("poll");
         assert_rollups_exact(&store, &format!("after the poll at T0{:+}", at - T0)).await;
@@ -763,7 +768,7 @@ async fn polls_extend_rollups_exactly(store: Store) {
         .record_poll(
             server,
             T0 + 12 * H + 10,
-            PollResult::Failed("timed out".into()),
+            PollResult::Failed("timed out".into()).into(),
         )
         .await
         .expect("failed poll");
