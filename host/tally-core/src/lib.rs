@@ -3,10 +3,10 @@
 
 #[macro_use]
 pub mod facts;
-pub mod licence;
 pub mod agent;
-pub mod harvest;
 pub mod clock;
+pub mod harvest;
+pub mod licence;
 pub mod period;
 pub mod polls;
 pub mod report;

@@ -803,11 +803,12 @@ pub(crate) mod tests {
         assert_eq!(t.load.used_seconds, 3_600);
         assert_eq!((t.load.checkouts, t.distinct_users), (0, 1));
         // Per user and host: u1@h1, u1@h2, u2@h102 on Monday; u1@h1 on Tuesday.
-        let who: Vec<_> = days.users.iter().map(|u| (u.hour, u.user, u.host)).collect();
-        assert_eq!(
-            who,
-            [(mon, 1, 1), (mon, 1, 2), (mon, 2, 102), (tue, 1, 1)]
-        );
+        let who: Vec<_> = days
+            .users
+            .iter()
+            .map(|u| (u.hour, u.user, u.host))
+            .collect();
+        assert_eq!(who, [(mon, 1, 1), (mon, 1, 2), (mon, 2, 102), (tue, 1, 1)]);
         // Months fold the same hours: one row.
         let months = coarsen(Grain::Month, &rollup(F, mon..tue + 24 * HOUR, &s, &d));
         assert_eq!(months.hours.len(), 1);

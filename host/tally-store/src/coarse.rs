@@ -66,29 +66,65 @@ const fn feature_table(name: &'static str, cols: &'static [&'static str]) -> Tab
 pub(crate) const DAY_ROLLUP: Table = feature_table(
     "day_rollup",
     &[
-        "feature_id", "day", "server_id", "peak_in_use", "peak_desired", "used_seconds",
-        "desired_seconds", "denials", "checkouts", "distinct_users", "distinct_hosts",
+        "feature_id",
+        "day",
+        "server_id",
+        "peak_in_use",
+        "peak_desired",
+        "used_seconds",
+        "desired_seconds",
+        "denials",
+        "checkouts",
+        "distinct_users",
+        "distinct_hosts",
     ],
 );
 pub(crate) const USER_DAY: Table = feature_table(
     "user_day",
     &[
-        "feature_id", "day", "user_id", "host_id", "server_id", "peak_in_use", "peak_desired",
-        "used_seconds", "desired_seconds", "denials", "checkouts",
+        "feature_id",
+        "day",
+        "user_id",
+        "host_id",
+        "server_id",
+        "peak_in_use",
+        "peak_desired",
+        "used_seconds",
+        "desired_seconds",
+        "denials",
+        "checkouts",
     ],
 );
 pub(crate) const MONTH_ROLLUP: Table = feature_table(
     "month_rollup",
     &[
-        "feature_id", "month", "server_id", "peak_in_use", "peak_desired", "used_seconds",
-        "desired_seconds", "denials", "checkouts", "distinct_users", "distinct_hosts",
+        "feature_id",
+        "month",
+        "server_id",
+        "peak_in_use",
+        "peak_desired",
+        "used_seconds",
+        "desired_seconds",
+        "denials",
+        "checkouts",
+        "distinct_users",
+        "distinct_hosts",
     ],
 );
 pub(crate) const USER_MONTH: Table = feature_table(
     "user_month",
     &[
-        "feature_id", "month", "user_id", "host_id", "server_id", "peak_in_use", "peak_desired",
-        "used_seconds", "desired_seconds", "denials", "checkouts",
+        "feature_id",
+        "month",
+        "user_id",
+        "host_id",
+        "server_id",
+        "peak_in_use",
+        "peak_desired",
+        "used_seconds",
+        "desired_seconds",
+        "denials",
+        "checkouts",
     ],
 );
 
@@ -374,7 +410,11 @@ fn cut(from: i64, to: i64, grain: Grain, out: &mut Vec<(Grain, Range<i64>)>) {
         Grain::Day => Grain::Hour,
         Grain::Month => Grain::Day,
     };
-    let a = if from == i64::MIN { from } else { grain.ceil(from) };
+    let a = if from == i64::MIN {
+        from
+    } else {
+        grain.ceil(from)
+    };
     let b = if to == i64::MAX { to } else { grain.start(to) };
     if a >= b {
         cut(from, to, finer, out);

@@ -31,14 +31,14 @@
 //! (`logged.rs`).
 #![forbid(unsafe_code)]
 
-mod coarse;
+mod accounts;
 mod backup;
+mod coarse;
 mod db;
 mod error;
-mod licence;
-mod accounts;
 mod jobs;
 mod leases;
+mod licence;
 mod logged;
 mod migrate;
 mod mysql;
@@ -52,12 +52,12 @@ mod store;
 pub mod testing;
 mod writer;
 
+pub use accounts::{Account, AccountId, Token, TokenId, WebSession};
 pub use backup::{BackupCheck, BackupReport, check_backup, sqlite_path};
 pub use error::StoreError;
+pub use jobs::{Job, JobId, JobState};
 pub use licence::{Incident, IncidentScope, InstalledLicence};
 pub use migrate::AfterFailure;
-pub use accounts::{Account, AccountId, Token, TokenId, WebSession};
-pub use jobs::{Job, JobId, JobState};
 pub use rollups::{FeatureInfo, RollupFilter};
 pub use servers::{DenialRow, PollCounts, Server, ServerConfig, SessionRow, UsageSample};
 pub use store::{Store, redact};

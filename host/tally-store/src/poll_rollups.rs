@@ -179,14 +179,21 @@ pub(crate) async fn extend(
     ] {
         let folded = rollup::coarsen(grain, &hourly);
         let key = |t: &Table| t.cols[..2].join(", ");
-        upsert(conn, features, &key(features), &folded.hours, kind, |p, h| {
-            p.add(h.feature.feature);
-            p.add(h.hour);
-            p.add(h.feature.server);
-            add_load(p, &h.load);
-            p.add(0i64);
-            p.add(0i64);
-        })
+        upsert(
+            conn,
+            features,
+            &key(features),
+            &folded.hours,
+            kind,
+            |p, h| {
+                p.add(h.feature.feature);
+                p.add(h.hour);
+                p.add(h.feature.server);
+                add_load(p, &h.load);
+                p.add(0i64);
+                p.add(0i64);
+            },
+        )
         .await?;
         let user_key = format!("{}, user_id, host_id", key(users));
         upsert(conn, users, &user_key, &folded.users, kind, |p, u| {

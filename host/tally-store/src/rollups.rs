@@ -25,8 +25,8 @@ use tally_core::period::{DAY, HOUR, hour_ceil, hour_start};
 use tally_core::rollup::{self, DenialFact, FeatureKey, HourRollup, Load, SessionFact, UserHour};
 use tally_core::users::Seen;
 
-use crate::db::{Conn, Kind, Params, Pool, Row, SqlCache, Table, insert, query, query_built};
 use crate::coarse;
+use crate::db::{Conn, Kind, Params, Pool, Row, SqlCache, Table, insert, query, query_built};
 use crate::writer::Writer;
 use crate::{ServerId, Store, StoreError};
 

@@ -167,7 +167,7 @@ async fn a_backup_taken_during_an_import_is_consistent_and_restores() {
     let check = Store::restore(&restored_url, &file).await.expect("restore");
     assert_eq!(check, report.check);
     let restored = Store::open(&restored_url).await.expect("open restored");
-    let totals = restored.totals().await.expect("totals");
+    let totals = restored.row_counts().await.expect("totals");
     assert_eq!(totals.sessions, rows as u64);
     let rollups = restored
         .user_totals(&RollupFilter::default())
@@ -182,7 +182,7 @@ async fn a_backup_taken_during_an_import_is_consistent_and_restores() {
     // The backup's own store (the original) sees all the batches.
     let original = Store::open(&db.url).await.expect("reopen");
     assert_eq!(
-        original.totals().await.expect("totals").sessions,
+        original.row_counts().await.expect("totals").sessions,
         batches * SESSIONS_PER_BATCH
     );
     original.close().await;

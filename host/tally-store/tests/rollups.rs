@@ -7,9 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use common::import;
 use tally_core::PollResult;
-use tally_core::rollup::{
-    FeatureKey, Grain, HourRollup, Load, Rollup, UserHour, coarsen, rollup,
-};
+use tally_core::rollup::{FeatureKey, Grain, HourRollup, Load, Rollup, UserHour, coarsen, rollup};
 use tally_core::snapshot::{Checkout, Feature, FeatureKind, LicenseServer, ServerStatus};
 use tally_core::{Batch, Denial, DenialKind, EndReason, Session, Snapshot};
 use tally_store::{RollupFilter, RunStatus, ServerConfig, Store};
@@ -189,7 +187,10 @@ async fn assert_coarse_rollups_exact(
             users: store.user_rollups(&all, grain).await.expect("user rollups"),
         };
         assert_eq!(stored.hours, expected.hours, "{grain:?} rollups {when}");
-        assert_eq!(stored.users, expected.users, "{grain:?} user rollups {when}");
+        assert_eq!(
+            stored.users, expected.users,
+            "{grain:?} user rollups {when}"
+        );
     }
     let (Some(first), Some(last)) = (hours.first(), hours.last()) else {
         return;
@@ -197,7 +198,10 @@ async fn assert_coarse_rollups_exact(
     // From an hour into the first day to past the last hour, and one day-aligned window.
     let windows = [
         (first.hour + H + 1, last.hour + 1),
-        (first.hour - first.hour.rem_euclid(24 * H), last.hour + 2 * H),
+        (
+            first.hour - first.hour.rem_euclid(24 * H),
+            last.hour + 2 * H,
+        ),
     ];
     for (from, to) in windows {
         let window = RollupFilter {
@@ -603,7 +607,10 @@ async fn day_and_month_rollups_are_rebuilt_when_a_migration_asks() {
     let all = RollupFilter::default();
     let months = store.rollups(&all, Grain::Month).await.expect("months");
     assert_eq!(months.len(), 2);
-    assert_eq!(store.rollups(&all, Grain::Day).await.expect("days").len(), 3);
+    assert_eq!(
+        store.rollups(&all, Grain::Day).await.expect("days").len(),
+        3
+    );
     store.close().await;
 
     use sqlx::{ConnectOptions, Connection};
@@ -623,7 +630,10 @@ async fn day_and_month_rollups_are_rebuilt_when_a_migration_asks() {
     raw.close().await.expect("close");
 
     let store = Store::open(&url).await.expect("reopen");
-    assert_eq!(store.rollups(&all, Grain::Month).await.expect("months"), months);
+    assert_eq!(
+        store.rollups(&all, Grain::Month).await.expect("months"),
+        months
+    );
     assert_rollups_exact(&store, "after the day and month rebuild at open").await;
 }
 

@@ -12,8 +12,9 @@ mod release;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
+use tally_core::PollResult;
 use tally_store::testing::{Backend, TestDb};
-use tally_store::{AfterFailure, PollResult, Store, StoreError};
+use tally_store::{AfterFailure, Store, StoreError};
 
 use release::{RELEASE, RELEASE_SCHEMA, T0, figures, file_stem, snapshot};
 
@@ -232,11 +233,11 @@ async fn the_previous_release_upgrades_with_the_same_figures(backend: Backend) {
         .record_poll(
             polled.id,
             T0 + 86_400 * 5,
-            PollResult::Answered(snapshot(&["eve", "ann"])),
+            PollResult::Answered(snapshot(&["eve", "ann"])).into(),
         )
         .await
         .expect("a poll after the upgrade");
-    let totals = store.totals().await.expect("totals");
+    let totals = store.row_counts().await.expect("totals");
     assert_eq!(
         totals.users,
         then["totals"]["users"].as_u64().expect("users") + 1,

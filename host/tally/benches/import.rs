@@ -53,22 +53,21 @@ fn main() {
     let reps = reps();
     let lines_arg: Option<u64> = std::env::args().skip(1).find_map(|a| a.parse().ok());
     let dir = tempfile::tempdir().expect("temp dir");
-    let corpus =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus").join(CORPUS_LOG);
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/corpus")
+        .join(CORPUS_LOG);
     let (log, expected_sessions): (Vec<u8>, Option<u64>) = match (lines_arg, corpus.is_file()) {
         (None, true) => {
             let original = std::fs::read(&corpus).expect("reading the corpus log");
             let log = twenty_times(&original);
             let hash = hex::encode(Sha256::digest(&log));
             assert_eq!(
-                hash, SHA256_20X,
+                hash,
+                SHA256_20X,
                 "the 20x file built from {} does not hash to the published sha256",
                 corpus.display()
             );
-            println!(
-                "input: 20x {CORPUS_LOG} (sha256 {}…, checked)",
-                &hash[..12]
-            );
+            println!("input: 20x {CORPUS_LOG} (sha256 {}…, checked)", &hash[..12]);
             (log, None)
         }
         (lines, found) => {
@@ -297,9 +296,7 @@ fn main() {
         "target 3  write path rate / rusqlite     {:>5.2}x  (target >= 0.8x)",
         ratio(insert_only, write)
     );
-    println!(
-        "target 7  peak RSS of `tally import`    {peak_mib:>5.1} MiB (target <= 64 MiB)"
-    );
+    println!("target 7  peak RSS of `tally import`    {peak_mib:>5.1} MiB (target <= 64 MiB)");
 }
 
 /// The 20× file: `log` 20 times, copy k with its dates moved k × 111 days on.
@@ -321,17 +318,12 @@ fn shift_dates(log: &[u8], days: i64, out: &mut Vec<u8>) {
     let mut i = 0;
     while i < log.len() {
         let at_word_start = i == 0 || !is_word(log[i - 1]);
-        if at_word_start
-            && let Some((date, len, kind)) = date_at(&log[i..])
-        {
+        if at_word_start && let Some((date, len, kind)) = date_at(&log[i..]) {
             let shifted = date + chrono::Duration::days(days);
             let text = match kind {
-                DateForm::Slashes => format!(
-                    "{}/{}/{}",
-                    shifted.month(),
-                    shifted.day(),
-                    shifted.year()
-                ),
+                DateForm::Slashes => {
+                    format!("{}/{}/{}", shifted.month(), shifted.day(), shifted.year())
+                }
                 DateForm::Words => shifted.format("%a %b %d %Y").to_string(),
             };
             out.extend_from_slice(text.as_bytes());
@@ -353,7 +345,12 @@ enum DateForm {
 
 /// The date `s` starts with, its length and form; the byte after it must end the word.
 fn date_at(s: &[u8]) -> Option<(NaiveDate, usize, DateForm)> {
-    let digits = |from: usize| s[from.min(s.len())..].iter().take_while(|b| b.is_ascii_digit()).count();
+    let digits = |from: usize| {
+        s[from.min(s.len())..]
+            .iter()
+            .take_while(|b| b.is_ascii_digit())
+            .count()
+    };
     let number = |from: usize, len: usize| -> u32 {
         s[from..from + len]
             .iter()
@@ -365,12 +362,13 @@ fn date_at(s: &[u8]) -> Option<(NaiveDate, usize, DateForm)> {
     if (1..=2).contains(&m) && s.get(m) == Some(&b'/') {
         let d = digits(m + 1);
         let y_at = m + 1 + d + 1;
-        if (1..=2).contains(&d) && s.get(m + 1 + d) == Some(&b'/') && digits(y_at) == 4 && ends_word(y_at + 4) {
-            let date = NaiveDate::from_ymd_opt(
-                number(y_at, 4) as i32,
-                number(0, m),
-                number(m + 1, d),
-            )?;
+        if (1..=2).contains(&d)
+            && s.get(m + 1 + d) == Some(&b'/')
+            && digits(y_at) == 4
+            && ends_word(y_at + 4)
+        {
+            let date =
+                NaiveDate::from_ymd_opt(number(y_at, 4) as i32, number(0, m), number(m + 1, d))?;
             return Some((date, y_at + 4, DateForm::Slashes));
         }
         return None;
@@ -417,7 +415,9 @@ fn run_measured(command: &mut std::process::Command) -> Measured {
         s
     });
     let mut stdout = Vec::new();
-    stdout_pipe.read_to_end(&mut stdout).expect("reading stdout");
+    stdout_pipe
+        .read_to_end(&mut stdout)
+        .expect("reading stdout");
     let pid = libc::pid_t::try_from(child.id()).expect("pid");
     let mut status: libc::c_int = 0;
     // SAFETY: an all-zero `rusage` is a valid value; `wait4` writes it and `status` for our own

@@ -72,7 +72,11 @@ pub async fn restore(db_url: &str, args: &RestoreArgs) -> anyhow::Result<ExitCod
     if args.json {
         println!("{}", serde_json::to_string(&check)?);
     } else if args.check {
-        println!("{} can be restored: {}", args.file.display(), summary(&check));
+        println!(
+            "{} can be restored: {}",
+            args.file.display(),
+            summary(&check)
+        );
     } else {
         println!(
             "restored {} into {}: {}",

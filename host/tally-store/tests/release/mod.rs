@@ -7,11 +7,11 @@ use std::path::Path;
 use serde_json::{Value, json};
 use tally_core::snapshot::{Checkout, Feature, FeatureKind, LicenseServer, ServerStatus, Snapshot};
 use tally_core::{
-    Batch, Denial, DenialKind, EndReason, Queued, ServerEvent, ServerEventKind, Session,
+    Batch, Denial, DenialKind, EndReason, PollResult, Queued, ServerEvent, ServerEventKind, Session,
 };
 use tally_store::testing::{Backend, TestDb};
 use tally_store::{
-    Checkpoint, FileIdentity, NewImport, PollResult, RollupFilter, RunStatus, ServerConfig, Store,
+    Checkpoint, FileIdentity, NewImport, RollupFilter, RunStatus, ServerConfig, Store,
 };
 
 pub const RELEASE: &str = "release-f80905b";
@@ -149,7 +149,7 @@ pub async fn write_history(store: &Store) {
     for (i, who) in holders.iter().enumerate() {
         let at = T0 + 3600 * 9 + 300 * i as i64;
         store
-            .record_poll(polled, at, PollResult::Answered(snapshot(who)))
+            .record_poll(polled, at, PollResult::Answered(snapshot(who)).into())
             .await
             .expect("poll");
     }
@@ -222,7 +222,7 @@ pub async fn figures(store: &Store) -> Value {
     }
     let (hour_totals, hour_keys) = store.hour_totals(&all).await.expect("hour totals");
     json!({
-        "totals": store.totals().await.expect("totals"),
+        "totals": store.row_counts().await.expect("totals"),
         "hour_rollups": store.hour_rollups(&all).await.expect("hour rollups"),
         "hour_totals": hour_totals,
         "hour_total_keys": hour_keys,
