@@ -11,6 +11,7 @@
 //! | [`poll`] | poll one license server through its poller and record what it said |
 //! | [`scheduler`] | run every enabled server's polls and follows |
 //! | [`servers`] | add, edit, remove, enable, disable and hide license servers, with validation |
+//! | [`licence`] | Tally's own licence in force, its usage and violations |
 //! | [`jobs`] | import jobs started through the API, stored in the database |
 //! | [`reports`] | every report: typed requests, assembly from the rollups, named rows |
 //!
@@ -22,6 +23,7 @@ pub mod access;
 pub mod follow;
 pub mod import;
 pub mod jobs;
+pub mod licence;
 pub mod poll;
 pub mod reports;
 pub mod scheduler;
@@ -53,6 +55,8 @@ pub struct App {
     pub min_interval: Duration,
     /// This process among those sharing the database: it holds poll leases and import jobs.
     pub node: String,
+    /// Issuers' public keys trusted to sign Tally licences.
+    pub licence_keys: Vec<tally_core::licence::PublicKey>,
 }
 
 impl App {
@@ -66,6 +70,7 @@ impl App {
             follow_every: Duration::from_secs(1),
             min_interval: Duration::from_secs(1),
             node: node_id(),
+            licence_keys: Vec::new(),
         }
     }
 }

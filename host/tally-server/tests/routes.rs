@@ -307,3 +307,17 @@ async fn health_needs_no_login() {
     assert_eq!(health.status, StatusCode::OK);
     assert_eq!(health.json()["store"], "ok");
 }
+
+#[tokio::test]
+async fn the_licence_in_force_is_the_community_one_without_a_file() {
+    let t = TestApi::new(false).await;
+    let viewer = t.token("vic", Role::Viewer).await;
+    let licence = t.send("GET", "/api/v1/license", Some(&viewer), None).await;
+    assert_eq!(licence.status, StatusCode::OK, "{}", licence.body);
+    let json = licence.json();
+    assert_eq!(json["restricted"], false, "{json}");
+    assert!(json["refused_file"].is_null());
+    assert!(licence.body.contains("Community"), "{}", licence.body);
+    let anonymous = t.send("GET", "/api/v1/license", None, None).await;
+    assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+}

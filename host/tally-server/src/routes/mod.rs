@@ -5,6 +5,7 @@
 //! | `/api/v1/health` | [`health`] (public) |
 //! | `/api/v1/session` | [`session`] (public: logging in) |
 //! | `/api/v1/accounts`, `/api/v1/tokens` | [`accounts`] |
+//! | `/api/v1/license` | [`licence`] |
 //! | `/api/v1/license-servers` | [`servers`] |
 //! | `/api/v1/imports` | [`imports`] |
 //! | `/api/v1/reports` | [`reports`] |
@@ -16,6 +17,7 @@
 pub mod accounts;
 pub mod health;
 pub mod imports;
+pub mod licence;
 pub mod plugins;
 pub mod reports;
 pub mod servers;
@@ -34,6 +36,7 @@ pub fn router(api: Arc<Api>) -> Router {
         .merge(reports::router())
         .merge(plugins::router())
         .merge(accounts::router())
+        .merge(licence::router())
         .route_layer(axum::middleware::from_fn_with_state(
             api.clone(),
             crate::auth::authenticate,
