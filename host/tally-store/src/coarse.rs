@@ -378,7 +378,7 @@ pub(crate) async fn rebuild(w: &mut crate::writer::Writer) -> Result<(), StoreEr
         while m <= last {
             let next = Grain::Month.next(m);
             w.transaction(async |w| {
-                refresh(&mut w.conn, &BTreeMap::from([(key, vec![m..next])])).await
+                refresh(&mut w.conn, &BTreeMap::from([(key, Vec::from([m..next]))])).await
             })
             .await?;
             m = next;
