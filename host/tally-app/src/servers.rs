@@ -127,18 +127,20 @@ pub async fn remove(app: &App, by: &Actor, name: &str) -> Result<(), ServerError
     Ok(app.store.remove_server(name).await?)
 }
 
-/// Enables or disables monitoring and importing of a server (status Disabled).
+/// Enables or disables monitoring and importing of a server (status Disabled). Only that
+/// changes: the other settings are not applied again (an edit would, for example, give a
+/// server with a host but no poll format its manager's poller).
 pub async fn set_enabled(
     app: &App,
     by: &Actor,
     name: &str,
     enabled: bool,
 ) -> Result<Server, ServerError> {
-    let settings = Settings {
-        enabled: Some(enabled),
-        ..Settings::default()
-    };
-    edit(app, by, name, settings).await
+    app.may_write(by, "enabling or disabling a license server")?;
+    let mut config = find(app, name).await?.config;
+    config.enabled = enabled;
+    app.store.update_server(name, config).await?;
+    find(app, name).await
 }
 
 /// Hides a server from the grid, or shows it again; its monitoring goes on.

@@ -11,7 +11,7 @@ use serde::Serialize;
 pub struct ApiError {
     status: StatusCode,
     message: String,
-    /// Seconds a client should wait before trying again (503, 429).
+    /// Seconds a client should wait before trying again (429).
     retry_after: Option<u64>,
 }
 
@@ -51,14 +51,6 @@ impl ApiError {
         ApiError::new(StatusCode::FORBIDDEN, message)
     }
 
-    /// Busy for now: try again after `seconds`.
-    pub fn unavailable(message: impl Into<String>, seconds: u64) -> ApiError {
-        ApiError {
-            retry_after: Some(seconds),
-            ..ApiError::new(StatusCode::SERVICE_UNAVAILABLE, message)
-        }
-    }
-
     /// Too many attempts: try again after `seconds`.
     pub fn too_many(message: impl Into<String>, seconds: u64) -> ApiError {
         ApiError {
@@ -71,10 +63,6 @@ impl ApiError {
     /// the id alone.
     pub fn internal(detail: impl std::fmt::Display) -> ApiError {
         ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, detail.to_string())
-    }
-
-    pub fn status(&self) -> StatusCode {
-        self.status
     }
 }
 

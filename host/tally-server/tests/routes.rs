@@ -321,3 +321,26 @@ async fn the_licence_in_force_is_the_community_one_without_a_file() {
     let anonymous = t.send("GET", "/api/v1/license", None, None).await;
     assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
 }
+
+/// Enabling or disabling changes only that: a server kept unpolled on purpose stays unpolled.
+#[tokio::test]
+async fn enabling_a_server_changes_nothing_else() {
+    let t = TestApi::new(false).await;
+    let admin = t.token("ann", Role::Administrator).await;
+    let body = json!({"name": "quiet", "manager": "flexlm", "host": "lic1", "no_poll": true});
+    let made = t
+        .send("POST", "/api/v1/license-servers", Some(&admin), Some(body))
+        .await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.body);
+    assert!(made.json()["poll_format"].is_null());
+    for action in ["disable", "enable"] {
+        let path = format!("/api/v1/license-servers/quiet/{action}");
+        let answer = t.send("POST", &path, Some(&admin), None).await;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+        assert!(
+            answer.json()["poll_format"].is_null(),
+            "{action}: {}",
+            answer.body
+        );
+    }
+}

@@ -1,6 +1,7 @@
 //! Day and month rollups beside the hourly ones (tally-core [`rollup::coarsen`]), so a report
-//! over years reads a row per feature and day or month, not per hour (PERF.md target 5: three
-//! years of a feature are ~1,100 day rows or 36 month rows, ~26,000 hourly ones).
+//! over years reads a row per feature and day or month, not per hour: three years of a feature
+//! are ~1,100 day rows or 36 month rows against ~26,000 hourly ones, and a report's cost should
+//! follow the rows it shows, not the history behind them.
 //!
 //! **Kept in the same transaction as the hourly rows, derived from them.** Whenever the writer
 //! replaces hourly rows (imports, full re-rolls, rebuilds), [`refresh`] recomputes the days those
