@@ -5,6 +5,10 @@
 //! from its start. Either way the importer's state carries over, so a checkout in the old file
 //! pairs with its check-in in the new one. Lines are committed with their checkpoint, so a line
 //! is never imported twice nor skipped, across restarts of Tally too.
+//!
+//! The newest line each read brings is also a stamp of the license server's clock
+//! ([`crate::clock`]): written after the previous read of the file started, and before this one
+//! ended.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -12,10 +16,11 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use tally_core::ImportStatus;
-use tally_plugin_host::Registry;
-use tally_store::{RunStatus, Server, Store};
+use tally_core::clock::{ClockObservation, log_observation};
+use tally_core::{ImportStatus, Timestamp};
+use tally_store::{RunStatus, Server};
 
+use crate::App;
 use crate::import::{FileSummary, ImportOptions, checkpoint_holds, import_open};
 
 /// The files of one server being followed.
@@ -29,17 +34,14 @@ struct Held {
     file: File,
     inode: u64,
     run: i64,
+    /// When the last read of the file started: lines it did not show were written after.
+    read_from: Timestamp,
 }
 
 impl Follower {
     /// Reads what the server's followed files gained since the last call. A file that cannot be
     /// read is reported (Import status Failure, with the reason) and the others go on.
-    pub async fn tick(
-        &mut self,
-        store: &Store,
-        registry: &Registry,
-        server: &Server,
-    ) -> anyhow::Result<Vec<FileSummary>> {
+    pub async fn tick(&mut self, app: &App, server: &Server) -> anyhow::Result<Vec<FileSummary>> {
         let options = ImportOptions {
             server: Some(server.config.name.clone()),
             format: server.config.import_format.clone(),
@@ -49,8 +51,9 @@ impl Follower {
         };
         let mut done = Vec::new();
         let mut failure = None;
+        let mut observations = Vec::new();
         for path in files(&server.config.follow) {
-            match self.follow(store, registry, &path, &options).await {
+            match self.follow(app, &path, &options, &mut observations).await {
                 Ok(summaries) => done.extend(summaries),
                 Err(error) => {
                     tracing::warn!(server = %server.config.name, path = %path.display(), "{error:#}");
@@ -58,21 +61,27 @@ impl Follower {
                 }
             }
         }
+        if let Err(error) = app.clocks.observe(&app.store, server, &observations).await {
+            tracing::warn!(server = %server.config.name, "cannot record the clock skew: {error}");
+        }
         if let Some(reason) = failure {
-            store
+            app.store
                 .set_import_status(server.id, ImportStatus::Failure, Some(reason))
                 .await?;
         }
         Ok(done)
     }
 
+    /// Reads what `path` gained; the stamp of its newest line goes to `observations`.
     async fn follow(
         &mut self,
-        store: &Store,
-        registry: &Registry,
+        app: &App,
         path: &Path,
         options: &ImportOptions,
+        observations: &mut Vec<ClockObservation>,
     ) -> anyhow::Result<Vec<FileSummary>> {
+        let (store, registry) = (&app.store, &app.registry);
+        let read_from = crate::now();
         let meta = match std::fs::metadata(path) {
             Ok(meta) => meta,
             // Between a rotation's rename and the new file's creation, or not created yet.
@@ -81,7 +90,10 @@ impl Follower {
         };
         let mut out = Vec::new();
         let mut carry = None;
-        if let Some(held) = self.files.get(path) {
+        // Only a file read before bounds its lines from below: a file met for the first time
+        // holds lines of any age.
+        let previous_read = self.files.get(path).map(|held| held.read_from);
+        if let Some(held) = self.files.get_mut(path) {
             let checkpoint = store.import_run(held.run).await?.checkpoint;
             // Same file, and it still holds the last line read: it grew (or not).
             let same = held.inode == meta.ino()
@@ -89,6 +101,7 @@ impl Follower {
                 && checkpoint_holds(&mut File::open(path)?, meta.len(), &checkpoint)?;
             if same {
                 if meta.len() == checkpoint.offset {
+                    held.read_from = read_from;
                     return Ok(out); // nothing new
                 }
             } else {
@@ -119,9 +132,13 @@ impl Follower {
                 file: handle,
                 inode,
                 run: summary.run,
+                read_from,
             },
         );
         out.push(summary);
+        if let Some(newest) = out.iter().filter_map(|s| s.latest).max() {
+            observations.push(log_observation(newest, crate::now(), previous_read));
+        }
         Ok(out)
     }
 }

@@ -81,6 +81,10 @@ pub struct FileSummary {
     pub added: FactCounts,
     /// First malformed line numbers (1-based).
     pub malformed_lines: Vec<u64>,
+    /// The latest time stamp among the facts read: about when the newest line was written
+    /// (a followed log's clock, `clock.rs`).
+    #[serde(skip)]
+    pub latest: Option<i64>,
 }
 
 /// Progress callbacks: bytes of the current file consumed, and each file's end.
@@ -315,6 +319,7 @@ pub async fn import_open(
                     bytes: 0,
                     added: FactCounts::default(),
                     malformed_lines: vec![],
+                    latest: None,
                 });
             }
             store.reopen_import(run.id).await?;
@@ -357,6 +362,7 @@ pub async fn import_open(
         bytes: 0,
         added: FactCounts::default(),
         malformed_lines: vec![],
+        latest: None,
     };
     let config = ImportConfig {
         utc_offset,
@@ -521,6 +527,7 @@ async fn stream(
         }
         let state = tokio::task::block_in_place(|| importer.checkpoint())?;
         collect_malformed(&batch, &mut summary.malformed_lines);
+        summary.latest = summary.latest.max(batch.latest_time());
         checkpoint = Checkpoint {
             offset: checkpoint.offset + cut as u64,
             last_line_hash: last_line_hash(chunk),
@@ -548,6 +555,7 @@ async fn stream(
             batch = denials_of(batch, target.vendor.as_deref())?;
         }
         collect_malformed(&batch, &mut summary.malformed_lines);
+        summary.latest = summary.latest.max(batch.latest_time());
         // The checkpoint stays the one before `finish`: a file that grows later continues from it.
         pending.push_back(
             store
@@ -630,7 +638,7 @@ pub fn default_server_name(path: &Path) -> String {
 }
 
 /// The local UTC offset at the file's modification time: where the log was most likely written.
-fn local_offset(at: Option<i64>) -> i32 {
+pub(crate) fn local_offset(at: Option<i64>) -> i32 {
     use chrono::{Local, Offset, TimeZone};
     let when = at
         .and_then(|t| Local.timestamp_opt(t, 0).single())

@@ -6,7 +6,9 @@
 //! | module | verb |
 //! | --- | --- |
 //! | [`access`] | accounts, roles, tokens, logins, and the gate every write passes |
+//! | [`clock`] | each license server's clock skew, from its polls and followed logs |
 //! | [`import`] | import log files (one file, or several as one log), choose the importer |
+//! | [`health`] | whether the store, the scheduler and the plugins are well |
 //! | [`follow`] | import followed log files as they grow, rotate or are truncated |
 //! | [`poll`] | poll one license server through its poller and record what it said |
 //! | [`scheduler`] | run every enabled server's polls and follows |
@@ -20,7 +22,9 @@
 #![forbid(unsafe_code)]
 
 pub mod access;
+pub mod clock;
 pub mod follow;
+pub mod health;
 pub mod import;
 pub mod jobs;
 pub mod licence;
@@ -57,6 +61,10 @@ pub struct App {
     pub node: String,
     /// Issuers' public keys trusted to sign Tally licences.
     pub licence_keys: Vec<tally_core::licence::PublicKey>,
+    /// Each license server's clock skew as measured so far.
+    pub clocks: clock::Clocks,
+    /// When the scheduler's supervisor last went round (0: it is not running here).
+    pub scheduler_beat: std::sync::atomic::AtomicI64,
 }
 
 impl App {
@@ -71,6 +79,8 @@ impl App {
             min_interval: Duration::from_secs(1),
             node: node_id(),
             licence_keys: Vec::new(),
+            clocks: clock::Clocks::default(),
+            scheduler_beat: Default::default(),
         }
     }
 }

@@ -9,15 +9,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use tally_core::{PollResult, Polled};
+use tally_core::clock::checkout_observations;
+use tally_core::{PollResult, Polled, Snapshot, Timestamp};
 use tally_plugin_host::{LoadedPlugin, Registry, World};
-use tally_store::{PollCounts, Server, Store};
+use tally_store::{PollCounts, Server, Store, StoreError};
 use tokio::io::AsyncReadExt;
 
 /// Longest a status command may run.
 pub const DEFAULT_COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
 /// Largest status output read (a big FlexNet site prints a few MB).
 pub const MAX_OUTPUT: usize = 16 << 20;
+/// Status outputs print checkout starts to the minute (`lmstat`, `rlmutil`).
+const START_RESOLUTION_SECS: i64 = 60;
 
 /// Where the operator's license-manager tools are: a tool name from a manifest's command
 /// (`lmutil`) to the program and leading arguments that stand for it. A tool not listed is
@@ -90,6 +93,41 @@ pub async fn poll_once(
         .record_poll(server.id, now, Polled::from(result.clone()))
         .await?;
     Ok((result, counts))
+}
+
+/// A poll that answered, as the next one compares with: when it started, what it showed.
+#[derive(Debug, Clone)]
+pub struct Answered {
+    pub started: Timestamp,
+    pub snapshot: Snapshot,
+}
+
+/// Measures `server`'s clock from the checkout starts of a poll that started at `started` and
+/// answered `snapshot` by `answered_at`; `previous` is the poll before, which tells which
+/// checkouts are new. Start times are in the server's configured offset from UTC, else in this
+/// machine's (the status tool runs here and prints local time).
+pub async fn observe_clock(
+    app: &crate::App,
+    server: &Server,
+    snapshot: &Snapshot,
+    answered_at: Timestamp,
+    previous: Option<&Answered>,
+) -> Result<(), StoreError> {
+    let utc_offset = server
+        .config
+        .utc_offset
+        .unwrap_or_else(|| crate::import::local_offset(Some(answered_at)));
+    let observations = checkout_observations(
+        snapshot,
+        answered_at,
+        previous.map(|p| (p.started, &p.snapshot)),
+        START_RESOLUTION_SECS,
+        i64::from(utc_offset),
+    );
+    app.clocks
+        .observe(&app.store, server, &observations)
+        .await?;
+    Ok(())
 }
 
 /// Runs the status command and parses its output; an http poller (a manifest without

@@ -15,14 +15,14 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tally_core::ImportStatus;
+use tally_core::{ImportStatus, PollResult};
 use tally_store::{Server, ServerConfig};
 use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
 
 use crate::App;
 use crate::follow::Follower;
-use crate::poll::poll_once;
+use crate::poll::{Answered, observe_clock, poll_once};
 
 /// Polls running at once, whatever the number of servers.
 pub const POLLS_IN_FLIGHT: usize = 32;
@@ -35,19 +35,25 @@ const CLAIM_INTERVALS: i64 = 2;
 /// Room for a slow status command before a claim runs out.
 const CLAIM_SLACK_SECS: i64 = 30;
 
-/// Runs until the task is dropped or aborted.
-pub async fn run(app: Arc<App>) {
+/// Runs until `stop` resolves, then stops every server's polls and follows and returns once
+/// they have stopped: nothing of the scheduler writes to the store after that. A poll in flight
+/// is abandoned (its claim is released by the caller); an import in flight keeps its last
+/// checkpoint, and the next start continues from there.
+pub async fn run(app: Arc<App>, stop: impl Future<Output = ()>) {
     match crate::jobs::fail_abandoned(&app).await {
         Ok(0) => {}
         Ok(n) => tracing::warn!("{n} import jobs were interrupted by a restart"),
         Err(error) => tracing::error!("cannot look for interrupted import jobs: {error}"),
     }
+    let mut stop = std::pin::pin!(stop);
     let permits = Arc::new(Semaphore::new(POLLS_IN_FLIGHT));
     let mut running: HashMap<i64, (ServerConfig, Vec<JoinHandle<()>>)> = HashMap::new();
     // The configuration version the running tasks follow: the servers are read again only
     // when it changes (reading 1,000 servers every round cost more than polling them).
     let mut following = None;
     loop {
+        app.scheduler_beat
+            .store(crate::now(), std::sync::atomic::Ordering::Relaxed);
         match changed(&app.store, following).await {
             Ok(None) => {}
             Ok(Some((version, servers))) => {
@@ -56,7 +62,15 @@ pub async fn run(app: Arc<App>) {
             }
             Err(error) => tracing::error!("cannot read the license servers: {error}"),
         }
-        tokio::time::sleep(SUPERVISE_EVERY).await;
+        tokio::select! {
+            () = &mut stop => break,
+            () = tokio::time::sleep(SUPERVISE_EVERY) => {}
+        }
+    }
+    let tasks: Vec<JoinHandle<()>> = running.into_values().flat_map(|(_, t)| t).collect();
+    tasks.iter().for_each(JoinHandle::abort);
+    for task in tasks {
+        let _ = task.await;
     }
 }
 
@@ -118,6 +132,7 @@ async fn poll_loop(app: Arc<App>, permits: Arc<Semaphore>, server: Server) {
     let mut ticks = tokio::time::interval(interval);
     // A late poll is not made up for: the next one comes an interval after it.
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut previous: Option<Answered> = None;
     loop {
         ticks.tick().await;
         let Ok(_permit) = permits.acquire().await else {
@@ -142,7 +157,23 @@ async fn poll_loop(app: Arc<App>, permits: Arc<Semaphore>, server: Server) {
         }
         match poll_once(&app.store, &app.registry, &app.tools, &server, now).await {
             Ok((result, counts)) => {
-                tracing::debug!(server = %server.config.name, ?counts, ok = matches!(result, tally_core::PollResult::Answered(_)), "polled")
+                tracing::debug!(server = %server.config.name, ?counts, ok = matches!(result, PollResult::Answered(_)), "polled");
+                if let PollResult::Answered(snapshot) = result {
+                    let answered_at = crate::now();
+                    if let Err(error) =
+                        observe_clock(&app, &server, &snapshot, answered_at, previous.as_ref())
+                            .await
+                    {
+                        tracing::warn!(server = %server.config.name, "cannot record the clock skew: {error}");
+                    }
+                    previous = Some(Answered {
+                        started: now,
+                        snapshot,
+                    });
+                } else {
+                    // A failed poll shows nothing: the next answer cannot tell new checkouts.
+                    previous = None;
+                }
             }
             Err(error) => {
                 tracing::error!(server = %server.config.name, "cannot record a poll: {error:#}")
@@ -154,7 +185,7 @@ async fn poll_loop(app: Arc<App>, permits: Arc<Semaphore>, server: Server) {
 async fn follow_loop(app: Arc<App>, server: Server) {
     let mut follower = Follower::default();
     loop {
-        if let Err(error) = follower.tick(&app.store, &app.registry, &server).await {
+        if let Err(error) = follower.tick(&app, &server).await {
             tracing::error!(server = %server.config.name, "following failed: {error:#}");
             let _ = app
                 .store

@@ -123,7 +123,8 @@ impl ClockSkew {
     }
 }
 
-fn human(secs: i64) -> String {
+/// A duration in words for a warning or a table: `45 s`, `12 min`, `3.5 h`.
+pub fn human(secs: i64) -> String {
     match secs {
         s if s < 120 => format!("{s} s"),
         s if s < 2 * 3600 => format!("{} min", s / 60),
@@ -139,6 +140,14 @@ pub struct SkewTracker {
 }
 
 impl SkewTracker {
+    /// Carries on from a skew measured before (stored, or by another process).
+    pub fn resume(skew: Option<ClockSkew>) -> SkewTracker {
+        SkewTracker {
+            current: skew,
+            stepped: skew.is_some_and(|s| s.stepped),
+        }
+    }
+
     pub fn observe(&mut self, o: &ClockObservation) {
         let (lo, hi) = o.bounds();
         let fresh = ClockSkew {
@@ -181,12 +190,14 @@ impl SkewTracker {
 /// The observations one poll gives: the start of every checkout in `snapshot`, taken at
 /// `polled_at`. A checkout the previous poll (`previous`, taken at its time) did not show
 /// started after it; the others started at some time before. `resolution` is how coarse the
-/// poller's start times are (60 for `lmstat`'s minutes).
+/// poller's start times are (60 for `lmstat`'s minutes); `utc_offset` (seconds) is the offset
+/// from UTC of the local time they are printed in.
 pub fn checkout_observations(
     snapshot: &Snapshot,
     polled_at: Timestamp,
     previous: Option<(Timestamp, &Snapshot)>,
     resolution: i64,
+    utc_offset: i64,
 ) -> Vec<ClockObservation> {
     snapshot
         .checkouts
@@ -206,7 +217,7 @@ pub fn checkout_observations(
             });
             Some(ClockObservation {
                 source: SkewSource::CheckoutStart,
-                server_time: start,
+                server_time: start.saturating_sub(utc_offset),
                 not_before: new_since,
                 not_after: polled_at,
                 resolution,
@@ -323,6 +334,17 @@ mod tests {
     }
 
     #[test]
+    fn a_resumed_measurement_goes_on_narrowing() {
+        let stored = track(&[seen(1_300, Some(1_000), 1_060)]);
+        let mut resumed = SkewTracker::resume(Some(stored));
+        resumed.observe(&seen(1_400, Some(1_090), 1_110));
+        let skew = resumed.skew().expect("resumed");
+        assert_eq!(skew.observations, 2);
+        assert_eq!((skew.at_least, skew.at_most), (290, Some(300)));
+        assert_eq!(SkewTracker::resume(None).skew(), None);
+    }
+
+    #[test]
     fn minute_stamps_are_allowed_their_minute() {
         // lmstat prints 10:05 for a checkout made at 10:05:59 on a clock in sync.
         let o = ClockObservation {
@@ -362,7 +384,7 @@ mod tests {
             checkouts: vec![checkout("ann", 900), checkout("bob", 1_020)],
             ..Snapshot::default()
         };
-        let obs = checkout_observations(&now, 1_060, Some((1_000, &before)), 60);
+        let obs = checkout_observations(&now, 1_060, Some((1_000, &before)), 60, 0);
         assert_eq!(obs.len(), 2);
         assert_eq!(obs[0].not_before, None, "ann's checkout was there already");
         assert_eq!(
@@ -374,8 +396,11 @@ mod tests {
             obs.iter()
                 .all(|o| o.not_after == 1_060 && o.resolution == 60)
         );
-        let first = checkout_observations(&now, 1_060, None, 60);
+        let first = checkout_observations(&now, 1_060, None, 60, 0);
         assert!(first.iter().all(|o| o.not_before.is_none()));
+        // Printed in local time an hour ahead of UTC: the same instants.
+        let local = checkout_observations(&now, 1_060, None, 60, 3_600);
+        assert_eq!(local[1].server_time, 1_020 - 3_600);
 
         let line = log_observation(1_234, 1_240, Some(1_230));
         assert_eq!(line.source, SkewSource::LogLine);

@@ -179,6 +179,16 @@ impl Batch {
             + self.diagnostics.len()
     }
 
+    /// The latest time stamp of the batch's facts: about when its newest line was written
+    /// (clock skew, `clock.rs`). `None` for a batch without dated facts.
+    pub fn latest_time(&self) -> Option<Timestamp> {
+        let sessions = self.sessions.iter().map(|s| s.start.max(s.end));
+        let denials = self.denials.iter().map(|d| d.time);
+        let queued = self.queued.iter().filter_map(|q| q.time);
+        let events = self.server_events.iter().map(|e| e.time);
+        sessions.chain(denials).chain(queued).chain(events).max()
+    }
+
     /// The first `Sym` out of range, if any: how a batch from a guest is checked.
     pub fn dangling_sym(&self) -> Option<Sym> {
         let n = self.strings.len() as u64;
@@ -239,6 +249,41 @@ mod tests {
             errno: Some(10054),
         };
         assert_eq!(code.to_string(), "-4,342:10054");
+    }
+
+    #[test]
+    fn the_latest_time_is_the_newest_dated_fact() {
+        let mut b = Batch::default();
+        assert_eq!(b.latest_time(), None);
+        b.server_events.push(ServerEvent {
+            time: 500,
+            kind: ServerEventKind::Other,
+            daemon: 0,
+            text: 0,
+        });
+        b.queued.push(Queued {
+            vendor: 0,
+            feature: 0,
+            user: 0,
+            host: 0,
+            count: 1,
+            time: None,
+        });
+        assert_eq!(b.latest_time(), Some(500));
+        b.denials.push(Denial {
+            vendor: 0,
+            feature: 0,
+            user: 0,
+            host: 0,
+            count: 1,
+            time: 700,
+            kind: DenialKind::Denied,
+            code: None,
+            reason: None,
+            requested_version: None,
+            until: None,
+        });
+        assert_eq!(b.latest_time(), Some(700));
     }
 
     #[test]

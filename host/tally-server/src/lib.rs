@@ -53,16 +53,26 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let scheduler = tokio::spawn(tally_app::scheduler::run(api.app.clone()));
+    let (stop_scheduler, stopped) = tokio::sync::oneshot::channel::<()>();
+    let scheduler = tokio::spawn(tally_app::scheduler::run(api.app.clone(), async {
+        let _ = stopped.await;
+    }));
     let service = router(api.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>();
     let served = axum::serve(listener, service)
         .with_graceful_shutdown(shutdown)
         .await;
-    scheduler.abort();
+    // Polls and follows stop where they are: an import has committed each batch with its
+    // checkpoint, so the next start continues from the last one.
+    let _ = stop_scheduler.send(());
+    let _ = scheduler.await;
     // Another node takes this one's servers over at once.
     if let Err(e) = api.app.store.release_polls(&api.app.node).await {
         tracing::warn!("cannot release this node's polls: {e}");
     }
+    // The writes queued so far are made, then the database is closed (SQLite folds its
+    // write-ahead log back into the database file).
+    api.app.store.close().await;
+    tracing::info!("stopped; the database is closed");
     served
 }
 

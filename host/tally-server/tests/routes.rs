@@ -301,11 +301,39 @@ async fn the_last_administrator_stays() {
 }
 
 #[tokio::test]
-async fn health_needs_no_login() {
+async fn health_tells_readiness_from_its_parts_and_liveness_alone() {
     let t = TestApi::new(false).await;
+    // No login needed; no scheduler runs in this test: serving, but degraded.
     let health = t.send("GET", "/api/v1/health", None, None).await;
     assert_eq!(health.status, StatusCode::OK);
-    assert_eq!(health.json()["store"], "ok");
+    assert_eq!(
+        health.json(),
+        json!({"status": "degraded", "store": "ok", "scheduler": "not-running",
+               "plugins": "ok", "quarantined_plugins": []})
+    );
+    // The scheduler's supervisor went round just now.
+    t.app()
+        .scheduler_beat
+        .store(tally_app::now(), std::sync::atomic::Ordering::Relaxed);
+    let health = t.send("GET", "/api/v1/health", None, None).await;
+    assert_eq!(health.json()["status"], "ok", "{}", health.body);
+    // Long ago: stalled.
+    t.app()
+        .scheduler_beat
+        .store(tally_app::now() - 600, std::sync::atomic::Ordering::Relaxed);
+    let health = t.send("GET", "/api/v1/health", None, None).await;
+    assert_eq!(health.json()["scheduler"], "stalled", "{}", health.body);
+    assert_eq!(health.json()["status"], "degraded");
+
+    // Without its store Tally is not ready, and says so with 503; it is still alive.
+    t.app().store.close().await;
+    let health = t.send("GET", "/api/v1/health", None, None).await;
+    assert_eq!(health.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(health.json()["status"], "down");
+    assert_eq!(health.json()["store"], "unreachable");
+    let live = t.send("GET", "/api/v1/health/live", None, None).await;
+    assert_eq!(live.status, StatusCode::OK);
+    assert_eq!(live.json(), json!({"status": "ok"}));
 }
 
 #[tokio::test]

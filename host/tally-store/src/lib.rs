@@ -33,6 +33,7 @@
 
 mod accounts;
 mod backup;
+mod clock;
 mod coarse;
 mod db;
 mod error;

@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
+use tally_core::clock::ClockSkew;
 use tally_core::polls::{self, Open, Seen};
 use tally_core::snapshot::ServerStatus;
 use tally_core::status::polls_stopped;
@@ -99,6 +100,9 @@ pub struct Server {
     pub last_poll: Option<i64>,
     /// Left out of the grid (its history stays).
     pub hidden: bool,
+    /// Its clock against Tally's, as measured so far (`tally_core::clock`); `None` before any
+    /// of its time stamps was seen.
+    pub clock: Option<ClockSkew>,
 }
 
 impl Server {
@@ -121,7 +125,9 @@ pub struct PollCounts {
 }
 
 const SERVER_COLUMNS: &str = "SELECT id, name, manager, vendor, host, port, poll_format, query_interval, import_format,
-    follow, utc_offset, enabled, remote_status, remote_reason, import_status, import_reason, last_poll, hidden FROM license_server";
+    follow, utc_offset, enabled, remote_status, remote_reason, import_status, import_reason, last_poll, hidden,
+    clock.at_least, clock.at_most, clock.observations, clock.stepped, clock.as_of
+    FROM license_server LEFT JOIN server_clock clock ON clock.server_id = license_server.id";
 
 fn server(r: &Row) -> Result<Server, StoreError> {
     Ok(Server {
@@ -149,6 +155,7 @@ fn server(r: &Row) -> Result<Server, StoreError> {
         import_reason: r.get(15)?,
         hidden: r.get(17)?,
         last_poll: r.get(16)?,
+        clock: crate::clock::skew(r, 18)?,
     })
 }
 
@@ -447,8 +454,9 @@ pub struct DenialRow {
 }
 
 /// Tables holding a server's history, emptied when it is removed (children first).
-const SERVER_TABLES: [&str; 14] = [
+const SERVER_TABLES: [&str; 15] = [
     "poll_lease",
+    "server_clock",
     "server_manager_version",
     "hour_rollup",
     "poll_span",

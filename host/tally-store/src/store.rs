@@ -57,11 +57,13 @@ impl Store {
     /// Stops the writer (after the writes queued before) and closes every connection. Writes
     /// after this fail with [`StoreError::WriterGone`].
     pub async fn close(&self) {
+        // The readers first: the last connection to close folds SQLite's write-ahead log back
+        // into the database, and only the writer's may write.
+        self.pool.close().await;
         let (reply, done) = oneshot::channel();
         if self.writer.send(Command::Close { reply }).await.is_ok() {
             let _ = done.await;
         }
-        self.pool.close().await;
     }
 
     /// Runs `job` on the writer task and returns its result.

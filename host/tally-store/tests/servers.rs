@@ -10,7 +10,8 @@ use tally_store::{ServerConfig, Store, StoreError};
 stories!(
     servers_are_configured_and_named_once,
     consecutive_polls_make_sessions,
-    names_are_written_as_polled
+    names_are_written_as_polled,
+    clock_skews_are_kept_per_server_and_removed_with_it
 );
 
 fn polled(name: &str) -> ServerConfig {
@@ -262,4 +263,63 @@ async fn names_are_written_as_polled(store: Store) {
         .collect();
     want.sort();
     assert_eq!(users, want);
+}
+
+async fn clock_skews_are_kept_per_server_and_removed_with_it(store: Store) {
+    use tally_core::clock::ClockSkew;
+    let lic1 = store.add_server(polled("lic1")).await.expect("add");
+    let lic2 = store.add_server(polled("lic2")).await.expect("add");
+    assert_eq!(store.clock_skew(lic1).await.expect("read"), None);
+    let open = ClockSkew {
+        at_least: -40,
+        at_most: None,
+        observations: 1,
+        stepped: false,
+        as_of: 1_700_000_000,
+    };
+    store.set_clock_skew(lic1, open).await.expect("first");
+    assert_eq!(store.clock_skew(lic1).await.expect("read"), Some(open));
+    // Replaced, not added to: a server has one measurement.
+    let narrowed = ClockSkew {
+        at_least: 295,
+        at_most: Some(310),
+        observations: 3,
+        stepped: true,
+        as_of: 1_700_000_120,
+    };
+    store.set_clock_skew(lic1, narrowed).await.expect("again");
+    let behind = ClockSkew {
+        at_least: -900,
+        at_most: Some(-890),
+        ..narrowed
+    };
+    store.set_clock_skew(lic2, behind).await.expect("lic2");
+    let shown = |name: &str| {
+        let store = store.clone();
+        let name = name.to_string();
+        async move {
+            store
+                .server(&name)
+                .await
+                .expect("read")
+                .expect("exists")
+                .clock
+        }
+    };
+    assert_eq!(shown("lic1").await, Some(narrowed));
+    assert_eq!(shown("lic2").await, Some(behind));
+    let listed: Vec<_> = store
+        .servers()
+        .await
+        .expect("list")
+        .into_iter()
+        .map(|s| s.clock)
+        .collect();
+    assert_eq!(listed, [Some(narrowed), Some(behind)]);
+    let lic3 = store.add_server(polled("lic3")).await.expect("add");
+    assert_eq!(store.server_by_id(lic3).await.expect("read").clock, None);
+
+    store.remove_server("lic1").await.expect("remove");
+    assert_eq!(store.clock_skew(lic1).await.expect("read"), None);
+    assert_eq!(shown("lic2").await, Some(behind));
 }

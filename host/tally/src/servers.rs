@@ -9,6 +9,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use tally_app::access::Actor;
+use tally_app::clock::ClockView;
 use tally_app::import::choose_plugin;
 use tally_app::poll::Tools;
 use tally_app::{App, now, servers};
@@ -195,21 +196,24 @@ fn list(servers: &[Server], json: bool) -> anyhow::Result<()> {
             #[serde(flatten)]
             server: &'a Server,
             remote_status_now: tally_core::RemoteStatus,
+            clock_warning: Option<String>,
         }
         let rows: Vec<Row> = servers
             .iter()
             .map(|server| Row {
                 server,
                 remote_status_now: server.remote_status_now(),
+                clock_warning: ClockView::of(server).and_then(|c| c.warning),
             })
             .collect();
         println!("{}", serde_json::to_string_pretty(&rows)?);
         return Ok(());
     }
     println!(
-        "{:<20} {:<9} {:<28} {:<12} {:<8} REASON",
-        "NAME", "MANAGER", "ADDRESS", "REMOTE", "IMPORT"
+        "{:<20} {:<9} {:<28} {:<12} {:<8} {:<10} REASON",
+        "NAME", "MANAGER", "ADDRESS", "REMOTE", "IMPORT", "CLOCK"
     );
+    let mut warnings = Vec::new();
     for s in servers {
         let c = &s.config;
         let address = match (&c.host, c.port) {
@@ -222,14 +226,20 @@ fn list(servers: &[Server], json: bool) -> anyhow::Result<()> {
             .as_deref()
             .or(s.import_reason.as_deref())
             .unwrap_or("");
+        let clock = ClockView::of(s);
+        warnings.extend(clock.as_ref().and_then(|c| c.warning.clone()));
         println!(
-            "{:<20} {:<9} {:<28} {:<12} {:<8} {reason}",
+            "{:<20} {:<9} {:<28} {:<12} {:<8} {:<10} {reason}",
             c.name,
             c.manager,
             address,
             s.remote_status_now().as_str(),
-            s.import_status.as_str()
+            s.import_status.as_str(),
+            clock.map_or_else(|| "-".into(), |c| c.brief()),
         );
+    }
+    for warning in warnings {
+        eprintln!("warning: {warning}");
     }
     Ok(())
 }

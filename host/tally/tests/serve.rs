@@ -175,3 +175,149 @@ fn servers_changed_while_serving_are_followed() {
         committed_bytes(&env) == total
     });
 }
+
+/// SIGTERM, as `systemctl stop` sends it, while a followed log grows: `tally serve` exits 0, the
+/// database is closed (SQLite's write-ahead log folded back) and consistent, and the next start
+/// continues from the last checkpoint, so every line is imported once.
+#[test]
+fn sigterm_stops_serving_cleanly_and_the_import_continues_at_the_next_start() {
+    let (log, _) = flexlm_log::synth::generate(40_000, 11);
+    let lines: Vec<&str> = log.split_inclusive('\n').collect();
+    let env = Env::new();
+    let path = env.dir.path().join("lmgrd.log");
+    tally_ok(&env, &add_followed("lic1", &path));
+    let mut serving = env.serve(&[]);
+
+    // The log is written in steps while the server follows it; SIGTERM comes half way.
+    let steps: Vec<String> = lines.chunks(500).map(|c| c.concat()).collect();
+    let (before, after) = steps.split_at(steps.len() / 2);
+    for step in before {
+        append(&path, step);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    until("a first checkpoint", || committed_bytes(&env) > 0);
+    let status = serving.terminate();
+    assert!(
+        status.success(),
+        "tally serve exited with {status} on SIGTERM"
+    );
+    let wal = env.dir.path().join("tally.db-wal");
+    assert!(
+        std::fs::metadata(&wal).map_or(true, |m| m.len() == 0),
+        "the database was closed: no write-ahead log left"
+    );
+    let conn = rusqlite::Connection::open(env.dir.path().join("tally.db")).expect("db");
+    let integrity: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .expect("integrity_check");
+    assert_eq!(integrity, "ok");
+    drop(conn);
+    let stopped_at = committed_bytes(&env);
+    assert!(stopped_at > 0 && stopped_at <= log.len() as i64);
+
+    // Written while Tally was stopped, read at the next start from the checkpoint on.
+    for step in after {
+        append(&path, step);
+    }
+    let mut serving = env.serve(&[]);
+    until("the rest of the log", || {
+        committed_bytes(&env) == log.len() as i64
+    });
+    assert!(serving.terminate().success());
+
+    let once = Env::new();
+    let whole = once.write("lmgrd.log", &log);
+    once.import(&[whole.to_str().expect("utf-8")]);
+    let (followed, followed_denials) = facts(&env, true);
+    let (oneshot, oneshot_denials) = facts(&once, false);
+    assert!(followed.len() > 1_000, "{} sessions", followed.len());
+    assert_eq!(
+        followed, oneshot,
+        "every line imported once across the stop"
+    );
+    assert_eq!(followed_denials, oneshot_denials);
+}
+
+/// A followed log whose time stamps run 10 minutes ahead of this machine's clock: the server's
+/// clock is measured as ahead, shown in `tally server list` with a warning, and in the API.
+#[test]
+fn a_license_server_clock_ahead_is_measured_from_its_followed_log_and_shown() {
+    let ahead = 600;
+    let line = |t: i64, daemon: &str, message: &str| {
+        let secs = t.rem_euclid(86_400);
+        format!(
+            "{:2}:{:02}:{:02} ({daemon}) {message}\n",
+            secs / 3600,
+            secs / 60 % 60,
+            secs % 60
+        )
+    };
+    let server_now = || tally_app::now() + ahead;
+    let start = server_now();
+    let date = chrono::DateTime::from_timestamp(start, 0)
+        .expect("now")
+        .format("%-m/%-d/%Y")
+        .to_string();
+    let env = Env::new();
+    let path = env.write(
+        "lmgrd.log",
+        &[
+            line(start, "lmgrd", &format!("FlexNet Licensing (v11.19.0.0 build 1 x64_lsb) started on lic1 (linux) ({date})")),
+            line(start, "acme", "FlexNet Licensing version v11.19.0.0 build 1 x64_lsb"),
+            line(start, "acme", "OUT: \"solver\" ann@pc1  "),
+        ]
+        .concat(),
+    );
+    tally_ok(&env, &add_followed("lic1", &path));
+    let serving = env.serve(&[]);
+    until("the log read", || committed_bytes(&env) > 0);
+
+    // Lines written while followed bound the skew from both sides.
+    for user in ["bob", "cy", "dee"] {
+        std::thread::sleep(Duration::from_millis(1_200));
+        append(
+            &path,
+            &line(
+                server_now(),
+                "acme",
+                &format!(
+                    "DENIED: \"solver\" {user}@pc2  (Licensed number of users already reached. (-4,342))"
+                ),
+            ),
+        );
+    }
+    until("the skew bounded from both sides", || {
+        let server = serving.json("/api/v1/license-servers/lic1");
+        server["clock"]["at_most_secs"].is_i64()
+    });
+    let clock = serving.json("/api/v1/license-servers/lic1")["clock"].clone();
+    assert_eq!(clock["state"], "ahead", "{clock}");
+    let (at_least, at_most) = (
+        clock["at_least_secs"].as_i64().expect("at least"),
+        clock["at_most_secs"].as_i64().expect("at most"),
+    );
+    assert!(
+        at_least <= ahead && ahead <= at_most && at_most - at_least <= 10,
+        "{clock}"
+    );
+    assert!(
+        clock["warning"]
+            .as_str()
+            .is_some_and(|w| w.contains("`lic1`") && w.contains("ahead of")),
+        "{clock}"
+    );
+
+    let list = env.tally(&["server", "list"]);
+    let (table, warnings) = (
+        String::from_utf8_lossy(&list.stdout),
+        String::from_utf8_lossy(&list.stderr),
+    );
+    assert!(
+        table.contains("CLOCK") && (table.contains("≥ +9 min") || table.contains("≥ +10 min")),
+        "{table}"
+    );
+    assert!(
+        warnings.contains("warning: the clock of license server `lic1` is at least"),
+        "{warnings}"
+    );
+}

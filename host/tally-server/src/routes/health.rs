@@ -1,28 +1,37 @@
-//! `GET /api/v1/health`: whether the store answers.
+//! Health, public (no login) for service managers and load balancers:
+//!
+//! - `GET /api/v1/health` — readiness: `{"status": "ok"|"degraded"|"down", "store",
+//!   "scheduler", "plugins", "quarantined_plugins"}`; 503 when `down` (the store does not answer)
+//! - `GET /api/v1/health/live` — liveness: 200 `{"status": "ok"}` while the process serves
+//!   requests, without asking anything else
 
 use std::sync::Arc;
 
 use axum::extract::State;
+use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
-use serde::Serialize;
+use serde_json::{Value, json};
+use tally_app::health::{self, Health};
 
 use crate::Api;
 
 pub fn router() -> Router<Arc<Api>> {
-    Router::new().route("/api/v1/health", get(health))
+    Router::new()
+        .route("/api/v1/health", get(ready))
+        .route("/api/v1/health/live", get(live))
 }
 
-#[derive(Serialize)]
-struct Health {
-    ok: bool,
-    store: &'static str,
+async fn ready(State(api): State<Arc<Api>>) -> (StatusCode, Json<Health>) {
+    let health = health::check(&api.app).await;
+    let code = if health.ready() {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (code, Json(health))
 }
 
-async fn health(State(api): State<Arc<Api>>) -> Json<Health> {
-    let store_ok = api.app.store.config_version().await.is_ok();
-    Json(Health {
-        ok: store_ok,
-        store: if store_ok { "ok" } else { "unreachable" },
-    })
+async fn live() -> Json<Value> {
+    Json(json!({"status": "ok"}))
 }

@@ -69,6 +69,37 @@ pub struct ServerView {
     pub last_update: Option<String>,
     /// Whether it is polled (the pages of current usage need polls).
     pub has_realtime: bool,
+    /// Its clock against Tally's; `null` before any of its time stamps was seen.
+    pub clock: Option<ClockStatus>,
+}
+
+/// A license server's clock skew (server minus Tally) as its time stamps bound it.
+#[derive(Debug, Serialize)]
+pub struct ClockStatus {
+    /// `in-sync`, `ahead`, `behind` (by at least `secs`), or `unknown` (too few stamps yet).
+    #[serde(flatten)]
+    pub verdict: tally_core::clock::SkewVerdict,
+    /// The middle of the bounds, when both are known.
+    pub estimate_secs: Option<i64>,
+    pub at_least_secs: i64,
+    pub at_most_secs: Option<i64>,
+    /// The latest stamp seen, RFC 3339.
+    pub as_of: String,
+    /// Past the threshold: what to tell the operator.
+    pub warning: Option<String>,
+}
+
+impl From<tally_app::clock::ClockView> for ClockStatus {
+    fn from(v: tally_app::clock::ClockView) -> ClockStatus {
+        ClockStatus {
+            verdict: v.verdict,
+            estimate_secs: v.estimate,
+            at_least_secs: v.skew.at_least,
+            at_most_secs: v.skew.at_most,
+            as_of: tally_core::time::rfc3339(v.skew.as_of),
+            warning: v.warning,
+        }
+    }
 }
 
 /// Per data source (seed 001).
@@ -87,6 +118,7 @@ pub struct SourceStatus<S> {
 impl From<tally_store::Server> for ServerView {
     fn from(s: tally_store::Server) -> ServerView {
         let remote = s.remote_status_now();
+        let clock = tally_app::clock::ClockView::of(&s).map(ClockStatus::from);
         let c = s.config;
         ServerView {
             id: s.id,
@@ -117,6 +149,7 @@ impl From<tally_store::Server> for ServerView {
                 },
             },
             last_update: s.last_poll.map(tally_core::time::rfc3339),
+            clock,
         }
     }
 }

@@ -150,6 +150,26 @@ impl Drop for Serving {
 }
 
 impl Serving {
+    /// Stops the server as systemd does (SIGTERM) and waits for it: it must exit within 30 s.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let sent = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(sent.success(), "cannot send SIGTERM");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "tally serve still runs 30 s after SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// `GET path`: the status code and the body.
     pub fn get(&self, path: &str) -> (u16, String) {
         self.request("GET", path, &[], b"")
