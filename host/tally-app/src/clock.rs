@@ -94,16 +94,13 @@ impl ClockView {
         })
     }
 
-    /// A few words for a table: `in sync`, `+5 min`, `-15 s`, `?`.
+    /// A few words for a table: `in sync`, `≥5 min ahead`, `≥15 s behind`, `?`.
     pub fn brief(&self) -> String {
-        let signed = |secs: i64| {
-            let sign = if secs < 0 { "-" } else { "+" };
-            format!("{sign}{}", tally_core::clock::human(secs.abs()))
-        };
+        use tally_core::clock::human;
         match self.verdict {
             SkewVerdict::InSync => "in sync".into(),
-            SkewVerdict::Ahead { secs } => format!("≥ {}", signed(secs)),
-            SkewVerdict::Behind { secs } => format!("≥ {}", signed(-secs)),
+            SkewVerdict::Ahead { secs } => format!("≥{} ahead", human(secs)),
+            SkewVerdict::Behind { secs } => format!("≥{} behind", human(secs)),
             SkewVerdict::Unknown => "?".into(),
         }
     }

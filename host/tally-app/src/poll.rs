@@ -102,10 +102,10 @@ pub struct Answered {
     pub snapshot: Snapshot,
 }
 
-/// Measures `server`'s clock from the checkout starts of a poll that started at `started` and
-/// answered `snapshot` by `answered_at`; `previous` is the poll before, which tells which
-/// checkouts are new. Start times are in the server's configured offset from UTC, else in this
-/// machine's (the status tool runs here and prints local time).
+/// Measures `server`'s clock from the checkout starts in `snapshot`, a poll's answer received
+/// at `answered_at`; `previous` is the poll before, which tells which checkouts are new. Start
+/// times are in the server's configured offset from UTC, else in this machine's (the status
+/// tool runs here and prints local time).
 pub async fn observe_clock(
     app: &crate::App,
     server: &Server,

@@ -210,7 +210,7 @@ fn list(servers: &[Server], json: bool) -> anyhow::Result<()> {
         return Ok(());
     }
     println!(
-        "{:<20} {:<9} {:<28} {:<12} {:<8} {:<10} REASON",
+        "{:<20} {:<9} {:<28} {:<12} {:<8} {:<15} REASON",
         "NAME", "MANAGER", "ADDRESS", "REMOTE", "IMPORT", "CLOCK"
     );
     let mut warnings = Vec::new();
@@ -229,7 +229,7 @@ fn list(servers: &[Server], json: bool) -> anyhow::Result<()> {
         let clock = ClockView::of(s);
         warnings.extend(clock.as_ref().and_then(|c| c.warning.clone()));
         println!(
-            "{:<20} {:<9} {:<28} {:<12} {:<8} {:<10} {reason}",
+            "{:<20} {:<9} {:<28} {:<12} {:<8} {:<15} {reason}",
             c.name,
             c.manager,
             address,

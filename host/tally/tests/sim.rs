@@ -258,6 +258,16 @@ fn polls_of_simulated_servers_give_the_simulators_sessions_and_statuses() {
         "Offline says why: {reason}"
     );
 
+    // The simulated clock runs 200 days behind: the checkout starts the polls show say so
+    // (unknown while only checkouts older than Tally's first poll bound it).
+    let flex_clock = serving.json("/api/v1/license-servers/flex")["clock"].clone();
+    assert!(
+        flex_clock["as_of"].is_string()
+            && matches!(flex_clock["state"].as_str(), Some("behind" | "unknown"))
+            && flex_clock["at_least_secs"].as_i64().is_some_and(|s| s < -150 * 86_400),
+        "the polls measured the simulated server's clock: {flex_clock}"
+    );
+
     for server in ["flex", "rlm", "lmx"] {
         let samples = serving.json(&format!("/api/v1/license-servers/{server}/samples"));
         let times: BTreeSet<i64> = samples
