@@ -313,7 +313,8 @@ fn a_license_server_clock_ahead_is_measured_from_its_followed_log_and_shown() {
         String::from_utf8_lossy(&list.stderr),
     );
     assert!(
-        table.contains("CLOCK") && (table.contains("≥9 min ahead") || table.contains("≥10 min ahead")),
+        table.contains("CLOCK")
+            && (table.contains("≥9 min ahead") || table.contains("≥10 min ahead")),
         "{table}"
     );
     assert!(
