@@ -264,7 +264,9 @@ fn polls_of_simulated_servers_give_the_simulators_sessions_and_statuses() {
     assert!(
         flex_clock["as_of"].is_string()
             && matches!(flex_clock["state"].as_str(), Some("behind" | "unknown"))
-            && flex_clock["at_least_secs"].as_i64().is_some_and(|s| s < -150 * 86_400),
+            && flex_clock["at_least_secs"]
+                .as_i64()
+                .is_some_and(|s| s < -150 * 86_400),
         "the polls measured the simulated server's clock: {flex_clock}"
     );
 
