@@ -13,8 +13,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use tally_core::ImportStatus;
-use tally_plugin_host::Registry;
-use tally_store::{RunStatus, Server, Store};
+use tally_store::{RunStatus, Server};
+
+use crate::App;
 
 use crate::import::{FileSummary, ImportOptions, checkpoint_holds, import_open};
 
@@ -34,12 +35,8 @@ struct Held {
 impl Follower {
     /// Reads what the server's followed files gained since the last call. A file that cannot be
     /// read is reported (Import status Failure, with the reason) and the others go on.
-    pub async fn tick(
-        &mut self,
-        store: &Store,
-        registry: &Registry,
-        server: &Server,
-    ) -> anyhow::Result<Vec<FileSummary>> {
+    pub async fn tick(&mut self, app: &App, server: &Server) -> anyhow::Result<Vec<FileSummary>> {
+        let store = &app.store;
         let options = ImportOptions {
             server: Some(server.config.name.clone()),
             format: server.config.import_format.clone(),
@@ -50,13 +47,16 @@ impl Follower {
         let mut done = Vec::new();
         let mut failure = None;
         for path in files(&server.config.follow) {
-            match self.follow(store, registry, &path, &options).await {
+            match self.follow(app, &path, &options).await {
                 Ok(summaries) => done.extend(summaries),
                 Err(error) => {
                     tracing::warn!(server = %server.config.name, path = %path.display(), "{error:#}");
                     failure = Some(format!("{}: {error:#}", path.display()));
                 }
             }
+        }
+        if done.iter().any(|s| s.lines > 0) {
+            app.licence_data_added();
         }
         if let Some(reason) = failure {
             store
@@ -68,8 +68,7 @@ impl Follower {
 
     async fn follow(
         &mut self,
-        store: &Store,
-        registry: &Registry,
+        app: &App,
         path: &Path,
         options: &ImportOptions,
     ) -> anyhow::Result<Vec<FileSummary>> {
@@ -79,6 +78,7 @@ impl Follower {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(vec![]),
             Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
         };
+        let store = &app.store;
         let mut out = Vec::new();
         let mut carry = None;
         if let Some(held) = self.files.get(path) {
@@ -95,7 +95,7 @@ impl Follower {
                 // Rotated or truncated. A rotated file may have gained lines before the switch.
                 let held = self.files.remove(path).context("held file")?;
                 if held.inode != meta.ino() {
-                    let rest = import_open(store, registry, held.file, path, options, &()).await?;
+                    let rest = import_open(app, held.file, path, options, &()).await?;
                     out.push(rest);
                 }
                 let old = store.import_run(held.run).await?;
@@ -112,7 +112,7 @@ impl Follower {
             carry,
             ..options.clone()
         };
-        let summary = import_open(store, registry, file, path, &options, &()).await?;
+        let summary = import_open(app, file, path, &options, &()).await?;
         self.files.insert(
             path.to_path_buf(),
             Held {

@@ -145,7 +145,7 @@ pub async fn import_files(
             carry: carry.take(),
             ..options.clone()
         };
-        match import_file(store, registry, path, &options, progress).await {
+        match import_file(app, path, &options, progress).await {
             Ok(file) => {
                 progress.file_ended(path, Ok(&file));
                 // A file imported before ended its own checkouts then: nothing to carry.
@@ -173,6 +173,8 @@ pub async fn import_files(
             }
         }
     }
+    // What was imported counts against the licence: the gate judges it from now on.
+    app.assess_licence().await?;
     Ok(summary)
 }
 
@@ -231,26 +233,27 @@ pub fn importer_of(
 
 /// Imports the file at `path` (see [`import_open`]).
 pub async fn import_file(
-    store: &Store,
-    registry: &Registry,
+    app: &crate::App,
     path: &Path,
     options: &ImportOptions,
     progress: &dyn Progress,
 ) -> anyhow::Result<FileSummary> {
     let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    import_open(store, registry, file, path, options, progress).await
+    import_open(app, file, path, options, progress).await
 }
 
 /// Imports an open file (`path` names it in the database and in messages): a follower holds the
-/// handle of a log that may be renamed away while it still reads it.
+/// handle of a log that may be renamed away while it still reads it. Tally's licence is asked
+/// first: in restricted access mode, or when the import needs a license server past the limit,
+/// it is refused and nothing is created.
 pub async fn import_open(
-    store: &Store,
-    registry: &Registry,
+    app: &crate::App,
     mut file: File,
     path: &Path,
     options: &ImportOptions,
     progress: &dyn Progress,
 ) -> anyhow::Result<FileSummary> {
+    let (store, registry) = (&app.store, &*app.registry);
     file.seek(SeekFrom::Start(0))?;
     let meta = file
         .metadata()
@@ -275,6 +278,7 @@ pub async fn import_open(
         None => default_server_name(path),
     };
     let manager = plugin.manifest.manager().to_string();
+    app.admit_import(&server_name, options.denials_only).await?;
     let server = if options.denials_only {
         denials_target(store, &server_name, &manager).await?
     } else {

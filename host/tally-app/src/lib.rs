@@ -11,7 +11,7 @@
 //! | [`poll`] | poll one license server through its poller and record what it said |
 //! | [`scheduler`] | run every enabled server's polls and follows |
 //! | [`servers`] | add, edit, remove, enable, disable and hide license servers, with validation |
-//! | [`licence`] | Tally's own licence in force, its usage and violations |
+//! | [`licence`] | Tally's own licence in force, its usage and violations, restricted access mode |
 //! | [`jobs`] | import jobs started through the API, stored in the database |
 //! | [`reports`] | every report: typed requests, assembly from the rollups, named rows |
 //!
@@ -57,6 +57,8 @@ pub struct App {
     pub node: String,
     /// Issuers' public keys trusted to sign Tally licences.
     pub licence_keys: Vec<tally_core::licence::PublicKey>,
+    /// The licence's last assessment, which the write gate reads (see [`licence`]).
+    pub licence_gate: licence::Gate,
 }
 
 impl App {
@@ -71,6 +73,7 @@ impl App {
             min_interval: Duration::from_secs(1),
             node: node_id(),
             licence_keys: Vec::new(),
+            licence_gate: licence::Gate::default(),
         }
     }
 }

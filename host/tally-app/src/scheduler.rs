@@ -10,6 +10,12 @@
 //! The supervisor looks every few seconds whether the servers' configuration changed (one row,
 //! `Store::config_version`), and then restarts the tasks of the servers that changed, so
 //! `tally server edit|enable|disable` takes effect without a restart.
+//!
+//! Tally's own licence has its say here too (`crate::licence`): the supervisor keeps its
+//! assessment current, records each violation as an incident, and shows which servers the
+//! licence holds ("License Exceeded" past the server limit, Disabled under Model 2013's
+//! run-time restricted access mode). In restricted access mode nothing is polled or followed;
+//! a server past the limit is not polled.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -22,6 +28,7 @@ use tokio::task::JoinHandle;
 
 use crate::App;
 use crate::follow::Follower;
+use crate::licence::Standing;
 use crate::poll::poll_once;
 
 /// Polls running at once, whatever the number of servers.
@@ -47,16 +54,57 @@ pub async fn run(app: Arc<App>) {
     // The configuration version the running tasks follow: the servers are read again only
     // when it changes (reading 1,000 servers every round cost more than polling them).
     let mut following = None;
+    // The licence assessment the servers' statuses follow.
+    let mut judged: Option<Arc<Standing>> = None;
     loop {
-        match changed(&app.store, following).await {
-            Ok(None) => {}
-            Ok(Some((version, servers))) => {
-                follow(&app, &permits, &mut running, servers);
-                following = Some(version);
+        let standing = match app.keep_licence_current().await {
+            Ok(_) => app.licence().await,
+            Err(error) => Err(error),
+        };
+        let licence_changed = match standing {
+            Ok(standing) => {
+                let new = judged.as_ref().is_none_or(|j| !Arc::ptr_eq(j, &standing));
+                if new {
+                    record_incidents(&app, &standing).await;
+                    judged = Some(standing);
+                }
+                new
             }
-            Err(error) => tracing::error!("cannot read the license servers: {error}"),
+            Err(error) => {
+                tracing::error!("cannot assess Tally's licence: {error:#}");
+                false
+            }
+        };
+        let servers = match changed(&app.store, following).await {
+            Ok(servers) => servers,
+            Err(error) => {
+                tracing::error!("cannot read the license servers: {error}");
+                None
+            }
+        };
+        if (licence_changed || servers.is_some())
+            && let Err(error) = app.hold_servers().await
+        {
+            tracing::error!("cannot apply the licence to the license servers: {error:#}");
+        }
+        if let Some((version, servers)) = servers {
+            follow(&app, &permits, &mut running, servers);
+            following = Some(version);
         }
         tokio::time::sleep(SUPERVISE_EVERY).await;
+    }
+}
+
+/// Records the assessment's violations as incidents; each new one is logged (the
+/// notification, until notifications are configurable).
+async fn record_incidents(app: &App, standing: &Standing) {
+    match app.record_licence_incidents(standing).await {
+        Ok(opened) => {
+            for incident in opened {
+                tracing::warn!(row = %incident.row, "licence violation: {}", incident.message);
+            }
+        }
+        Err(error) => tracing::error!("cannot record the licence's incidents: {error:#}"),
     }
 }
 
@@ -120,6 +168,10 @@ async fn poll_loop(app: Arc<App>, permits: Arc<Semaphore>, server: Server) {
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticks.tick().await;
+        // Restricted access mode stops monitoring; a server past the limit is not monitored.
+        if app.licence_restriction().is_some() || !app.licence_monitors(server.id) {
+            continue;
+        }
         let Ok(_permit) = permits.acquire().await else {
             return;
         };
@@ -140,7 +192,7 @@ async fn poll_loop(app: Arc<App>, permits: Arc<Semaphore>, server: Server) {
                 continue;
             }
         }
-        match poll_once(&app.store, &app.registry, &app.tools, &server, now).await {
+        match poll_once(&app, &server, now).await {
             Ok((result, counts)) => {
                 tracing::debug!(server = %server.config.name, ?counts, ok = matches!(result, tally_core::PollResult::Answered(_)), "polled")
             }
@@ -154,7 +206,12 @@ async fn poll_loop(app: Arc<App>, permits: Arc<Semaphore>, server: Server) {
 async fn follow_loop(app: Arc<App>, server: Server) {
     let mut follower = Follower::default();
     loop {
-        if let Err(error) = follower.tick(&app.store, &app.registry, &server).await {
+        // No more logs are imported in restricted access mode.
+        if app.licence_restriction().is_some() {
+            tokio::time::sleep(app.follow_every).await;
+            continue;
+        }
+        if let Err(error) = follower.tick(&app, &server).await {
             tracing::error!(server = %server.config.name, "following failed: {error:#}");
             let _ = app
                 .store

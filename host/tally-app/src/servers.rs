@@ -120,11 +120,19 @@ pub async fn edit(
     find(app, &new_name).await
 }
 
-/// Removes a server and its whole history.
+/// Removes a server and its whole history. Allowed to administrators in restricted access
+/// mode (removing data is a way out the seeds name), which lifts at once when it was the cause.
 pub async fn remove(app: &App, by: &Actor, name: &str) -> Result<(), ServerError> {
-    app.may_write(by, "removing a license server")?;
+    app.needs_administrator(by, "removing a license server")?;
     find(app, name).await?;
-    Ok(app.store.remove_server(name).await?)
+    app.store.remove_server(name).await?;
+    // The server is gone whatever the assessment does; a failed one is retried by the
+    // scheduler.
+    if let Err(error) = app.assess_licence().await {
+        tracing::error!("cannot assess the licence after removing `{name}`: {error:#}");
+        app.licence_data_added();
+    }
+    Ok(())
 }
 
 /// Enables or disables monitoring and importing of a server (status Disabled). Only that

@@ -283,16 +283,17 @@ impl Store {
         })
     }
 
-    /// Shows a licence decision in `server`'s Remote status: "License Exceeded" (not monitored,
-    /// past the server limit) or Offline with the violation (a poll's data skipped). A server
-    /// shown "License Exceeded" is not counted as monitored.
+    /// Shows a licence decision in `server`'s Remote status (`tally_core::status::under_licence`
+    /// decides): "License Exceeded" (not monitored, past the server limit), Disabled (Model
+    /// 2013's run-time restricted access mode), or Verifying once the licence frees it. A
+    /// server shown "License Exceeded" is not counted as monitored.
     pub async fn set_licence_remote_status(
         &self,
         server: ServerId,
         status: RemoteStatus,
-        reason: &str,
+        reason: Option<&str>,
     ) -> Result<(), StoreError> {
-        let reason = reason.to_string();
+        let reason = reason.map(str::to_string);
         self.write(move |w| {
             Box::pin(async move {
                 let n = query(

@@ -386,10 +386,15 @@ pub async fn serve(global: &Global, args: ServeArgs) -> anyhow::Result<ExitCode>
     let mut app = App::new(store, registry, settings.tools, data_dir().join("spool"));
     app.follow_every = Duration::from_millis(args.follow_every.max(10));
     app.min_interval = Duration::from_millis(args.min_interval_ms.max(10));
-    let keys: Vec<String> = std::env::var("TALLY_LICENSE_KEYS")
-        .map(|v| v.split(',').map(String::from).collect())
-        .unwrap_or_default();
-    app.licence_keys = crate::licence::trusted_keys(&keys)?;
+    app.licence_keys = crate::licence::keys_from_env()?;
+    // The start-up checks, before the first request reaches the write gate.
+    let standing = app.assess_licence().await?;
+    if let Some(violation) = standing.restriction() {
+        tracing::warn!(
+            "Tally starts in restricted access mode: {}",
+            violation.explain()
+        );
+    }
     let admin_tokens =
         crate::plugins::admin_tokens(settings.admin_token_file.value.as_deref(), &plugins)?;
     app.plugins = Some(plugins);
