@@ -82,7 +82,10 @@ pub struct Standing {
 impl Standing {
     /// The violation that puts Tally in restricted access mode, if any.
     pub fn restriction(&self) -> Option<&Violation> {
-        self.status.violations.iter().find(|v| v.outcome.restricts())
+        self.status
+            .violations
+            .iter()
+            .find(|v| v.outcome.restricts())
     }
 }
 
@@ -112,7 +115,10 @@ struct PollLedger {
 
 impl Gate {
     fn current(&self) -> Option<Arc<Standing>> {
-        self.standing.read().unwrap_or_else(|e| e.into_inner()).clone()
+        self.standing
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 }
 
@@ -188,8 +194,11 @@ impl App {
             moment,
             made: Instant::now(),
         });
-        *self.licence_gate.standing.write().unwrap_or_else(|e| e.into_inner()) =
-            Some(standing.clone());
+        *self
+            .licence_gate
+            .standing
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = Some(standing.clone());
         self.licence_gate.polls.lock().await.counted = None;
         Ok(standing)
     }
@@ -208,7 +217,8 @@ impl App {
                 let file = self.store.installed_licence().await?.map(|f| f.id);
                 file != s.file
                     || age >= REASSESS_EVERY
-                    || (self.licence_gate.stale.load(Ordering::Relaxed) && age >= STALE_REASSESS_AFTER)
+                    || (self.licence_gate.stale.load(Ordering::Relaxed)
+                        && age >= STALE_REASSESS_AFTER)
             }
         };
         if due {

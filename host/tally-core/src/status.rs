@@ -245,7 +245,10 @@ pub fn under_licence(
     match hold {
         LicenceHold::Free => HeldStatuses {
             remote: (polled
-                && matches!(remote, RemoteStatus::LicenseExceeded | RemoteStatus::Disabled))
+                && matches!(
+                    remote,
+                    RemoteStatus::LicenseExceeded | RemoteStatus::Disabled
+                ))
             .then(|| remote_to(RemoteStatus::Verifying, None)),
             import: (import == ImportStatus::Disabled).then_some(ImportState {
                 status: ImportStatus::Ready,

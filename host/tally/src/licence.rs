@@ -14,13 +14,13 @@ use anyhow::{Context, bail};
 use chrono::NaiveDate;
 use clap::{Args, Subcommand, ValueEnum};
 use serde::Serialize;
+use tally_app::App;
+use tally_app::access::Actor;
+use tally_app::licence::{self, current_status, product};
 use tally_core::licence::{
     DottedVersion, IssuerKey, Licence, LicenceType, Limits, Limits2013, Limits2019, Origin,
     PublicKey, Status, Terms,
 };
-use tally_app::App;
-use tally_app::access::Actor;
-use tally_app::licence::{self, current_status, product};
 use tally_core::users::Counting;
 
 #[derive(Debug, Args)]

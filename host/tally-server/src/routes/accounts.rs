@@ -29,7 +29,8 @@ async fn list(
     State(api): State<Arc<Api>>,
     Extension(actor): Extension<Actor>,
 ) -> Result<Json<Vec<Account>>, ApiError> {
-    api.app.needs_administrator(&actor, "listing the accounts")?;
+    api.app
+        .needs_administrator(&actor, "listing the accounts")?;
     Ok(Json(access::accounts(&api.app).await?))
 }
 

@@ -49,7 +49,9 @@ fn shown(standing: &Standing) -> Json<Shown<'_>> {
 
 async fn show(State(api): State<Arc<Api>>) -> Result<axum::response::Response, ApiError> {
     let standing = licence::current_status(&api.app).await?;
-    Ok(axum::response::IntoResponse::into_response(shown(&standing)))
+    Ok(axum::response::IntoResponse::into_response(shown(
+        &standing,
+    )))
 }
 
 impl From<LicenceChangeError> for ApiError {
@@ -70,7 +72,9 @@ async fn install(
     let text = std::str::from_utf8(&body)
         .map_err(|_| ApiError::bad_request("a licence file is UTF-8 text"))?;
     let standing = licence::install(&api.app, &actor, text).await?;
-    Ok(axum::response::IntoResponse::into_response(shown(&standing)))
+    Ok(axum::response::IntoResponse::into_response(shown(
+        &standing,
+    )))
 }
 
 async fn remove(
@@ -78,5 +82,7 @@ async fn remove(
     Extension(actor): Extension<Actor>,
 ) -> Result<axum::response::Response, ApiError> {
     let (_, standing) = licence::remove(&api.app, &actor).await?;
-    Ok(axum::response::IntoResponse::into_response(shown(&standing)))
+    Ok(axum::response::IntoResponse::into_response(shown(
+        &standing,
+    )))
 }
