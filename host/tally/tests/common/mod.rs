@@ -66,9 +66,15 @@ impl Env {
 
     /// `tally serve` on a free port with fast follow checks; killed when dropped.
     pub fn serve(&self, extra: &[&str]) -> Serving {
+        self.serve_with_env(extra, &[])
+    }
+
+    /// [`Env::serve`] with `vars` in its environment.
+    pub fn serve_with_env(&self, extra: &[&str], vars: &[(&str, &str)]) -> Serving {
         let mut child = Command::new(env!("CARGO_BIN_EXE_tally"))
             .args(["serve", "--listen", "127.0.0.1:0", "--follow-every", "50"])
             .args(extra)
+            .envs(vars.iter().copied())
             .env("TALLY_DB", self.db())
             .env("TALLY_PLUGIN_DIR", self.dir.path().join("plugins"))
             .env("XDG_CACHE_HOME", cache_home())
