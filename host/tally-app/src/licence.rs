@@ -89,6 +89,9 @@ impl Standing {
     }
 }
 
+/// Open incidents read when the poll checks start: one per server at most is open.
+const OPEN_POLL_INCIDENTS_READ: i64 = 100_000;
+
 /// The last assessment and what polls need between two (see the module's comment).
 #[derive(Debug, Default)]
 pub struct Gate {
@@ -318,28 +321,25 @@ impl App {
             store.record_manager_version(server, &version, now).await?;
             ledger.versions.insert(server, version);
         }
-        if ledger.incidents.is_none() {
-            let open = store.licence_incidents(true, i64::MAX).await?;
-            ledger.incidents = Some(
-                open.iter()
-                    .filter_map(|i| match i.scope {
-                        IncidentScope::Poll(id) => Some(id),
-                        _ => None,
-                    })
-                    .collect(),
-            );
-        }
-        if ledger.counted.is_none() {
-            ledger.counted = Some(store.licence_counted(&standing.licence, now).await?);
-        }
-        let PollLedger {
-            counted: Some(counted),
-            incidents: Some(incidents),
-            ..
-        } = &mut *ledger
-        else {
-            unreachable!("both were just read")
+        let ledger = &mut *ledger;
+        let incidents = match ledger.incidents.take() {
+            Some(known) => known,
+            None => store
+                .licence_incidents(true, OPEN_POLL_INCIDENTS_READ)
+                .await?
+                .iter()
+                .filter_map(|i| match i.scope {
+                    IncidentScope::Poll(id) => Some(id),
+                    _ => None,
+                })
+                .collect(),
         };
+        let incidents = ledger.incidents.insert(incidents);
+        let counted = match ledger.counted.take() {
+            Some(known) => known,
+            None => store.licence_counted(&standing.licence, now).await?,
+        };
+        let counted = ledger.counted.insert(counted);
         let check = store
             .licence_poll_check(&standing.licence, counted, server, &users)
             .await?;

@@ -84,6 +84,8 @@ fn every_corpus_debug_log_imports_with_its_counts_and_again_adds_nothing() {
     );
 
     let env = Env::new();
+    // 240 users: past the Community licence's 100.
+    env.roomy_licence();
     let args: Vec<&str> = files.iter().map(String::as_str).collect();
     let summary = env.import(&args);
     assert_eq!((n(&summary, "files"), n(&summary, "failed")), (13, 0));
