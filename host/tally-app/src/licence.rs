@@ -236,14 +236,16 @@ impl App {
         &self,
         standing: &Standing,
     ) -> anyhow::Result<Vec<tally_store::Incident>> {
-        Ok(self
+        let opened = self
             .store
             .record_licence_incidents(
                 IncidentScope::Assessment,
                 &standing.status.violations,
                 crate::now(),
             )
-            .await?)
+            .await?;
+        announce(&opened);
+        Ok(opened)
     }
 
     /// Decides which enabled polled servers are monitored (oldest first; the rest show
@@ -260,9 +262,12 @@ impl App {
             .iter()
             .filter_map(|a| a.violation.clone())
             .collect();
-        self.store
-            .record_licence_incidents(IncidentScope::Servers, &refused, crate::now())
-            .await?;
+        announce(
+            &self
+                .store
+                .record_licence_incidents(IncidentScope::Servers, &refused, crate::now())
+                .await?,
+        );
         *self
             .licence_gate
             .exceeded
@@ -352,9 +357,11 @@ impl App {
             users.iter().for_each(|u| counted.add(u));
         }
         if !found.is_empty() || incidents.contains(&server) {
-            store
-                .record_licence_incidents(IncidentScope::Poll(server), &found, now)
-                .await?;
+            announce(
+                &store
+                    .record_licence_incidents(IncidentScope::Poll(server), &found, now)
+                    .await?,
+            );
             if found.is_empty() {
                 incidents.remove(&server);
             } else {
@@ -383,12 +390,27 @@ impl App {
         match licence::admit_import(&standing.licence, &standing.usage, target) {
             Ok(()) => Ok(()),
             Err(v) => {
-                self.store
-                    .record_licence_incidents(IncidentScope::Import, std::slice::from_ref(&v), now)
-                    .await?;
+                announce(
+                    &self
+                        .store
+                        .record_licence_incidents(
+                            IncidentScope::Import,
+                            std::slice::from_ref(&v),
+                            now,
+                        )
+                        .await?,
+                );
                 anyhow::bail!("refused: {}", v.explain())
             }
         }
+    }
+}
+
+/// Announces incidents just opened: each is logged (the notification the seeds send where
+/// notifications are configured; Tally has no other channel yet).
+fn announce(opened: &[tally_store::Incident]) {
+    for incident in opened {
+        tracing::warn!(row = %incident.row, subject = %incident.subject.key(), "licence violation: {}", incident.message);
     }
 }
 

@@ -95,16 +95,10 @@ pub async fn run(app: Arc<App>) {
     }
 }
 
-/// Records the assessment's violations as incidents; each new one is logged (the
-/// notification, until notifications are configurable).
+/// Records the assessment's violations as incidents (each new one is announced).
 async fn record_incidents(app: &App, standing: &Standing) {
-    match app.record_licence_incidents(standing).await {
-        Ok(opened) => {
-            for incident in opened {
-                tracing::warn!(row = %incident.row, "licence violation: {}", incident.message);
-            }
-        }
-        Err(error) => tracing::error!("cannot record the licence's incidents: {error:#}"),
+    if let Err(error) = app.record_licence_incidents(standing).await {
+        tracing::error!("cannot record the licence's incidents: {error:#}");
     }
 }
 
