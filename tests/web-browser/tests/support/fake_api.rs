@@ -21,8 +21,7 @@ pub const VIEWER: (&str, &str) = ("viewer", "viewer-password");
 pub const DENIAL_REASON: &str = "Licensed number of users already reached (-4)";
 pub const OFFLINE_REASON: &str = "connection refused by rlm-host:5053";
 /// The violation the fake starts with: restricted access mode until a licence of 5 users.
-pub const USER_LIMIT: &str =
-    "User limit exceeded: 2 users in the database (unique usernames over all history, denials included); the licence allows 1.";
+pub const USER_LIMIT: &str = "User limit exceeded: 2 users in the database (unique usernames over all history, denials included); the licence allows 1.";
 /// A licence file the fake accepts (it checks no signature: that is the real server's).
 pub const FIVE_USERS: &str = "[licence]\nlicensee = \"Example Lab\"\nusers = 5\n";
 
