@@ -863,3 +863,68 @@ async fn a_refused_licence_file_is_not_installed_and_the_community_licence_stays
         "{err:?}"
     );
 }
+
+/// The scheduler carries the decisions out: the server past the limit shows "License
+/// Exceeded" and is never polled while the other is; in restricted access mode nothing is.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_scheduler_polls_admitted_servers_only_and_nothing_in_restricted_access_mode() {
+    let w = World::new().await;
+    let every_second = |name: &str| ServerConfig {
+        host: Some("lic".into()),
+        port: Some(27000),
+        poll_format: Some("flexlm-lmstat".into()),
+        query_interval: 1,
+        ..ServerConfig::imported(name, "flexlm")
+    };
+    let a = w.app.store.add_server(every_second("a")).await.expect("a");
+    let b = w.app.store.add_server(every_second("b")).await.expect("b");
+    w.licence(LicenceType::Perpetual, m2019(10, 1)).await;
+    w.status("11.13.0", &["ann@ws1"]);
+    let World { mut app, dir } = w;
+    app.min_interval = std::time::Duration::from_millis(100);
+    let app = Arc::new(app);
+    let scheduler = tokio::spawn(tally_app::scheduler::run(app.clone()));
+    let server = |id| {
+        let app = app.clone();
+        async move { app.store.server_by_id(id).await.expect("server") }
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while server(a).await.last_poll.is_none() {
+        assert!(std::time::Instant::now() < deadline, "a was never polled");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let b_now = server(b).await;
+    assert_eq!(b_now.remote_status, RemoteStatus::LicenseExceeded);
+    assert_eq!(b_now.last_poll, None);
+
+    // No user allowed: restricted access mode (installed as an administrator may, always).
+    let standing = licence::install(
+        &app,
+        &Actor::operator(),
+        &Terms {
+            licensee: "Example".into(),
+            kind: LicenceType::Perpetual,
+            start: NaiveDate::from_ymd_opt(2020, 1, 1).expect("day"),
+            expiry: None,
+            maintenance_end: None,
+            version: licence::product().expect("product").version,
+            limits: m2019(0, 1),
+        }
+        .issue(&key()),
+    )
+    .await
+    .expect("install");
+    assert!(standing.restriction().is_some());
+    // A poll already under way may still land; then nothing more.
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let polled = server(a).await.last_poll;
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    assert_eq!(
+        server(a).await.last_poll,
+        polled,
+        "polled in restricted access mode"
+    );
+    assert_eq!(server(b).await.last_poll, None);
+    scheduler.abort();
+    drop(dir);
+}
