@@ -928,3 +928,91 @@ async fn the_scheduler_polls_admitted_servers_only_and_nothing_in_restricted_acc
     scheduler.abort();
     drop(dir);
 }
+
+/// A licence of `limits` with its dates and version changed by `change`.
+async fn installed_with(
+    w: &World,
+    limits: Limits,
+    change: impl FnOnce(&mut Terms),
+) -> Arc<Standing> {
+    let mut terms = Terms {
+        licensee: "Example".into(),
+        kind: LicenceType::Perpetual,
+        start: NaiveDate::from_ymd_opt(2020, 1, 1).expect("day"),
+        expiry: None,
+        maintenance_end: None,
+        version: licence::product().expect("product").version,
+        limits,
+    };
+    change(&mut terms);
+    w.licence_terms(terms).await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn model_2013_startup_version_mismatch_starts_restricted() {
+    let w = World::new().await;
+    let standing = installed_with(&w, m2013(5, 5, (5, 5)), |t| {
+        t.version = DottedVersion::parse("0.0.1").expect("version");
+    })
+    .await;
+    assert_restricted(
+        &w,
+        &standing,
+        "model_2013_startup_version_mismatch",
+        "Version mismatch",
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn model_2013_startup_maintenance_expired_starts_restricted() {
+    let w = World::new().await;
+    let released = licence::product().expect("product").released;
+    let standing = installed_with(&w, m2013(5, 5, (5, 5)), |t| {
+        t.maintenance_end = released.pred_opt();
+    })
+    .await;
+    assert_restricted(
+        &w,
+        &standing,
+        "model_2013_startup_maintenance_expired",
+        "Maintenance expired",
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn model_2013_startup_trial_data_before_start_starts_restricted() {
+    let w = World::new().await;
+    w.import("logs", &["ann@ws1"]).await;
+    let standing = installed_with(&w, m2013(5, 5, (5, 5)), |t| {
+        t.kind = LicenceType::Trial;
+        t.start = today().succ_opt().expect("tomorrow");
+        t.expiry = today().checked_add_days(chrono::Days::new(30));
+    })
+    .await;
+    assert_restricted(
+        &w,
+        &standing,
+        "model_2013_startup_trial_data_before_start",
+        "data from before the trial started",
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn model_2013_startup_license_expired_starts_restricted() {
+    let w = World::new().await;
+    let standing = installed_with(&w, m2013(5, 5, (5, 5)), |t| {
+        t.kind = LicenceType::University;
+        t.expiry = today().pred_opt();
+    })
+    .await;
+    assert_restricted(
+        &w,
+        &standing,
+        "model_2013_startup_license_expired",
+        "the licence expired",
+    )
+    .await;
+}
