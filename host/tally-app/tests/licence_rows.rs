@@ -1016,3 +1016,56 @@ async fn model_2013_startup_license_expired_starts_restricted() {
     )
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn model_2019_runtime_host_limit_exceeded_restricts() {
+    let w = World::new().await;
+    assert!(
+        w.licence(LicenceType::Perpetual, m2019(2, 10))
+            .await
+            .restriction()
+            .is_none()
+    );
+    // Imports are not judged against the host limit: one user on three hosts passes it.
+    w.import("lic1", &["ann@ws1", "ann@ws2", "ann@ws3"]).await;
+    let standing = w.app.licence().await.expect("standing");
+    assert_eq!(standing.moment, Moment::RunTime);
+    assert_restricted(
+        &w,
+        &standing,
+        "model_2019_runtime_host_limit_exceeded",
+        "3 hosts in the database",
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn model_2013_runtime_imported_user_limit_exceeded_restricts_and_disables_all_servers() {
+    let w = World::new().await;
+    let polled = w.polled("rt").await;
+    assert!(
+        w.licence(LicenceType::Perpetual, m2013(5, 5, (1, 5)))
+            .await
+            .restriction()
+            .is_none()
+    );
+    w.import("logs", &["ann@ws1", "bob@ws2"]).await;
+    let standing = w.app.licence().await.expect("standing");
+    assert_restricted(
+        &w,
+        &standing,
+        "model_2013_runtime_imported_user_limit_exceeded",
+        "2 imported users over all history",
+    )
+    .await;
+    w.app.hold_servers().await.expect("hold");
+    assert_eq!(w.server(polled).await.remote_status, RemoteStatus::Disabled);
+    let logs = w
+        .app
+        .store
+        .server("logs")
+        .await
+        .expect("read")
+        .expect("logs");
+    assert_eq!(logs.import_status, ImportStatus::Disabled);
+}
