@@ -3,14 +3,17 @@
 
 #[macro_use]
 pub mod facts;
+pub mod capacity;
 pub mod period;
 pub mod polls;
+pub mod refusal;
 pub mod report;
 pub mod rollup;
 pub mod snapshot;
 pub mod status;
 pub mod time;
 pub mod users;
+pub mod zone;
 
 pub use facts::*;
 pub use snapshot::Snapshot;

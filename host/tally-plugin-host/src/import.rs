@@ -13,6 +13,7 @@ use crate::plugin::{LoadedPlugin, Pre};
 use crate::since_v0_1_0 as v0_1_0;
 use crate::since_v0_2_0 as v0_2_0;
 use crate::since_v0_3_0 as v0_3_0;
+use crate::since_v0_4_0 as v0_4_0;
 use crate::validate;
 
 /// What the host tells an importer about the log it is about to read.
@@ -38,10 +39,11 @@ pub const BYTES_PER_RECORD: u64 = 16;
 const RECORD_ALLOWANCE: u64 = 16;
 
 /// An importer instance of any track. All share 0.2.0's records but for the batch (0.3.0's
-/// `denial` may last), so a call is written once for all with [`each!`] and a batch is
-/// converted to the host's in each arm.
+/// `denial` may last, 0.4.0's batch states capacity), so a call is written once for all with
+/// [`each!`] and a batch is converted to the host's in each arm.
 enum Bindings {
-    Latest(v0_3_0::importer::Importer),
+    Latest(v0_4_0::importer::Importer),
+    V3(v0_3_0::importer::Importer),
     V2(v0_2_0::importer::Importer),
     V1(v0_1_0::importer::Importer),
 }
@@ -52,6 +54,10 @@ macro_rules! each {
     ($bindings:expr, $e:ident => $call:expr) => {
         match $bindings {
             Bindings::Latest(i) => {
+                let $e = i.tally_plugin0_4_0_log_importer();
+                $call
+            }
+            Bindings::V3(i) => {
                 let $e = i.tally_plugin0_3_0_log_importer();
                 $call
             }
@@ -87,7 +93,7 @@ impl ImportRun {
     pub fn begin(plugin: Arc<LoadedPlugin>, config: &ImportConfig) -> Result<ImportRun, CallError> {
         if !matches!(
             plugin.pre,
-            Pre::Importer(_) | Pre::ImporterV2(_) | Pre::ImporterV1(_)
+            Pre::Importer(_) | Pre::ImporterV3(_) | Pre::ImporterV2(_) | Pre::ImporterV1(_)
         ) {
             return not_an_importer(&plugin);
         }
@@ -97,8 +103,11 @@ impl ImportRun {
         let bindings = match &plugin.pre {
             Pre::ImporterV1(pre) => pre.instantiate(&mut store).map(Bindings::V1),
             Pre::ImporterV2(pre) => pre.instantiate(&mut store).map(Bindings::V2),
+            Pre::ImporterV3(pre) => pre.instantiate(&mut store).map(Bindings::V3),
             Pre::Importer(pre) => pre.instantiate(&mut store).map(Bindings::Latest),
-            Pre::Poller(_) | Pre::PollerV2(_) | Pre::PollerV1(_) => not_an_importer(&plugin)?,
+            Pre::Poller(_) | Pre::PollerV3(_) | Pre::PollerV2(_) | Pre::PollerV1(_) => {
+                not_an_importer(&plugin)?
+            }
         };
         let bindings = match bindings {
             Ok(bindings) => bindings,
@@ -114,7 +123,7 @@ impl ImportRun {
             bytes_fed: config.consumed_bytes,
             records_returned: 0,
         };
-        let config = v0_3_0::import_config(config);
+        let config = v0_4_0::import_config(config);
         // `begin` only hands the guest its config: a failure counts, a success proves nothing
         // (or a plugin that traps on every chunk would never reach its quarantine).
         match run.call(|store, b| each!(b, e => e.call_begin(store, &config))) {
@@ -176,7 +185,7 @@ impl ImportRun {
         let _ticking = PluginEngine::arm(store);
         match f(store, bindings) {
             Ok(Ok(value)) => Ok(value),
-            Ok(Err(guest)) => Err(v0_3_0::guest_error(id, guest)),
+            Ok(Err(guest)) => Err(v0_4_0::guest_error(id, guest)),
             Err(trap) => {
                 let error = PluginEngine::classify(store, &trap);
                 tracing::warn!(plugin = id, %error, "plugin trapped; its instance is discarded");

@@ -29,6 +29,7 @@ mod registry;
 mod since_v0_1_0;
 mod since_v0_2_0;
 mod since_v0_3_0;
+mod since_v0_4_0;
 mod validate;
 
 pub use audit::{AuditEntry, AuditLog};
@@ -48,4 +49,5 @@ pub const SUPPORTED_TRACKS: &[&str] = &[
     since_v0_1_0::TRACK,
     since_v0_2_0::TRACK,
     since_v0_3_0::TRACK,
+    since_v0_4_0::TRACK,
 ];

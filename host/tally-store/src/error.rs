@@ -30,6 +30,9 @@ pub enum StoreError {
     NoSuchServerId(i64),
     #[error("a license server called `{0}` exists already")]
     ServerExists(String),
+    /// Input the store refuses, with what is wrong with it.
+    #[error("{0}")]
+    Invalid(String),
     /// The database holds something the store never writes (a bug or a hand edit).
     #[error("inconsistent database: {0}")]
     Inconsistent(String),

@@ -31,12 +31,14 @@
 //! (`logged.rs`).
 #![forbid(unsafe_code)]
 
+mod capacity;
 mod db;
 mod error;
 mod logged;
 mod mysql;
 mod poll_rollups;
 mod postgres;
+mod refusals;
 mod rollups;
 mod servers;
 mod sqlite;
@@ -44,7 +46,9 @@ mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod writer;
+mod zones;
 
+pub use capacity::{CapacityRow, MAX_ISSUED, OperatorCapacity};
 pub use error::StoreError;
 pub use rollups::{FeatureInfo, RollupFilter};
 pub use servers::{

@@ -48,6 +48,8 @@ impl Store {
             pool,
             writer: writer::spawn(conn)?,
         };
+        // Before the rollups: classifying old denials may ask for their rebuild.
+        store.classify_refusals_if_asked().await?;
         store.rebuild_rollups_if_asked().await?;
         store.rebuild_logged_if_asked().await?;
         Ok(store)
