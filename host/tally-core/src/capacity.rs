@@ -96,17 +96,25 @@ impl CapacityRange {
 }
 
 /// The capacity of one feature in force at `at`, from all its stored statements: the most
-/// trusted source with a statement in force decides; within it each pool counts once (its
-/// latest statement begun by `at`), and the pools add up; one uncounted pool makes the feature
-/// uncounted.
+/// trusted source with a statement in force decides. The server's own records restate all of
+/// a feature's pools at once (RLM writes its `PRODUCT` lines at every start and reread, and
+/// may number its pools anew), so its latest statement time up to `at` decides, with the pools
+/// stated then. License files and the operator state pools that each hold over their range:
+/// each pool counts once (its latest statement begun by `at`). Pools add up; one uncounted
+/// pool makes the feature uncounted.
 pub fn in_force(ranges: &[CapacityRange], at: Timestamp) -> Issued {
     let live = ranges.iter().filter(|r| r.in_force(at));
     let Some(best) = live.clone().map(|r| r.source.rank()).min() else {
         return Issued::Unknown;
     };
+    let start = |r: &CapacityRange| r.from.unwrap_or(Timestamp::MIN);
+    let chosen: Vec<&CapacityRange> = live.filter(|r| r.source.rank() == best).collect();
+    let latest = chosen.iter().map(|r| start(r)).max().unwrap_or(Timestamp::MIN);
     let mut pools: BTreeMap<&str, &CapacityRange> = BTreeMap::new();
-    for r in live.filter(|r| r.source.rank() == best) {
-        let start = |r: &CapacityRange| r.from.unwrap_or(Timestamp::MIN);
+    for r in chosen {
+        if best == CapacitySource::Server.rank() && start(r) != latest {
+            continue;
+        }
         pools
             .entry(r.pool.as_str())
             .and_modify(|cur| {
@@ -166,13 +174,17 @@ mod tests {
             // A license file of two INCREMENT lines, valid 200..800.
             range(LicenseFile, "a", Some(4), Some(200), Some(800)),
             range(LicenseFile, "b", Some(3), Some(200), Some(800)),
-            // The server's log restated pool 7 at 500 and 600 (the later wins), from 500.
-            range(Server, "7", Some(6), Some(500), None),
-            range(Server, "7", Some(8), Some(600), None),
+            // The server's log stated pools 7 and 9 at 500, then at a restart at 600 numbered
+            // them 7 and 8 with 8 licences in all: the statement at 600 replaces the one at 500.
+            range(Server, "7", Some(4), Some(500), None),
+            range(Server, "9", Some(2), Some(500), None),
+            range(Server, "7", Some(5), Some(600), None),
+            range(Server, "8", Some(3), Some(600), None),
         ];
         assert_eq!(in_force(&r, 100), Issued::Count(10));
         assert_eq!(in_force(&r, 300), Issued::Count(7));
         assert_eq!(in_force(&r, 550), Issued::Count(6));
+        assert_eq!(in_force(&r, 600), Issued::Count(8));
         assert_eq!(in_force(&r, 700), Issued::Count(8));
         assert_eq!(in_force(&r, 1_500), Issued::Count(8));
         let uncounted = [range(LicenseFile, "x", None, None, None), range(LicenseFile, "y", Some(2), None, None)];

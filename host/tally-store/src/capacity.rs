@@ -4,9 +4,9 @@
 //! is decided by `tally_core::capacity::in_force`, most trusted source first; a feature no
 //! statement covers has unknown capacity, never zero.
 //!
-//! A server's log restates its capacity at every start and reread (RLM `PRODUCT` lines): an
-//! imported statement equal to one already stored for the same pool only widens the stored
-//! one's start, so a year of restarts keeps one row per pool and count.
+//! A server's log restates its capacity at every start and reread (RLM `PRODUCT` lines): each
+//! restatement is a row (a few per feature and restart), and the latest one up to an instant
+//! decides. The same statement imported twice is kept once.
 
 use std::collections::BTreeMap;
 
@@ -57,35 +57,22 @@ pub(crate) async fn write_imported(
         let pool = c.pool.map_or("", |p| batch.str(p));
         let version = c.version.map(|v| batch.str(v));
         let issued = c.issued.map(|n| i64::from(n.min(MAX_ISSUED)));
-        // The same statement again (a restart, a reread, the same file imported twice):
-        // widen its start instead of adding a row.
-        let same = query(
-            "SELECT id, valid_from FROM capacity
-                WHERE feature_id = ? AND source = ? AND pool = ?
-                  AND COALESCE(version, '') = ? AND COALESCE(issued, -1) = ? AND COALESCE(valid_to, -1) = ?",
+        // The same statement again (the same file imported twice): nothing to add.
+        let same: Option<i64> = query(
+            "SELECT id FROM capacity
+                WHERE feature_id = ? AND source = ? AND pool = ? AND COALESCE(version, '') = ?
+                  AND COALESCE(issued, -1) = ? AND COALESCE(valid_from, -1) = ? AND COALESCE(valid_to, -1) = ?",
         )
         .bind(feature)
         .bind(c.source.as_str())
         .bind(pool)
         .bind(version.unwrap_or(""))
         .bind(issued.unwrap_or(-1))
+        .bind(c.from.unwrap_or(-1))
         .bind(c.expiry.unwrap_or(-1))
-        .fetch_optional(&mut *conn)
+        .scalar_optional(&mut *conn)
         .await?;
-        if let Some(row) = same {
-            let (id, from): (i64, Option<i64>) = (row.get(0)?, row.get(1)?);
-            let earlier = match (from, c.from) {
-                (Some(a), Some(b)) if b < a => Some(b),
-                (Some(_), None) => None,
-                (stored, _) => stored,
-            };
-            if earlier != from {
-                query("UPDATE capacity SET valid_from = ? WHERE id = ?")
-                    .bind(earlier)
-                    .bind(id)
-                    .execute(&mut *conn)
-                    .await?;
-            }
+        if same.is_some() {
             continue;
         }
         query(

@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 use tally_plugin_sdk::{
-    Batch, Denial, Diagnostic, DiagnosticKind, EndReason, ErrorCode, ImportConfig, Importer,
+    Batch, Capacity, CapacitySource, Denial, Diagnostic, DiagnosticKind, EndReason, ErrorCode, ImportConfig, Importer,
     PluginError, Queued, ServerEvent, ServerEventKind, Session,
 };
 
@@ -193,12 +193,13 @@ impl RlmLog {
             b"TIMEJUMP" => self.on_timejump(rest, l, out),
             b"SWITCH" => self.on_switch(rest, l, out),
             b"TIMEZONE" => self.on_timezone(rest, l, out),
+            b"PRODUCT" => self.on_product(rest, l, out),
             b"ISV:" => self.on_isv(rest),
             b"RLM" if rest.starts_with(b"Report Log Format") => self.in_header = true,
-            // Recognised, nothing to keep: license pools, authentication records (`AUTH:` in
-            // RLM 14), anonymisation marks, roaming extensions, temporary licenses, dynamic
+            // Recognised, nothing to keep: authentication records (`AUTH:` in RLM 14),
+            // anonymisation marks, roaming extensions, temporary licenses, dynamic
             // reservations, meter decrements, ISV-specific data.
-            b"PRODUCT" | b"AUTH:" | b"AUTH" | b"REPROCESSED" | b"ROAM_EXTEND" | b"TEMP"
+            b"AUTH:" | b"AUTH" | b"REPROCESSED" | b"ROAM_EXTEND" | b"TEMP"
             | b"DYNRES" | b"METER_DEC" | b"log" => {}
             b"LICENSE" if rest.starts_with(b"FILE") => {}
             _ if kw[0].is_ascii_digit() => self.on_stamp(l, out),
@@ -573,6 +574,33 @@ impl RlmLog {
             }
         }
         self.tz_offset = Some(offset);
+    }
+
+    /// `PRODUCT name version pool count #res soft_limit "hostid" …`: a license pool the server
+    /// serves from its START (or reread) on, its own record of the capacity. A count of 0 is
+    /// an uncounted license (RLM's node-locked `uncounted`).
+    fn on_product(&mut self, rest: &[u8], l: &[u8], out: &mut Batch) {
+        let Some(t) = self.tokens(rest, "PRODUCT", l, out) else {
+            return;
+        };
+        let count = (t.n >= 4).then(|| line::int(t.get(3))).flatten();
+        let (Some(count), false) = (count, t.get(0).is_empty()) else {
+            return self.malformed(out, "PRODUCT", "no product, version, pool and count", l);
+        };
+        let Ok(count) = u32::try_from(count) else {
+            return self.malformed(out, "PRODUCT", "a negative licence count", l);
+        };
+        let vendor = self.current_vendor();
+        out.capacities.push(Capacity {
+            vendor: self.vendors[vendor as usize].clone(),
+            feature: owned(t.get(0)),
+            version: Some(owned(t.get(1))),
+            pool: Some(owned(t.get(2))),
+            issued: (count > 0).then_some(count),
+            valid_from: self.now.map(|local| self.utc(local)),
+            expiry: None,
+            source: CapacitySource::Server,
+        });
     }
 
     /// `ISV: <isv>, RLM version <x.y> BL<n>`: the vendor of what follows.

@@ -10,7 +10,9 @@
 
 use rlm_log::RlmLog;
 use tally_plugin_sdk::civil::days_from_civil;
-use tally_plugin_sdk::testing::{self, config, denials, diags, events, queued, sessions, strs};
+use tally_plugin_sdk::testing::{
+    self, capacities, config, denials, diags, events, queued, sessions, strs,
+};
 use tally_plugin_sdk::{Batch, ImportConfig, Importer};
 
 const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
@@ -58,6 +60,14 @@ fn std_format_header_inuse_pairing_reasons_and_rollover_end() {
         ])
     );
     assert!(b.denials.is_empty() && b.queued.is_empty());
+    // The PRODUCT lines after START: the server's own record of its pools, from START on.
+    assert_eq!(
+        capacities(&b),
+        strs(&[
+            "demo|solver|2.0|1|4|2024-03-04T23:00:02Z|-|Server",
+            "demo|gui|2.0|2|10|2024-03-04T23:00:02Z|-|Server",
+        ])
+    );
     assert_eq!(diags(&b), strs(&["9|Assumption"]));
     assert!(b.diagnostics[0].text.contains("UTC+01:00"));
     // Configured as the log says: nothing to report, same records.
