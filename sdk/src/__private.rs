@@ -23,7 +23,7 @@ pub mod importer {
     // What 0.3.0 changed (a lasting denial) and 0.4.0 (capacity in the batch); every other
     // record is 0.2.0's.
     pub use bindings::tally::plugin0_3_0::types::Denial;
-    pub use bindings::tally::plugin0_4_0::types::{Batch, Capacity, CapacitySource};
+    pub use bindings::tally::plugin0_4_0::types::{Batch, Capacity, CapacitySource, ImportConfig};
 }
 
 pub mod poller {
@@ -138,6 +138,7 @@ pub fn begin<T: Importer>(
         utc_offset: config.utc_offset,
         modified: config.modified,
         resume: config.resume,
+        local_times: config.local_times,
     };
     let mut plugin = T::default();
     plugin.begin(&config)?;

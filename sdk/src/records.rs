@@ -51,6 +51,10 @@ pub struct ImportConfig {
     pub modified: Option<Timestamp>,
     /// State from an earlier `checkpoint`, when an interrupted import resumes.
     pub resume: Option<Vec<u8>>,
+    /// The host reads the times in the server's time zone itself (WIT 0.4.0): return local
+    /// wall-clock times as if they were UTC (`utc_offset` is then 0) and apply no zone or
+    /// offset the log states. Most importers need do nothing: they convert with `utc_offset`.
+    pub local_times: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -8,7 +8,9 @@
 //! Each manager records its refusals differently (importers keep the kind, code and reason
 //! text as the log gives them), so the cause is decided from the code first, where the manager
 //! has stable codes (FlexNet's `-major,minor`, RLM's `RLM_EL_…` status), then from the reason's
-//! words, then from the kind (an `unsupported` refusal is configuration).
+//! words, then from the kind (an `unsupported` refusal is configuration; a refusal with neither
+//! code nor reason is taken for lack of licences; one whose code or reason is not understood
+//! is other).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -45,9 +47,13 @@ pub fn classify(r: &Refusal<'_>) -> RefusalCause {
     });
     by_code
         .or_else(|| r.reason.and_then(by_words))
-        .unwrap_or(match r.kind {
-            DenialKind::Unsupported => RefusalCause::Configuration,
-            DenialKind::Denied => RefusalCause::Other,
+        .unwrap_or(match (r.kind, r.code, r.reason) {
+            (DenialKind::Unsupported, ..) => RefusalCause::Configuration,
+            // A refusal that says nothing more (a manager that logs no reason) is taken for
+            // lack of licences, as every denial was before causes were kept.
+            (DenialKind::Denied, None, None) => RefusalCause::Capacity,
+            // A code or reason not understood: shown apart, not counted as demand.
+            (DenialKind::Denied, ..) => RefusalCause::Other,
         })
 }
 
@@ -276,8 +282,10 @@ mod tests {
             // SFLM shortfalls.
             ("sflm", DenialKind::Denied, None, Some("not granted"), Capacity),
             ("sflm", DenialKind::Denied, None, Some("partially granted"), Capacity),
-            // Nothing to go by.
-            ("lmx", DenialKind::Denied, None, None, Other),
+            // Nothing to go by: lack of licences, as before causes were kept.
+            ("lmx", DenialKind::Denied, None, None, Capacity),
+            // A reason not understood.
+            ("lmx", DenialKind::Denied, None, Some("feature FOO: error 17"), Other),
             ("lmx", DenialKind::Unsupported, None, None, Configuration),
             // A FlexNet code not listed falls back on the words.
             (

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use tally_core::Batch;
+use tally_core::zone::{LocalClock, Zone};
 use wasmtime::Store;
 
 use crate::engine::{HostState, PluginEngine};
@@ -83,14 +84,43 @@ fn host_batch<B: Into<Batch>>(
 pub struct ImportRun {
     plugin: Arc<LoadedPlugin>,
     live: Option<(Store<HostState>, Bindings)>,
+    /// With a time zone: the clock that re-reads the guest's times, and the offset (seconds
+    /// east) the guest converted them with.
+    clock: Option<(LocalClock, i32)>,
     lines_fed: u64,
     bytes_fed: u64,
     records_returned: u64,
 }
 
 impl ImportRun {
-    /// Instantiates `plugin` and calls its `begin`.
+    /// Instantiates `plugin` and calls its `begin`; the guest converts local times with
+    /// `config.utc_offset`.
     pub fn begin(plugin: Arc<LoadedPlugin>, config: &ImportConfig) -> Result<ImportRun, CallError> {
+        Self::start(plugin, config, None)
+    }
+
+    /// [`ImportRun::begin`] for a license server in time zone `zone`: a guest on WIT 0.4.0 or
+    /// later returns wall-clock times (`local-times`), an older one converts with the zone's
+    /// offset at the file's modification time; either way the host re-reads every time in
+    /// the zone, daylight-saving changes included (tally-core `zone::LocalClock`).
+    /// `config.utc_offset` is ignored.
+    pub fn begin_in_zone(
+        plugin: Arc<LoadedPlugin>,
+        config: &ImportConfig,
+        zone: Zone,
+    ) -> Result<ImportRun, CallError> {
+        let mut config = config.clone();
+        config.utc_offset = config
+            .modified
+            .map_or(zone.offset_at(0), |m| zone.offset_at(m));
+        Self::start(plugin, &config, Some(zone))
+    }
+
+    fn start(
+        plugin: Arc<LoadedPlugin>,
+        config: &ImportConfig,
+        zone: Option<Zone>,
+    ) -> Result<ImportRun, CallError> {
         if !matches!(
             plugin.pre,
             Pre::Importer(_) | Pre::ImporterV3(_) | Pre::ImporterV2(_) | Pre::ImporterV1(_)
@@ -116,17 +146,28 @@ impl ImportRun {
                 return plugin.health.record(plugin.id(), Err(error));
             }
         };
+        // The offset the guest's times come in: none for a 0.4.0 guest asked for local times.
+        let local_times = zone.is_some() && matches!(bindings, Bindings::Latest(_));
+        let given = if local_times { 0 } else { config.utc_offset };
         let mut run = ImportRun {
             plugin,
             live: Some((store, bindings)),
+            clock: zone.map(|z| (LocalClock::new(z), given)),
             lines_fed: config.consumed_lines,
             bytes_fed: config.consumed_bytes,
             records_returned: 0,
         };
-        let config = v0_4_0::import_config(config);
+        let latest = v0_4_0::import_config(config, local_times);
+        let older = v0_4_0::older_import_config(config);
         // `begin` only hands the guest its config: a failure counts, a success proves nothing
         // (or a plugin that traps on every chunk would never reach its quarantine).
-        match run.call(|store, b| each!(b, e => e.call_begin(store, &config))) {
+        let begun = run.call(|store, b| match b {
+            Bindings::Latest(i) => i.tally_plugin0_4_0_log_importer().call_begin(store, &latest),
+            Bindings::V3(i) => i.tally_plugin0_3_0_log_importer().call_begin(store, &older),
+            Bindings::V2(i) => i.tally_plugin_log_importer().call_begin(store, &older),
+            Bindings::V1(i) => i.tally_plugin_log_importer().call_begin(store, &older),
+        });
+        match begun {
             Ok(()) => Ok(run),
             Err(error) => run.settle(Err(error)),
         }
@@ -142,7 +183,8 @@ impl ImportRun {
         self.bytes_fed += chunk.len() as u64;
         let batch = self
             .call(|store, b| each!(b, e => host_batch(e.call_feed(store, chunk))))
-            .and_then(|batch| self.accept(batch));
+            .and_then(|batch| self.accept(batch))
+            .map(|batch| self.rezone(batch));
         self.settle(batch)
     }
 
@@ -156,8 +198,17 @@ impl ImportRun {
     pub fn finish(mut self) -> Result<Batch, CallError> {
         let batch = self
             .call(|store, b| each!(b, e => host_batch(e.call_finish(store))))
-            .and_then(|batch| self.accept(batch));
+            .and_then(|batch| self.accept(batch))
+            .map(|batch| self.rezone(batch));
         self.settle(batch)
+    }
+
+    /// The batch's times read in the server's zone, when the run has one.
+    fn rezone(&mut self, mut batch: Batch) -> Batch {
+        if let Some((clock, given)) = &mut self.clock {
+            clock.rezone_batch(&mut batch, *given);
+        }
+        batch
     }
 
     /// Counts a call's final outcome (after the host's checks) towards the plugin's health.

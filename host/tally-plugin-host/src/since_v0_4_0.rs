@@ -67,7 +67,19 @@ pub fn guest_error(plugin: &str, e: w::PluginError) -> crate::CallError {
     }
 }
 
-pub fn import_config(c: &crate::ImportConfig) -> w::ImportConfig {
+/// The config of a 0.4.0 guest; `local_times`: it returns wall-clock times and the host reads
+/// them in the server's zone (the offset it is told is then 0).
+pub fn import_config(c: &crate::ImportConfig, local_times: bool) -> changed::ImportConfig {
+    changed::ImportConfig {
+        utc_offset: if local_times { 0 } else { c.utc_offset },
+        modified: c.modified,
+        resume: c.resume.clone(),
+        local_times,
+    }
+}
+
+/// The config of a guest of an older track (0.2.0's record, shared by 0.1.0 and 0.3.0).
+pub fn older_import_config(c: &crate::ImportConfig) -> w::ImportConfig {
     w::ImportConfig {
         utc_offset: c.utc_offset,
         modified: c.modified,

@@ -52,9 +52,45 @@ pub(crate) async fn write_imported(
     batch: &Batch,
     feature_id: impl Fn(u32, u32) -> i64,
 ) -> Result<(), StoreError> {
+    if batch.capacities.is_empty() {
+        return Ok(());
+    }
+    // A license file imported again (renewed, corrected) replaces what it said before; its
+    // pools are named by the file, so two files' lines never merge.
+    let mut file: Option<String> = None;
+    if batch
+        .capacities
+        .iter()
+        .any(|c| c.source == CapacitySource::LicenseFile)
+    {
+        let path: String = query("SELECT path FROM import_run WHERE id = ?")
+            .bind(run)
+            .scalar(&mut *conn)
+            .await?;
+        query(
+            "DELETE FROM capacity WHERE server_id = ? AND source = ? AND import_run_id IN
+                (SELECT id FROM import_run WHERE server_id = ? AND path = ? AND id <> ?)",
+        )
+        .bind(server)
+        .bind(CapacitySource::LicenseFile.as_str())
+        .bind(server)
+        .bind(path.as_str())
+        .bind(run)
+        .execute(&mut *conn)
+        .await?;
+        file = Some(path);
+    }
     for c in &batch.capacities {
         let feature = feature_id(c.vendor, c.feature);
         let pool = c.pool.map_or("", |p| batch.str(p));
+        let named;
+        let pool = match (&file, c.source) {
+            (Some(path), CapacitySource::LicenseFile) => {
+                named = format!("{path}: {pool}");
+                named.as_str()
+            }
+            _ => pool,
+        };
         let version = c.version.map(|v| batch.str(v));
         let issued = c.issued.map(|n| i64::from(n.min(MAX_ISSUED)));
         // The same statement again (the same file imported twice): nothing to add.

@@ -141,6 +141,9 @@ pub struct RlmLog {
     pub(crate) lines: u64,
     /// Seconds east of UTC from the log's `TIMEZONE` line.
     pub(crate) tz_offset: Option<i64>,
+    /// The host reads times in the server's time zone: the log's `TIMEZONE` gives way (it is
+    /// one offset all year). Given again by every `begin`.
+    pub(crate) local_times: bool,
     /// Local time of the latest dated line: the reference for years and dates.
     pub(crate) now: Option<i64>,
     /// Latest local time the log has shown: where sessions still open at the end close.
@@ -549,6 +552,10 @@ impl RlmLog {
             _ => return self.malformed(out, "TIMEZONE", "no minutes-west and daylight numbers", l),
         };
         let offset = -i64::from(west) * 60;
+        if self.local_times {
+            // The host's zone, with its daylight-saving changes, reads the local times.
+            return;
+        }
         if self.tz_offset != Some(offset) {
             // The server states its own zone: that beats the offset configured for the import.
             if offset != self.config_offset {
@@ -966,6 +973,7 @@ impl Importer for RlmLog {
         }
         self.config_offset = i64::from(config.utc_offset);
         self.modified = config.modified;
+        self.local_times = config.local_times;
         Ok(())
     }
 

@@ -26,6 +26,23 @@ fn parse(name: &str, utc_offset: i32, modified: Option<i64>) -> Batch {
     testing::check_import::<RlmLog>(&fixture(name), &config(utc_offset, modified))
 }
 
+/// When the host reads times in the server's zone (WIT 0.4.0 `local-times`), the log's own
+/// TIMEZONE gives way: times come back as the log's wall clock, and nothing is said of it.
+#[test]
+fn local_times_leave_the_log_zone_to_the_host() {
+    let cfg = ImportConfig {
+        local_times: true,
+        ..config(0, None)
+    };
+    let b = testing::check_import::<RlmLog>(&fixture("std_basic.rlog"), &cfg);
+    // 08:15 local (UTC+1 by the log) stays 08:15.
+    assert_eq!(
+        sessions(&b)[0],
+        "demo|solver|alice|ws1|4|2024-03-05T08:15:00Z|2024-03-05T08:45:30Z|Checkin|-"
+    );
+    assert!(b.diagnostics.iter().all(|d| !d.text.contains("TIMEZONE")));
+}
+
 #[test]
 fn std_format_header_inuse_pairing_reasons_and_rollover_end() {
     // Configured UTC, but the log says UTC+1 (`TIMEZONE -60`): the log wins, and says so.

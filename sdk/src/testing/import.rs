@@ -117,6 +117,7 @@ pub fn config(utc_offset: i32, modified: Option<Timestamp>) -> ImportConfig {
         utc_offset,
         modified,
         resume: None,
+        local_times: false,
     }
 }
 
