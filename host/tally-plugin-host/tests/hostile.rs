@@ -307,11 +307,11 @@ fn a_component_of_another_wit_track_is_refused_at_load() {
     );
     assert_eq!(
         error.to_string(),
-        "plugin `hostile-track` exports tally:plugin/log-importer@0.9.0, but this host supports WIT 0.1.0, 0.2.0, 0.3.0: tally:plugin/log-importer@0.1.0, tally:plugin/status-poller@0.1.0, tally:plugin/log-importer@0.2.0, tally:plugin/status-poller@0.2.0, tally:plugin/log-importer@0.3.0, tally:plugin/status-poller@0.3.0"
+        "plugin `hostile-track` exports tally:plugin/log-importer@0.9.0, but this host supports WIT 0.1.0, 0.2.0, 0.3.0, 0.4.0: tally:plugin/log-importer@0.1.0, tally:plugin/status-poller@0.1.0, tally:plugin/log-importer@0.2.0, tally:plugin/status-poller@0.2.0, tally:plugin/log-importer@0.3.0, tally:plugin/status-poller@0.3.0, tally:plugin/log-importer@0.4.0, tally:plugin/status-poller@0.4.0"
     );
     assert_eq!(
         tally_plugin_host::SUPPORTED_TRACKS,
-        ["0.1.0", "0.2.0", "0.3.0"]
+        ["0.1.0", "0.2.0", "0.3.0", "0.4.0"]
     );
     assert_eq!(
         tally_plugin_host::SUPPORTED_TRACKS.last(),
@@ -470,7 +470,7 @@ fn manifest_must_match_the_component() {
         .expect_err("wrong world");
     assert_eq!(
         error.to_string(),
-        "plugin `flexlm-log`: manifest declares world `poller` on WIT 0.3.0, the component implements `importer` on WIT 0.3.0"
+        "plugin `flexlm-log`: manifest declares world `poller` on WIT 0.4.0, the component implements `importer` on WIT 0.4.0"
     );
 
     let other_formats = manifest.replace(

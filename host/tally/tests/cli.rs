@@ -357,7 +357,7 @@ fn plugin_list_shows_the_wit_version() {
             flexlm["wit"].as_str(),
             flexlm["source"].as_str()
         ),
-        (Some("importer"), Some("0.3.0"), Some("built-in"))
+        (Some("importer"), Some("0.4.0"), Some("built-in"))
     );
 }
 
