@@ -172,3 +172,99 @@ impl Store {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use tally_core::{Batch, Denial, DenialKind, ErrorCode};
+
+    use crate::db::query;
+    use crate::{Checkpoint, FileIdentity, NewImport, RollupFilter, Store};
+
+    /// A history written before causes were kept: its denials are classified when the store
+    /// opens, and the rollups rebuilt without the configuration refusal.
+    #[tokio::test]
+    async fn denials_stored_before_causes_are_classified_at_open() {
+        let dir = tempfile::tempdir().expect("dir");
+        let url = format!("sqlite://{}/t.db", dir.path().display());
+        let store = Store::open(&url).await.expect("open");
+        let server = store.ensure_server("nx", "flexlm").await.expect("server");
+        let run = store
+            .start_import(NewImport {
+                server_id: server,
+                format: "flexlm-debuglog".into(),
+                plugin: "flexlm-log".into(),
+                plugin_version: "0.1.0".into(),
+                path: "nx.log".into(),
+                identity: FileIdentity {
+                    head_len: 1,
+                    head_hash: "x".into(),
+                },
+            })
+            .await
+            .expect("run");
+        let denial = |time, major, minor| Denial {
+            vendor: 0,
+            feature: 1,
+            user: 2,
+            host: 3,
+            count: 1,
+            time,
+            kind: DenialKind::Denied,
+            code: Some(ErrorCode {
+                major,
+                minor: Some(minor),
+                errno: None,
+            }),
+            reason: None,
+            requested_version: None,
+            until: None,
+        };
+        let batch = Batch {
+            strings: ["demo", "solver", "ann", "ws1"].map(String::from).to_vec(),
+            denials: vec![denial(1_000, -4, 342), denial(1_100, -25, 334)],
+            lines: 2,
+            ..Batch::default()
+        };
+        store
+            .commit_batch(run, server, batch, Checkpoint::default())
+            .await
+            .expect("queued")
+            .await
+            .expect("writer")
+            .expect("commit");
+        // As a store before migration 0015 left it: no causes, and the rollups counting both.
+        store
+            .write(|w| {
+                Box::pin(async move {
+                    query("UPDATE denial SET cause = NULL").execute(&mut w.conn).await?;
+                    query("UPDATE store_state SET value = 'classify' WHERE name = 'refusals'")
+                        .execute(&mut w.conn)
+                        .await?;
+                    Ok(())
+                })
+            })
+            .await
+            .expect("unclassified");
+        store.rebuild_rollups().await.expect("rebuilt");
+        let filter = RollupFilter::default();
+        let denials = |store: Store| async move {
+            let hours = store.hour_rollups(&filter).await.expect("hours");
+            hours.iter().map(|h| h.load.denials).sum::<u64>()
+        };
+        assert_eq!(denials(store.clone()).await, 2);
+        store.close().await;
+
+        let store = Store::open(&url).await.expect("reopen");
+        assert_eq!(denials(store.clone()).await, 1);
+        let causes: Vec<_> = store
+            .refusals(&filter)
+            .await
+            .expect("refusals")
+            .iter()
+            .map(|r| r.cause)
+            .collect();
+        use tally_core::refusal::RefusalCause::*;
+        assert_eq!(causes, [Capacity, Configuration]);
+        store.close().await;
+    }
+}

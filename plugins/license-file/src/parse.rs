@@ -241,7 +241,13 @@ impl LicenseFile {
                     Err(e) => Err(e),
                 }
             }
-            (Format::Rlm, "LICENSE") => self.licence(format, &tokens, no).map(|c| out.capacities.push(c)),
+            (Format::Rlm, "LICENSE") => match self.licence(format, &tokens, no) {
+                Ok(c) => {
+                    out.capacities.push(c);
+                    Ok(())
+                }
+                Err(e) => Err(e),
+            },
             (Format::FlexNet, "SERVER" | "VENDOR" | "DAEMON" | "USE_SERVER" | "PACKAGE" | "FEATURESET")
             | (Format::Rlm, "HOST" | "ISV") => Ok(()),
             (_, "UPGRADE") => {
