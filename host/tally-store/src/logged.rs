@@ -113,10 +113,10 @@ impl Store {
             to.map_or(i64::MAX, hour_ceil),
         );
         let rows = query(
-            "SELECT first_event, last_event, 0 FROM import_run
+            "SELECT first_event, last_event, first_event * 0 FROM import_run
                 WHERE server_id = ? AND first_event IS NOT NULL AND last_event >= ? AND first_event < ?
              UNION ALL
-             SELECT first_poll, last_poll, 1 FROM poll_span WHERE server_id = ? AND last_poll >= ? AND first_poll < ?",
+             SELECT first_poll, last_poll, first_poll * 0 + 1 FROM poll_span WHERE server_id = ? AND last_poll >= ? AND first_poll < ?",
         )
         .bind(server)
         .bind(from)
@@ -127,6 +127,8 @@ impl Store {
         .fetch_all(self.pool())
         .await?;
         let mut spans = Vec::with_capacity(rows.len());
+        // The third column tells polls (1) from imports (0); an expression of a BIGINT column,
+        // so every backend types it as one.
         for r in &rows {
             let (a, b, polled): (i64, i64, i64) = (r.get(0)?, r.get(1)?, r.get(2)?);
             let span = if polled == 1 {
