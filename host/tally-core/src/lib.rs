@@ -3,7 +3,11 @@
 
 #[macro_use]
 pub mod facts;
+pub mod agent;
 pub mod capacity;
+pub mod clock;
+pub mod harvest;
+pub mod licence;
 pub mod period;
 pub mod polls;
 pub mod refusal;
@@ -17,4 +21,4 @@ pub mod zone;
 
 pub use facts::*;
 pub use snapshot::Snapshot;
-pub use status::{ImportStatus, RemoteStatus};
+pub use status::{ImportStatus, PollResult, Polled, RemoteState, RemoteStatus};

@@ -607,7 +607,7 @@ pub(crate) async fn insert<'r, T>(
         return crate::postgres::copy_in(c, table, rows, row).await;
     }
     let kind = conn.kind();
-    for chunk in rows.chunks(per_statement) {
+    for chunk in statement_chunks(rows, per_statement) {
         let sql = cache
             .entry((table.name, table.cols, chunk.len()))
             .or_insert_with(|| insert_sql(kind, table, chunk.len()).into())
@@ -635,7 +635,7 @@ pub(crate) async fn insert_returning<'r, T>(
 ) -> Result<Vec<Row>, StoreError> {
     let kind = conn.kind();
     let mut out = Vec::with_capacity(rows.len());
-    for chunk in rows.chunks(MAX_PARAMS / table.cols.len()) {
+    for chunk in statement_chunks(rows, MAX_PARAMS / table.cols.len()) {
         let sql = format!("{} {suffix}", insert_sql(kind, table, chunk.len()));
         let mut params = Params(Vec::with_capacity(chunk.len() * table.cols.len()));
         chunk.iter().for_each(|r| row(&mut params, r));
@@ -646,6 +646,29 @@ pub(crate) async fn insert_returning<'r, T>(
         out.extend(q.fetch_all(&mut *conn).await?);
     }
     Ok(out)
+}
+
+/// `rows` cut into the row sets of multi-row statements: full ones of `max` rows, then the rest
+/// in powers of two, largest first. A table is thus written with at most `max` plus a dozen
+/// statement texts whatever its batches' sizes: every new text is compiled (a full one ~1 ms on
+/// SQLite) and kept in the statement caches, and one per remainder size made an import's
+/// memory grow with its length.
+fn statement_chunks<T>(rows: &[T], max: usize) -> impl Iterator<Item = &[T]> {
+    let max = max.max(1);
+    let mut rest = rows;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let n = if rest.len() >= max {
+            max
+        } else {
+            1 << rest.len().ilog2()
+        };
+        let (chunk, tail) = rest.split_at(n);
+        rest = tail;
+        Some(chunk)
+    })
 }
 
 /// `INSERT INTO t (a, b) VALUES (?, ?), (?, ?) …` with the backend's placeholders.
@@ -740,6 +763,28 @@ mod tests {
             insert_sql(Kind::MySql, &table, 1),
             "INSERT INTO t (a,\"end\") VALUES (?,?)"
         );
+    }
+
+    #[test]
+    fn statements_have_few_sizes_whatever_the_row_count() {
+        let sizes = |n: usize| {
+            let rows = vec![0u8; n];
+            statement_chunks(&rows, 400)
+                .map(<[u8]>::len)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(sizes(0), Vec::<usize>::new());
+        assert_eq!(sizes(1), [1]);
+        assert_eq!(sizes(400), [400]);
+        assert_eq!(sizes(1_213), [400, 400, 400, 8, 4, 1]);
+        assert_eq!(sizes(399), [256, 128, 8, 4, 2, 1]);
+        let mut seen = std::collections::BTreeSet::new();
+        for n in 0..5_000 {
+            let s = sizes(n);
+            assert_eq!(s.iter().sum::<usize>(), n);
+            seen.extend(s);
+        }
+        assert!(seen.len() <= 10, "{seen:?}");
     }
 
     #[test]

@@ -8,8 +8,8 @@ use tokio::sync::{mpsc, oneshot};
 use crate::db::{Backend, Conn, Pool, Row, query, query_built};
 use crate::writer::{self, Command};
 use crate::{
-    Checkpoint, FactCounts, FileIdentity, ImportRun, NewImport, RunId, RunStatus, ServerId,
-    StoreError, Totals,
+    Checkpoint, FactCounts, FileIdentity, ImportRun, NewImport, RowCounts, RunId, RunStatus,
+    ServerId, StoreError,
 };
 
 /// Tally's database. Cheap to clone; all clones share the pool and the writer task.
@@ -51,6 +51,7 @@ impl Store {
         // Before the rollups: classifying old denials may ask for their rebuild.
         store.classify_refusals_if_asked().await?;
         store.rebuild_rollups_if_asked().await?;
+        store.rebuild_coarse_if_asked().await?;
         store.rebuild_logged_if_asked().await?;
         Ok(store)
     }
@@ -208,7 +209,7 @@ impl Store {
             .collect()
     }
 
-    pub async fn totals(&self) -> Result<Totals, StoreError> {
+    pub async fn row_counts(&self) -> Result<RowCounts, StoreError> {
         let row = query(
             "SELECT (SELECT count(*) FROM license_server), (SELECT count(*) FROM feature), (SELECT count(*) FROM \"user\"),
                     (SELECT count(*) FROM host), (SELECT count(*) FROM session), (SELECT count(*) FROM denial),
@@ -216,7 +217,7 @@ impl Store {
         )
         .fetch_one(&self.pool)
         .await?;
-        Ok(Totals {
+        Ok(RowCounts {
             servers: row.get_u64(0)?,
             features: row.get_u64(1)?,
             users: row.get_u64(2)?,
@@ -231,7 +232,8 @@ impl Store {
 }
 
 /// `url` without its password, for messages.
-fn redact(url: &str) -> String {
+/// `url` with its password replaced by `***`, for messages and logs.
+pub fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(scheme), Some(at)) if at > scheme => {
             let userinfo = &url[scheme + 3..at];
