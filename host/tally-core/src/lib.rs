@@ -3,6 +3,7 @@
 
 #[macro_use]
 pub mod facts;
+pub mod address;
 pub mod period;
 pub mod polls;
 pub mod report;
@@ -12,6 +13,7 @@ pub mod status;
 pub mod time;
 pub mod users;
 
+pub use address::AddressError;
 pub use facts::*;
 pub use snapshot::Snapshot;
 pub use status::{ImportStatus, RemoteStatus};

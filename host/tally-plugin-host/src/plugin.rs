@@ -28,6 +28,9 @@ pub struct Sniff {
     pub confidence: f32,
 }
 
+/// The deadline of one `sniff` call (or the plugin's own, if shorter).
+pub const SNIFF_TIMEOUT_MS: u32 = 200;
+
 /// The component, instantiated cheaply per call through its `InstancePre`: one variant per
 /// world and WIT track (no suffix: the latest, 0.3.0; `V2`: 0.2.0; `V1`: 0.1.0).
 pub(crate) enum Pre {
@@ -224,7 +227,22 @@ impl LoadedPlugin {
             &Instance,
         ) -> wasmtime::Result<R>,
     ) -> Result<R, CallError> {
-        let mut store = self.store();
+        self.with_instance_limited(self.manifest.limits, f)
+    }
+
+    /// [`LoadedPlugin::with_instance`] under other limits than the manifest's.
+    fn with_instance_limited<R>(
+        &self,
+        limits: crate::manifest::Limits,
+        f: impl FnOnce(
+            &mut wasmtime::Store<crate::engine::HostState>,
+            &Pre,
+            &Instance,
+        ) -> wasmtime::Result<R>,
+    ) -> Result<R, CallError> {
+        // Held until the store (and its instance) is dropped, at the end of this function.
+        let _slot = self.engine.slot(self.id())?;
+        let mut store = self.engine.store(self.id(), limits, self.http.clone());
         let _ticking = PluginEngine::arm(&mut store);
         let instance = match &self.pre {
             Pre::Importer(pre) => pre.instantiate(&mut store).map(Instance::Importer),
@@ -264,8 +282,14 @@ impl LoadedPlugin {
     /// invalid result.
     pub fn sniff(&self, head: &[u8]) -> Result<Option<Sniff>, CallError> {
         let plugin = self.id();
+        // Sniffing 4 KiB takes microseconds; a plugin that takes longer would delay every
+        // auto-detected import, so it gets a deadline of its own.
+        let limits = crate::manifest::Limits {
+            timeout_ms: self.manifest.limits.timeout_ms.min(SNIFF_TIMEOUT_MS),
+            ..self.manifest.limits
+        };
         self.health.call(plugin, || {
-            let sniffed = self.with_instance(|store, _, instance| match instance {
+            let sniffed = self.with_instance_limited(limits, |store, _, instance| match instance {
                 Instance::Importer(i) => i.tally_plugin0_3_0_log_importer().call_sniff(store, head),
                 Instance::Poller(p) => p.tally_plugin0_3_0_status_poller().call_sniff(store, head),
                 Instance::ImporterV2(i) => i.tally_plugin_log_importer().call_sniff(store, head),

@@ -31,6 +31,7 @@
 //! (`logged.rs`).
 #![forbid(unsafe_code)]
 
+mod claims;
 mod db;
 mod error;
 mod logged;
@@ -41,16 +42,19 @@ mod rollups;
 mod servers;
 mod sqlite;
 mod store;
+mod url;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod writer;
 
+pub use claims::{ClaimHolder, FileClaim, LEASE};
 pub use error::StoreError;
 pub use rollups::{FeatureInfo, RollupFilter};
 pub use servers::{
     DenialRow, PollCounts, PollResult, Server, ServerConfig, SessionRow, UsageSample,
 };
 pub use store::Store;
+pub use url::DatabaseUrl;
 
 use serde::Serialize;
 
