@@ -368,7 +368,7 @@ fn read_or_make_key(dir: &Path) -> std::io::Result<[u8; 32]> {
     }
     std::fs::create_dir_all(dir)?;
     let mut key = [0u8; 32];
-    getrandom::getrandom(&mut key).map_err(std::io::Error::other)?;
+    getrandom::getrandom(&mut key).map_err(|e| std::io::Error::other(e.to_string()))?;
     let partial = path.with_extension(format!("partial-{}", std::process::id()));
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);

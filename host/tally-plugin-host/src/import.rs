@@ -28,9 +28,6 @@ pub struct ImportConfig {
     /// (sessions closed later) come from them, so they count towards the result allowance.
     pub consumed_lines: u64,
     pub consumed_bytes: u64,
-    /// Longest line handed to the importer; a longer one is cut out by the host (0: the
-    /// default, [`MAX_LINE_BYTES`]).
-    pub max_line_bytes: usize,
 }
 
 /// Longest line an importer is shown: no license-manager log line comes near it, and a
@@ -141,10 +138,7 @@ impl ImportRun {
             lines_fed: config.consumed_lines,
             bytes_fed: config.consumed_bytes,
             records_returned: 0,
-            max_line_bytes: match config.max_line_bytes {
-                0 => MAX_LINE_BYTES,
-                n => n,
-            },
+            max_line_bytes: MAX_LINE_BYTES,
         };
         let config = v0_3_0::import_config(config);
         // `begin` only hands the guest its config: a failure counts, a success proves nothing
@@ -153,6 +147,12 @@ impl ImportRun {
             Ok(()) => Ok(run),
             Err(error) => run.settle(Err(error)),
         }
+    }
+
+    /// Lines longer than `max` bytes are cut out by the host from now on (default
+    /// [`MAX_LINE_BYTES`]; at least 1).
+    pub fn limit_lines(&mut self, max: usize) {
+        self.max_line_bytes = max.max(1);
     }
 
     pub fn plugin(&self) -> &LoadedPlugin {

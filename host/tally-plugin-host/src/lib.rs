@@ -13,7 +13,7 @@
 //!
 //! A misbehaving guest (endless loop, memory bomb, panic, absurd result) costs its own instance
 //! and becomes a [`CallError`] naming the plugin; the host carries on.
-// One audited exception: `engine::Precompiled::load` maps compiled plugins.
+// One audited exception: `engine::Precompiled::load` loads compiled plugins it verified.
 #![deny(unsafe_code)]
 
 mod audit;

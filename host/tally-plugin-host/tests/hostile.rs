@@ -631,21 +631,25 @@ fn running_out_of_instances_is_back_pressure_never_a_trap() {
 
 #[test]
 fn more_concurrent_calls_than_instances_wait_their_turn_or_are_refused_as_busy() {
-    use tally_plugin_host::EngineOptions;
-    let engine = PluginEngine::with_options(
-        None,
-        EngineOptions {
-            instances: 2,
-            busy_wait: std::time::Duration::from_millis(300),
-        },
-    )
-    .expect("engine");
-    let registry = Arc::new(Registry::new(engine));
-    let p = &artifacts::FIRST_PARTY
-        .iter()
-        .find(|p| p.id == "flexlm-log")
-        .expect("built in");
-    registry.add(p.manifest, p.id, p.component).expect("loads");
+    // Two instances; calls wait for one as long as `busy_wait`.
+    let small = |busy_wait: std::time::Duration| {
+        let engine = PluginEngine::with_options(
+            None,
+            tally_plugin_host::EngineOptions {
+                instances: 2,
+                busy_wait,
+            },
+        )
+        .expect("engine");
+        let registry = Arc::new(Registry::new(engine));
+        let p = artifacts::FIRST_PARTY
+            .iter()
+            .find(|p| p.id == "flexlm-log")
+            .expect("built in");
+        registry.add(p.manifest, p.id, p.component).expect("loads");
+        registry
+    };
+    let registry = small(std::time::Duration::from_secs(60));
     let flexlm = plugin(&registry, "flexlm-log");
 
     // Eight imports on two instances, each a few calls: all finish.
@@ -664,8 +668,12 @@ fn more_concurrent_calls_than_instances_wait_their_turn_or_are_refused_as_busy()
         assert_eq!(import.join().expect("thread"), Ok(1));
     }
 
+    assert_eq!(registry.health("flexlm-log").expect("loaded").answers, 8 * 2);
+
     // Both instances held for longer than a call may wait: refused as busy, more times than
     // a quarantine takes, and the plugin's health never notices.
+    let registry = small(std::time::Duration::from_millis(50));
+    let flexlm = plugin(&registry, "flexlm-log");
     let held = [
         ImportRun::begin(flexlm.clone(), &ImportConfig::default()).expect("begin"),
         ImportRun::begin(flexlm.clone(), &ImportConfig::default()).expect("begin"),
@@ -683,7 +691,7 @@ fn more_concurrent_calls_than_instances_wait_their_turn_or_are_refused_as_busy()
             panic!("{busy:?}");
         };
         assert_eq!((plugin.as_str(), instances), ("flexlm-log", 2));
-        assert!(waited_ms >= 300, "{busy}");
+        assert!(waited_ms >= 50, "{busy}");
         assert!(busy.is_busy() && !busy.is_trap());
         assert_eq!(
             busy.to_string(),
@@ -700,7 +708,7 @@ fn more_concurrent_calls_than_instances_wait_their_turn_or_are_refused_as_busy()
     assert_eq!(
         registry.health("flexlm-log"),
         Some(PluginHealth {
-            answers: 8 * 2,
+            answers: 0,
             consecutive_traps: 0,
             quarantined: None
         })
@@ -852,14 +860,9 @@ fn a_line_longer_than_the_limit_is_cut_out_counted_and_the_import_goes_on() {
     );
 
     // Past the guest's memory, too: the host cut it, the guest never saw it.
-    let mut run = ImportRun::begin(
-        plugin(&registry, "flexlm-log"),
-        &ImportConfig {
-            max_line_bytes: 16,
-            ..ImportConfig::default()
-        },
-    )
-    .expect("begin");
+    let mut run =
+        ImportRun::begin(plugin(&registry, "flexlm-log"), &ImportConfig::default()).expect("begin");
+    run.limit_lines(16);
     let batch = run.feed(GOOD_LOG.as_bytes()).expect("feed");
     assert_eq!(batch.lines, 3);
     assert_eq!(
