@@ -172,6 +172,9 @@ fn packaged_manifest(source: &Path, wasm_name: &str, component: &[u8]) -> String
     toml::to_string(&manifest).expect("serialising plugin.toml")
 }
 
+/// Makes sure the plugins' target is installed: rustup installs the targets of
+/// rust-toolchain.toml only with a toolchain it installs itself, not for a toolchain that was
+/// already there, so a fresh machine often lacks it; then this adds it (once, with rustup).
 fn check_target_installed() {
     let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
     let sysroot = Command::new(rustc)
@@ -179,7 +182,24 @@ fn check_target_installed() {
         .output()
         .expect("running rustc --print sysroot");
     let sysroot = PathBuf::from(String::from_utf8_lossy(&sysroot.stdout).trim());
-    if !sysroot.join("lib/rustlib").join(TARGET).is_dir() {
+    let installed = || sysroot.join("lib/rustlib").join(TARGET).is_dir();
+    if !installed() {
+        // The toolchain of this build (`1.95.0-x86_64-unknown-linux-gnu`), named by its sysroot.
+        let toolchain = sysroot
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        println!(
+            "cargo:warning=installing the Rust target {TARGET} for the plugins (rustup target add)"
+        );
+        let added = Command::new("rustup")
+            .args(["target", "add", TARGET, "--toolchain", &toolchain])
+            .status();
+        if !matches!(added, Ok(status) if status.success()) {
+            println!("cargo:warning=rustup target add {TARGET} failed: {added:?}");
+        }
+    }
+    if !installed() {
         panic!(
             "the Rust target {TARGET} is not installed; plugins are built for it.\n\
              Run: rustup target add {TARGET}   (rust-toolchain.toml lists it, so rustup normally installs it)"

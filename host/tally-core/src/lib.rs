@@ -4,6 +4,10 @@
 #[macro_use]
 pub mod facts;
 pub mod address;
+pub mod agent;
+pub mod clock;
+pub mod harvest;
+pub mod licence;
 pub mod period;
 pub mod polls;
 pub mod report;
@@ -16,4 +20,4 @@ pub mod users;
 pub use address::AddressError;
 pub use facts::*;
 pub use snapshot::Snapshot;
-pub use status::{ImportStatus, RemoteStatus};
+pub use status::{ImportStatus, PollResult, Polled, RemoteState, RemoteStatus};

@@ -24,7 +24,7 @@ use std::ops::Range;
 use serde::Serialize;
 
 use crate::Timestamp;
-use crate::period::{HOUR, hour_ceil, hour_start};
+use crate::period::{HOUR, Period, hour_ceil, hour_start};
 
 /// A database id: of a server, feature, user or host.
 pub type Id = i64;
@@ -233,6 +233,114 @@ pub fn rollup(
         })
         .collect();
     Rollup { hours, users }
+}
+
+/// The resolutions rollups are kept at: hours, and UTC days and months folded from them. A row
+/// of a coarse grain is [`coarsen`]'s fold of its period's hourly rows; its `hour` field is the
+/// period's first second.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Grain {
+    Hour,
+    Day,
+    Month,
+}
+
+impl Grain {
+    /// Finest to coarsest.
+    pub const ALL: [Grain; 3] = [Grain::Hour, Grain::Day, Grain::Month];
+
+    /// The calendar period of this grain.
+    pub fn period(self) -> Period {
+        match self {
+            Grain::Hour => Period::Hour,
+            Grain::Day => Period::Day,
+            Grain::Month => Period::Month,
+        }
+    }
+
+    /// The coarsest grain whose rows each fall within one period of `period`: days for days and
+    /// weeks, months for months and years.
+    pub fn within(period: Period) -> Grain {
+        match period {
+            Period::Hour => Grain::Hour,
+            Period::Day | Period::Week | Period::SundayWeek => Grain::Day,
+            Period::Month | Period::Year => Grain::Month,
+        }
+    }
+
+    /// The start of this grain's period holding `t`.
+    pub fn start(self, t: Timestamp) -> Timestamp {
+        self.period().start(t)
+    }
+
+    /// The first period start at or after `t`.
+    pub fn ceil(self, t: Timestamp) -> Timestamp {
+        let start = self.start(t);
+        if start == t { t } else { self.next(start) }
+    }
+
+    /// The start of the period after the one starting at `start`.
+    pub fn next(self, start: Timestamp) -> Timestamp {
+        self.period().next(start)
+    }
+}
+
+/// Hourly rows folded into `grain`'s periods, as reports fold them: per feature (and per user
+/// and host) and period, peaks the largest, seconds and counts added ([`Load::add_hour`]); a
+/// period's distinct users and hosts are those holding a license at some instant of it. Rows
+/// come out in [`rollup`]'s order, their `hour` the period's start.
+pub fn coarsen(grain: Grain, hourly: &Rollup) -> Rollup {
+    let mut users: BTreeMap<(Timestamp, FeatureKey, Id, Id), Load> = BTreeMap::new();
+    for u in &hourly.users {
+        users
+            .entry((grain.start(u.hour), u.feature, u.user, u.host))
+            .or_default()
+            .add_hour(&u.load);
+    }
+    let mut hours: BTreeMap<(Timestamp, FeatureKey), Load> = BTreeMap::new();
+    for h in &hourly.hours {
+        hours
+            .entry((grain.start(h.hour), h.feature))
+            .or_default()
+            .add_hour(&h.load);
+    }
+    let mut present: BTreeMap<(Timestamp, FeatureKey), (BTreeSet<Id>, BTreeSet<Id>)> =
+        BTreeMap::new();
+    for (&(start, feature, user, host), load) in &users {
+        if load.used() {
+            let (users, hosts) = present.entry((start, feature)).or_default();
+            users.insert(user);
+            hosts.insert(host);
+        }
+    }
+    Rollup {
+        hours: hours
+            .into_iter()
+            .map(|((hour, feature), load)| {
+                let (users, hosts) = present
+                    .get(&(hour, feature))
+                    .map_or((0, 0), |(u, h)| (u.len(), h.len()));
+                HourRollup {
+                    feature,
+                    hour,
+                    load,
+                    distinct_users: count(users),
+                    distinct_hosts: count(hosts),
+                }
+            })
+            .collect(),
+        users: users
+            .into_iter()
+            .map(|((hour, feature, user, host), load)| UserHour {
+                feature,
+                user,
+                host,
+                hour,
+                load,
+            })
+            .collect(),
+    }
 }
 
 /// The whole hours each feature's facts touch, merged into ranges: what to re-roll after a batch.
@@ -659,5 +767,63 @@ pub(crate) mod tests {
         // Point denial at 15:00 → [15, 16); instant at 16:00 → [16, 17); merged [15, 17).
         assert_eq!(a[&F], [h..h + 3 * HOUR, h + 5 * HOUR..h + 7 * HOUR]);
         assert_eq!(a[&other.key()], vec![h..h + HOUR]);
+    }
+
+    #[test]
+    fn coarsening_to_hours_changes_nothing() {
+        let h = at(2007, 7, 1, 10);
+        let s = [
+            session(1, 1, 2, h, h + 3 * HOUR),
+            session(2, 2, 1, h + 30 * MIN, h + 30 * MIN),
+        ];
+        let d = [denial(3, 1, h + HOUR, Some(h + 2 * HOUR))];
+        let r = rollup(F, h..h + 4 * HOUR, &s, &d);
+        assert_eq!(coarsen(Grain::Hour, &r), r);
+    }
+
+    #[test]
+    fn a_day_folds_its_hours_and_counts_each_user_once() {
+        let (mon, tue) = (at(2007, 7, 2, 0), at(2007, 7, 3, 0));
+        let s = [
+            // u1 on two hosts in two hours of Monday, and across midnight into Tuesday.
+            session(1, 1, 1, mon + 9 * HOUR, mon + 10 * HOUR),
+            session(1, 2, 2, mon + 15 * HOUR, mon + 15 * HOUR + 30 * MIN),
+            session(1, 1, 1, mon + 23 * HOUR, tue + HOUR),
+            // u2 only denied on Monday: in user rows, not among the distinct users.
+        ];
+        let d = [denial(2, 1, mon + 12 * HOUR, None)];
+        let days = coarsen(Grain::Day, &rollup(F, mon..tue + 24 * HOUR, &s, &d));
+        assert_eq!(days.hours.len(), 2);
+        let (m, t) = (&days.hours[0], &days.hours[1]);
+        assert_eq!((m.hour, t.hour), (mon, tue));
+        assert_eq!(m.load.used_seconds, 3_600 + 2 * 1_800 + 3_600);
+        assert_eq!(m.load.peak_in_use, 2);
+        assert_eq!((m.load.checkouts, m.load.denials), (3, 1));
+        assert_eq!((m.distinct_users, m.distinct_hosts), (1, 2));
+        assert_eq!(t.load.used_seconds, 3_600);
+        assert_eq!((t.load.checkouts, t.distinct_users), (0, 1));
+        // Per user and host: u1@h1, u1@h2, u2@h102 on Monday; u1@h1 on Tuesday.
+        let who: Vec<_> = days
+            .users
+            .iter()
+            .map(|u| (u.hour, u.user, u.host))
+            .collect();
+        assert_eq!(who, [(mon, 1, 1), (mon, 1, 2), (mon, 2, 102), (tue, 1, 1)]);
+        // Months fold the same hours: one row.
+        let months = coarsen(Grain::Month, &rollup(F, mon..tue + 24 * HOUR, &s, &d));
+        assert_eq!(months.hours.len(), 1);
+        assert_eq!(months.hours[0].hour, at(2007, 7, 1, 0));
+        assert_eq!(months.hours[0].load.used_seconds, 4 * 3_600);
+    }
+
+    #[test]
+    fn grains_round_up_to_their_next_start() {
+        let t = at(2007, 7, 2, 10);
+        assert_eq!(Grain::Day.ceil(t), at(2007, 7, 3, 0));
+        assert_eq!(Grain::Day.ceil(at(2007, 7, 3, 0)), at(2007, 7, 3, 0));
+        assert_eq!(Grain::Month.ceil(t), at(2007, 8, 1, 0));
+        assert_eq!(Grain::Month.start(t), at(2007, 7, 1, 0));
+        assert_eq!(Grain::within(Period::Year), Grain::Month);
+        assert_eq!(Grain::within(Period::SundayWeek), Grain::Day);
     }
 }

@@ -1,8 +1,14 @@
-//! License-server statuses per data source, named exactly as seed `001` names them.
+//! License-server statuses per data source, named exactly as seed `001` names them, and every
+//! transition between them as a plain function: [`fresh`] (a server added or changed),
+//! [`after_poll`] (what a poll's outcome makes the Remote status), [`RemoteStatus::at`] (what a
+//! stored status reads as now) with [`polls_stopped`] (the one rule for "nobody polled").
+//! The store writes what these decide; it decides nothing itself.
 
 use serde::Serialize;
 
+use crate::Snapshot;
 use crate::facts::Timestamp;
+use crate::snapshot::ServerStatus;
 
 /// Remote (polling) status of a license server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -74,11 +80,104 @@ seed_names!(ImportStatus {
 /// a slow command, but three intervals (plus a minute) without any answer means nobody polled.
 pub const MISSED_POLLS: i64 = 3;
 
+/// Whether nobody polled a server between its last poll and `now` (Tally was not running): what
+/// was open then ended unobserved, and its status reads Unmonitored.
+pub fn polls_stopped(last_poll: Timestamp, interval: i64, now: Timestamp) -> bool {
+    now - last_poll > MISSED_POLLS * interval + 60
+}
+
+/// Statuses of a server right after it is added or changed: Verifying until its first poll
+/// answers (N/A when it is not polled), Ready to import; Disabled when it is.
+pub fn fresh(enabled: bool, polled: bool) -> (RemoteStatus, ImportStatus) {
+    let remote = match (enabled, polled) {
+        (_, false) => RemoteStatus::NotApplicable,
+        (false, true) => RemoteStatus::Disabled,
+        (true, true) => RemoteStatus::Verifying,
+    };
+    let import = if enabled {
+        ImportStatus::Ready
+    } else {
+        ImportStatus::Disabled
+    };
+    (remote, import)
+}
+
+/// What a poll gave.
+#[derive(Debug, Clone)]
+pub enum PollResult {
+    /// The plugin read the command's output.
+    Answered(Snapshot),
+    /// The command could not run, timed out, or its output could not be read.
+    Failed(String),
+}
+
+/// A Remote status with the reason shown beside it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteState {
+    pub status: RemoteStatus,
+    pub reason: Option<String>,
+}
+
+/// A poll ready to record: what it gave and the Remote status that leaves ([`after_poll`]).
+#[derive(Debug, Clone)]
+pub struct Polled {
+    pub result: PollResult,
+    pub remote: RemoteState,
+}
+
+impl From<PollResult> for Polled {
+    fn from(result: PollResult) -> Polled {
+        Polled {
+            remote: after_poll(&result),
+            result,
+        }
+    }
+}
+
+/// The Remote status a poll's outcome leaves: Online when the manager answered with its
+/// servers and vendor daemons up; Offline, with the reason, otherwise.
+pub fn after_poll(result: &PollResult) -> RemoteState {
+    let offline = |reason: String| RemoteState {
+        status: RemoteStatus::Offline,
+        reason: Some(reason),
+    };
+    match result {
+        PollResult::Failed(reason) => offline(reason.clone()),
+        PollResult::Answered(snapshot) if snapshot.status() != ServerStatus::Up => {
+            let why = snapshot
+                .down_reason()
+                .unwrap_or("no license server answered");
+            offline(format!("license server down: {why}"))
+        }
+        PollResult::Answered(snapshot) => {
+            let down = snapshot
+                .servers
+                .iter()
+                .flat_map(|s| &s.vendor_daemons)
+                .find(|d| d.status == ServerStatus::Down);
+            match down {
+                Some(d) => offline(format!(
+                    "vendor daemon {} is down{}",
+                    d.name,
+                    d.message
+                        .as_deref()
+                        .map(|m| format!(": {m}"))
+                        .unwrap_or_default()
+                )),
+                None => RemoteState {
+                    status: RemoteStatus::Online,
+                    reason: None,
+                },
+            }
+        }
+    }
+}
+
 impl RemoteStatus {
     /// The status to show at `now`: a stored Online/Offline whose last poll is long past means
     /// Tally was not running (or not polling) — Unmonitored.
     pub fn at(self, last_poll: Option<Timestamp>, interval: i64, now: Timestamp) -> RemoteStatus {
-        let stale = last_poll.is_some_and(|t| now - t > MISSED_POLLS * interval + 60);
+        let stale = last_poll.is_some_and(|t| polls_stopped(t, interval, now));
         match self {
             RemoteStatus::Online | RemoteStatus::Offline if stale => RemoteStatus::Unmonitored,
             other => other,
@@ -104,6 +203,34 @@ mod tests {
                 .as_deref(),
             Some("\"N/A\"")
         );
+    }
+
+    #[test]
+    fn fresh_servers_verify_unless_disabled_or_not_polled() {
+        use ImportStatus as I;
+        use RemoteStatus as R;
+        assert_eq!(fresh(true, true), (R::Verifying, I::Ready));
+        assert_eq!(fresh(false, true), (R::Disabled, I::Disabled));
+        assert_eq!(fresh(true, false), (R::NotApplicable, I::Ready));
+        assert_eq!(fresh(false, false), (R::NotApplicable, I::Disabled));
+    }
+
+    #[test]
+    fn a_failed_poll_is_offline_with_its_reason() {
+        let state = after_poll(&PollResult::Failed("timed out after 30 s".into()));
+        assert_eq!(state.status, RemoteStatus::Offline);
+        assert_eq!(state.reason.as_deref(), Some("timed out after 30 s"));
+        let empty = after_poll(&PollResult::Answered(Snapshot::default()));
+        assert_eq!(
+            empty.reason.as_deref(),
+            Some("license server down: no license server answered")
+        );
+    }
+
+    #[test]
+    fn polls_stop_after_three_intervals_and_a_minute() {
+        assert!(!polls_stopped(1000, 60, 1000 + 240));
+        assert!(polls_stopped(1000, 60, 1000 + 241));
     }
 
     #[test]

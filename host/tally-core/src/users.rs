@@ -78,6 +78,13 @@ impl Rule {
     }
 }
 
+impl Rule {
+    /// Whether `s` counts under this rule (in its window, not a denial the rule leaves out).
+    pub fn counts(&self, s: &Seen) -> bool {
+        (!s.denied_only || self.denials) && in_window(s, self.window)
+    }
+}
+
 /// A user seen on a host over `[start, end)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Seen {
@@ -137,7 +144,7 @@ pub fn count(seen: impl IntoIterator<Item = Seen>, rule: &Rule) -> UserCount {
     let mut users = BTreeSet::new();
     let mut hosts = BTreeSet::new();
     for s in seen {
-        if (s.denied_only && !rule.denials) || !in_window(&s, rule.window) {
+        if !rule.counts(&s) {
             continue;
         }
         users.insert(match rule.counting {

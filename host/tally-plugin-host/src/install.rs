@@ -466,7 +466,7 @@ impl PluginDir {
         result: Result<R, ChangeError>,
     ) -> Result<R, ChangeError> {
         let entry = AuditEntry {
-            time: tally_core::time::rfc3339(now()),
+            time: tally_core::time::rfc3339(tally_core::time::now()),
             who: who.into(),
             action: action.into(),
             plugin: plugin.into(),
@@ -498,11 +498,4 @@ fn facts(entry: Option<&Entry>) -> (Option<String>, Option<String>) {
         ),
         None => (None, None),
     }
-}
-
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
 }

@@ -1,77 +1,73 @@
 //! # tally-server
 //!
-//! Everything a running Tally does besides storing: imports of log files (one code path for the
-//! CLI, the API and followed files), polls of license servers through their poller plugins,
-//! the scheduler that runs both, the reports (one assembly for the CLI, the API and benches) and
-//! the REST API.
+//! HTTP only: the REST API (`/api/v1`) translates requests into the verbs of `tally-app` and
+//! their answers into JSON. One router module per resource under [`routes`], one error type
+//! ([`ApiError`]).
 #![forbid(unsafe_code)]
 
-pub mod admin;
-pub mod api;
-pub mod follow;
-pub mod import;
-pub mod poll;
-pub mod reports;
-pub mod scheduler;
+pub mod auth;
+pub mod error;
+pub mod routes;
+pub mod web;
 
-use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
 
-use anyhow::Context;
-use tally_plugin_host::Registry;
-use tally_store::Store;
+use axum::Router;
+use tally_app::App;
 
-/// What the server's parts share.
+pub use auth::Token;
+pub use error::ApiError;
+
+/// What the routes share: the verbs' state and how callers are let in.
 #[derive(Debug)]
-pub struct App {
-    pub store: Store,
-    pub registry: Arc<Registry>,
-    pub tools: poll::Tools,
-    /// Uploads wait here while they are imported.
-    pub spool: PathBuf,
-    /// How often followed files are looked at.
-    pub follow_every: Duration,
-    /// Shortest poll interval honoured (tests and the demo poll fast).
-    pub min_interval: Duration,
-    pub jobs: api::Jobs,
-    /// The admin API's plugin directory and tokens; `None` turns the admin API off.
-    pub admin: Option<admin::Admin>,
+pub struct Api {
+    pub app: Arc<App>,
+    /// The operator's admin tokens (`tally serve --admin-token-file`): administrators.
+    pub admin_tokens: Vec<Token>,
+    /// Reads need no login.
+    pub anonymous_read: bool,
+    /// Failed logins per address and account.
+    pub logins: tally_app::access::LoginLimiter,
 }
 
-impl App {
-    pub fn new(store: Store, registry: Arc<Registry>, tools: poll::Tools, spool: PathBuf) -> App {
-        App {
-            store,
-            registry,
-            tools,
-            spool,
-            follow_every: Duration::from_secs(1),
-            min_interval: Duration::from_secs(1),
-            jobs: api::Jobs::default(),
-            admin: None,
+impl Api {
+    pub fn new(app: Arc<App>) -> Api {
+        Api {
+            app,
+            admin_tokens: Vec::new(),
+            anonymous_read: false,
+            logins: Default::default(),
         }
     }
 }
 
-/// Serves the API on `listen` and runs the scheduler until ctrl-c (or SIGTERM).
-pub async fn serve(app: Arc<App>, listen: SocketAddr) -> anyhow::Result<()> {
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .with_context(|| format!("cannot listen on {listen}"))?;
-    tracing::info!("listening on http://{}", listener.local_addr()?);
-    // Tests and scripts read the address from here (port 0 picks a free one).
-    println!("tally: listening on http://{}", listener.local_addr()?);
-    let scheduler = tokio::spawn(scheduler::run(app.clone()));
-    axum::serve(listener, api::router(app))
-        .with_graceful_shutdown(shutdown())
-        .await?;
-    scheduler.abort();
-    Ok(())
+/// Every route of the API.
+pub fn router(api: Arc<Api>) -> Router {
+    routes::router(api)
 }
 
-async fn shutdown() {
+/// Serves the API on `listener` and runs the scheduler until `shutdown` resolves.
+pub async fn serve(
+    api: Arc<Api>,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let scheduler = tokio::spawn(tally_app::scheduler::run(api.app.clone()));
+    let service = router(api.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let served = axum::serve(listener, service)
+        .with_graceful_shutdown(shutdown)
+        .await;
+    scheduler.abort();
+    // Another node takes this one's servers over at once.
+    if let Err(e) = api.app.store.release_polls(&api.app.node).await {
+        tracing::warn!("cannot release this node's polls: {e}");
+    }
+    served
+}
+
+/// Resolves on ctrl-c or SIGTERM.
+pub async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
@@ -87,12 +83,4 @@ async fn shutdown() {
     }
     #[cfg(not(unix))]
     let _ = ctrl_c.await;
-}
-
-/// Seconds since 1970, now.
-pub fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
 }

@@ -648,25 +648,27 @@ pub(crate) async fn insert_returning<'r, T>(
     Ok(out)
 }
 
-/// `rows` cut into statements of `per_statement` rows, then the rest in descending powers of
-/// two (300 = 256 + 32 + 8 + 4). Each row count is one statement text, prepared and cached by
-/// the connection (SQLite keeps 256, each a multi-row program of up to hundreds of KB): cut
-/// into arbitrary remainders, a long import prepared a statement per remainder it met, and
-/// `tally import`'s memory grew with the file (52 MB at 1x, 108 MB at 20x). Powers of two
-/// make at most a dozen sizes per table.
-pub(crate) fn statement_chunks<T>(rows: &[T], per_statement: usize) -> impl Iterator<Item = &[T]> {
-    let per_statement = per_statement.max(1);
-    let full = rows.len() - rows.len() % per_statement;
-    let (whole, mut rest) = rows.split_at(full);
-    whole.chunks(per_statement).chain(std::iter::from_fn(move || {
+/// `rows` cut into the row sets of multi-row statements: full ones of `max` rows, then the rest
+/// in powers of two, largest first. A table is thus written with at most `max` plus a dozen
+/// statement texts whatever its batches' sizes: every new text is compiled (a full one ~1 ms on
+/// SQLite) and kept in the statement caches, and one per remainder size made an import's
+/// memory grow with its length.
+fn statement_chunks<T>(rows: &[T], max: usize) -> impl Iterator<Item = &[T]> {
+    let max = max.max(1);
+    let mut rest = rows;
+    std::iter::from_fn(move || {
         if rest.is_empty() {
             return None;
         }
-        let size = 1 << rest.len().ilog2();
-        let (chunk, tail) = rest.split_at(size);
+        let n = if rest.len() >= max {
+            max
+        } else {
+            1 << rest.len().ilog2()
+        };
+        let (chunk, tail) = rest.split_at(n);
         rest = tail;
         Some(chunk)
-    }))
+    })
 }
 
 /// `INSERT INTO t (a, b) VALUES (?, ?), (?, ?) …` with the backend's placeholders.
@@ -743,30 +745,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn statements_take_a_bounded_number_of_row_counts() {
-        let sizes = |rows: usize, per: usize| {
-            let rows = vec![0u8; rows];
-            statement_chunks(&rows, per).map(<[u8]>::len).collect::<Vec<_>>()
-        };
-        assert_eq!(sizes(0, 400), Vec::<usize>::new());
-        assert_eq!(sizes(1, 400), [1]);
-        assert_eq!(sizes(300, 400), [256, 32, 8, 4]);
-        assert_eq!(sizes(1_203, 400), [400, 400, 400, 2, 1]);
-        assert_eq!(sizes(5, 1), [1; 5]);
-        // Every batch size a long import meets uses one of a dozen statements per table.
-        let mut seen = std::collections::BTreeSet::new();
-        for rows in 0..5_000 {
-            let chunks = sizes(rows, 400);
-            assert_eq!(chunks.iter().sum::<usize>(), rows);
-            seen.extend(chunks);
-        }
-        assert_eq!(
-            seen.into_iter().collect::<Vec<_>>(),
-            [1, 2, 4, 8, 16, 32, 64, 128, 256, 400]
-        );
-    }
-
-    #[test]
     fn placeholders_are_numbered_for_postgres() {
         assert_eq!(
             number_placeholders("SELECT a FROM t WHERE b = ? AND c IN (?, ?)"),
@@ -785,6 +763,28 @@ mod tests {
             insert_sql(Kind::MySql, &table, 1),
             "INSERT INTO t (a,\"end\") VALUES (?,?)"
         );
+    }
+
+    #[test]
+    fn statements_have_few_sizes_whatever_the_row_count() {
+        let sizes = |n: usize| {
+            let rows = vec![0u8; n];
+            statement_chunks(&rows, 400)
+                .map(<[u8]>::len)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(sizes(0), Vec::<usize>::new());
+        assert_eq!(sizes(1), [1]);
+        assert_eq!(sizes(400), [400]);
+        assert_eq!(sizes(1_213), [400, 400, 400, 8, 4, 1]);
+        assert_eq!(sizes(399), [256, 128, 8, 4, 2, 1]);
+        let mut seen = std::collections::BTreeSet::new();
+        for n in 0..5_000 {
+            let s = sizes(n);
+            assert_eq!(s.iter().sum::<usize>(), n);
+            seen.extend(s);
+        }
+        assert!(seen.len() <= 10, "{seen:?}");
     }
 
     #[test]

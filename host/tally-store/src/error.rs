@@ -11,6 +11,22 @@ pub enum StoreError {
     Sqlite(#[from] rusqlite::Error),
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// One step of the schema upgrade failed; `after` says what state that left.
+    #[error("database migration {version} ({description}) failed: {source}; {after}")]
+    MigrationStep {
+        version: i64,
+        description: String,
+        source: Box<sqlx::Error>,
+        after: crate::migrate::AfterFailure,
+    },
+    /// An earlier upgrade stopped inside a step that could not be rolled back (MariaDB/MySQL).
+    #[error(
+        "database migration {version} ({description}) failed partway in an earlier run and \
+         MariaDB/MySQL cannot roll schema changes back: restore the backup taken before the \
+         upgrade (docs/operations.md, \"Upgrade\"), or complete that step by hand and delete its \
+         row from _sqlx_migrations"
+    )]
+    MigrationDirty { version: i64, description: String },
     #[error(
         "unsupported database URL `{0}`: use sqlite://PATH, postgres://USER:PASSWORD@HOST/DATABASE or mysql://USER:PASSWORD@HOST/DATABASE"
     )]
@@ -28,9 +44,28 @@ pub enum StoreError {
     WriterThread(std::io::Error),
     #[error("the store's writer task has stopped")]
     WriterGone,
+    #[error(
+        "backups of a {backend} database are made with its own tool, not `tally backup`: {tool} \
+         (docs/operations.md, \"Back up\")"
+    )]
+    BackupUnsupported {
+        backend: &'static str,
+        tool: &'static str,
+    },
+    #[error("the backup file {0} exists already: name a new file or remove that one")]
+    BackupExists(String),
+    #[error("{path} cannot be restored: {reason}")]
+    BadBackup { path: String, reason: String },
+    #[error("backup failed: {0}")]
+    Backup(String),
+    #[error("{path}: {source}")]
+    File {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("import run {0} does not exist")]
     NoSuchRun(i64),
-    #[error("no license server is called `{0}` (`tally server list` shows them)")]
+    #[error("no license server is called `{0}`")]
     NoSuchServer(String),
     #[error("license server {0} does not exist")]
     NoSuchServerId(i64),
@@ -52,6 +87,10 @@ pub enum StoreError {
         "stopped importing {path}: its claim expired (this process stalled for longer than the lease) and another process may be importing it"
     )]
     ClaimLost { path: String },
+    #[error("no account is called `{0}`")]
+    NoSuchAccount(String),
+    #[error("an account called `{0}` exists already")]
+    AccountExists(String),
     /// The database holds something the store never writes (a bug or a hand edit).
     #[error("inconsistent database: {0}")]
     Inconsistent(String),

@@ -32,9 +32,16 @@
 #![forbid(unsafe_code)]
 
 mod claims;
+mod accounts;
+mod backup;
+mod coarse;
 mod db;
 mod error;
+mod jobs;
+mod leases;
+mod licence;
 mod logged;
+mod migrate;
 mod mysql;
 mod poll_rollups;
 mod postgres;
@@ -48,12 +55,15 @@ pub mod testing;
 mod writer;
 
 pub use claims::{ClaimHolder, FileClaim, LEASE};
+pub use accounts::{Account, AccountId, Token, TokenId, WebSession};
+pub use backup::{BackupCheck, BackupReport, check_backup, sqlite_path};
 pub use error::StoreError;
+pub use jobs::{Job, JobId, JobState};
+pub use licence::{Incident, IncidentScope, InstalledLicence};
+pub use migrate::AfterFailure;
 pub use rollups::{FeatureInfo, RollupFilter};
-pub use servers::{
-    DenialRow, PollCounts, PollResult, Server, ServerConfig, SessionRow, UsageSample,
-};
-pub use store::Store;
+pub use servers::{DenialRow, PollCounts, Server, ServerConfig, SessionRow, UsageSample};
+pub use store::{Store, redact};
 pub use url::DatabaseUrl;
 
 use serde::Serialize;
@@ -160,7 +170,7 @@ impl std::ops::AddAssign for FactCounts {
 
 /// Rows per table: what a test or `tally status` compares.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct Totals {
+pub struct RowCounts {
     pub servers: u64,
     pub features: u64,
     pub users: u64,

@@ -24,7 +24,7 @@ impl Backend for MySql {
         let options = MySqlConnectOptions::from_str(url)?.disable_statement_logging();
         let mut write = crate::db::connect_creating::<MySql, _>(url, &options).await?;
         write.execute(ANSI_QUOTES).await?;
-        MIGRATIONS.run(&mut write).await?;
+        crate::migrate::run_steps::<MySql>(&MIGRATIONS, &mut write).await?;
         let pool = MySqlPoolOptions::new()
             .max_connections(8)
             .after_connect(|conn, _| {

@@ -21,9 +21,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use tally_core::period::hour_start;
-use tally_core::rollup::{self, FeatureKey, HourRollup, SessionFact, UserHour};
+use tally_core::rollup::{self, FeatureKey, Grain, HourRollup, SessionFact, UserHour};
 
 use crate::StoreError;
+use crate::coarse;
 use crate::db::{Conn, Kind, Params, Table, insert_returning, query_built};
 use crate::rollups::{HOUR_ROLLUP, USER_HOUR, add_load};
 
@@ -165,7 +166,50 @@ pub(crate) async fn extend(
         },
     )
     .await?;
-    recount(conn, &d.recount).await
+    recount(conn, &d.recount).await?;
+
+    // The day and month rows take the same delta, folded to their periods.
+    let hourly = rollup::Rollup {
+        hours: d.hours,
+        users: d.users,
+    };
+    for (grain, features, users) in [
+        (Grain::Day, &coarse::DAY_ROLLUP, &coarse::USER_DAY),
+        (Grain::Month, &coarse::MONTH_ROLLUP, &coarse::USER_MONTH),
+    ] {
+        let folded = rollup::coarsen(grain, &hourly);
+        let key = |t: &Table| t.cols[..2].join(", ");
+        upsert(
+            conn,
+            features,
+            &key(features),
+            &folded.hours,
+            kind,
+            |p, h| {
+                p.add(h.feature.feature);
+                p.add(h.hour);
+                p.add(h.feature.server);
+                add_load(p, &h.load);
+                p.add(0i64);
+                p.add(0i64);
+            },
+        )
+        .await?;
+        let user_key = format!("{}, user_id, host_id", key(users));
+        upsert(conn, users, &user_key, &folded.users, kind, |p, u| {
+            p.add(u.feature.feature);
+            p.add(u.hour);
+            p.add(u.user);
+            p.add(u.host);
+            p.add(u.feature.server);
+            add_load(p, &u.load);
+        })
+        .await?;
+        for (start, features) in coarse::periods_of(grain, &d.recount) {
+            coarse::recount(conn, coarse::tables(grain), &features, start).await?;
+        }
+    }
+    Ok(())
 }
 
 async fn upsert<'r, T>(

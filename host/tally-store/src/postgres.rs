@@ -21,7 +21,7 @@ impl Backend for Postgres {
     async fn open(url: &str) -> Result<(PgConnection, PgPool), StoreError> {
         let options = PgConnectOptions::from_str(url)?.disable_statement_logging();
         let mut write = crate::db::connect_creating::<Postgres, _>(url, &options).await?;
-        MIGRATIONS.run(&mut write).await?;
+        crate::migrate::run_atomic::<Postgres>(&MIGRATIONS, &mut write).await?;
         let pool = PgPoolOptions::new()
             .max_connections(8)
             .connect_with(options)

@@ -25,6 +25,7 @@ use tally_core::period::{DAY, HOUR, hour_ceil, hour_start};
 use tally_core::rollup::{self, DenialFact, FeatureKey, HourRollup, Load, SessionFact, UserHour};
 use tally_core::users::Seen;
 
+use crate::coarse;
 use crate::db::{Conn, Kind, Params, Pool, Row, SqlCache, Table, insert, query, query_built};
 use crate::writer::Writer;
 use crate::{ServerId, Store, StoreError};
@@ -151,6 +152,7 @@ pub(crate) async fn roll_added(
 ) -> Result<(), StoreError> {
     let affected = rollup::affected_hours(sessions, denials);
     let keys: Vec<FeatureKey> = affected.keys().copied().collect();
+    let rolled = affected.clone();
     let last = last_rolled_hours(conn, &keys).await?;
     let mut own = Facts::new();
     for s in sessions {
@@ -182,7 +184,8 @@ pub(crate) async fn roll_added(
         }
     }
     rows.extend(reroll_rows(conn, stored).await?);
-    rows.insert(conn, cache).await
+    rows.insert(conn, cache).await?;
+    coarse::refresh(conn, &rolled).await
 }
 
 /// `ranges` (in order, not overlapping) split into the parts before `at` and from `at` on.
@@ -231,7 +234,9 @@ async fn reroll_hours(
     cache: &mut SqlCache,
     affected: BTreeMap<FeatureKey, Vec<Range<i64>>>,
 ) -> Result<(), StoreError> {
-    reroll_rows(conn, affected).await?.insert(conn, cache).await
+    let rows = reroll_rows(conn, affected.clone()).await?;
+    rows.insert(conn, cache).await?;
+    coarse::refresh(conn, &affected).await
 }
 
 /// Rollup rows to insert.
@@ -312,9 +317,9 @@ async fn reroll_rows(
 }
 
 /// Bound parameters stay far below every backend's limit (SQLite's is 32,766).
-const FEATURES_PER_STATEMENT: usize = 500;
+pub(crate) const FEATURES_PER_STATEMENT: usize = 500;
 
-fn placeholders(n: usize) -> String {
+pub(crate) fn placeholders(n: usize) -> String {
     vec!["?"; n].join(", ")
 }
 
@@ -427,7 +432,7 @@ pub struct RollupFilter {
 
 impl RollupFilter {
     /// Hour starts: `[hour_start(from), hour_ceil(to))`.
-    fn hours(&self) -> (i64, i64) {
+    pub(crate) fn hours(&self) -> (i64, i64) {
         (
             self.from.map_or(i64::MIN, hour_start),
             self.to.map_or(i64::MAX, hour_ceil),
@@ -525,8 +530,24 @@ impl Store {
         tail: &str,
         row: impl Fn(&Row) -> Result<T, StoreError>,
     ) -> Result<Vec<T>, StoreError> {
+        let (from, to) = filter.hours();
+        self.read_window(filter, select, "hour", from..to, tail, row)
+            .await
+    }
+
+    /// Runs `select` for the filter's scope with `column` (a period start) in `window`, then
+    /// `tail`, each row through `row`.
+    pub(crate) async fn read_window<T>(
+        &self,
+        filter: &RollupFilter,
+        select: &str,
+        column: &str,
+        window: Range<i64>,
+        tail: &str,
+        row: impl Fn(&Row) -> Result<T, StoreError>,
+    ) -> Result<Vec<T>, StoreError> {
         let mut out = Vec::new();
-        for (sql, args) in scoped(self.pool(), filter, select).await? {
+        for (sql, args) in scoped(self.pool(), filter, select, column, window).await? {
             let mut q = query_built(sql + tail);
             for a in args {
                 q = q.bind(a);
@@ -660,13 +681,20 @@ impl Store {
             .collect()
     }
 
-    /// User (`users = true`) or host names by id.
-    pub async fn names(&self, users: bool) -> Result<BTreeMap<i64, String>, StoreError> {
-        let sql = if users {
-            query("SELECT id, name FROM \"user\"")
-        } else {
-            query("SELECT id, name FROM host")
-        };
+    /// User names by id.
+    pub async fn user_names(&self) -> Result<BTreeMap<i64, String>, StoreError> {
+        self.names_of(query("SELECT id, name FROM \"user\"")).await
+    }
+
+    /// Host names by id.
+    pub async fn host_names(&self) -> Result<BTreeMap<i64, String>, StoreError> {
+        self.names_of(query("SELECT id, name FROM host")).await
+    }
+
+    async fn names_of(
+        &self,
+        sql: crate::db::Query<'static>,
+    ) -> Result<BTreeMap<i64, String>, StoreError> {
         sql.fetch_all(self.pool())
             .await?
             .iter()
@@ -704,9 +732,11 @@ async fn scoped(
     pool: &Pool,
     filter: &RollupFilter,
     select: &str,
+    column: &str,
+    window: Range<i64>,
 ) -> Result<Vec<(String, Vec<i64>)>, StoreError> {
-    let (from, to) = filter.hours();
-    let window = "hour >= ? AND hour < ?";
+    let (from, to) = (window.start, window.end);
+    let window = format!("{column} >= ? AND {column} < ?");
     Ok(match (filter.feature, filter.server) {
         (Some(feature), Some(server)) => vec![(
             format!("{select} WHERE feature_id = ? AND server_id = ? AND {window}"),
@@ -754,7 +784,7 @@ fn load_totals(kind: Kind) -> String {
 }
 
 /// `server_id, feature_id, hour`, the load, `distinct_users, distinct_hosts`.
-fn hour_rollup(r: &Row) -> Result<HourRollup, StoreError> {
+pub(crate) fn hour_rollup(r: &Row) -> Result<HourRollup, StoreError> {
     Ok(HourRollup {
         feature: FeatureKey {
             server: r.get(0)?,
@@ -768,7 +798,7 @@ fn hour_rollup(r: &Row) -> Result<HourRollup, StoreError> {
 }
 
 /// `server_id, feature_id, hour`, the load, `user_id, host_id`.
-fn user_hour(r: &Row) -> Result<UserHour, StoreError> {
+pub(crate) fn user_hour(r: &Row) -> Result<UserHour, StoreError> {
     Ok(UserHour {
         feature: FeatureKey {
             server: r.get(0)?,
@@ -815,10 +845,18 @@ async fn rebuild(w: &mut Writer) -> Result<(), StoreError> {
         *span = span.start.min(a)..span.end.max(b);
     }
     w.transaction(async |w| {
-        query("DELETE FROM user_hour").execute(&mut w.conn).await?;
-        query("DELETE FROM hour_rollup")
-            .execute(&mut w.conn)
-            .await?;
+        for table in [
+            "user_hour",
+            "hour_rollup",
+            "user_day",
+            "day_rollup",
+            "user_month",
+            "month_rollup",
+        ] {
+            query_built(format!("DELETE FROM {table}"))
+                .execute(&mut w.conn)
+                .await?;
+        }
         Ok(())
     })
     .await?;

@@ -7,8 +7,10 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use serde::{Deserialize, Serialize};
 use tally_core::polls::{self, Open, Seen};
 use tally_core::snapshot::ServerStatus;
-use tally_core::status::MISSED_POLLS;
-use tally_core::{EndReason, ImportStatus, RemoteStatus, Snapshot};
+use tally_core::status::polls_stopped;
+use tally_core::{
+    EndReason, ImportStatus, PollResult, Polled, RemoteState, RemoteStatus, Snapshot,
+};
 
 use tally_core::rollup::SessionFact;
 
@@ -77,20 +79,9 @@ impl ServerConfig {
         }
     }
 
-    /// Statuses right after the server is created or changed (seed 001: Verifying until the
-    /// first poll answers; Ready to import).
+    /// Statuses right after the server is created or changed (decided by `tally_core::status`).
     fn fresh_statuses(&self) -> (RemoteStatus, ImportStatus) {
-        let remote = match (self.enabled, &self.poll_format) {
-            (_, None) => RemoteStatus::NotApplicable,
-            (false, Some(_)) => RemoteStatus::Disabled,
-            (true, Some(_)) => RemoteStatus::Verifying,
-        };
-        let import = if !self.enabled {
-            ImportStatus::Disabled
-        } else {
-            ImportStatus::Ready
-        };
-        (remote, import)
+        tally_core::status::fresh(self.enabled, self.poll_format.is_some())
     }
 }
 
@@ -106,6 +97,8 @@ pub struct Server {
     pub import_status: ImportStatus,
     pub import_reason: Option<String>,
     pub last_poll: Option<i64>,
+    /// Left out of the grid (its history stays).
+    pub hidden: bool,
 }
 
 impl Server {
@@ -114,15 +107,6 @@ impl Server {
         self.remote_status
             .at(self.last_poll, i64::from(self.config.query_interval), now())
     }
-}
-
-/// What a poll gave.
-#[derive(Debug, Clone)]
-pub enum PollResult {
-    /// The plugin read the command's output.
-    Answered(Snapshot),
-    /// The command could not run, timed out, or its output could not be read.
-    Failed(String),
 }
 
 /// What one recorded poll changed.
@@ -137,7 +121,7 @@ pub struct PollCounts {
 }
 
 const SERVER_COLUMNS: &str = "SELECT id, name, manager, vendor, host, port, poll_format, query_interval, import_format,
-    follow, utc_offset, enabled, remote_status, remote_reason, import_status, import_reason, last_poll FROM license_server";
+    follow, utc_offset, enabled, remote_status, remote_reason, import_status, import_reason, last_poll, hidden FROM license_server";
 
 fn server(r: &Row) -> Result<Server, StoreError> {
     Ok(Server {
@@ -163,6 +147,7 @@ fn server(r: &Row) -> Result<Server, StoreError> {
         import_status: ImportStatus::parse(&r.get::<String>(14)?)
             .unwrap_or(ImportStatus::NotApplicable),
         import_reason: r.get(15)?,
+        hidden: r.get(17)?,
         last_poll: r.get(16)?,
     })
 }
@@ -301,6 +286,25 @@ impl Store {
         .await
     }
 
+    /// Hides a server from the grid, or shows it again.
+    pub async fn set_hidden(&self, name: &str, hidden: bool) -> Result<(), StoreError> {
+        let name = name.to_string();
+        self.write(move |w| {
+            Box::pin(async move {
+                let changed = query("UPDATE license_server SET hidden = ? WHERE name = ?")
+                    .bind(hidden)
+                    .bind(&name)
+                    .execute(&mut w.conn)
+                    .await?;
+                if changed == 0 {
+                    return Err(StoreError::NoSuchServer(name));
+                }
+                Ok(())
+            })
+        })
+        .await
+    }
+
     /// Sets a server's Import status (after an import, or when following fails).
     pub async fn set_import_status(
         &self,
@@ -324,17 +328,19 @@ impl Store {
         .await
     }
 
-    /// Records one poll of `server` taken at `at`, in one transaction: status, feature samples,
-    /// and sessions that started or ended since the previous poll.
+    /// Records one poll of `server` taken at `at`, in one transaction: the Remote status the
+    /// poll left (decided by `tally_core::status::after_poll`), feature samples, and sessions
+    /// that started or ended since the previous poll.
     pub async fn record_poll(
         &self,
         server: ServerId,
         at: i64,
-        result: PollResult,
+        polled: Polled,
     ) -> Result<PollCounts, StoreError> {
+        let Polled { result, remote } = polled;
         self.write(move |w| {
             Box::pin(async move {
-                w.transaction(async |w| record_poll(w, server, at, &result).await)
+                w.transaction(async |w| record_poll(w, server, at, &result, remote).await)
                     .await
             })
         })
@@ -441,7 +447,9 @@ pub struct DenialRow {
 }
 
 /// Tables holding a server's history, emptied when it is removed (children first).
-const SERVER_TABLES: [&str; 12] = [
+const SERVER_TABLES: [&str; 14] = [
+    "poll_lease",
+    "server_manager_version",
     "hour_rollup",
     "poll_span",
     "user_hour",
@@ -539,11 +547,22 @@ pub(crate) struct FeatureSaid {
     version: Option<String>,
 }
 
-/// A checkout's identity across polls: feature, user, host, display, handle.
-type CheckoutKey = (i64, i64, i64, String, String);
+/// A checkout's identity across polls.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct CheckoutKey {
+    feature: i64,
+    user: i64,
+    host: i64,
+    display: String,
+    handle: String,
+}
 
 /// An open checkout as stored, with its row id. It counts until its server's last poll.
-pub(crate) type StoredOpen = (i64, Open<CheckoutKey>);
+#[derive(Debug, Clone)]
+pub(crate) struct StoredOpen {
+    id: i64,
+    open: Open<CheckoutKey>,
+}
 
 const POLL_SESSION: Table = Table {
     name: "session",
@@ -610,6 +629,7 @@ async fn record_poll(
     server: ServerId,
     at: i64,
     result: &PollResult,
+    remote: RemoteState,
 ) -> Result<PollCounts, StoreError> {
     let mut counts = PollCounts::default();
     // Sessions and open checkouts whose hours change: re-rolled at the end.
@@ -622,7 +642,7 @@ async fn record_poll(
     let (last_poll, interval): (Option<i64>, i64) = (row.get(0)?, row.get(1)?);
 
     // Polls stopped for a while (Tally was not running): what was open ended unobserved.
-    let gap = last_poll.filter(|&t| at - t > MISSED_POLLS * interval + 60);
+    let gap = last_poll.filter(|&t| polls_stopped(t, interval, at));
     if let Some(since) = gap {
         counts.closed += close_all(
             w,
@@ -647,14 +667,14 @@ async fn record_poll(
     let previous = if gap.is_some() { None } else { last_poll };
     crate::logged::record_poll(&mut w.conn, server, last_poll, at, interval).await?;
 
-    let (status, reason) = match result {
-        PollResult::Failed(reason) => {
+    match result {
+        PollResult::Failed(_) => {
             // What is open stays open until an answer says otherwise (its session will end no
             // earlier than now): it counts up to this poll too.
             let stored = open_checkouts(w, server, last_poll).await?;
             let open: Vec<SessionFact> = stored
                 .iter()
-                .map(|(_, o)| fact(server, o, o.start, at))
+                .map(|s| fact(server, &s.open, s.open.start, at))
                 .collect();
             let features = open.iter().map(|f| f.feature).collect();
             match extendable(w, previous, at, &features).await? {
@@ -665,7 +685,6 @@ async fn record_poll(
                 None => changed.extend(open.iter().map(|f| since(f, previous))),
             }
             w.open.insert(server, (at, stored));
-            (RemoteStatus::Offline, Some(reason.clone()))
         }
         PollResult::Answered(snapshot) if snapshot.status() != ServerStatus::Up => {
             // The manager says the server is down: its checkouts are gone with it.
@@ -679,13 +698,6 @@ async fn record_poll(
             )
             .await?;
             w.open.insert(server, (at, vec![]));
-            let why = snapshot
-                .down_reason()
-                .unwrap_or("no license server answered");
-            (
-                RemoteStatus::Offline,
-                Some(format!("license server down: {why}")),
-            )
         }
         PollResult::Answered(snapshot) => {
             let open = record_snapshot(
@@ -699,30 +711,11 @@ async fn record_poll(
             )
             .await?;
             w.open.insert(server, (at, open));
-            let down = snapshot
-                .servers
-                .iter()
-                .flat_map(|s| &s.vendor_daemons)
-                .find(|d| d.status == ServerStatus::Down);
-            match down {
-                Some(d) => (
-                    RemoteStatus::Offline,
-                    Some(format!(
-                        "vendor daemon {} is down{}",
-                        d.name,
-                        d.message
-                            .as_deref()
-                            .map(|m| format!(": {m}"))
-                            .unwrap_or_default()
-                    )),
-                ),
-                None => (RemoteStatus::Online, None),
-            }
         }
-    };
+    }
     query("UPDATE license_server SET remote_status = ?, remote_reason = ?, last_poll = ? WHERE id = ?")
-        .bind(status.as_str())
-        .bind(reason)
+        .bind(remote.status.as_str())
+        .bind(remote.reason)
         .bind(at)
         .bind(server)
         .execute(&mut w.conn)
@@ -879,13 +872,13 @@ async fn record_snapshot(
     for c in &snapshot.checkouts {
         let user = w.name_id(Names::User, &c.user).await?;
         let host = w.name_id(Names::Host, &c.host).await?;
-        let key: CheckoutKey = (
-            feature(&c.vendor, &c.feature)?,
+        let key = CheckoutKey {
+            feature: feature(&c.vendor, &c.feature)?,
             user,
             host,
-            c.display.clone().unwrap_or_default(),
-            c.handle.clone().unwrap_or_default(),
-        );
+            display: c.display.clone().unwrap_or_default(),
+            handle: c.handle.clone().unwrap_or_default(),
+        };
         seen.push(Seen {
             key,
             count: c.count,
@@ -895,19 +888,19 @@ async fn record_snapshot(
     let stored = open_checkouts(w, server, last_poll).await?;
     let features = stored
         .iter()
-        .map(|s| s.1.key.0)
-        .chain(seen.iter().map(|s| s.key.0))
+        .map(|s| s.open.key.feature)
+        .chain(seen.iter().map(|s| s.key.feature))
         .collect();
     let extend_from = extendable(w, previous, at, &features).await?;
     let mut row_ids: HashMap<(CheckoutKey, u32, i64), Vec<i64>> = HashMap::new();
-    for (id, o) in &stored {
+    for s in &stored {
         row_ids
-            .entry((o.key.clone(), o.count, o.start))
+            .entry((s.open.key.clone(), s.open.count, s.open.start))
             .or_default()
-            .push(*id);
+            .push(s.id);
     }
     let diff = polls::diff(
-        stored.iter().map(|(_, o)| o.clone()).collect(),
+        stored.iter().map(|s| s.open.clone()).collect(),
         seen,
         previous,
         at,
@@ -924,7 +917,7 @@ async fn record_snapshot(
     delete_open(&mut w.conn, &gone.iter().copied().collect::<Vec<_>>()).await?;
     let mut open: Vec<StoredOpen> = stored
         .into_iter()
-        .filter(|(id, _)| !gone.contains(id))
+        .filter(|s| !gone.contains(&s.id))
         .collect();
     let closed = insert_sessions(w, server, &diff.closed, at, EndReason::Checkin).await?;
     // Open checkouts count until this poll: new ones from their start, kept ones from the
@@ -958,13 +951,13 @@ async fn record_snapshot(
         &diff.opened,
         &format!("RETURNING {OPEN_COLUMNS}"),
         |p, o| {
-            let (feature, user, host, display, handle) = &o.key;
+            let k = &o.key;
             p.add(server);
-            p.add(*feature);
-            p.add(*user);
-            p.add(*host);
-            p.add(display);
-            p.add(handle);
+            p.add(k.feature);
+            p.add(k.user);
+            p.add(k.host);
+            p.add(&k.display);
+            p.add(&k.handle);
             p.add(i64::from(o.count));
             p.add(o.start);
         },
@@ -1002,14 +995,20 @@ async fn open_checkouts(
 }
 
 fn stored_open(r: &Row) -> Result<StoredOpen, StoreError> {
-    Ok((
-        r.get(0)?,
-        Open {
-            key: (r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?),
+    Ok(StoredOpen {
+        id: r.get(0)?,
+        open: Open {
+            key: CheckoutKey {
+                feature: r.get(1)?,
+                user: r.get(2)?,
+                host: r.get(3)?,
+                display: r.get(4)?,
+                handle: r.get(5)?,
+            },
             count: count(r.get(6)?),
             start: r.get(7)?,
         },
-    ))
+    })
 }
 
 /// Deletes open checkouts by row id.
@@ -1053,9 +1052,9 @@ fn since(f: &SessionFact, previous: Option<i64>) -> SessionFact {
 fn fact(server: ServerId, o: &Open<CheckoutKey>, start: i64, end: i64) -> SessionFact {
     SessionFact {
         server,
-        feature: o.key.0,
-        user: o.key.1,
-        host: o.key.2,
+        feature: o.key.feature,
+        user: o.key.user,
+        host: o.key.host,
         count: o.count,
         start,
         end: end.max(start),
@@ -1074,7 +1073,7 @@ async fn close_all(
     let open: Vec<_> = open_checkouts(w, server, last_poll)
         .await?
         .into_iter()
-        .map(|(_, o)| o)
+        .map(|s| s.open)
         .collect();
     query("DELETE FROM open_checkout WHERE server_id = ?")
         .bind(server)
@@ -1094,9 +1093,9 @@ async fn insert_sessions(
 ) -> Result<Vec<SessionFact>, StoreError> {
     insert(&mut w.conn, &mut w.sql, &POLL_SESSION, ended, |p, o| {
         p.add(server);
-        p.add(o.key.0);
-        p.add(o.key.1);
-        p.add(o.key.2);
+        p.add(o.key.feature);
+        p.add(o.key.user);
+        p.add(o.key.host);
         p.add(i64::from(o.count));
         p.add(o.start);
         p.add(end.max(o.start));

@@ -19,6 +19,11 @@ use crate::db::{Backend, Param, Row};
 
 static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
+/// This binary's migrations: what a backup may have had applied.
+pub(crate) fn migrations() -> &'static [sqlx::migrate::Migration] {
+    &MIGRATIONS.migrations
+}
+
 /// Prepared statements the writer keeps: the poll and import statements, and the multi-row
 /// INSERTs by row count.
 const STATEMENT_CACHE: usize = 256;
@@ -45,7 +50,7 @@ impl Backend for Sqlite {
             })?;
         }
         let mut migrate = options.connect().await?;
-        MIGRATIONS.run(&mut migrate).await?;
+        crate::migrate::run_atomic::<Sqlite>(&MIGRATIONS, &mut migrate).await?;
         migrate.close().await?;
         // The journal mode is the file's (WAL since the connection above); the rest is the
         // connection's own, as sqlx sets it.

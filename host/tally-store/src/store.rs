@@ -9,8 +9,8 @@ use crate::db::{Backend, Conn, Pool, Row, query, query_built};
 use crate::writer::{self, Command};
 use crate::url::DatabaseUrl;
 use crate::{
-    Checkpoint, FactCounts, FileIdentity, ImportRun, NewImport, RunId, RunStatus, ServerId,
-    StoreError, Totals,
+    Checkpoint, FactCounts, FileIdentity, ImportRun, NewImport, RowCounts, RunId, RunStatus,
+    ServerId, StoreError,
 };
 
 /// Tally's database. Cheap to clone; all clones share the pool and the writer task.
@@ -58,6 +58,7 @@ impl Store {
             writer: writer::spawn(conn)?,
         };
         store.rebuild_rollups_if_asked().await?;
+        store.rebuild_coarse_if_asked().await?;
         store.rebuild_logged_if_asked().await?;
         Ok(store)
     }
@@ -215,7 +216,7 @@ impl Store {
             .collect()
     }
 
-    pub async fn totals(&self) -> Result<Totals, StoreError> {
+    pub async fn row_counts(&self) -> Result<RowCounts, StoreError> {
         let row = query(
             "SELECT (SELECT count(*) FROM license_server), (SELECT count(*) FROM feature), (SELECT count(*) FROM \"user\"),
                     (SELECT count(*) FROM host), (SELECT count(*) FROM session), (SELECT count(*) FROM denial),
@@ -223,7 +224,7 @@ impl Store {
         )
         .fetch_one(&self.pool)
         .await?;
-        Ok(Totals {
+        Ok(RowCounts {
             servers: row.get_u64(0)?,
             features: row.get_u64(1)?,
             users: row.get_u64(2)?,
@@ -235,6 +236,11 @@ impl Store {
             import_runs: row.get_u64(8)?,
         })
     }
+}
+
+/// `url` with its password replaced by `***`, for messages and logs.
+pub fn redact(url: &str) -> String {
+    DatabaseUrl::new(url).to_string()
 }
 
 const RUN_COLUMNS: &str = "SELECT id, server_id, format, plugin, path, head_len, head_hash, \"offset\", last_line_hash, state,

@@ -14,6 +14,12 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use sqlx::{AssertSqlSafe, ConnectOptions, Connection};
 
+/// Runs the migrations in `dir` on the database at `url` the way [`crate::Store::open`] runs its
+/// own (one transaction on SQLite and PostgreSQL, step by step on MariaDB).
+pub async fn migrate_with(url: &str, dir: &std::path::Path) -> Result<(), crate::StoreError> {
+    crate::migrate::run_dir(url, dir).await
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,

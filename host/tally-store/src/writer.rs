@@ -111,12 +111,7 @@ pub(crate) struct Writer {
     pub(crate) sql: SqlCache,
 }
 
-pub(crate) fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
+pub(crate) use tally_core::time::now;
 
 const SESSION: Table = Table {
     name: "session",

@@ -158,7 +158,7 @@ async fn two_concurrent_imports_of_one_file_write_it_once(store: Store) {
         import(store.clone(), server).await.expect("import"),
         Outcome::Unchanged
     );
-    let totals = store.totals().await.expect("totals");
+    let totals = store.row_counts().await.expect("row counts");
     assert_eq!((totals.sessions, totals.import_runs), (6, 1));
     assert_eq!(store.claim_of(server, HEAD).await.expect("read"), None);
 }

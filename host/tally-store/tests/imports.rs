@@ -130,7 +130,7 @@ async fn a_batch_and_its_checkpoint_land_together(store: Store) {
     );
     commit(&store, run, server, batch(20, EndReason::Checkin), 800).await;
 
-    let totals = store.totals().await.expect("totals");
+    let totals = store.row_counts().await.expect("totals");
     assert_eq!(
         (totals.sessions, totals.denials, totals.server_events),
         (4, 2, 2)
@@ -233,7 +233,7 @@ async fn reopening_takes_back_the_sessions_closed_at_the_old_end_of_file(store: 
         (stored.status, stored.counts.sessions),
         (RunStatus::Running, 2)
     );
-    assert_eq!(store.totals().await.expect("totals").sessions, 2);
+    assert_eq!(store.row_counts().await.expect("totals").sessions, 2);
 }
 
 async fn missing_runs_are_named(store: Store) {
@@ -271,7 +271,7 @@ async fn names_are_exact(store: Store) {
         ..Batch::default()
     };
     commit(&store, run, server, b, 30).await;
-    assert_eq!(store.totals().await.expect("totals").users, 3);
+    assert_eq!(store.row_counts().await.expect("totals").users, 3);
     let mut users: Vec<String> = store
         .sessions(server)
         .await
@@ -293,7 +293,7 @@ async fn sqlite_files_are_created_with_their_directories() {
     let store = Store::open(&url)
         .await
         .expect("open creates the file and its directories");
-    assert_eq!(store.totals().await.expect("totals").servers, 0);
+    assert_eq!(store.row_counts().await.expect("totals").servers, 0);
 }
 
 #[tokio::test]

@@ -4,10 +4,11 @@
 mod common;
 
 use common::import;
+use tally_core::PollResult;
 use tally_core::period::Logged;
 use tally_core::snapshot::{Feature, FeatureKind, LicenseServer, ServerStatus};
 use tally_core::{Batch, Denial, DenialKind, EndReason, ServerEvent, ServerEventKind, Session};
-use tally_store::{PollResult, ServerConfig, Store};
+use tally_store::{ServerConfig, Store};
 
 stories!(logged_hours_of_imports_and_polls);
 
@@ -154,7 +155,7 @@ async fn logged_hours_of_imports_and_polls(store: Store) {
         T0 + 14 * H + 90,
     ] {
         store
-            .record_poll(polled, t, answered())
+            .record_poll(polled, t, answered().into())
             .await
             .expect("poll");
     }
@@ -213,7 +214,7 @@ async fn logged_hours_are_rebuilt_when_a_migration_asks() {
         .expect("polled server");
     for t in [T0 + 5 * H, T0 + 5 * H + 60, T0 + 20 * H] {
         store
-            .record_poll(polled, t, answered())
+            .record_poll(polled, t, answered().into())
             .await
             .expect("poll");
     }

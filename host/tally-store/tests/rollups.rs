@@ -6,10 +6,11 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet};
 
 use common::import;
-use tally_core::rollup::{FeatureKey, HourRollup, Load, UserHour, rollup};
+use tally_core::PollResult;
+use tally_core::rollup::{FeatureKey, Grain, HourRollup, Load, Rollup, UserHour, coarsen, rollup};
 use tally_core::snapshot::{Checkout, Feature, FeatureKind, LicenseServer, ServerStatus};
 use tally_core::{Batch, Denial, DenialKind, EndReason, Session, Snapshot};
-use tally_store::{PollResult, RollupFilter, RunStatus, ServerConfig, Store};
+use tally_store::{RollupFilter, RunStatus, ServerConfig, Store};
 
 stories!(
     rollups_equal_a_recomputation_from_the_facts,
@@ -162,6 +163,71 @@ async fn assert_rollups_exact(store: &Store, when: &str) {
     assert_eq!(stored.0, expected.0, "hour rollups {when}");
     assert_eq!(stored.1, expected.1, "user hours {when}");
     assert_totals_add_up(store, &stored.0, when).await;
+    assert_coarse_rollups_exact(store, &stored.0, &stored.1, when).await;
+}
+
+/// The day and month rows equal the hourly ones folded to days and months (so, through the
+/// hourly check, a recomputation from the facts at every grain); and a window cut at any hour,
+/// read at the coarsest grains that fit in it, folds to what its hourly rows fold to.
+async fn assert_coarse_rollups_exact(
+    store: &Store,
+    hours: &[HourRollup],
+    users: &[UserHour],
+    when: &str,
+) {
+    let hourly = Rollup {
+        hours: hours.to_vec(),
+        users: users.to_vec(),
+    };
+    let all = RollupFilter::default();
+    for grain in [Grain::Day, Grain::Month] {
+        let expected = coarsen(grain, &hourly);
+        let stored = Rollup {
+            hours: store.rollups(&all, grain).await.expect("rollups"),
+            users: store.user_rollups(&all, grain).await.expect("user rollups"),
+        };
+        assert_eq!(stored.hours, expected.hours, "{grain:?} rollups {when}");
+        assert_eq!(
+            stored.users, expected.users,
+            "{grain:?} user rollups {when}"
+        );
+    }
+    let (Some(first), Some(last)) = (hours.first(), hours.last()) else {
+        return;
+    };
+    // From an hour into the first day to past the last hour, and one day-aligned window.
+    let windows = [
+        (first.hour + H + 1, last.hour + 1),
+        (
+            first.hour - first.hour.rem_euclid(24 * H),
+            last.hour + 2 * H,
+        ),
+    ];
+    for (from, to) in windows {
+        let window = RollupFilter {
+            from: Some(from),
+            to: Some(to),
+            ..RollupFilter::default()
+        };
+        let inside = Rollup {
+            hours: store.hour_rollups(&window).await.expect("hour rollups"),
+            users: store.user_hours(&window).await.expect("user hours"),
+        };
+        for within in [Grain::Day, Grain::Month] {
+            let read = Rollup {
+                hours: store.rollups(&window, within).await.expect("rollups"),
+                users: store
+                    .user_rollups(&window, within)
+                    .await
+                    .expect("user rollups"),
+            };
+            assert_eq!(
+                coarsen(within, &read),
+                coarsen(within, &inside),
+                "window {from}..{to} read within {within:?} {when}"
+            );
+        }
+    }
 }
 
 /// The rows added up in SQL over a window equal the hourly rows added up here, over all
@@ -335,7 +401,7 @@ async fn rollups_equal_a_recomputation_from_the_facts(store: Store) {
         (T0 + 11 * H + 300, vec!["bob", "cat"]),
     ] {
         store
-            .record_poll(polled, t, PollResult::Answered(snapshot(&holders)))
+            .record_poll(polled, t, PollResult::Answered(snapshot(&holders)).into())
             .await
             .expect("poll");
         assert_rollups_exact(&store, "after a poll").await;
@@ -353,7 +419,11 @@ async fn rollups_equal_a_recomputation_from_the_facts(store: Store) {
     assert_eq!(open.iter().map(|h| h.load.used_seconds).sum::<u64>(), 300);
     // Tally stops for hours: what was open ended at the last poll that saw it.
     store
-        .record_poll(polled, T0 + 20 * H, PollResult::Answered(snapshot(&[])))
+        .record_poll(
+            polled,
+            T0 + 20 * H,
+            PollResult::Answered(snapshot(&[])).into(),
+        )
         .await
         .expect("poll after a gap");
     assert_rollups_exact(&store, "after a gap in polling").await;
@@ -520,6 +590,53 @@ async fn rollups_are_rebuilt_when_a_migration_asks() {
     assert_rollups_exact(&store, "after the rebuild at open").await;
 }
 
+/// A history written before day and month rollups existed gets them from its hourly rows when
+/// the store opens (migration 0013 asks; simulated by emptying them and asking again).
+#[tokio::test]
+async fn day_and_month_rollups_are_rebuilt_when_a_migration_asks() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}", dir.path().join("tally.db").display());
+    let store = Store::open(&url).await.expect("open");
+    let server = store.ensure_server("lic1", "flexlm").await.expect("server");
+    // Across a month's end: two months, three days.
+    let b = batch(
+        vec![session(1, 3, 6, 2, T0 - 2 * H, T0 + 30 * H)],
+        vec![denial(1, 4, T0 + 10 * H)],
+    );
+    import(&store, server, "/logs/a.log", vec![b]).await;
+    let all = RollupFilter::default();
+    let months = store.rollups(&all, Grain::Month).await.expect("months");
+    assert_eq!(months.len(), 2);
+    assert_eq!(
+        store.rollups(&all, Grain::Day).await.expect("days").len(),
+        3
+    );
+    store.close().await;
+
+    use sqlx::{ConnectOptions, Connection};
+    let mut raw = url
+        .parse::<sqlx::sqlite::SqliteConnectOptions>()
+        .expect("url")
+        .connect()
+        .await
+        .expect("raw connection");
+    sqlx::raw_sql(
+        "DELETE FROM day_rollup; DELETE FROM user_day; DELETE FROM month_rollup; DELETE FROM user_month;
+         UPDATE store_state SET value = 'rebuild' WHERE name = 'coarse_rollups'",
+    )
+    .execute(&mut raw)
+    .await
+    .expect("forget day and month rollups");
+    raw.close().await.expect("close");
+
+    let store = Store::open(&url).await.expect("reopen");
+    assert_eq!(
+        store.rollups(&all, Grain::Month).await.expect("months"),
+        months
+    );
+    assert_rollups_exact(&store, "after the day and month rebuild at open").await;
+}
+
 /// A checkout in a poll: feature, user, host, count, reported start.
 type Held = (&'static str, &'static str, &'static str, u32, Option<i64>);
 
@@ -584,7 +701,7 @@ async fn polls_extend_rollups_exactly(store: Store) {
     let cat: Held = ("mesher", "cat", "ws1", 1, None);
     let poll = async |at: i64, up: bool, held: &[Held]| {
         let counts = store
-            .record_poll(server, at, PollResult::Answered(answer(up, held)))
+            .record_poll(server, at, PollResult::Answered(answer(up, held)).into())
             .await
             .expect("poll");
         assert_rollups_exact(&store, &format!("after the poll at T0{:+}", at - T0)).await;
@@ -661,7 +778,7 @@ async fn polls_extend_rollups_exactly(store: Store) {
         .record_poll(
             server,
             T0 + 12 * H + 10,
-            PollResult::Failed("timed out".into()),
+            PollResult::Failed("timed out".into()).into(),
         )
         .await
         .expect("failed poll");

@@ -2,9 +2,10 @@
 
 mod common;
 
+use tally_core::PollResult;
 use tally_core::snapshot::{Checkout, Feature, FeatureKind, LicenseServer, ServerStatus};
 use tally_core::{ImportStatus, RemoteStatus, Snapshot};
-use tally_store::{PollResult, ServerConfig, Store, StoreError};
+use tally_store::{ServerConfig, Store, StoreError};
 
 stories!(
     servers_are_configured_and_named_once,
@@ -85,7 +86,7 @@ async fn servers_are_configured_and_named_once(store: Store) {
         .record_poll(
             id,
             1_700_000_000,
-            PollResult::Answered(snapshot(true, &["ann"])),
+            PollResult::Answered(snapshot(true, &["ann"])).into(),
         )
         .await
         .expect("poll");
@@ -117,7 +118,7 @@ async fn servers_are_configured_and_named_once(store: Store) {
 
 async fn consecutive_polls_make_sessions(store: Store) {
     let id = store.add_server(polled("lic1")).await.expect("add");
-    let poll = |t: i64, s: Snapshot| store.record_poll(id, t, PollResult::Answered(s));
+    let poll = |t: i64, s: Snapshot| store.record_poll(id, t, PollResult::Answered(s).into());
     poll(1000, snapshot(true, &["ann", "bob"]))
         .await
         .expect("poll 1");
@@ -166,7 +167,7 @@ async fn consecutive_polls_make_sessions(store: Store) {
         .record_poll(
             id,
             5060,
-            PollResult::Failed("lmutil timed out after 10 s".into()),
+            PollResult::Failed("lmutil timed out after 10 s".into()).into(),
         )
         .await
         .expect("failed poll");
@@ -191,7 +192,7 @@ async fn open_checkouts_kept_in_memory_follow_other_writers() {
     let id = a.add_server(polled("lic1")).await.expect("add");
     let poll = async |store: &Store, t: i64, holders: &[&str]| {
         store
-            .record_poll(id, t, PollResult::Answered(snapshot(true, holders)))
+            .record_poll(id, t, PollResult::Answered(snapshot(true, holders)).into())
             .await
             .expect("poll")
     };
@@ -207,7 +208,7 @@ async fn open_checkouts_kept_in_memory_follow_other_writers() {
         let mut s = snapshot(true, &["cat"]);
         s.features[0].issued = Some(n);
         store
-            .record_poll(id, t, PollResult::Answered(s))
+            .record_poll(id, t, PollResult::Answered(s).into())
             .await
             .expect("poll");
         let features = a.features(Some(id)).await.expect("features");
@@ -239,12 +240,12 @@ async fn names_are_written_as_polled(store: Store) {
     let id = store.add_server(polled("lic1")).await.expect("add");
     let odd = ["o\"brien \\ x", "zoë", "tab\there", "zoë"];
     let first = store
-        .record_poll(id, 1000, PollResult::Answered(snapshot(true, &odd)))
+        .record_poll(id, 1000, PollResult::Answered(snapshot(true, &odd)).into())
         .await
         .expect("poll 1");
     assert_eq!(first.opened, 4);
     store
-        .record_poll(id, 1060, PollResult::Answered(snapshot(true, &[])))
+        .record_poll(id, 1060, PollResult::Answered(snapshot(true, &[])).into())
         .await
         .expect("poll 2");
     let mut users: Vec<_> = store

@@ -1,50 +1,116 @@
-//! Import benchmark on a generated 1 M-line FlexNet debug log (PERF.md targets 1-3).
+//! Import benchmark: end-to-end speed, the plugin parse, the write path and peak memory, on the
+//! 20× FlexNet log when the corpus is there.
 //!
-//! Prints, from one run, medians of 5 repetitions of:
+//! The input: 20 copies of `flexlm-debuglog/flexlm_reporter__umich_ansyslmd_2017-02-18.log` from
+//! `../shared/corpus`, copy k with every `M/D/YYYY` and `Dow Mon DD YYYY` date moved k × 111 days
+//! on (sha256 checked), else a generated FlexNet debug log of `LINES` lines (say so on stdout).
+//!
+//! Prints, from one run, medians of `TALLY_BENCH_REPS` (default 5) repetitions of:
 //! - native parse → records (the plugin crate called directly),
 //! - the same parse through the wasm component (boundary and string table included),
-//! - the store's write path (multi-row inserts on the writer thread) for the parsed batches,
-//! - end-to-end `tally import` (the real binary, fresh SQLite database each time),
+//! - the store's write path (facts, rollups, checkpoints on the writer) for the parsed batches,
+//! - end-to-end `tally import` (the real binary, fresh SQLite database each time): lines/s,
+//!   MB/s and the child process's peak RSS,
 //! - the baseline: native parse + rusqlite prepared-statement bulk insert into the same schema.
 //!
-//! Then the ratios PERF.md sets targets for.
+//! Then the ratios against the baselines of the same run: end to end ÷ baseline, component ÷
+//! native parse, write path ÷ rusqlite insert (a shared machine's absolute times vary too much
+//! to compare across runs).
 //!
 //! `cargo bench -p tally --bench import [-- LINES]`
 
 use std::collections::HashMap;
+use std::io::Read;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use chrono::{Datelike, NaiveDate};
 use flexlm_log::FlexlmLog;
+use sha2::{Digest, Sha256};
 use tally_plugin_host::{ImportConfig, ImportRun, PluginEngine, Registry};
 use tally_plugin_sdk::{Batch as SdkBatch, ImportConfig as SdkConfig, Importer};
 use tally_store::{Checkpoint, FileIdentity, NewImport, Store};
 
-const REPS: usize = 5;
 const CHUNK: usize = 1 << 20;
 const SCHEMA: &str = include_str!("../../tally-store/migrations/sqlite/0001_initial.sql");
 
+/// The corpus log the 20× file is made of, and what the result must hash to.
+const CORPUS_LOG: &str = "flexlm-debuglog/flexlm_reporter__umich_ansyslmd_2017-02-18.log";
+const COPIES: i64 = 20;
+/// The log's span plus one day: copies never overlap.
+const SHIFT_DAYS: i64 = 111;
+const SHA256_20X: &str = "85ce2ba4546c11d1ebe4c8ba68aa07c6a0939d8f46815558c7afb209ad63bbfa";
+
+fn reps() -> usize {
+    match std::env::var("TALLY_BENCH_REPS") {
+        Ok(v) => v
+            .parse::<usize>()
+            .ok()
+            .filter(|&n| n >= 1)
+            .unwrap_or_else(|| panic!("TALLY_BENCH_REPS={v}: expected a count of at least 1")),
+        Err(_) => 5,
+    }
+}
+
 fn main() {
-    let lines: u64 = std::env::args()
-        .skip(1)
-        .find_map(|a| a.parse().ok())
-        .unwrap_or(1_000_000);
+    let reps = reps();
+    let lines_arg: Option<u64> = std::env::args().skip(1).find_map(|a| a.parse().ok());
     let dir = tempfile::tempdir().expect("temp dir");
-    let (log, totals) = flexlm_log::synth::generate(lines, 42);
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/corpus")
+        .join(CORPUS_LOG);
+    let (log, expected_sessions): (Vec<u8>, Option<u64>) = match (lines_arg, corpus.is_file()) {
+        (None, true) => {
+            let original = std::fs::read(&corpus).expect("reading the corpus log");
+            let log = twenty_times(&original);
+            let hash = hex::encode(Sha256::digest(&log));
+            assert_eq!(
+                hash,
+                SHA256_20X,
+                "the 20x file built from {} does not hash to the published sha256",
+                corpus.display()
+            );
+            println!("input: 20x {CORPUS_LOG} (sha256 {}…, checked)", &hash[..12]);
+            (log, None)
+        }
+        (lines, found) => {
+            let lines = lines.unwrap_or(1_000_000);
+            if !found {
+                println!(
+                    "input: generated log ({} not found: the 20x corpus file cannot be built)",
+                    corpus.display()
+                );
+            } else {
+                println!("input: generated log of {lines} lines (asked for on the command line)");
+            }
+            let (log, totals) = flexlm_log::synth::generate(lines, 42);
+            (log.into_bytes(), Some(totals.checkouts))
+        }
+    };
     let log_path = dir.path().join("lmgrd.log");
     std::fs::write(&log_path, &log).expect("writing the log");
+    let lines = memchr::memchr_iter(b'\n', &log).count() as u64;
     let mb = log.len() as f64 / 1e6;
+    let chunks = whole_line_chunks(&log);
+    let sessions = native_parse(&chunks).sessions.len() as u64;
+    if let Some(expected) = expected_sessions {
+        assert_eq!(sessions, expected, "native parse of the generated log");
+    }
     println!(
-        "generated FlexNet debug log: {} lines, {mb:.1} MB, {} checkouts, {} denials",
-        totals.lines, totals.checkouts, totals.denials
+        "{lines} lines, {mb:.1} MB, {sessions} sessions; medians of {reps} repetitions; load: {}",
+        load_average()
     );
-    let chunks = whole_line_chunks(log.as_bytes());
+    let median = |f: &mut dyn FnMut() -> Duration| -> Duration {
+        let mut times: Vec<Duration> = (0..reps).map(|_| f()).collect();
+        times.sort();
+        times[reps / 2]
+    };
 
     // 1. Native parse → owned records.
-    let native = median(|| {
+    let native = median(&mut || {
         let t = Instant::now();
         let batch = native_parse(&chunks);
-        assert_eq!(batch.sessions.len() as u64, totals.checkouts);
+        assert_eq!(batch.sessions.len() as u64, sessions);
         t.elapsed()
     });
 
@@ -54,7 +120,7 @@ fn main() {
         .add_dir(Path::new(tally_plugin_artifacts::FLEXLM_LOG))
         .expect("flexlm-log");
     let mut parsed = Vec::new();
-    let component = median(|| {
+    let component = median(&mut || {
         let t = Instant::now();
         let mut run = ImportRun::begin(plugin.clone(), &ImportConfig::default()).expect("begin");
         let mut batches: Vec<_> = chunks.iter().map(|c| run.feed(c).expect("feed")).collect();
@@ -62,7 +128,7 @@ fn main() {
         let elapsed = t.elapsed();
         assert_eq!(
             batches.iter().map(|b| b.sessions.len() as u64).sum::<u64>(),
-            totals.checkouts
+            sessions
         );
         parsed = batches;
         elapsed
@@ -78,7 +144,7 @@ fn main() {
         .build()
         .expect("runtime");
     let mut rep = 0;
-    let write = median(|| {
+    let write = median(&mut || {
         rep += 1;
         let url = format!(
             "sqlite://{}",
@@ -120,39 +186,40 @@ fn main() {
             t.elapsed()
         })
     });
+    drop(parsed);
 
-    // 4. End to end: the real binary.
+    // 4. End to end: the real binary, its peak RSS as the kernel counted it.
     let mut rep = 0;
-    let e2e = median(|| {
+    let mut peaks = Vec::new();
+    let e2e = median(&mut || {
         rep += 1;
         let db = format!(
             "sqlite://{}",
             dir.path().join(format!("e2e-{rep}.db")).display()
         );
-        let t = Instant::now();
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_tally"))
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_tally"));
+        command
             .args(["--db", &db, "import", "--json", "--utc-offset", "0"])
             .arg(&log_path)
             .env("TALLY_PLUGIN_DIR", dir.path().join("no-plugins"))
             // The first repetition compiles the plugin into this cache; the median is warm.
-            .env("XDG_CACHE_HOME", dir.path().join("cache"))
-            .output()
-            .expect("running tally");
+            .env("XDG_CACHE_HOME", dir.path().join("cache"));
+        let t = Instant::now();
+        let run = run_measured(&mut command);
         let elapsed = t.elapsed();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let summary: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
-        assert_eq!(summary["sessions"].as_u64(), Some(totals.checkouts));
+        assert!(run.success, "tally import failed: {}", run.stderr);
+        let summary: serde_json::Value = serde_json::from_slice(&run.stdout).expect("json");
+        assert_eq!(summary["sessions"].as_u64(), Some(sessions));
+        peaks.push(run.peak_rss_kib);
         elapsed
     });
+    peaks.sort_unstable();
+    let peak_mib = peaks[peaks.len() / 2] as f64 / 1024.0;
 
     // 5. Baseline: native parse + rusqlite prepared statements, one transaction, same schema.
     let mut rep = 0;
     let mut insert_only = Vec::new();
-    let baseline = median(|| {
+    let baseline = median(&mut || {
         rep += 1;
         let t = Instant::now();
         let batch = native_parse(&chunks);
@@ -165,53 +232,62 @@ fn main() {
     insert_only.sort();
     let insert_only = insert_only[insert_only.len() / 2];
 
-    let rate = |d: Duration| totals.lines as f64 / d.as_secs_f64();
+    let rate = |d: Duration| lines as f64 / d.as_secs_f64();
     let row_rate = |d: Duration| rows as f64 / d.as_secs_f64();
+    let mbs = |d: Duration| mb / d.as_secs_f64();
     println!();
     println!(
-        "{:<48} {:>10} {:>14}",
-        "stage (median of 5)", "time", "rate"
+        "{:<52} {:>9} {:>16} {:>9}",
+        format!("stage (median of {reps})"),
+        "time",
+        "rate",
+        "MB/s"
     );
-    println!(
-        "{:<48} {:>8.0}ms {:>10.2} M lines/s",
+    let line = |name: &str, d: Duration, rate: String| {
+        println!("{name:<52} {:>7.0}ms {rate:>16} {:>9.1}", ms(d), mbs(d));
+    };
+    line(
         "native parse -> records",
-        ms(native),
-        rate(native) / 1e6
+        native,
+        format!("{:.2} M lines/s", rate(native) / 1e6),
     );
-    println!(
-        "{:<48} {:>8.0}ms {:>10.2} M lines/s",
+    line(
         "component parse (wasm, records across the boundary)",
-        ms(component),
-        rate(component) / 1e6
+        component,
+        format!("{:.2} M lines/s", rate(component) / 1e6),
     );
-    println!(
-        "{:<48} {:>8.0}ms {:>10.2} M rows/s",
-        "store write path (multi-row, writer thread)",
-        ms(write),
-        row_rate(write) / 1e6
+    line(
+        "store write path (writer thread, rollups included)",
+        write,
+        format!("{:.2} M rows/s", row_rate(write) / 1e6),
     );
-    println!(
-        "{:<48} {:>8.0}ms {:>10.2} M rows/s",
+    line(
         "baseline insert alone (rusqlite prepared)",
-        ms(insert_only),
-        row_rate(insert_only) / 1e6
+        insert_only,
+        format!("{:.2} M rows/s", row_rate(insert_only) / 1e6),
     );
-    println!(
-        "{:<48} {:>8.0}ms {:>10.2} M lines/s",
+    line(
         "end-to-end `tally import` (process, SQLite)",
-        ms(e2e),
-        rate(e2e) / 1e6
+        e2e,
+        format!("{:.2} M lines/s", rate(e2e) / 1e6),
+    );
+    line(
+        "baseline: native parse + rusqlite insert",
+        baseline,
+        format!("{:.2} M lines/s", rate(baseline) / 1e6),
     );
     println!(
-        "{:<48} {:>8.0}ms {:>10.2} M lines/s",
-        "baseline: native parse + rusqlite insert",
-        ms(baseline),
-        rate(baseline) / 1e6
+        "peak RSS of `tally import`: {peak_mib:.1} MiB (median; all: {})",
+        peaks
+            .iter()
+            .map(|k| format!("{:.1}", *k as f64 / 1024.0))
+            .collect::<Vec<_>>()
+            .join(", ")
     );
     println!();
     let ratio = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64();
     println!(
-        "target 1  end-to-end / baseline         {:>5.2}x  (target <= 1.5x, stretch 1.2x; and >= 1.2 M lines/s: {:.2})",
+        "target 1  end-to-end / baseline         {:>5.2}x  (target <= 1.3x; and >= 1.2 M lines/s: {:.2})",
         ratio(e2e, baseline),
         rate(e2e) / 1e6
     );
@@ -220,19 +296,161 @@ fn main() {
         ratio(component, native)
     );
     println!(
-        "target 3  write path rate / rusqlite     {:>5.2}x  (target >= 0.6x)",
+        "target 3  write path rate / rusqlite     {:>5.2}x  (target >= 0.8x)",
         ratio(insert_only, write)
     );
+    println!("target 7  peak RSS of `tally import`    {peak_mib:>5.1} MiB (target <= 64 MiB)");
+}
+
+/// The 20× file: `log` 20 times, copy k with its dates moved k × 111 days on.
+fn twenty_times(log: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(log.len() * COPIES as usize + 1024);
+    for k in 0..COPIES {
+        shift_dates(log, k * SHIFT_DAYS, &mut out);
+    }
+    out
+}
+
+fn is_word(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+/// Appends `log` to `out` with every `M/D/YYYY` and `Dow Mon DD YYYY` date (whole words) moved
+/// `days` on; the weekday is the new date's.
+fn shift_dates(log: &[u8], days: i64, out: &mut Vec<u8>) {
+    let mut i = 0;
+    while i < log.len() {
+        let at_word_start = i == 0 || !is_word(log[i - 1]);
+        if at_word_start && let Some((date, len, kind)) = date_at(&log[i..]) {
+            let shifted = date + chrono::Duration::days(days);
+            let text = match kind {
+                DateForm::Slashes => {
+                    format!("{}/{}/{}", shifted.month(), shifted.day(), shifted.year())
+                }
+                DateForm::Words => shifted.format("%a %b %d %Y").to_string(),
+            };
+            out.extend_from_slice(text.as_bytes());
+            i += len;
+        } else {
+            out.push(log[i]);
+            i += 1;
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum DateForm {
+    /// `2/18/2017`
+    Slashes,
+    /// `Sat Feb 18 2017`
+    Words,
+}
+
+/// The date `s` starts with, its length and form; the byte after it must end the word.
+fn date_at(s: &[u8]) -> Option<(NaiveDate, usize, DateForm)> {
+    let digits = |from: usize| {
+        s[from.min(s.len())..]
+            .iter()
+            .take_while(|b| b.is_ascii_digit())
+            .count()
+    };
+    let number = |from: usize, len: usize| -> u32 {
+        s[from..from + len]
+            .iter()
+            .fold(0, |n, b| n * 10 + u32::from(b - b'0'))
+    };
+    let ends_word = |at: usize| s.get(at).is_none_or(|&b| !is_word(b));
+    // M/D/YYYY
+    let m = digits(0);
+    if (1..=2).contains(&m) && s.get(m) == Some(&b'/') {
+        let d = digits(m + 1);
+        let y_at = m + 1 + d + 1;
+        if (1..=2).contains(&d)
+            && s.get(m + 1 + d) == Some(&b'/')
+            && digits(y_at) == 4
+            && ends_word(y_at + 4)
+        {
+            let date =
+                NaiveDate::from_ymd_opt(number(y_at, 4) as i32, number(0, m), number(m + 1, d))?;
+            return Some((date, y_at + 4, DateForm::Slashes));
+        }
+        return None;
+    }
+    // Dow Mon DD YYYY
+    const DAYS: [&[u8]; 7] = [b"Mon", b"Tue", b"Wed", b"Thu", b"Fri", b"Sat", b"Sun"];
+    const MONTHS: [&[u8]; 12] = [
+        b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov",
+        b"Dec",
+    ];
+    if s.len() < 15 || !DAYS.contains(&&s[..3]) || s[3] != b' ' || s[7] != b' ' || s[10] != b' ' {
+        return None;
+    }
+    let month = MONTHS.iter().position(|m| *m == &s[4..7])?;
+    if digits(8) != 2 || digits(11) != 4 || !ends_word(15) {
+        return None;
+    }
+    let date = NaiveDate::from_ymd_opt(number(11, 4) as i32, month as u32 + 1, number(8, 2))?;
+    Some((date, 15, DateForm::Words))
+}
+
+/// What a child process did: its output, and its peak resident set as the kernel counted it.
+struct Measured {
+    success: bool,
+    stdout: Vec<u8>,
+    stderr: String,
+    peak_rss_kib: u64,
+}
+
+/// Runs `command` to its end and reaps it with `wait4`, which returns the child's own resource
+/// usage (peak RSS included): std's `wait` does not.
+fn run_measured(command: &mut std::process::Command) -> Measured {
+    use std::process::Stdio;
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starting tally");
+    let mut stdout_pipe = child.stdout.take().expect("stdout");
+    let mut stderr_pipe = child.stderr.take().expect("stderr");
+    let stderr = std::thread::spawn(move || {
+        let mut s = Vec::new();
+        let _ = stderr_pipe.read_to_end(&mut s);
+        s
+    });
+    let mut stdout = Vec::new();
+    stdout_pipe
+        .read_to_end(&mut stdout)
+        .expect("reading stdout");
+    let pid = libc::pid_t::try_from(child.id()).expect("pid");
+    let mut status: libc::c_int = 0;
+    // SAFETY: an all-zero `rusage` is a valid value; `wait4` writes it and `status` for our own
+    // child, which nothing else waits for (`child` is never waited on through std).
+    #[allow(unsafe_code)]
+    let (reaped, usage) = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        let reaped = libc::wait4(pid, &mut status, 0, &mut usage);
+        (reaped, usage)
+    };
+    assert_eq!(reaped, pid, "wait4: {}", std::io::Error::last_os_error());
+    let stderr = String::from_utf8_lossy(&stderr.join().expect("stderr thread")).into_owned();
+    Measured {
+        success: libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        stdout,
+        stderr,
+        // Linux reports ru_maxrss in KiB.
+        peak_rss_kib: u64::try_from(usage.ru_maxrss).unwrap_or(0),
+    }
+}
+
+/// `/proc/loadavg`'s three figures, or why there are none.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|e| format!("unknown ({e})"))
 }
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
-}
-
-fn median(mut f: impl FnMut() -> Duration) -> Duration {
-    let mut times: Vec<Duration> = (0..REPS).map(|_| f()).collect();
-    times.sort();
-    times[REPS / 2]
 }
 
 /// Chunks of ≤ 1 MiB cut after a newline, as `tally import` feeds them.

@@ -22,10 +22,11 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use tally_core::PollResult;
 use tally_plugin_host::{CallError, ImportConfig, ImportRun, PluginEngine, Registry, World};
 use tally_plugin_sdk::Poller;
 use tally_sim::{Scenario, Workload};
-use tally_store::{PollResult, ServerConfig, Store};
+use tally_store::{ServerConfig, Store};
 
 const REPS: usize = 5;
 /// Consecutive answers per repetition, one simulated minute apart.
@@ -128,7 +129,7 @@ issued = 60
                 parsing += p.elapsed();
                 checkouts = snapshot.checkouts.len();
                 store
-                    .record_poll(id, *now, PollResult::Answered(snapshot))
+                    .record_poll(id, *now, PollResult::Answered(snapshot).into())
                     .await
                     .expect("record");
             }

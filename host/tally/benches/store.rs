@@ -410,7 +410,7 @@ fn cached(
     {
         let stored = runtime.block_on(async {
             let store = Store::open(url).await.ok()?;
-            let totals = store.totals().await.ok();
+            let totals = store.row_counts().await.ok();
             store.close().await;
             totals
         });

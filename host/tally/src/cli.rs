@@ -5,11 +5,14 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
-use serde::Serialize;
-use tally_store::{FactCounts, Store};
+use tally_app::App;
+use tally_app::access::Actor;
+use tally_app::import::{self, ImportOptions};
+use tally_core::time::UtcOffset;
+use tally_store::Store;
 
+use crate::config::{Config, Setting, pick};
 use crate::{output, plugins};
-use tally_server::import::{self, FileSummary, ImportOptions};
 
 /// Tally: who uses your floating licenses, when, how much, and how often they are refused.
 #[derive(Debug, Parser)]
@@ -23,8 +26,17 @@ pub struct Cli {
 
 #[derive(Debug, Args)]
 pub struct Global {
-    /// Database URL. Default: an SQLite file in the user's data directory.
-    #[arg(long, env = "TALLY_DB", global = true, value_name = "URL")]
+    /// Configuration file (`tally.toml`); its settings give way to flags and the environment.
+    #[arg(long, env = "TALLY_CONFIG", global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Database URL. Default: an SQLite file in the data directory.
+    #[arg(
+        long,
+        env = "TALLY_DB",
+        hide_env_values = true,
+        global = true,
+        value_name = "URL"
+    )]
     pub db: Option<String>,
     /// Directory of operator-installed plugins (one sub-directory per plugin).
     #[arg(long, env = "TALLY_PLUGIN_DIR", global = true, value_name = "DIR")]
@@ -73,9 +85,33 @@ pub enum Command {
         #[arg(value_name = "FILE")]
         file: PathBuf,
     },
+    /// The configuration in force: `tally config check` validates it and says where each
+    /// setting comes from (flag, environment, file, default).
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Tally's own licence: show it with usage against each limit, check, install or remove a
+    /// licence file, and make keys and licences for self-issued ones.
+    License(crate::licence::LicenseArgs),
+    /// Make a consistent copy of the database while Tally runs (SQLite; PostgreSQL and MariaDB
+    /// use their own tools).
+    Backup(crate::backup::BackupArgs),
+    /// Check a backup, and restore it into the database.
+    Restore(crate::backup::RestoreArgs),
+    /// Local accounts of the API and dashboard: add, edit, remove, list.
+    #[command(subcommand)]
+    User(crate::accounts::UserCommand),
+    /// API tokens for scripts and agents: create (printed once), list, revoke.
+    #[command(subcommand)]
+    Token(crate::accounts::TokenCommand),
     /// Write a synthetic multi-year usage history (sessions, denials, rollups) into the
     /// database, for trying reports and benchmarking: `tally gen --help` says how big.
     Gen(crate::generator::GenArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Validate the configuration and print each setting with where it comes from.
+    Check,
 }
 
 #[derive(Debug, Args)]
@@ -88,8 +124,8 @@ pub struct ImportArgs {
     pub format: Option<String>,
     /// The license server's offset from UTC, e.g. `-5`, `+5:30`, `0`. Logs are written in its
     /// local time. Default: this machine's offset at the file's modification time.
-    #[arg(long, value_name = "±H[:MM]", value_parser = parse_utc_offset, allow_hyphen_values = true)]
-    pub utc_offset: Option<i32>,
+    #[arg(long, value_name = "±H[:MM]", allow_hyphen_values = true)]
+    pub utc_offset: Option<UtcOffset>,
     /// Print the summary as one JSON object.
     #[arg(long)]
     pub json: bool,
@@ -108,43 +144,59 @@ pub struct ImportArgs {
     pub paths: Vec<PathBuf>,
 }
 
-pub(crate) fn parse_utc_offset(text: &str) -> Result<i32, String> {
-    let err = || format!("`{text}` is not a UTC offset like -5, +5:30 or 0");
-    let (sign, rest) = match text.as_bytes().first() {
-        Some(b'-') => (-1, &text[1..]),
-        Some(b'+') => (1, &text[1..]),
-        _ => (1, text),
-    };
-    let (hours, minutes) = rest.split_once(':').unwrap_or((rest, "0"));
-    let hours: i32 = hours.parse().map_err(|_| err())?;
-    let minutes: i32 = minutes.parse().map_err(|_| err())?;
-    if !(0..=14).contains(&hours) || !(0..60).contains(&minutes) {
-        return Err(err());
-    }
-    Ok(sign * (hours * 3600 + minutes * 60))
-}
-
 fn project_dirs() -> Option<directories::ProjectDirs> {
     directories::ProjectDirs::from("org", "tally", "tally")
 }
 
+/// The configuration file in force, read once at start.
+static CONFIG: std::sync::OnceLock<Config> = std::sync::OnceLock::new();
+
+pub(crate) fn config() -> &'static Config {
+    CONFIG.get_or_init(Config::default)
+}
+
+/// Reads the configuration file named by `--config` / `$TALLY_CONFIG`, once.
+pub(crate) fn load_config(global: &Global) -> anyhow::Result<&'static Config> {
+    let config = Config::load(global.config.as_deref())?;
+    Ok(CONFIG.get_or_init(|| config))
+}
+
+/// Where Tally keeps its state: the configuration's `data_dir`, else the user's data directory.
 pub(crate) fn data_dir() -> PathBuf {
-    project_dirs()
-        .map(|d| d.data_dir().to_path_buf())
-        .unwrap_or_else(|| PathBuf::from(".tally"))
+    config().file.data_dir.clone().unwrap_or_else(|| {
+        project_dirs()
+            .map(|d| d.data_dir().to_path_buf())
+            .unwrap_or_else(|| PathBuf::from(".tally"))
+    })
 }
 
 impl Global {
+    pub(crate) fn db_setting(&self) -> Setting<String> {
+        pick(
+            self.db.clone(),
+            Some("TALLY_DB"),
+            config().file.database.clone(),
+            config(),
+            || format!("sqlite://{}", data_dir().join("tally.db").display()),
+        )
+    }
+
     pub(crate) fn db_url(&self) -> String {
-        self.db
-            .clone()
-            .unwrap_or_else(|| format!("sqlite://{}", data_dir().join("tally.db").display()))
+        self.db_setting().value
+    }
+
+    pub(crate) fn plugin_dir_setting(&self) -> Setting<PathBuf> {
+        pick(
+            self.plugin_dir.clone(),
+            Some("TALLY_PLUGIN_DIR"),
+            config().file.plugin_dir.clone(),
+            config(),
+            || data_dir().join("plugins"),
+        )
     }
 
     pub(crate) fn plugin_dir(&self) -> PathBuf {
-        self.plugin_dir
-            .clone()
-            .unwrap_or_else(|| data_dir().join("plugins"))
+        self.plugin_dir_setting().value
     }
 
     /// Compiled plugin code is cached here unless `--no-plugin-cache`.
@@ -167,16 +219,29 @@ impl Global {
         plugins::open(&self.plugin_dir(), self.plugin_cache().as_deref())
     }
 
+    /// The verbs' shared state for a one-shot command: the store and the plugins in use.
+    pub(crate) async fn app(&self) -> anyhow::Result<App> {
+        let store = self.store().await?;
+        let registry = self.plugins()?;
+        Ok(App::new(
+            store,
+            registry,
+            tally_app::poll::Tools::default(),
+            data_dir().join("spool"),
+        ))
+    }
+
     pub(crate) async fn store(&self) -> anyhow::Result<Store> {
         let url = self.db_url();
         Store::open(&url)
             .await
-            .with_context(|| format!("cannot open the database {url}"))
+            .with_context(|| format!("cannot open the database {}", tally_store::redact(&url)))
     }
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
+        Command::Config(ConfigCommand::Check) => crate::servers::check(&cli.global, None),
         Command::Server(command) => crate::servers::server(&cli.global, command).await,
         Command::Serve(args) => crate::servers::serve(&cli.global, args).await,
         Command::Probe { format, json, file } => {
@@ -197,98 +262,37 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Plugin(args) => plugins::run(&cli.global, args).await,
+        Command::License(args) => {
+            let store = match args.needs_store() {
+                true => Some(cli.global.store().await?),
+                false => None,
+            };
+            crate::licence::run(store.as_ref(), args).await
+        }
+        Command::Backup(args) => crate::backup::backup(&cli.global.db_url(), &args).await,
+        Command::Restore(args) => crate::backup::restore(&cli.global.db_url(), &args).await,
+        Command::User(command) => crate::accounts::user(&cli.global, command).await,
+        Command::Token(command) => crate::accounts::token(&cli.global, command).await,
         Command::Gen(args) => crate::generator::run(&cli.global, args)
             .await
             .map(|()| ExitCode::SUCCESS),
     }
 }
 
-/// The closing summary of `tally import`, also its `--json` output.
-#[derive(Debug, Default, Serialize)]
-struct ImportSummary {
-    files: u64,
-    failed: u64,
-    lines: u64,
-    #[serde(flatten)]
-    added: FactCounts,
-    /// First malformed lines, as `file:line`.
-    malformed_lines: Vec<String>,
-    results: Vec<FileSummary>,
-    errors: Vec<FileError>,
-}
-
-#[derive(Debug, Serialize)]
-struct FileError {
-    path: String,
-    error: String,
-}
-
 async fn import(global: &Global, args: ImportArgs) -> anyhow::Result<ExitCode> {
-    let store = global.store().await?;
-    let registry = global.plugins()?;
+    let app = global.app().await?;
     let options = ImportOptions {
         server: args.server,
         format: args.format,
-        utc_offset: args.utc_offset,
+        utc_offset: args.utc_offset.map(UtcOffset::seconds),
         chunk_size: args.chunk_size,
         abort_after_commits: args.abort_after_commits,
         denials_only: args.denials_only,
         ..ImportOptions::default()
     };
-    // With --server the files are one log, in the order given: checkouts open at the end of a
-    // file continue into the next when the same importer reads it (an SFLM session crossing
-    // midnight is split across two day files; a rotated log is followed by its successor).
-    let importers: Vec<Option<String>> = args
-        .paths
-        .iter()
-        .map(|path| {
-            options.server.as_ref()?;
-            let plugin = import::importer_of(&registry, options.format.as_deref(), path).ok()?;
-            Some(plugin.id().to_string())
-        })
-        .collect();
-    let bar = output::Bar::new();
-    let mut summary = ImportSummary::default();
-    let mut carry = None;
-    for (i, path) in args.paths.iter().enumerate() {
-        summary.files += 1;
-        let options = ImportOptions {
-            continued: importers[i].is_some() && importers.get(i + 1) == Some(&importers[i]),
-            carry: carry.take(),
-            ..options.clone()
-        };
-        match import::import_file(&store, &registry, path, &options, &bar).await {
-            Ok(file) => {
-                // A file imported before ended its own checkouts then: nothing to carry.
-                if options.continued && file.outcome != "unchanged" {
-                    carry = Some(store.import_run(file.run).await?.checkpoint.state);
-                }
-                if !args.json {
-                    output::print_file(&file);
-                }
-                summary.lines += file.lines;
-                summary.added += file.added;
-                let room = 5usize.saturating_sub(summary.malformed_lines.len());
-                summary.malformed_lines.extend(
-                    file.malformed_lines
-                        .iter()
-                        .take(room)
-                        .map(|l| format!("{}:{l}", file.path)),
-                );
-                summary.results.push(file);
-            }
-            Err(error) => {
-                summary.failed += 1;
-                if !args.json {
-                    eprintln!("error: {error:#}");
-                }
-                summary.errors.push(FileError {
-                    path: path.display().to_string(),
-                    error: format!("{error:#}"),
-                });
-            }
-        }
-    }
+    let bar = output::Bar::new(!args.json);
+    let summary =
+        import::import_files(&app, &Actor::operator(), &args.paths, &options, &bar).await?;
     if args.json {
         println!("{}", serde_json::to_string(&summary)?);
     } else {
@@ -310,18 +314,4 @@ async fn import(global: &Global, args: ImportArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_utc_offset;
-
-    #[test]
-    fn utc_offsets() {
-        assert_eq!(parse_utc_offset("0"), Ok(0));
-        assert_eq!(parse_utc_offset("-5"), Ok(-18_000));
-        assert_eq!(parse_utc_offset("+5:30"), Ok(19_800));
-        assert!(parse_utc_offset("25").is_err());
-        assert!(parse_utc_offset("abc").is_err());
-    }
 }

@@ -30,11 +30,13 @@ use tally_core::period::{DAY, HOUR};
 use tally_core::snapshot::{
     Feature as SnapFeature, FeatureKind, LicenseServer, ServerStatus, VendorDaemon,
 };
-use tally_core::{Batch, Denial, DenialKind, EndReason, ErrorCode, Session, Snapshot, Sym};
+use tally_core::{
+    Batch, Denial, DenialKind, EndReason, ErrorCode, PollResult, Session, Snapshot, Sym,
+};
 use tally_sim::rng::Rng;
 use tally_sim::workload::MIN_SESSION;
 use tally_store::{
-    Checkpoint, FactCounts, FileIdentity, NewImport, PollResult, RunId, RunStatus, ServerId, Store,
+    Checkpoint, FactCounts, FileIdentity, NewImport, RunId, RunStatus, ServerId, Store,
 };
 
 use crate::cli::Global;
@@ -103,7 +105,7 @@ pub struct Summary {
 pub async fn run(global: &Global, args: GenArgs) -> anyhow::Result<()> {
     let world = World::new(&args);
     let store = global.store().await?;
-    let totals = store.totals().await?;
+    let totals = store.row_counts().await?;
     if totals.sessions + totals.denials > 0 {
         bail!(
             "the database {} already holds {} sessions and {} denials; `tally gen` writes a whole \
@@ -817,7 +819,7 @@ impl<'a> GenWriter<'a> {
                 ..Snapshot::default()
             };
             self.store
-                .record_poll(id, END, PollResult::Answered(snapshot))
+                .record_poll(id, END, PollResult::Answered(snapshot).into())
                 .await?;
         }
         Ok(self.written)

@@ -2,10 +2,14 @@
 //! the command line and dispatches.
 #![forbid(unsafe_code)]
 
+mod accounts;
+mod backup;
 mod cli;
+mod config;
 // `tally gen` (`gen` is a reserved word since edition 2024).
 #[path = "gen.rs"]
 mod generator;
+mod licence;
 mod output;
 mod plugins;
 mod remote;
@@ -18,13 +22,22 @@ use clap::Parser;
 fn main() -> std::process::ExitCode {
     quiet_on_closed_stdout();
     let args = cli::Cli::parse();
-    tracing_subscriber::fmt()
+    let config = match cli::load_config(&args.global) {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_env("TALLY_LOG").unwrap_or_else(|_| "warn".into());
+    let logs = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("TALLY_LOG")
-                .unwrap_or_else(|_| "warn".into()),
-        )
-        .init();
+        .with_env_filter(filter);
+    match config.file.log.format.unwrap_or_default() {
+        config::LogFormat::Json => logs.json().init(),
+        config::LogFormat::Text => logs.init(),
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -4,13 +4,17 @@ use std::path::Path;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use tally_server::import::{FileSummary, Progress};
+use tally_app::import::{FileSummary, Progress};
 
-/// A byte-based progress bar, drawn only when stderr is a terminal.
-pub struct Bar(ProgressBar);
+/// A byte-based progress bar, drawn only when stderr is a terminal; with `print_files`, each
+/// file's outcome is printed as it ends.
+pub struct Bar {
+    bar: ProgressBar,
+    print_files: bool,
+}
 
 impl Bar {
-    pub fn new() -> Bar {
+    pub fn new(print_files: bool) -> Bar {
         let bar = ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
         bar.set_style(
             ProgressStyle::with_template(
@@ -19,25 +23,32 @@ impl Bar {
             .unwrap_or_else(|_| ProgressStyle::default_bar())
             .progress_chars("=> "),
         );
-        Bar(bar)
+        Bar { bar, print_files }
     }
 }
 
 impl Progress for Bar {
     fn start(&self, path: &Path, total: u64) {
-        self.0.reset();
-        self.0.set_length(total);
-        self.0.set_message(
+        self.bar.reset();
+        self.bar.set_length(total);
+        self.bar.set_message(
             path.file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default(),
         );
     }
     fn advance(&self, bytes: u64) {
-        self.0.inc(bytes);
+        self.bar.inc(bytes);
     }
     fn done(&self) {
-        self.0.finish_and_clear();
+        self.bar.finish_and_clear();
+    }
+    fn file_ended(&self, _path: &Path, result: Result<&FileSummary, &anyhow::Error>) {
+        match result {
+            Ok(file) if self.print_files => print_file(file),
+            Err(error) if self.print_files => eprintln!("error: {error:#}"),
+            _ => {}
+        }
     }
 }
 

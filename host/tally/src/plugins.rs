@@ -12,7 +12,7 @@ use clap::{Args, Subcommand};
 use tally_plugin_host::{
     AuditEntry, AuditLog, Builtin, Package, PluginDir, PluginEngine, PluginView, Registry,
 };
-use tally_server::admin::{Admin, Token};
+use tally_server::Token;
 
 use crate::cli::{Global, data_dir};
 use crate::remote::{Client, multipart};
@@ -83,7 +83,7 @@ pub struct AdminArgs {
     /// File of admin tokens, one a line: `TOKEN` or `NAME TOKEN`. Default: $TALLY_ADMIN_TOKEN,
     /// else <data dir>/admin-token (created with a random token on first start, mode 0600).
     #[arg(long, env = "TALLY_ADMIN_TOKEN_FILE", value_name = "FILE")]
-    admin_token_file: Option<PathBuf>,
+    pub admin_token_file: Option<PathBuf>,
 }
 
 pub fn builtins() -> Vec<Builtin> {
@@ -114,9 +114,9 @@ pub fn open(plugin_dir: &Path, cache_dir: Option<&Path>) -> anyhow::Result<Plugi
     Ok(dir)
 }
 
-/// The admin API's state for `tally serve`: the plugin directory and the tokens.
-pub fn admin(args: &AdminArgs, plugins: Arc<PluginDir>) -> anyhow::Result<Admin> {
-    let (tokens, origin) = match &args.admin_token_file {
+/// `tally serve`'s admin tokens, from the file given or the data directory's (made if new).
+pub fn admin_tokens(file: Option<&Path>, plugins: &PluginDir) -> anyhow::Result<Vec<Token>> {
+    let (tokens, origin) = match file {
         Some(path) => (read_tokens(path)?, path.display().to_string()),
         None => match std::env::var("TALLY_ADMIN_TOKEN") {
             Ok(text) => (Token::parse_all(&text), "$TALLY_ADMIN_TOKEN".into()),
@@ -137,7 +137,7 @@ pub fn admin(args: &AdminArgs, plugins: Arc<PluginDir>) -> anyhow::Result<Admin>
         "tally: admin API at /api/v1/admin, token from {origin}; plugin changes audited in {}",
         plugins.audit().path().display()
     );
-    Ok(Admin::new(plugins, tokens))
+    Ok(tokens)
 }
 
 fn read_tokens(path: &Path) -> anyhow::Result<Vec<Token>> {

@@ -1,11 +1,11 @@
-//! `tally report NAME`: the reports of `tally_server::reports`, printed as a table, CSV or JSON
+//! `tally report NAME`: the reports of `tally_app::reports`, printed as a table, CSV or JSON
 //! (the JSON is what `GET /api/v1/reports/NAME` answers).
 
 use std::process::ExitCode;
 
 use clap::builder::PossibleValue;
 use clap::{Args, ValueEnum};
-use tally_server::reports::{self, Cell, ReportName, ReportQuery, ReportRequest, ReportRows};
+use tally_app::reports::{self, Cell, ReportName, ReportQuery, ReportRequest, ReportRows};
 
 use crate::cli::Global;
 

@@ -8,12 +8,16 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
-use tally_plugin_host::{Registry, SNIFF_BYTES, World};
-use tally_server::poll::Tools;
-use tally_server::{App, now};
-use tally_store::{Server, ServerConfig};
+use tally_app::access::Actor;
+use tally_app::import::choose_plugin;
+use tally_app::poll::Tools;
+use tally_app::{App, now, servers};
+use tally_core::time::UtcOffset;
+use tally_plugin_host::{SNIFF_BYTES, World};
+use tally_store::Server;
 
-use crate::cli::{Global, data_dir, parse_utc_offset};
+use crate::cli::{Global, data_dir};
+use crate::config::{Setting, Source, pick};
 
 #[derive(Debug, Subcommand)]
 pub enum ServerCommand {
@@ -85,8 +89,8 @@ pub struct Settings {
     #[arg(long, value_name = "FORMAT")]
     import_format: Option<String>,
     /// The server's offset from UTC, e.g. -5 or +5:30 (its logs are in local time).
-    #[arg(long, value_name = "±H[:MM]", value_parser = parse_utc_offset, allow_hyphen_values = true)]
-    utc_offset: Option<i32>,
+    #[arg(long, value_name = "±H[:MM]", allow_hyphen_values = true)]
+    utc_offset: Option<UtcOffset>,
     /// Add it disabled.
     #[arg(long)]
     disabled: bool,
@@ -94,33 +98,40 @@ pub struct Settings {
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Address of the REST API.
-    #[arg(long, default_value = "127.0.0.1:8080", env = "TALLY_LISTEN")]
-    listen: SocketAddr,
+    /// Address of the REST API [default: 127.0.0.1:8080].
+    #[arg(long, env = "TALLY_LISTEN")]
+    listen: Option<SocketAddr>,
     /// Where a license-manager tool is: `NAME=PROGRAM [ARGS]`, e.g. `lmutil=/opt/flexlm/lmutil`
-    /// (repeat for several; tools not given are looked up on PATH).
+    /// (repeat for several; added to the configuration's [tools]; tools named nowhere are
+    /// looked up on PATH).
     #[arg(long = "tool", value_name = "NAME=PROGRAM")]
     tools: Vec<String>,
-    /// Longest a status command may run, seconds.
-    #[arg(long, default_value_t = 30, value_name = "SECS")]
-    command_timeout: u64,
+    /// Longest a status command may run, seconds [default: 30].
+    #[arg(long, value_name = "SECS")]
+    command_timeout: Option<u64>,
+    /// Validate the configuration, print what is in force and exit.
+    #[arg(long)]
+    check: bool,
     /// How often followed log files are checked, milliseconds.
     #[arg(long, default_value_t = 1000, value_name = "MS")]
     follow_every: u64,
     /// Shortest poll interval honoured, milliseconds (tests and demos poll fast).
     #[arg(long, default_value_t = 1000, hide = true)]
     min_interval_ms: u64,
+    /// Let anyone read (the API's GETs and the dashboard) without logging in; changes still
+    /// need an administrator.
+    #[arg(long, env = "TALLY_ANONYMOUS_READ")]
+    anonymous_read: bool,
     #[command(flatten)]
     admin: crate::plugins::AdminArgs,
 }
 
 pub async fn server(global: &Global, command: ServerCommand) -> anyhow::Result<ExitCode> {
-    let store = global.store().await?;
+    let app = global.app().await?;
+    let operator = Actor::operator();
     match command {
         ServerCommand::Add { name, settings } => {
-            let registry = global.plugins()?;
-            let config = settings.apply(ServerConfig::imported(&name, ""), &registry)?;
-            store.add_server(config).await?;
+            servers::add(&app, &operator, &name, settings.into()).await?;
             println!("added license server `{name}`");
         }
         ServerCommand::Edit {
@@ -129,156 +140,51 @@ pub async fn server(global: &Global, command: ServerCommand) -> anyhow::Result<E
             no_follow,
             settings,
         } => {
-            let registry = global.plugins()?;
-            let mut config = find(&store, &name).await?.config;
-            if let Some(new) = rename {
-                config.name = new;
-            }
-            if no_follow {
-                config.follow.clear();
-            }
-            let config = settings.apply(config, &registry)?;
-            store.update_server(&name, config).await?;
+            let settings = servers::Settings {
+                rename,
+                no_follow,
+                ..settings.into()
+            };
+            servers::edit(&app, &operator, &name, settings).await?;
             println!("changed license server `{name}`");
         }
         ServerCommand::Remove { name, yes } => {
-            find(&store, &name).await?;
+            servers::find(&app, &name).await?;
             if !yes {
                 bail!("removing `{name}` deletes its whole history; add --yes to confirm");
             }
-            store.remove_server(&name).await?;
+            servers::remove(&app, &operator, &name).await?;
             println!("removed license server `{name}` and its history");
         }
-        ServerCommand::Enable { name } => set_enabled(&store, &name, true).await?,
-        ServerCommand::Disable { name } => set_enabled(&store, &name, false).await?,
-        ServerCommand::List { json } => list(&store.servers().await?, json)?,
+        ServerCommand::Enable { name } => {
+            servers::set_enabled(&app, &operator, &name, true).await?;
+            println!("enabled license server `{name}`");
+        }
+        ServerCommand::Disable { name } => {
+            servers::set_enabled(&app, &operator, &name, false).await?;
+            println!("disabled license server `{name}`");
+        }
+        ServerCommand::List { json } => list(&app.store.servers().await?, json)?,
     }
     Ok(ExitCode::SUCCESS)
 }
 
-async fn find(store: &tally_store::Store, name: &str) -> anyhow::Result<Server> {
-    store.server(name).await?.with_context(|| {
-        format!("no license server is called `{name}` (`tally server list` shows them)")
-    })
-}
-
-async fn set_enabled(store: &tally_store::Store, name: &str, enabled: bool) -> anyhow::Result<()> {
-    let mut config = find(store, name).await?.config;
-    config.enabled = enabled;
-    store.update_server(name, config).await?;
-    println!(
-        "{} license server `{name}`",
-        if enabled { "enabled" } else { "disabled" }
-    );
-    Ok(())
-}
-
-impl Settings {
-    /// Applies the given settings onto `config` and checks the result against the plugins.
-    fn apply(self, mut c: ServerConfig, registry: &Registry) -> anyhow::Result<ServerConfig> {
-        let Settings {
-            manager,
-            vendor,
-            host,
-            port,
-            poll,
-            no_poll,
-            interval,
-            follow,
-            import_format,
-            utc_offset,
-            disabled,
-        } = self;
-        let manager_of = |world: World, format: &str| {
-            registry
-                .for_format(world, format)
-                .map(|p| p.manifest.manager().to_string())
-                .with_context(|| {
-                    format!(
-                        "no {} plugin reads `{format}`; known: {}",
-                        world.as_str(),
-                        registry.formats(world).join(", ")
-                    )
-                })
-        };
-        if let Some(m) = manager {
-            c.manager = m;
+impl From<Settings> for servers::Settings {
+    fn from(s: Settings) -> servers::Settings {
+        servers::Settings {
+            manager: s.manager,
+            vendor: s.vendor,
+            host: s.host,
+            port: s.port,
+            poll_format: s.poll,
+            no_poll: s.no_poll,
+            interval_secs: s.interval,
+            follow: s.follow.iter().map(|p| p.display().to_string()).collect(),
+            import_format: s.import_format,
+            utc_offset: s.utc_offset,
+            enabled: s.disabled.then_some(false),
+            ..servers::Settings::default()
         }
-        c.vendor = vendor.or(c.vendor);
-        c.host = host.or(c.host);
-        c.port = port.or(c.port);
-        c.query_interval = interval.unwrap_or(c.query_interval);
-        c.utc_offset = utc_offset.or(c.utc_offset);
-        c.enabled = !disabled && c.enabled;
-        if let Some(format) = poll {
-            let m = manager_of(World::Poller, &format)?;
-            if c.manager.is_empty() {
-                c.manager = m.clone();
-            }
-            if m != c.manager {
-                bail!(
-                    "`{format}` is a {m} poller, and the server's manager is {}",
-                    c.manager
-                );
-            }
-            c.poll_format = Some(format);
-        }
-        if no_poll {
-            c.poll_format = None;
-        }
-        if c.manager.is_empty() {
-            bail!("say which license manager the server runs: --manager (or --poll FORMAT)");
-        }
-        let managers: Vec<String> = registry
-            .list()
-            .iter()
-            .map(|p| p.manifest.manager().to_string())
-            .collect();
-        if !managers.contains(&c.manager) {
-            let mut known = managers;
-            known.sort();
-            known.dedup();
-            bail!(
-                "no plugin speaks for license manager `{}`; known: {}",
-                c.manager,
-                known.join(", ")
-            );
-        }
-        if c.poll_format.is_none() && c.host.is_some() && !no_poll {
-            c.poll_format = registry
-                .list()
-                .iter()
-                .find(|p| p.manifest.world == World::Poller && p.manifest.manager() == c.manager)
-                .map(|p| p.manifest.formats[0].clone());
-        }
-        if c.poll_format.is_some() && c.host.is_none() {
-            bail!("a polled server needs --host (and usually --port)");
-        }
-        if let Some(format) = import_format {
-            let m = manager_of(World::Importer, &format)?;
-            if m != c.manager {
-                bail!(
-                    "`{format}` is a {m} log, and the server's manager is {}",
-                    c.manager
-                );
-            }
-            c.import_format = Some(format);
-        }
-        for path in follow {
-            let parent = path
-                .parent()
-                .filter(|p| !p.as_os_str().is_empty())
-                .unwrap_or(Path::new("."));
-            if !path.exists() && !parent.is_dir() {
-                bail!(
-                    "cannot follow {}: neither it nor its directory exists",
-                    path.display()
-                );
-            }
-            let absolute = std::path::absolute(&path).unwrap_or(path);
-            c.follow.push(absolute.display().to_string());
-        }
-        Ok(c)
     }
 }
 
@@ -328,22 +234,194 @@ fn list(servers: &[Server], json: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// What `tally serve` runs with, each setting with where it comes from.
+struct ServeSettings {
+    listen: Setting<SocketAddr>,
+    command_timeout: Setting<u64>,
+    anonymous_read: Setting<bool>,
+    admin_token_file: Setting<Option<PathBuf>>,
+    tools: Tools,
+    /// Each tool with where it was named.
+    tool_sources: Vec<(String, Source)>,
+}
+
+fn serve_settings(args: &ServeArgs) -> anyhow::Result<ServeSettings> {
+    let config = crate::cli::config();
+    let file = &config.file;
+    let listen = pick(
+        args.listen,
+        Some("TALLY_LISTEN"),
+        file.listen.as_deref().map(str::parse).transpose()?,
+        config,
+        || SocketAddr::from(([127, 0, 0, 1], 8080)),
+    );
+    let command_timeout = pick(
+        args.command_timeout,
+        None,
+        file.command_timeout_secs,
+        config,
+        || 30,
+    );
+    let anonymous_read = pick(
+        args.anonymous_read.then_some(true),
+        Some("TALLY_ANONYMOUS_READ"),
+        file.auth.anonymous_read,
+        config,
+        || false,
+    );
+    let admin_token_file = pick(
+        args.admin.admin_token_file.clone().map(Some),
+        Some("TALLY_ADMIN_TOKEN_FILE"),
+        file.auth.admin_token_file.clone().map(Some),
+        config,
+        || None,
+    );
+    let mut tools = Tools::default();
+    tools.timeout = Some(Duration::from_secs(command_timeout.value.max(1)));
+    let mut tool_sources = Vec::new();
+    for (name, program) in &file.tools {
+        tools.add(&format!("{name}={program}"))?;
+        tool_sources.push((name.clone(), config.source()));
+    }
+    for spec in &args.tools {
+        tools.add(spec)?;
+        let name = spec.split_once('=').map_or(spec.as_str(), |(n, _)| n);
+        tool_sources.retain(|(n, _)| n != name);
+        tool_sources.push((name.to_string(), Source::Flag));
+    }
+    Ok(ServeSettings {
+        listen,
+        command_timeout,
+        anonymous_read,
+        admin_token_file,
+        tools,
+        tool_sources,
+    })
+}
+
+/// `tally config check` and `tally serve --check`: validates the configuration (the file, the
+/// database URL, the tools) and prints every setting in force with where it comes from.
+pub fn check(global: &Global, args: Option<&ServeArgs>) -> anyhow::Result<ExitCode> {
+    let config = crate::cli::config();
+    match &config.path {
+        Some(path) => println!("configuration file: {} (valid)", path.display()),
+        None => println!("configuration file: none (--config FILE or $TALLY_CONFIG)"),
+    }
+    let db = global.db_setting();
+    let scheme = db.value.split_once("://").map(|(s, _)| s).unwrap_or("");
+    if !matches!(
+        scheme,
+        "sqlite" | "postgres" | "postgresql" | "mysql" | "mariadb"
+    ) {
+        bail!(
+            "database `{}` is not a sqlite://, postgres:// or mysql:// URL",
+            tally_store::redact(&db.value)
+        );
+    }
+    let show =
+        |key: &str, value: String, source: &Source| println!("{key:<20} {value:<44} ({source})");
+    show("database", tally_store::redact(&db.value), &db.source);
+    let plugin_dir = global.plugin_dir_setting();
+    show(
+        "plugin_dir",
+        plugin_dir.value.display().to_string(),
+        &plugin_dir.source,
+    );
+    let data = match &config.file.data_dir {
+        Some(_) => config.source(),
+        None => Source::Default,
+    };
+    show("data_dir", data_dir().display().to_string(), &data);
+    let default_args;
+    let args = match args {
+        Some(args) => args,
+        None => {
+            default_args = ServeArgs::default_for_check();
+            &default_args
+        }
+    };
+    let s = serve_settings(args)?;
+    show("listen", s.listen.value.to_string(), &s.listen.source);
+    show(
+        "command_timeout_secs",
+        s.command_timeout.value.to_string(),
+        &s.command_timeout.source,
+    );
+    show(
+        "anonymous_read",
+        s.anonymous_read.value.to_string(),
+        &s.anonymous_read.source,
+    );
+    let token_file = s
+        .admin_token_file
+        .value
+        .clone()
+        .unwrap_or_else(|| data_dir().join("admin-token"));
+    show(
+        "admin_token_file",
+        token_file.display().to_string(),
+        &s.admin_token_file.source,
+    );
+    let log = config.file.log.format.unwrap_or_default();
+    let log_source = match config.file.log.format {
+        Some(_) => config.source(),
+        None => Source::Default,
+    };
+    show("log.format", format!("{log:?}").to_lowercase(), &log_source);
+    for (name, source) in &s.tool_sources {
+        let argv = s.tools.command(&[name.clone()], "", None);
+        show(&format!("tools.{name}"), argv.join(" "), source);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 pub async fn serve(global: &Global, args: ServeArgs) -> anyhow::Result<ExitCode> {
+    if args.check {
+        return check(global, Some(&args));
+    }
+    let settings = serve_settings(&args)?;
     let store = global.store().await?;
     let plugins = Arc::new(global.plugin_dir_handle()?);
     let registry = plugins.registry().clone();
-    let mut tools = Tools::default();
-    tools.timeout = Some(Duration::from_secs(args.command_timeout.max(1)));
-    for spec in &args.tools {
-        tools.add(spec)?;
-    }
-    let mut app = App::new(store, registry, tools, data_dir().join("spool"));
+    let mut app = App::new(store, registry, settings.tools, data_dir().join("spool"));
     app.follow_every = Duration::from_millis(args.follow_every.max(10));
     app.min_interval = Duration::from_millis(args.min_interval_ms.max(10));
-    app.admin = Some(crate::plugins::admin(&args.admin, plugins)?);
-    eprintln!("tally: database {}", global.db_url());
-    tally_server::serve(Arc::new(app), args.listen).await?;
+    let keys: Vec<String> = std::env::var("TALLY_LICENSE_KEYS")
+        .map(|v| v.split(',').map(String::from).collect())
+        .unwrap_or_default();
+    app.licence_keys = crate::licence::trusted_keys(&keys)?;
+    let admin_tokens =
+        crate::plugins::admin_tokens(settings.admin_token_file.value.as_deref(), &plugins)?;
+    app.plugins = Some(plugins);
+    let api = tally_server::Api {
+        admin_tokens,
+        anonymous_read: settings.anonymous_read.value,
+        ..tally_server::Api::new(Arc::new(app))
+    };
+    eprintln!("tally: database {}", tally_store::redact(&global.db_url()));
+    let listen = settings.listen.value;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    let address = listener.local_addr()?;
+    tracing::info!("listening on http://{address}");
+    // Tests and scripts read the address from here (port 0 picks a free one).
+    println!("tally: listening on http://{address}");
+    tally_server::serve(Arc::new(api), listener, tally_server::shutdown_signal()).await?;
     Ok(ExitCode::SUCCESS)
+}
+
+impl ServeArgs {
+    /// No flags: what `tally config check` reports for `tally serve`.
+    fn default_for_check() -> ServeArgs {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Only {
+            #[command(flatten)]
+            args: ServeArgs,
+        }
+        Only::parse_from(["tally"]).args
+    }
 }
 
 pub async fn probe(
@@ -354,29 +432,14 @@ pub async fn probe(
 ) -> anyhow::Result<ExitCode> {
     let output = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
     let registry = global.plugins()?;
-    let plugin = match format {
-        Some(format) => registry
-            .for_format(World::Poller, &format)
-            .with_context(|| {
-                format!(
-                    "no poller reads `{format}`; known: {}",
-                    registry.formats(World::Poller).join(", ")
-                )
-            })?,
-        None => {
-            let head = &output[..output.len().min(SNIFF_BYTES)];
-            registry
-                .detect(World::Poller, head)
-                .map(|(p, _)| p)
-                .with_context(|| {
-                    format!(
-                        "cannot tell which status output {} is; pass --format (known: {})",
-                        file.display(),
-                        registry.formats(World::Poller).join(", ")
-                    )
-                })?
-        }
-    };
+    let head = &output[..output.len().min(SNIFF_BYTES)];
+    let (plugin, _) = choose_plugin(
+        &registry,
+        World::Poller,
+        format.as_deref(),
+        head,
+        &file.display().to_string(),
+    )?;
     let snapshot = tokio::task::block_in_place(|| plugin.parse_status(&output, now()))
         .with_context(|| format!("{} cannot read {}", plugin.id(), file.display()))?;
     if json {

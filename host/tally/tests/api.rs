@@ -114,7 +114,7 @@ fn imports_through_the_api_equal_the_cli_and_report_progress() {
         done["summary"]["sessions"].as_u64(),
         Some(small_totals.checkouts)
     );
-    let servers = serving.json("/api/v1/servers");
+    let servers = serving.json("/api/v1/license-servers");
     let names: Vec<&str> = servers
         .as_array()
         .expect("servers")
@@ -122,7 +122,7 @@ fn imports_through_the_api_equal_the_cli_and_report_progress() {
         .map(|s| s["name"].as_str().expect("name"))
         .collect();
     assert_eq!(names, ["build-farm", "lic1"], "{servers}");
-    assert_eq!(servers[1]["import_status"], "Success");
+    assert_eq!(servers[1]["status"]["import"]["state"], "Success");
 }
 
 #[test]

@@ -280,7 +280,7 @@ fn a_file_no_plugin_claims_is_refused_with_the_known_formats() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains(&format!(
-            "no importer recognises it. Known formats: {known}. Pass --format ID"
+            "no importer recognises it. Known formats: {known}. Give the format to choose one (`--format ID`"
         )),
         "{stderr}"
     );

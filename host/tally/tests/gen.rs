@@ -68,7 +68,7 @@ async fn history(store: &Store) -> History {
 async fn generate_and_check(url: &str) -> History {
     let summary = tally_gen(url, "7");
     let store = Store::open(url).await.expect("open");
-    let totals = store.totals().await.expect("totals");
+    let totals = store.row_counts().await.expect("totals");
     assert_eq!(Some(totals.sessions), summary["sessions"].as_u64());
     assert_eq!(Some(totals.denials), summary["denials"].as_u64());
     assert_eq!(totals.servers, 4);

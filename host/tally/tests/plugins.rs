@@ -186,7 +186,7 @@ fn a_new_version_replaces_the_running_one_while_polls_run() {
     );
     let mut child = command(&env)
         .args(["serve", "--listen", "127.0.0.1:0", "--tool", &tool])
-        .env("TALLY_LOG", "tally_server::scheduler=debug")
+        .env("TALLY_LOG", "tally_app::scheduler=debug")
         .stdout(Stdio::piped())
         .stderr(std::fs::File::create(&log).expect("log"))
         .spawn()
@@ -308,7 +308,7 @@ fn a_new_version_replaces_the_running_one_while_polls_run() {
         .expect("tally");
     assert_eq!(
         String::from_utf8_lossy(&out.stderr).trim(),
-        "error: a valid admin bearer token is required (401 Unauthorized)"
+        "error: a login or an API token is required (401 Unauthorized)"
     );
 
     let audit: Value =

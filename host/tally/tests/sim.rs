@@ -225,13 +225,15 @@ fn polls_of_simulated_servers_give_the_simulators_sessions_and_statuses() {
     // Watch the FlexNet server's status through the API for the whole simulated hour.
     let mut seen: Vec<(String, Option<String>)> = Vec::new();
     while wall_now() < real_start + HOUR / SPEED + 2 {
-        let server = serving.json("/api/v1/servers/flex");
+        let server = serving.json("/api/v1/license-servers/flex");
         let now = (
-            server["remote_status"]
+            server["status"]["remote"]["state"]
                 .as_str()
                 .expect("status")
                 .to_string(),
-            server["remote_reason"].as_str().map(str::to_string),
+            server["status"]["remote"]["reason"]
+                .as_str()
+                .map(str::to_string),
         );
         if seen.last() != Some(&now) {
             seen.push(now);
@@ -257,7 +259,7 @@ fn polls_of_simulated_servers_give_the_simulators_sessions_and_statuses() {
     );
 
     for server in ["flex", "rlm", "lmx"] {
-        let samples = serving.json(&format!("/api/v1/servers/{server}/samples"));
+        let samples = serving.json(&format!("/api/v1/license-servers/{server}/samples"));
         let times: BTreeSet<i64> = samples
             .as_array()
             .expect("samples")
@@ -275,7 +277,7 @@ fn polls_of_simulated_servers_give_the_simulators_sessions_and_statuses() {
         );
 
         let polled: Vec<Session> = serving
-            .json(&format!("/api/v1/servers/{server}/sessions"))
+            .json(&format!("/api/v1/license-servers/{server}/sessions"))
             .as_array()
             .expect("sessions")
             .iter()

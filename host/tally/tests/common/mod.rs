@@ -83,7 +83,11 @@ impl Env {
             .expect("first line");
         let url = line.trim().rsplit(' ').next().expect("address").to_string();
         assert!(url.starts_with("http://"), "{line}");
-        Serving { child, url }
+        // The admin token `tally serve` made on its first start: requests act as the operator.
+        let token = std::fs::read_to_string(self.dir.path().join("data/tally/admin-token"))
+            .ok()
+            .and_then(|text| text.split_whitespace().last().map(String::from));
+        Serving { child, url, token }
     }
 
     /// Every session as (start, end, user, feature, end reason), in that order.
@@ -134,6 +138,8 @@ pub struct Serving {
     child: Child,
     /// `http://127.0.0.1:PORT`
     pub url: String,
+    /// The operator's admin token, sent with every request but [`Serving::anonymous`] ones.
+    pub token: Option<String>,
 }
 
 impl Drop for Serving {
@@ -149,8 +155,29 @@ impl Serving {
         self.request("GET", path, &[], b"")
     }
 
-    /// One HTTP/1.1 request on a fresh connection (enough for tests; no client crate needed).
+    /// One request as the operator (the admin token), unless `headers` authorise it otherwise.
     pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> (u16, String) {
+        let bearer = self.token.as_ref().map(|t| format!("Bearer {t}"));
+        let mut all = headers.to_vec();
+        if let Some(bearer) = &bearer
+            && !headers
+                .iter()
+                .any(|(n, _)| n.eq_ignore_ascii_case("authorization"))
+        {
+            all.push(("Authorization", bearer));
+        }
+        self.anonymous(method, path, &all, body)
+    }
+
+    /// One HTTP/1.1 request on a fresh connection with only `headers` (enough for tests; no
+    /// client crate needed).
+    pub fn anonymous(
         &self,
         method: &str,
         path: &str,

@@ -3,6 +3,10 @@
 //! A semaphore bounds polls in flight; a slow or hung server only delays itself (its command has
 //! a timeout), and nothing here blocks the API.
 //!
+//! Each poll is claimed through the database first (`Store::claim_poll`): several `tally serve`
+//! processes on one database never poll one server in the same interval, and when the one
+//! polling it dies another takes over once its claim expires.
+//!
 //! The supervisor looks every few seconds whether the servers' configuration changed (one row,
 //! `Store::config_version`), and then restarts the tasks of the servers that changed, so
 //! `tally server edit|enable|disable` takes effect without a restart.
@@ -25,8 +29,19 @@ pub const POLLS_IN_FLIGHT: usize = 32;
 /// How often the supervisor looks for changed servers.
 const SUPERVISE_EVERY: Duration = Duration::from_secs(2);
 
+/// A claim on a server's polls lasts this many of its intervals (and [`CLAIM_SLACK_SECS`])
+/// after each poll: another node takes over after two polls that did not happen.
+const CLAIM_INTERVALS: i64 = 2;
+/// Room for a slow status command before a claim runs out.
+const CLAIM_SLACK_SECS: i64 = 30;
+
 /// Runs until the task is dropped or aborted.
 pub async fn run(app: Arc<App>) {
+    match crate::jobs::fail_abandoned(&app).await {
+        Ok(0) => {}
+        Ok(n) => tracing::warn!("{n} import jobs were interrupted by a restart"),
+        Err(error) => tracing::error!("cannot look for interrupted import jobs: {error}"),
+    }
     let permits = Arc::new(Semaphore::new(POLLS_IN_FLIGHT));
     let mut running: HashMap<i64, (ServerConfig, Vec<JoinHandle<()>>)> = HashMap::new();
     // The configuration version the running tasks follow: the servers are read again only
@@ -109,9 +124,25 @@ async fn poll_loop(app: Arc<App>, permits: Arc<Semaphore>, server: Server) {
             return;
         };
         let now = crate::now();
+        let expires = now + CLAIM_INTERVALS * interval.as_secs() as i64 + CLAIM_SLACK_SECS;
+        match app
+            .store
+            .claim_poll(server.id, &app.node, now, expires)
+            .await
+        {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::debug!(server = %server.config.name, "polled by another node");
+                continue;
+            }
+            Err(error) => {
+                tracing::error!(server = %server.config.name, "cannot claim a poll: {error}");
+                continue;
+            }
+        }
         match poll_once(&app.store, &app.registry, &app.tools, &server, now).await {
             Ok((result, counts)) => {
-                tracing::debug!(server = %server.config.name, ?counts, ok = matches!(result, tally_store::PollResult::Answered(_)), "polled")
+                tracing::debug!(server = %server.config.name, ?counts, ok = matches!(result, tally_core::PollResult::Answered(_)), "polled")
             }
             Err(error) => {
                 tracing::error!(server = %server.config.name, "cannot record a poll: {error:#}")

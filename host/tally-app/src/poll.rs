@@ -9,8 +9,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use tally_core::{PollResult, Polled};
 use tally_plugin_host::{LoadedPlugin, Registry, World};
-use tally_store::{PollCounts, PollResult, Server, Store};
+use tally_store::{PollCounts, Server, Store};
 use tokio::io::AsyncReadExt;
 
 /// Longest a status command may run.
@@ -85,7 +86,9 @@ pub async fn poll_once(
         Ok(snapshot) => PollResult::Answered(snapshot),
         Err(error) => PollResult::Failed(format!("{error:#}")),
     };
-    let counts = store.record_poll(server.id, now, result.clone()).await?;
+    let counts = store
+        .record_poll(server.id, now, Polled::from(result.clone()))
+        .await?;
     Ok((result, counts))
 }
 

@@ -1,6 +1,7 @@
 //! Importing log files: pick the importer, recognise a file seen before, stream it through the
 //! plugin in whole-line chunks, and commit each batch with its checkpoint. The CLI, the API and
-//! followed files all call [`import_file`] / [`import_open`]; nothing here prints.
+//! followed files all call [`import_files`], [`import_file`] or [`import_open`]; nothing here
+//! prints.
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
@@ -82,36 +83,125 @@ pub struct FileSummary {
     pub malformed_lines: Vec<u64>,
 }
 
-/// Progress callbacks: bytes of the current file consumed.
+/// Progress callbacks: bytes of the current file consumed, and each file's end.
 pub trait Progress: Sync {
     fn start(&self, _path: &Path, _total: u64) {}
     fn advance(&self, _bytes: u64) {}
     fn done(&self) {}
+    /// A file of [`import_files`] ended, imported or not.
+    fn file_ended(&self, _path: &Path, _result: Result<&FileSummary, &anyhow::Error>) {}
 }
 
 impl Progress for () {}
 
-/// The importer for `format`, or the one whose `sniff` claims `head`, with the format it
-/// reads the file as (the one given, or the one `sniff` named).
+/// What [`import_files`] did: totals over the files and each file's outcome.
+#[derive(Debug, Default, Serialize)]
+pub struct ImportSummary {
+    pub files: u64,
+    pub failed: u64,
+    pub lines: u64,
+    #[serde(flatten)]
+    pub added: FactCounts,
+    /// First malformed lines, as `file:line`.
+    pub malformed_lines: Vec<String>,
+    pub results: Vec<FileSummary>,
+    pub errors: Vec<FileError>,
+}
+
+/// A file that could not be imported, and why.
+#[derive(Debug, Serialize)]
+pub struct FileError {
+    pub path: String,
+    pub error: String,
+}
+
+/// Imports `paths` in the order given. With a server named in `options`, the files are one log:
+/// checkouts open at the end of one file continue into the next when the same importer reads it
+/// (an SFLM session crossing midnight is split across two day files; a rotated log is followed
+/// by its successor). A file that fails is reported and the others go on.
+pub async fn import_files(
+    app: &crate::App,
+    by: &crate::access::Actor,
+    paths: &[std::path::PathBuf],
+    options: &ImportOptions,
+    progress: &dyn Progress,
+) -> anyhow::Result<ImportSummary> {
+    app.may_write(by, "importing logs")?;
+    let (store, registry) = (&app.store, &app.registry);
+    let importers: Vec<Option<String>> = paths
+        .iter()
+        .map(|path| {
+            options.server.as_ref()?;
+            let plugin = importer_of(registry, options.format.as_deref(), path).ok()?;
+            Some(plugin.id().to_string())
+        })
+        .collect();
+    let mut summary = ImportSummary::default();
+    let mut carry = None;
+    for (i, path) in paths.iter().enumerate() {
+        summary.files += 1;
+        let options = ImportOptions {
+            continued: importers[i].is_some() && importers.get(i + 1) == Some(&importers[i]),
+            carry: carry.take(),
+            ..options.clone()
+        };
+        match import_file(store, registry, path, &options, progress).await {
+            Ok(file) => {
+                progress.file_ended(path, Ok(&file));
+                // A file imported before ended its own checkouts then: nothing to carry.
+                if options.continued && file.outcome != "unchanged" {
+                    carry = Some(store.import_run(file.run).await?.checkpoint.state);
+                }
+                summary.lines += file.lines;
+                summary.added += file.added;
+                let room = MALFORMED_SHOWN.saturating_sub(summary.malformed_lines.len());
+                summary.malformed_lines.extend(
+                    file.malformed_lines
+                        .iter()
+                        .take(room)
+                        .map(|l| format!("{}:{l}", file.path)),
+                );
+                summary.results.push(file);
+            }
+            Err(error) => {
+                progress.file_ended(path, Err(&error));
+                summary.failed += 1;
+                summary.errors.push(FileError {
+                    path: path.display().to_string(),
+                    error: format!("{error:#}"),
+                });
+            }
+        }
+    }
+    Ok(summary)
+}
+
+/// The plugin of `world` for `format`, or the one whose `sniff` claims `head`, with the format
+/// it reads the input as (the one given, or the one `sniff` named). `what` names the input in
+/// the error ("the log x.log").
 pub fn choose_plugin(
     registry: &Registry,
+    world: World,
     format: Option<&str>,
     head: &[u8],
-    path: &Path,
+    what: &str,
 ) -> anyhow::Result<(Arc<LoadedPlugin>, String)> {
-    let known = registry.formats(World::Importer).join(", ");
+    let known = registry.formats(world).join(", ");
     match format {
         Some(format) => registry
-            .for_format(World::Importer, format)
+            .for_format(world, format)
             .map(|plugin| (plugin, format.to_string()))
             .with_context(|| {
-                format!("no importer reads format `{format}`; known formats: {known}")
+                format!(
+                    "no {} reads format `{format}`; known formats: {known}",
+                    world.as_str()
+                )
             }),
-        None => match registry.detect(World::Importer, head) {
+        None => match registry.detect(world, head) {
             Some((plugin, sniffed)) => Ok((plugin, sniffed.format)),
             None => bail!(
-                "cannot tell the format of {}: no importer recognises it. Known formats: {known}. Pass --format ID to choose one.",
-                path.display()
+                "cannot tell the format of {what}: no {} recognises it. Known formats: {known}. Give the format to choose one (`--format ID` on the command line, `format=ID` in the API).",
+                world.as_str()
             ),
         },
     }
@@ -129,7 +219,14 @@ pub fn importer_of(
         .take(SNIFF_BYTES as u64)
         .read_to_end(&mut head)
         .with_context(|| format!("cannot read {}", path.display()))?;
-    choose_plugin(registry, format, &head, path).map(|(plugin, _)| plugin)
+    choose_plugin(
+        registry,
+        World::Importer,
+        format,
+        &head,
+        &path.display().to_string(),
+    )
+    .map(|(plugin, _)| plugin)
 }
 
 /// Imports the file at `path` (see [`import_open`]).
@@ -166,7 +263,13 @@ pub async fn import_open(
     file.read_exact(&mut head)
         .with_context(|| format!("cannot read {}", path.display()))?;
 
-    let (plugin, format) = choose_plugin(registry, options.format.as_deref(), &head, path)?;
+    let (plugin, format) = choose_plugin(
+        registry,
+        World::Importer,
+        options.format.as_deref(),
+        &head,
+        &path.display().to_string(),
+    )?;
     let server_name = match &options.server {
         Some(s) => s.clone(),
         None => default_server_name(path),

@@ -1,0 +1,305 @@
+//! The reports as users reach them: one assembly for `tally report`, `GET /api/v1/reports/{name}`
+//! and the report-latency bench. [`run`] reads the rollups and logged hours of each server asked
+//! about, hands them to the `tally_core::report` function, and names the rows (servers, features,
+//! users and hosts by name, never by id).
+//!
+//! A server's averages are over its own logged hours (`Store::logged_hours`), so every report is
+//! computed server by server and the rows put together; user counts span the servers.
+//!
+//! | module | holds |
+//! | --- | --- |
+//! | [`request`] | which report, its options, parsing them, and its errors |
+//! | [`rows`] | the answer: columns and cells |
+//! | `shapes` | each report's rows from the servers' parts |
+//! | here | [`run`]: reading each server's part and handing it to its report |
+
+mod request;
+mod rows;
+mod shapes;
+
+pub use request::{Grouping, ReportError, ReportName, ReportQuery, ReportRequest, parse_time};
+pub use rows::{Cell, ReportRows};
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use tally_core::period::{DAY, Logged};
+use tally_core::rollup::{FeatureKey, HourRollup, UserHour};
+use tally_core::users::{self, Counting, Rule, Window};
+use tally_store::{FeatureInfo, RollupFilter, Server, Store};
+
+use request::list;
+
+/// What one server contributes: its rollups in the window and its logged hours.
+struct Part {
+    hours: Vec<HourRollup>,
+    users: Vec<UserHour>,
+    /// With rows added up over the window, the hours that had rows (logged hours too).
+    active: Vec<i64>,
+    logged: Logged,
+    /// Its features asked about.
+    features: Vec<FeatureInfo>,
+}
+
+/// Names of what the rows refer to.
+struct Names {
+    servers: BTreeMap<i64, String>,
+    features: BTreeMap<i64, String>,
+    users: BTreeMap<i64, String>,
+    hosts: BTreeMap<i64, String>,
+}
+
+impl Names {
+    fn server(&self, id: i64) -> Cell {
+        name_of(&self.servers, id)
+    }
+    fn feature(&self, key: FeatureKey) -> Cell {
+        name_of(&self.features, key.feature)
+    }
+    fn user(&self, id: Option<i64>) -> Cell {
+        id.map_or(Cell::Empty, |id| name_of(&self.users, id))
+    }
+    fn host(&self, id: Option<i64>) -> Cell {
+        id.map_or(Cell::Empty, |id| name_of(&self.hosts, id))
+    }
+}
+
+fn name_of(names: &BTreeMap<i64, String>, id: i64) -> Cell {
+    Cell::Text(names.get(&id).cloned().unwrap_or_else(|| format!("#{id}")))
+}
+
+/// Runs a report: the one code path of the CLI, the API and the bench.
+pub async fn run(store: &Store, req: &ReportRequest) -> Result<ReportRows, ReportError> {
+    // By name.
+    let servers = store.servers().await?;
+    let chosen: Vec<Server> = match &req.server {
+        Some(name) => {
+            let s = servers.iter().find(|s| &s.config.name == name).cloned();
+            vec![s.ok_or_else(|| ReportError::UnknownServer {
+                name: name.clone(),
+                known: list(servers.iter().map(|s| s.config.name.as_str())),
+            })?]
+        }
+        None => servers.clone(),
+    };
+    let all_features = store
+        .features(
+            chosen
+                .first()
+                .filter(|_| req.server.is_some())
+                .map(|s| s.id),
+        )
+        .await?;
+    if let Some(name) = &req.feature
+        && !all_features.iter().any(|f| &f.name == name)
+    {
+        let known: BTreeSet<&str> = all_features.iter().map(|f| f.name.as_str()).collect();
+        return Err(ReportError::UnknownFeature {
+            name: name.clone(),
+            on: req
+                .server
+                .as_ref()
+                .map(|s| format!(" on `{s}`"))
+                .unwrap_or_default(),
+            known: list(known),
+        });
+    }
+
+    // Per-user rows are the biggest read: only for the reports that show users or count them,
+    // and added up in SQL for those that fold the whole window as one group.
+    let reads = match req.name {
+        ReportName::Usage | ReportName::Heatmap => Reads::Hourly { users: true },
+        ReportName::Sflm => Reads::Hourly {
+            users: req.per_user,
+        },
+        ReportName::Features => Reads::Totals {
+            hours: true,
+            users: true,
+        },
+        ReportName::Unused | ReportName::Underused => Reads::Totals {
+            hours: true,
+            users: false,
+        },
+        // Counts users from their sightings, below.
+        ReportName::UserCount => Reads::Totals {
+            hours: false,
+            users: false,
+        },
+        ReportName::Users | ReportName::Hosts | ReportName::Denials => Reads::Totals {
+            hours: false,
+            users: true,
+        },
+    };
+    let mut parts = Vec::new();
+    if req.name != ReportName::UserCount {
+        for server in &chosen {
+            parts.push(part(store, req, server, &all_features, reads).await?);
+        }
+    }
+    let users_needed = matches!(
+        req.name,
+        ReportName::Users | ReportName::Hosts | ReportName::Denials
+    ) || req.name == ReportName::Sflm && req.per_user;
+    let names = Names {
+        servers: servers
+            .iter()
+            .map(|s| (s.id, s.config.name.clone()))
+            .collect(),
+        features: all_features
+            .iter()
+            .map(|f| (f.id, f.name.clone()))
+            .collect(),
+        users: if users_needed {
+            store.user_names().await?
+        } else {
+            BTreeMap::new()
+        },
+        hosts: if users_needed {
+            store.host_names().await?
+        } else {
+            BTreeMap::new()
+        },
+    };
+    Ok(match req.name {
+        ReportName::Usage => shapes::usage(req, &parts, &names),
+        ReportName::Features => shapes::features(&parts, &names),
+        ReportName::Unused => shapes::unused(&parts, &names),
+        ReportName::Underused => shapes::underused(req, &parts, &names),
+        ReportName::Users => shapes::usage_by(req.by.unwrap_or(Grouping::User), &parts, &names),
+        ReportName::Hosts => shapes::usage_by(req.by.unwrap_or(Grouping::Host), &parts, &names),
+        ReportName::Denials => shapes::denials(&parts, &names),
+        ReportName::Heatmap => shapes::heatmap(&parts, &names),
+        ReportName::Sflm => shapes::sflm_summary(req, &parts, &names),
+        ReportName::UserCount => user_count(store, req, &chosen, &all_features).await?,
+    })
+}
+
+/// What a report reads of the rollups.
+#[derive(Debug, Clone, Copy)]
+enum Reads {
+    /// Hourly rows, per-user ones too when `users`: reports per period, cell or hour.
+    Hourly { users: bool },
+    /// Rows added up over the window (`Store::hour_totals`, `Store::user_totals`), those asked
+    /// for: reports folding the whole window as one group, from far fewer rows.
+    Totals { hours: bool, users: bool },
+}
+
+/// The rollups and logged hours of one server for `req`.
+async fn part(
+    store: &Store,
+    req: &ReportRequest,
+    server: &Server,
+    all_features: &[FeatureInfo],
+    reads: Reads,
+) -> Result<Part, ReportError> {
+    let features: Vec<FeatureInfo> = all_features
+        .iter()
+        .filter(|f| f.server_id == server.id)
+        .filter(|f| req.feature.as_ref().is_none_or(|n| &f.name == n))
+        .cloned()
+        .collect();
+    let filters: Vec<RollupFilter> = match &req.feature {
+        // One feature name may be several features (vendors): read each.
+        Some(_) => features.iter().map(|f| Some(f.id)).collect(),
+        None => vec![None],
+    }
+    .into_iter()
+    .map(|feature| RollupFilter {
+        server: Some(server.id),
+        feature,
+        from: req.from,
+        to: req.to,
+    })
+    .collect();
+    let (mut hours, mut users, mut active) = (Vec::new(), Vec::new(), BTreeSet::new());
+    for f in &filters {
+        match reads {
+            Reads::Hourly { users: with_users } => {
+                hours.extend(store.hour_rollups(f).await?);
+                if with_users {
+                    users.extend(store.user_hours(f).await?);
+                }
+            }
+            Reads::Totals {
+                hours: with_hours,
+                users: with_users,
+            } => {
+                if with_hours {
+                    let (totals, hours_with_rows) = store.hour_totals(f).await?;
+                    hours.extend(totals);
+                    active.extend(hours_with_rows);
+                }
+                if with_users {
+                    users.extend(store.user_totals(f).await?);
+                }
+            }
+        }
+    }
+    if filters.len() > 1 {
+        hours.sort_by_key(|h| (h.hour, h.feature));
+        users.sort_by_key(|u| (u.hour, u.feature, u.user, u.host));
+    }
+    Ok(Part {
+        logged: store.logged_hours(server.id, req.from, req.to).await?,
+        hours,
+        users,
+        active: active.into_iter().collect(),
+        features,
+    })
+}
+
+async fn user_count(
+    store: &Store,
+    req: &ReportRequest,
+    chosen: &[Server],
+    features: &[FeatureInfo],
+) -> Result<ReportRows, ReportError> {
+    let now = req.to.unwrap_or_else(crate::now);
+    let window = match req.window_days {
+        Some(days) => Window::LastDays { days, now },
+        None => Window::AllHistory,
+    };
+    let from = match window {
+        Window::LastDays { days, now } => Some(now - i64::from(days) * DAY).max(req.from),
+        Window::AllHistory => req.from,
+    };
+    let mut seen = Vec::new();
+    for server in chosen {
+        let ids: Vec<Option<i64>> = match &req.feature {
+            Some(n) => features
+                .iter()
+                .filter(|f| f.server_id == server.id && &f.name == n)
+                .map(|f| Some(f.id))
+                .collect(),
+            None => vec![None],
+        };
+        for feature in ids {
+            let filter = RollupFilter {
+                server: Some(server.id),
+                feature,
+                from,
+                to: req.to,
+            };
+            seen.extend(store.sightings(&filter).await?);
+        }
+    }
+    let rule = Rule {
+        counting: req.counting,
+        window,
+        denials: req.denied,
+    };
+    let n = users::count(seen, &rule);
+    let mut out = ReportRows::new(&["counting", "window", "users", "hosts"]);
+    out.rows.push(vec![
+        match req.counting {
+            Counting::UserHost => "user-host",
+            Counting::Username => "username",
+        }
+        .into(),
+        req.window_days
+            .map_or_else(|| "all".to_string(), |d| format!("{d}d"))
+            .into(),
+        n.users.into(),
+        n.hosts.into(),
+    ]);
+    Ok(out)
+}

@@ -1,0 +1,165 @@
+//! Imports: `/api/v1/imports`.
+//!
+//! - `POST /api/v1/imports?server=&format=&utc_offset=&denials_only=&name=` — a log file as the
+//!   raw body or as the `file` field of a multipart form; answers `202 {"job": id}`
+//! - `GET  /api/v1/imports` — this process's jobs; `GET /api/v1/imports/{id}` — one job's
+//!   state, progress and summary
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use axum::extract::{
+    DefaultBodyLimit, FromRequest, Multipart, Path as UrlPath, Query, Request, State,
+};
+use axum::http::{StatusCode, header};
+use axum::routing::get;
+use axum::{Extension, Json, Router};
+use futures_util::{Stream, StreamExt};
+use serde::Deserialize;
+use tally_app::access::Actor;
+use tally_app::import::{ImportOptions, default_server_name};
+use tally_app::jobs;
+use tally_core::time::UtcOffset;
+use tally_store::Job;
+use tokio::io::AsyncWriteExt;
+
+use crate::{Api, ApiError};
+
+/// Uploads spooled by this process, numbering their files.
+static SPOOLED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+/// Largest log accepted through the API.
+pub const MAX_UPLOAD: usize = 4 << 30;
+
+pub fn router() -> Router<Arc<Api>> {
+    Router::new()
+        .route("/api/v1/imports", get(list).post(start))
+        .route("/api/v1/imports/{id}", get(one))
+        .layer(DefaultBodyLimit::max(MAX_UPLOAD))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ImportQuery {
+    server: Option<String>,
+    format: Option<String>,
+    /// The license server's offset from UTC, as `-5` or `+5:30`.
+    utc_offset: Option<UtcOffset>,
+    #[serde(default)]
+    denials_only: bool,
+    /// The file's name, for messages and the server's default name (raw bodies have none).
+    name: Option<String>,
+}
+
+async fn start(
+    State(api): State<Arc<Api>>,
+    Extension(actor): Extension<Actor>,
+    Query(query): Query<ImportQuery>,
+    request: Request,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    let app = &api.app;
+    // Refused before the upload is read, not after (the verb asks again).
+    app.may_write(&actor, "importing a log")?;
+    // Names the spooled file until the job has its id.
+    let id = SPOOLED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let multipart = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    std::fs::create_dir_all(&app.spool).map_err(|e| ApiError::internal(format!("spool: {e}")))?;
+    let mut name = query
+        .name
+        .clone()
+        .unwrap_or_else(|| format!("upload-{id}.log"));
+    let spooled;
+    if multipart {
+        let mut form = Multipart::from_request(request, &())
+            .await
+            .map_err(|e| ApiError::bad_request(e.body_text()))?;
+        loop {
+            let Some(field) = form
+                .next_field()
+                .await
+                .map_err(|e| ApiError::bad_request(e.body_text()))?
+            else {
+                return Err(ApiError::bad_request("the form has no `file` field"));
+            };
+            if field.name() == Some("file") {
+                if let Some(file_name) = field.file_name().filter(|_| query.name.is_none()) {
+                    name = file_name.to_string();
+                }
+                spooled = spool(&app.spool, id, &name, field).await?;
+                break;
+            }
+        }
+    } else {
+        spooled = spool(
+            &app.spool,
+            id,
+            &name,
+            request.into_body().into_data_stream(),
+        )
+        .await?;
+    }
+    let options = ImportOptions {
+        server: Some(
+            query
+                .server
+                .unwrap_or_else(|| default_server_name(Path::new(&name))),
+        ),
+        format: query.format,
+        utc_offset: query.utc_offset.map(UtcOffset::seconds),
+        denials_only: query.denials_only,
+        ..ImportOptions::default()
+    };
+    let job = jobs::start(app, &actor, spooled, &name, options).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(serde_json::json!({ "job": job })),
+    ))
+}
+
+/// Writes an upload to the spool directory, keeping the file name's extension-less stem
+/// recognisable in messages.
+async fn spool<E: std::fmt::Display>(
+    dir: &Path,
+    id: u64,
+    name: &str,
+    mut body: impl Stream<Item = Result<axum::body::Bytes, E>> + Unpin,
+) -> Result<PathBuf, ApiError> {
+    let safe: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let path = dir.join(format!("{id}-{safe}"));
+    let io = |e: std::io::Error| ApiError::internal(format!("spool: {e}"));
+    let mut file = tokio::fs::File::create(&path).await.map_err(io)?;
+    while let Some(chunk) = body.next().await {
+        let chunk =
+            chunk.map_err(|e| ApiError::bad_request(format!("the upload broke off: {e}")))?;
+        file.write_all(&chunk).await.map_err(io)?;
+    }
+    file.flush().await.map_err(io)?;
+    Ok(path)
+}
+
+async fn list(State(api): State<Arc<Api>>) -> Result<Json<Vec<Job>>, ApiError> {
+    Ok(Json(jobs::list(&api.app, None, 100).await?))
+}
+
+async fn one(
+    State(api): State<Arc<Api>>,
+    UrlPath(id): UrlPath<i64>,
+) -> Result<Json<Job>, ApiError> {
+    jobs::get(&api.app, id)
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found(format!("no import job {id}")))
+}

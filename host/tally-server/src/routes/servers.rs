@@ -1,0 +1,240 @@
+//! License servers: `/api/v1/license-servers`.
+//!
+//! - `GET    /api/v1/license-servers` — every server with its per-source statuses
+//! - `POST   /api/v1/license-servers` — add one (`{"name", "manager", "host", "port", …}`); 201
+//! - `GET    /api/v1/license-servers/{name}`
+//! - `PATCH  /api/v1/license-servers/{name}` — change the settings given
+//! - `DELETE /api/v1/license-servers/{name}` — remove it and its history; 204
+//! - `POST   /api/v1/license-servers/{name}/enable`, `…/disable`, `…/hide`, `…/unhide`
+//! - `GET    /api/v1/license-servers/{name}/sessions`, `…/samples` — its history
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Extension, Json, Router};
+use serde::{Deserialize, Serialize};
+use tally_app::access::Actor;
+use tally_app::servers::{self, ServerError, Settings};
+use tally_core::{ImportStatus, RemoteStatus};
+
+use crate::{Api, ApiError};
+
+pub fn router() -> Router<Arc<Api>> {
+    Router::new()
+        .route("/api/v1/license-servers", get(list).post(add))
+        .route(
+            "/api/v1/license-servers/{name}",
+            get(one).patch(edit).delete(remove),
+        )
+        .route("/api/v1/license-servers/{name}/enable", post(enable))
+        .route("/api/v1/license-servers/{name}/disable", post(disable))
+        .route("/api/v1/license-servers/{name}/hide", post(hide))
+        .route("/api/v1/license-servers/{name}/unhide", post(unhide))
+        .route("/api/v1/license-servers/{name}/sessions", get(sessions))
+        .route("/api/v1/license-servers/{name}/samples", get(samples))
+}
+
+impl From<ServerError> for ApiError {
+    fn from(e: ServerError) -> ApiError {
+        match e {
+            ServerError::NotFound(_) => ApiError::not_found(e.to_string()),
+            ServerError::Exists(_) => ApiError::conflict(e.to_string()),
+            ServerError::Invalid(_) => ApiError::unprocessable(e.to_string()),
+            ServerError::Refused(e) => e.into(),
+            ServerError::Store(e) => ApiError::internal(e),
+        }
+    }
+}
+
+/// A license server as the API shows it.
+#[derive(Debug, Serialize)]
+pub struct ServerView {
+    pub id: i64,
+    pub name: String,
+    pub manager: String,
+    pub vendor: Option<String>,
+    pub host: Option<String>,
+    pub port: Option<u16>,
+    pub poll_format: Option<String>,
+    pub interval_secs: u32,
+    pub enabled: bool,
+    pub hidden: bool,
+    pub follow: Vec<String>,
+    pub import_format: Option<String>,
+    pub utc_offset: Option<String>,
+    pub status: Statuses,
+    /// The last poll, RFC 3339.
+    pub last_update: Option<String>,
+    /// Whether it is polled (the pages of current usage need polls).
+    pub has_realtime: bool,
+}
+
+/// Per data source (seed 001).
+#[derive(Debug, Serialize)]
+pub struct Statuses {
+    pub remote: SourceStatus<RemoteStatus>,
+    pub import: SourceStatus<ImportStatus>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SourceStatus<S> {
+    pub state: S,
+    pub reason: Option<String>,
+}
+
+impl From<tally_store::Server> for ServerView {
+    fn from(s: tally_store::Server) -> ServerView {
+        let remote = s.remote_status_now();
+        let c = s.config;
+        ServerView {
+            id: s.id,
+            has_realtime: c.poll_format.is_some(),
+            name: c.name,
+            manager: c.manager,
+            vendor: c.vendor,
+            host: c.host,
+            port: c.port,
+            poll_format: c.poll_format,
+            interval_secs: c.query_interval,
+            enabled: c.enabled,
+            hidden: s.hidden,
+            follow: c.follow,
+            import_format: c.import_format,
+            utc_offset: c
+                .utc_offset
+                .and_then(tally_core::time::UtcOffset::from_seconds)
+                .map(|o| o.to_string()),
+            status: Statuses {
+                remote: SourceStatus {
+                    state: remote,
+                    reason: s.remote_reason,
+                },
+                import: SourceStatus {
+                    state: s.import_status,
+                    reason: s.import_reason,
+                },
+            },
+            last_update: s.last_poll.map(tally_core::time::rfc3339),
+        }
+    }
+}
+
+async fn list(State(api): State<Arc<Api>>) -> Result<Json<Vec<ServerView>>, ApiError> {
+    let servers = api.app.store.servers().await?;
+    Ok(Json(servers.into_iter().map(ServerView::from).collect()))
+}
+
+async fn one(
+    State(api): State<Arc<Api>>,
+    Path(name): Path<String>,
+) -> Result<Json<ServerView>, ApiError> {
+    Ok(Json(servers::find(&api.app, &name).await?.into()))
+}
+
+/// `POST` body: `name` and the settings (unknown keys refused, naming the key).
+async fn add(
+    State(api): State<Arc<Api>>,
+    Extension(actor): Extension<Actor>,
+    Json(mut body): Json<serde_json::Map<String, serde_json::Value>>,
+) -> Result<(StatusCode, Json<ServerView>), ApiError> {
+    let name = match body.remove("name") {
+        Some(serde_json::Value::String(name)) => name,
+        _ => {
+            return Err(ApiError::unprocessable(
+                "a new server needs a `name` (a string)",
+            ));
+        }
+    };
+    let settings = Settings::deserialize(serde_json::Value::Object(body))
+        .map_err(|e| ApiError::unprocessable(format!("invalid settings: {e}")))?;
+    let server = servers::add(&api.app, &actor, &name, settings).await?;
+    Ok((StatusCode::CREATED, Json(server.into())))
+}
+
+async fn edit(
+    State(api): State<Arc<Api>>,
+    Extension(actor): Extension<Actor>,
+    Path(name): Path<String>,
+    Json(settings): Json<Settings>,
+) -> Result<Json<ServerView>, ApiError> {
+    Ok(Json(
+        servers::edit(&api.app, &actor, &name, settings)
+            .await?
+            .into(),
+    ))
+}
+
+async fn remove(
+    State(api): State<Arc<Api>>,
+    Extension(actor): Extension<Actor>,
+    Path(name): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    servers::remove(&api.app, &actor, &name).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn enable(
+    State(api): State<Arc<Api>>,
+    Extension(actor): Extension<Actor>,
+    Path(name): Path<String>,
+) -> Result<Json<ServerView>, ApiError> {
+    Ok(Json(
+        servers::set_enabled(&api.app, &actor, &name, true)
+            .await?
+            .into(),
+    ))
+}
+
+async fn disable(
+    State(api): State<Arc<Api>>,
+    Extension(actor): Extension<Actor>,
+    Path(name): Path<String>,
+) -> Result<Json<ServerView>, ApiError> {
+    Ok(Json(
+        servers::set_enabled(&api.app, &actor, &name, false)
+            .await?
+            .into(),
+    ))
+}
+
+async fn hide(
+    State(api): State<Arc<Api>>,
+    Extension(actor): Extension<Actor>,
+    Path(name): Path<String>,
+) -> Result<Json<ServerView>, ApiError> {
+    Ok(Json(
+        servers::set_hidden(&api.app, &actor, &name, true)
+            .await?
+            .into(),
+    ))
+}
+
+async fn unhide(
+    State(api): State<Arc<Api>>,
+    Extension(actor): Extension<Actor>,
+    Path(name): Path<String>,
+) -> Result<Json<ServerView>, ApiError> {
+    Ok(Json(
+        servers::set_hidden(&api.app, &actor, &name, false)
+            .await?
+            .into(),
+    ))
+}
+
+async fn sessions(
+    State(api): State<Arc<Api>>,
+    Path(name): Path<String>,
+) -> Result<Json<Vec<tally_store::SessionRow>>, ApiError> {
+    let server = servers::find(&api.app, &name).await?;
+    Ok(Json(api.app.store.sessions(server.id).await?))
+}
+
+async fn samples(
+    State(api): State<Arc<Api>>,
+    Path(name): Path<String>,
+) -> Result<Json<Vec<tally_store::UsageSample>>, ApiError> {
+    let server = servers::find(&api.app, &name).await?;
+    Ok(Json(api.app.store.usage_samples(server.id).await?))
+}

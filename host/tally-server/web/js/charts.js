@@ -1,0 +1,76 @@
+// ECharts, pinned and served from /assets/vendor (see vendor/vendor.lock). Tooltips render in the
+// canvas (richText) so the strict style-src policy never meets an inline style attribute.
+import * as echarts from '/assets/vendor/echarts-6.1.0.esm.min.mjs';
+
+let themeMode = 'auto';
+const live = new Map();
+
+// The charts on the page by name, for people poking at the console and for the browser tests.
+window.tally = Object.assign(window.tally || {}, { charts: {} });
+
+export function setTheme(mode) { themeMode = mode; }
+
+export function isDark() {
+  if (themeMode === 'dark') return true;
+  if (themeMode === 'light') return false;
+  return matchMedia('(prefers-color-scheme: dark)').matches;
+}
+
+const resizeObserver = new ResizeObserver(entries => {
+  for (const e of entries) {
+    const chart = echarts.getInstanceByDom(e.target);
+    if (chart) chart.resize();
+  }
+});
+
+export function disposeCharts() {
+  for (const [name, chart] of live) {
+    resizeObserver.unobserve(chart.getDom());
+    chart.dispose();
+    delete window.tally.charts[name];
+  }
+  live.clear();
+}
+
+// Draws `option` into `el` under `name` (replacing a chart of that name).
+export function chart(el, name, option) {
+  const old = live.get(name);
+  if (old) { resizeObserver.unobserve(old.getDom()); old.dispose(); }
+  const c = echarts.init(el, isDark() ? 'dark' : null, { renderer: 'canvas' });
+  c.setOption({
+    backgroundColor: 'transparent',
+    animation: false,
+    tooltip: { trigger: 'axis', renderMode: 'richText', confine: true },
+    grid: { left: 48, right: 16, top: 40, bottom: 64, containLabel: true },
+    ...option,
+  });
+  live.set(name, c);
+  window.tally.charts[name] = c;
+  resizeObserver.observe(el);
+  return c;
+}
+
+// Seconds a resolution's step lasts, to tell a gap (no data) from the next point.
+export const STEP = { hour: 3600, day: 86400, week: 7 * 86400, month: 31 * 86400, quarter: 92 * 86400, year: 366 * 86400 };
+
+// Inserts a null between two points further apart than one step, so the line breaks there:
+// absent points mean no data, which must never be drawn as zero use.
+export function withGaps(pairs, resolution) {
+  const step = (STEP[resolution] || 86400) * 1000;
+  const sorted = [...pairs].sort((a, b) => a[0] - b[0]);
+  const out = [];
+  for (let i = 0; i < sorted.length; i++) {
+    if (i > 0 && sorted[i][0] - sorted[i - 1][0] > step * 1.5) {
+      out.push([sorted[i - 1][0] + step, null]);
+    }
+    out.push(sorted[i]);
+  }
+  return out;
+}
+
+// Runs `fn` once `el` is in the document (pages build their nodes before attaching them); a node
+// never attached (the page changed meanwhile) is given up after about a second.
+export function whenAttached(el, fn, tries = 50) {
+  if (el.isConnected) { fn(); return; }
+  if (tries > 0) setTimeout(() => whenAttached(el, fn, tries - 1), 20);
+}

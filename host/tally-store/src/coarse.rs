@@ -1,0 +1,563 @@
+//! Day and month rollups beside the hourly ones (tally-core [`rollup::coarsen`]), so a report
+//! over years reads a row per feature and day or month, not per hour: three years of a feature
+//! are ~1,100 day rows or 36 month rows against ~26,000 hourly ones, and a report's cost should
+//! follow the rows it shows, not the history behind them.
+//!
+//! **Kept in the same transaction as the hourly rows, derived from them.** Whenever the writer
+//! replaces hourly rows (imports, full re-rolls, rebuilds), [`refresh`] recomputes the days those
+//! hours fall in from *all* their hourly rows, then the months from their day rows: a period's
+//! row is always the fold of its current finer rows, whoever wrote them. A poll extending its
+//! hours in place (`poll_rollups`) adds the same delta to the day and month rows (seconds and
+//! checkouts add, peaks take the larger) and counts their distinct users again ([`recount`])
+//! where someone may have joined. Days are UTC days, months UTC calendar months; a
+//! row's `day`/`month` is the period's first second.
+//!
+//! **Reads** ([`Store::rollups`], [`Store::user_rollups`]) cut the window into whole months,
+//! whole days around them and hours at the ends, each read from its own table, never coarser
+//! than the caller's period allows ([`Grain::within`]).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Range;
+
+use tally_core::period::DAY;
+use tally_core::rollup::{FeatureKey, Grain, HourRollup, UserHour};
+
+use crate::db::{Conn, Table, query, query_built};
+use crate::rollups::{FEATURES_PER_STATEMENT, RollupFilter, hour_rollup, placeholders, user_hour};
+use crate::{Store, StoreError};
+
+/// The tables of a grain: per feature, and per user and host; the column holding the period.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Tables {
+    pub(crate) features: &'static str,
+    pub(crate) users: &'static str,
+    pub(crate) column: &'static str,
+}
+
+pub(crate) fn tables(grain: Grain) -> Tables {
+    match grain {
+        Grain::Hour => Tables {
+            features: "hour_rollup",
+            users: "user_hour",
+            column: "hour",
+        },
+        Grain::Day => Tables {
+            features: "day_rollup",
+            users: "user_day",
+            column: "day",
+        },
+        Grain::Month => Tables {
+            features: "month_rollup",
+            users: "user_month",
+            column: "month",
+        },
+    }
+}
+
+const fn feature_table(name: &'static str, cols: &'static [&'static str]) -> Table {
+    Table {
+        name,
+        cols,
+        copy: false,
+    }
+}
+
+/// The day and month tables as a poll upserts them (`poll_rollups`), columns as in
+/// `rollups::HOUR_ROLLUP` and `rollups::USER_HOUR`.
+pub(crate) const DAY_ROLLUP: Table = feature_table(
+    "day_rollup",
+    &[
+        "feature_id",
+        "day",
+        "server_id",
+        "peak_in_use",
+        "peak_desired",
+        "used_seconds",
+        "desired_seconds",
+        "denials",
+        "checkouts",
+        "distinct_users",
+        "distinct_hosts",
+    ],
+);
+pub(crate) const USER_DAY: Table = feature_table(
+    "user_day",
+    &[
+        "feature_id",
+        "day",
+        "user_id",
+        "host_id",
+        "server_id",
+        "peak_in_use",
+        "peak_desired",
+        "used_seconds",
+        "desired_seconds",
+        "denials",
+        "checkouts",
+    ],
+);
+pub(crate) const MONTH_ROLLUP: Table = feature_table(
+    "month_rollup",
+    &[
+        "feature_id",
+        "month",
+        "server_id",
+        "peak_in_use",
+        "peak_desired",
+        "used_seconds",
+        "desired_seconds",
+        "denials",
+        "checkouts",
+        "distinct_users",
+        "distinct_hosts",
+    ],
+);
+pub(crate) const USER_MONTH: Table = feature_table(
+    "user_month",
+    &[
+        "feature_id",
+        "month",
+        "user_id",
+        "host_id",
+        "server_id",
+        "peak_in_use",
+        "peak_desired",
+        "used_seconds",
+        "desired_seconds",
+        "denials",
+        "checkouts",
+    ],
+);
+
+const LOADS: &str = "peak_in_use, peak_desired, used_seconds, desired_seconds, denials, checkouts";
+
+/// Recomputes the day and month rows covering `hours` (per feature, hours whose hourly rows the
+/// transaction replaced) from the hourly rows. Runs inside that transaction.
+pub(crate) async fn refresh(
+    conn: &mut Conn,
+    hours: &BTreeMap<FeatureKey, Vec<Range<i64>>>,
+) -> Result<(), StoreError> {
+    // Features whose spans of days overlap are refreshed together over the union of those
+    // spans (an import batch in time order: all of them, a few statements): refolding a day
+    // with no rows of a feature costs an index probe, and the result is exact on any superset.
+    let mut spans: Vec<(Range<i64>, i64)> = Vec::new();
+    let mut months: BTreeMap<i64, BTreeSet<i64>> = BTreeMap::new();
+    for (key, ranges) in hours {
+        for span in merged(ranges.iter().map(|r| widen(Grain::Day, r))) {
+            let mut m = Grain::Month.start(span.start);
+            while m < span.end {
+                months.entry(m).or_default().insert(key.feature);
+                m = Grain::Month.next(m);
+            }
+            spans.push((span, key.feature));
+        }
+    }
+    spans.sort_by_key(|(span, _)| span.start);
+    let mut days: Vec<(Range<i64>, BTreeSet<i64>)> = Vec::new();
+    for (span, feature) in spans {
+        match days.last_mut() {
+            Some((union, features)) if span.start <= union.end => {
+                union.end = union.end.max(span.end);
+                features.insert(feature);
+            }
+            _ => days.push((span, BTreeSet::from([feature]))),
+        }
+    }
+    for (span, features) in days {
+        let features: Vec<i64> = features.into_iter().collect();
+        for ids in features.chunks(FEATURES_PER_STATEMENT) {
+            refold(conn, Grain::Day, ids, span.clone()).await?;
+        }
+    }
+    for (m, features) in months {
+        let features: Vec<i64> = features.into_iter().collect();
+        for ids in features.chunks(FEATURES_PER_STATEMENT) {
+            refold(conn, Grain::Month, ids, m..Grain::Month.next(m)).await?;
+        }
+    }
+    Ok(())
+}
+
+/// `r` widened to whole periods of `grain`.
+fn widen(grain: Grain, r: &Range<i64>) -> Range<i64> {
+    grain.start(r.start)..grain.ceil(r.end)
+}
+
+fn merged(ranges: impl Iterator<Item = Range<i64>>) -> Vec<Range<i64>> {
+    let mut all: Vec<Range<i64>> = ranges.collect();
+    all.sort_by_key(|r| r.start);
+    let mut out: Vec<Range<i64>> = Vec::with_capacity(all.len());
+    for r in all {
+        match out.last_mut() {
+            Some(last) if r.start <= last.end => last.end = last.end.max(r.end),
+            _ => out.push(r),
+        }
+    }
+    out
+}
+
+/// The SQL for the start of the period holding `col`: days computed in SQL (UTC, so plain
+/// arithmetic, floored for times before 1970), months bound as the one month refolded.
+fn bucket(grain: Grain, col: &str) -> String {
+    match grain {
+        Grain::Day => format!("{col} - ((({col} % {DAY}) + {DAY}) % {DAY})"),
+        // One month per statement: its start, bound.
+        Grain::Hour | Grain::Month => "?".into(),
+    }
+}
+
+/// Replaces the rows of `grain` of features `ids` over `span` (whole periods) by the fold of the
+/// next finer grain's rows: per user and host first, then per feature with its distinct users
+/// and hosts counted from those.
+async fn refold(
+    conn: &mut Conn,
+    grain: Grain,
+    ids: &[i64],
+    span: Range<i64>,
+) -> Result<(), StoreError> {
+    let finer = match grain {
+        Grain::Day => tables(Grain::Hour),
+        Grain::Month => tables(Grain::Day),
+        Grain::Hour => return Ok(()),
+    };
+    let to = tables(grain);
+    let (col, src) = (to.column, finer.column);
+    let list = placeholders(ids.len());
+    let bucket = bucket(grain, src);
+    // A month's rows all fall in the one month bound: grouped without it.
+    let grouped = match grain {
+        Grain::Day => format!(", {bucket}"),
+        Grain::Hour | Grain::Month => String::new(),
+    };
+    // Months bind their start where the bucket is.
+    let month = (grain == Grain::Month).then_some(span.start);
+    let kind = conn.kind();
+    let sum = |c: &str| kind.sum(c);
+    let loads = format!(
+        "max(peak_in_use), max(peak_desired), {}, {}, {}, {}",
+        sum("used_seconds"),
+        sum("desired_seconds"),
+        sum("denials"),
+        sum("checkouts")
+    );
+    let bind_ids = |mut q: crate::db::Query<'static>| {
+        for &id in ids {
+            q = q.bind(id);
+        }
+        q
+    };
+
+    for table in [to.users, to.features] {
+        let q = query_built(format!(
+            "DELETE FROM {table} WHERE feature_id IN ({list}) AND {col} >= ? AND {col} < ?"
+        ));
+        bind_ids(q)
+            .bind(span.start)
+            .bind(span.end)
+            .execute(&mut *conn)
+            .await?;
+    }
+
+    let mut q = query_built(format!(
+        "INSERT INTO {users} (feature_id, {col}, user_id, host_id, server_id, {LOADS})
+         SELECT feature_id, {bucket}, user_id, host_id, max(server_id), {loads}
+         FROM {finer_users} WHERE feature_id IN ({list}) AND {src} >= ? AND {src} < ?
+         GROUP BY feature_id{grouped}, user_id, host_id",
+        users = to.users,
+        finer_users = finer.users,
+    ));
+    if let Some(m) = month {
+        q = q.bind(m);
+    }
+    bind_ids(q)
+        .bind(span.start)
+        .bind(span.end)
+        .execute(&mut *conn)
+        .await?;
+
+    let mut q = query_built(format!(
+        "INSERT INTO {features} (feature_id, {col}, server_id, {LOADS}, distinct_users, distinct_hosts)
+         SELECT h.feature_id, h.p, h.server_id, h.a, h.b, h.c, h.d, h.e, h.f,
+                COALESCE(u.du, 0), COALESCE(u.dh, 0)
+         FROM (SELECT feature_id, {bucket} AS p, max(server_id) AS server_id,
+                  max(peak_in_use) AS a, max(peak_desired) AS b, {c} AS c, {d} AS d, {e} AS e, {f} AS f
+               FROM {finer_features} WHERE feature_id IN ({list}) AND {src} >= ? AND {src} < ?
+               GROUP BY feature_id{grouped}) h
+         LEFT JOIN (SELECT feature_id, {col} AS p, count(DISTINCT user_id) AS du,
+                       count(DISTINCT host_id) AS dh
+                    FROM {users} WHERE feature_id IN ({list}) AND {col} >= ? AND {col} < ?
+                       AND peak_in_use > 0
+                    GROUP BY feature_id, {col}) u
+         ON u.feature_id = h.feature_id AND u.p = h.p",
+        features = to.features,
+        finer_features = finer.features,
+        users = to.users,
+        c = sum("used_seconds"),
+        d = sum("desired_seconds"),
+        e = sum("denials"),
+        f = sum("checkouts"),
+    ));
+    if let Some(m) = month {
+        q = q.bind(m);
+    }
+    q = bind_ids(q).bind(span.start).bind(span.end);
+    bind_ids(q)
+        .bind(span.start)
+        .bind(span.end)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// The periods of `grain` holding the given hours (per feature), for [`recount`].
+pub(crate) fn periods_of(
+    grain: Grain,
+    hours: &BTreeMap<i64, BTreeSet<i64>>,
+) -> BTreeMap<i64, Vec<i64>> {
+    let mut periods: BTreeMap<i64, BTreeSet<i64>> = BTreeMap::new();
+    for (&feature, hours) in hours {
+        for &h in hours {
+            periods.entry(grain.start(h)).or_default().insert(feature);
+        }
+    }
+    periods
+        .into_iter()
+        .map(|(start, features)| (start, features.into_iter().collect()))
+        .collect()
+}
+
+/// Counts again the distinct users and hosts of one period's rows of `features`.
+pub(crate) async fn recount(
+    conn: &mut Conn,
+    t: Tables,
+    features: &[i64],
+    start: i64,
+) -> Result<(), StoreError> {
+    let (table, users, col) = (t.features, t.users, t.column);
+    let count = |who: &str| {
+        format!(
+            "(SELECT count(DISTINCT u.{who}) FROM {users} u WHERE u.feature_id = {table}.feature_id
+              AND u.{col} = {table}.{col} AND u.peak_in_use > 0)"
+        )
+    };
+    let mut q = query_built(format!(
+        "UPDATE {table} SET distinct_users = {}, distinct_hosts = {}
+         WHERE feature_id IN ({}) AND {col} = ?",
+        count("user_id"),
+        count("host_id"),
+        placeholders(features.len())
+    ));
+    for &f in features {
+        q = q.bind(f);
+    }
+    q.bind(start).execute(conn).await?;
+    Ok(())
+}
+
+/// Recomputes every day and month row from the hourly rows, a month per transaction: for a
+/// history written before day and month rows existed (migration 0013), or edited by hand.
+pub(crate) async fn rebuild(w: &mut crate::writer::Writer) -> Result<(), StoreError> {
+    let rows = query("SELECT server_id, feature_id, min(hour), max(hour) FROM hour_rollup GROUP BY server_id, feature_id")
+        .fetch_all(&mut w.conn)
+        .await?;
+    w.transaction(async |w| {
+        for table in ["user_day", "day_rollup", "user_month", "month_rollup"] {
+            query_built(format!("DELETE FROM {table}"))
+                .execute(&mut w.conn)
+                .await?;
+        }
+        Ok(())
+    })
+    .await?;
+    for r in &rows {
+        let key = FeatureKey {
+            server: r.get(0)?,
+            feature: r.get(1)?,
+        };
+        let (first, last): (i64, i64) = (r.get(2)?, r.get(3)?);
+        let mut m = Grain::Month.start(first);
+        while m <= last {
+            let next = Grain::Month.next(m);
+            w.transaction(async |w| {
+                refresh(&mut w.conn, &BTreeMap::from([(key, Vec::from([m..next]))])).await
+            })
+            .await?;
+            m = next;
+        }
+    }
+    query("UPDATE store_state SET value = 'ok' WHERE name = 'coarse_rollups'")
+        .execute(&mut w.conn)
+        .await?;
+    Ok(())
+}
+
+/// The pieces a window of hours `[from, to)` is read in: whole periods of `coarsest` inside it,
+/// then finer grains for what is left at either end. `i64::MIN`/`i64::MAX` mean unbounded.
+pub(crate) fn pieces(from: i64, to: i64, coarsest: Grain) -> Vec<(Grain, Range<i64>)> {
+    let mut out = Vec::new();
+    cut(from, to, coarsest, &mut out);
+    out
+}
+
+fn cut(from: i64, to: i64, grain: Grain, out: &mut Vec<(Grain, Range<i64>)>) {
+    if from >= to {
+        return;
+    }
+    let finer = match grain {
+        Grain::Hour => {
+            out.push((Grain::Hour, from..to));
+            return;
+        }
+        Grain::Day => Grain::Hour,
+        Grain::Month => Grain::Day,
+    };
+    let a = if from == i64::MIN {
+        from
+    } else {
+        grain.ceil(from)
+    };
+    let b = if to == i64::MAX { to } else { grain.start(to) };
+    if a >= b {
+        cut(from, to, finer, out);
+        return;
+    }
+    cut(from, a, finer, out);
+    out.push((grain, a..b));
+    cut(b, to, finer, out);
+}
+
+impl Store {
+    /// Per-feature rows over the filter's window, each whole month of it read as one row per
+    /// feature, whole days around those as day rows and the hours at either end as hourly rows,
+    /// never coarser than `within` ([`Grain::within`] of a report's period: day rows fold into
+    /// days and weeks, month rows into months and years). A row's `hour` is its period's start;
+    /// rows by that, then server and feature. Folding them as hourly rows
+    /// (`tally_core::report`, `Load::add_hour`) gives what folding every hour gives.
+    pub async fn rollups(
+        &self,
+        filter: &RollupFilter,
+        within: Grain,
+    ) -> Result<Vec<HourRollup>, StoreError> {
+        let mut out = Vec::new();
+        for (grain, window) in self.pieces(filter, within) {
+            let t = tables(grain);
+            let select = format!(
+                "SELECT server_id, feature_id, {}, {LOADS}, distinct_users, distinct_hosts FROM {}",
+                t.column, t.features
+            );
+            out.extend(
+                self.read_window(filter, &select, t.column, window, "", hour_rollup)
+                    .await?,
+            );
+        }
+        out.sort_by_key(|h| (h.hour, h.feature));
+        Ok(out)
+    }
+
+    /// Per user and host rows over the filter's window, cut as [`Store::rollups`] cuts it; by
+    /// period start, then feature, user and host.
+    pub async fn user_rollups(
+        &self,
+        filter: &RollupFilter,
+        within: Grain,
+    ) -> Result<Vec<UserHour>, StoreError> {
+        let mut out = Vec::new();
+        for (grain, window) in self.pieces(filter, within) {
+            let t = tables(grain);
+            let select = format!(
+                "SELECT server_id, feature_id, {}, {LOADS}, user_id, host_id FROM {}",
+                t.column, t.users
+            );
+            out.extend(
+                self.read_window(filter, &select, t.column, window, "", user_hour)
+                    .await?,
+            );
+        }
+        out.sort_by_key(|u| (u.hour, u.feature, u.user, u.host));
+        Ok(out)
+    }
+
+    fn pieces(&self, filter: &RollupFilter, within: Grain) -> Vec<(Grain, Range<i64>)> {
+        let (from, to) = filter.hours();
+        pieces(from, to, within)
+    }
+
+    /// Rebuilds the day and month rows if a migration asked for it.
+    pub(crate) async fn rebuild_coarse_if_asked(&self) -> Result<(), StoreError> {
+        let state: Option<String> =
+            query("SELECT value FROM store_state WHERE name = 'coarse_rollups'")
+                .scalar_optional(self.pool())
+                .await?;
+        if state.as_deref() == Some("rebuild") {
+            tracing::info!("computing the day and month rollups of the stored history");
+            self.write(|w| Box::pin(async move { rebuild(w).await }))
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tally_core::period::HOUR;
+
+    /// 2024-03-01T00:00Z.
+    const MAR: i64 = 1_709_251_200;
+    const APR: i64 = MAR + 31 * DAY;
+    const MAY: i64 = APR + 30 * DAY;
+
+    #[test]
+    fn a_window_is_read_as_months_then_days_then_hours() {
+        let from = MAR + 27 * DAY + 5 * HOUR;
+        let to = MAY + 2 * DAY + 3 * HOUR;
+        assert_eq!(
+            pieces(from, to, Grain::Month),
+            vec![
+                (Grain::Hour, from..MAR + 28 * DAY),
+                (Grain::Day, MAR + 28 * DAY..APR),
+                (Grain::Month, APR..MAY),
+                (Grain::Day, MAY..MAY + 2 * DAY),
+                (Grain::Hour, MAY + 2 * DAY..to),
+            ]
+        );
+        // Never coarser than asked; a window within one day is hours only.
+        assert_eq!(
+            pieces(from, to, Grain::Day),
+            vec![
+                (Grain::Hour, from..MAR + 28 * DAY),
+                (Grain::Day, MAR + 28 * DAY..MAY + 2 * DAY),
+                (Grain::Hour, MAY + 2 * DAY..to),
+            ]
+        );
+        assert_eq!(
+            pieces(MAR + HOUR, MAR + 5 * HOUR, Grain::Month),
+            vec![(Grain::Hour, MAR + HOUR..MAR + 5 * HOUR)]
+        );
+        // All history: one piece of the coarsest grain.
+        assert_eq!(
+            pieces(i64::MIN, i64::MAX, Grain::Month),
+            vec![(Grain::Month, i64::MIN..i64::MAX)]
+        );
+        assert_eq!(
+            pieces(i64::MIN, APR + HOUR, Grain::Month),
+            vec![
+                (Grain::Month, i64::MIN..APR),
+                (Grain::Hour, APR..APR + HOUR)
+            ]
+        );
+    }
+
+    #[test]
+    fn days_are_floored_for_times_before_1970_too() {
+        // The SQL bucket's arithmetic, checked here against the calendar's.
+        for t in [-DAY - 1, -1, 0, 1, MAR + 5 * HOUR] {
+            let sql_like = t - (((t % DAY) + DAY) % DAY);
+            assert_eq!(sql_like, Grain::Day.start(t), "{t}");
+        }
+        assert_eq!(
+            merged([0..2, 5..7, 1..3, 7..8].into_iter()),
+            vec![0..3, 5..8]
+        );
+    }
+}
