@@ -14,14 +14,23 @@ pub const MAX_HOST_LEN: usize = 253;
 pub enum AddressError {
     EmptyHost,
     /// Longer than [`MAX_HOST_LEN`] bytes.
-    HostTooLong { len: usize },
+    HostTooLong {
+        len: usize,
+    },
     /// Starts with `-`: a tool would read it as an option.
-    HostIsOption { host: String },
+    HostIsOption {
+        host: String,
+    },
     /// A character that is neither a letter, digit nor one of `-._:[]` (a space, `;`, `,`, a
     /// quote, a newline, `@`, `/`, …): it could end the argument or start another command.
-    HostCharacter { host: String, character: char },
+    HostCharacter {
+        host: String,
+        character: char,
+    },
     /// Outside 1–65535.
-    Port { port: i64 },
+    Port {
+        port: i64,
+    },
 }
 
 impl fmt::Display for AddressError {
@@ -92,7 +101,11 @@ pub fn check_address(host: &str, port: Option<i64>) -> Result<Option<u16>, Addre
 
 /// A value in backquotes, at most 80 characters, control characters escaped: safe to print.
 fn shown(value: &str) -> String {
-    let mut text: String = value.chars().take(80).flat_map(char::escape_debug).collect();
+    let mut text: String = value
+        .chars()
+        .take(80)
+        .flat_map(char::escape_debug)
+        .collect();
     if value.chars().count() > 80 {
         text.push('…');
     }
@@ -127,7 +140,10 @@ mod tests {
     fn options_separators_and_commands_are_refused() {
         assert_eq!(
             check_host("-file=/etc/shadow").map_err(|e| e.to_string()),
-            Err("host `-file=/etc/shadow` starts with `-`: a host name or address never does".into())
+            Err(
+                "host `-file=/etc/shadow` starts with `-`: a host name or address never does"
+                    .into()
+            )
         );
         assert_eq!(
             check_host("x 4085; stopServer -force; connect y").map_err(|e| e.to_string()),

@@ -33,7 +33,11 @@ impl Manifest {
     /// The poller's status command for the server at `host`/`port`: the tool name the
     /// operator maps to a program, then the arguments with `{host}` and `{port}` filled in
     /// (`{port}` empty without a port). No shell is involved; each element is one argument.
-    pub fn status_command(&self, host: &str, port: Option<u16>) -> Result<Vec<String>, CommandError> {
+    pub fn status_command(
+        &self,
+        host: &str,
+        port: Option<u16>,
+    ) -> Result<Vec<String>, CommandError> {
         expand(&self.id, &self.command, host, port)
     }
 }

@@ -228,7 +228,10 @@ impl PluginEngine {
         let plugin = state.plugin.clone();
         // The pool ran out of some resource the slots do not count (a component with many
         // core instances or memories): back-pressure too, never a trap.
-        if error.downcast_ref::<wasmtime::PoolConcurrencyLimitError>().is_some() {
+        if error
+            .downcast_ref::<wasmtime::PoolConcurrencyLimitError>()
+            .is_some()
+        {
             return CallError::Busy {
                 plugin,
                 instances: 0,
@@ -312,23 +315,27 @@ impl Precompiled {
     /// The cache's key, made on first use (readable by its owner only); `None` when the
     /// directory cannot hold one, and then nothing is cached.
     fn key(&self) -> Option<[u8; 32]> {
-        *self.mac_key.get_or_init(|| match read_or_make_key(&self.dir) {
-            Ok(key) => Some(key),
-            Err(e) => {
-                tracing::warn!(
-                    "compiled plugins are not cached: no key in {}: {e}",
-                    self.dir.display()
-                );
-                None
-            }
-        })
+        *self
+            .mac_key
+            .get_or_init(|| match read_or_make_key(&self.dir) {
+                Ok(key) => Some(key),
+                Err(e) => {
+                    tracing::warn!(
+                        "compiled plugins are not cached: no key in {}: {e}",
+                        self.dir.display()
+                    );
+                    None
+                }
+            })
     }
 
     /// Loads a file this cache wrote, after checking its MAC: the bytes checked are the bytes
     /// loaded (read once into memory), so the file cannot change in between.
     #[allow(unsafe_code)]
     fn load(&self, engine: &Engine, path: &Path) -> wasmtime::Result<Component> {
-        let key = self.key().ok_or_else(|| wasmtime::format_err!("no cache key"))?;
+        let key = self
+            .key()
+            .ok_or_else(|| wasmtime::format_err!("no cache key"))?;
         let bytes = std::fs::read(path)?;
         let expected = std::fs::read_to_string(Self::mac_path(path))?;
         if hex::encode(hmac_sha256(&key, &bytes)) != expected.trim() {
@@ -343,7 +350,9 @@ impl Precompiled {
     /// Writes atomically, the MAC first: a concurrent `tally` never loads a half-written file,
     /// and a file never has a MAC that is not its own for longer than a rename.
     fn store(&self, path: &Path, component: &Component) -> wasmtime::Result<()> {
-        let key = self.key().ok_or_else(|| wasmtime::format_err!("no cache key"))?;
+        let key = self
+            .key()
+            .ok_or_else(|| wasmtime::format_err!("no cache key"))?;
         std::fs::create_dir_all(&self.dir)?;
         let bytes = component.serialize()?;
         let partial = |p: &Path| p.with_extension(format!("partial-{}", std::process::id()));
@@ -374,7 +383,9 @@ fn read_or_make_key(dir: &Path) -> std::io::Result<[u8; 32]> {
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options.open(&partial)?.write_all(hex::encode(key).as_bytes())?;
+    options
+        .open(&partial)?
+        .write_all(hex::encode(key).as_bytes())?;
     // Another process may have made one meanwhile: the first rename wins, and the key in
     // place is the one every process reads.
     match std::fs::hard_link(&partial, &path) {
@@ -633,13 +644,18 @@ mod tests {
 
         let compiled = engine.compile(p.component, &sha256).expect("compiles");
         let [file, mac, key]: [String; 3] = files().try_into().expect("three files");
-        assert!(file.starts_with(&sha256) && file.ends_with(".cwasm"), "{file}");
+        assert!(
+            file.starts_with(&sha256) && file.ends_with(".cwasm"),
+            "{file}"
+        );
         assert_eq!(mac, format!("{file}.mac"));
         assert_eq!(key, "key");
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(cache.path().join("key")).expect("key").permissions();
+            let mode = std::fs::metadata(cache.path().join("key"))
+                .expect("key")
+                .permissions();
             assert_eq!(mode.mode() & 0o777, 0o600, "the key is its owner's only");
         }
         let file = cache.path().join(file);
@@ -664,6 +680,9 @@ mod tests {
         let other = super::PluginEngine::new(Some(cache.path())).expect("engine");
         let mac_before = std::fs::read(cache.path().join(&mac)).expect("mac");
         other.compile(p.component, &sha256).expect("compiles again");
-        assert_ne!(std::fs::read(cache.path().join(&mac)).expect("mac"), mac_before);
+        assert_ne!(
+            std::fs::read(cache.path().join(&mac)).expect("mac"),
+            mac_before
+        );
     }
 }

@@ -326,7 +326,11 @@ fn memchr_newline(bytes: &[u8]) -> Option<usize> {
 /// malformed diagnostic at `line`; empties those strings (nothing keeps them) and cuts texts
 /// longer than [`MAX_TEXT_BYTES`].
 fn refuse_long_names(batch: &mut Batch, line: u64) {
-    let long: Vec<bool> = batch.strings.iter().map(|s| s.len() > MAX_NAME_BYTES).collect();
+    let long: Vec<bool> = batch
+        .strings
+        .iter()
+        .map(|s| s.len() > MAX_NAME_BYTES)
+        .collect();
     let long_sym = |sym: Sym| long.get(sym as usize).copied().unwrap_or(false);
     if long.iter().any(|&l| l) {
         let mut refused = vec![];
@@ -425,13 +429,24 @@ mod tests {
         let (shown, cut) = cut_long_lines(chunk, 41, 8);
         assert_eq!(shown.as_deref(), Some(&b"short\n\nok\n\n"[..]));
         assert_eq!(
-            cut.iter().map(|d| (d.line, d.text.as_str())).collect::<Vec<_>>(),
+            cut.iter()
+                .map(|d| (d.line, d.text.as_str()))
+                .collect::<Vec<_>>(),
             [
-                (42, "line of 10 bytes, longer than the limit of 8: skipped unread"),
-                (44, "line of 12 bytes, longer than the limit of 8: skipped unread"),
+                (
+                    42,
+                    "line of 10 bytes, longer than the limit of 8: skipped unread"
+                ),
+                (
+                    44,
+                    "line of 12 bytes, longer than the limit of 8: skipped unread"
+                ),
             ]
         );
-        assert_eq!(count_lines(shown.as_deref().expect("cut")), count_lines(chunk));
+        assert_eq!(
+            count_lines(shown.as_deref().expect("cut")),
+            count_lines(chunk)
+        );
         assert_eq!(cut_long_lines(b"short\nlines\n", 1, 8), (None, vec![]));
         assert_eq!(cut_long_lines(b"a\nb", 1, 1), (None, vec![]));
     }

@@ -289,20 +289,27 @@ impl LoadedPlugin {
             ..self.manifest.limits
         };
         self.health.call(plugin, || {
-            let sniffed = self.with_instance_limited(limits, |store, _, instance| match instance {
-                Instance::Importer(i) => i.tally_plugin0_3_0_log_importer().call_sniff(store, head),
-                Instance::Poller(p) => p.tally_plugin0_3_0_status_poller().call_sniff(store, head),
-                Instance::ImporterV2(i) => i.tally_plugin_log_importer().call_sniff(store, head),
-                Instance::PollerV2(p) => p.tally_plugin_status_poller().call_sniff(store, head),
-                Instance::ImporterV1(i) => i
-                    .tally_plugin_log_importer()
-                    .call_sniff(store, head)
-                    .map(|c| v0_1_0::sniffed(c, &self.info)),
-                Instance::PollerV1(p) => p
-                    .tally_plugin_status_poller()
-                    .call_sniff(store, head)
-                    .map(|c| v0_1_0::sniffed(c, &self.info)),
-            })?;
+            let sniffed =
+                self.with_instance_limited(limits, |store, _, instance| match instance {
+                    Instance::Importer(i) => {
+                        i.tally_plugin0_3_0_log_importer().call_sniff(store, head)
+                    }
+                    Instance::Poller(p) => {
+                        p.tally_plugin0_3_0_status_poller().call_sniff(store, head)
+                    }
+                    Instance::ImporterV2(i) => {
+                        i.tally_plugin_log_importer().call_sniff(store, head)
+                    }
+                    Instance::PollerV2(p) => p.tally_plugin_status_poller().call_sniff(store, head),
+                    Instance::ImporterV1(i) => i
+                        .tally_plugin_log_importer()
+                        .call_sniff(store, head)
+                        .map(|c| v0_1_0::sniffed(c, &self.info)),
+                    Instance::PollerV1(p) => p
+                        .tally_plugin_status_poller()
+                        .call_sniff(store, head)
+                        .map(|c| v0_1_0::sniffed(c, &self.info)),
+                })?;
             let Some(sniffed) = sniffed else {
                 return Ok(None);
             };

@@ -49,7 +49,25 @@ fn holder_name() -> String {
             .map(|d| d.as_nanos())
             .unwrap_or(0),
     );
-    format!("{host}:{}:{:08x}", std::process::id(), token.finish() as u32)
+    format!(
+        "{host}:{}:{:08x}",
+        std::process::id(),
+        token.finish() as u32
+    )
+}
+
+/// Whether `holder` (a [`holder_name`]) was a process of this machine that is gone.
+fn died_here(holder: &str) -> bool {
+    let mut parts = holder.rsplitn(3, ':');
+    let (_token, pid, host) = (parts.next(), parts.next(), parts.next());
+    let this_host = holder_name();
+    let this_host = this_host.rsplitn(3, ':').nth(2);
+    match (host, pid.and_then(|p| p.parse::<u32>().ok())) {
+        (Some(host), Some(pid)) if Some(host) == this_host && pid != std::process::id() => {
+            cfg!(target_os = "linux") && !std::path::Path::new(&format!("/proc/{pid}")).exists()
+        }
+        _ => false,
+    }
 }
 
 /// A file claimed by this process. Renewed in the background every third of the lease while
@@ -122,14 +140,19 @@ impl Store {
             Ok(_) => {}
             Err(e) if e.is_unique_violation() => {
                 let held = self.claim_of(server, head_hash).await?;
-                return Err(match held {
-                    Some(held) => StoreError::FileClaimed {
+                return match held {
+                    // Killed on this machine: no need to wait for its lease to run out.
+                    Some(held) if died_here(&held.holder) => {
+                        self.release_claim(server, head_hash, &held.holder).await?;
+                        Box::pin(self.claim_file_for(server, head_hash, path, lease)).await
+                    }
+                    Some(held) => Err(StoreError::FileClaimed {
                         path: path.into(),
                         held,
-                    },
+                    }),
                     // Released between the two statements: the caller may simply retry.
-                    None => e,
-                });
+                    None => Err(e),
+                };
             }
             Err(e) => return Err(e),
         }
@@ -213,13 +236,15 @@ impl Store {
         let (head, who) = (head_hash.to_string(), holder.to_string());
         self.write(move |w| {
             Box::pin(async move {
-                query("DELETE FROM import_claim WHERE server_id = ? AND head_hash = ? AND holder = ?")
-                    .bind(server)
-                    .bind(&head)
-                    .bind(&who)
-                    .execute(&mut w.conn)
-                    .await
-                    .map(drop)
+                query(
+                    "DELETE FROM import_claim WHERE server_id = ? AND head_hash = ? AND holder = ?",
+                )
+                .bind(server)
+                .bind(&head)
+                .bind(&who)
+                .execute(&mut w.conn)
+                .await
+                .map(drop)
             })
         })
         .await
@@ -303,5 +328,24 @@ impl Drop for FileClaim {
                 let _ = store.release_claim(server, &head, &holder).await;
             });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_gone_process_of_this_machine_is_taken_for_dead() {
+        let me = holder_name();
+        let host = me.rsplitn(3, ':').nth(2).expect("host").to_string();
+        assert!(!died_here(&me), "this process lives");
+        assert_eq!(
+            died_here(&format!("{host}:4000000000:0badc0de")),
+            cfg!(target_os = "linux"),
+            "no such pid"
+        );
+        assert!(!died_here("another-host.example:4000000000:0badc0de"));
+        assert!(!died_here("garbage"));
     }
 }

@@ -31,9 +31,9 @@
 //! (`logged.rs`).
 #![forbid(unsafe_code)]
 
-mod claims;
 mod accounts;
 mod backup;
+mod claims;
 mod coarse;
 mod db;
 mod error;
@@ -49,14 +49,14 @@ mod rollups;
 mod servers;
 mod sqlite;
 mod store;
-mod url;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod url;
 mod writer;
 
-pub use claims::{ClaimHolder, FileClaim, LEASE};
 pub use accounts::{Account, AccountId, Token, TokenId, WebSession};
 pub use backup::{BackupCheck, BackupReport, check_backup, sqlite_path};
+pub use claims::{ClaimHolder, FileClaim, LEASE};
 pub use error::StoreError;
 pub use jobs::{Job, JobId, JobState};
 pub use licence::{Incident, IncidentScope, InstalledLicence};

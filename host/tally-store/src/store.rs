@@ -6,8 +6,8 @@ use tally_core::{Batch, Diagnostic, DiagnosticKind};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::db::{Backend, Conn, Pool, Row, query, query_built};
-use crate::writer::{self, Command};
 use crate::url::DatabaseUrl;
+use crate::writer::{self, Command};
 use crate::{
     Checkpoint, FactCounts, FileIdentity, ImportRun, NewImport, RowCounts, RunId, RunStatus,
     ServerId, StoreError,

@@ -108,17 +108,29 @@ mod tests {
     #[test]
     fn display_and_debug_hide_the_password() {
         let url = DatabaseUrl::new("postgres://tally:s3cr3t@db.example:5432/tally");
-        assert_eq!(url.to_string(), "postgres://tally:***@db.example:5432/tally");
+        assert_eq!(
+            url.to_string(),
+            "postgres://tally:***@db.example:5432/tally"
+        );
         assert_eq!(
             format!("{url:?}"),
             "DatabaseUrl(postgres://tally:***@db.example:5432/tally)"
         );
-        assert_eq!(url.secret(), "postgres://tally:s3cr3t@db.example:5432/tally");
+        assert_eq!(
+            url.secret(),
+            "postgres://tally:s3cr3t@db.example:5432/tally"
+        );
         // An `@` inside the password, and the password as a query parameter.
         let url = DatabaseUrl::new("mysql://tally:p@ss@db/tally?ssl-mode=required");
-        assert_eq!(url.to_string(), "mysql://tally:***@db/tally?ssl-mode=required");
+        assert_eq!(
+            url.to_string(),
+            "mysql://tally:***@db/tally?ssl-mode=required"
+        );
         let url = DatabaseUrl::new("postgres://db/tally?user=tally&password=hunter2");
-        assert_eq!(url.to_string(), "postgres://db/tally?user=tally&password=***");
+        assert_eq!(
+            url.to_string(),
+            "postgres://db/tally?user=tally&password=***"
+        );
         assert_eq!(
             url.scrub("error: password hunter2 was refused"),
             "error: password *** was refused"

@@ -36,8 +36,14 @@ async fn a_claimed_file_is_refused_to_another_importer_naming_the_holder(store: 
     };
     assert_eq!(path, "/mnt/copy/big.log");
     assert_eq!(held.path, PATH);
-    assert!(held.holder.contains(&format!(":{}:", std::process::id())), "{held:?}");
-    assert_eq!(held.expires - held.since, tally_store::LEASE.as_secs() as i64);
+    assert!(
+        held.holder.contains(&format!(":{}:", std::process::id())),
+        "{held:?}"
+    );
+    assert_eq!(
+        held.expires - held.since,
+        tally_store::LEASE.as_secs() as i64
+    );
     assert_eq!(
         refused.to_string(),
         format!(
@@ -47,16 +53,25 @@ async fn a_claimed_file_is_refused_to_another_importer_naming_the_holder(store: 
         )
     );
     // Another file of the server, and the same file of another server, are free.
-    let other_file = store.claim_file(server, "other-head", PATH).await.expect("free");
+    let other_file = store
+        .claim_file(server, "other-head", PATH)
+        .await
+        .expect("free");
     let other_server = store
         .ensure_server("lic2", "flexlm-debuglog")
         .await
         .expect("server");
-    let other_server = store.claim_file(other_server, HEAD, PATH).await.expect("free");
+    let other_server = store
+        .claim_file(other_server, HEAD, PATH)
+        .await
+        .expect("free");
     assert!(first.held());
     first.release().await.expect("released");
     assert_eq!(store.claim_of(server, HEAD).await.expect("read"), None);
-    let second = store.claim_file(server, HEAD, "/mnt/copy/big.log").await.expect("free again");
+    let second = store
+        .claim_file(server, HEAD, "/mnt/copy/big.log")
+        .await
+        .expect("free again");
     for claim in [second, other_file, other_server] {
         claim.release().await.expect("released");
     }
@@ -77,7 +92,9 @@ fn batch(n: u64) -> Batch {
     };
     let start = 1_600_000_000 + n as i64 * 3_600;
     Batch {
-        strings: ["acme", "solver", "alice", "ws1"].map(String::from).to_vec(),
+        strings: ["acme", "solver", "alice", "ws1"]
+            .map(String::from)
+            .to_vec(),
         sessions: vec![session(start), session(start + 600)],
         lines: n * 10,
         ..Batch::default()
@@ -99,9 +116,11 @@ async fn import(store: Store, server: i64) -> Result<Outcome, StoreError> {
         Err(StoreError::FileClaimed { .. }) => return Ok(Outcome::Refused),
         Err(e) => return Err(e),
     };
-    let done = store.import_runs(server).await?.iter().any(|r| {
-        r.identity.head_hash == HEAD && r.status == RunStatus::Complete
-    });
+    let done = store
+        .import_runs(server)
+        .await?
+        .iter()
+        .any(|r| r.identity.head_hash == HEAD && r.status == RunStatus::Complete);
     if done {
         claim.release().await?;
         return Ok(Outcome::Unchanged);
@@ -177,7 +196,10 @@ async fn an_expired_claim_is_taken_over(store: Store) {
     ));
     // Expired once its second is over (times are whole seconds).
     tokio::time::sleep(Duration::from_millis(2_100)).await;
-    let taken = store.claim_file(server, HEAD, PATH).await.expect("taken over");
+    let taken = store
+        .claim_file(server, HEAD, PATH)
+        .await
+        .expect("taken over");
     assert!(taken.held());
     taken.release().await.expect("released");
 
