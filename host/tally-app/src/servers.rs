@@ -210,6 +210,8 @@ pub fn apply(
         no_follow,
         import_format,
         utc_offset,
+        // Stored apart from the configuration (`time_zone` above).
+        time_zone: _,
         enabled,
         rename,
     } = settings;

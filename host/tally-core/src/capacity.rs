@@ -109,7 +109,11 @@ pub fn in_force(ranges: &[CapacityRange], at: Timestamp) -> Issued {
     };
     let start = |r: &CapacityRange| r.from.unwrap_or(Timestamp::MIN);
     let chosen: Vec<&CapacityRange> = live.filter(|r| r.source.rank() == best).collect();
-    let latest = chosen.iter().map(|r| start(r)).max().unwrap_or(Timestamp::MIN);
+    let latest = chosen
+        .iter()
+        .map(|r| start(r))
+        .max()
+        .unwrap_or(Timestamp::MIN);
     let mut pools: BTreeMap<&str, &CapacityRange> = BTreeMap::new();
     for r in chosen {
         if best == CapacitySource::Server.rank() && start(r) != latest {
@@ -159,7 +163,13 @@ mod tests {
     fn unknown_is_not_zero() {
         assert_eq!(in_force(&[], 0), Issued::Unknown);
         assert_eq!(Issued::Unknown.count(), None);
-        let expired = [range(CapacitySource::LicenseFile, "", Some(5), None, Some(100))];
+        let expired = [range(
+            CapacitySource::LicenseFile,
+            "",
+            Some(5),
+            None,
+            Some(100),
+        )];
         assert_eq!(in_force(&expired, 100), Issued::Unknown);
         assert_eq!(in_force(&expired, 99), Issued::Count(5));
     }
@@ -187,7 +197,10 @@ mod tests {
         assert_eq!(in_force(&r, 600), Issued::Count(8));
         assert_eq!(in_force(&r, 700), Issued::Count(8));
         assert_eq!(in_force(&r, 1_500), Issued::Count(8));
-        let uncounted = [range(LicenseFile, "x", None, None, None), range(LicenseFile, "y", Some(2), None, None)];
+        let uncounted = [
+            range(LicenseFile, "x", None, None, None),
+            range(LicenseFile, "y", Some(2), None, None),
+        ];
         assert_eq!(in_force(&uncounted, 0), Issued::Uncounted);
     }
 }

@@ -267,7 +267,10 @@ mod tests {
         };
         assert_eq!(code.to_string(), "-4,342:10054");
         assert_eq!(ErrorCode::parse("-4,342:10054"), Some(code));
-        assert_eq!(ErrorCode::parse("-22").map(|c| (c.major, c.minor)), Some((-22, None)));
+        assert_eq!(
+            ErrorCode::parse("-22").map(|c| (c.major, c.minor)),
+            Some((-22, None))
+        );
         assert_eq!(ErrorCode::parse("x"), None);
     }
 

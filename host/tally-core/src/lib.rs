@@ -3,6 +3,7 @@
 
 #[macro_use]
 pub mod facts;
+pub mod address;
 pub mod agent;
 pub mod capacity;
 pub mod clock;
@@ -19,6 +20,7 @@ pub mod time;
 pub mod users;
 pub mod zone;
 
+pub use address::AddressError;
 pub use facts::*;
 pub use snapshot::Snapshot;
 pub use status::{ImportStatus, PollResult, Polled, RemoteState, RemoteStatus};

@@ -165,7 +165,8 @@ impl Logged {
     /// The hours touched by `ranges`, each with the seconds of it the ranges cover (overlaps
     /// once).
     pub fn from_ranges(ranges: impl IntoIterator<Item = Range<Timestamp>>) -> Logged {
-        let mut ranges: Vec<Range<Timestamp>> = ranges.into_iter().filter(|r| r.start < r.end).collect();
+        let mut ranges: Vec<Range<Timestamp>> =
+            ranges.into_iter().filter(|r| r.start < r.end).collect();
         ranges.sort_by_key(|r| r.start);
         let mut merged: Vec<Range<Timestamp>> = Vec::with_capacity(ranges.len());
         for r in ranges {

@@ -87,8 +87,21 @@ fn rlm(status: i32) -> Option<RefusalCause> {
         // supplied; EXCLUDE/INCLUDE lists; no hostid; syntax error; roam lists; wrong platform
         // or time zone; start date not reached; not a named user; terminal servers or virtual
         // machines disabled; demo expired; wrong password.
-        -7..=-1 | -13..=-9 | -18 | -23 | -26 | -29 | -30 | -35 | -36 | -37 | -45 | -46 | -47
-        | -49 | -52 => Configuration,
+        -7..=-1
+        | -13..=-9
+        | -18
+        | -23
+        | -26
+        | -29
+        | -30
+        | -35
+        | -36
+        | -37
+        | -45
+        | -46
+        | -47
+        | -49
+        | -52 => Configuration,
         _ => Other,
     })
 }
@@ -236,7 +249,13 @@ mod tests {
     /// Reason texts and codes as the corpus's logs give them, through the importers.
     #[test]
     fn corpus_refusals_by_cause() {
-        let table: &[(&str, DenialKind, Option<ErrorCode>, Option<&str>, RefusalCause)] = &[
+        let table: &[(
+            &str,
+            DenialKind,
+            Option<ErrorCode>,
+            Option<&str>,
+            RefusalCause,
+        )] = &[
             // FlexNet debug logs (Siemens NX saltd, Autodesk, ANSYS).
             (
                 "flexlm",
@@ -260,7 +279,13 @@ mod tests {
                 Configuration,
             ),
             // RLM report log: `DENY … -22`, with the text the importer adds.
-            ("rlm", DenialKind::Denied, code(-22, None), Some("All licenses in use"), Capacity),
+            (
+                "rlm",
+                DenialKind::Denied,
+                code(-22, None),
+                Some("All licenses in use"),
+                Capacity,
+            ),
             (
                 "rlm",
                 DenialKind::Denied,
@@ -268,10 +293,22 @@ mod tests {
                 Some("All licenses in use (not the client's last attempt)"),
                 Capacity,
             ),
-            ("rlm", DenialKind::Unsupported, code(-6, None), None, Configuration),
+            (
+                "rlm",
+                DenialKind::Unsupported,
+                code(-6, None),
+                None,
+                Configuration,
+            ),
             ("rlm", DenialKind::Denied, code(-17, None), None, Other),
             // DSLS (3DEXPERIENCE) LICENSESERV lines.
-            ("dsls", DenialKind::Denied, None, Some("no more available license"), Capacity),
+            (
+                "dsls",
+                DenialKind::Denied,
+                None,
+                Some("no more available license"),
+                Capacity,
+            ),
             (
                 "dsls",
                 DenialKind::Denied,
@@ -280,12 +317,30 @@ mod tests {
                 Configuration,
             ),
             // SFLM shortfalls.
-            ("sflm", DenialKind::Denied, None, Some("not granted"), Capacity),
-            ("sflm", DenialKind::Denied, None, Some("partially granted"), Capacity),
+            (
+                "sflm",
+                DenialKind::Denied,
+                None,
+                Some("not granted"),
+                Capacity,
+            ),
+            (
+                "sflm",
+                DenialKind::Denied,
+                None,
+                Some("partially granted"),
+                Capacity,
+            ),
             // Nothing to go by: lack of licences, as before causes were kept.
             ("lmx", DenialKind::Denied, None, None, Capacity),
             // A reason not understood.
-            ("lmx", DenialKind::Denied, None, Some("feature FOO: error 17"), Other),
+            (
+                "lmx",
+                DenialKind::Denied,
+                None,
+                Some("feature FOO: error 17"),
+                Other,
+            ),
             ("lmx", DenialKind::Unsupported, None, None, Configuration),
             // A FlexNet code not listed falls back on the words.
             (
@@ -338,13 +393,28 @@ mod tests {
         let rows = summarise(&records);
         let got: Vec<(i64, RefusalCause, u64, u64, i64, i64)> = rows
             .iter()
-            .map(|r| (r.feature.feature, r.cause, r.refusals, r.users, r.first, r.last))
+            .map(|r| {
+                (
+                    r.feature.feature,
+                    r.cause,
+                    r.refusals,
+                    r.users,
+                    r.first,
+                    r.last,
+                )
+            })
             .collect();
         assert_eq!(
             got,
-            [(20, Capacity, 3, 2, 50, 300), (10, Configuration, 2, 1, 100, 400)]
+            [
+                (20, Capacity, 3, 2, 50, 300),
+                (10, Configuration, 2, 1, 100, 400)
+            ]
         );
-        assert_eq!(per_cause(&records), BTreeMap::from([(Capacity, 3), (Configuration, 2)]));
+        assert_eq!(
+            per_cause(&records),
+            BTreeMap::from([(Capacity, 3), (Configuration, 2)])
+        );
     }
 
     #[test]

@@ -458,14 +458,21 @@ mod tests {
     #[test]
     fn a_partly_logged_hour_averages_over_the_part_logged() {
         let t0 = at(2007, 7, 2, 9) + 10 * 60;
-        let s = [session(1, 1, 4, t0, t0 + 420), session(2, 2, 1, t0, t0 + 55)];
+        let s = [
+            session(1, 1, 4, t0, t0 + 420),
+            session(2, 2, 1, t0, t0 + 55),
+        ];
         let r = rollup(F, t0..t0 + 420, &s, &[]);
         let logged = Logged::from_ranges([t0..t0 + 420]);
         let stats = feature_stats(&r.hours, &r.users, &logged, &BTreeMap::from([(F, 5)]));
         let t = &stats[0].totals;
         assert_eq!(t.hours, 1);
         assert!((t.logged_hours - 420.0 / 3_600.0).abs() < 1e-9);
-        assert!((t.avg_in_use - 1_735.0 / 420.0).abs() < 1e-9, "{}", t.avg_in_use);
+        assert!(
+            (t.avg_in_use - 1_735.0 / 420.0).abs() < 1e-9,
+            "{}",
+            t.avg_in_use
+        );
         let pct = stats[0].utilisation_pct.expect("issued");
         assert!((pct - 100.0 * 1_735.0 / 2_100.0).abs() < 1e-9, "{pct}");
         // The hourly usage row says the same.
@@ -506,11 +513,18 @@ mod tests {
         );
         // In UTC the same use is split over 13 and 14.
         let utc = heatmap(&r.hours, &r.users, &logged);
-        let hours: BTreeSet<usize> = utc.iter().filter(|c| c.totals.used_hours > 0.0).map(|c| c.hour).collect();
+        let hours: BTreeSet<usize> = utc
+            .iter()
+            .filter(|c| c.totals.used_hours > 0.0)
+            .map(|c| c.hour)
+            .collect();
         assert_eq!(hours, BTreeSet::from([13, 14]));
         // Days are local: Sunday 03-08 has 23 logged hours.
         let daily = usage_over_time_in(&ny, Period::Day, &r.hours, &r.users, &logged);
-        let sunday = daily.iter().find(|d| d.label == "2026-03-08").expect("a row per day");
+        let sunday = daily
+            .iter()
+            .find(|d| d.label == "2026-03-08")
+            .expect("a row per day");
         assert_eq!(sunday.totals.hours, 23);
     }
 

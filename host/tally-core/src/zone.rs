@@ -153,9 +153,7 @@ impl Zone {
         let d = local.date();
         match period {
             // The offset at `t` places it in its local hour, the repeated one too.
-            Period::Hour => {
-                t - i64::from(local.minute()) * 60 - i64::from(local.second())
-            }
+            Period::Hour => t - i64::from(local.minute()) * 60 - i64::from(local.second()),
             Period::Day => self.midnight(d),
             Period::Week => {
                 self.midnight(d - Duration::days(d.weekday().num_days_from_monday().into()))
@@ -228,7 +226,9 @@ pub enum Local {
         second: Timestamp,
     },
     /// The hour skipped when clocks go forward: read with the offset before the change.
-    Skipped { reading: Timestamp },
+    Skipped {
+        reading: Timestamp,
+    },
 }
 
 /// `+05:30`, `-3`, `+0100`, `-03:00` → seconds east of UTC.
@@ -352,7 +352,10 @@ mod tests {
         assert_eq!(Zone::parse("-3"), Ok(Zone::Fixed(-10_800)));
         assert_eq!(Zone::parse("+0100"), Ok(Zone::Fixed(3_600)));
         assert_eq!(Zone::Fixed(-10_800).name(), "-03:00");
-        assert_eq!(Zone::parse(&Zone::Fixed(19_800).name()), Ok(Zone::Fixed(19_800)));
+        assert_eq!(
+            Zone::parse(&Zone::Fixed(19_800).name()),
+            Ok(Zone::Fixed(19_800))
+        );
         for bad in ["Mars/Olympus", "", "+25", "+05:75", "+5:3:0", "EST5EDTX"] {
             let e = Zone::parse(bad).expect_err(bad);
             assert!(e.to_string().contains("unknown time zone"), "{e}");
@@ -363,17 +366,28 @@ mod tests {
     #[test]
     fn local_log_times_across_new_york_dst() {
         let z = ny();
-        assert_eq!(z.from_local(local(2026, 3, 8, 1, 30)), Local::Unique(utc(2026, 3, 8, 6, 30)));
+        assert_eq!(
+            z.from_local(local(2026, 3, 8, 1, 30)),
+            Local::Unique(utc(2026, 3, 8, 6, 30))
+        );
         // Skipped: 02:30 does not exist; read as EST, i.e. 03:30 EDT.
         assert_eq!(
             z.from_local(local(2026, 3, 8, 2, 30)),
-            Local::Skipped { reading: utc(2026, 3, 8, 7, 30) }
+            Local::Skipped {
+                reading: utc(2026, 3, 8, 7, 30)
+            }
         );
-        assert_eq!(z.from_local(local(2026, 3, 8, 3, 30)), Local::Unique(utc(2026, 3, 8, 7, 30)));
+        assert_eq!(
+            z.from_local(local(2026, 3, 8, 3, 30)),
+            Local::Unique(utc(2026, 3, 8, 7, 30))
+        );
         // Repeated: 01:30 is 05:30Z (EDT) and 06:30Z (EST).
         assert_eq!(
             z.from_local(local(2026, 11, 1, 1, 30)),
-            Local::Repeated { first: utc(2026, 11, 1, 5, 30), second: utc(2026, 11, 1, 6, 30) }
+            Local::Repeated {
+                first: utc(2026, 11, 1, 5, 30),
+                second: utc(2026, 11, 1, 6, 30)
+            }
         );
 
         // A log through the fall-back hour: 00:50, 01:10, 01:50, 01:05 (again), 01:40, 02:10.
@@ -396,7 +410,10 @@ mod tests {
         // A line a little out of order stays in the first reading.
         let mut clock = LocalClock::new(z);
         clock.to_utc(local(2026, 11, 1, 1, 20));
-        assert_eq!(clock.to_utc(local(2026, 11, 1, 1, 18)), utc(2026, 11, 1, 5, 18));
+        assert_eq!(
+            clock.to_utc(local(2026, 11, 1, 1, 18)),
+            utc(2026, 11, 1, 5, 18)
+        );
     }
 
     #[test]
@@ -404,7 +421,10 @@ mod tests {
         // The guest was told −05:00 (the offset at the file's date) and read 2026-07-01 09:00
         // as 14:00Z; in summer New York is −04:00, so it was 13:00Z.
         let mut clock = LocalClock::new(ny());
-        assert_eq!(clock.rezone(utc(2026, 7, 1, 14, 0), -5 * 3_600), utc(2026, 7, 1, 13, 0));
+        assert_eq!(
+            clock.rezone(utc(2026, 7, 1, 14, 0), -5 * 3_600),
+            utc(2026, 7, 1, 13, 0)
+        );
         let mut b = Batch {
             strings: vec!["x".into()],
             ..Batch::default()
@@ -447,19 +467,34 @@ mod tests {
         assert_eq!(z.period_start(Period::Week, noon), utc(2026, 3, 2, 5, 0));
         assert_eq!(z.period_start(Period::SundayWeek, noon), day);
         assert_eq!(z.period_start(Period::Month, noon), utc(2026, 3, 1, 5, 0));
-        assert_eq!(z.period_next(Period::Month, utc(2026, 3, 1, 5, 0)), utc(2026, 4, 1, 4, 0));
+        assert_eq!(
+            z.period_next(Period::Month, utc(2026, 3, 1, 5, 0)),
+            utc(2026, 4, 1, 4, 0)
+        );
         assert_eq!(z.period_start(Period::Year, noon), utc(2026, 1, 1, 5, 0));
         // Local hours: the repeated 01:00 hour is two hours, labelled apart by their offset.
         let first = z.period_start(Period::Hour, utc(2026, 11, 1, 5, 40));
         let second = z.period_start(Period::Hour, utc(2026, 11, 1, 6, 40));
-        assert_eq!((first, second), (utc(2026, 11, 1, 5, 0), utc(2026, 11, 1, 6, 0)));
+        assert_eq!(
+            (first, second),
+            (utc(2026, 11, 1, 5, 0), utc(2026, 11, 1, 6, 0))
+        );
         assert_eq!(z.period_label(Period::Hour, first), "2026-11-01T01-04:00");
         assert_eq!(z.period_label(Period::Hour, second), "2026-11-01T01-05:00");
         // A half-hour zone's hours start at :30 UTC.
         let india = Zone::parse("Asia/Kolkata").expect("known zone");
-        assert_eq!(india.period_start(Period::Hour, utc(2026, 1, 1, 10, 10)), utc(2026, 1, 1, 9, 30));
-        assert_eq!(india.period_start(Period::Day, utc(2026, 1, 1, 20, 0)), utc(2026, 1, 1, 18, 30));
-        assert_eq!(Zone::UTC.period_start(Period::Day, noon), noon - noon.rem_euclid(DAY));
+        assert_eq!(
+            india.period_start(Period::Hour, utc(2026, 1, 1, 10, 10)),
+            utc(2026, 1, 1, 9, 30)
+        );
+        assert_eq!(
+            india.period_start(Period::Day, utc(2026, 1, 1, 20, 0)),
+            utc(2026, 1, 1, 18, 30)
+        );
+        assert_eq!(
+            Zone::UTC.period_start(Period::Day, noon),
+            noon - noon.rem_euclid(DAY)
+        );
     }
 
     #[test]

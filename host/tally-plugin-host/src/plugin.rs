@@ -29,6 +29,9 @@ pub struct Sniff {
     pub confidence: f32,
 }
 
+/// The deadline of one `sniff` call (or the plugin's own, if shorter).
+pub const SNIFF_TIMEOUT_MS: u32 = 200;
+
 /// The component, instantiated cheaply per call through its `InstancePre`: one variant per
 /// world and WIT track (no suffix: the latest, 0.4.0; `V3`: 0.3.0; `V2`: 0.2.0; `V1`: 0.1.0).
 pub(crate) enum Pre {
@@ -235,7 +238,22 @@ impl LoadedPlugin {
             &Instance,
         ) -> wasmtime::Result<R>,
     ) -> Result<R, CallError> {
-        let mut store = self.store();
+        self.with_instance_limited(self.manifest.limits, f)
+    }
+
+    /// [`LoadedPlugin::with_instance`] under other limits than the manifest's.
+    fn with_instance_limited<R>(
+        &self,
+        limits: crate::manifest::Limits,
+        f: impl FnOnce(
+            &mut wasmtime::Store<crate::engine::HostState>,
+            &Pre,
+            &Instance,
+        ) -> wasmtime::Result<R>,
+    ) -> Result<R, CallError> {
+        // Held until the store (and its instance) is dropped, at the end of this function.
+        let _slot = self.engine.slot(self.id())?;
+        let mut store = self.engine.store(self.id(), limits, self.http.clone());
         let _ticking = PluginEngine::arm(&mut store);
         let instance = match &self.pre {
             Pre::Importer(pre) => pre.instantiate(&mut store).map(Instance::Importer),
@@ -279,23 +297,40 @@ impl LoadedPlugin {
     /// invalid result.
     pub fn sniff(&self, head: &[u8]) -> Result<Option<Sniff>, CallError> {
         let plugin = self.id();
+        // Sniffing 4 KiB takes microseconds; a plugin that takes longer would delay every
+        // auto-detected import, so it gets a deadline of its own.
+        let limits = crate::manifest::Limits {
+            timeout_ms: self.manifest.limits.timeout_ms.min(SNIFF_TIMEOUT_MS),
+            ..self.manifest.limits
+        };
         self.health.call(plugin, || {
-            let sniffed = self.with_instance(|store, _, instance| match instance {
-                Instance::Importer(i) => i.tally_plugin0_4_0_log_importer().call_sniff(store, head),
-                Instance::Poller(p) => p.tally_plugin0_4_0_status_poller().call_sniff(store, head),
-                Instance::ImporterV3(i) => i.tally_plugin0_3_0_log_importer().call_sniff(store, head),
-                Instance::PollerV3(p) => p.tally_plugin0_3_0_status_poller().call_sniff(store, head),
-                Instance::ImporterV2(i) => i.tally_plugin_log_importer().call_sniff(store, head),
-                Instance::PollerV2(p) => p.tally_plugin_status_poller().call_sniff(store, head),
-                Instance::ImporterV1(i) => i
-                    .tally_plugin_log_importer()
-                    .call_sniff(store, head)
-                    .map(|c| v0_1_0::sniffed(c, &self.info)),
-                Instance::PollerV1(p) => p
-                    .tally_plugin_status_poller()
-                    .call_sniff(store, head)
-                    .map(|c| v0_1_0::sniffed(c, &self.info)),
-            })?;
+            let sniffed =
+                self.with_instance_limited(limits, |store, _, instance| match instance {
+                    Instance::Importer(i) => {
+                        i.tally_plugin0_4_0_log_importer().call_sniff(store, head)
+                    }
+                    Instance::Poller(p) => {
+                        p.tally_plugin0_4_0_status_poller().call_sniff(store, head)
+                    }
+                    Instance::ImporterV3(i) => {
+                        i.tally_plugin0_3_0_log_importer().call_sniff(store, head)
+                    }
+                    Instance::PollerV3(p) => {
+                        p.tally_plugin0_3_0_status_poller().call_sniff(store, head)
+                    }
+                    Instance::ImporterV2(i) => {
+                        i.tally_plugin_log_importer().call_sniff(store, head)
+                    }
+                    Instance::PollerV2(p) => p.tally_plugin_status_poller().call_sniff(store, head),
+                    Instance::ImporterV1(i) => i
+                        .tally_plugin_log_importer()
+                        .call_sniff(store, head)
+                        .map(|c| v0_1_0::sniffed(c, &self.info)),
+                    Instance::PollerV1(p) => p
+                        .tally_plugin_status_poller()
+                        .call_sniff(store, head)
+                        .map(|c| v0_1_0::sniffed(c, &self.info)),
+                })?;
             let Some(sniffed) = sniffed else {
                 return Ok(None);
             };
@@ -367,7 +402,10 @@ impl LoadedPlugin {
     /// limited to the hosts declared and granted. The result is bounded by what it fetched.
     pub fn poll(&self, host: &str, port: Option<u16>, now: i64) -> Result<Snapshot, CallError> {
         let plugin = self.id();
-        if !matches!(self.pre, Pre::Poller(_) | Pre::PollerV3(_) | Pre::PollerV2(_)) {
+        if !matches!(
+            self.pre,
+            Pre::Poller(_) | Pre::PollerV3(_) | Pre::PollerV2(_)
+        ) {
             // Refused by the host: no guest call, nothing counted.
             return Err(CallError::Unavailable {
                 plugin: plugin.into(),

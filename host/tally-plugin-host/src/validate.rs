@@ -100,7 +100,14 @@ fn check_batch(b: &Batch) -> Result<(), String> {
             .map_err(|m| format!("server event {} ({kind} by {}): {m}", i + 1, name(e.daemon)))?;
     }
     for (i, c) in b.capacities.iter().enumerate() {
-        let what = |e: String| format!("capacity {} ({} of {}): {e}", i + 1, name(c.feature), name(c.vendor));
+        let what = |e: String| {
+            format!(
+                "capacity {} ({} of {}): {e}",
+                i + 1,
+                name(c.feature),
+                name(c.vendor)
+            )
+        };
         c.from
             .map_or(Ok(()), |t| instant("valid-from", t))
             .and_then(|()| c.expiry.map_or(Ok(()), |t| instant("expiry", t)))
@@ -258,6 +265,7 @@ mod tests {
                 daemon: 4,
                 text: 5,
             }],
+            capacities: vec![],
             diagnostics: vec![],
             lines: 4,
         }

@@ -8,9 +8,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use tally_plugin_artifacts as artifacts;
 use tally_core::capacity::CapacitySource;
 use tally_core::zone::Zone;
+use tally_plugin_artifacts as artifacts;
 use tally_plugin_host::{
     CallError, Capabilities, ImportConfig, ImportRun, LoadError, LoadedPlugin, Manifest,
     PluginEngine, Registry, Sniff, World,
@@ -119,7 +119,10 @@ fn a_0_3_0_component_imports_through_the_adapter_and_in_a_zone() {
     let registry = registry_with(&[artifacts::TRACK_V030]);
     let plugin = registry.get("track-v030").expect("loaded");
     assert_eq!(plugin.track.to_string(), "0.3.0");
-    let log = format!("V030\nalice solver {JULY_9} {}\nnot a session\n", JULY_9 + 3_600);
+    let log = format!(
+        "V030\nalice solver {JULY_9} {}\nnot a session\n",
+        JULY_9 + 3_600
+    );
     let config = ImportConfig {
         utc_offset: 3_600,
         modified: Some(WINTER),
@@ -152,21 +155,34 @@ fn a_0_4_0_importer_states_capacity_and_reads_local_times_in_a_zone() {
     let (detected, sniffed) = registry
         .detect(World::Importer, file.as_bytes())
         .expect("claimed");
-    assert_eq!((detected.id(), sniffed.format.as_str()), ("license-file", "flexlm-license"));
+    assert_eq!(
+        (detected.id(), sniffed.format.as_str()),
+        ("license-file", "flexlm-license")
+    );
     let config = ImportConfig {
         modified: Some(WINTER),
         ..ImportConfig::default()
     };
     let mut run = ImportRun::begin(plugin.clone(), &config).expect("begin");
     let mut batch = run.feed(file.as_bytes()).expect("feed");
-    batch.capacities.extend(run.finish().expect("finish").capacities);
+    batch
+        .capacities
+        .extend(run.finish().expect("finish").capacities);
     let c = &batch.capacities[0];
     assert_eq!(
-        (batch.str(c.feature), batch.str(c.vendor), c.issued, c.source),
+        (
+            batch.str(c.feature),
+            batch.str(c.vendor),
+            c.issued,
+            c.source
+        ),
         ("solver", "demo", Some(5), CapacitySource::LicenseFile)
     );
     // Local midnights, read as UTC without a zone: 2026-01-01 and 2026-07-01.
-    assert_eq!((c.from, c.expiry), (Some(1_767_225_600), Some(1_782_864_000)));
+    assert_eq!(
+        (c.from, c.expiry),
+        (Some(1_767_225_600), Some(1_782_864_000))
+    );
 
     // In New York: local midnight of 1 January is 05:00Z (EST), of 1 July 04:00Z (EDT).
     let zone = Zone::parse("America/New_York").expect("zone");
@@ -175,7 +191,10 @@ fn a_0_4_0_importer_states_capacity_and_reads_local_times_in_a_zone() {
     let c = &batch.capacities[0];
     assert_eq!(
         (c.from, c.expiry),
-        (Some(1_767_225_600 + 5 * 3_600), Some(1_782_864_000 + 4 * 3_600))
+        (
+            Some(1_767_225_600 + 5 * 3_600),
+            Some(1_782_864_000 + 4 * 3_600)
+        )
     );
 }
 

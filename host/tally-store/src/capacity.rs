@@ -227,9 +227,8 @@ impl Store {
         let mut out = Vec::with_capacity(rows.len());
         for r in &rows {
             let source: String = r.get(4)?;
-            let source = CapacitySource::parse(&source).ok_or_else(|| {
-                StoreError::Inconsistent(format!("capacity source `{source}`"))
-            })?;
+            let source = CapacitySource::parse(&source)
+                .ok_or_else(|| StoreError::Inconsistent(format!("capacity source `{source}`")))?;
             out.push(CapacityRow {
                 id: r.get(0)?,
                 feature: FeatureKey {

@@ -34,6 +34,7 @@
 mod accounts;
 mod backup;
 mod capacity;
+mod claims;
 mod coarse;
 mod db;
 mod error;
@@ -52,12 +53,14 @@ mod sqlite;
 mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod url;
 mod writer;
 mod zones;
 
 pub use accounts::{Account, AccountId, Token, TokenId, WebSession};
 pub use backup::{BackupCheck, BackupReport, check_backup, sqlite_path};
 pub use capacity::{CapacityRow, MAX_ISSUED, OperatorCapacity};
+pub use claims::{ClaimHolder, FileClaim, LEASE};
 pub use error::StoreError;
 pub use jobs::{Job, JobId, JobState};
 pub use licence::{Incident, IncidentScope, InstalledLicence};
@@ -65,6 +68,7 @@ pub use migrate::AfterFailure;
 pub use rollups::{FeatureInfo, RollupFilter};
 pub use servers::{DenialRow, PollCounts, Server, ServerConfig, SessionRow, UsageSample};
 pub use store::{Store, redact};
+pub use url::DatabaseUrl;
 
 use serde::Serialize;
 

@@ -42,12 +42,7 @@ pub(crate) async fn causes(
 }
 
 /// A stored denial's cause from its columns.
-fn cause_of(
-    manager: &str,
-    kind: &str,
-    code: Option<&str>,
-    reason: Option<&str>,
-) -> RefusalCause {
+fn cause_of(manager: &str, kind: &str, code: Option<&str>, reason: Option<&str>) -> RefusalCause {
     classify(&Refusal {
         manager,
         kind: DenialKind::parse(kind).unwrap_or(DenialKind::Denied),
@@ -236,7 +231,9 @@ mod tests {
         store
             .write(|w| {
                 Box::pin(async move {
-                    query("UPDATE denial SET cause = NULL").execute(&mut w.conn).await?;
+                    query("UPDATE denial SET cause = NULL")
+                        .execute(&mut w.conn)
+                        .await?;
                     query("UPDATE store_state SET value = 'classify' WHERE name = 'refusals'")
                         .execute(&mut w.conn)
                         .await?;

@@ -4,8 +4,8 @@
 
 use std::collections::HashMap;
 
-use tally_core::rollup::{DenialFact, SessionFact};
 use tally_core::refusal::RefusalCause;
+use tally_core::rollup::{DenialFact, SessionFact};
 use tally_core::{Batch, DiagnosticKind, Sym};
 use tokio::sync::{mpsc, oneshot};
 

@@ -22,12 +22,20 @@ const H: i64 = 3_600;
 const T0: i64 = 1_709_251_200;
 
 fn strings() -> Vec<String> {
-    ["demo", "solver", "mesher", "7", "9", "8", "2.0", "line 4", "ann", "ws1"]
-        .map(String::from)
-        .to_vec()
+    [
+        "demo", "solver", "mesher", "7", "9", "8", "2.0", "line 4", "ann", "ws1",
+    ]
+    .map(String::from)
+    .to_vec()
 }
 
-fn cap(feature: u32, pool: u32, issued: Option<u32>, from: i64, source: CapacitySource) -> Capacity {
+fn cap(
+    feature: u32,
+    pool: u32,
+    issued: Option<u32>,
+    from: i64,
+    source: CapacitySource,
+) -> Capacity {
     Capacity {
         vendor: 0,
         feature,
@@ -125,13 +133,19 @@ async fn capacity_in_force_by_trust_and_time(store: Store) {
     let viewer = feature_id(&store, server, "viewer").await;
     assert_eq!(c[&viewer], Issued::Unknown);
     let c = at(T0 + 12 * H).await;
-    assert_eq!((c[&solver], c[&mesher]), (Issued::Count(8), Issued::Count(6)));
+    assert_eq!(
+        (c[&solver], c[&mesher]),
+        (Issued::Count(8), Issued::Count(6))
+    );
     let c = at(T0 + 30 * H).await;
     assert_eq!(c[&mesher], Issued::Count(10));
     // Before anything was stated: unknown.
     assert_eq!(at(T0 - H).await[&solver], Issued::Unknown);
     // What feature_stats takes: counted features only.
-    let issued = store.issued_at(&[server], T0 + 12 * H).await.expect("issued");
+    let issued = store
+        .issued_at(&[server], T0 + 12 * H)
+        .await
+        .expect("issued");
     assert_eq!(issued.get(&solver), Some(&8));
     assert_eq!(issued.get(&viewer), None);
 
@@ -146,9 +160,15 @@ async fn capacity_in_force_by_trust_and_time(store: Store) {
         ..Batch::default()
     };
     import(&store, server, "demo.lic", vec![renewed]).await;
-    assert_eq!(store.capacity_rows(server).await.expect("rows").len(), 4 + 1 + 2);
+    assert_eq!(
+        store.capacity_rows(server).await.expect("rows").len(),
+        4 + 1 + 2
+    );
     let c = at(T0 + 30 * H).await;
-    assert_eq!((c[&solver], c[&mesher]), (Issued::Count(8), Issued::Count(7)));
+    assert_eq!(
+        (c[&solver], c[&mesher]),
+        (Issued::Count(8), Issued::Count(7))
+    );
 }
 
 async fn operator_capacity_is_checked(store: Store) {
@@ -171,7 +191,9 @@ async fn operator_capacity_is_checked(store: Store) {
         .expect_err("too many");
     assert!(e.to_string().contains("licences is more than"), "{e}");
     assert!(matches!(
-        store.enter_capacity(9_999, entry(None, None, Some(1))).await,
+        store
+            .enter_capacity(9_999, entry(None, None, Some(1)))
+            .await,
         Err(StoreError::NoSuchServerId(9_999))
     ));
     // Uncounted by hand, then removed.
@@ -265,7 +287,10 @@ async fn only_capacity_refusals_roll_up(store: Store) {
     let records = store.refusals(&filter).await.expect("refusals");
     let causes: Vec<RefusalCause> = records.iter().map(|r| r.cause).collect();
     use RefusalCause::*;
-    assert_eq!(causes, [Capacity, Configuration, Configuration, Configuration]);
+    assert_eq!(
+        causes,
+        [Capacity, Configuration, Configuration, Configuration]
+    );
     assert_eq!(
         records[0].reason.as_deref(),
         Some("Licensed number of users already reached.")

@@ -322,8 +322,9 @@ pub fn who(who: &str, version: &str) -> Option<Who> {
 /// a user's or host's name.
 fn is_display(s: &str) -> bool {
     s.starts_with('/')
-        || s.split_once(':')
-            .is_some_and(|(host, d)| !host.is_empty() && d.starts_with(|c: char| c.is_ascii_digit()))
+        || s.split_once(':').is_some_and(|(host, d)| {
+            !host.is_empty() && d.starts_with(|c: char| c.is_ascii_digit())
+        })
 }
 
 /// A status line `<name>: <state>` of a license server (`license server UP (MASTER) v11.7`,

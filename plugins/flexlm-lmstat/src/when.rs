@@ -106,7 +106,10 @@ fn weekday_of(days: i64) -> i64 {
 fn weekday_index(s: &str) -> Option<i64> {
     const NAMES: [&str; 7] = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
     let s = s.get(..3)?;
-    NAMES.iter().position(|n| n.eq_ignore_ascii_case(s)).map(|i| i as i64)
+    NAMES
+        .iter()
+        .position(|n| n.eq_ignore_ascii_case(s))
+        .map(|i| i as i64)
 }
 
 /// One to `max` ASCII digits.
@@ -155,13 +158,25 @@ mod tests {
         let today = at(2026, 12, 7, 1, 40);
         let start = |w, d, t, now| start(w, d, t, now, YEARS_BACK).map(|(t, _)| t);
         // Thursday 29 October: this year's, the first year searched.
-        assert_eq!(start(Some("Thu"), "10/29", "8:09", today), Some(at(2026, 10, 29, 8, 9)));
+        assert_eq!(
+            start(Some("Thu"), "10/29", "8:09", today),
+            Some(at(2026, 10, 29, 8, 9))
+        );
         // Friday 20 October: 2023, the latest agreeing year before today.
-        assert_eq!(start(Some("Fri"), "10/20", "17:02", today), Some(at(2023, 10, 20, 17, 2)));
+        assert_eq!(
+            start(Some("Fri"), "10/20", "17:02", today),
+            Some(at(2023, 10, 20, 17, 2))
+        );
         // Tuesday 29 February: 2028 is ahead, 2000's was a Tuesday.
-        assert_eq!(start(Some("Tue"), "2/29", "9:00", today), Some(at(2000, 2, 29, 9, 0)));
+        assert_eq!(
+            start(Some("Tue"), "2/29", "9:00", today),
+            Some(at(2000, 2, 29, 9, 0))
+        );
         // A weekday no year agrees with: the latest year, as without one.
-        assert_eq!(start(Some("Xyz"), "10/20", "17:02", today), Some(at(2026, 10, 20, 17, 2)));
+        assert_eq!(
+            start(Some("Xyz"), "10/20", "17:02", today),
+            Some(at(2026, 10, 20, 17, 2))
+        );
         // Dated by its status line (Fri 10/20/2017): this year or the last only. Monday 11
         // June is neither 2017's nor 2016's: 2017's, and the weekday disagrees.
         let dated = at(2017, 10, 20, 17, 2);
@@ -177,11 +192,25 @@ mod tests {
 
     #[test]
     fn status_line_dates_the_output() {
-        assert_eq!(status_on("Fri 10/20/2017 17:02"), Some((at(2017, 10, 20, 17, 2), true)));
-        assert_eq!(status_on("Wed 03/31/2021 09:12"), Some((at(2021, 3, 31, 9, 12), true)));
+        assert_eq!(
+            status_on("Fri 10/20/2017 17:02"),
+            Some((at(2017, 10, 20, 17, 2), true))
+        );
+        assert_eq!(
+            status_on("Wed 03/31/2021 09:12"),
+            Some((at(2021, 3, 31, 9, 12), true))
+        );
         // The weekday disagrees (hand-edited): the date stands, the caller says so.
-        assert_eq!(status_on("Mon 10/20/2017 17:02"), Some((at(2017, 10, 20, 17, 2), false)));
-        for bad in ["Fri 10/20 17:02", "Fri 13/20/2017 17:02", "Fri 10/20/2017", ""] {
+        assert_eq!(
+            status_on("Mon 10/20/2017 17:02"),
+            Some((at(2017, 10, 20, 17, 2), false))
+        );
+        for bad in [
+            "Fri 10/20 17:02",
+            "Fri 13/20/2017 17:02",
+            "Fri 10/20/2017",
+            "",
+        ] {
             assert_eq!(status_on(bad), None, "{bad}");
         }
     }

@@ -278,10 +278,7 @@ fn corpus_facts() {
             let start = c
                 .start
                 .unwrap_or_else(|| panic!("{name}: no start for {c:?}"));
-            assert!(
-                start <= now + DAY && start > now - back,
-                "{name}: {c:?}"
-            );
+            assert!(start <= now + DAY && start > now - back, "{name}: {c:?}");
         }
         let diag = |k| count(&s, k);
         assert_eq!(

@@ -62,10 +62,15 @@ fn a_saved_output_keeps_its_date() {
     );
     assert_eq!(
         diags(&s),
-        strs(&["22|Assumption|the start's weekday agrees with no year near the output's date; the latest year is used: bob ws2 /dev/tty (v2017.1) (lic/27000 104), start Mon 10/19 7:00"])
+        strs(&[
+            "22|Assumption|the start's weekday agrees with no year near the output's date; the latest year is used: bob ws2 /dev/tty (v2017.1) (lic/27000 104), start Mon 10/19 7:00"
+        ])
     );
     // Read the day it was taken, the same dates.
-    assert_eq!(checkouts(&run("saved_output.txt", at(2017, 10, 20, 17, 2))), checkouts(&s));
+    assert_eq!(
+        checkouts(&run("saved_output.txt", at(2017, 10, 20, 17, 2))),
+        checkouts(&s)
+    );
 }
 
 #[test]

@@ -51,8 +51,8 @@ impl Format {
     /// The format a keyword (upper case) belongs to.
     pub(crate) fn of(keyword: &str) -> Option<Format> {
         match keyword {
-            "SERVER" | "VENDOR" | "DAEMON" | "USE_SERVER" | "FEATURE" | "INCREMENT"
-            | "PACKAGE" | "FEATURESET" => Some(Format::FlexNet),
+            "SERVER" | "VENDOR" | "DAEMON" | "USE_SERVER" | "FEATURE" | "INCREMENT" | "PACKAGE"
+            | "FEATURESET" => Some(Format::FlexNet),
             "HOST" | "ISV" | "LICENSE" => Some(Format::Rlm),
             _ => None,
         }
@@ -248,13 +248,17 @@ impl LicenseFile {
                 }
                 Err(e) => Err(e),
             },
-            (Format::FlexNet, "SERVER" | "VENDOR" | "DAEMON" | "USE_SERVER" | "PACKAGE" | "FEATURESET")
+            (
+                Format::FlexNet,
+                "SERVER" | "VENDOR" | "DAEMON" | "USE_SERVER" | "PACKAGE" | "FEATURESET",
+            )
             | (Format::Rlm, "HOST" | "ISV") => Ok(()),
             (_, "UPGRADE") => {
                 diag(
                     out,
                     DiagnosticKind::Assumption,
-                    "an UPGRADE line moves licences to a newer version: the total is unchanged".into(),
+                    "an UPGRADE line moves licences to a newer version: the total is unchanged"
+                        .into(),
                 );
                 Ok(())
             }
@@ -298,11 +302,16 @@ impl LicenseFile {
             Format::Rlm => (&t[2], &t[1]),
         };
         let version = &t[3];
-        let expiry = expiry(&t[4]).ok_or_else(|| format!("expiry date `{}` not understood", t[4]))?;
-        let issued = count(&t[5]).ok_or_else(|| format!("licence count `{}` not understood", t[5]))?;
+        let expiry =
+            expiry(&t[4]).ok_or_else(|| format!("expiry date `{}` not understood", t[4]))?;
+        let issued =
+            count(&t[5]).ok_or_else(|| format!("licence count `{}` not understood", t[5]))?;
         let start = t[6..]
             .iter()
-            .find_map(|kv| kv.split_once('=').filter(|(k, _)| k.eq_ignore_ascii_case("START")))
+            .find_map(|kv| {
+                kv.split_once('=')
+                    .filter(|(k, _)| k.eq_ignore_ascii_case("START"))
+            })
             .map(|(_, v)| day(v).ok_or_else(|| format!("START date `{v}` not understood")))
             .transpose()?;
         Ok(Capacity {
@@ -404,14 +413,36 @@ mod tests {
     fn fields_dates_and_counts() {
         assert_eq!(
             tokens(r#"FEATURE f v 1.0 permanent 4 VENDOR_STRING="a b" SIGN="1 2""#),
-            ["FEATURE", "f", "v", "1.0", "permanent", "4", "VENDOR_STRING=a b", "SIGN=1 2"]
+            [
+                "FEATURE",
+                "f",
+                "v",
+                "1.0",
+                "permanent",
+                "4",
+                "VENDOR_STRING=a b",
+                "SIGN=1 2"
+            ]
         );
         assert_eq!(expiry("permanent"), Some(None));
         assert_eq!(expiry("1-jan-0"), Some(None));
         assert_eq!(expiry("01-jan-0000"), Some(None));
-        assert_eq!(expiry("31-dec-2025"), Some(Some(days_from_civil(2025, 12, 31))));
-        assert_eq!(expiry("31-Dec-2025"), Some(Some(days_from_civil(2025, 12, 31))));
-        for bad in ["31-foo-2025", "32-dec-2025", "2025-12-31", "31-dec-25", "-", "soon"] {
+        assert_eq!(
+            expiry("31-dec-2025"),
+            Some(Some(days_from_civil(2025, 12, 31)))
+        );
+        assert_eq!(
+            expiry("31-Dec-2025"),
+            Some(Some(days_from_civil(2025, 12, 31)))
+        );
+        for bad in [
+            "31-foo-2025",
+            "32-dec-2025",
+            "2025-12-31",
+            "31-dec-25",
+            "-",
+            "soon",
+        ] {
             assert_eq!(expiry(bad), None, "{bad}");
         }
         assert_eq!(count("uncounted"), Some(None));

@@ -25,7 +25,10 @@ pub(crate) fn sniff(head: &[u8]) -> Option<Sniffed> {
             continue;
         }
         let fields = tokens(line);
-        let kw = fields.first().map(|k| k.to_ascii_uppercase()).unwrap_or_default();
+        let kw = fields
+            .first()
+            .map(|k| k.to_ascii_uppercase())
+            .unwrap_or_default();
         match Format::of(&kw) {
             // An RLM report log's `LICENSE FILE name`.
             Some(Format::Rlm) if kw == "LICENSE" && fields.get(1).is_some_and(|f| f == "FILE") => {

@@ -43,7 +43,11 @@ fn flexnet_features_increments_continuations_and_counts() {
     );
     let texts: Vec<&str> = b.diagnostics.iter().map(|d| d.text.as_str()).collect();
     assert!(texts[0].contains("only the first counts"), "{}", texts[0]);
-    assert!(texts[2].contains("expiry date `31-feb-2026`"), "{}", texts[2]);
+    assert!(
+        texts[2].contains("expiry date `31-feb-2026`"),
+        "{}",
+        texts[2]
+    );
     assert!(texts[3].contains("at least 6 fields"), "{}", texts[3]);
 }
 
@@ -82,7 +86,10 @@ fn sniff_names_the_format() {
 fn a_continuation_at_the_end_of_the_file_is_read() {
     let data = b"FEATURE f demo 1.0 permanent 2 SIGN=\"AB \\";
     let b = testing::check_import::<LicenseFile>(data, &config(0, None));
-    assert_eq!(capacities(&b), strs(&["demo|f|1.0|line 1|2|-|-|LicenseFile"]));
+    assert_eq!(
+        capacities(&b),
+        strs(&["demo|f|1.0|line 1|2|-|-|LicenseFile"])
+    );
     assert_eq!(diags(&b), strs(&["1|Assumption"]));
 }
 

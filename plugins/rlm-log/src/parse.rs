@@ -15,8 +15,8 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 use tally_plugin_sdk::{
-    Batch, Capacity, CapacitySource, Denial, Diagnostic, DiagnosticKind, EndReason, ErrorCode, ImportConfig, Importer,
-    PluginError, Queued, ServerEvent, ServerEventKind, Session,
+    Batch, Capacity, CapacitySource, Denial, Diagnostic, DiagnosticKind, EndReason, ErrorCode,
+    ImportConfig, Importer, PluginError, Queued, ServerEvent, ServerEventKind, Session,
 };
 
 use crate::codes;
@@ -202,8 +202,8 @@ impl RlmLog {
             // Recognised, nothing to keep: authentication records (`AUTH:` in RLM 14),
             // anonymisation marks, roaming extensions, temporary licenses, dynamic
             // reservations, meter decrements, ISV-specific data.
-            b"AUTH:" | b"AUTH" | b"REPROCESSED" | b"ROAM_EXTEND" | b"TEMP"
-            | b"DYNRES" | b"METER_DEC" | b"log" => {}
+            b"AUTH:" | b"AUTH" | b"REPROCESSED" | b"ROAM_EXTEND" | b"TEMP" | b"DYNRES"
+            | b"METER_DEC" | b"log" => {}
             b"LICENSE" if rest.starts_with(b"FILE") => {}
             _ if kw[0].is_ascii_digit() => self.on_stamp(l, out),
             _ => self.other(kw, l, out),

@@ -75,7 +75,10 @@ fn corpus_facts() {
     let caps = capacities(&b);
     assert_eq!(caps.len(), 36);
     assert_eq!(
-        caps.iter().filter(|c| c.starts_with("afrlm|af_autoform_seat_nu|")).cloned().collect::<Vec<_>>(),
+        caps.iter()
+            .filter(|c| c.starts_with("afrlm|af_autoform_seat_nu|"))
+            .cloned()
+            .collect::<Vec<_>>(),
         [
             "afrlm|af_autoform_seat_nu|5.0|7|1|2025-09-03T17:00:04Z|-|Server",
             "afrlm|af_autoform_seat_nu|5.0|9|2|2025-09-03T17:00:04Z|-|Server",
@@ -83,7 +86,10 @@ fn corpus_facts() {
             "afrlm|af_autoform_seat_nu|5.0|9|2|2025-09-03T17:00:06Z|-|Server",
         ]
     );
-    assert_eq!(caps[0], "afrlm|af_company_string|5.0|1|uncounted|2025-09-03T17:00:04Z|-|Server");
+    assert_eq!(
+        caps[0],
+        "afrlm|af_company_string|5.0|1|uncounted|2025-09-03T17:00:04Z|-|Server"
+    );
     assert!(b.denials.iter().all(|d| {
         d.kind == DenialKind::Denied
             && d.code.map(|c| c.major) == Some(-22)

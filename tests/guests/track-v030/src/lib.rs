@@ -12,8 +12,7 @@ wit_bindgen::generate!({
 
 use exports::tally::plugin0_3_0::log_importer::Guest;
 use tally::plugin0_2_0::types::{
-    Diagnostic, DiagnosticKind, EndReason, ImportConfig, PluginError, PluginInfo, Session,
-    Sniffed,
+    Diagnostic, DiagnosticKind, EndReason, ImportConfig, PluginError, PluginInfo, Session, Sniffed,
 };
 use tally::plugin0_3_0::types::Batch;
 
@@ -51,7 +50,10 @@ impl Guest for V030 {
     }
 
     fn begin(config: ImportConfig) -> Result<(), PluginError> {
-        OFFSET.store(config.utc_offset.into(), std::sync::atomic::Ordering::Relaxed);
+        OFFSET.store(
+            config.utc_offset.into(),
+            std::sync::atomic::Ordering::Relaxed,
+        );
         Ok(())
     }
 
