@@ -33,6 +33,8 @@
 
 mod accounts;
 mod backup;
+mod capacity;
+mod claims;
 mod coarse;
 mod db;
 mod error;
@@ -44,16 +46,21 @@ mod migrate;
 mod mysql;
 mod poll_rollups;
 mod postgres;
+mod refusals;
 mod rollups;
 mod servers;
 mod sqlite;
 mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod url;
 mod writer;
+mod zones;
 
 pub use accounts::{Account, AccountId, Token, TokenId, WebSession};
 pub use backup::{BackupCheck, BackupReport, check_backup, sqlite_path};
+pub use capacity::{CapacityRow, MAX_ISSUED, OperatorCapacity};
+pub use claims::{ClaimHolder, FileClaim, LEASE};
 pub use error::StoreError;
 pub use jobs::{Job, JobId, JobState};
 pub use licence::{Incident, IncidentScope, InstalledLicence};
@@ -61,6 +68,7 @@ pub use migrate::AfterFailure;
 pub use rollups::{FeatureInfo, RollupFilter};
 pub use servers::{DenialRow, PollCounts, Server, ServerConfig, SessionRow, UsageSample};
 pub use store::{Store, redact};
+pub use url::DatabaseUrl;
 
 use serde::Serialize;
 
