@@ -6,6 +6,7 @@
 //! | module | verb |
 //! | --- | --- |
 //! | [`access`] | accounts, roles, tokens, logins, and the gate every write passes |
+//! | [`facts`] | sessions, denials, samples, users and hosts a page at a time |
 //! | [`import`] | import log files (one file, or several as one log), choose the importer |
 //! | [`follow`] | import followed log files as they grow, rotate or are truncated |
 //! | [`poll`] | poll one license server through its poller and record what it said |
@@ -20,6 +21,7 @@
 #![forbid(unsafe_code)]
 
 pub mod access;
+pub mod facts;
 pub mod follow;
 pub mod import;
 pub mod jobs;

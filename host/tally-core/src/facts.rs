@@ -55,6 +55,37 @@ named_enum!(
 
 named_enum!(DenialKind { Denied => "denied", Unsupported => "unsupported" });
 
+named_enum!(
+    /// What a denial says about the licenses: all were in use, or the request could not be
+    /// served as the licenses are configured whatever their use.
+    DenialCause {
+        Capacity => "capacity",
+        Configuration => "configuration",
+        Other => "other",
+    }
+);
+
+/// FlexNet's major codes of requests the license file or options refuse: no such feature (-5),
+/// wrong host (-9), feature or version not served (-18, -21, -25), user or host excluded or
+/// not included (-38, -39).
+const CONFIGURATION_CODES: [&str; 7] = ["-5", "-9", "-18", "-21", "-25", "-38", "-39"];
+
+/// Why a denial happened: capacity when every license was in use (FlexNet's -4, "licensed
+/// number of users already reached", or a lasting shortfall of a partly granted request),
+/// configuration when the request could never be served as licensed (an unsupported feature,
+/// or one of [`CONFIGURATION_CODES`]), else other. `code` is the manager's code, major first
+/// (`-4,342:10054`).
+pub fn denial_cause(kind: DenialKind, code: Option<&str>, lasting: bool) -> DenialCause {
+    let major = code.map(|c| c.split([',', ':']).next().unwrap_or(c).trim());
+    if kind == DenialKind::Unsupported || major.is_some_and(|m| CONFIGURATION_CODES.contains(&m)) {
+        DenialCause::Configuration
+    } else if lasting || major == Some("-4") {
+        DenialCause::Capacity
+    } else {
+        DenialCause::Other
+    }
+}
+
 named_enum!(ServerEventKind {
     ServerStart => "server-start",
     ServerStop => "server-stop",
@@ -222,6 +253,20 @@ impl Batch {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn denial_causes() {
+        use DenialCause::*;
+        let cause = |kind, code, lasting| denial_cause(kind, code, lasting);
+        assert_eq!(cause(DenialKind::Denied, Some("-4,342:10054"), false), Capacity);
+        assert_eq!(cause(DenialKind::Denied, None, true), Capacity);
+        assert_eq!(cause(DenialKind::Denied, Some("-5,414"), false), Configuration);
+        assert_eq!(cause(DenialKind::Denied, Some("-39"), true), Configuration);
+        assert_eq!(cause(DenialKind::Unsupported, None, false), Configuration);
+        assert_eq!(cause(DenialKind::Denied, Some("-15,10"), false), Other);
+        assert_eq!(cause(DenialKind::Denied, Some("-40"), false), Other);
+        assert_eq!(cause(DenialKind::Denied, None, false), Other);
+    }
 
     #[test]
     fn enum_names_round_trip() {

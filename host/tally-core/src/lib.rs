@@ -18,4 +18,4 @@ pub mod users;
 
 pub use facts::*;
 pub use snapshot::Snapshot;
-pub use status::{ImportStatus, PollResult, Polled, RemoteState, RemoteStatus};
+pub use status::{EndUserStatus, ImportStatus, PollResult, Polled, RemoteState, RemoteStatus};

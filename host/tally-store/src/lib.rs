@@ -41,6 +41,7 @@ mod leases;
 mod licence;
 mod logged;
 mod migrate;
+mod pages;
 mod mysql;
 mod poll_rollups;
 mod postgres;
@@ -58,8 +59,13 @@ pub use error::StoreError;
 pub use jobs::{Job, JobId, JobState};
 pub use licence::{Incident, IncidentScope, InstalledLicence};
 pub use migrate::AfterFailure;
+pub use pages::{
+    DenialEntry, FactFilter, MAX_PAGE, Party, PartyEntry, SampleEntry, SessionEntry,
+};
 pub use rollups::{FeatureInfo, RollupFilter};
-pub use servers::{DenialRow, PollCounts, Server, ServerConfig, SessionRow, UsageSample};
+pub use servers::{
+    DenialRow, PollCounts, Server, ServerConfig, SessionRow, UsageSample, VendorDaemonRow,
+};
 pub use store::{Store, redact};
 
 use serde::Serialize;

@@ -16,8 +16,8 @@ use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use serde::{Deserialize, Serialize};
 use tally_app::access::Actor;
-use tally_app::servers::{self, ServerError, Settings};
-use tally_core::{ImportStatus, RemoteStatus};
+use tally_app::servers::{self, Overview, ServerError, Settings};
+use tally_core::{EndUserStatus, ImportStatus, RemoteStatus};
 
 use crate::{Api, ApiError};
 
@@ -63,12 +63,25 @@ pub struct ServerView {
     pub hidden: bool,
     pub follow: Vec<String>,
     pub import_format: Option<String>,
-    pub utc_offset: Option<String>,
+    /// Its offset from UTC, `+01:00`.
+    pub time_zone: Option<String>,
+    pub vendor_daemons: Vec<DaemonView>,
     pub status: Statuses,
     /// The last poll, RFC 3339.
     pub last_update: Option<String>,
+    pub manager_version: Option<String>,
     /// Whether it is polled (the pages of current usage need polls).
     pub has_realtime: bool,
+}
+
+/// A vendor daemon as the latest answered poll showed it.
+#[derive(Debug, Serialize)]
+pub struct DaemonView {
+    pub name: String,
+    /// `up`, `down` or `unknown`.
+    pub status: String,
+    pub version: Option<String>,
+    pub message: Option<String>,
 }
 
 /// Per data source (seed 001).
@@ -76,18 +89,33 @@ pub struct ServerView {
 pub struct Statuses {
     pub remote: SourceStatus<RemoteStatus>,
     pub import: SourceStatus<ImportStatus>,
+    pub end_user: EndUserView,
 }
 
 #[derive(Debug, Serialize)]
 pub struct SourceStatus<S> {
     pub state: S,
     pub reason: Option<String>,
+    pub last_update: Option<String>,
 }
 
-impl From<tally_store::Server> for ServerView {
-    fn from(s: tally_store::Server) -> ServerView {
+/// The End User (agent) source: `agents` online beside Online.
+#[derive(Debug, Serialize)]
+pub struct EndUserView {
+    pub state: EndUserStatus,
+    pub agents: Option<usize>,
+    pub reason: Option<String>,
+    pub last_update: Option<String>,
+}
+
+impl From<Overview> for ServerView {
+    fn from(o: Overview) -> ServerView {
+        let s = o.server;
         let remote = s.remote_status_now();
         let c = s.config;
+        // No agent reports to a server yet: end-user monitoring does not apply.
+        let (end_user, agents) = tally_core::status::end_user(c.enabled, None, tally_app::now());
+        let time = |t: Option<i64>| t.map(tally_core::time::rfc3339);
         ServerView {
             id: s.id,
             has_realtime: c.poll_format.is_some(),
@@ -102,27 +130,51 @@ impl From<tally_store::Server> for ServerView {
             hidden: s.hidden,
             follow: c.follow,
             import_format: c.import_format,
-            utc_offset: c
+            time_zone: c
                 .utc_offset
                 .and_then(tally_core::time::UtcOffset::from_seconds)
                 .map(|o| o.to_string()),
+            vendor_daemons: o
+                .vendor_daemons
+                .into_iter()
+                .map(|d| DaemonView {
+                    name: d.name,
+                    status: d.status,
+                    version: d.version,
+                    message: d.message,
+                })
+                .collect(),
             status: Statuses {
                 remote: SourceStatus {
                     state: remote,
                     reason: s.remote_reason,
+                    last_update: time(s.last_poll),
                 },
                 import: SourceStatus {
                     state: s.import_status,
                     reason: s.import_reason,
+                    last_update: time(s.last_import),
+                },
+                end_user: EndUserView {
+                    state: end_user,
+                    agents,
+                    reason: None,
+                    last_update: None,
                 },
             },
-            last_update: s.last_poll.map(tally_core::time::rfc3339),
+            last_update: time(s.last_poll),
+            manager_version: o.manager_version,
         }
     }
 }
 
+/// The view of a server just changed.
+async fn view(api: &Api, server: tally_store::Server) -> Result<ServerView, ApiError> {
+    Ok(servers::overview(&api.app, &server.config.name).await?.into())
+}
+
 async fn list(State(api): State<Arc<Api>>) -> Result<Json<Vec<ServerView>>, ApiError> {
-    let servers = api.app.store.servers().await?;
+    let servers = servers::overviews(&api.app, None).await?;
     Ok(Json(servers.into_iter().map(ServerView::from).collect()))
 }
 
@@ -130,7 +182,7 @@ async fn one(
     State(api): State<Arc<Api>>,
     Path(name): Path<String>,
 ) -> Result<Json<ServerView>, ApiError> {
-    Ok(Json(servers::find(&api.app, &name).await?.into()))
+    Ok(Json(servers::overview(&api.app, &name).await?.into()))
 }
 
 /// `POST` body: `name` and the settings (unknown keys refused, naming the key).
@@ -150,7 +202,7 @@ async fn add(
     let settings = Settings::deserialize(serde_json::Value::Object(body))
         .map_err(|e| ApiError::unprocessable(format!("invalid settings: {e}")))?;
     let server = servers::add(&api.app, &actor, &name, settings).await?;
-    Ok((StatusCode::CREATED, Json(server.into())))
+    Ok((StatusCode::CREATED, Json(view(&api, server).await?)))
 }
 
 async fn edit(
@@ -159,11 +211,8 @@ async fn edit(
     Path(name): Path<String>,
     Json(settings): Json<Settings>,
 ) -> Result<Json<ServerView>, ApiError> {
-    Ok(Json(
-        servers::edit(&api.app, &actor, &name, settings)
-            .await?
-            .into(),
-    ))
+    let server = servers::edit(&api.app, &actor, &name, settings).await?;
+    Ok(Json(view(&api, server).await?))
 }
 
 async fn remove(
@@ -180,11 +229,8 @@ async fn enable(
     Extension(actor): Extension<Actor>,
     Path(name): Path<String>,
 ) -> Result<Json<ServerView>, ApiError> {
-    Ok(Json(
-        servers::set_enabled(&api.app, &actor, &name, true)
-            .await?
-            .into(),
-    ))
+    let server = servers::set_enabled(&api.app, &actor, &name, true).await?;
+    Ok(Json(view(&api, server).await?))
 }
 
 async fn disable(
@@ -192,11 +238,8 @@ async fn disable(
     Extension(actor): Extension<Actor>,
     Path(name): Path<String>,
 ) -> Result<Json<ServerView>, ApiError> {
-    Ok(Json(
-        servers::set_enabled(&api.app, &actor, &name, false)
-            .await?
-            .into(),
-    ))
+    let server = servers::set_enabled(&api.app, &actor, &name, false).await?;
+    Ok(Json(view(&api, server).await?))
 }
 
 async fn hide(
@@ -204,11 +247,8 @@ async fn hide(
     Extension(actor): Extension<Actor>,
     Path(name): Path<String>,
 ) -> Result<Json<ServerView>, ApiError> {
-    Ok(Json(
-        servers::set_hidden(&api.app, &actor, &name, true)
-            .await?
-            .into(),
-    ))
+    let server = servers::set_hidden(&api.app, &actor, &name, true).await?;
+    Ok(Json(view(&api, server).await?))
 }
 
 async fn unhide(
@@ -216,11 +256,8 @@ async fn unhide(
     Extension(actor): Extension<Actor>,
     Path(name): Path<String>,
 ) -> Result<Json<ServerView>, ApiError> {
-    Ok(Json(
-        servers::set_hidden(&api.app, &actor, &name, false)
-            .await?
-            .into(),
-    ))
+    let server = servers::set_hidden(&api.app, &actor, &name, false).await?;
+    Ok(Json(view(&api, server).await?))
 }
 
 async fn sessions(
