@@ -7,6 +7,7 @@
 //! | `/api/v1/accounts`, `/api/v1/tokens` | [`accounts`] |
 //! | `/api/v1/license` | [`licence`] |
 //! | `/api/v1/license-servers` | [`servers`] |
+//! | `/api/v1/sessions`, `/denials`, `/users`, `/hosts`, a server's facts | [`facts`] |
 //! | `/api/v1/imports` | [`imports`] |
 //! | `/api/v1/reports` | [`reports`] |
 //! | `/api/v1/plugins`, `/api/v1/admin/plugins`, `/api/v1/admin/audit` | [`plugins`] |
@@ -15,6 +16,7 @@
 //! number on them comes from these routes. Every route but the public ones passes [`crate::auth::authenticate`].
 
 pub mod accounts;
+pub mod facts;
 pub mod health;
 pub mod imports;
 pub mod licence;
@@ -32,6 +34,7 @@ use crate::Api;
 pub fn router(api: Arc<Api>) -> Router {
     let protected = Router::new()
         .merge(servers::router())
+        .merge(facts::router())
         .merge(imports::router())
         .merge(reports::router())
         .merge(plugins::router())

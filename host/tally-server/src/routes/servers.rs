@@ -6,7 +6,7 @@
 //! - `PATCH  /api/v1/license-servers/{name}` — change the settings given
 //! - `DELETE /api/v1/license-servers/{name}` — remove it and its history; 204
 //! - `POST   /api/v1/license-servers/{name}/enable`, `…/disable`, `…/hide`, `…/unhide`
-//! - `GET    /api/v1/license-servers/{name}/sessions`, `…/samples` — its history
+//! - its facts, current usage and history: [`super::facts`], [`super::usage`]
 
 use std::sync::Arc;
 
@@ -32,8 +32,6 @@ pub fn router() -> Router<Arc<Api>> {
         .route("/api/v1/license-servers/{name}/disable", post(disable))
         .route("/api/v1/license-servers/{name}/hide", post(hide))
         .route("/api/v1/license-servers/{name}/unhide", post(unhide))
-        .route("/api/v1/license-servers/{name}/sessions", get(sessions))
-        .route("/api/v1/license-servers/{name}/samples", get(samples))
 }
 
 impl From<ServerError> for ApiError {
@@ -258,20 +256,4 @@ async fn unhide(
 ) -> Result<Json<ServerView>, ApiError> {
     let server = servers::set_hidden(&api.app, &actor, &name, false).await?;
     Ok(Json(view(&api, server).await?))
-}
-
-async fn sessions(
-    State(api): State<Arc<Api>>,
-    Path(name): Path<String>,
-) -> Result<Json<Vec<tally_store::SessionRow>>, ApiError> {
-    let server = servers::find(&api.app, &name).await?;
-    Ok(Json(api.app.store.sessions(server.id).await?))
-}
-
-async fn samples(
-    State(api): State<Arc<Api>>,
-    Path(name): Path<String>,
-) -> Result<Json<Vec<tally_store::UsageSample>>, ApiError> {
-    let server = servers::find(&api.app, &name).await?;
-    Ok(Json(api.app.store.usage_samples(server.id).await?))
 }

@@ -137,3 +137,26 @@ impl Answer {
         serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
     }
 }
+
+impl TestApi {
+    /// Imports a synthetic FlexNet debug log of about `lines` lines as server `lic1`.
+    pub async fn import_synthetic(&self, lines: u64) {
+        let (log, _) = flexlm_log::synth::generate(lines, 7);
+        let path = self.dir.path().join("lic1.log");
+        std::fs::write(&path, log).expect("log");
+        let options = tally_app::import::ImportOptions {
+            server: Some("lic1".into()),
+            utc_offset: Some(0),
+            ..Default::default()
+        };
+        tally_app::import::import_file(
+            &self.app().store,
+            &self.app().registry,
+            &path,
+            &options,
+            &(),
+        )
+        .await
+        .expect("import");
+    }
+}
