@@ -176,7 +176,10 @@ pub async fn parties(
         None => None,
     };
     let after = query.after.as_deref().unwrap_or("");
-    let rows = app.store.party_page(party, server, after, limit + 1).await?;
+    let rows = app
+        .store
+        .party_page(party, server, after, limit + 1)
+        .await?;
     Ok(page(rows, limit, |p| p.name.clone()))
 }
 
@@ -223,7 +226,9 @@ pub async fn samples(
         .store
         .sample_page(&ids, window, after, limit + 1)
         .await?;
-    Ok(page(rows, limit, |s| format!("{}-{}", s.time, s.feature_id)))
+    Ok(page(rows, limit, |s| {
+        format!("{}-{}", s.time, s.feature_id)
+    }))
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@
 //! | [`servers`] | add, edit, remove, enable, disable and hide license servers, with validation |
 //! | [`licence`] | Tally's own licence in force, its usage and violations |
 //! | [`jobs`] | import jobs started through the API, stored in the database |
+//! | [`usage`] | features, current usage and usage history of a server |
 //! | [`reports`] | every report: typed requests, assembly from the rollups, named rows |
 //!
 //! Nothing here speaks HTTP or parses a command line; errors are typed where a caller decides
@@ -30,6 +31,7 @@ pub mod poll;
 pub mod reports;
 pub mod scheduler;
 pub mod servers;
+pub mod usage;
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -258,9 +258,15 @@ mod tests {
     fn denial_causes() {
         use DenialCause::*;
         let cause = |kind, code, lasting| denial_cause(kind, code, lasting);
-        assert_eq!(cause(DenialKind::Denied, Some("-4,342:10054"), false), Capacity);
+        assert_eq!(
+            cause(DenialKind::Denied, Some("-4,342:10054"), false),
+            Capacity
+        );
         assert_eq!(cause(DenialKind::Denied, None, true), Capacity);
-        assert_eq!(cause(DenialKind::Denied, Some("-5,414"), false), Configuration);
+        assert_eq!(
+            cause(DenialKind::Denied, Some("-5,414"), false),
+            Configuration
+        );
         assert_eq!(cause(DenialKind::Denied, Some("-39"), true), Configuration);
         assert_eq!(cause(DenialKind::Unsupported, None, false), Configuration);
         assert_eq!(cause(DenialKind::Denied, Some("-15,10"), false), Other);

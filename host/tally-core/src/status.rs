@@ -237,11 +237,27 @@ mod tests {
     #[test]
     fn end_user_status_follows_the_agents() {
         let now = 10_000;
-        assert_eq!(end_user(true, None, now), (EndUserStatus::NotApplicable, None));
-        assert_eq!(end_user(false, Some(&[now]), now), (EndUserStatus::Disabled, None));
-        assert_eq!(end_user(true, Some(&[]), now), (EndUserStatus::Offline, None));
-        let seen = [now - 5, now - AGENT_ONLINE_SECS, now - AGENT_ONLINE_SECS - 1];
-        assert_eq!(end_user(true, Some(&seen), now), (EndUserStatus::Online, Some(2)));
+        assert_eq!(
+            end_user(true, None, now),
+            (EndUserStatus::NotApplicable, None)
+        );
+        assert_eq!(
+            end_user(false, Some(&[now]), now),
+            (EndUserStatus::Disabled, None)
+        );
+        assert_eq!(
+            end_user(true, Some(&[]), now),
+            (EndUserStatus::Offline, None)
+        );
+        let seen = [
+            now - 5,
+            now - AGENT_ONLINE_SECS,
+            now - AGENT_ONLINE_SECS - 1,
+        ];
+        assert_eq!(
+            end_user(true, Some(&seen), now),
+            (EndUserStatus::Online, Some(2))
+        );
         assert_eq!(EndUserStatus::NotApplicable.as_str(), "N/A");
     }
 

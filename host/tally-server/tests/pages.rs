@@ -27,7 +27,9 @@ async fn thirty_thousand_sessions_answer_a_page_at_a_time() {
     assert_eq!(page["items"].as_array().map(Vec::len), Some(100));
     assert!(page["next"].is_string(), "{}", page["next"]);
     let s = &page["items"][0];
-    for key in ["id", "server", "feature", "user", "host", "count", "start", "end", "source"] {
+    for key in [
+        "id", "server", "feature", "user", "host", "count", "start", "end", "source",
+    ] {
         assert!(!s[key].is_null(), "{key}: {s}");
     }
     assert_eq!(s["server"], "lic1");
@@ -37,7 +39,11 @@ async fn thirty_thousand_sessions_answer_a_page_at_a_time() {
     assert_eq!(big["items"].as_array().map(Vec::len), Some(1000));
     let refused = get("/api/v1/sessions?limit=1001".into()).await;
     assert_eq!(refused.status, StatusCode::BAD_REQUEST);
-    assert!(refused.json()["error"].as_str().is_some_and(|e| e.contains("1 to 1000")));
+    assert!(
+        refused.json()["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("1 to 1000"))
+    );
 
     // Following `next` reads each session of a user once, in order.
     let mut seen = HashSet::new();
@@ -59,7 +65,11 @@ async fn thirty_thousand_sessions_answer_a_page_at_a_time() {
             None => break,
         }
     }
-    assert!(pages > 1 && seen.len() > 1000, "{pages} pages, {}", seen.len());
+    assert!(
+        pages > 1 && seen.len() > 1000,
+        "{pages} pages, {}",
+        seen.len()
+    );
 
     // A window and a feature narrow the list; an unknown user is an empty page.
     let narrow = get("/api/v1/sessions?feature=MATLAB&from=2024-03-02&to=2024-03-02".into())

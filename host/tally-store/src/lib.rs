@@ -34,6 +34,7 @@
 mod accounts;
 mod backup;
 mod coarse;
+mod current;
 mod db;
 mod error;
 mod jobs;
@@ -41,8 +42,8 @@ mod leases;
 mod licence;
 mod logged;
 mod migrate;
-mod pages;
 mod mysql;
+mod pages;
 mod poll_rollups;
 mod postgres;
 mod rollups;
@@ -55,13 +56,12 @@ mod writer;
 
 pub use accounts::{Account, AccountId, Token, TokenId, WebSession};
 pub use backup::{BackupCheck, BackupReport, check_backup, sqlite_path};
+pub use current::{LatestSample, OpenSession};
 pub use error::StoreError;
 pub use jobs::{Job, JobId, JobState};
 pub use licence::{Incident, IncidentScope, InstalledLicence};
 pub use migrate::AfterFailure;
-pub use pages::{
-    DenialEntry, FactFilter, MAX_PAGE, Party, PartyEntry, SampleEntry, SessionEntry,
-};
+pub use pages::{DenialEntry, FactFilter, MAX_PAGE, Party, PartyEntry, SampleEntry, SessionEntry};
 pub use rollups::{FeatureInfo, RollupFilter};
 pub use servers::{
     DenialRow, PollCounts, Server, ServerConfig, SessionRow, UsageSample, VendorDaemonRow,

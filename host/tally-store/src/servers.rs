@@ -894,7 +894,13 @@ async fn record_snapshot(
             let upsert = w.conn.kind().upsert(
                 "server_id, vendor, name",
                 &[
-                    "issued", "expiry", "kind", "version", "reserved", "borrowed", "pools",
+                    "issued",
+                    "expiry",
+                    "kind",
+                    "version",
+                    "reserved",
+                    "borrowed",
+                    "pools",
                     "last_seen",
                 ],
             );

@@ -257,10 +257,14 @@ fn parse_period(name: ReportName, text: &str) -> Result<Period, ReportError> {
             "week" => Some(Period::Week),
             "sunday-week" => Some(Period::SundayWeek),
             "month" => Some(Period::Month),
+            "quarter" => Some(Period::Quarter),
             "year" => Some(Period::Year),
             _ => None,
         };
-        (p, "hour, day, week (ISO), sunday-week, month or year")
+        (
+            p,
+            "hour, day, week (ISO), sunday-week, month, quarter or year",
+        )
     };
     period.ok_or_else(|| ReportError::Invalid(format!("--period `{text}`: use {allowed}")))
 }

@@ -29,7 +29,10 @@ pub fn router() -> Router<Arc<Api>> {
             "/api/v1/license-servers/{name}/sessions",
             get(server_sessions),
         )
-        .route("/api/v1/license-servers/{name}/denials", get(server_denials))
+        .route(
+            "/api/v1/license-servers/{name}/denials",
+            get(server_denials),
+        )
         .route("/api/v1/license-servers/{name}/users", get(server_users))
         .route("/api/v1/license-servers/{name}/hosts", get(server_hosts))
         .route("/api/v1/license-servers/{name}/samples", get(samples))
@@ -216,7 +219,9 @@ async fn server_denials(
     Path(name): Path<String>,
     Query(query): Query<FactQuery>,
 ) -> Result<Json<Page<DenialView>>, ApiError> {
-    Ok(view(facts::denials(&api.app, &of_server(name, query)).await?))
+    Ok(view(
+        facts::denials(&api.app, &of_server(name, query)).await?,
+    ))
 }
 
 async fn server_users(

@@ -8,6 +8,7 @@
 //! | `/api/v1/license` | [`licence`] |
 //! | `/api/v1/license-servers` | [`servers`] |
 //! | `/api/v1/sessions`, `/denials`, `/users`, `/hosts`, a server's facts | [`facts`] |
+//! | `/api/v1/usage`, a server's features, usage and history | [`usage`] |
 //! | `/api/v1/imports` | [`imports`] |
 //! | `/api/v1/reports` | [`reports`] |
 //! | `/api/v1/plugins`, `/api/v1/admin/plugins`, `/api/v1/admin/audit` | [`plugins`] |
@@ -24,6 +25,7 @@ pub mod plugins;
 pub mod reports;
 pub mod servers;
 pub mod session;
+pub mod usage;
 
 use std::sync::Arc;
 
@@ -35,6 +37,7 @@ pub fn router(api: Arc<Api>) -> Router {
     let protected = Router::new()
         .merge(servers::router())
         .merge(facts::router())
+        .merge(usage::router())
         .merge(imports::router())
         .merge(reports::router())
         .merge(plugins::router())

@@ -168,7 +168,9 @@ impl From<Overview> for ServerView {
 
 /// The view of a server just changed.
 async fn view(api: &Api, server: tally_store::Server) -> Result<ServerView, ApiError> {
-    Ok(servers::overview(&api.app, &server.config.name).await?.into())
+    Ok(servers::overview(&api.app, &server.config.name)
+        .await?
+        .into())
 }
 
 async fn list(State(api): State<Arc<Api>>) -> Result<Json<Vec<ServerView>>, ApiError> {
