@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 pub mod auth;
+pub mod csv;
 pub mod error;
 pub mod routes;
 pub mod web;

@@ -43,6 +43,7 @@ pub fn router(api: Arc<Api>) -> Router {
         .merge(plugins::router())
         .merge(accounts::router())
         .merge(licence::router())
+        .route_layer(axum::middleware::from_fn(crate::csv::negotiate))
         .route_layer(axum::middleware::from_fn_with_state(
             api.clone(),
             crate::auth::authenticate,
