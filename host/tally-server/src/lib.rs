@@ -8,6 +8,7 @@
 pub mod auth;
 pub mod csv;
 pub mod error;
+pub mod openapi;
 pub mod routes;
 pub mod web;
 

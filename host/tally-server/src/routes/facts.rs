@@ -8,34 +8,83 @@
 
 use std::sync::Arc;
 
+use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::routing::get;
-use axum::{Json, Router};
 use serde::Serialize;
 use tally_app::facts::{self, FactError, FactQuery, Page};
 use tally_core::time::rfc3339;
 use tally_core::{DenialCause, DenialKind, denial_cause};
 use tally_store::{DenialEntry, Party, PartyEntry, SampleEntry, SessionEntry};
 
+use crate::openapi::{Routes, Shape, doc};
 use crate::{Api, ApiError};
 
-pub fn router() -> Router<Arc<Api>> {
-    Router::new()
-        .route("/api/v1/sessions", get(sessions))
-        .route("/api/v1/denials", get(denials))
-        .route("/api/v1/users", get(users))
-        .route("/api/v1/hosts", get(hosts))
-        .route(
+const SESSION: &[&str] = &[
+    "id", "server", "feature", "user", "host", "count", "start", "end", "source",
+];
+const DENIAL: &[&str] = &[
+    "id", "server", "feature", "user", "host", "count", "time", "reason", "cause",
+];
+const PARTY: &[&str] = &["name", "sessions", "license_hours", "last_seen"];
+const SAMPLE: &[&str] = &["feature", "time", "issued", "in_use", "queued"];
+
+pub fn routes() -> Routes {
+    let page = |summary, keys| doc(summary, 200, Shape::Page(keys));
+    Routes::new()
+        .get(
+            "/api/v1/sessions",
+            sessions,
+            page(
+                "sessions: ?server=&feature=&user=&host=&from=&to=&limit=&after=",
+                SESSION,
+            ),
+        )
+        .get(
+            "/api/v1/denials",
+            denials,
+            page(
+                "denials: ?server=&feature=&user=&host=&from=&to=&limit=&after=",
+                DENIAL,
+            ),
+        )
+        .get(
+            "/api/v1/users",
+            users,
+            page("users by name: ?server=&limit=&after=", PARTY),
+        )
+        .get(
+            "/api/v1/hosts",
+            hosts,
+            page("hosts by name: ?server=&limit=&after=", PARTY),
+        )
+        .get(
             "/api/v1/license-servers/{name}/sessions",
-            get(server_sessions),
+            server_sessions,
+            page("its sessions (filters as /sessions)", SESSION),
         )
-        .route(
+        .get(
             "/api/v1/license-servers/{name}/denials",
-            get(server_denials),
+            server_denials,
+            page("its denials (filters as /denials)", DENIAL),
         )
-        .route("/api/v1/license-servers/{name}/users", get(server_users))
-        .route("/api/v1/license-servers/{name}/hosts", get(server_hosts))
-        .route("/api/v1/license-servers/{name}/samples", get(samples))
+        .get(
+            "/api/v1/license-servers/{name}/users",
+            server_users,
+            page("its users", PARTY),
+        )
+        .get(
+            "/api/v1/license-servers/{name}/hosts",
+            server_hosts,
+            page("its hosts", PARTY),
+        )
+        .get(
+            "/api/v1/license-servers/{name}/samples",
+            samples,
+            page(
+                "usage samples of one feature: ?feature=&from=&to=&limit=&after=",
+                SAMPLE,
+            ),
+        )
 }
 
 impl From<FactError> for ApiError {

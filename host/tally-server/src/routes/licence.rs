@@ -3,16 +3,24 @@
 
 use std::sync::Arc;
 
+use axum::Json;
 use axum::extract::State;
-use axum::routing::get;
-use axum::{Json, Router};
 use serde::Serialize;
 use tally_core::licence::Status;
 
+use crate::openapi::{Routes, Shape, doc};
 use crate::{Api, ApiError};
 
-pub fn router() -> Router<Arc<Api>> {
-    Router::new().route("/api/v1/license", get(show))
+pub fn routes() -> Routes {
+    Routes::new().get(
+        "/api/v1/license",
+        show,
+        doc(
+            "the licence in force, its usage and violations",
+            200,
+            Shape::Object(&[]),
+        ),
+    )
 }
 
 #[derive(Serialize)]

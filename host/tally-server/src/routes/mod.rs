@@ -29,20 +29,70 @@ pub mod usage;
 
 use std::sync::Arc;
 
-use axum::Router;
+use axum::http::Method;
+use axum::routing::get;
+use axum::{Json, Router};
 
 use crate::Api;
+use crate::openapi::{Operation, Routes, Shape, doc};
+
+/// The route tables: those served without a login, and those behind it.
+fn tables() -> (Routes, Routes) {
+    let public = session::routes();
+    let protected = servers::routes()
+        .merge(facts::routes())
+        .merge(usage::routes())
+        .merge(imports::routes())
+        .merge(reports::routes())
+        .merge(plugins::routes())
+        .merge(accounts::routes())
+        .merge(licence::routes());
+    (public, protected)
+}
+
+/// The API's own description.
+pub const OPENAPI: &str = "/api/v1/openapi.json";
+
+/// Routes served beside the tables: health (its own router) and the API's description.
+fn beside() -> [Operation; 2] {
+    [
+        Operation {
+            method: Method::GET,
+            path: "/api/v1/health",
+            public: true,
+            doc: doc(
+                "whether Tally and its database answer",
+                200,
+                Shape::Object(&[]),
+            ),
+        },
+        Operation {
+            method: Method::GET,
+            path: OPENAPI,
+            public: true,
+            doc: doc(
+                "this API as OpenAPI 3.1",
+                200,
+                Shape::Object(&["openapi", "paths"]),
+            ),
+        },
+    ]
+}
+
+/// Every operation the API serves, documented.
+pub fn operations() -> Vec<Operation> {
+    let (public, protected) = tables();
+    let mut all = public.operations;
+    all.extend(protected.operations);
+    all.extend(beside());
+    all
+}
 
 pub fn router(api: Arc<Api>) -> Router {
-    let protected = Router::new()
-        .merge(servers::router())
-        .merge(facts::router())
-        .merge(usage::router())
-        .merge(imports::router())
-        .merge(reports::router())
-        .merge(plugins::router())
-        .merge(accounts::router())
-        .merge(licence::router())
+    let document = Arc::new(crate::openapi::document(&operations()));
+    let (public, protected) = tables();
+    let protected = protected
+        .router
         .route_layer(axum::middleware::from_fn(crate::csv::negotiate))
         .route_layer(axum::middleware::from_fn_with_state(
             api.clone(),
@@ -51,7 +101,15 @@ pub fn router(api: Arc<Api>) -> Router {
     Router::new()
         .merge(crate::web::router())
         .merge(health::router())
-        .merge(session::router())
+        .route(
+            OPENAPI,
+            get(move || {
+                let document = document.clone();
+                async move { Json((*document).clone()) }
+            }),
+        )
+        .merge(public.router)
         .merge(protected)
+        .layer(axum::middleware::from_fn(crate::error::plain_rejections))
         .with_state(api)
 }

@@ -6,18 +6,34 @@
 
 use std::sync::Arc;
 
+use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::routing::get;
-use axum::{Json, Router};
 use serde::Serialize;
 use tally_app::reports::{self, Cell, ReportError, ReportName, ReportQuery, ReportRequest};
 
+use crate::openapi::{Routes, Shape, doc};
 use crate::{Api, ApiError};
 
-pub fn router() -> Router<Arc<Api>> {
-    Router::new()
-        .route("/api/v1/reports", get(list))
-        .route("/api/v1/reports/{name}", get(answer))
+pub fn routes() -> Routes {
+    Routes::new()
+        .get(
+            "/api/v1/reports",
+            list,
+            doc(
+                "the reports and their options",
+                200,
+                Shape::List(&["name", "about", "options"]),
+            ),
+        )
+        .get(
+            "/api/v1/reports/{name}",
+            answer,
+            doc(
+                "a report: ?server=&feature=&from=&to=&period=&by=&below=&counting=&window=",
+                200,
+                Shape::Table(&["report", "columns", "rows"]),
+            ),
+        )
 }
 
 impl From<ReportError> for ApiError {

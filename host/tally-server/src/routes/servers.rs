@@ -12,26 +12,84 @@ use std::sync::Arc;
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Extension, Json, Router};
+use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
 use tally_app::access::Actor;
 use tally_app::servers::{self, Overview, ServerError, Settings};
 use tally_core::{EndUserStatus, ImportStatus, RemoteStatus};
 
+use crate::openapi::{Routes, Shape, doc};
 use crate::{Api, ApiError};
 
-pub fn router() -> Router<Arc<Api>> {
-    Router::new()
-        .route("/api/v1/license-servers", get(list).post(add))
-        .route(
-            "/api/v1/license-servers/{name}",
-            get(one).patch(edit).delete(remove),
+/// The keys of a [`ServerView`].
+pub const SERVER: &[&str] = &[
+    "id",
+    "name",
+    "manager",
+    "host",
+    "port",
+    "interval_secs",
+    "enabled",
+    "hidden",
+    "follow",
+    "vendor_daemons",
+    "status",
+    "last_update",
+    "has_realtime",
+];
+
+pub fn routes() -> Routes {
+    let server = |summary| doc(summary, 200, Shape::Object(SERVER));
+    Routes::new()
+        .get(
+            "/api/v1/license-servers",
+            list,
+            doc(
+                "every license server with its statuses",
+                200,
+                Shape::List(SERVER),
+            ),
         )
-        .route("/api/v1/license-servers/{name}/enable", post(enable))
-        .route("/api/v1/license-servers/{name}/disable", post(disable))
-        .route("/api/v1/license-servers/{name}/hide", post(hide))
-        .route("/api/v1/license-servers/{name}/unhide", post(unhide))
+        .post(
+            "/api/v1/license-servers",
+            add,
+            doc("add a license server", 201, Shape::Object(SERVER)),
+        )
+        .get(
+            "/api/v1/license-servers/{name}",
+            one,
+            server("one license server"),
+        )
+        .patch(
+            "/api/v1/license-servers/{name}",
+            edit,
+            server("change the settings given"),
+        )
+        .delete(
+            "/api/v1/license-servers/{name}",
+            remove,
+            doc("remove a license server and its history", 204, Shape::Empty),
+        )
+        .post(
+            "/api/v1/license-servers/{name}/enable",
+            enable,
+            server("monitor and import it again"),
+        )
+        .post(
+            "/api/v1/license-servers/{name}/disable",
+            disable,
+            server("stop monitoring and importing it"),
+        )
+        .post(
+            "/api/v1/license-servers/{name}/hide",
+            hide,
+            server("leave it out of the grid"),
+        )
+        .post(
+            "/api/v1/license-servers/{name}/unhide",
+            unhide,
+            server("show it in the grid again"),
+        )
 }
 
 impl From<ServerError> for ApiError {

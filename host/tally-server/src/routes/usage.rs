@@ -8,23 +8,59 @@
 
 use std::sync::Arc;
 
+use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::routing::get;
-use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use tally_app::usage::{self, FeatureNow, HistoryQuery, UsageError};
 use tally_core::period::Period;
 use tally_core::time::rfc3339;
 use tally_store::FeatureInfo;
 
+use crate::openapi::{Routes, Shape, doc};
 use crate::{Api, ApiError};
 
-pub fn router() -> Router<Arc<Api>> {
-    Router::new()
-        .route("/api/v1/usage", get(all_usage))
-        .route("/api/v1/license-servers/{name}/features", get(features))
-        .route("/api/v1/license-servers/{name}/usage", get(server_usage))
-        .route("/api/v1/license-servers/{name}/history", get(history))
+const USAGE: &[&str] = &["as_of", "features", "sessions"];
+
+pub fn routes() -> Routes {
+    Routes::new()
+        .get(
+            "/api/v1/usage",
+            all_usage,
+            doc(
+                "in use now across servers: ?server=&feature=",
+                200,
+                Shape::Table(USAGE),
+            ),
+        )
+        .get(
+            "/api/v1/license-servers/{name}/features",
+            features,
+            doc(
+                "its features: pools, expiry, reservations",
+                200,
+                Shape::List(&[
+                    "name", "vendor", "pools", "issued", "expiry", "reserved", "borrowed",
+                ]),
+            ),
+        )
+        .get(
+            "/api/v1/license-servers/{name}/usage",
+            server_usage,
+            doc(
+                "in use now, per feature, and the sessions open",
+                200,
+                Shape::Table(USAGE),
+            ),
+        )
+        .get(
+            "/api/v1/license-servers/{name}/history",
+            history,
+            doc(
+                "peak and average in use per period: ?feature=&from=&to=&resolution=",
+                200,
+                Shape::Table(&["resolution", "from", "to", "series"]),
+            ),
+        )
 }
 
 impl From<UsageError> for ApiError {

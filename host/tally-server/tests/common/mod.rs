@@ -84,8 +84,10 @@ impl TestApi {
             .token
     }
 
-    /// One request through the whole router.
+    /// One request through the whole router; an API answer must be as documented
+    /// (`/api/v1/openapi.json`: its status and top-level shape).
     pub async fn call(&self, request: Request<Body>) -> Answer {
+        let (method, uri) = (request.method().clone(), request.uri().to_string());
         let response = tally_server::router(self.api.clone())
             .oneshot(request)
             .await
@@ -95,11 +97,28 @@ impl TestApi {
         let bytes = axum::body::to_bytes(response.into_body(), 64 << 20)
             .await
             .expect("body");
-        Answer {
+        let answer = Answer {
             status,
             headers,
             body: String::from_utf8_lossy(&bytes).into_owned(),
+        };
+        if uri.starts_with("/api/v1/") {
+            let content_type = answer
+                .headers
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok());
+            if let Err(e) = tally_server::openapi::check(
+                &tally_server::routes::operations(),
+                &method,
+                &uri,
+                status.as_u16(),
+                content_type,
+                &answer.body,
+            ) {
+                panic!("not as documented: {e}");
+            }
         }
+        answer
     }
 
     /// `method path` with a bearer token (if any) and a JSON body (if any).
