@@ -246,6 +246,21 @@ pub async fn import_file(
 pub async fn import_open(
     store: &Store,
     registry: &Registry,
+    file: File,
+    path: &Path,
+    options: &ImportOptions,
+    progress: &dyn Progress,
+) -> anyhow::Result<FileSummary> {
+    let started = std::time::Instant::now();
+    let result = import_read(store, registry, file, path, options, progress).await;
+    let lines = result.as_ref().ok().map(|s| s.lines);
+    crate::metrics::METRICS.import(lines, started.elapsed());
+    result
+}
+
+async fn import_read(
+    store: &Store,
+    registry: &Registry,
     mut file: File,
     path: &Path,
     options: &ImportOptions,

@@ -12,6 +12,7 @@
 //! | [`poll`] | poll one license server through its poller and record what it said |
 //! | [`scheduler`] | run every enabled server's polls and follows |
 //! | [`servers`] | add, edit, remove, enable, disable and hide license servers, with validation |
+//! | [`metrics`] | polls and imports counted and timed, for `/metrics` |
 //! | [`licence`] | Tally's own licence in force, its usage and violations |
 //! | [`jobs`] | import jobs started through the API, stored in the database |
 //! | [`usage`] | features, current usage and usage history of a server |
@@ -27,6 +28,7 @@ pub mod follow;
 pub mod import;
 pub mod jobs;
 pub mod licence;
+pub mod metrics;
 pub mod poll;
 pub mod reports;
 pub mod scheduler;

@@ -82,10 +82,13 @@ pub async fn poll_once(
     server: &Server,
     now: i64,
 ) -> anyhow::Result<(PollResult, PollCounts)> {
+    let started = std::time::Instant::now();
     let result = match status(registry, tools, server, now).await {
         Ok(snapshot) => PollResult::Answered(snapshot),
         Err(error) => PollResult::Failed(format!("{error:#}")),
     };
+    let answered = matches!(result, PollResult::Answered(_));
+    crate::metrics::METRICS.poll(answered, started.elapsed());
     let counts = store
         .record_poll(server.id, now, Polled::from(result.clone()))
         .await?;

@@ -9,6 +9,8 @@
 //! | `/api/v1/license-servers` | [`servers`] |
 //! | `/api/v1/sessions`, `/denials`, `/users`, `/hosts`, a server's facts | [`facts`] |
 //! | `/api/v1/usage`, a server's features, usage and history | [`usage`] |
+//! | `/metrics` (Prometheus text, read like any read) | [`metrics`] |
+//! | `/api/v1/openapi.json` (public) | here, from the route tables ([`crate::openapi`]) |
 //! | `/api/v1/imports` | [`imports`] |
 //! | `/api/v1/reports` | [`reports`] |
 //! | `/api/v1/plugins`, `/api/v1/admin/plugins`, `/api/v1/admin/audit` | [`plugins`] |
@@ -21,6 +23,7 @@ pub mod facts;
 pub mod health;
 pub mod imports;
 pub mod licence;
+pub mod metrics;
 pub mod plugins;
 pub mod reports;
 pub mod servers;
@@ -46,7 +49,8 @@ fn tables() -> (Routes, Routes) {
         .merge(reports::routes())
         .merge(plugins::routes())
         .merge(accounts::routes())
-        .merge(licence::routes());
+        .merge(licence::routes())
+        .merge(metrics::routes());
     (public, protected)
 }
 
@@ -111,5 +115,6 @@ pub fn router(api: Arc<Api>) -> Router {
         .merge(public.router)
         .merge(protected)
         .layer(axum::middleware::from_fn(crate::error::plain_rejections))
+        .layer(axum::middleware::from_fn(metrics::count))
         .with_state(api)
 }

@@ -102,7 +102,7 @@ impl TestApi {
             headers,
             body: String::from_utf8_lossy(&bytes).into_owned(),
         };
-        if uri.starts_with("/api/v1/") {
+        if uri.starts_with("/api/v1/") || uri.starts_with("/metrics") {
             let content_type = answer
                 .headers
                 .get(header::CONTENT_TYPE)
