@@ -314,7 +314,7 @@ pub fn check(
     let path = path.split('?').next().unwrap_or(path);
     let op = operations
         .iter()
-        .filter(|op| &op.method == method && matches(op.path, path))
+        .filter(|op| op.method == method && matches(op.path, path))
         // A fixed segment wins over a parameter (`/imports/{id}` and a literal path).
         .min_by_key(|op| op.path.matches('{').count())
         .ok_or_else(|| format!("{method} {path} is not documented"))?;
