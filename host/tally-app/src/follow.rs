@@ -16,7 +16,7 @@ use tally_core::ImportStatus;
 use tally_plugin_host::Registry;
 use tally_store::{RunStatus, Server, Store};
 
-use crate::import::{FileSummary, ImportOptions, checkpoint_holds, import_open};
+use crate::import::{FileSummary, ImportOptions, checkpoint_holds, import_open, open_log};
 
 /// The files of one server being followed.
 #[derive(Debug, Default)]
@@ -86,7 +86,7 @@ impl Follower {
             // Same file, and it still holds the last line read: it grew (or not).
             let same = held.inode == meta.ino()
                 && meta.len() >= checkpoint.offset
-                && checkpoint_holds(&mut File::open(path)?, meta.len(), &checkpoint)?;
+                && checkpoint_holds(&mut open_log(path)?, meta.len(), &checkpoint)?;
             if same {
                 if meta.len() == checkpoint.offset {
                     return Ok(out); // nothing new
@@ -105,7 +105,7 @@ impl Follower {
                 carry = Some(old.checkpoint.state);
             }
         }
-        let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+        let file = open_log(path)?;
         let inode = file.metadata()?.ino();
         let handle = file.try_clone()?;
         let options = ImportOptions {

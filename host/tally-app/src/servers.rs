@@ -7,6 +7,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 use tally_core::time::UtcOffset;
+use tally_core::zone::Zone;
 use tally_plugin_host::{Registry, World};
 use tally_store::{Server, ServerConfig, StoreError, VendorDaemonRow};
 
@@ -38,9 +39,11 @@ pub struct Settings {
     pub no_follow: bool,
     /// Log format of the followed files; detected per file when absent.
     pub import_format: Option<String>,
-    /// The server's offset from UTC (its logs are in local time); `time_zone` in the API.
-    #[serde(alias = "time_zone")]
+    /// The server's offset from UTC (its logs are in local time).
     pub utc_offset: Option<UtcOffset>,
+    /// The server's time zone, an IANA name (`America/Chicago`, daylight saving included) or a
+    /// fixed offset: its logs are read, and its usage and heatmap reported, in local time.
+    pub time_zone: Option<String>,
     pub enabled: Option<bool>,
     /// A new name.
     pub rename: Option<String>,
@@ -138,9 +141,13 @@ pub async fn add(
     settings: Settings,
 ) -> Result<Server, ServerError> {
     app.may_write(by, "adding a license server")?;
+    let zone = time_zone(&settings)?;
     let config = apply(ServerConfig::imported(name, ""), settings, &app.registry)?;
     check_name(&config.name)?;
     app.store.add_server(config).await?;
+    if zone.is_some() {
+        app.store.set_time_zone(name, zone).await?;
+    }
     find(app, name).await
 }
 
@@ -152,10 +159,14 @@ pub async fn edit(
     settings: Settings,
 ) -> Result<Server, ServerError> {
     app.may_write(by, "changing a license server")?;
+    let zone = time_zone(&settings)?;
     let config = apply(find(app, name).await?.config, settings, &app.registry)?;
     check_name(&config.name)?;
     let new_name = config.name.clone();
     app.store.update_server(name, config).await?;
+    if zone.is_some() {
+        app.store.set_time_zone(&new_name, zone).await?;
+    }
     find(app, &new_name).await
 }
 
@@ -194,6 +205,16 @@ pub async fn set_hidden(
     find(app, name).await
 }
 
+/// The time zone `settings` set, checked before anything is written.
+fn time_zone(settings: &Settings) -> Result<Option<Zone>, ServerError> {
+    settings
+        .time_zone
+        .as_deref()
+        .map(Zone::parse)
+        .transpose()
+        .map_err(|e| ServerError::Invalid(e.to_string()))
+}
+
 fn check_name(name: &str) -> Result<(), ServerError> {
     let invalid = |why: &str| Err(ServerError::Invalid(format!("server name `{name}` {why}")));
     if name.trim().is_empty() {
@@ -227,6 +248,8 @@ pub fn apply(
         no_follow,
         import_format,
         utc_offset,
+        // Stored apart from the configuration (`time_zone` above).
+        time_zone: _,
         enabled,
         rename,
     } = settings;

@@ -15,7 +15,7 @@ pub type Timestamp = i64;
 macro_rules! named_enum {
     ($(#[$m:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
         $(#[$m])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
         #[serde(rename_all = "kebab-case")]
         pub enum $name { $($variant),+ }
 
@@ -55,37 +55,6 @@ named_enum!(
 
 named_enum!(DenialKind { Denied => "denied", Unsupported => "unsupported" });
 
-named_enum!(
-    /// What a denial says about the licenses: all were in use, or the request could not be
-    /// served as the licenses are configured whatever their use.
-    DenialCause {
-        Capacity => "capacity",
-        Configuration => "configuration",
-        Other => "other",
-    }
-);
-
-/// FlexNet's major codes of requests the license file or options refuse: no such feature (-5),
-/// wrong host (-9), feature or version not served (-18, -21, -25), user or host excluded or
-/// not included (-38, -39).
-const CONFIGURATION_CODES: [&str; 7] = ["-5", "-9", "-18", "-21", "-25", "-38", "-39"];
-
-/// Why a denial happened: capacity when every license was in use (FlexNet's -4, "licensed
-/// number of users already reached", or a lasting shortfall of a partly granted request),
-/// configuration when the request could never be served as licensed (an unsupported feature,
-/// or one of [`CONFIGURATION_CODES`]), else other. `code` is the manager's code, major first
-/// (`-4,342:10054`).
-pub fn denial_cause(kind: DenialKind, code: Option<&str>, lasting: bool) -> DenialCause {
-    let major = code.map(|c| c.split([',', ':']).next().unwrap_or(c).trim());
-    if kind == DenialKind::Unsupported || major.is_some_and(|m| CONFIGURATION_CODES.contains(&m)) {
-        DenialCause::Configuration
-    } else if lasting || major == Some("-4") {
-        DenialCause::Capacity
-    } else {
-        DenialCause::Other
-    }
-}
-
 named_enum!(ServerEventKind {
     ServerStart => "server-start",
     ServerStop => "server-stop",
@@ -120,6 +89,25 @@ pub struct ErrorCode {
     pub major: i32,
     pub minor: Option<i32>,
     pub errno: Option<i32>,
+}
+
+impl ErrorCode {
+    /// Reads back what [`Display`](std::fmt::Display) wrote: `-4,342:10054`, `-4,342`, `-22`.
+    pub fn parse(text: &str) -> Option<ErrorCode> {
+        let (rest, errno) = match text.split_once(':') {
+            Some((rest, e)) => (rest, Some(e.trim().parse().ok()?)),
+            None => (text, None),
+        };
+        let (major, minor) = match rest.split_once(',') {
+            Some((m, n)) => (m, Some(n.trim().parse().ok()?)),
+            None => (rest, None),
+        };
+        Some(ErrorCode {
+            major: major.trim().parse().ok()?,
+            minor,
+            errno,
+        })
+    }
 }
 
 impl std::fmt::Display for ErrorCode {
@@ -190,6 +178,8 @@ pub struct Batch {
     pub queued: Vec<Queued>,
     pub server_events: Vec<ServerEvent>,
     pub diagnostics: Vec<Diagnostic>,
+    /// Licences issued per feature, as the log or license file states them.
+    pub capacities: Vec<crate::capacity::Capacity>,
     /// Lines consumed so far in the whole input.
     pub lines: u64,
 }
@@ -208,6 +198,7 @@ impl Batch {
             + self.queued.len()
             + self.server_events.len()
             + self.diagnostics.len()
+            + self.capacities.len()
     }
 
     /// The first `Sym` out of range, if any: how a batch from a guest is checked.
@@ -241,10 +232,15 @@ impl Batch {
             .server_events
             .iter()
             .flat_map(|e| [Some(e.daemon), Some(e.text)]);
+        let from_capacities = self
+            .capacities
+            .iter()
+            .flat_map(|c| [Some(c.vendor), Some(c.feature), c.version, c.pool]);
         from_sessions
             .chain(from_denials)
             .chain(from_queued)
             .chain(from_events)
+            .chain(from_capacities)
             .flatten()
             .find(|&s| bad(s))
     }
@@ -253,26 +249,6 @@ impl Batch {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn denial_causes() {
-        use DenialCause::*;
-        let cause = |kind, code, lasting| denial_cause(kind, code, lasting);
-        assert_eq!(
-            cause(DenialKind::Denied, Some("-4,342:10054"), false),
-            Capacity
-        );
-        assert_eq!(cause(DenialKind::Denied, None, true), Capacity);
-        assert_eq!(
-            cause(DenialKind::Denied, Some("-5,414"), false),
-            Configuration
-        );
-        assert_eq!(cause(DenialKind::Denied, Some("-39"), true), Configuration);
-        assert_eq!(cause(DenialKind::Unsupported, None, false), Configuration);
-        assert_eq!(cause(DenialKind::Denied, Some("-15,10"), false), Other);
-        assert_eq!(cause(DenialKind::Denied, Some("-40"), false), Other);
-        assert_eq!(cause(DenialKind::Denied, None, false), Other);
-    }
 
     #[test]
     fn enum_names_round_trip() {
@@ -290,6 +266,12 @@ mod tests {
             errno: Some(10054),
         };
         assert_eq!(code.to_string(), "-4,342:10054");
+        assert_eq!(ErrorCode::parse("-4,342:10054"), Some(code));
+        assert_eq!(
+            ErrorCode::parse("-22").map(|c| (c.major, c.minor)),
+            Some((-22, None))
+        );
+        assert_eq!(ErrorCode::parse("x"), None);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The calendar of reports, all in UTC: hours, the periods built from them (day, ISO week,
 //! Sunday week, month, year), weekdays, and the set of hours logging was on.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::ops::Range;
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
@@ -198,41 +198,66 @@ fn midnight(d: Option<NaiveDate>) -> Timestamp {
 
 /// The hours logging was on: SFLM's `NrHours` (seed 004 line 25), the denominator of every
 /// average. Rollup rows only exist for hours with activity, so idle logged hours come from
-/// here (an import's time span, the hours a server was polled).
+/// here (an import's time span, the hours a server was polled). Each hour keeps the seconds of
+/// it that were logged: an average over a partly logged hour (the first minutes of polling, a
+/// log ending mid-hour) is over the part logged, not the whole hour.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Logged(BTreeSet<Timestamp>);
+pub struct Logged(BTreeMap<Timestamp, u32>);
 
 impl Logged {
-    /// The hours touched by `ranges`, widened to whole hours.
+    /// The hours touched by `ranges`, each with the seconds of it the ranges cover (overlaps
+    /// once).
     pub fn from_ranges(ranges: impl IntoIterator<Item = Range<Timestamp>>) -> Logged {
-        let mut hours = BTreeSet::new();
+        let mut ranges: Vec<Range<Timestamp>> =
+            ranges.into_iter().filter(|r| r.start < r.end).collect();
+        ranges.sort_by_key(|r| r.start);
+        let mut merged: Vec<Range<Timestamp>> = Vec::with_capacity(ranges.len());
         for r in ranges {
-            let mut h = hour_start(r.start);
-            while h < r.end {
-                hours.insert(h);
-                h += HOUR;
+            match merged.last_mut() {
+                Some(last) if r.start <= last.end => last.end = last.end.max(r.end),
+                _ => merged.push(r),
+            }
+        }
+        let mut hours = BTreeMap::new();
+        for r in merged {
+            let mut a = r.start;
+            while a < r.end {
+                let h = hour_start(a);
+                let b = r.end.min(h.saturating_add(HOUR));
+                // At most an hour: fits.
+                *hours.entry(h).or_insert(0) += (b - a) as u32;
+                a = b;
             }
         }
         Logged(hours)
     }
 
-    /// These hours plus `more` (hour starts): an hour with data was logged.
+    /// These hours plus `more` (instants in hours with data): an hour with data but outside
+    /// every logged span counts whole.
     pub fn with(&self, more: impl IntoIterator<Item = Timestamp>) -> Logged {
         let mut hours = self.0.clone();
-        hours.extend(more.into_iter().map(hour_start));
+        for h in more {
+            hours.entry(hour_start(h)).or_insert(HOUR as u32);
+        }
         Logged(hours)
     }
 
     /// The logged hour starts, in order.
     pub fn hours(&self) -> impl Iterator<Item = Timestamp> + '_ {
-        self.0.iter().copied()
+        self.0.keys().copied()
     }
 
     /// The logged hour starts within `range`, in order.
     pub fn hours_in(&self, range: Range<Timestamp>) -> impl Iterator<Item = Timestamp> + '_ {
-        self.0.range(range).copied()
+        self.0.range(range).map(|(&h, _)| h)
     }
 
+    /// Each logged hour start with the seconds of it logged (1..=3600), in order.
+    pub fn seconds(&self) -> impl Iterator<Item = (Timestamp, u32)> + '_ {
+        self.0.iter().map(|(&h, &s)| (h, s))
+    }
+
+    /// Hours touched.
     pub fn len(&self) -> usize {
         self.0.len()
     }
@@ -347,5 +372,14 @@ pub(crate) mod tests {
         assert_eq!(l.hours().collect::<Vec<_>>(), [0, 3_600, 7_200]);
         assert_eq!(l.with([11_000]).len(), 4);
         assert_eq!(l.hours_in(3_000..7_200).collect::<Vec<_>>(), [3_600]);
+        // 1800 of the first hour, all of the second, 100 s of the third (overlap once).
+        assert_eq!(
+            l.seconds().collect::<Vec<_>>(),
+            [(0, 1_800), (3_600, 3_600), (7_200, 100)]
+        );
+        // An hour with data outside the spans counts whole; a partly logged one keeps its part.
+        let w = l.with([7_250, 11_000]);
+        assert_eq!(w.seconds().last(), Some((10_800, 3_600)));
+        assert_eq!(w.seconds().nth(2), Some((7_200, 100)));
     }
 }

@@ -33,6 +33,8 @@
 
 mod accounts;
 mod backup;
+mod capacity;
+mod claims;
 mod coarse;
 mod current;
 mod db;
@@ -46,16 +48,21 @@ mod mysql;
 mod pages;
 mod poll_rollups;
 mod postgres;
+mod refusals;
 mod rollups;
 mod servers;
 mod sqlite;
 mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod url;
 mod writer;
+mod zones;
 
 pub use accounts::{Account, AccountId, Token, TokenId, WebSession};
 pub use backup::{BackupCheck, BackupReport, check_backup, sqlite_path};
+pub use capacity::{CapacityRow, MAX_ISSUED, OperatorCapacity};
+pub use claims::{ClaimHolder, FileClaim, LEASE};
 pub use current::{LatestSample, OpenSession};
 pub use error::StoreError;
 pub use jobs::{Job, JobId, JobState};
@@ -67,6 +74,7 @@ pub use servers::{
     DenialRow, PollCounts, Server, ServerConfig, SessionRow, UsageSample, VendorDaemonRow,
 };
 pub use store::{Store, redact};
+pub use url::DatabaseUrl;
 
 use serde::Serialize;
 

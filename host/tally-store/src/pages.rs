@@ -3,6 +3,7 @@
 //! no answer grows with the history behind it.
 
 use serde::Serialize;
+use tally_core::refusal::RefusalCause;
 
 use crate::db::{Row, query_built};
 use crate::rollups::placeholders;
@@ -61,6 +62,8 @@ pub struct DenialEntry {
     pub reason: Option<String>,
     /// The end of a lasting shortfall.
     pub until: Option<i64>,
+    /// Why it was refused, decided when it was stored (`tally_core::refusal`).
+    pub cause: RefusalCause,
 }
 
 /// A usage sample with its feature's name.
@@ -201,7 +204,7 @@ impl Store {
     ) -> Result<Vec<DenialEntry>, StoreError> {
         let (conditions, params) = conditions(filter, Some("t.time"));
         let sql = format!(
-            "SELECT t.id, srv.name, f.vendor, f.name, u.name, h.name, t.count, t.time, t.kind, t.code, t.reason, t.until_time
+            "SELECT t.id, srv.name, f.vendor, f.name, u.name, h.name, t.count, t.time, t.kind, t.code, t.reason, t.until_time, t.cause
              FROM denial t JOIN license_server srv ON srv.id = t.server_id JOIN feature f ON f.id = t.feature_id
              JOIN \"user\" u ON u.id = t.user_id JOIN host h ON h.id = t.host_id
              WHERE t.id > ?{conditions} ORDER BY t.id LIMIT ?"
@@ -222,6 +225,12 @@ impl Store {
                     code: r.get(9)?,
                     reason: r.get(10)?,
                     until: r.get(11)?,
+                    // Denials stored before causes were kept are classified when the store
+                    // opens; one not classified yet shows as other.
+                    cause: r
+                        .get::<Option<String>>(12)?
+                        .and_then(|c| RefusalCause::parse(&c))
+                        .unwrap_or(RefusalCause::Other),
                 })
             })
             .collect()

@@ -339,6 +339,10 @@ pub(crate) fn add_load(p: &mut Params<'_>, l: &Load) {
 /// Facts per feature id.
 type Facts = BTreeMap<i64, (Vec<SessionFact>, Vec<DenialFact>)>;
 
+/// Only capacity refusals are demand (tally-core `refusal`); denials not classified yet count
+/// until the store classifies them.
+pub(crate) const CAPACITY: &str = "COALESCE(cause, 'capacity') = 'capacity'";
+
 /// Every fact of the features `keys` overlapping `range` (a superset is fine: `rollup` clips),
 /// in one round trip. Sessions end in the sixth column, denials have none there and their
 /// `until` (NULL for an instant) in the seventh. PostgreSQL types a UNION's columns pair by
@@ -355,10 +359,10 @@ async fn features_facts(
             WHERE feature_id IN ({ids}) AND \"end\" >= ? AND \"end\" < ? AND start < ? AND \"end\" - start <= ?
          UNION ALL
          SELECT feature_id, user_id, host_id, count, time, NULL, until_time FROM denial
-            WHERE feature_id IN ({ids}) AND time >= ? AND time < ?
+            WHERE feature_id IN ({ids}) AND time >= ? AND time < ? AND {CAPACITY}
          UNION ALL
          SELECT feature_id, user_id, host_id, count, time, NULL, until_time FROM denial
-            WHERE feature_id IN ({ids}) AND until_time >= ? AND time < ?
+            WHERE feature_id IN ({ids}) AND until_time >= ? AND time < ? AND {CAPACITY}
          UNION ALL
          SELECT feature_id, user_id, host_id, count, start, \"end\", NULL FROM long_session
             WHERE feature_id IN ({ids}) AND \"end\" >= ? AND start < ?
@@ -619,6 +623,7 @@ impl Store {
              UNION ALL
              SELECT server_id, feature_id, user_id, host_id, count, time, NULL, until_time FROM denial
                 WHERE (? IS NULL OR server_id = ?) AND (? IS NULL OR feature_id = ?) AND COALESCE(until_time, time) >= ? AND time < ?
+                  AND COALESCE(cause, 'capacity') = 'capacity'
              UNION ALL
              SELECT o.server_id, o.feature_id, o.user_id, o.host_id, o.count, o.start, s.last_poll, NULL
                 FROM open_checkout o JOIN license_server s ON s.id = o.server_id

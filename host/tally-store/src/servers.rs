@@ -101,6 +101,8 @@ pub struct Server {
     pub last_import: Option<i64>,
     /// Left out of the grid (its history stays).
     pub hidden: bool,
+    /// Its time zone (`Store::set_time_zone`): an IANA name or a `+HH:MM` offset.
+    pub time_zone: Option<String>,
 }
 
 impl Server {
@@ -124,7 +126,7 @@ pub struct PollCounts {
 
 const SERVER_COLUMNS: &str = "SELECT id, name, manager, vendor, host, port, poll_format, query_interval, import_format,
     follow, utc_offset, enabled, remote_status, remote_reason, import_status, import_reason, last_poll, hidden,
-    (SELECT MAX(r.updated_at) FROM import_run r WHERE r.server_id = license_server.id) FROM license_server";
+    (SELECT MAX(r.updated_at) FROM import_run r WHERE r.server_id = license_server.id), time_zone FROM license_server";
 
 fn server(r: &Row) -> Result<Server, StoreError> {
     Ok(Server {
@@ -153,6 +155,7 @@ fn server(r: &Row) -> Result<Server, StoreError> {
         hidden: r.get(17)?,
         last_poll: r.get(16)?,
         last_import: r.get(18)?,
+        time_zone: r.get(19)?,
     })
 }
 

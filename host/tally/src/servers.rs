@@ -91,6 +91,10 @@ pub struct Settings {
     /// The server's offset from UTC, e.g. -5 or +5:30 (its logs are in local time).
     #[arg(long, value_name = "±H[:MM]", allow_hyphen_values = true)]
     utc_offset: Option<UtcOffset>,
+    /// The server's time zone: an IANA name such as America/Chicago (daylight saving
+    /// included) or an offset such as +05:30. Its logs are read and its usage reported in it.
+    #[arg(long, value_name = "ZONE", allow_hyphen_values = true)]
+    time_zone: Option<String>,
     /// Add it disabled.
     #[arg(long)]
     disabled: bool,
@@ -182,6 +186,7 @@ impl From<Settings> for servers::Settings {
             follow: s.follow.iter().map(|p| p.display().to_string()).collect(),
             import_format: s.import_format,
             utc_offset: s.utc_offset,
+            time_zone: s.time_zone,
             enabled: s.disabled.then_some(false),
             ..servers::Settings::default()
         }

@@ -73,8 +73,12 @@ impl ReportName {
             ReportName::Hosts => {
                 "license-hours and denials per feature and host (--by user|user-host)"
             }
-            ReportName::Denials => "denials per feature and user, most refused first",
-            ReportName::Heatmap => "average and peak in use per weekday and UTC hour of day",
+            ReportName::Denials => {
+                "refusals per feature, cause (capacity, configuration, other) and reason, most refused first"
+            }
+            ReportName::Heatmap => {
+                "average and peak in use per weekday and hour of day (the server's local hours when its time zone is set, else UTC)"
+            }
             ReportName::Sflm => {
                 "the SFLM summary files (seed 004) per --period day|week|month|year, --per-user lines"
             }

@@ -13,7 +13,7 @@ use axum::extract::{Path, Query, State};
 use serde::Serialize;
 use tally_app::facts::{self, FactError, FactQuery, Page};
 use tally_core::time::rfc3339;
-use tally_core::{DenialCause, DenialKind, denial_cause};
+use tally_core::refusal::RefusalCause;
 use tally_store::{DenialEntry, Party, PartyEntry, SampleEntry, SessionEntry};
 
 use crate::openapi::{Routes, Shape, doc};
@@ -145,14 +145,13 @@ pub struct DenialView {
     pub kind: String,
     pub code: Option<String>,
     pub reason: Option<String>,
-    pub cause: DenialCause,
+    pub cause: RefusalCause,
 }
 
 impl From<DenialEntry> for DenialView {
     fn from(d: DenialEntry) -> DenialView {
-        let kind = DenialKind::parse(&d.kind).unwrap_or(DenialKind::Denied);
         DenialView {
-            cause: denial_cause(kind, d.code.as_deref(), d.until.is_some()),
+            cause: d.cause,
             id: d.id,
             server: d.server,
             vendor: d.vendor,

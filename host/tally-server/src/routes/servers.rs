@@ -186,10 +186,11 @@ impl From<Overview> for ServerView {
             hidden: s.hidden,
             follow: c.follow,
             import_format: c.import_format,
-            time_zone: c
-                .utc_offset
-                .and_then(tally_core::time::UtcOffset::from_seconds)
-                .map(|o| o.to_string()),
+            time_zone: s.time_zone.clone().or_else(|| {
+                c.utc_offset
+                    .and_then(tally_core::time::UtcOffset::from_seconds)
+                    .map(|o| o.to_string())
+            }),
             vendor_daemons: o
                 .vendor_daemons
                 .into_iter()
