@@ -265,6 +265,20 @@ pub async fn import_file(
 /// it is refused and nothing is created.
 pub async fn import_open(
     app: &crate::App,
+    file: File,
+    path: &Path,
+    options: &ImportOptions,
+    progress: &dyn Progress,
+) -> anyhow::Result<FileSummary> {
+    let started = std::time::Instant::now();
+    let result = import_read(app, file, path, options, progress).await;
+    let lines = result.as_ref().ok().map(|s| s.lines);
+    crate::metrics::METRICS.import(lines, started.elapsed());
+    result
+}
+
+async fn import_read(
+    app: &crate::App,
     mut file: File,
     path: &Path,
     options: &ImportOptions,

@@ -6,13 +6,16 @@
 //! | module | verb |
 //! | --- | --- |
 //! | [`access`] | accounts, roles, tokens, logins, and the gate every write passes |
+//! | [`facts`] | sessions, denials, samples, users and hosts a page at a time |
 //! | [`import`] | import log files (one file, or several as one log), choose the importer |
 //! | [`follow`] | import followed log files as they grow, rotate or are truncated |
 //! | [`poll`] | poll one license server through its poller and record what it said |
 //! | [`scheduler`] | run every enabled server's polls and follows |
 //! | [`servers`] | add, edit, remove, enable, disable and hide license servers, with validation |
+//! | [`metrics`] | polls and imports counted and timed, for `/metrics` |
 //! | [`licence`] | Tally's own licence in force, its usage and violations, restricted access mode |
 //! | [`jobs`] | import jobs started through the API, stored in the database |
+//! | [`usage`] | features, current usage and usage history of a server |
 //! | [`reports`] | every report: typed requests, assembly from the rollups, named rows |
 //!
 //! Nothing here speaks HTTP or parses a command line; errors are typed where a caller decides
@@ -20,14 +23,17 @@
 #![forbid(unsafe_code)]
 
 pub mod access;
+pub mod facts;
 pub mod follow;
 pub mod import;
 pub mod jobs;
 pub mod licence;
+pub mod metrics;
 pub mod poll;
 pub mod reports;
 pub mod scheduler;
 pub mod servers;
+pub mod usage;
 
 use std::path::PathBuf;
 use std::sync::Arc;

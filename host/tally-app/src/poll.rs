@@ -86,6 +86,7 @@ pub async fn poll_once(
     server: &Server,
     now: i64,
 ) -> anyhow::Result<(PollResult, PollCounts)> {
+    let started = std::time::Instant::now();
     let polled = match status(&app.registry, &app.tools, server, now).await {
         Ok(snapshot) => {
             let found = app.check_poll_licence(server.id, &snapshot, now).await?;
@@ -98,6 +99,8 @@ pub async fn poll_once(
         Err(error) => Polled::from(PollResult::Failed(format!("{error:#}"))),
     };
     let result = polled.result.clone();
+    let answered = matches!(result, PollResult::Answered(_));
+    crate::metrics::METRICS.poll(answered, started.elapsed());
     let counts = app.store.record_poll(server.id, now, polled).await?;
     Ok((result, counts))
 }

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use tally_core::time::UtcOffset;
 use tally_core::zone::Zone;
 use tally_plugin_host::{Registry, World};
-use tally_store::{Server, ServerConfig, StoreError};
+use tally_store::{Server, ServerConfig, StoreError, VendorDaemonRow};
 
 use crate::App;
 use crate::access::{AccessError, Actor};
@@ -86,6 +86,44 @@ impl From<StoreError> for ServerError {
 pub const MAX_NAME: usize = 128;
 /// Longest query interval, seconds (a day).
 pub const MAX_INTERVAL: u32 = 86_400;
+
+/// A server with what its latest polls said beyond its statuses.
+#[derive(Debug, Clone)]
+pub struct Overview {
+    pub server: Server,
+    pub vendor_daemons: Vec<VendorDaemonRow>,
+    /// The license manager's version the server showed last.
+    pub manager_version: Option<String>,
+}
+
+/// Every server, by name, or the one called `name`, with its vendor daemons and manager version.
+pub async fn overviews(app: &App, name: Option<&str>) -> Result<Vec<Overview>, ServerError> {
+    let servers = match name {
+        Some(name) => vec![find(app, name).await?],
+        None => app.store.servers().await?,
+    };
+    let only = name.and(servers.first().map(|s| s.id));
+    let mut daemons = app.store.vendor_daemons(only).await?;
+    let mut versions = app.store.latest_manager_versions().await?;
+    Ok(servers
+        .into_iter()
+        .map(|server| Overview {
+            vendor_daemons: daemons
+                .extract_if(.., |d| d.server_id == server.id)
+                .collect(),
+            manager_version: versions.remove(&server.id),
+            server,
+        })
+        .collect())
+}
+
+/// The server called `name`, with its vendor daemons and manager version.
+pub async fn overview(app: &App, name: &str) -> Result<Overview, ServerError> {
+    overviews(app, Some(name))
+        .await?
+        .pop()
+        .ok_or_else(|| ServerError::NotFound(name.to_string()))
+}
 
 /// The server called `name`.
 pub async fn find(app: &App, name: &str) -> Result<Server, ServerError> {

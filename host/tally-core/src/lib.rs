@@ -23,4 +23,4 @@ pub mod zone;
 pub use address::AddressError;
 pub use facts::*;
 pub use snapshot::Snapshot;
-pub use status::{ImportStatus, PollResult, Polled, RemoteState, RemoteStatus};
+pub use status::{EndUserStatus, ImportStatus, PollResult, Polled, RemoteState, RemoteStatus};

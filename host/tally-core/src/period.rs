@@ -84,6 +84,8 @@ pub enum Period {
     /// Sunday to Saturday, the SFLM week (seed 004 line 8).
     SundayWeek,
     Month,
+    /// January to March, April to June, …
+    Quarter,
     Year,
 }
 
@@ -99,6 +101,14 @@ impl Period {
             Period::Week => day.saturating_sub((from_sunday + 6) % 7 * DAY),
             Period::SundayWeek => day.saturating_sub(from_sunday * DAY),
             Period::Month => midnight(date(t).with_day(1)),
+            Period::Quarter => {
+                let d = date(t);
+                midnight(NaiveDate::from_ymd_opt(
+                    d.year(),
+                    (d.month() - 1) / 3 * 3 + 1,
+                    1,
+                ))
+            }
             Period::Year => midnight(date(t).with_ordinal(1)),
         }
     }
@@ -109,21 +119,22 @@ impl Period {
             Period::Hour => start.saturating_add(HOUR),
             Period::Day => start.saturating_add(DAY),
             Period::Week | Period::SundayWeek => start.saturating_add(7 * DAY),
-            Period::Month => {
+            Period::Month | Period::Quarter => {
+                let months = if self == Period::Month { 1 } else { 3 };
                 let d = date(start);
-                let (y, m) = if d.month() == 12 {
-                    (d.year() + 1, 1)
-                } else {
-                    (d.year(), d.month() + 1)
-                };
-                midnight(NaiveDate::from_ymd_opt(y, m, 1))
+                let m0 = d.month0() + months;
+                midnight(NaiveDate::from_ymd_opt(
+                    d.year() + (m0 / 12) as i32,
+                    m0 % 12 + 1,
+                    1,
+                ))
             }
             Period::Year => midnight(NaiveDate::from_ymd_opt(date(start).year() + 1, 1, 1)),
         }
     }
 
     /// How a period is shown: `2007-07-01T13Z`, `2007-07-01`, `2007-W26` (ISO),
-    /// `2007-07-01` (the Sunday), `2007-07`, `2007`.
+    /// `2007-07-01` (the Sunday), `2007-07`, `2007-Q3`, `2007`.
     pub fn label(self, start: Timestamp) -> String {
         let d = date(start);
         match self {
@@ -134,7 +145,39 @@ impl Period {
                 format!("{}-W{:02}", w.year(), w.week())
             }
             Period::Month => d.format("%Y-%m").to_string(),
+            Period::Quarter => format!("{}-Q{}", d.year(), d.month0() / 3 + 1),
             Period::Year => d.format("%Y").to_string(),
+        }
+    }
+}
+
+impl Period {
+    /// Its name in requests and answers: `hour`, `day`, `week`, `sunday-week`, `month`,
+    /// `quarter`, `year`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Period::Hour => "hour",
+            Period::Day => "day",
+            Period::Week => "week",
+            Period::SundayWeek => "sunday-week",
+            Period::Month => "month",
+            Period::Quarter => "quarter",
+            Period::Year => "year",
+        }
+    }
+
+    /// The resolution a chart of the window `[from, to)` reads best at: a few dozen to a few
+    /// hundred points (hours up to three days, days up to six months, weeks up to two years,
+    /// months up to eight, quarters up to twenty-five, years beyond).
+    pub fn for_window(from: Timestamp, to: Timestamp) -> Period {
+        let days = to.saturating_sub(from) / DAY;
+        match days {
+            ..=3 => Period::Hour,
+            4..=183 => Period::Day,
+            184..=731 => Period::Week,
+            732..=2_922 => Period::Month,
+            2_923..=9_131 => Period::Quarter,
+            _ => Period::Year,
         }
     }
 }
@@ -261,6 +304,7 @@ pub(crate) mod tests {
             (Period::Week, at(2007, 7, 2, 0), at(2007, 7, 9, 0)),
             (Period::SundayWeek, at(2007, 7, 1, 0), at(2007, 7, 8, 0)),
             (Period::Month, at(2007, 7, 1, 0), at(2007, 8, 1, 0)),
+            (Period::Quarter, at(2007, 7, 1, 0), at(2007, 10, 1, 0)),
             (Period::Year, at(2007, 1, 1, 0), at(2008, 1, 1, 0)),
         ];
         for (p, start, next) in cases {
@@ -268,12 +312,30 @@ pub(crate) mod tests {
             assert_eq!(p.next(start), next, "{p:?}");
         }
         assert_eq!(Period::Month.next(at(2007, 12, 1, 0)), at(2008, 1, 1, 0));
+        assert_eq!(Period::Quarter.next(at(2007, 10, 1, 0)), at(2008, 1, 1, 0));
+        assert_eq!(
+            Period::Quarter.start(at(2007, 3, 31, 23)),
+            at(2007, 1, 1, 0)
+        );
+        assert_eq!(Period::Quarter.label(at(2007, 10, 1, 0)), "2007-Q4");
         // A Sunday belongs to the ISO week that began the Monday before.
         assert_eq!(Period::Week.start(at(2007, 7, 8, 5)), at(2007, 7, 2, 0));
         assert_eq!(
             Period::SundayWeek.start(at(2007, 7, 8, 5)),
             at(2007, 7, 8, 0)
         );
+    }
+
+    #[test]
+    fn resolutions_follow_the_window() {
+        let t = at(2024, 1, 1, 0);
+        let after = |days: i64| Period::for_window(t, t + days * DAY);
+        assert_eq!(after(1), Period::Hour);
+        assert_eq!(after(30), Period::Day);
+        assert_eq!(after(365), Period::Week);
+        assert_eq!(after(3 * 365), Period::Month);
+        assert_eq!(after(10 * 365), Period::Quarter);
+        assert_eq!(after(40 * 365), Period::Year);
     }
 
     #[test]

@@ -42,6 +42,44 @@ pub enum ImportStatus {
     NotApplicable,
 }
 
+/// End User (agent) status of a license server; Online shows the agents online beside it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum EndUserStatus {
+    Online,
+    Offline,
+    Disabled,
+    #[serde(rename = "N/A")]
+    NotApplicable,
+}
+
+/// Agent activity this recent counts as online.
+pub const AGENT_ONLINE_SECS: i64 = 120;
+
+/// The End User status of a server from its agents' last activity (`None`: no agent was ever
+/// enrolled for it, so end-user monitoring does not apply): Online with the number of agents
+/// active in the last two minutes, Offline when none was, Disabled when the server is.
+pub fn end_user(
+    enabled: bool,
+    agents_last_seen: Option<&[Timestamp]>,
+    now: Timestamp,
+) -> (EndUserStatus, Option<usize>) {
+    let Some(seen) = agents_last_seen else {
+        return (EndUserStatus::NotApplicable, None);
+    };
+    if !enabled {
+        return (EndUserStatus::Disabled, None);
+    }
+    let online = seen
+        .iter()
+        .filter(|&&t| now - t <= AGENT_ONLINE_SECS)
+        .count();
+    if online > 0 {
+        (EndUserStatus::Online, Some(online))
+    } else {
+        (EndUserStatus::Offline, None)
+    }
+}
+
 macro_rules! seed_names {
     ($name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
         impl $name {
@@ -66,6 +104,13 @@ seed_names!(RemoteStatus {
     Verifying => "Verifying",
     Unmonitored => "Unmonitored",
     LicenseExceeded => "License Exceeded",
+    Disabled => "Disabled",
+    NotApplicable => "N/A",
+});
+
+seed_names!(EndUserStatus {
+    Online => "Online",
+    Offline => "Offline",
     Disabled => "Disabled",
     NotApplicable => "N/A",
 });
@@ -285,6 +330,33 @@ pub fn skipped_by_licence(found: &[Violation]) -> Polled {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn end_user_status_follows_the_agents() {
+        let now = 10_000;
+        assert_eq!(
+            end_user(true, None, now),
+            (EndUserStatus::NotApplicable, None)
+        );
+        assert_eq!(
+            end_user(false, Some(&[now]), now),
+            (EndUserStatus::Disabled, None)
+        );
+        assert_eq!(
+            end_user(true, Some(&[]), now),
+            (EndUserStatus::Offline, None)
+        );
+        let seen = [
+            now - 5,
+            now - AGENT_ONLINE_SECS,
+            now - AGENT_ONLINE_SECS - 1,
+        ];
+        assert_eq!(
+            end_user(true, Some(&seen), now),
+            (EndUserStatus::Online, Some(2))
+        );
+        assert_eq!(EndUserStatus::NotApplicable.as_str(), "N/A");
+    }
 
     #[test]
     fn names_are_the_seeds() {

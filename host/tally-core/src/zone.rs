@@ -162,6 +162,9 @@ impl Zone {
                 self.midnight(d - Duration::days(d.weekday().num_days_from_sunday().into()))
             }
             Period::Month => self.midnight(d.with_day(1).unwrap_or(d)),
+            Period::Quarter => self.midnight(
+                NaiveDate::from_ymd_opt(d.year(), d.month0() / 3 * 3 + 1, 1).unwrap_or(d),
+            ),
             Period::Year => self.midnight(d.with_ordinal(1).unwrap_or(d)),
         }
     }
@@ -176,6 +179,9 @@ impl Zone {
             Period::Month => d
                 .with_day(1)
                 .and_then(|f| f.checked_add_months(chrono::Months::new(1))),
+            Period::Quarter => d
+                .with_day(1)
+                .and_then(|f| f.checked_add_months(chrono::Months::new(3))),
             Period::Year => NaiveDate::from_ymd_opt(d.year() + 1, 1, 1),
         };
         next.map_or(Timestamp::MAX, |n| self.midnight(n))
@@ -198,6 +204,7 @@ impl Zone {
                 format!("{}-W{:02}", w.year(), w.week())
             }
             Period::Month => d.format("%Y-%m").to_string(),
+            Period::Quarter => format!("{}-Q{}", d.year(), d.month0() / 3 + 1),
             Period::Year => d.format("%Y").to_string(),
         }
     }

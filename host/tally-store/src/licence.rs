@@ -19,7 +19,7 @@
 //! License Harvesting agents are counted by their owner (online agents with harvesting on)
 //! and passed in.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 
 use serde::Serialize;
 use tally_core::RemoteStatus;
@@ -347,6 +347,21 @@ impl Store {
             })
         })
         .await
+    }
+
+    /// The manager version each server showed last, by server.
+    pub async fn latest_manager_versions(&self) -> Result<BTreeMap<ServerId, String>, StoreError> {
+        let rows = query(
+            "SELECT v.server_id, v.version FROM server_manager_version v JOIN license_server s ON s.id = v.server_id
+             WHERE v.since >= s.created_at ORDER BY v.since",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        let mut latest = BTreeMap::new();
+        for r in &rows {
+            latest.insert(r.get::<ServerId>(0)?, r.get::<String>(1)?);
+        }
+        Ok(latest)
     }
 
     /// `server`'s manager version now, since when, and what it ran when the licence's

@@ -453,6 +453,17 @@ pub struct FeatureInfo {
     pub name: String,
     /// Licenses issued (sum over pools), when a poll said.
     pub issued: Option<u32>,
+    /// What the latest poll that named it said (all `None` or zero for features known from
+    /// logs only): expiry (Unix seconds), kind (`floating`, …), version.
+    pub expiry: Option<i64>,
+    pub kind: Option<String>,
+    pub version: Option<String>,
+    /// Licenses reserved for someone, borrowed, and the pools summed into `issued`.
+    pub reserved: u32,
+    pub borrowed: u32,
+    pub pools: u32,
+    /// The last poll that changed what is known of it.
+    pub last_seen: Option<i64>,
 }
 
 impl Store {
@@ -666,7 +677,8 @@ impl Store {
     /// Features, of one server or all, by server and name.
     pub async fn features(&self, server: Option<ServerId>) -> Result<Vec<FeatureInfo>, StoreError> {
         let rows = query(
-            "SELECT id, server_id, vendor, name, issued FROM feature WHERE (? IS NULL OR server_id = ?)
+            "SELECT id, server_id, vendor, name, issued, expiry, kind, version, reserved, borrowed, pools, last_seen
+             FROM feature WHERE (? IS NULL OR server_id = ?)
              ORDER BY server_id, name, vendor",
         )
         .bind(server)
@@ -681,6 +693,13 @@ impl Store {
                     vendor: r.get(2)?,
                     name: r.get(3)?,
                     issued: r.get::<Option<i64>>(4)?.map(licences),
+                    expiry: r.get(5)?,
+                    kind: r.get(6)?,
+                    version: r.get(7)?,
+                    reserved: licences(r.get(8)?),
+                    borrowed: licences(r.get(9)?),
+                    pools: licences(r.get(10)?),
+                    last_seen: r.get(11)?,
                 })
             })
             .collect()

@@ -374,7 +374,7 @@ pub fn check(global: &Global, args: Option<&ServeArgs>) -> anyhow::Result<ExitCo
     };
     show("log.format", format!("{log:?}").to_lowercase(), &log_source);
     for (name, source) in &s.tool_sources {
-        let argv = s.tools.command(&[name.clone()], "", None);
+        let argv = s.tools.command(std::slice::from_ref(name), "", None);
         show(&format!("tools.{name}"), argv.join(" "), source);
     }
     Ok(ExitCode::SUCCESS)

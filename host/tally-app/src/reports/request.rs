@@ -89,6 +89,26 @@ impl ReportName {
     }
 }
 
+impl ReportName {
+    /// The options (query parameters, `--` options of `tally report`) it reads.
+    pub fn options(self) -> &'static [&'static str] {
+        const WINDOW: [&str; 4] = ["server", "feature", "from", "to"];
+        match self {
+            ReportName::Usage => &["server", "feature", "from", "to", "period"],
+            ReportName::Underused => &["server", "feature", "from", "to", "below"],
+            ReportName::Users | ReportName::Hosts => &["server", "feature", "from", "to", "by"],
+            ReportName::Sflm => &["server", "feature", "from", "to", "period", "per_user"],
+            ReportName::UserCount => &[
+                "server", "feature", "from", "to", "counting", "window", "denied",
+            ],
+            ReportName::Features
+            | ReportName::Unused
+            | ReportName::Denials
+            | ReportName::Heatmap => &WINDOW,
+        }
+    }
+}
+
 impl fmt::Display for ReportName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -261,10 +281,14 @@ fn parse_period(name: ReportName, text: &str) -> Result<Period, ReportError> {
             "week" => Some(Period::Week),
             "sunday-week" => Some(Period::SundayWeek),
             "month" => Some(Period::Month),
+            "quarter" => Some(Period::Quarter),
             "year" => Some(Period::Year),
             _ => None,
         };
-        (p, "hour, day, week (ISO), sunday-week, month or year")
+        (
+            p,
+            "hour, day, week (ISO), sunday-week, month, quarter or year",
+        )
     };
     period.ok_or_else(|| ReportError::Invalid(format!("--period `{text}`: use {allowed}")))
 }

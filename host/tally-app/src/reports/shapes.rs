@@ -252,6 +252,8 @@ pub(super) fn sflm_summary(req: &ReportRequest, parts: &[Part], names: &Names) -
         Period::SundayWeek | Period::Week => sflm::Mode::Week,
         Period::Month => sflm::Mode::Month,
         Period::Year => sflm::Mode::Year,
+        // No SFLM file sums a quarter (the request refuses one): its year is the nearest.
+        Period::Quarter => sflm::Mode::Year,
         Period::Day | Period::Hour => sflm::Mode::Day,
     };
     let seven = |hours: &str, suffix: &str| {

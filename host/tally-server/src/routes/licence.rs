@@ -10,26 +10,48 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::routing::get;
-use axum::{Extension, Json, Router};
+use axum::{Extension, Json};
 use serde::Serialize;
 use tally_app::access::Actor;
 use tally_app::licence::{self, LicenceChangeError, Standing};
 use tally_core::licence::Status;
 
+use crate::openapi::{Routes, Shape, doc};
 use crate::{Api, ApiError};
 
 /// A licence file is a few hundred bytes; nothing bigger is read.
 const MAX_LICENCE_BYTES: usize = 64 * 1024;
 
-pub fn router() -> Router<Arc<Api>> {
-    Router::new().route(
-        "/api/v1/license",
-        get(show)
-            .put(install)
-            .delete(remove)
-            .layer(DefaultBodyLimit::max(MAX_LICENCE_BYTES)),
-    )
+pub fn routes() -> Routes {
+    Routes::new()
+        .get(
+            "/api/v1/license",
+            show,
+            doc(
+                "the licence in force, its usage and violations",
+                200,
+                Shape::Object(&[]),
+            ),
+        )
+        .put(
+            "/api/v1/license",
+            install,
+            doc(
+                "install a licence file (its TOML text as the body)",
+                200,
+                Shape::Object(&[]),
+            ),
+        )
+        .delete(
+            "/api/v1/license",
+            remove,
+            doc(
+                "remove the installed licence: the Community licence is in force",
+                200,
+                Shape::Object(&[]),
+            ),
+        )
+        .map(|r| r.layer(DefaultBodyLimit::max(MAX_LICENCE_BYTES)))
 }
 
 #[derive(Serialize)]
