@@ -9,33 +9,35 @@ use crate::{Importer, Poller};
 pub mod importer {
     pub mod bindings {
         wit_bindgen::generate!({
-            path: ["../wit/tally-plugin@0.2.0", "../wit/tally-plugin@0.3.0"],
-            world: "tally:plugin/importer@0.3.0",
-            // 0.3.0 uses 0.2.0's unchanged records: generate them too.
+            path: ["../wit/tally-plugin@0.2.0", "../wit/tally-plugin@0.3.0", "../wit/tally-plugin@0.4.0"],
+            world: "tally:plugin/importer@0.4.0",
+            // 0.4.0 uses 0.2.0's and 0.3.0's unchanged records: generate them too.
             generate_all,
             pub_export_macro: true,
             export_macro_name: "__export_importer",
             default_bindings_module: "tally_plugin_sdk::__private::importer::bindings",
         });
     }
-    pub use bindings::exports::tally::plugin0_3_0::log_importer::Guest as ImporterGuest;
+    pub use bindings::exports::tally::plugin0_4_0::log_importer::Guest as ImporterGuest;
     pub use bindings::tally::plugin0_2_0::types::*;
-    // What 0.3.0 changed; every other record is 0.2.0's.
-    pub use bindings::tally::plugin0_3_0::types::{Batch, Denial};
+    // What 0.3.0 changed (a lasting denial) and 0.4.0 (capacity in the batch); every other
+    // record is 0.2.0's.
+    pub use bindings::tally::plugin0_3_0::types::Denial;
+    pub use bindings::tally::plugin0_4_0::types::{Batch, Capacity, CapacitySource, ImportConfig};
 }
 
 pub mod poller {
     pub mod bindings {
         wit_bindgen::generate!({
-            path: ["../wit/tally-plugin@0.2.0", "../wit/tally-plugin@0.3.0"],
-            world: "tally:plugin/poller@0.3.0",
+            path: ["../wit/tally-plugin@0.2.0", "../wit/tally-plugin@0.3.0", "../wit/tally-plugin@0.4.0"],
+            world: "tally:plugin/poller@0.4.0",
             generate_all,
             pub_export_macro: true,
             export_macro_name: "__export_poller",
             default_bindings_module: "tally_plugin_sdk::__private::poller::bindings",
         });
     }
-    pub use bindings::exports::tally::plugin0_3_0::status_poller::Guest as PollerGuest;
+    pub use bindings::exports::tally::plugin0_4_0::status_poller::Guest as PollerGuest;
     pub use bindings::tally::plugin0_2_0::http;
     pub use bindings::tally::plugin0_2_0::types::*;
 }
@@ -136,6 +138,7 @@ pub fn begin<T: Importer>(
         utc_offset: config.utc_offset,
         modified: config.modified,
         resume: config.resume,
+        local_times: config.local_times,
     };
     let mut plugin = T::default();
     plugin.begin(&config)?;
@@ -255,6 +258,23 @@ fn lower_batch(b: r::Batch) -> importer::Batch {
         .into_iter()
         .map(w::Diagnostic::lower)
         .collect();
+    let capacities = b
+        .capacities
+        .into_iter()
+        .map(|c| w::Capacity {
+            vendor: s.sym(c.vendor),
+            feature: s.sym(c.feature),
+            version: s.opt(c.version),
+            pool: s.opt(c.pool),
+            issued: c.issued,
+            valid_from: c.valid_from,
+            expiry: c.expiry,
+            source: match c.source {
+                r::CapacitySource::Server => w::CapacitySource::Server,
+                r::CapacitySource::LicenseFile => w::CapacitySource::LicenseFile,
+            },
+        })
+        .collect();
     w::Batch {
         strings: s.table,
         sessions,
@@ -262,6 +282,7 @@ fn lower_batch(b: r::Batch) -> importer::Batch {
         queued,
         server_events,
         diagnostics,
+        capacities,
         lines: b.lines,
     }
 }

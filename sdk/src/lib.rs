@@ -37,7 +37,7 @@ pub mod text;
 pub use records::*;
 
 /// The WIT track this SDK builds against.
-pub const WIT_VERSION: &str = "0.3.0";
+pub const WIT_VERSION: &str = "0.4.0";
 
 /// A log importer. The host feeds the file in chunks of whole lines, in order, to one instance;
 /// keep whatever state spans lines (the current date, open checkouts) in `self`.

@@ -51,6 +51,10 @@ pub struct ImportConfig {
     pub modified: Option<Timestamp>,
     /// State from an earlier `checkpoint`, when an interrupted import resumes.
     pub resume: Option<Vec<u8>>,
+    /// The host reads the times in the server's time zone itself (WIT 0.4.0): return local
+    /// wall-clock times as if they were UTC (`utc_offset` is then 0) and apply no zone or
+    /// offset the log states. Most importers need do nothing: they convert with `utc_offset`.
+    pub local_times: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -155,6 +159,35 @@ pub struct Diagnostic {
     pub text: String,
 }
 
+/// Where a capacity statement comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CapacitySource {
+    /// The license server's own record of what it serves (RLM `PRODUCT` lines, a count a log
+    /// states).
+    Server,
+    /// A license file (FlexNet `FEATURE`/`INCREMENT`, RLM `LICENSE` lines).
+    LicenseFile,
+}
+
+/// Licences of one feature (one pool of it) issued from `valid_from` until `expiry` (new in
+/// WIT 0.4.0). State only what the input says: a feature whose count is not known is left out,
+/// never given `Some(0)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Capacity {
+    pub vendor: String,
+    pub feature: String,
+    pub version: Option<String>,
+    /// Tells apart several pools of one feature (INCREMENT lines, RLM pools); pools add up.
+    pub pool: Option<String>,
+    /// `None`: uncounted.
+    pub issued: Option<u32>,
+    /// From when the count holds (when the log stated it, the licence's start date).
+    pub valid_from: Option<Timestamp>,
+    /// `None`: permanent.
+    pub expiry: Option<Timestamp>,
+    pub source: CapacitySource,
+}
+
 /// What one `feed` or `finish` produced.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Batch {
@@ -163,6 +196,8 @@ pub struct Batch {
     pub queued: Vec<Queued>,
     pub server_events: Vec<ServerEvent>,
     pub diagnostics: Vec<Diagnostic>,
+    /// Licences issued per feature, as the log or license file states them.
+    pub capacities: Vec<Capacity>,
     /// Lines consumed so far, across all chunks.
     pub lines: u64,
 }
@@ -175,6 +210,7 @@ impl Batch {
         self.queued.append(&mut other.queued);
         self.server_events.append(&mut other.server_events);
         self.diagnostics.append(&mut other.diagnostics);
+        self.capacities.append(&mut other.capacities);
         self.lines = self.lines.max(other.lines);
     }
 }

@@ -126,6 +126,9 @@ pub enum AccessError {
     /// The actor's role or token may not do this; the text says what is needed.
     #[error("{0}")]
     Forbidden(String),
+    /// Restricted access mode: the text names the licence's violation and what to do next.
+    #[error("{0}")]
+    Restricted(String),
     #[error("{0}")]
     Invalid(String),
     #[error("no account is called `{0}`")]
@@ -156,8 +159,24 @@ pub const MAX_PASSWORD: usize = 1024;
 pub const SESSION_SECS: i64 = 12 * 3600;
 
 impl App {
-    /// The gate every write passes: the actor's role must allow writing.
+    /// The gate every write passes: the actor's role must allow writing, and Tally must not
+    /// be in restricted access mode (its own licence violated, as last assessed: see
+    /// [`crate::licence`]). Reads never pass here.
     pub fn may_write(&self, actor: &Actor, what: &str) -> Result<(), AccessError> {
+        self.needs_administrator(actor, what)?;
+        match self.licence_restriction() {
+            Some(violation) => Err(AccessError::Restricted(format!(
+                "{what} is refused: Tally is in restricted access mode. {}",
+                violation.explain()
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    /// The role check alone: for what only administrators may read, and for the writes that
+    /// stay allowed in restricted access mode because they are the way out of it (loading a
+    /// licence, removing data).
+    pub fn needs_administrator(&self, actor: &Actor, what: &str) -> Result<(), AccessError> {
         if actor.role.may_write() {
             Ok(())
         } else {

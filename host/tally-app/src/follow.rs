@@ -21,7 +21,7 @@ use tally_core::{ImportStatus, Timestamp};
 use tally_store::{RunStatus, Server};
 
 use crate::App;
-use crate::import::{FileSummary, ImportOptions, checkpoint_holds, import_open};
+use crate::import::{FileSummary, ImportOptions, checkpoint_holds, import_open, open_log};
 
 /// The files of one server being followed.
 #[derive(Debug, Default)]
@@ -64,6 +64,9 @@ impl Follower {
         if let Err(error) = app.clocks.observe(&app.store, server, &observations).await {
             tracing::warn!(server = %server.config.name, "cannot record the clock skew: {error}");
         }
+        if done.iter().any(|s| s.lines > 0) {
+            app.licence_data_added();
+        }
         if let Some(reason) = failure {
             app.store
                 .set_import_status(server.id, ImportStatus::Failure, Some(reason))
@@ -80,7 +83,6 @@ impl Follower {
         options: &ImportOptions,
         observations: &mut Vec<ClockObservation>,
     ) -> anyhow::Result<Vec<FileSummary>> {
-        let (store, registry) = (&app.store, &app.registry);
         let read_from = crate::now();
         let meta = match std::fs::metadata(path) {
             Ok(meta) => meta,
@@ -88,6 +90,7 @@ impl Follower {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(vec![]),
             Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
         };
+        let store = &app.store;
         let mut out = Vec::new();
         let mut carry = None;
         // Only a file read before bounds its lines from below: a file met for the first time
@@ -98,7 +101,7 @@ impl Follower {
             // Same file, and it still holds the last line read: it grew (or not).
             let same = held.inode == meta.ino()
                 && meta.len() >= checkpoint.offset
-                && checkpoint_holds(&mut File::open(path)?, meta.len(), &checkpoint)?;
+                && checkpoint_holds(&mut open_log(path)?, meta.len(), &checkpoint)?;
             if same {
                 if meta.len() == checkpoint.offset {
                     held.read_from = read_from;
@@ -108,7 +111,7 @@ impl Follower {
                 // Rotated or truncated. A rotated file may have gained lines before the switch.
                 let held = self.files.remove(path).context("held file")?;
                 if held.inode != meta.ino() {
-                    let rest = import_open(store, registry, held.file, path, options, &()).await?;
+                    let rest = import_open(app, held.file, path, options, &()).await?;
                     out.push(rest);
                 }
                 let old = store.import_run(held.run).await?;
@@ -118,14 +121,14 @@ impl Follower {
                 carry = Some(old.checkpoint.state);
             }
         }
-        let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+        let file = open_log(path)?;
         let inode = file.metadata()?.ino();
         let handle = file.try_clone()?;
         let options = ImportOptions {
             carry,
             ..options.clone()
         };
-        let summary = import_open(store, registry, file, path, &options, &()).await?;
+        let summary = import_open(app, file, path, &options, &()).await?;
         self.files.insert(
             path.to_path_buf(),
             Held {

@@ -11,9 +11,12 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+use tally_core::zone::Zone;
 use tally_core::{Batch, DiagnosticKind, ImportStatus};
 use tally_plugin_host::{ImportConfig, ImportRun, LoadedPlugin, Registry, SNIFF_BYTES, World};
-use tally_store::{Checkpoint, FactCounts, FileIdentity, NewImport, RunStatus, ServerId, Store};
+use tally_store::{
+    Checkpoint, FactCounts, FileClaim, FileIdentity, NewImport, RunStatus, ServerId, Store,
+};
 use tokio::sync::oneshot;
 
 /// Chunks handed to the importer: ≤ 1 MiB, cut after a newline (DESIGN §2).
@@ -149,7 +152,7 @@ pub async fn import_files(
             carry: carry.take(),
             ..options.clone()
         };
-        match import_file(store, registry, path, &options, progress).await {
+        match import_file(app, path, &options, progress).await {
             Ok(file) => {
                 progress.file_ended(path, Ok(&file));
                 // A file imported before ended its own checkouts then: nothing to carry.
@@ -177,6 +180,8 @@ pub async fn import_files(
             }
         }
     }
+    // What was imported counts against the licence: the gate judges it from now on.
+    app.assess_licence().await?;
     Ok(summary)
 }
 
@@ -218,8 +223,7 @@ pub fn importer_of(
     path: &Path,
 ) -> anyhow::Result<Arc<LoadedPlugin>> {
     let mut head = Vec::with_capacity(SNIFF_BYTES);
-    File::open(path)
-        .with_context(|| format!("cannot open {}", path.display()))?
+    open_log(path)?
         .take(SNIFF_BYTES as u64)
         .read_to_end(&mut head)
         .with_context(|| format!("cannot read {}", path.display()))?;
@@ -233,28 +237,58 @@ pub fn importer_of(
     .map(|(plugin, _)| plugin)
 }
 
+/// Opens the log at `path`, which must be a regular file: opening a FIFO blocks until a writer
+/// comes, and reading a device never ends, so either would hang the importer (or, followed,
+/// a worker of `tally serve`) for ever.
+pub fn open_log(path: &Path) -> anyhow::Result<File> {
+    let meta =
+        std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
+    if !meta.is_file() {
+        bail!(
+            "{} is not a regular file: only files can be imported (not a pipe, device or directory)",
+            path.display()
+        );
+    }
+    File::open(path).with_context(|| format!("cannot open {}", path.display()))
+}
+
 /// Imports the file at `path` (see [`import_open`]).
 pub async fn import_file(
-    store: &Store,
-    registry: &Registry,
+    app: &crate::App,
     path: &Path,
     options: &ImportOptions,
     progress: &dyn Progress,
 ) -> anyhow::Result<FileSummary> {
-    let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    import_open(store, registry, file, path, options, progress).await
+    let file = open_log(path)?;
+    import_open(app, file, path, options, progress).await
 }
 
 /// Imports an open file (`path` names it in the database and in messages): a follower holds the
-/// handle of a log that may be renamed away while it still reads it.
+/// handle of a log that may be renamed away while it still reads it. Tally's licence is asked
+/// first: in restricted access mode, or when the import needs a license server past the limit,
+/// it is refused and nothing is created.
 pub async fn import_open(
-    store: &Store,
-    registry: &Registry,
+    app: &crate::App,
+    file: File,
+    path: &Path,
+    options: &ImportOptions,
+    progress: &dyn Progress,
+) -> anyhow::Result<FileSummary> {
+    let started = std::time::Instant::now();
+    let result = import_read(app, file, path, options, progress).await;
+    let lines = result.as_ref().ok().map(|s| s.lines);
+    crate::metrics::METRICS.import(lines, started.elapsed());
+    result
+}
+
+async fn import_read(
+    app: &crate::App,
     mut file: File,
     path: &Path,
     options: &ImportOptions,
     progress: &dyn Progress,
 ) -> anyhow::Result<FileSummary> {
+    let (store, registry) = (&app.store, &*app.registry);
     file.seek(SeekFrom::Start(0))?;
     let meta = file
         .metadata()
@@ -279,6 +313,7 @@ pub async fn import_open(
         None => default_server_name(path),
     };
     let manager = plugin.manifest.manager().to_string();
+    app.admit_import(&server_name, options.denials_only).await?;
     let server = if options.denials_only {
         denials_target(store, &server_name, &manager).await?
     } else {
@@ -290,23 +325,45 @@ pub async fn import_open(
         .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
         .map(|d| d.as_secs() as i64);
     let utc_offset = options.utc_offset.unwrap_or_else(|| local_offset(modified));
+    // An offset given for this import wins over the server's time zone.
+    let zone = match options.utc_offset {
+        Some(_) => None,
+        None => store.time_zone(server).await?,
+    };
+
+    // One importer per file and server at a time, across processes and nodes: a second one
+    // would take the first's unfinished run for a resumable one and write its facts twice.
+    let claim = store
+        .claim_file(
+            server,
+            &hex::encode(Sha256::digest(&head)),
+            &path.display().to_string(),
+        )
+        .await?;
 
     // A file seen before: same head bytes. Resume from its checkpoint if the file still holds
     // what was read up to there.
     let mut outcome = "imported";
     let mut resume: Option<(i64, Checkpoint)> = None;
     for run in store.import_runs(server).await? {
-        let head_len = run.identity.head_len as usize;
-        if head_len > head.len()
-            || hex::encode(Sha256::digest(&head[..head_len])) != run.identity.head_hash
-        {
+        if !same_file(&run, &head, &format) {
             continue;
         }
+        if run.checkpoint.offset > len && head.len() == SNIFF_BYTES {
+            // The whole head is the same, so it is this file, cut shorter: reading it as a new
+            // one would write again every line imported from it.
+            bail!(
+                "{} is shorter ({len} bytes) than when it was imported ({} bytes read): it was truncated. Its lines are in the database already; to read it again from scratch, remove the server's data first.",
+                path.display(),
+                run.checkpoint.offset
+            );
+        }
         if !checkpoint_holds(&mut file, len, &run.checkpoint)? {
-            continue; // rewritten or truncated: a new file for our purposes
+            continue; // rewritten: a new file for our purposes
         }
         if run.status == RunStatus::Complete {
             if run.checkpoint.offset == len {
+                claim.release().await?;
                 return Ok(FileSummary {
                     path: path.display().to_string(),
                     server: server_name,
@@ -377,9 +434,12 @@ pub async fn import_open(
     };
     progress.start(path, len);
     progress.advance(start.offset);
+    let start_offset = start.offset;
     let target = Target {
         server,
         run: run_id,
+        zone,
+        claim,
         vendor: if options.denials_only {
             store.server_by_id(server).await?.config.vendor
         } else {
@@ -399,6 +459,14 @@ pub async fn import_open(
     )
     .await;
     progress.done();
+    target.claim.release().await?;
+    let read = start_offset + summary.bytes;
+    let result = result.and_then(|()| {
+        if options.follow || read >= len {
+            return Ok(());
+        }
+        bail!("the file was truncated while it was read ({read} of its {len} bytes)")
+    });
     match result {
         Ok(()) => {
             if !options.follow {
@@ -428,10 +496,24 @@ pub async fn import_open(
     }
 }
 
+/// Whether `run` read the file whose first bytes are `head`, as `format`. An empty head names
+/// no file (every file starts with it), and a file read as another format is read anew.
+fn same_file(run: &tally_store::ImportRun, head: &[u8], format: &str) -> bool {
+    let head_len = run.identity.head_len as usize;
+    head_len > 0
+        && head_len <= head.len()
+        && run.format == format
+        && hex::encode(Sha256::digest(&head[..head_len])) == run.identity.head_hash
+}
+
 /// Where a file's facts go.
 struct Target {
     server: ServerId,
     run: i64,
+    /// The server's time zone, when its logs are read in it.
+    zone: Option<Zone>,
+    /// This process's claim on the file, checked before every commit.
+    claim: FileClaim,
     /// Denials-only: the vendor daemon the server monitors, when it names one.
     vendor: Option<String>,
 }
@@ -485,7 +567,10 @@ async fn stream(
     progress: &dyn Progress,
     summary: &mut FileSummary,
 ) -> anyhow::Result<()> {
-    let mut importer = tokio::task::block_in_place(|| ImportRun::begin(plugin, &config))?;
+    let mut importer = tokio::task::block_in_place(|| match target.zone {
+        Some(zone) => ImportRun::begin_in_zone(plugin, &config, zone),
+        None => ImportRun::begin(plugin, &config),
+    })?;
     file.seek(SeekFrom::Start(start.offset))?;
     let mut checkpoint = start;
     let lines_before = checkpoint.lines;
@@ -536,6 +621,7 @@ async fn stream(
         };
         summary.lines = batch.lines - lines_before;
         summary.bytes += cut as u64;
+        target.claim.check(&summary.path)?;
         pending.push_back(
             store
                 .commit_batch(target.run, target.server, batch, checkpoint.clone())

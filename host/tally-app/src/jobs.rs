@@ -84,8 +84,12 @@ pub async fn start(
             done: AtomicU64::new(0),
             written: AtomicI64::new(0),
         };
-        let result = import_file(&app.store, &app.registry, &spooled, &options, &progress).await;
+        let result = import_file(&app, &spooled, &options, &progress).await;
         let _ = tokio::fs::remove_file(&spooled).await;
+        // What was imported counts against the licence: the gate judges it from now on.
+        if let Err(e) = app.assess_licence().await {
+            tracing::error!(job = id, "cannot assess the licence after an import: {e:#}");
+        }
         let outcome = match result {
             Ok(summary) => serde_json::to_value(&summary).map_err(|e| e.to_string()),
             Err(error) => Err(format!("{error:#}")),

@@ -7,14 +7,17 @@
 //! | --- | --- |
 //! | [`access`] | accounts, roles, tokens, logins, and the gate every write passes |
 //! | [`clock`] | each license server's clock skew, from its polls and followed logs |
+//! | [`facts`] | sessions, denials, samples, users and hosts a page at a time |
 //! | [`import`] | import log files (one file, or several as one log), choose the importer |
 //! | [`health`] | whether the store, the scheduler and the plugins are well |
 //! | [`follow`] | import followed log files as they grow, rotate or are truncated |
 //! | [`poll`] | poll one license server through its poller and record what it said |
 //! | [`scheduler`] | run every enabled server's polls and follows |
 //! | [`servers`] | add, edit, remove, enable, disable and hide license servers, with validation |
-//! | [`licence`] | Tally's own licence in force, its usage and violations |
+//! | [`metrics`] | polls and imports counted and timed, for `/metrics` |
+//! | [`licence`] | Tally's own licence in force, its usage and violations, restricted access mode |
 //! | [`jobs`] | import jobs started through the API, stored in the database |
+//! | [`usage`] | features, current usage and usage history of a server |
 //! | [`reports`] | every report: typed requests, assembly from the rollups, named rows |
 //!
 //! Nothing here speaks HTTP or parses a command line; errors are typed where a caller decides
@@ -23,15 +26,18 @@
 
 pub mod access;
 pub mod clock;
+pub mod facts;
 pub mod follow;
 pub mod health;
 pub mod import;
 pub mod jobs;
 pub mod licence;
+pub mod metrics;
 pub mod poll;
 pub mod reports;
 pub mod scheduler;
 pub mod servers;
+pub mod usage;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -65,6 +71,8 @@ pub struct App {
     pub clocks: clock::Clocks,
     /// When the scheduler's supervisor last went round (0: it is not running here).
     pub scheduler_beat: std::sync::atomic::AtomicI64,
+    /// The licence's last assessment, which the write gate reads (see [`licence`]).
+    pub licence_gate: licence::Gate,
 }
 
 impl App {
@@ -81,6 +89,7 @@ impl App {
             licence_keys: Vec::new(),
             clocks: clock::Clocks::default(),
             scheduler_beat: Default::default(),
+            licence_gate: licence::Gate::default(),
         }
     }
 }

@@ -10,9 +10,12 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use tally_core::clock::checkout_observations;
+use tally_core::status::skipped_by_licence;
 use tally_core::{PollResult, Polled, Snapshot, Timestamp};
 use tally_plugin_host::{LoadedPlugin, Registry, World};
-use tally_store::{PollCounts, Server, Store, StoreError};
+use tally_store::{PollCounts, Server, StoreError};
+
+use crate::App;
 use tokio::io::AsyncReadExt;
 
 /// Longest a status command may run.
@@ -77,21 +80,31 @@ pub fn poller_for(registry: &Registry, server: &Server) -> anyhow::Result<Arc<Lo
     })
 }
 
-/// Polls `server` once at `now` and records what it found (or why it failed).
+/// Polls `server` once at `now` and records what it found (or why it failed). Tally's licence
+/// judges an answer before it is saved: when it would exceed the user or host limit, or the
+/// license server runs a version released after maintenance ended, its data is skipped and
+/// the server shows Offline with the reason.
 pub async fn poll_once(
-    store: &Store,
-    registry: &Registry,
-    tools: &Tools,
+    app: &App,
     server: &Server,
     now: i64,
 ) -> anyhow::Result<(PollResult, PollCounts)> {
-    let result = match status(registry, tools, server, now).await {
-        Ok(snapshot) => PollResult::Answered(snapshot),
-        Err(error) => PollResult::Failed(format!("{error:#}")),
+    let started = std::time::Instant::now();
+    let polled = match status(&app.registry, &app.tools, server, now).await {
+        Ok(snapshot) => {
+            let found = app.check_poll_licence(server.id, &snapshot, now).await?;
+            if found.is_empty() {
+                Polled::from(PollResult::Answered(snapshot))
+            } else {
+                skipped_by_licence(&found)
+            }
+        }
+        Err(error) => Polled::from(PollResult::Failed(format!("{error:#}"))),
     };
-    let counts = store
-        .record_poll(server.id, now, Polled::from(result.clone()))
-        .await?;
+    let result = polled.result.clone();
+    let answered = matches!(result, PollResult::Answered(_));
+    crate::metrics::METRICS.poll(answered, started.elapsed());
+    let counts = app.store.record_poll(server.id, now, polled).await?;
     Ok((result, counts))
 }
 

@@ -10,6 +10,12 @@
 //! The supervisor looks every few seconds whether the servers' configuration changed (one row,
 //! `Store::config_version`), and then restarts the tasks of the servers that changed, so
 //! `tally server edit|enable|disable` takes effect without a restart.
+//!
+//! Tally's own licence has its say here too (`crate::licence`): the supervisor keeps its
+//! assessment current, records each violation as an incident, and shows which servers the
+//! licence holds ("License Exceeded" past the server limit, Disabled under Model 2013's
+//! run-time restricted access mode). In restricted access mode nothing is polled or followed;
+//! a server past the limit is not polled.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -22,6 +28,7 @@ use tokio::task::JoinHandle;
 
 use crate::App;
 use crate::follow::Follower;
+use crate::licence::Standing;
 use crate::poll::{Answered, observe_clock, poll_once};
 
 /// Polls running at once, whatever the number of servers.
@@ -51,16 +58,44 @@ pub async fn run(app: Arc<App>, stop: impl Future<Output = ()>) {
     // The configuration version the running tasks follow: the servers are read again only
     // when it changes (reading 1,000 servers every round cost more than polling them).
     let mut following = None;
+    // The licence assessment the servers' statuses follow.
+    let mut judged: Option<Arc<Standing>> = None;
     loop {
         app.scheduler_beat
             .store(crate::now(), std::sync::atomic::Ordering::Relaxed);
-        match changed(&app.store, following).await {
-            Ok(None) => {}
-            Ok(Some((version, servers))) => {
-                follow(&app, &permits, &mut running, servers);
-                following = Some(version);
+        let standing = match app.keep_licence_current().await {
+            Ok(_) => app.licence().await,
+            Err(error) => Err(error),
+        };
+        let licence_changed = match standing {
+            Ok(standing) => {
+                let new = judged.as_ref().is_none_or(|j| !Arc::ptr_eq(j, &standing));
+                if new {
+                    record_incidents(&app, &standing).await;
+                    judged = Some(standing);
+                }
+                new
             }
-            Err(error) => tracing::error!("cannot read the license servers: {error}"),
+            Err(error) => {
+                tracing::error!("cannot assess Tally's licence: {error:#}");
+                false
+            }
+        };
+        let servers = match changed(&app.store, following).await {
+            Ok(servers) => servers,
+            Err(error) => {
+                tracing::error!("cannot read the license servers: {error}");
+                None
+            }
+        };
+        if (licence_changed || servers.is_some())
+            && let Err(error) = app.hold_servers().await
+        {
+            tracing::error!("cannot apply the licence to the license servers: {error:#}");
+        }
+        if let Some((version, servers)) = servers {
+            follow(&app, &permits, &mut running, servers);
+            following = Some(version);
         }
         tokio::select! {
             () = &mut stop => break,
@@ -71,6 +106,13 @@ pub async fn run(app: Arc<App>, stop: impl Future<Output = ()>) {
     tasks.iter().for_each(JoinHandle::abort);
     for task in tasks {
         let _ = task.await;
+    }
+}
+
+/// Records the assessment's violations as incidents (each new one is announced).
+async fn record_incidents(app: &App, standing: &Standing) {
+    if let Err(error) = app.record_licence_incidents(standing).await {
+        tracing::error!("cannot record the licence's incidents: {error:#}");
     }
 }
 
@@ -135,6 +177,10 @@ async fn poll_loop(app: Arc<App>, permits: Arc<Semaphore>, server: Server) {
     let mut previous: Option<Answered> = None;
     loop {
         ticks.tick().await;
+        // Restricted access mode stops monitoring; a server past the limit is not monitored.
+        if app.licence_restriction().is_some() || !app.licence_monitors(server.id) {
+            continue;
+        }
         let Ok(_permit) = permits.acquire().await else {
             return;
         };
@@ -155,7 +201,7 @@ async fn poll_loop(app: Arc<App>, permits: Arc<Semaphore>, server: Server) {
                 continue;
             }
         }
-        match poll_once(&app.store, &app.registry, &app.tools, &server, now).await {
+        match poll_once(&app, &server, now).await {
             Ok((result, counts)) => {
                 tracing::debug!(server = %server.config.name, ?counts, ok = matches!(result, PollResult::Answered(_)), "polled");
                 if let PollResult::Answered(snapshot) = result {
@@ -185,6 +231,11 @@ async fn poll_loop(app: Arc<App>, permits: Arc<Semaphore>, server: Server) {
 async fn follow_loop(app: Arc<App>, server: Server) {
     let mut follower = Follower::default();
     loop {
+        // No more logs are imported in restricted access mode.
+        if app.licence_restriction().is_some() {
+            tokio::time::sleep(app.follow_every).await;
+            continue;
+        }
         if let Err(error) = follower.tick(&app, &server).await {
             tracing::error!(server = %server.config.name, "following failed: {error:#}");
             let _ = app

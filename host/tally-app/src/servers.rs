@@ -7,8 +7,9 @@ use std::path::Path;
 
 use serde::Deserialize;
 use tally_core::time::UtcOffset;
+use tally_core::zone::Zone;
 use tally_plugin_host::{Registry, World};
-use tally_store::{Server, ServerConfig, StoreError};
+use tally_store::{Server, ServerConfig, StoreError, VendorDaemonRow};
 
 use crate::App;
 use crate::access::{AccessError, Actor};
@@ -40,6 +41,9 @@ pub struct Settings {
     pub import_format: Option<String>,
     /// The server's offset from UTC (its logs are in local time).
     pub utc_offset: Option<UtcOffset>,
+    /// The server's time zone, an IANA name (`America/Chicago`, daylight saving included) or a
+    /// fixed offset: its logs are read, and its usage and heatmap reported, in local time.
+    pub time_zone: Option<String>,
     pub enabled: Option<bool>,
     /// A new name.
     pub rename: Option<String>,
@@ -83,6 +87,44 @@ pub const MAX_NAME: usize = 128;
 /// Longest query interval, seconds (a day).
 pub const MAX_INTERVAL: u32 = 86_400;
 
+/// A server with what its latest polls said beyond its statuses.
+#[derive(Debug, Clone)]
+pub struct Overview {
+    pub server: Server,
+    pub vendor_daemons: Vec<VendorDaemonRow>,
+    /// The license manager's version the server showed last.
+    pub manager_version: Option<String>,
+}
+
+/// Every server, by name, or the one called `name`, with its vendor daemons and manager version.
+pub async fn overviews(app: &App, name: Option<&str>) -> Result<Vec<Overview>, ServerError> {
+    let servers = match name {
+        Some(name) => vec![find(app, name).await?],
+        None => app.store.servers().await?,
+    };
+    let only = name.and(servers.first().map(|s| s.id));
+    let mut daemons = app.store.vendor_daemons(only).await?;
+    let mut versions = app.store.latest_manager_versions().await?;
+    Ok(servers
+        .into_iter()
+        .map(|server| Overview {
+            vendor_daemons: daemons
+                .extract_if(.., |d| d.server_id == server.id)
+                .collect(),
+            manager_version: versions.remove(&server.id),
+            server,
+        })
+        .collect())
+}
+
+/// The server called `name`, with its vendor daemons and manager version.
+pub async fn overview(app: &App, name: &str) -> Result<Overview, ServerError> {
+    overviews(app, Some(name))
+        .await?
+        .pop()
+        .ok_or_else(|| ServerError::NotFound(name.to_string()))
+}
+
 /// The server called `name`.
 pub async fn find(app: &App, name: &str) -> Result<Server, ServerError> {
     app.store
@@ -99,9 +141,13 @@ pub async fn add(
     settings: Settings,
 ) -> Result<Server, ServerError> {
     app.may_write(by, "adding a license server")?;
+    let zone = time_zone(&settings)?;
     let config = apply(ServerConfig::imported(name, ""), settings, &app.registry)?;
     check_name(&config.name)?;
     app.store.add_server(config).await?;
+    if zone.is_some() {
+        app.store.set_time_zone(name, zone).await?;
+    }
     find(app, name).await
 }
 
@@ -113,18 +159,30 @@ pub async fn edit(
     settings: Settings,
 ) -> Result<Server, ServerError> {
     app.may_write(by, "changing a license server")?;
+    let zone = time_zone(&settings)?;
     let config = apply(find(app, name).await?.config, settings, &app.registry)?;
     check_name(&config.name)?;
     let new_name = config.name.clone();
     app.store.update_server(name, config).await?;
+    if zone.is_some() {
+        app.store.set_time_zone(&new_name, zone).await?;
+    }
     find(app, &new_name).await
 }
 
-/// Removes a server and its whole history.
+/// Removes a server and its whole history. Allowed to administrators in restricted access
+/// mode (removing data is a way out the seeds name), which lifts at once when it was the cause.
 pub async fn remove(app: &App, by: &Actor, name: &str) -> Result<(), ServerError> {
-    app.may_write(by, "removing a license server")?;
+    app.needs_administrator(by, "removing a license server")?;
     find(app, name).await?;
-    Ok(app.store.remove_server(name).await?)
+    app.store.remove_server(name).await?;
+    // The server is gone whatever the assessment does; a failed one is retried by the
+    // scheduler.
+    if let Err(error) = app.assess_licence().await {
+        tracing::error!("cannot assess the licence after removing `{name}`: {error:#}");
+        app.licence_data_added();
+    }
+    Ok(())
 }
 
 /// Enables or disables monitoring and importing of a server (status Disabled). Only that
@@ -153,6 +211,16 @@ pub async fn set_hidden(
     app.may_write(by, "hiding a license server")?;
     app.store.set_hidden(name, hidden).await?;
     find(app, name).await
+}
+
+/// The time zone `settings` set, checked before anything is written.
+fn time_zone(settings: &Settings) -> Result<Option<Zone>, ServerError> {
+    settings
+        .time_zone
+        .as_deref()
+        .map(Zone::parse)
+        .transpose()
+        .map_err(|e| ServerError::Invalid(e.to_string()))
 }
 
 fn check_name(name: &str) -> Result<(), ServerError> {
@@ -188,6 +256,8 @@ pub fn apply(
         no_follow,
         import_format,
         utc_offset,
+        // Stored apart from the configuration (`time_zone` above).
+        time_zone: _,
         enabled,
         rename,
     } = settings;
@@ -211,6 +281,9 @@ pub fn apply(
     }
     c.vendor = vendor.or(c.vendor);
     if let Some(host) = host {
+        // The host is put into status commands: one that could read as an option or end the
+        // argument is refused here, for the CLI, the API and the configuration alike.
+        tally_core::address::check_host(&host).map_err(|e| ServerError::Invalid(e.to_string()))?;
         c.host = Some(host);
     }
     c.port = port.or(c.port);
@@ -302,4 +375,42 @@ pub fn apply(
         c.follow.push(absolute.display().to_string());
     }
     Ok(c)
+}
+
+#[cfg(test)]
+mod tests {
+    use tally_plugin_host::PluginEngine;
+
+    use super::*;
+
+    #[test]
+    fn a_host_that_could_become_an_option_or_a_command_is_refused() {
+        let registry = Registry::new(PluginEngine::new(None).expect("engine"));
+        let with_host = |host: &str| Settings {
+            host: Some(host.into()),
+            ..Settings::default()
+        };
+        for (host, why) in [
+            ("-file=/etc/shadow", "starts with `-`"),
+            ("x 4085; stopServer -force; connect y", "contains"),
+            ("lic1\nconnect", "contains"),
+        ] {
+            let refused =
+                apply(ServerConfig::imported("s", ""), with_host(host), &registry).expect_err(host);
+            assert!(
+                matches!(&refused, ServerError::Invalid(text) if text.contains(why)),
+                "{host}: {refused}"
+            );
+        }
+        let kept = apply(
+            ServerConfig::imported("s", ""),
+            with_host("lic-1.example.com"),
+            &registry,
+        )
+        .map(|c| c.host);
+        assert!(
+            !matches!(&kept, Err(ServerError::Invalid(text)) if text.contains("host")),
+            "{kept:?}"
+        );
+    }
 }

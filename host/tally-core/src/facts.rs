@@ -15,7 +15,7 @@ pub type Timestamp = i64;
 macro_rules! named_enum {
     ($(#[$m:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
         $(#[$m])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
         #[serde(rename_all = "kebab-case")]
         pub enum $name { $($variant),+ }
 
@@ -91,6 +91,25 @@ pub struct ErrorCode {
     pub errno: Option<i32>,
 }
 
+impl ErrorCode {
+    /// Reads back what [`Display`](std::fmt::Display) wrote: `-4,342:10054`, `-4,342`, `-22`.
+    pub fn parse(text: &str) -> Option<ErrorCode> {
+        let (rest, errno) = match text.split_once(':') {
+            Some((rest, e)) => (rest, Some(e.trim().parse().ok()?)),
+            None => (text, None),
+        };
+        let (major, minor) = match rest.split_once(',') {
+            Some((m, n)) => (m, Some(n.trim().parse().ok()?)),
+            None => (rest, None),
+        };
+        Some(ErrorCode {
+            major: major.trim().parse().ok()?,
+            minor,
+            errno,
+        })
+    }
+}
+
 impl std::fmt::Display for ErrorCode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}", self.major)?;
@@ -159,6 +178,8 @@ pub struct Batch {
     pub queued: Vec<Queued>,
     pub server_events: Vec<ServerEvent>,
     pub diagnostics: Vec<Diagnostic>,
+    /// Licences issued per feature, as the log or license file states them.
+    pub capacities: Vec<crate::capacity::Capacity>,
     /// Lines consumed so far in the whole input.
     pub lines: u64,
 }
@@ -177,6 +198,7 @@ impl Batch {
             + self.queued.len()
             + self.server_events.len()
             + self.diagnostics.len()
+            + self.capacities.len()
     }
 
     /// The latest time stamp of the batch's facts: about when its newest line was written
@@ -220,10 +242,15 @@ impl Batch {
             .server_events
             .iter()
             .flat_map(|e| [Some(e.daemon), Some(e.text)]);
+        let from_capacities = self
+            .capacities
+            .iter()
+            .flat_map(|c| [Some(c.vendor), Some(c.feature), c.version, c.pool]);
         from_sessions
             .chain(from_denials)
             .chain(from_queued)
             .chain(from_events)
+            .chain(from_capacities)
             .flatten()
             .find(|&s| bad(s))
     }
@@ -249,6 +276,12 @@ mod tests {
             errno: Some(10054),
         };
         assert_eq!(code.to_string(), "-4,342:10054");
+        assert_eq!(ErrorCode::parse("-4,342:10054"), Some(code));
+        assert_eq!(
+            ErrorCode::parse("-22").map(|c| (c.major, c.minor)),
+            Some((-22, None))
+        );
+        assert_eq!(ErrorCode::parse("x"), None);
     }
 
     #[test]

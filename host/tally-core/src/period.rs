@@ -1,7 +1,7 @@
 //! The calendar of reports, all in UTC: hours, the periods built from them (day, ISO week,
 //! Sunday week, month, year), weekdays, and the set of hours logging was on.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::ops::Range;
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
@@ -84,6 +84,8 @@ pub enum Period {
     /// Sunday to Saturday, the SFLM week (seed 004 line 8).
     SundayWeek,
     Month,
+    /// January to March, April to June, …
+    Quarter,
     Year,
 }
 
@@ -99,6 +101,14 @@ impl Period {
             Period::Week => day.saturating_sub((from_sunday + 6) % 7 * DAY),
             Period::SundayWeek => day.saturating_sub(from_sunday * DAY),
             Period::Month => midnight(date(t).with_day(1)),
+            Period::Quarter => {
+                let d = date(t);
+                midnight(NaiveDate::from_ymd_opt(
+                    d.year(),
+                    (d.month() - 1) / 3 * 3 + 1,
+                    1,
+                ))
+            }
             Period::Year => midnight(date(t).with_ordinal(1)),
         }
     }
@@ -109,21 +119,22 @@ impl Period {
             Period::Hour => start.saturating_add(HOUR),
             Period::Day => start.saturating_add(DAY),
             Period::Week | Period::SundayWeek => start.saturating_add(7 * DAY),
-            Period::Month => {
+            Period::Month | Period::Quarter => {
+                let months = if self == Period::Month { 1 } else { 3 };
                 let d = date(start);
-                let (y, m) = if d.month() == 12 {
-                    (d.year() + 1, 1)
-                } else {
-                    (d.year(), d.month() + 1)
-                };
-                midnight(NaiveDate::from_ymd_opt(y, m, 1))
+                let m0 = d.month0() + months;
+                midnight(NaiveDate::from_ymd_opt(
+                    d.year() + (m0 / 12) as i32,
+                    m0 % 12 + 1,
+                    1,
+                ))
             }
             Period::Year => midnight(NaiveDate::from_ymd_opt(date(start).year() + 1, 1, 1)),
         }
     }
 
     /// How a period is shown: `2007-07-01T13Z`, `2007-07-01`, `2007-W26` (ISO),
-    /// `2007-07-01` (the Sunday), `2007-07`, `2007`.
+    /// `2007-07-01` (the Sunday), `2007-07`, `2007-Q3`, `2007`.
     pub fn label(self, start: Timestamp) -> String {
         let d = date(start);
         match self {
@@ -134,7 +145,39 @@ impl Period {
                 format!("{}-W{:02}", w.year(), w.week())
             }
             Period::Month => d.format("%Y-%m").to_string(),
+            Period::Quarter => format!("{}-Q{}", d.year(), d.month0() / 3 + 1),
             Period::Year => d.format("%Y").to_string(),
+        }
+    }
+}
+
+impl Period {
+    /// Its name in requests and answers: `hour`, `day`, `week`, `sunday-week`, `month`,
+    /// `quarter`, `year`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Period::Hour => "hour",
+            Period::Day => "day",
+            Period::Week => "week",
+            Period::SundayWeek => "sunday-week",
+            Period::Month => "month",
+            Period::Quarter => "quarter",
+            Period::Year => "year",
+        }
+    }
+
+    /// The resolution a chart of the window `[from, to)` reads best at: a few dozen to a few
+    /// hundred points (hours up to three days, days up to six months, weeks up to two years,
+    /// months up to eight, quarters up to twenty-five, years beyond).
+    pub fn for_window(from: Timestamp, to: Timestamp) -> Period {
+        let days = to.saturating_sub(from) / DAY;
+        match days {
+            ..=3 => Period::Hour,
+            4..=183 => Period::Day,
+            184..=731 => Period::Week,
+            732..=2_922 => Period::Month,
+            2_923..=9_131 => Period::Quarter,
+            _ => Period::Year,
         }
     }
 }
@@ -155,41 +198,66 @@ fn midnight(d: Option<NaiveDate>) -> Timestamp {
 
 /// The hours logging was on: SFLM's `NrHours` (seed 004 line 25), the denominator of every
 /// average. Rollup rows only exist for hours with activity, so idle logged hours come from
-/// here (an import's time span, the hours a server was polled).
+/// here (an import's time span, the hours a server was polled). Each hour keeps the seconds of
+/// it that were logged: an average over a partly logged hour (the first minutes of polling, a
+/// log ending mid-hour) is over the part logged, not the whole hour.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Logged(BTreeSet<Timestamp>);
+pub struct Logged(BTreeMap<Timestamp, u32>);
 
 impl Logged {
-    /// The hours touched by `ranges`, widened to whole hours.
+    /// The hours touched by `ranges`, each with the seconds of it the ranges cover (overlaps
+    /// once).
     pub fn from_ranges(ranges: impl IntoIterator<Item = Range<Timestamp>>) -> Logged {
-        let mut hours = BTreeSet::new();
+        let mut ranges: Vec<Range<Timestamp>> =
+            ranges.into_iter().filter(|r| r.start < r.end).collect();
+        ranges.sort_by_key(|r| r.start);
+        let mut merged: Vec<Range<Timestamp>> = Vec::with_capacity(ranges.len());
         for r in ranges {
-            let mut h = hour_start(r.start);
-            while h < r.end {
-                hours.insert(h);
-                h += HOUR;
+            match merged.last_mut() {
+                Some(last) if r.start <= last.end => last.end = last.end.max(r.end),
+                _ => merged.push(r),
+            }
+        }
+        let mut hours = BTreeMap::new();
+        for r in merged {
+            let mut a = r.start;
+            while a < r.end {
+                let h = hour_start(a);
+                let b = r.end.min(h.saturating_add(HOUR));
+                // At most an hour: fits.
+                *hours.entry(h).or_insert(0) += (b - a) as u32;
+                a = b;
             }
         }
         Logged(hours)
     }
 
-    /// These hours plus `more` (hour starts): an hour with data was logged.
+    /// These hours plus `more` (instants in hours with data): an hour with data but outside
+    /// every logged span counts whole.
     pub fn with(&self, more: impl IntoIterator<Item = Timestamp>) -> Logged {
         let mut hours = self.0.clone();
-        hours.extend(more.into_iter().map(hour_start));
+        for h in more {
+            hours.entry(hour_start(h)).or_insert(HOUR as u32);
+        }
         Logged(hours)
     }
 
     /// The logged hour starts, in order.
     pub fn hours(&self) -> impl Iterator<Item = Timestamp> + '_ {
-        self.0.iter().copied()
+        self.0.keys().copied()
     }
 
     /// The logged hour starts within `range`, in order.
     pub fn hours_in(&self, range: Range<Timestamp>) -> impl Iterator<Item = Timestamp> + '_ {
-        self.0.range(range).copied()
+        self.0.range(range).map(|(&h, _)| h)
     }
 
+    /// Each logged hour start with the seconds of it logged (1..=3600), in order.
+    pub fn seconds(&self) -> impl Iterator<Item = (Timestamp, u32)> + '_ {
+        self.0.iter().map(|(&h, &s)| (h, s))
+    }
+
+    /// Hours touched.
     pub fn len(&self) -> usize {
         self.0.len()
     }
@@ -236,6 +304,7 @@ pub(crate) mod tests {
             (Period::Week, at(2007, 7, 2, 0), at(2007, 7, 9, 0)),
             (Period::SundayWeek, at(2007, 7, 1, 0), at(2007, 7, 8, 0)),
             (Period::Month, at(2007, 7, 1, 0), at(2007, 8, 1, 0)),
+            (Period::Quarter, at(2007, 7, 1, 0), at(2007, 10, 1, 0)),
             (Period::Year, at(2007, 1, 1, 0), at(2008, 1, 1, 0)),
         ];
         for (p, start, next) in cases {
@@ -243,12 +312,30 @@ pub(crate) mod tests {
             assert_eq!(p.next(start), next, "{p:?}");
         }
         assert_eq!(Period::Month.next(at(2007, 12, 1, 0)), at(2008, 1, 1, 0));
+        assert_eq!(Period::Quarter.next(at(2007, 10, 1, 0)), at(2008, 1, 1, 0));
+        assert_eq!(
+            Period::Quarter.start(at(2007, 3, 31, 23)),
+            at(2007, 1, 1, 0)
+        );
+        assert_eq!(Period::Quarter.label(at(2007, 10, 1, 0)), "2007-Q4");
         // A Sunday belongs to the ISO week that began the Monday before.
         assert_eq!(Period::Week.start(at(2007, 7, 8, 5)), at(2007, 7, 2, 0));
         assert_eq!(
             Period::SundayWeek.start(at(2007, 7, 8, 5)),
             at(2007, 7, 8, 0)
         );
+    }
+
+    #[test]
+    fn resolutions_follow_the_window() {
+        let t = at(2024, 1, 1, 0);
+        let after = |days: i64| Period::for_window(t, t + days * DAY);
+        assert_eq!(after(1), Period::Hour);
+        assert_eq!(after(30), Period::Day);
+        assert_eq!(after(365), Period::Week);
+        assert_eq!(after(3 * 365), Period::Month);
+        assert_eq!(after(10 * 365), Period::Quarter);
+        assert_eq!(after(40 * 365), Period::Year);
     }
 
     #[test]
@@ -285,5 +372,14 @@ pub(crate) mod tests {
         assert_eq!(l.hours().collect::<Vec<_>>(), [0, 3_600, 7_200]);
         assert_eq!(l.with([11_000]).len(), 4);
         assert_eq!(l.hours_in(3_000..7_200).collect::<Vec<_>>(), [3_600]);
+        // 1800 of the first hour, all of the second, 100 s of the third (overlap once).
+        assert_eq!(
+            l.seconds().collect::<Vec<_>>(),
+            [(0, 1_800), (3_600, 3_600), (7_200, 100)]
+        );
+        // An hour with data outside the spans counts whole; a partly logged one keeps its part.
+        let w = l.with([7_250, 11_000]);
+        assert_eq!(w.seconds().last(), Some((10_800, 3_600)));
+        assert_eq!(w.seconds().nth(2), Some((7_200, 100)));
     }
 }

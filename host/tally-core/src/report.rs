@@ -23,12 +23,16 @@ use serde::Serialize;
 use crate::Timestamp;
 use crate::period::{HOUR, Logged, Period, Weekday, hour_of_day};
 use crate::rollup::{FeatureKey, HourRollup, Id, Load, UserHour};
+use crate::zone::Zone;
 
 /// What a group of hours adds up to.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Totals {
-    /// Hours logging was on.
+    /// Hours logging was on (each hour touched counts one).
     pub hours: u64,
+    /// The time logging was on, in hours: partly logged hours count the part logged. Averages
+    /// and utilisation are over this.
+    pub logged_hours: f64,
     pub peak_in_use: u64,
     pub peak_desired: u64,
     /// Licenses in use, time-weighted over the logged hours.
@@ -77,7 +81,7 @@ pub struct HeatCell {
     #[serde(flatten)]
     pub feature: FeatureKey,
     pub weekday: Weekday,
-    /// UTC hour of day, 0..=23.
+    /// Hour of day, 0..=23: UTC, or local with [`heatmap_in`].
     pub hour: usize,
     #[serde(flatten)]
     pub totals: Totals,
@@ -149,7 +153,7 @@ pub fn feature_stats(
             };
             FeatureStats {
                 feature,
-                utilisation_pct: of_issued(totals.used_hours, totals.hours as f64),
+                utilisation_pct: of_issued(totals.used_hours, totals.logged_hours),
                 peak_pct: of_issued(totals.peak_in_use as f64, 1.0),
                 totals,
                 issued,
@@ -179,6 +183,50 @@ pub fn heatmap(hours: &[HourRollup], users: &[UserHour], logged: &Logged) -> Vec
     let groups = fold(hours, users, logged, [], |h| {
         (Weekday::of(h), hour_of_day(h))
     });
+    groups
+        .into_iter()
+        .map(|((feature, (weekday, hour)), acc)| HeatCell {
+            feature,
+            weekday,
+            hour,
+            totals: acc.totals(),
+        })
+        .collect()
+}
+
+/// [`usage_over_time`] in the local calendar of `zone`: days, weeks, months and years start
+/// at local midnight (a day may be 23 or 25 hours), labels are local. Rollup hours are UTC
+/// hours, so in a zone whose offset is not whole hours an hour counts in the period its start
+/// falls in.
+pub fn usage_over_time_in(
+    zone: &Zone,
+    period: Period,
+    hours: &[HourRollup],
+    users: &[UserHour],
+    logged: &Logged,
+) -> Vec<PeriodUsage> {
+    let groups = fold(hours, users, logged, [], |h| zone.period_start(period, h));
+    groups
+        .into_iter()
+        .map(|((feature, start), acc)| PeriodUsage {
+            feature,
+            period,
+            start,
+            label: zone.period_label(period, start),
+            totals: acc.totals(),
+        })
+        .collect()
+}
+
+/// [`heatmap`] in the local weekday and hour of day of `zone` (across daylight-saving changes
+/// an hour keeps its local clock reading).
+pub fn heatmap_in(
+    zone: &Zone,
+    hours: &[HourRollup],
+    users: &[UserHour],
+    logged: &Logged,
+) -> Vec<HeatCell> {
+    let groups = fold(hours, users, logged, [], |h| zone.heat_cell(h));
     groups
         .into_iter()
         .map(|((feature, (weekday, hour)), acc)| HeatCell {
@@ -229,6 +277,7 @@ fn license_hours(seconds: u64) -> f64 {
 #[derive(Debug, Default)]
 struct Acc {
     hours: u64,
+    logged_seconds: u64,
     load: Load,
     users: BTreeSet<Id>,
     hosts: BTreeSet<Id>,
@@ -236,12 +285,13 @@ struct Acc {
 
 impl Acc {
     fn totals(&self) -> Totals {
-        let per_hour = |secs: u64| match self.hours {
+        let per_hour = |secs: u64| match self.logged_seconds {
             0 => 0.0,
-            n => license_hours(secs) / n as f64,
+            n => secs as f64 / n as f64,
         };
         Totals {
             hours: self.hours,
+            logged_hours: license_hours(self.logged_seconds),
             peak_in_use: self.load.peak_in_use,
             peak_desired: self.load.peak_desired,
             avg_in_use: per_hour(self.load.used_seconds),
@@ -266,15 +316,19 @@ fn fold<K: Ord + Clone>(
     key: impl Fn(Timestamp) -> K,
 ) -> BTreeMap<(FeatureKey, K), Acc> {
     // Logged hours per key are the same for every feature: count them once.
-    let mut logged_per_key: BTreeMap<K, u64> = BTreeMap::new();
-    for h in logged.with(hours.iter().map(|r| r.hour)).hours() {
-        *logged_per_key.entry(key(h)).or_default() += 1;
+    let mut logged_per_key: BTreeMap<K, (u64, u64)> = BTreeMap::new();
+    for (h, secs) in logged.with(hours.iter().map(|r| r.hour)).seconds() {
+        let (n, s) = logged_per_key.entry(key(h)).or_default();
+        *n += 1;
+        *s += u64::from(secs);
     }
     let features: BTreeSet<FeatureKey> = hours.iter().map(|r| r.feature).chain(more).collect();
     let mut groups: BTreeMap<(FeatureKey, K), Acc> = BTreeMap::new();
     for &f in &features {
-        for (k, &n) in &logged_per_key {
-            groups.entry((f, k.clone())).or_default().hours = n;
+        for (k, &(n, secs)) in &logged_per_key {
+            let acc = groups.entry((f, k.clone())).or_default();
+            acc.hours = n;
+            acc.logged_seconds = secs;
         }
     }
     for r in hours {
@@ -396,6 +450,82 @@ mod tests {
         // Without an issued count there is no percentage.
         let stats = feature_stats(&r.hours, &r.users, &logged, &BTreeMap::new());
         assert_eq!((stats.len(), stats[0].utilisation_pct), (1, None));
+    }
+
+    /// The first minutes of a live server: 7 minutes polled, 4 licences held throughout and a
+    /// fifth for 55 s (4.13 in use on average, of 5). The hour is logged for 7 minutes, so its
+    /// average is 4.13, not 4.13 × 7/60 = 0.48, and utilisation 82.6 %, not 9.6 %.
+    #[test]
+    fn a_partly_logged_hour_averages_over_the_part_logged() {
+        let t0 = at(2007, 7, 2, 9) + 10 * 60;
+        let s = [
+            session(1, 1, 4, t0, t0 + 420),
+            session(2, 2, 1, t0, t0 + 55),
+        ];
+        let r = rollup(F, t0..t0 + 420, &s, &[]);
+        let logged = Logged::from_ranges([t0..t0 + 420]);
+        let stats = feature_stats(&r.hours, &r.users, &logged, &BTreeMap::from([(F, 5)]));
+        let t = &stats[0].totals;
+        assert_eq!(t.hours, 1);
+        assert!((t.logged_hours - 420.0 / 3_600.0).abs() < 1e-9);
+        assert!(
+            (t.avg_in_use - 1_735.0 / 420.0).abs() < 1e-9,
+            "{}",
+            t.avg_in_use
+        );
+        let pct = stats[0].utilisation_pct.expect("issued");
+        assert!((pct - 100.0 * 1_735.0 / 2_100.0).abs() < 1e-9, "{pct}");
+        // The hourly usage row says the same.
+        let hourly = usage_over_time(Period::Hour, &r.hours, &r.users, &logged);
+        assert!((hourly[0].totals.avg_in_use - 4.131).abs() < 1e-3);
+    }
+
+    /// A server in New York used 09:00-10:00 local every weekday around the spring change
+    /// (Sunday 2026-03-08): 14:00Z before, 13:00Z after. In local hours it is one row, 9.
+    #[test]
+    fn heatmap_in_local_hours_across_dst() {
+        let ny = Zone::parse("America/New_York").expect("known zone");
+        let days = [(3, 5, 14), (3, 6, 14), (3, 9, 13), (3, 10, 13)];
+        let s: Vec<_> = days
+            .iter()
+            .map(|&(m, d, h)| {
+                let start = at(2026, m, d, h);
+                session(1, 1, 1, start, start + HOUR)
+            })
+            .collect();
+        let (from, to) = (at(2026, 3, 5, 0), at(2026, 3, 11, 0));
+        let r = rollup(F, from..to, &s, &[]);
+        let logged = Logged::from_ranges([from..to]);
+        let cells = heatmap_in(&ny, &r.hours, &r.users, &logged);
+        let busy: Vec<(Weekday, usize)> = cells
+            .iter()
+            .filter(|c| c.totals.used_hours > 0.0)
+            .map(|c| (c.weekday, c.hour))
+            .collect();
+        assert_eq!(
+            busy,
+            [
+                (Weekday::Monday, 9),
+                (Weekday::Tuesday, 9),
+                (Weekday::Thursday, 9),
+                (Weekday::Friday, 9)
+            ]
+        );
+        // In UTC the same use is split over 13 and 14.
+        let utc = heatmap(&r.hours, &r.users, &logged);
+        let hours: BTreeSet<usize> = utc
+            .iter()
+            .filter(|c| c.totals.used_hours > 0.0)
+            .map(|c| c.hour)
+            .collect();
+        assert_eq!(hours, BTreeSet::from([13, 14]));
+        // Days are local: Sunday 03-08 has 23 logged hours.
+        let daily = usage_over_time_in(&ny, Period::Day, &r.hours, &r.users, &logged);
+        let sunday = daily
+            .iter()
+            .find(|d| d.label == "2026-03-08")
+            .expect("a row per day");
+        assert_eq!(sunday.totals.hours, 23);
     }
 
     #[test]

@@ -265,7 +265,7 @@ impl Grain {
         match period {
             Period::Hour => Grain::Hour,
             Period::Day | Period::Week | Period::SundayWeek => Grain::Day,
-            Period::Month | Period::Year => Grain::Month,
+            Period::Month | Period::Quarter | Period::Year => Grain::Month,
         }
     }
 

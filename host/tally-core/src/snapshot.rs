@@ -57,6 +57,12 @@ pub struct Feature {
     pub kind: FeatureKind,
 }
 
+/// Licenses of a feature free for anyone now: issued less those in use and those reserved for
+/// someone; `None` when the issued count is unknown (uncounted licenses), never a guess.
+pub fn available(issued: Option<u32>, in_use: u32, reserved: u32) -> Option<u32> {
+    issued.map(|n| n.saturating_sub(in_use).saturating_sub(reserved))
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Checkout {
     pub feature: String,
@@ -144,6 +150,13 @@ impl Snapshot {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn available_is_issued_less_used_and_reserved() {
+        assert_eq!(available(Some(10), 3, 2), Some(5));
+        assert_eq!(available(Some(4), 3, 2), Some(0));
+        assert_eq!(available(None, 3, 0), None);
+    }
 
     fn server(status: ServerStatus, message: Option<&str>) -> LicenseServer {
         LicenseServer {

@@ -6,7 +6,7 @@
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use wasmtime::component::{Component, Linker, ResourceTable};
@@ -25,7 +25,11 @@ const TICK: Duration = Duration::from_millis(5);
 /// Guest stderr kept to explain a panic; more is a trap, not a host allocation.
 const STDERR_CAPACITY: usize = 64 * 1024;
 /// Instances that may be alive at once (concurrent imports and polls).
-const MAX_INSTANCES: u32 = 128;
+pub const MAX_INSTANCES: u32 = 128;
+/// How long a call waits for a free instance before it is refused as busy: long enough to
+/// ride out a burst of short calls, short enough that a caller answers (an HTTP 503) while
+/// its client still listens.
+pub const BUSY_WAIT: Duration = Duration::from_secs(10);
 /// Native stack a guest may use before it traps with a stack overflow. Calls are synchronous,
 /// so wasm runs on the calling thread's stack: 2 MiB for tokio and std threads, the smallest
 /// that call plugins. Half goes to the guest, half stays for the host frames below the call
@@ -40,6 +44,26 @@ pub struct PluginEngine {
     linker: Arc<Linker<HostState>>,
     precompiled: Option<Arc<Precompiled>>,
     ticker: Arc<Ticker>,
+    slots: Arc<Slots>,
+}
+
+/// How many plugin instances may live at once and how long a call waits for one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EngineOptions {
+    /// Instances alive at once: each import run holds one for its whole file, each poll,
+    /// sniff or describe one for its call.
+    pub instances: u32,
+    /// How long a call waits for a free instance before [`CallError::Busy`].
+    pub busy_wait: Duration,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions {
+            instances: MAX_INSTANCES,
+            busy_wait: BUSY_WAIT,
+        }
+    }
 }
 
 impl std::fmt::Debug for PluginEngine {
@@ -57,12 +81,21 @@ const KEEP_RESIDENT: usize = 1 << 20;
 impl PluginEngine {
     /// `cache`: a directory for compiled plugins, reused across processes (see [`Precompiled`]).
     pub fn new(cache: Option<&Path>) -> wasmtime::Result<PluginEngine> {
+        PluginEngine::with_options(cache, EngineOptions::default())
+    }
+
+    /// [`PluginEngine::new`] with other instance limits.
+    pub fn with_options(
+        cache: Option<&Path>,
+        options: EngineOptions,
+    ) -> wasmtime::Result<PluginEngine> {
+        let instances = options.instances.max(1);
         let mut pool = PoolingAllocationConfig::default();
-        pool.total_component_instances(MAX_INSTANCES)
-            .total_core_instances(MAX_INSTANCES * 8)
-            .total_memories(MAX_INSTANCES * 2)
-            .total_tables(MAX_INSTANCES * 4)
-            .total_stacks(MAX_INSTANCES)
+        pool.total_component_instances(instances)
+            .total_core_instances(instances * 8)
+            .total_memories(instances * 2)
+            .total_tables(instances * 4)
+            .total_stacks(instances)
             .max_memory_size(MAX_MEMORY_MIB as usize * 1024 * 1024)
             .linear_memory_keep_resident(KEEP_RESIDENT)
             .table_keep_resident(KEEP_RESIDENT);
@@ -99,6 +132,18 @@ impl PluginEngine {
             linker: Arc::new(linker),
             precompiled,
             ticker,
+            slots: Arc::new(Slots::new(instances, options.busy_wait)),
+        })
+    }
+
+    /// Takes one of the engine's instances for `plugin`, waiting up to the engine's busy wait
+    /// for one to be freed. Running out is back-pressure, not the plugin's fault: the error is
+    /// [`CallError::Busy`], which never counts towards a quarantine.
+    pub(crate) fn slot(&self, plugin: &str) -> Result<Slot, CallError> {
+        Slots::take(&self.slots).map_err(|waited| CallError::Busy {
+            plugin: plugin.into(),
+            instances: self.slots.capacity,
+            waited_ms: waited.as_millis() as u64,
         })
     }
 
@@ -181,6 +226,18 @@ impl PluginEngine {
     pub fn classify(store: &Store<HostState>, error: &wasmtime::Error) -> CallError {
         let state = store.data();
         let plugin = state.plugin.clone();
+        // The pool ran out of some resource the slots do not count (a component with many
+        // core instances or memories): back-pressure too, never a trap.
+        if error
+            .downcast_ref::<wasmtime::PoolConcurrencyLimitError>()
+            .is_some()
+        {
+            return CallError::Busy {
+                plugin,
+                instances: 0,
+                waited_ms: 0,
+            };
+        }
         if state.memory_exceeded {
             return CallError::MemoryLimit {
                 plugin,
@@ -221,12 +278,15 @@ fn panic_message(stderr: &[u8]) -> Option<String> {
 /// Compiled plugins on disk, one file per component and engine: named by the component's
 /// sha256 and a hash of what makes compiled code compatible (wasmtime's version, the engine
 /// configuration, the host CPU's features), so a changed plugin, upgrade or setting never
-/// reuses stale code. Loading one maps the file into memory, ready to run: 0.3–0.5 ms instead
-/// of 100–400 ms of compilation (wasmtime's own cache decompresses and copies: 1–5 ms).
+/// reuses stale code. Beside each file, `.mac` holds an HMAC-SHA256 of its bytes under a key
+/// of this cache directory (`key`, random, made once): compiled code runs as it is, so a
+/// flipped bit, a truncated write or a file from elsewhere would crash the process (SIGILL)
+/// or worse; a file whose MAC does not match is compiled again instead.
 #[derive(Debug)]
 pub struct Precompiled {
     dir: PathBuf,
     engine_key: String,
+    mac_key: OnceLock<Option<[u8; 32]>>,
 }
 
 impl Precompiled {
@@ -236,6 +296,7 @@ impl Precompiled {
         Precompiled {
             dir: dir.to_path_buf(),
             engine_key: format!("{:016x}", hasher.finish()),
+            mac_key: OnceLock::new(),
         }
     }
 
@@ -247,24 +308,192 @@ impl Precompiled {
         ))
     }
 
-    /// Maps a file this cache wrote. wasmtime checks its header and the engine compatibility;
-    /// what it cannot check is that the code is what it compiled, so the cache directory must
-    /// be as trusted as the `tally` binary (it is the user's own cache directory). A mapped
-    /// file must not change in place: `store` only ever replaces files by rename.
-    #[allow(unsafe_code)]
-    fn load(&self, engine: &Engine, path: &Path) -> wasmtime::Result<Component> {
-        // SAFETY: `path` holds the output of `Component::serialize` written by `store` for
-        // this engine's compatibility key, and is never modified in place; see above for trust.
-        unsafe { Component::deserialize_file(engine, path) }
+    fn mac_path(path: &Path) -> PathBuf {
+        path.with_extension("cwasm.mac")
     }
 
-    /// Writes atomically: a concurrent `tally` never maps a half-written file.
+    /// The cache's key, made on first use (readable by its owner only); `None` when the
+    /// directory cannot hold one, and then nothing is cached.
+    fn key(&self) -> Option<[u8; 32]> {
+        *self
+            .mac_key
+            .get_or_init(|| match read_or_make_key(&self.dir) {
+                Ok(key) => Some(key),
+                Err(e) => {
+                    tracing::warn!(
+                        "compiled plugins are not cached: no key in {}: {e}",
+                        self.dir.display()
+                    );
+                    None
+                }
+            })
+    }
+
+    /// Loads a file this cache wrote, after checking its MAC: the bytes checked are the bytes
+    /// loaded (read once into memory), so the file cannot change in between.
+    #[allow(unsafe_code)]
+    fn load(&self, engine: &Engine, path: &Path) -> wasmtime::Result<Component> {
+        let key = self
+            .key()
+            .ok_or_else(|| wasmtime::format_err!("no cache key"))?;
+        let bytes = std::fs::read(path)?;
+        let expected = std::fs::read_to_string(Self::mac_path(path))?;
+        if hex::encode(hmac_sha256(&key, &bytes)) != expected.trim() {
+            wasmtime::bail!("its MAC does not match: damaged or not written by this cache");
+        }
+        // SAFETY: `bytes` carry this cache's MAC, so they are the output of
+        // `Component::serialize` that `store` wrote for this engine's compatibility key, and
+        // wasmtime checks that key again. The cache key is as private as the user's cache.
+        unsafe { Component::deserialize(engine, &bytes) }
+    }
+
+    /// Writes atomically, the MAC first: a concurrent `tally` never loads a half-written file,
+    /// and a file never has a MAC that is not its own for longer than a rename.
     fn store(&self, path: &Path, component: &Component) -> wasmtime::Result<()> {
+        let key = self
+            .key()
+            .ok_or_else(|| wasmtime::format_err!("no cache key"))?;
         std::fs::create_dir_all(&self.dir)?;
-        let partial = path.with_extension(format!("partial-{}", std::process::id()));
-        std::fs::write(&partial, component.serialize()?)?;
-        std::fs::rename(&partial, path)?;
+        let bytes = component.serialize()?;
+        let partial = |p: &Path| p.with_extension(format!("partial-{}", std::process::id()));
+        let mac_path = Self::mac_path(path);
+        std::fs::write(partial(&mac_path), hex::encode(hmac_sha256(&key, &bytes)))?;
+        std::fs::write(partial(path), &bytes)?;
+        std::fs::rename(partial(&mac_path), &mac_path)?;
+        std::fs::rename(partial(path), path)?;
         Ok(())
+    }
+}
+
+/// The key in `dir/key`, made from the operating system's randomness if missing.
+fn read_or_make_key(dir: &Path) -> std::io::Result<[u8; 32]> {
+    use std::io::Write;
+    let path = dir.join("key");
+    if let Ok(text) = std::fs::read_to_string(&path)
+        && let Ok(bytes) = hex::decode(text.trim())
+        && let Ok(key) = <[u8; 32]>::try_from(bytes)
+    {
+        return Ok(key);
+    }
+    std::fs::create_dir_all(dir)?;
+    let mut key = [0u8; 32];
+    getrandom::getrandom(&mut key).map_err(|e| std::io::Error::other(e.to_string()))?;
+    let partial = path.with_extension(format!("partial-{}", std::process::id()));
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options
+        .open(&partial)?
+        .write_all(hex::encode(key).as_bytes())?;
+    // Another process may have made one meanwhile: the first rename wins, and the key in
+    // place is the one every process reads.
+    match std::fs::hard_link(&partial, &path) {
+        Ok(()) => {
+            std::fs::remove_file(&partial)?;
+            Ok(key)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            std::fs::remove_file(&partial)?;
+            let text = std::fs::read_to_string(&path)?;
+            hex::decode(text.trim())
+                .ok()
+                .and_then(|b| <[u8; 32]>::try_from(b).ok())
+                .ok_or_else(|| std::io::Error::other(format!("{} is not a key", path.display())))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// HMAC-SHA256 (RFC 2104) with a key of at most 64 bytes (the block size).
+fn hmac_sha256(key: &[u8], data: &[u8]) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    debug_assert!(key.len() <= 64);
+    let mut inner_pad = [0x36u8; 64];
+    let mut outer_pad = [0x5cu8; 64];
+    for (i, k) in key.iter().enumerate() {
+        inner_pad[i] ^= k;
+        outer_pad[i] ^= k;
+    }
+    let inner = Sha256::new()
+        .chain_update(inner_pad)
+        .chain_update(data)
+        .finalize();
+    Sha256::new()
+        .chain_update(outer_pad)
+        .chain_update(inner)
+        .finalize()
+        .into()
+}
+
+/// The engine's instances as a counting semaphore with a bounded queue: a call that finds
+/// none free waits (at most `wait`), and when as many calls wait as there are instances, the
+/// next is refused at once rather than queued without end.
+#[derive(Debug)]
+struct Slots {
+    capacity: u32,
+    wait: Duration,
+    state: Mutex<SlotCount>,
+    freed: Condvar,
+}
+
+#[derive(Debug)]
+struct SlotCount {
+    free: u32,
+    waiting: u32,
+}
+
+/// One instance's place, given back when dropped.
+#[derive(Debug)]
+pub(crate) struct Slot(Arc<Slots>);
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut count = self.0.state.lock().unwrap_or_else(|p| p.into_inner());
+        count.free += 1;
+        drop(count);
+        self.0.freed.notify_one();
+    }
+}
+
+impl Slots {
+    fn new(capacity: u32, wait: Duration) -> Slots {
+        Slots {
+            capacity,
+            wait,
+            state: Mutex::new(SlotCount {
+                free: capacity,
+                waiting: 0,
+            }),
+            freed: Condvar::new(),
+        }
+    }
+
+    /// A slot, or how long the caller waited in vain.
+    fn take(slots: &Arc<Slots>) -> Result<Slot, Duration> {
+        let start = Instant::now();
+        let mut count = slots.state.lock().unwrap_or_else(|p| p.into_inner());
+        if count.free == 0 && count.waiting >= slots.capacity {
+            return Err(Duration::ZERO);
+        }
+        count.waiting += 1;
+        loop {
+            if count.free > 0 {
+                count.free -= 1;
+                count.waiting -= 1;
+                return Ok(Slot(slots.clone()));
+            }
+            let left = slots.wait.saturating_sub(start.elapsed());
+            if left.is_zero() {
+                count.waiting -= 1;
+                return Err(start.elapsed());
+            }
+            count = slots
+                .freed
+                .wait_timeout(count, left)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
     }
 }
 
@@ -390,39 +619,70 @@ mod tests {
     }
 
     #[test]
+    fn hmac_sha256_matches_rfc_4231() {
+        // Test case 2.
+        assert_eq!(
+            hex::encode(super::hmac_sha256(b"Jefe", b"what do ya want for nothing?")),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+    }
+
+    #[test]
     fn precompiled_plugins_are_reused_and_damaged_ones_compiled_again() {
         let cache = tempfile::tempdir().expect("temp dir");
         let engine = super::PluginEngine::new(Some(cache.path())).expect("engine");
         let p = &tally_plugin_artifacts::FIRST_PARTY[0];
         let sha256 = crate::sha256_hex(p.component);
         let files = || {
-            std::fs::read_dir(cache.path())
+            let mut names: Vec<String> = std::fs::read_dir(cache.path())
                 .expect("cache dir")
-                .map(|e| e.expect("entry").path())
-                .collect::<Vec<_>>()
+                .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+                .collect();
+            names.sort();
+            names
         };
 
         let compiled = engine.compile(p.component, &sha256).expect("compiles");
-        let [file] = files().try_into().expect("one cached file");
+        let [file, mac, key]: [String; 3] = files().try_into().expect("three files");
         assert!(
-            file.to_string_lossy().contains(&sha256),
-            "{}",
-            file.display()
+            file.starts_with(&sha256) && file.ends_with(".cwasm"),
+            "{file}"
         );
-        let mapped = engine.compile(p.component, &sha256).expect("loads");
+        assert_eq!(mac, format!("{file}.mac"));
+        assert_eq!(key, "key");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(cache.path().join("key"))
+                .expect("key")
+                .permissions();
+            assert_eq!(mode.mode() & 0o777, 0o600, "the key is its owner's only");
+        }
+        let file = cache.path().join(file);
+        let written = std::fs::read(&file).expect("cached");
+        let loaded = engine.compile(p.component, &sha256).expect("loads");
         assert_eq!(
-            mapped.component_type().exports(engine.engine()).count(),
+            loaded.component_type().exports(engine.engine()).count(),
             compiled.component_type().exports(engine.engine()).count()
         );
 
         // A damaged file (a crash of another tool, a full disk) is replaced, never trusted.
-        // (Not while mapped: changing a mapped file in place is what `store` never does.)
-        drop((compiled, mapped));
+        drop((compiled, loaded));
         std::fs::write(&file, b"not a compiled component").expect("damage");
         engine
             .compile(p.component, &sha256)
             .expect("compiles again");
-        assert!(std::fs::metadata(&file).expect("rewritten").len() > 1024);
-        assert_eq!(files().len(), 1, "no partial files left behind");
+        assert_eq!(std::fs::read(&file).expect("rewritten"), written);
+        assert_eq!(files().len(), 3, "no partial files left behind");
+
+        // A MAC from another cache's key does not pass either.
+        std::fs::write(cache.path().join("key"), "00".repeat(32)).expect("other key");
+        let other = super::PluginEngine::new(Some(cache.path())).expect("engine");
+        let mac_before = std::fs::read(cache.path().join(&mac)).expect("mac");
+        other.compile(p.component, &sha256).expect("compiles again");
+        assert_ne!(
+            std::fs::read(cache.path().join(&mac)).expect("mac"),
+            mac_before
+        );
     }
 }

@@ -101,6 +101,18 @@ pub enum CallError {
     Internal { plugin: String, message: String },
     #[error("plugin `{plugin}` cannot be used: {message}")]
     Unavailable { plugin: String, message: String },
+    /// Every plugin instance of the process was in use for as long as the call could wait:
+    /// try again later (an HTTP caller answers 503 with Retry-After). Not the plugin's fault;
+    /// it never counts towards a quarantine. `instances` is 0 when wasmtime's pool itself ran
+    /// out.
+    #[error(
+        "plugin `{plugin}` is busy: all {instances} plugin instances are in use (waited {waited_ms} ms); try again later"
+    )]
+    Busy {
+        plugin: String,
+        instances: u32,
+        waited_ms: u64,
+    },
     /// Refused without calling the guest: it trapped [`QUARANTINE_AFTER`] times in a row.
     #[error(
         "plugin `{plugin}` is quarantined after {QUARANTINE_AFTER} traps in a row (the last: {reason}); reload it to use it again"
@@ -122,6 +134,7 @@ impl CallError {
             | CallError::Unsupported { plugin, .. }
             | CallError::Internal { plugin, .. }
             | CallError::Unavailable { plugin, .. }
+            | CallError::Busy { plugin, .. }
             | CallError::Quarantined { plugin, .. } => plugin,
         }
     }
@@ -134,6 +147,12 @@ impl CallError {
             Some(rest) => rest.to_string(),
             None => text,
         }
+    }
+
+    /// True when the call was refused for want of a free instance: the caller may retry later
+    /// (HTTP: 503 with Retry-After).
+    pub fn is_busy(&self) -> bool {
+        matches!(self, CallError::Busy { .. })
     }
 
     /// True when the guest misbehaved (the instance is gone), as opposed to refusing the input.
@@ -195,6 +214,11 @@ mod tests {
             CallError::Unavailable {
                 plugin: p(),
                 message: m(),
+            },
+            CallError::Busy {
+                plugin: p(),
+                instances: 1,
+                waited_ms: 1,
             },
             CallError::Quarantined {
                 plugin: p(),

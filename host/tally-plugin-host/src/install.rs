@@ -225,6 +225,9 @@ impl PluginDir {
         if let Err(e) = dir.read_grants() {
             errors.push(e);
         }
+        // Known before the installed plugins load: they never outrank a built-in format's
+        // own reader unless they replace it by id.
+        dir.registry.set_first_party(builtins.iter().map(|b| b.id));
         let (_, load_errors) = dir.registry.add_all(root);
         errors.extend(load_errors);
         for builtin in builtins {

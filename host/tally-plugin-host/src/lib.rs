@@ -13,11 +13,12 @@
 //!
 //! A misbehaving guest (endless loop, memory bomb, panic, absurd result) costs its own instance
 //! and becomes a [`CallError`] naming the plugin; the host carries on.
-// One audited exception: `engine::Precompiled::load` maps compiled plugins.
+// One audited exception: `engine::Precompiled::load` loads compiled plugins it verified.
 #![deny(unsafe_code)]
 
 mod audit;
 mod capabilities;
+mod command;
 mod engine;
 mod error;
 mod http;
@@ -29,17 +30,22 @@ mod registry;
 mod since_v0_1_0;
 mod since_v0_2_0;
 mod since_v0_3_0;
+mod since_v0_4_0;
 mod validate;
 
 pub use audit::{AuditEntry, AuditLog};
 pub use capabilities::{Capabilities, Grants};
-pub use engine::PluginEngine;
+pub use command::{CommandError, expand as expand_command};
+pub use engine::{BUSY_WAIT, EngineOptions, MAX_INSTANCES, PluginEngine};
 pub use error::{CallError, LoadError, ManifestError};
 pub use http::{MAX_CALL_BYTES, MAX_REQUEST_BODY, MAX_RESPONSE_BODY};
-pub use import::{BYTES_PER_RECORD, ImportConfig, ImportRun, RECORDS_PER_LINE};
+pub use import::{
+    BYTES_PER_RECORD, ImportConfig, ImportRun, MAX_LINE_BYTES, MAX_NAME_BYTES, MAX_TEXT_BYTES,
+    RECORDS_PER_LINE,
+};
 pub use install::{Builtin, ChangeError, Package, PluginDir, PluginView};
 pub use manifest::{Limits, Manifest, World, sha256_hex};
-pub use plugin::{LoadedPlugin, PluginInfo, Sniff};
+pub use plugin::{LoadedPlugin, PluginInfo, SNIFF_TIMEOUT_MS, Sniff};
 pub use registry::{Entry, PluginHealth, QUARANTINE_AFTER, Registry, SNIFF_BYTES, Source};
 
 /// The WIT tracks this host can load, oldest first: the last is the latest, the one the SDK
@@ -48,4 +54,5 @@ pub const SUPPORTED_TRACKS: &[&str] = &[
     since_v0_1_0::TRACK,
     since_v0_2_0::TRACK,
     since_v0_3_0::TRACK,
+    since_v0_4_0::TRACK,
 ];

@@ -11,6 +11,7 @@ use crate::manifest::{Manifest, World};
 use crate::since_v0_1_0 as v0_1_0;
 use crate::since_v0_2_0 as v0_2_0;
 use crate::since_v0_3_0 as v0_3_0;
+use crate::since_v0_4_0 as v0_4_0;
 use tally_core::Snapshot;
 
 /// What a plugin's `describe` returns.
@@ -28,11 +29,16 @@ pub struct Sniff {
     pub confidence: f32,
 }
 
+/// The deadline of one `sniff` call (or the plugin's own, if shorter).
+pub const SNIFF_TIMEOUT_MS: u32 = 200;
+
 /// The component, instantiated cheaply per call through its `InstancePre`: one variant per
-/// world and WIT track (no suffix: the latest, 0.3.0; `V2`: 0.2.0; `V1`: 0.1.0).
+/// world and WIT track (no suffix: the latest, 0.4.0; `V3`: 0.3.0; `V2`: 0.2.0; `V1`: 0.1.0).
 pub(crate) enum Pre {
-    Importer(v0_3_0::importer::ImporterPre<crate::engine::HostState>),
-    Poller(v0_3_0::poller::PollerPre<crate::engine::HostState>),
+    Importer(v0_4_0::importer::ImporterPre<crate::engine::HostState>),
+    Poller(v0_4_0::poller::PollerPre<crate::engine::HostState>),
+    ImporterV3(v0_3_0::importer::ImporterPre<crate::engine::HostState>),
+    PollerV3(v0_3_0::poller::PollerPre<crate::engine::HostState>),
     ImporterV2(v0_2_0::importer::ImporterPre<crate::engine::HostState>),
     PollerV2(v0_2_0::poller::PollerPre<crate::engine::HostState>),
     ImporterV1(v0_1_0::importer::ImporterPre<crate::engine::HostState>),
@@ -40,13 +46,15 @@ pub(crate) enum Pre {
 }
 
 /// Every track's exports: a component must export exactly one of them.
-const EXPORTS: [(&str, World, &str); 6] = [
+const EXPORTS: [(&str, World, &str); 8] = [
     (v0_1_0::IMPORTER_EXPORT, World::Importer, v0_1_0::TRACK),
     (v0_1_0::POLLER_EXPORT, World::Poller, v0_1_0::TRACK),
     (v0_2_0::IMPORTER_EXPORT, World::Importer, v0_2_0::TRACK),
     (v0_2_0::POLLER_EXPORT, World::Poller, v0_2_0::TRACK),
     (v0_3_0::IMPORTER_EXPORT, World::Importer, v0_3_0::TRACK),
     (v0_3_0::POLLER_EXPORT, World::Poller, v0_3_0::TRACK),
+    (v0_4_0::IMPORTER_EXPORT, World::Importer, v0_4_0::TRACK),
+    (v0_4_0::POLLER_EXPORT, World::Poller, v0_4_0::TRACK),
 ];
 
 pub struct LoadedPlugin {
@@ -150,11 +158,17 @@ impl LoadedPlugin {
             .instantiate_pre(&compiled)
             .map_err(link_err)?;
         let pre = match (world, track.to_string().as_str()) {
+            (World::Importer, v0_4_0::TRACK) => {
+                Pre::Importer(v0_4_0::importer::ImporterPre::new(instance_pre).map_err(link_err)?)
+            }
+            (World::Poller, v0_4_0::TRACK) => {
+                Pre::Poller(v0_4_0::poller::PollerPre::new(instance_pre).map_err(link_err)?)
+            }
             (World::Importer, v0_3_0::TRACK) => {
-                Pre::Importer(v0_3_0::importer::ImporterPre::new(instance_pre).map_err(link_err)?)
+                Pre::ImporterV3(v0_3_0::importer::ImporterPre::new(instance_pre).map_err(link_err)?)
             }
             (World::Poller, v0_3_0::TRACK) => {
-                Pre::Poller(v0_3_0::poller::PollerPre::new(instance_pre).map_err(link_err)?)
+                Pre::PollerV3(v0_3_0::poller::PollerPre::new(instance_pre).map_err(link_err)?)
             }
             (World::Importer, v0_2_0::TRACK) => {
                 Pre::ImporterV2(v0_2_0::importer::ImporterPre::new(instance_pre).map_err(link_err)?)
@@ -172,7 +186,7 @@ impl LoadedPlugin {
         // No grant, no access: only what the manifest declares and the operator granted (the
         // check above refused the load otherwise), and only for the world that has `http`.
         let http: Arc<[String]> = match pre {
-            Pre::Poller(_) | Pre::PollerV2(_) => manifest
+            Pre::Poller(_) | Pre::PollerV3(_) | Pre::PollerV2(_) => manifest
                 .capabilities
                 .http
                 .iter()
@@ -224,11 +238,28 @@ impl LoadedPlugin {
             &Instance,
         ) -> wasmtime::Result<R>,
     ) -> Result<R, CallError> {
-        let mut store = self.store();
+        self.with_instance_limited(self.manifest.limits, f)
+    }
+
+    /// [`LoadedPlugin::with_instance`] under other limits than the manifest's.
+    fn with_instance_limited<R>(
+        &self,
+        limits: crate::manifest::Limits,
+        f: impl FnOnce(
+            &mut wasmtime::Store<crate::engine::HostState>,
+            &Pre,
+            &Instance,
+        ) -> wasmtime::Result<R>,
+    ) -> Result<R, CallError> {
+        // Held until the store (and its instance) is dropped, at the end of this function.
+        let _slot = self.engine.slot(self.id())?;
+        let mut store = self.engine.store(self.id(), limits, self.http.clone());
         let _ticking = PluginEngine::arm(&mut store);
         let instance = match &self.pre {
             Pre::Importer(pre) => pre.instantiate(&mut store).map(Instance::Importer),
             Pre::Poller(pre) => pre.instantiate(&mut store).map(Instance::Poller),
+            Pre::ImporterV3(pre) => pre.instantiate(&mut store).map(Instance::ImporterV3),
+            Pre::PollerV3(pre) => pre.instantiate(&mut store).map(Instance::PollerV3),
             Pre::ImporterV2(pre) => pre.instantiate(&mut store).map(Instance::ImporterV2),
             Pre::PollerV2(pre) => pre.instantiate(&mut store).map(Instance::PollerV2),
             Pre::ImporterV1(pre) => pre.instantiate(&mut store).map(Instance::ImporterV1),
@@ -247,8 +278,10 @@ impl LoadedPlugin {
     fn describe(&self) -> Result<PluginInfo, CallError> {
         self.with_instance(|store, _, instance| {
             let info = match instance {
-                Instance::Importer(i) => i.tally_plugin0_3_0_log_importer().call_describe(store),
-                Instance::Poller(p) => p.tally_plugin0_3_0_status_poller().call_describe(store),
+                Instance::Importer(i) => i.tally_plugin0_4_0_log_importer().call_describe(store),
+                Instance::Poller(p) => p.tally_plugin0_4_0_status_poller().call_describe(store),
+                Instance::ImporterV3(i) => i.tally_plugin0_3_0_log_importer().call_describe(store),
+                Instance::PollerV3(p) => p.tally_plugin0_3_0_status_poller().call_describe(store),
                 Instance::ImporterV2(i) => i.tally_plugin_log_importer().call_describe(store),
                 Instance::PollerV2(p) => p.tally_plugin_status_poller().call_describe(store),
                 Instance::ImporterV1(i) => i.tally_plugin_log_importer().call_describe(store),
@@ -264,21 +297,40 @@ impl LoadedPlugin {
     /// invalid result.
     pub fn sniff(&self, head: &[u8]) -> Result<Option<Sniff>, CallError> {
         let plugin = self.id();
+        // Sniffing 4 KiB takes microseconds; a plugin that takes longer would delay every
+        // auto-detected import, so it gets a deadline of its own.
+        let limits = crate::manifest::Limits {
+            timeout_ms: self.manifest.limits.timeout_ms.min(SNIFF_TIMEOUT_MS),
+            ..self.manifest.limits
+        };
         self.health.call(plugin, || {
-            let sniffed = self.with_instance(|store, _, instance| match instance {
-                Instance::Importer(i) => i.tally_plugin0_3_0_log_importer().call_sniff(store, head),
-                Instance::Poller(p) => p.tally_plugin0_3_0_status_poller().call_sniff(store, head),
-                Instance::ImporterV2(i) => i.tally_plugin_log_importer().call_sniff(store, head),
-                Instance::PollerV2(p) => p.tally_plugin_status_poller().call_sniff(store, head),
-                Instance::ImporterV1(i) => i
-                    .tally_plugin_log_importer()
-                    .call_sniff(store, head)
-                    .map(|c| v0_1_0::sniffed(c, &self.info)),
-                Instance::PollerV1(p) => p
-                    .tally_plugin_status_poller()
-                    .call_sniff(store, head)
-                    .map(|c| v0_1_0::sniffed(c, &self.info)),
-            })?;
+            let sniffed =
+                self.with_instance_limited(limits, |store, _, instance| match instance {
+                    Instance::Importer(i) => {
+                        i.tally_plugin0_4_0_log_importer().call_sniff(store, head)
+                    }
+                    Instance::Poller(p) => {
+                        p.tally_plugin0_4_0_status_poller().call_sniff(store, head)
+                    }
+                    Instance::ImporterV3(i) => {
+                        i.tally_plugin0_3_0_log_importer().call_sniff(store, head)
+                    }
+                    Instance::PollerV3(p) => {
+                        p.tally_plugin0_3_0_status_poller().call_sniff(store, head)
+                    }
+                    Instance::ImporterV2(i) => {
+                        i.tally_plugin_log_importer().call_sniff(store, head)
+                    }
+                    Instance::PollerV2(p) => p.tally_plugin_status_poller().call_sniff(store, head),
+                    Instance::ImporterV1(i) => i
+                        .tally_plugin_log_importer()
+                        .call_sniff(store, head)
+                        .map(|c| v0_1_0::sniffed(c, &self.info)),
+                    Instance::PollerV1(p) => p
+                        .tally_plugin_status_poller()
+                        .call_sniff(store, head)
+                        .map(|c| v0_1_0::sniffed(c, &self.info)),
+                })?;
             let Some(sniffed) = sniffed else {
                 return Ok(None);
             };
@@ -314,6 +366,10 @@ impl LoadedPlugin {
         let plugin = self.id();
         let result = self.with_instance(|store, _, instance| match instance {
             Instance::Poller(p) => p
+                .tally_plugin0_4_0_status_poller()
+                .call_parse_status(store, output, now)
+                .map(Some),
+            Instance::PollerV3(p) => p
                 .tally_plugin0_3_0_status_poller()
                 .call_parse_status(store, output, now)
                 .map(Some),
@@ -325,7 +381,10 @@ impl LoadedPlugin {
                 .tally_plugin_status_poller()
                 .call_parse_status(store, output, now)
                 .map(Some),
-            Instance::Importer(_) | Instance::ImporterV2(_) | Instance::ImporterV1(_) => Ok(None),
+            Instance::Importer(_)
+            | Instance::ImporterV3(_)
+            | Instance::ImporterV2(_)
+            | Instance::ImporterV1(_) => Ok(None),
         })?;
         // An importer is refused by the host: no guest call, nothing counted.
         let Some(result) = result else {
@@ -343,7 +402,10 @@ impl LoadedPlugin {
     /// limited to the hosts declared and granted. The result is bounded by what it fetched.
     pub fn poll(&self, host: &str, port: Option<u16>, now: i64) -> Result<Snapshot, CallError> {
         let plugin = self.id();
-        if !matches!(self.pre, Pre::Poller(_) | Pre::PollerV2(_)) {
+        if !matches!(
+            self.pre,
+            Pre::Poller(_) | Pre::PollerV3(_) | Pre::PollerV2(_)
+        ) {
             // Refused by the host: no guest call, nothing counted.
             return Err(CallError::Unavailable {
                 plugin: plugin.into(),
@@ -363,6 +425,10 @@ impl LoadedPlugin {
             let (result, fetched) = self.with_instance(|store, _, instance| {
                 let result = match instance {
                     Instance::Poller(p) => {
+                        p.tally_plugin0_4_0_status_poller()
+                            .call_poll(&mut *store, &server, now)?
+                    }
+                    Instance::PollerV3(p) => {
                         p.tally_plugin0_3_0_status_poller()
                             .call_poll(&mut *store, &server, now)?
                     }
@@ -391,13 +457,13 @@ impl LoadedPlugin {
         bytes: u64,
     ) -> Result<Snapshot, CallError> {
         let plugin = self.id();
-        let wire = result.map_err(|e| v0_3_0::guest_error(plugin, e))?;
+        let wire = result.map_err(|e| v0_4_0::guest_error(plugin, e))?;
         let invalid = |message: String| CallError::InvalidResult {
             plugin: plugin.into(),
             message,
         };
         let strings = wire.strings.len();
-        let snapshot = v0_3_0::snapshot(wire).map_err(|sym| {
+        let snapshot = v0_4_0::snapshot(wire).map_err(|sym| {
             invalid(format!(
                 "string index {sym} out of range ({strings} strings)"
             ))
@@ -415,8 +481,10 @@ impl LoadedPlugin {
 }
 
 pub(crate) enum Instance {
-    Importer(v0_3_0::importer::Importer),
-    Poller(v0_3_0::poller::Poller),
+    Importer(v0_4_0::importer::Importer),
+    Poller(v0_4_0::poller::Poller),
+    ImporterV3(v0_3_0::importer::Importer),
+    PollerV3(v0_3_0::poller::Poller),
     ImporterV2(v0_2_0::importer::Importer),
     PollerV2(v0_2_0::poller::Poller),
     ImporterV1(v0_1_0::importer::Importer),

@@ -2,7 +2,7 @@
 //! plugin: a plugin that fails any check is not registered, and the error says why. A plugin
 //! that traps [`QUARANTINE_AFTER`] times in a row is quarantined until it is reloaded.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock, RwLock};
@@ -157,6 +157,11 @@ pub struct Registry {
     engine: PluginEngine,
     grants: RwLock<Grants>,
     plugins: RwLock<Arc<BTreeMap<String, Entry>>>,
+    /// Ids of the plugins built into the binary (whether or not the operator replaced one
+    /// with a plugin of the same id: that is the operator's choice).
+    first_party: RwLock<BTreeSet<String>>,
+    /// Format id → the plugin the operator chose for it.
+    chosen: RwLock<BTreeMap<String, String>>,
 }
 
 impl Registry {
@@ -165,7 +170,42 @@ impl Registry {
             engine,
             grants: RwLock::default(),
             plugins: RwLock::default(),
+            first_party: RwLock::default(),
+            chosen: RwLock::default(),
         }
+    }
+
+    /// Says which plugin ids are built into the binary (before plugins replacing them load).
+    /// [`Registry::add`] records the built-ins it loads itself.
+    pub fn set_first_party<'a>(&self, ids: impl IntoIterator<Item = &'a str>) {
+        let mut first_party = self.first_party.write().unwrap_or_else(|p| p.into_inner());
+        first_party.extend(ids.into_iter().map(String::from));
+    }
+
+    /// Whether `id` is a built-in plugin's id.
+    pub fn is_first_party(&self, id: &str) -> bool {
+        self.first_party
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(id)
+    }
+
+    /// The operator's choice: plugin `id` reads `format`, even where a built-in plugin reads
+    /// it too. Without a choice, a built-in reader of a format wins over installed ones.
+    pub fn choose(&self, format: &str, id: &str) {
+        self.chosen
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(format.into(), id.into());
+    }
+
+    /// The plugin the operator chose for `format`, if any.
+    fn chosen(&self, format: &str) -> Option<String> {
+        self.chosen
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(format)
+            .cloned()
     }
 
     /// The operator's grants for plugins loaded from directories from now on.
@@ -223,6 +263,7 @@ impl Registry {
         component: &[u8],
     ) -> Result<Arc<LoadedPlugin>, LoadError> {
         let plugin = self.load_builtin(manifest, origin, component)?;
+        self.set_first_party([plugin.id()]);
         self.insert_new(plugin, Source::Builtin)
     }
 
@@ -360,30 +401,91 @@ impl Registry {
         formats
     }
 
-    /// The enabled plugin of `world` that reads `format`.
+    /// The enabled plugin of `world` that reads `format`: the one the operator chose for it,
+    /// else a built-in one, else the first installed one by id.
     pub fn for_format(&self, world: World, format: &str) -> Option<Arc<LoadedPlugin>> {
-        self.list()
+        let readers: Vec<Arc<LoadedPlugin>> = self
+            .list()
             .into_iter()
-            .find(|p| p.manifest.world == world && p.manifest.formats.iter().any(|f| f == format))
+            .filter(|p| p.manifest.world == world && p.manifest.formats.iter().any(|f| f == format))
+            .collect();
+        let chosen = self.chosen(format);
+        let rank = |p: &LoadedPlugin| {
+            (
+                chosen.as_deref() != Some(p.id()),
+                !self.is_first_party(p.id()),
+            )
+        };
+        readers.into_iter().min_by_key(|p| rank(p))
     }
 
     /// The plugin of `world` most sure that `head` is one of its formats, if any is sure
-    /// enough, with the format it named. A plugin whose `sniff` fails is skipped (and logged),
-    /// never fatal; a quarantined one is not asked.
+    /// enough, with the format it named. Built-in plugins are asked first, and one that claims
+    /// the file wins: an installed plugin cannot take a built-in format's files (by claiming
+    /// every file, say) unless the operator chose it for that format ([`Registry::choose`]),
+    /// and a slow installed `sniff` does not delay them. A plugin whose `sniff` fails is
+    /// skipped (and logged), never fatal; a quarantined one is not asked.
     pub fn detect(&self, world: World, head: &[u8]) -> Option<(Arc<LoadedPlugin>, Sniff)> {
+        self.try_detect(world, head).unwrap_or_else(|error| {
+            tracing::warn!(%error, "cannot detect the format");
+            None
+        })
+    }
+
+    /// [`Registry::detect`], but when no plugin claimed the file and one could not be asked
+    /// for want of a free instance, that is the answer ([`CallError::Busy`]): the file may
+    /// well be in a known format, and the caller should try again later rather than say it
+    /// is not.
+    pub fn try_detect(
+        &self,
+        world: World,
+        head: &[u8],
+    ) -> Result<Option<(Arc<LoadedPlugin>, Sniff)>, CallError> {
         let head = &head[..head.len().min(SNIFF_BYTES)];
-        self.list()
+        let (first_party, installed): (Vec<_>, Vec<_>) = self
+            .list()
             .into_iter()
             .filter(|p| p.manifest.world == world && !p.health.is_quarantined())
-            .filter_map(|p| match p.sniff(head) {
-                Ok(sniffed) => Some((p, sniffed?)),
-                Err(error) => {
-                    tracing::warn!(%error, "sniff failed");
-                    None
-                }
-            })
-            .filter(|(_, sniffed)| sniffed.confidence >= SNIFF_THRESHOLD)
-            .max_by(|a, b| a.1.confidence.total_cmp(&b.1.confidence))
+            .partition(|p| self.is_first_party(p.id()));
+        let best = |plugins: Vec<Arc<LoadedPlugin>>| {
+            let mut busy = None;
+            let found = plugins
+                .into_iter()
+                .filter_map(|p| match p.sniff(head) {
+                    Ok(sniffed) => Some((p, sniffed?)),
+                    Err(error) if error.is_busy() => {
+                        busy = Some(error);
+                        None
+                    }
+                    Err(error) => {
+                        tracing::warn!(%error, "sniff failed");
+                        None
+                    }
+                })
+                .filter(|(_, sniffed)| sniffed.confidence >= SNIFF_THRESHOLD)
+                .max_by(|a, b| a.1.confidence.total_cmp(&b.1.confidence));
+            match (found, busy) {
+                (Some(found), _) => Ok(Some(found)),
+                (None, Some(busy)) => Err(busy),
+                (None, None) => Ok(None),
+            }
+        };
+        // A built-in that could not be asked might have claimed the file: no installed
+        // plugin gets it meanwhile.
+        let Some(found) = best(first_party)?.map_or_else(|| best(installed), |f| Ok(Some(f)))?
+        else {
+            return Ok(None);
+        };
+        // A format the operator gave to another plugin is read by that one.
+        Ok(match self.chosen(&found.1.format) {
+            Some(id) if id != found.0.id() => {
+                let format = &found.1.format;
+                self.get(&id)
+                    .filter(|p| p.manifest.world == world && p.manifest.formats.contains(format))
+                    .map(|chosen| (chosen, found.1))
+            }
+            _ => Some(found),
+        })
     }
 }
 

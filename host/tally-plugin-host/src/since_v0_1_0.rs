@@ -1,7 +1,7 @@
 //! Bindings for the `tally:plugin@0.1.0` track, adapted onto the latest (Zed's pattern). The
 //! records of 0.1.0 are those of 0.2.0, so the bindings share 0.2.0's Rust types (the component
-//! model checks records by structure): a 0.1.0 batch is a 0.2.0 batch, adapted onto 0.3.0's by
-//! `since_v0_2_0`, and converted to the host's by `since_v0_3_0`. What differs is adapted here: `sniff` returned only a
+//! model checks records by structure): a 0.1.0 batch is a 0.2.0 batch, adapted onto 0.3.0's and 0.4.0's by
+//! `since_v0_2_0`, and converted to the host's by `since_v0_4_0`. What differs is adapted here: `sniff` returned only a
 //! confidence (it now names the plugin's first format), and pollers had neither `http` nor `poll`.
 
 pub const TRACK: &str = "0.1.0";

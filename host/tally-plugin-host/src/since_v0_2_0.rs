@@ -1,7 +1,7 @@
-//! Bindings for the `tally:plugin@0.2.0` track, adapted onto the latest (0.3.0). Its records
-//! are the ones every track shares (0.3.0 uses them from 0.2.0, 0.1.0's are the same), so these
-//! bindings generate them; what 0.3.0 changed is adapted here: a 0.2.0 denial is a refusal at
-//! one instant (`until: none`). 0.2.0 added to 0.1.0: `sniff` names the format it recognised,
+//! Bindings for the `tally:plugin@0.2.0` track, adapted onto 0.3.0 and from there onto the
+//! latest. Its records are the ones every track shares (later tracks use them from 0.2.0,
+//! 0.1.0's are the same), so these bindings generate them; what 0.3.0 changed is adapted here:
+//! a 0.2.0 denial is a refusal at one instant (`until: none`). 0.2.0 added to 0.1.0: `sniff` names the format it recognised,
 //! and pollers may import `http` and export `poll` (see `crate::http`).
 
 use crate::since_v0_3_0::changed;

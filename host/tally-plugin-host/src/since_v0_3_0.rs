@@ -1,10 +1,8 @@
-//! Bindings for the `tally:plugin@0.3.0` track, the latest, and the conversion of every track's
-//! records to the host's own types (`tally-core`). Older tracks adapt onto these (Zed's
-//! pattern), so the host's behaviour is written once. 0.3.0 defines only what changed (a
-//! denial may last: `denial.until`, and the `batch` holding it) and uses 0.2.0's other records,
-//! so its bindings share 0.2.0's Rust types (`with`) and only `batch` and `denial` differ.
+//! Bindings for the `tally:plugin@0.3.0` track, adapted onto the latest (0.4.0): a 0.3.0 batch
+//! states no capacity. 0.3.0 added to 0.2.0 that a denial may last (`denial.until`); its
+//! `denial` is used unchanged by 0.4.0, so these bindings generate it for every later track.
 
-use tally_core as core;
+use crate::since_v0_4_0::changed as latest;
 
 pub const TRACK: &str = "0.3.0";
 pub const IMPORTER_EXPORT: &str = "tally:plugin/log-importer@0.3.0";
@@ -29,259 +27,26 @@ pub mod poller {
     });
 }
 
-/// The records every track shares.
-use crate::since_v0_2_0::types as w;
-/// The records 0.3.0 changed.
+/// The records 0.3.0 changed: its `denial` (shared by later tracks) and `batch`.
 pub use importer::tally::plugin0_3_0::types as changed;
 
-impl From<w::PluginInfo> for crate::PluginInfo {
-    fn from(i: w::PluginInfo) -> Self {
-        crate::PluginInfo {
-            name: i.name,
-            version: i.version,
-            formats: i.formats,
-        }
-    }
-}
-
-/// The guest's own refusal, with the plugin named.
-pub fn guest_error(plugin: &str, e: w::PluginError) -> crate::CallError {
-    let plugin = plugin.to_string();
-    match e {
-        w::PluginError::BadInput(message) => crate::CallError::BadInput { plugin, message },
-        w::PluginError::Unsupported(message) => crate::CallError::Unsupported { plugin, message },
-        w::PluginError::Internal(message) => crate::CallError::Internal { plugin, message },
-    }
-}
-
-pub fn import_config(c: &crate::ImportConfig) -> w::ImportConfig {
-    w::ImportConfig {
-        utc_offset: c.utc_offset,
-        modified: c.modified,
-        resume: c.resume.clone(),
-    }
-}
-
-impl From<changed::Batch> for core::Batch {
+impl From<changed::Batch> for latest::Batch {
     fn from(b: changed::Batch) -> Self {
-        core::Batch {
+        latest::Batch {
             strings: b.strings,
-            sessions: b.sessions.into_iter().map(session).collect(),
-            denials: b.denials.into_iter().map(denial).collect(),
-            queued: b
-                .queued
-                .into_iter()
-                .map(|q| core::Queued {
-                    vendor: q.vendor,
-                    feature: q.feature,
-                    user: q.user,
-                    host: q.host,
-                    count: q.count,
-                    time: q.time,
-                })
-                .collect(),
-            server_events: b.server_events.into_iter().map(server_event).collect(),
-            diagnostics: b.diagnostics.into_iter().map(diagnostic).collect(),
+            sessions: b.sessions,
+            denials: b.denials,
+            queued: b.queued,
+            server_events: b.server_events,
+            diagnostics: b.diagnostics,
+            capacities: Vec::new(),
             lines: b.lines,
         }
     }
 }
 
-fn session(s: w::Session) -> core::Session {
-    core::Session {
-        vendor: s.vendor,
-        feature: s.feature,
-        user: s.user,
-        host: s.host,
-        count: s.count,
-        start: s.start,
-        end: s.end,
-        end_reason: match s.end_reason {
-            w::EndReason::Checkin => core::EndReason::Checkin,
-            w::EndReason::Inactive => core::EndReason::Inactive,
-            w::EndReason::Shutdown => core::EndReason::Shutdown,
-            w::EndReason::Unknown => core::EndReason::Unknown,
-            w::EndReason::ServerRestart => core::EndReason::ServerRestart,
-            w::EndReason::EndOfLog => core::EndReason::EndOfLog,
-        },
-        project: s.project,
+impl From<changed::Batch> for tally_core::Batch {
+    fn from(b: changed::Batch) -> Self {
+        latest::Batch::from(b).into()
     }
-}
-
-fn denial(d: changed::Denial) -> core::Denial {
-    core::Denial {
-        vendor: d.vendor,
-        feature: d.feature,
-        user: d.user,
-        host: d.host,
-        count: d.count,
-        time: d.time,
-        kind: match d.kind {
-            w::DenialKind::Denied => core::DenialKind::Denied,
-            w::DenialKind::Unsupported => core::DenialKind::Unsupported,
-        },
-        code: d.code.map(|c| core::ErrorCode {
-            major: c.major,
-            minor: c.minor,
-            errno: c.errno,
-        }),
-        reason: d.reason,
-        requested_version: d.requested_version,
-        until: d.until,
-    }
-}
-
-fn server_event(e: w::ServerEvent) -> core::ServerEvent {
-    core::ServerEvent {
-        time: e.time,
-        kind: match e.kind {
-            w::ServerEventKind::ServerStart => core::ServerEventKind::ServerStart,
-            w::ServerEventKind::ServerStop => core::ServerEventKind::ServerStop,
-            w::ServerEventKind::DaemonStart => core::ServerEventKind::DaemonStart,
-            w::ServerEventKind::DaemonStop => core::ServerEventKind::DaemonStop,
-            w::ServerEventKind::Reread => core::ServerEventKind::Reread,
-            w::ServerEventKind::LicensesDisabled => core::ServerEventKind::LicensesDisabled,
-            w::ServerEventKind::Queued => core::ServerEventKind::Queued,
-            w::ServerEventKind::Dequeued => core::ServerEventKind::Dequeued,
-            w::ServerEventKind::Other => core::ServerEventKind::Other,
-        },
-        daemon: e.daemon,
-        text: e.text,
-    }
-}
-
-fn diagnostic(d: w::Diagnostic) -> core::Diagnostic {
-    core::Diagnostic {
-        line: d.line,
-        kind: match d.kind {
-            w::DiagnosticKind::Malformed => core::DiagnosticKind::Malformed,
-            w::DiagnosticKind::Unrecognised => core::DiagnosticKind::Unrecognised,
-            w::DiagnosticKind::Assumption => core::DiagnosticKind::Assumption,
-        },
-        text: d.text,
-    }
-}
-
-/// A poller's snapshot with its `sym`s resolved; `None` names the first dangling index.
-pub fn snapshot(s: w::Snapshot) -> Result<core::Snapshot, u32> {
-    use core::snapshot as c;
-    use w as p;
-    let strings = s.strings;
-    let name = |sym: u32| strings.get(sym as usize).cloned().ok_or(sym);
-    let opt = |sym: Option<u32>| sym.map(name).transpose();
-    let status = |s: p::ServerStatus| match s {
-        p::ServerStatus::Up => c::ServerStatus::Up,
-        p::ServerStatus::Down => c::ServerStatus::Down,
-        p::ServerStatus::Unknown => c::ServerStatus::Unknown,
-    };
-    let servers = s
-        .servers
-        .into_iter()
-        .map(|v| {
-            Ok(c::LicenseServer {
-                host: name(v.host)?,
-                port: v.port,
-                status: status(v.status),
-                version: opt(v.version)?,
-                vendor_daemons: v
-                    .vendor_daemons
-                    .into_iter()
-                    .map(|d| {
-                        Ok(c::VendorDaemon {
-                            name: name(d.name)?,
-                            status: status(d.status),
-                            version: opt(d.version)?,
-                            message: opt(d.message)?,
-                        })
-                    })
-                    .collect::<Result<_, u32>>()?,
-                message: opt(v.message)?,
-            })
-        })
-        .collect::<Result<_, u32>>()?;
-    let features = s
-        .features
-        .into_iter()
-        .map(|f| {
-            Ok(c::Feature {
-                name: name(f.name)?,
-                vendor: name(f.vendor)?,
-                version: opt(f.version)?,
-                pool: opt(f.pool)?,
-                issued: f.issued,
-                in_use: f.in_use,
-                expiry: f.expiry,
-                kind: match f.kind {
-                    p::FeatureKind::Floating => c::FeatureKind::Floating,
-                    p::FeatureKind::NodeLocked => c::FeatureKind::NodeLocked,
-                    p::FeatureKind::Uncounted => c::FeatureKind::Uncounted,
-                    p::FeatureKind::Package => c::FeatureKind::Package,
-                    p::FeatureKind::Unknown => c::FeatureKind::Unknown,
-                },
-            })
-        })
-        .collect::<Result<_, u32>>()?;
-    let checkouts = s
-        .checkouts
-        .into_iter()
-        .map(|o| {
-            Ok(c::Checkout {
-                feature: name(o.feature)?,
-                vendor: name(o.vendor)?,
-                user: name(o.user)?,
-                host: name(o.host)?,
-                display: opt(o.display)?,
-                count: o.count,
-                start: o.start,
-                handle: opt(o.handle)?,
-                linger: o.linger,
-                borrowed: o.borrowed,
-            })
-        })
-        .collect::<Result<_, u32>>()?;
-    let reservations = s
-        .reservations
-        .into_iter()
-        .map(|r| {
-            Ok(c::Reservation {
-                feature: name(r.feature)?,
-                vendor: name(r.vendor)?,
-                count: r.count,
-                target_kind: match r.target_kind {
-                    p::ReservationTarget::User => c::ReservationTarget::User,
-                    p::ReservationTarget::Host => c::ReservationTarget::Host,
-                    p::ReservationTarget::Display => c::ReservationTarget::Display,
-                    p::ReservationTarget::Group => c::ReservationTarget::Group,
-                    p::ReservationTarget::HostGroup => c::ReservationTarget::HostGroup,
-                    p::ReservationTarget::Internet => c::ReservationTarget::Internet,
-                    p::ReservationTarget::Project => c::ReservationTarget::Project,
-                    p::ReservationTarget::Other => c::ReservationTarget::Other,
-                },
-                target: name(r.target)?,
-            })
-        })
-        .collect::<Result<_, u32>>()?;
-    let queued = s
-        .queued
-        .into_iter()
-        .map(|q| {
-            Ok(c::QueuedRequest {
-                feature: name(q.feature)?,
-                vendor: name(q.vendor)?,
-                user: name(q.user)?,
-                host: name(q.host)?,
-                count: q.count,
-                time: q.time,
-            })
-        })
-        .collect::<Result<_, u32>>()?;
-    let diagnostics = s.diagnostics.into_iter().map(diagnostic).collect();
-    Ok(core::Snapshot {
-        servers,
-        features,
-        checkouts,
-        reservations,
-        queued,
-        diagnostics,
-    })
 }

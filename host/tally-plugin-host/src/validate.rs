@@ -99,8 +99,29 @@ fn check_batch(b: &Batch) -> Result<(), String> {
         instant("time", time)
             .map_err(|m| format!("server event {} ({kind} by {}): {m}", i + 1, name(e.daemon)))?;
     }
+    for (i, c) in b.capacities.iter().enumerate() {
+        let what = |e: String| {
+            format!(
+                "capacity {} ({} of {}): {e}",
+                i + 1,
+                name(c.feature),
+                name(c.vendor)
+            )
+        };
+        c.from
+            .map_or(Ok(()), |t| instant("valid-from", t))
+            .and_then(|()| c.expiry.map_or(Ok(()), |t| instant("expiry", t)))
+            .and_then(|()| match c.issued {
+                Some(n) if n > MAX_ISSUED => Err(format!("issued {n} is more than {MAX_ISSUED}")),
+                _ => Ok(()),
+            })
+            .map_err(what)?;
+    }
     Ok(())
 }
+
+/// The most licences one capacity statement may count: more is a parse bug, not a licence.
+const MAX_ISSUED: u32 = 10_000_000;
 
 fn check_snapshot(s: &Snapshot) -> Result<(), String> {
     for (i, f) in s.features.iter().enumerate() {
@@ -244,6 +265,7 @@ mod tests {
                 daemon: 4,
                 text: 5,
             }],
+            capacities: vec![],
             diagnostics: vec![],
             lines: 4,
         }

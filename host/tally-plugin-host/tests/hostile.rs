@@ -4,6 +4,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use tally_core::DiagnosticKind;
 use tally_plugin_artifacts as artifacts;
 use tally_plugin_host::{
     CallError, Capabilities, Grants, ImportConfig, ImportRun, LoadError, LoadedPlugin, Manifest,
@@ -307,11 +308,11 @@ fn a_component_of_another_wit_track_is_refused_at_load() {
     );
     assert_eq!(
         error.to_string(),
-        "plugin `hostile-track` exports tally:plugin/log-importer@0.9.0, but this host supports WIT 0.1.0, 0.2.0, 0.3.0: tally:plugin/log-importer@0.1.0, tally:plugin/status-poller@0.1.0, tally:plugin/log-importer@0.2.0, tally:plugin/status-poller@0.2.0, tally:plugin/log-importer@0.3.0, tally:plugin/status-poller@0.3.0"
+        "plugin `hostile-track` exports tally:plugin/log-importer@0.9.0, but this host supports WIT 0.1.0, 0.2.0, 0.3.0, 0.4.0: tally:plugin/log-importer@0.1.0, tally:plugin/status-poller@0.1.0, tally:plugin/log-importer@0.2.0, tally:plugin/status-poller@0.2.0, tally:plugin/log-importer@0.3.0, tally:plugin/status-poller@0.3.0, tally:plugin/log-importer@0.4.0, tally:plugin/status-poller@0.4.0"
     );
     assert_eq!(
         tally_plugin_host::SUPPORTED_TRACKS,
-        ["0.1.0", "0.2.0", "0.3.0"]
+        ["0.1.0", "0.2.0", "0.3.0", "0.4.0"]
     );
     assert_eq!(
         tally_plugin_host::SUPPORTED_TRACKS.last(),
@@ -470,7 +471,7 @@ fn manifest_must_match_the_component() {
         .expect_err("wrong world");
     assert_eq!(
         error.to_string(),
-        "plugin `flexlm-log`: manifest declares world `poller` on WIT 0.3.0, the component implements `importer` on WIT 0.3.0"
+        "plugin `flexlm-log`: manifest declares world `poller` on WIT 0.4.0, the component implements `importer` on WIT 0.4.0"
     );
 
     let other_formats = manifest.replace(
@@ -512,14 +513,15 @@ fn detection_picks_the_plugin_that_claims_the_file() {
     assert_eq!(plugin.id(), "flexlm-log");
     assert_eq!(sniffed.format, plugin.manifest.formats[0]);
     assert!(sniffed.confidence >= 0.5);
-    assert!(
-        registry
-            .detect(
-                World::Importer,
-                b"just some text\nnothing like a license log\n"
-            )
-            .is_none()
-    );
+    // No built-in reads plain text: only the installed hostile-sniff, which claims anything
+    // left, takes it.
+    let unclaimed = registry
+        .detect(
+            World::Importer,
+            b"just some text\nnothing like a license log\n",
+        )
+        .map(|(plugin, _)| plugin.id().to_string());
+    assert_eq!(unclaimed.as_deref(), Some("hostile-sniff"));
 }
 
 #[test]
@@ -595,4 +597,328 @@ fn a_hostile_poller_is_stopped_refused_and_quarantined() {
     // The other pollers never noticed.
     let health = registry.health("flexlm-lmstat").expect("loaded");
     assert_eq!((health.consecutive_traps, health.quarantined), (0, None));
+}
+
+#[test]
+fn running_out_of_instances_is_back_pressure_never_a_trap() {
+    // Every instance of the process held by an import run (a burst of uploads): the next call
+    // waits for one to be freed instead of failing, and nothing counts against the plugin.
+    let registry = registry();
+    let flexlm = plugin(&registry, "flexlm-log");
+    let mut held: Vec<ImportRun> = Vec::new();
+    loop {
+        let engine_full = held.len() as u32 >= tally_plugin_host::MAX_INSTANCES;
+        if engine_full {
+            break;
+        }
+        held.push(ImportRun::begin(flexlm.clone(), &ImportConfig::default()).expect("begin"));
+    }
+    let waiting = {
+        let flexlm = flexlm.clone();
+        std::thread::spawn(move || {
+            let mut run = ImportRun::begin(flexlm, &ImportConfig::default())?;
+            let batch = run.feed(GOOD_LOG.as_bytes())?;
+            Ok::<_, CallError>(batch.lines)
+        })
+    };
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    held.pop();
+    assert_eq!(waiting.join().expect("thread"), Ok(3));
+    drop(held);
+    let health = registry.health("flexlm-log").expect("loaded");
+    assert_eq!((health.consecutive_traps, health.quarantined), (0, None));
+    good_import_works(&registry);
+}
+
+#[test]
+fn more_concurrent_calls_than_instances_wait_their_turn_or_are_refused_as_busy() {
+    // Two instances; calls wait for one as long as `busy_wait`.
+    let small = |busy_wait: std::time::Duration| {
+        let engine = PluginEngine::with_options(
+            None,
+            tally_plugin_host::EngineOptions {
+                instances: 2,
+                busy_wait,
+            },
+        )
+        .expect("engine");
+        let registry = Arc::new(Registry::new(engine));
+        let p = artifacts::FIRST_PARTY
+            .iter()
+            .find(|p| p.id == "flexlm-log")
+            .expect("built in");
+        registry.add(p.manifest, p.id, p.component).expect("loads");
+        registry
+    };
+    let registry = small(std::time::Duration::from_secs(60));
+    let flexlm = plugin(&registry, "flexlm-log");
+
+    // Eight imports on two instances, each a few calls: all finish.
+    let imports: Vec<_> = (0..8)
+        .map(|_| {
+            let flexlm = flexlm.clone();
+            std::thread::spawn(move || {
+                let mut run = ImportRun::begin(flexlm, &ImportConfig::default())?;
+                let mut batch = run.feed(GOOD_LOG.as_bytes())?;
+                batch.sessions.extend(run.finish()?.sessions);
+                Ok::<_, CallError>(batch.sessions.len())
+            })
+        })
+        .collect();
+    for import in imports {
+        assert_eq!(import.join().expect("thread"), Ok(1));
+    }
+
+    assert_eq!(
+        registry.health("flexlm-log").expect("loaded").answers,
+        8 * 2
+    );
+
+    // Both instances held for longer than a call may wait: refused as busy, more times than
+    // a quarantine takes, and the plugin's health never notices.
+    let registry = small(std::time::Duration::from_millis(50));
+    let flexlm = plugin(&registry, "flexlm-log");
+    let held = [
+        ImportRun::begin(flexlm.clone(), &ImportConfig::default()).expect("begin"),
+        ImportRun::begin(flexlm.clone(), &ImportConfig::default()).expect("begin"),
+    ];
+    for _ in 0..=QUARANTINE_AFTER {
+        let busy = ImportRun::begin(flexlm.clone(), &ImportConfig::default())
+            .err()
+            .expect("no instance free");
+        let CallError::Busy {
+            ref plugin,
+            instances,
+            waited_ms,
+        } = busy
+        else {
+            panic!("{busy:?}");
+        };
+        assert_eq!((plugin.as_str(), instances), ("flexlm-log", 2));
+        assert!(waited_ms >= 50, "{busy}");
+        assert!(busy.is_busy() && !busy.is_trap());
+        assert_eq!(
+            busy.to_string(),
+            format!(
+                "plugin `flexlm-log` is busy: all 2 plugin instances are in use (waited {waited_ms} ms); try again later"
+            )
+        );
+        // A sniff waits for an instance too, and says it was busy rather than "not mine".
+        assert!(matches!(
+            registry.try_detect(World::Importer, GOOD_LOG.as_bytes()),
+            Err(CallError::Busy { .. })
+        ));
+    }
+    assert_eq!(
+        registry.health("flexlm-log"),
+        Some(PluginHealth {
+            answers: 0,
+            consecutive_traps: 0,
+            quarantined: None
+        })
+    );
+    drop(held);
+    let (detected, _) = registry
+        .try_detect(World::Importer, GOOD_LOG.as_bytes())
+        .expect("an instance is free")
+        .expect("claimed");
+    assert_eq!(detected.id(), "flexlm-log");
+}
+
+#[test]
+fn a_slow_sniff_hits_a_short_deadline_of_its_own() {
+    let registry = registry();
+    let sniffer = plugin(&registry, "hostile-sniff");
+    assert_eq!(sniffer.manifest.limits.timeout_ms, 5000);
+    assert_eq!(
+        sniffer.sniff(b"slow start of a log\n"),
+        Err(CallError::Deadline {
+            plugin: "hostile-sniff".into(),
+            limit_ms: tally_plugin_host::SNIFF_TIMEOUT_MS
+        })
+    );
+    assert_eq!(tally_plugin_host::SNIFF_TIMEOUT_MS, 200);
+    // A file a built-in importer claims never waits for an installed plugin's sniff.
+    let mut slow_flexlm = String::from("slow\n");
+    slow_flexlm.push_str(GOOD_LOG);
+    let (found, _) = registry
+        .detect(World::Importer, slow_flexlm.as_bytes())
+        .expect("flexlm-log claims it");
+    assert_eq!(found.id(), "flexlm-log");
+    let health = registry.health("hostile-sniff").expect("loaded");
+    assert_eq!(health.consecutive_traps, 1, "asked once, by the test");
+}
+
+#[test]
+fn an_installed_plugin_cannot_take_over_a_built_in_format_unless_chosen() {
+    let registry = registry();
+    let sniffer = plugin(&registry, "hostile-sniff");
+    // It claims every file, as the built-in FlexNet format, with full confidence.
+    assert_eq!(
+        sniffer.sniff(GOOD_LOG.as_bytes()).expect("answers"),
+        Some(tally_plugin_host::Sniff {
+            format: "flexlm-debuglog".into(),
+            confidence: 1.0
+        })
+    );
+    let (found, sniffed) = registry
+        .detect(World::Importer, GOOD_LOG.as_bytes())
+        .expect("claimed");
+    assert_eq!(
+        (found.id(), sniffed.format.as_str()),
+        ("flexlm-log", "flexlm-debuglog")
+    );
+    let by_format = registry
+        .for_format(World::Importer, "flexlm-debuglog")
+        .expect("read");
+    assert_eq!(by_format.id(), "flexlm-log");
+    // A file no built-in claims is still the installed plugin's to take.
+    let (found, _) = registry
+        .detect(World::Importer, b"nothing any built-in reads\n")
+        .expect("claimed");
+    assert_eq!(found.id(), "hostile-sniff");
+
+    // The operator's choice is what hands it the format.
+    registry.choose("flexlm-debuglog", "hostile-sniff");
+    let (found, _) = registry
+        .detect(World::Importer, GOOD_LOG.as_bytes())
+        .expect("claimed");
+    assert_eq!(found.id(), "hostile-sniff");
+    let by_format = registry
+        .for_format(World::Importer, "flexlm-debuglog")
+        .expect("read");
+    assert_eq!(by_format.id(), "hostile-sniff");
+}
+
+#[test]
+fn oversized_names_in_valid_records_are_refused_record_by_record() {
+    let registry = registry();
+    let batch = invalid_guest(
+        &registry,
+        "session\nsession user=2000\ndenial user=1025\ndenial user=1024\nqueued user=70000\nevent",
+    )
+    .expect("the valid records pass");
+    assert_eq!(
+        (
+            batch.sessions.len(),
+            batch.denials.len(),
+            batch.queued.len(),
+            batch.server_events.len()
+        ),
+        (1, 1, 0, 1)
+    );
+    assert_eq!(
+        batch.str(batch.denials[0].user).len(),
+        1024,
+        "at the limit is fine"
+    );
+    let malformed: Vec<(u64, DiagnosticKind, &str)> = batch
+        .diagnostics
+        .iter()
+        .map(|d| (d.line, d.kind, d.text.as_str()))
+        .collect();
+    let u40 = "u".repeat(40);
+    assert_eq!(
+        malformed,
+        [
+            (1, DiagnosticKind::Malformed, format!("a session refused: its user `{u40}…` is 2000 bytes, longer than the limit of 1024").as_str()),
+            (1, DiagnosticKind::Malformed, format!("a denial refused: its user `{u40}…` is 1025 bytes, longer than the limit of 1024").as_str()),
+            (1, DiagnosticKind::Malformed, format!("a queued request refused: its user `{u40}…` is 70000 bytes, longer than the limit of 1024").as_str()),
+        ]
+    );
+    assert!(
+        batch.strings.iter().all(|s| s.len() <= 4096),
+        "no string of a refused record is kept whole"
+    );
+    let health = registry.health("hostile-invalid").expect("loaded");
+    assert_eq!((health.consecutive_traps, health.quarantined), (0, None));
+}
+
+#[test]
+fn a_line_longer_than_the_limit_is_cut_out_counted_and_the_import_goes_on() {
+    let registry = registry();
+    let long_line = format!(
+        " 9:10:00 (acme) {}\n",
+        "x".repeat(tally_plugin_host::MAX_LINE_BYTES)
+    );
+    let mut log = String::new();
+    for (i, line) in GOOD_LOG.lines().enumerate() {
+        log.push_str(line);
+        log.push('\n');
+        if i == 1 {
+            log.push_str(&long_line);
+        }
+    }
+    let mut run =
+        ImportRun::begin(plugin(&registry, "flexlm-log"), &ImportConfig::default()).expect("begin");
+    let mut batch = run.feed(log.as_bytes()).expect("feed");
+    batch
+        .sessions
+        .extend(run.finish().expect("finish").sessions);
+    assert_eq!(batch.lines, 4);
+    assert_eq!(batch.sessions.len(), 1, "{batch:?}");
+    let malformed: Vec<(u64, &str)> = batch
+        .diagnostics
+        .iter()
+        .filter(|d| d.kind == DiagnosticKind::Malformed)
+        .map(|d| (d.line, d.text.as_str()))
+        .collect();
+    assert_eq!(
+        malformed,
+        [(
+            3,
+            format!(
+                "line of {} bytes, longer than the limit of 1048576: skipped unread",
+                long_line.len() - 1
+            )
+            .as_str()
+        )]
+    );
+
+    // Past the guest's memory, too: the host cut it, the guest never saw it.
+    let mut run =
+        ImportRun::begin(plugin(&registry, "flexlm-log"), &ImportConfig::default()).expect("begin");
+    run.limit_lines(16);
+    let batch = run.feed(GOOD_LOG.as_bytes()).expect("feed");
+    assert_eq!(batch.lines, 3);
+    assert_eq!(
+        batch.diagnostics.iter().map(|d| d.line).collect::<Vec<_>>(),
+        [1, 2, 3]
+    );
+}
+
+#[test]
+fn a_corrupted_compiled_plugin_in_the_cache_is_compiled_again() {
+    let cache = tempfile::tempdir().expect("temp dir");
+    let p = artifacts::FIRST_PARTY
+        .iter()
+        .find(|p| p.id == "flexlm-log")
+        .expect("built in");
+    let load = || {
+        let registry = Registry::new(PluginEngine::new(Some(cache.path())).expect("engine"));
+        registry.add(p.manifest, p.id, p.component).expect("loads");
+        registry
+    };
+    drop(load());
+    let compiled: Vec<_> = std::fs::read_dir(cache.path())
+        .expect("cache")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "cwasm"))
+        .collect();
+    let [file] = compiled.as_slice() else {
+        panic!("one compiled plugin: {compiled:?}");
+    };
+    let written = std::fs::read(file).expect("cached");
+    // One bit in the middle of the compiled code: mapped as it is, it would run as garbage.
+    let mut flipped = written.clone();
+    flipped[written.len() / 2] ^= 0x04;
+    std::fs::write(file, &flipped).expect("flip");
+
+    let registry = load();
+    assert_eq!(
+        std::fs::read(file).expect("rewritten"),
+        written,
+        "the damaged file was compiled again and replaced"
+    );
+    good_import_works(&registry);
 }

@@ -1,5 +1,6 @@
-//! The WIT tracks: components built on 0.1.0 and 0.2.0 keep loading and importing through the
-//! adapters onto 0.3.0; `sniff` (0.2.0 on) names the format it saw; http pollers (0.2.0 on)
+//! The WIT tracks: components built on 0.1.0, 0.2.0 and 0.3.0 keep loading and importing
+//! through the adapters onto 0.4.0; importers state capacity (0.4.0); a run in a server's time
+//! zone reads every track's times in it; `sniff` (0.2.0 on) names the format it saw; http pollers (0.2.0 on)
 //! reach the hosts declared and granted, and nothing else.
 
 use std::path::Path;
@@ -7,6 +8,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use tally_core::capacity::CapacitySource;
+use tally_core::zone::Zone;
 use tally_plugin_artifacts as artifacts;
 use tally_plugin_host::{
     CallError, Capabilities, ImportConfig, ImportRun, LoadError, LoadedPlugin, Manifest,
@@ -106,6 +109,95 @@ fn a_0_2_0_component_imports_its_denials_as_instants() {
     assert_eq!(run.finish().expect("finish").lines, 3);
 }
 
+/// 2026-07-01T09:00 as wall-clock seconds (read as UTC), and 10:00.
+const JULY_9: i64 = 1_782_896_400;
+/// 2026-01-15T12:00Z: a winter modification time (New York at −05:00).
+const WINTER: i64 = 1_768_478_400;
+
+#[test]
+fn a_0_3_0_component_imports_through_the_adapter_and_in_a_zone() {
+    let registry = registry_with(&[artifacts::TRACK_V030]);
+    let plugin = registry.get("track-v030").expect("loaded");
+    assert_eq!(plugin.track.to_string(), "0.3.0");
+    let log = format!(
+        "V030\nalice solver {JULY_9} {}\nnot a session\n",
+        JULY_9 + 3_600
+    );
+    let config = ImportConfig {
+        utc_offset: 3_600,
+        modified: Some(WINTER),
+        ..ImportConfig::default()
+    };
+    let mut run = ImportRun::begin(plugin.clone(), &config).expect("begin");
+    let batch = run.feed(log.as_bytes()).expect("feed");
+    // Converted by the guest with the offset it was told; a 0.3.0 batch states no capacity.
+    assert_eq!(batch.sessions[0].start, JULY_9 - 3_600);
+    assert!(batch.capacities.is_empty());
+    assert_eq!((batch.lines, batch.diagnostics.len()), (3, 1));
+
+    // In New York: the guest is told the zone's offset at the file's date (winter, −05:00)
+    // and the host re-reads its times in the zone: 09:00 EDT is 13:00Z.
+    let zone = Zone::parse("America/New_York").expect("zone");
+    let mut run = ImportRun::begin_in_zone(plugin.clone(), &config, zone).expect("begin");
+    let batch = run.feed(log.as_bytes()).expect("feed");
+    assert_eq!(
+        (batch.sessions[0].start, batch.sessions[0].end),
+        (JULY_9 + 4 * 3_600, JULY_9 + 5 * 3_600)
+    );
+}
+
+#[test]
+fn a_0_4_0_importer_states_capacity_and_reads_local_times_in_a_zone() {
+    let registry = registry_with(&[artifacts::LICENSE_FILE]);
+    let plugin = registry.get("license-file").expect("loaded");
+    assert_eq!(plugin.track.to_string(), "0.4.0");
+    let file = "SERVER lic1 ANY 27000\nVENDOR demo\nINCREMENT solver demo 1.0 30-jun-2026 5 START=1-jan-2026 SIGN=X\n";
+    let (detected, sniffed) = registry
+        .detect(World::Importer, file.as_bytes())
+        .expect("claimed");
+    assert_eq!(
+        (detected.id(), sniffed.format.as_str()),
+        ("license-file", "flexlm-license")
+    );
+    let config = ImportConfig {
+        modified: Some(WINTER),
+        ..ImportConfig::default()
+    };
+    let mut run = ImportRun::begin(plugin.clone(), &config).expect("begin");
+    let mut batch = run.feed(file.as_bytes()).expect("feed");
+    batch
+        .capacities
+        .extend(run.finish().expect("finish").capacities);
+    let c = &batch.capacities[0];
+    assert_eq!(
+        (
+            batch.str(c.feature),
+            batch.str(c.vendor),
+            c.issued,
+            c.source
+        ),
+        ("solver", "demo", Some(5), CapacitySource::LicenseFile)
+    );
+    // Local midnights, read as UTC without a zone: 2026-01-01 and 2026-07-01.
+    assert_eq!(
+        (c.from, c.expiry),
+        (Some(1_767_225_600), Some(1_782_864_000))
+    );
+
+    // In New York: local midnight of 1 January is 05:00Z (EST), of 1 July 04:00Z (EDT).
+    let zone = Zone::parse("America/New_York").expect("zone");
+    let mut run = ImportRun::begin_in_zone(plugin, &config, zone).expect("begin");
+    let batch = run.feed(file.as_bytes()).expect("feed");
+    let c = &batch.capacities[0];
+    assert_eq!(
+        (c.from, c.expiry),
+        (
+            Some(1_767_225_600 + 5 * 3_600),
+            Some(1_782_864_000 + 4 * 3_600)
+        )
+    );
+}
+
 #[test]
 fn a_0_2_0_poller_loads_and_parses_through_the_adapter() {
     let granted = Capabilities {
@@ -147,7 +239,7 @@ fn sniff_names_the_format_of_a_multi_format_plugin() {
             .unwrap_or_else(|| panic!("{format} is claimed"));
         assert_eq!(
             (plugin.id(), plugin.track.to_string()),
-            ("dsls-log", "0.3.0".into())
+            ("dsls-log", "0.4.0".into())
         );
         assert_eq!(sniffed.format, format);
         assert!(sniffed.confidence >= 0.9, "{sniffed:?}");
@@ -278,7 +370,7 @@ fn an_http_poller_reaches_its_granted_host_and_nothing_else() {
     let server = StatusServer::start(Page::Good);
     let address = server.address();
     let plugin = http_poller(&address, std::slice::from_ref(&address)).expect("granted");
-    assert_eq!(plugin.track.to_string(), "0.3.0");
+    assert_eq!(plugin.track.to_string(), "0.4.0");
 
     let snapshot = plugin
         .poll("127.0.0.1", Some(server.port), 1_700_000_000)

@@ -111,7 +111,9 @@ impl From<AccessError> for ApiError {
             AccessError::TooManyAttempts { retry_after } => {
                 ApiError::too_many(e.to_string(), retry_after)
             }
-            AccessError::Forbidden(_) => ApiError::forbidden(e.to_string()),
+            AccessError::Forbidden(_) | AccessError::Restricted(_) => {
+                ApiError::forbidden(e.to_string())
+            }
             AccessError::Invalid(_) => ApiError::unprocessable(e.to_string()),
             AccessError::NoSuchAccount(_) | AccessError::NoSuchToken(_) => {
                 ApiError::not_found(e.to_string())

@@ -104,6 +104,39 @@ impl From<anyhow::Error> for ApiError {
     }
 }
 
+/// Gives the API's error body to the client errors axum's extractors answer as plain text (a
+/// body that is not the JSON a route takes, a bad query string or path): every 4xx of
+/// `/api/v1` is `{"error": …}`.
+pub async fn plain_rejections(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let api = request.uri().path().starts_with("/api/v1/");
+    let response = next.run(request).await;
+    let json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|c| c.starts_with("application/json"));
+    let status = response.status();
+    if !api || json || !status.is_client_error() {
+        return response;
+    }
+    let text = match axum::body::to_bytes(response.into_body(), 64 << 10).await {
+        Ok(bytes) => String::from_utf8_lossy(&bytes).trim().to_string(),
+        Err(_) => String::new(),
+    };
+    let message = if text.is_empty() {
+        status
+            .canonical_reason()
+            .unwrap_or("the request was refused")
+            .to_string()
+    } else {
+        text
+    };
+    ApiError::new(status, message).into_response()
+}
+
 /// A short id to find a failed request in the log: time and a per-process counter.
 fn request_id() -> String {
     use std::sync::atomic::{AtomicU64, Ordering};

@@ -6,7 +6,9 @@
 #![forbid(unsafe_code)]
 
 pub mod auth;
+pub mod csv;
 pub mod error;
+pub mod openapi;
 pub mod routes;
 pub mod web;
 

@@ -73,6 +73,7 @@ const ASSETS: &[Asset] = assets![
     "js/pages/extra.js",
     "js/pages/facts.js",
     "js/pages/features.js",
+    "js/pages/licensing.js",
     "js/pages/login.js",
     "js/pages/reports.js",
     "js/pages/servers.js",

@@ -372,3 +372,91 @@ async fn enabling_a_server_changes_nothing_else() {
         );
     }
 }
+
+/// 101 users put Tally past the Community licence's 100: every write answers 403 naming the
+/// violation and what to do next, reads go on, and removing the data lifts it.
+#[tokio::test(flavor = "multi_thread")]
+async fn restricted_access_mode_refuses_writes_until_data_is_removed() {
+    let t = TestApi::new(false).await;
+    let admin = t.token("ann", Role::Administrator).await;
+    let viewer = t.token("vic", Role::Viewer).await;
+    let mut log = String::from(
+        " 8:00:00 (lmgrd) FlexNet Licensing (v11.19.0.0 build 1 x64_lsb) started on lic (linux) (3/1/2024)\n 8:00:00 (acme) FlexNet Licensing version v11.19.0.0 build 1 x64_lsb\n",
+    );
+    for u in 0..101 {
+        log.push_str(&format!(" 9:00:00 (acme) OUT: \"f\" user{u}@ws1  \n"));
+        log.push_str(&format!("10:00:00 (acme) IN: \"f\" user{u}@ws1  \n"));
+    }
+    let path = t.dir.path().join("big.log");
+    std::fs::write(&path, log).expect("log");
+    let options = tally_app::import::ImportOptions {
+        server: Some("big".into()),
+        utc_offset: Some(0),
+        ..Default::default()
+    };
+    let actor = tally_app::access::Actor::operator();
+    let summary = tally_app::import::import_files(t.app(), &actor, &[path], &options, &())
+        .await
+        .expect("import");
+    assert_eq!(summary.failed, 0, "{:?}", summary.errors);
+
+    let refused = t
+        .send(
+            "POST",
+            "/api/v1/license-servers",
+            Some(&admin),
+            Some(bar1()),
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+    assert_eq!(
+        refused.json()["error"],
+        "adding a license server is refused: Tally is in restricted access mode. User limit exceeded: 101 users in the database (unique usernames over all history, denials included); the licence allows 100. What to do next: Load a licence with a higher user limit. Remove some data (e.g., a feature or a server)."
+    );
+    // Reading goes on.
+    let listed = t
+        .send("GET", "/api/v1/license-servers", Some(&viewer), None)
+        .await;
+    assert_eq!(listed.status, StatusCode::OK);
+    let licence = t.send("GET", "/api/v1/license", Some(&viewer), None).await;
+    assert_eq!(licence.json()["restricted"], true, "{}", licence.body);
+    // Installing a licence is an administrator's, and only a verified one.
+    let put = |token: String, body: &'static str| {
+        let request = Request::builder()
+            .method("PUT")
+            .uri("/api/v1/license")
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .body(Body::from(body))
+            .expect("request");
+        t.call(request)
+    };
+    assert_eq!(put(viewer.clone(), "x").await.status, StatusCode::FORBIDDEN);
+    let garbage = put(admin.clone(), "licensee = ").await;
+    assert_eq!(
+        garbage.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        garbage.body
+    );
+    assert!(
+        garbage.body.contains("the licence is not installed"),
+        "{}",
+        garbage.body
+    );
+    // Removing data is allowed in restricted access mode, and lifts it at once.
+    let removed = t
+        .send("DELETE", "/api/v1/license-servers/big", Some(&admin), None)
+        .await;
+    assert_eq!(removed.status, StatusCode::NO_CONTENT, "{}", removed.body);
+    let licence = t.send("GET", "/api/v1/license", Some(&viewer), None).await;
+    assert_eq!(licence.json()["restricted"], false, "{}", licence.body);
+    let created = t
+        .send(
+            "POST",
+            "/api/v1/license-servers",
+            Some(&admin),
+            Some(bar1()),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+}

@@ -24,7 +24,7 @@ use rusqlite::{OpenFlags, backup::StepResult};
 use serde::Serialize;
 
 use crate::db::Pool;
-use crate::{Store, StoreError};
+use crate::{DatabaseUrl, Store, StoreError};
 
 /// How long a backup or restore waits for a lock another connection holds.
 const BUSY_WAIT: Duration = Duration::from_secs(30);
@@ -102,18 +102,15 @@ const MARIADB: &str = "MariaDB/MySQL";
 /// replaces. PostgreSQL and MariaDB URLs are answered with their native tool, unknown ones
 /// refused.
 pub fn sqlite_path(url: &str) -> Result<PathBuf, StoreError> {
-    let scheme = url
-        .split_once(':')
-        .map(|(s, _)| s.to_ascii_lowercase())
-        .unwrap_or_default();
-    match scheme.as_str() {
+    let url = DatabaseUrl::new(url);
+    match url.scheme().as_str() {
         "sqlite" => {
-            let options: sqlx::sqlite::SqliteConnectOptions = url.parse()?;
+            let options: sqlx::sqlite::SqliteConnectOptions = url.secret().parse()?;
             Ok(options.get_filename().to_path_buf())
         }
         "postgres" | "postgresql" => Err(native_tool(POSTGRES)),
         "mysql" | "mariadb" => Err(native_tool(MARIADB)),
-        _ => Err(StoreError::UnsupportedUrl(scheme)),
+        _ => Err(StoreError::UnsupportedUrl(url)),
     }
 }
 

@@ -379,7 +379,11 @@ pub(crate) async fn rebuild(w: &mut crate::writer::Writer) -> Result<(), StoreEr
         while m <= last {
             let next = Grain::Month.next(m);
             w.transaction(async |w| {
-                refresh(&mut w.conn, &BTreeMap::from([(key, Vec::from([m..next]))])).await
+                refresh(
+                    &mut w.conn,
+                    &BTreeMap::from([(key, std::iter::once(m..next).collect())]),
+                )
+                .await
             })
             .await?;
             m = next;

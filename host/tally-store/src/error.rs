@@ -1,5 +1,7 @@
 use thiserror::Error;
 
+use crate::url::DatabaseUrl;
+
 #[derive(Debug, Error)]
 pub enum StoreError {
     #[error("database error: {0}")]
@@ -28,7 +30,11 @@ pub enum StoreError {
     #[error(
         "unsupported database URL `{0}`: use sqlite://PATH, postgres://USER:PASSWORD@HOST/DATABASE or mysql://USER:PASSWORD@HOST/DATABASE"
     )]
-    UnsupportedUrl(String),
+    UnsupportedUrl(DatabaseUrl),
+    /// Opening or migrating failed; `reason` is the driver's message with the password
+    /// scrubbed.
+    #[error("cannot open the database {url}: {reason}")]
+    Open { url: DatabaseUrl, reason: String },
     #[error("cannot create the database directory {path}: {source}")]
     CreateDir {
         path: String,
@@ -65,6 +71,25 @@ pub enum StoreError {
     NoSuchServerId(i64),
     #[error("a license server called `{0}` exists already")]
     ServerExists(String),
+    /// Input the store refuses, with what is wrong with it.
+    #[error("{0}")]
+    Invalid(String),
+    /// Another live process imports this file onto this server.
+    #[error(
+        "file {path} is being imported by another process ({}, reading {}) since {}; try again when it is done",
+        held.holder,
+        held.path,
+        tally_core::time::rfc3339(held.since)
+    )]
+    FileClaimed {
+        path: String,
+        held: crate::claims::ClaimHolder,
+    },
+    /// This process's claim on a file ran out unrenewed and may be another's now.
+    #[error(
+        "stopped importing {path}: its claim expired (this process stalled for longer than the lease) and another process may be importing it"
+    )]
+    ClaimLost { path: String },
     #[error("no account is called `{0}`")]
     NoSuchAccount(String),
     #[error("an account called `{0}` exists already")]

@@ -33,8 +33,11 @@
 
 mod accounts;
 mod backup;
+mod capacity;
+mod claims;
 mod clock;
 mod coarse;
+mod current;
 mod db;
 mod error;
 mod jobs;
@@ -43,25 +46,36 @@ mod licence;
 mod logged;
 mod migrate;
 mod mysql;
+mod pages;
 mod poll_rollups;
 mod postgres;
+mod refusals;
 mod rollups;
 mod servers;
 mod sqlite;
 mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod url;
 mod writer;
+mod zones;
 
 pub use accounts::{Account, AccountId, Token, TokenId, WebSession};
 pub use backup::{BackupCheck, BackupReport, check_backup, sqlite_path};
+pub use capacity::{CapacityRow, MAX_ISSUED, OperatorCapacity};
+pub use claims::{ClaimHolder, FileClaim, LEASE};
+pub use current::{LatestSample, OpenSession};
 pub use error::StoreError;
 pub use jobs::{Job, JobId, JobState};
 pub use licence::{Incident, IncidentScope, InstalledLicence};
 pub use migrate::AfterFailure;
+pub use pages::{DenialEntry, FactFilter, MAX_PAGE, Party, PartyEntry, SampleEntry, SessionEntry};
 pub use rollups::{FeatureInfo, RollupFilter};
-pub use servers::{DenialRow, PollCounts, Server, ServerConfig, SessionRow, UsageSample};
+pub use servers::{
+    DenialRow, PollCounts, Server, ServerConfig, SessionRow, UsageSample, VendorDaemonRow,
+};
 pub use store::{Store, redact};
+pub use url::DatabaseUrl;
 
 use serde::Serialize;
 

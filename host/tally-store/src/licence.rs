@@ -19,7 +19,7 @@
 //! License Harvesting agents are counted by their owner (online agents with harvesting on)
 //! and passed in.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 
 use serde::Serialize;
 use tally_core::RemoteStatus;
@@ -283,16 +283,17 @@ impl Store {
         })
     }
 
-    /// Shows a licence decision in `server`'s Remote status: "License Exceeded" (not monitored,
-    /// past the server limit) or Offline with the violation (a poll's data skipped). A server
-    /// shown "License Exceeded" is not counted as monitored.
+    /// Shows a licence decision in `server`'s Remote status (`tally_core::status::under_licence`
+    /// decides): "License Exceeded" (not monitored, past the server limit), Disabled (Model
+    /// 2013's run-time restricted access mode), or Verifying once the licence frees it. A
+    /// server shown "License Exceeded" is not counted as monitored.
     pub async fn set_licence_remote_status(
         &self,
         server: ServerId,
         status: RemoteStatus,
-        reason: &str,
+        reason: Option<&str>,
     ) -> Result<(), StoreError> {
-        let reason = reason.to_string();
+        let reason = reason.map(str::to_string);
         self.write(move |w| {
             Box::pin(async move {
                 let n = query(
@@ -346,6 +347,21 @@ impl Store {
             })
         })
         .await
+    }
+
+    /// The manager version each server showed last, by server.
+    pub async fn latest_manager_versions(&self) -> Result<BTreeMap<ServerId, String>, StoreError> {
+        let rows = query(
+            "SELECT v.server_id, v.version FROM server_manager_version v JOIN license_server s ON s.id = v.server_id
+             WHERE v.since >= s.created_at ORDER BY v.since",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        let mut latest = BTreeMap::new();
+        for r in &rows {
+            latest.insert(r.get::<ServerId>(0)?, r.get::<String>(1)?);
+        }
+        Ok(latest)
     }
 
     /// `server`'s manager version now, since when, and what it ran when the licence's

@@ -10,7 +10,9 @@
 //!   the gap that makes a server Unmonitored (`MISSED_POLLS` intervals, seed 001) form one span;
 //!   after a longer gap a new span starts, so the hours Tally was not running are not logged.
 //!
-//! A span covers every hour it touches, both ends included. Both kinds are kept as they are
+//! An import's span covers every hour it touches, both ends included, whole. A poll span counts
+//! the seconds it covers: an average over the first, partly polled hour of a live server is
+//! over the part polled (tally-core `period::Logged` keeps seconds per hour). Both kinds are kept as they are
 //! written (`import_run.first_event`/`last_event`, table `poll_span`), so a report reads a few
 //! rows per server, never the facts.
 
@@ -111,10 +113,10 @@ impl Store {
             to.map_or(i64::MAX, hour_ceil),
         );
         let rows = query(
-            "SELECT first_event, last_event FROM import_run
+            "SELECT first_event, last_event, first_event * 0 FROM import_run
                 WHERE server_id = ? AND first_event IS NOT NULL AND last_event >= ? AND first_event < ?
              UNION ALL
-             SELECT first_poll, last_poll FROM poll_span WHERE server_id = ? AND last_poll >= ? AND first_poll < ?",
+             SELECT first_poll, last_poll, first_poll * 0 + 1 FROM poll_span WHERE server_id = ? AND last_poll >= ? AND first_poll < ?",
         )
         .bind(server)
         .bind(from)
@@ -125,10 +127,20 @@ impl Store {
         .fetch_all(self.pool())
         .await?;
         let mut spans = Vec::with_capacity(rows.len());
+        // The third column tells polls (1) from imports (0); an expression of a BIGINT column,
+        // so every backend types it as one.
         for r in &rows {
-            let (a, b): (i64, i64) = (r.get(0)?, r.get(1)?);
-            // The last event's own hour is logged: the span ends just after it.
-            spans.push(a.max(from)..b.saturating_add(1).min(to));
+            let (a, b, polled): (i64, i64, i64) = (r.get(0)?, r.get(1)?, r.get(2)?);
+            let span = if polled == 1 {
+                // Polled: logged from the first poll to the last, to the second, so the first
+                // minutes of a live server average over those minutes, not the whole hour.
+                a..b.max(a.saturating_add(1))
+            } else {
+                // Imported: a log covers the hours of its first and last events whole (it was
+                // written before and after them, with nothing to report).
+                hour_start(a)..hour_ceil(b.saturating_add(1))
+            };
+            spans.push(span.start.max(from)..span.end.min(to));
         }
         Ok(Logged::from_ranges(spans))
     }

@@ -339,6 +339,10 @@ pub(crate) fn add_load(p: &mut Params<'_>, l: &Load) {
 /// Facts per feature id.
 type Facts = BTreeMap<i64, (Vec<SessionFact>, Vec<DenialFact>)>;
 
+/// Only capacity refusals are demand (tally-core `refusal`); denials not classified yet count
+/// until the store classifies them.
+pub(crate) const CAPACITY: &str = "COALESCE(cause, 'capacity') = 'capacity'";
+
 /// Every fact of the features `keys` overlapping `range` (a superset is fine: `rollup` clips),
 /// in one round trip. Sessions end in the sixth column, denials have none there and their
 /// `until` (NULL for an instant) in the seventh. PostgreSQL types a UNION's columns pair by
@@ -355,10 +359,10 @@ async fn features_facts(
             WHERE feature_id IN ({ids}) AND \"end\" >= ? AND \"end\" < ? AND start < ? AND \"end\" - start <= ?
          UNION ALL
          SELECT feature_id, user_id, host_id, count, time, NULL, until_time FROM denial
-            WHERE feature_id IN ({ids}) AND time >= ? AND time < ?
+            WHERE feature_id IN ({ids}) AND time >= ? AND time < ? AND {CAPACITY}
          UNION ALL
          SELECT feature_id, user_id, host_id, count, time, NULL, until_time FROM denial
-            WHERE feature_id IN ({ids}) AND until_time >= ? AND time < ?
+            WHERE feature_id IN ({ids}) AND until_time >= ? AND time < ? AND {CAPACITY}
          UNION ALL
          SELECT feature_id, user_id, host_id, count, start, \"end\", NULL FROM long_session
             WHERE feature_id IN ({ids}) AND \"end\" >= ? AND start < ?
@@ -449,6 +453,17 @@ pub struct FeatureInfo {
     pub name: String,
     /// Licenses issued (sum over pools), when a poll said.
     pub issued: Option<u32>,
+    /// What the latest poll that named it said (all `None` or zero for features known from
+    /// logs only): expiry (Unix seconds), kind (`floating`, …), version.
+    pub expiry: Option<i64>,
+    pub kind: Option<String>,
+    pub version: Option<String>,
+    /// Licenses reserved for someone, borrowed, and the pools summed into `issued`.
+    pub reserved: u32,
+    pub borrowed: u32,
+    pub pools: u32,
+    /// The last poll that changed what is known of it.
+    pub last_seen: Option<i64>,
 }
 
 impl Store {
@@ -608,6 +623,7 @@ impl Store {
              UNION ALL
              SELECT server_id, feature_id, user_id, host_id, count, time, NULL, until_time FROM denial
                 WHERE (? IS NULL OR server_id = ?) AND (? IS NULL OR feature_id = ?) AND COALESCE(until_time, time) >= ? AND time < ?
+                  AND COALESCE(cause, 'capacity') = 'capacity'
              UNION ALL
              SELECT o.server_id, o.feature_id, o.user_id, o.host_id, o.count, o.start, s.last_poll, NULL
                 FROM open_checkout o JOIN license_server s ON s.id = o.server_id
@@ -661,7 +677,8 @@ impl Store {
     /// Features, of one server or all, by server and name.
     pub async fn features(&self, server: Option<ServerId>) -> Result<Vec<FeatureInfo>, StoreError> {
         let rows = query(
-            "SELECT id, server_id, vendor, name, issued FROM feature WHERE (? IS NULL OR server_id = ?)
+            "SELECT id, server_id, vendor, name, issued, expiry, kind, version, reserved, borrowed, pools, last_seen
+             FROM feature WHERE (? IS NULL OR server_id = ?)
              ORDER BY server_id, name, vendor",
         )
         .bind(server)
@@ -676,6 +693,13 @@ impl Store {
                     vendor: r.get(2)?,
                     name: r.get(3)?,
                     issued: r.get::<Option<i64>>(4)?.map(licences),
+                    expiry: r.get(5)?,
+                    kind: r.get(6)?,
+                    version: r.get(7)?,
+                    reserved: licences(r.get(8)?),
+                    borrowed: licences(r.get(9)?),
+                    pools: licences(r.get(10)?),
+                    last_seen: r.get(11)?,
                 })
             })
             .collect()

@@ -98,11 +98,15 @@ pub struct Server {
     pub import_status: ImportStatus,
     pub import_reason: Option<String>,
     pub last_poll: Option<i64>,
+    /// When an import of its logs last wrote (or started).
+    pub last_import: Option<i64>,
     /// Left out of the grid (its history stays).
     pub hidden: bool,
     /// Its clock against Tally's, as measured so far (`tally_core::clock`); `None` before any
     /// of its time stamps was seen.
     pub clock: Option<ClockSkew>,
+    /// Its time zone (`Store::set_time_zone`): an IANA name or a `+HH:MM` offset.
+    pub time_zone: Option<String>,
 }
 
 impl Server {
@@ -126,6 +130,7 @@ pub struct PollCounts {
 
 const SERVER_COLUMNS: &str = "SELECT id, name, manager, vendor, host, port, poll_format, query_interval, import_format,
     follow, utc_offset, enabled, remote_status, remote_reason, import_status, import_reason, last_poll, hidden,
+    (SELECT MAX(r.updated_at) FROM import_run r WHERE r.server_id = license_server.id), time_zone,
     clock.at_least, clock.at_most, clock.observations, clock.stepped, clock.as_of
     FROM license_server LEFT JOIN server_clock clock ON clock.server_id = license_server.id";
 
@@ -155,7 +160,9 @@ fn server(r: &Row) -> Result<Server, StoreError> {
         import_reason: r.get(15)?,
         hidden: r.get(17)?,
         last_poll: r.get(16)?,
-        clock: crate::clock::skew(r, 18)?,
+        last_import: r.get(18)?,
+        time_zone: r.get(19)?,
+        clock: crate::clock::skew(r, 20)?,
     })
 }
 
@@ -405,7 +412,44 @@ impl Store {
     }
 }
 
+/// A vendor daemon as the latest answered poll of its server showed it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VendorDaemonRow {
+    pub server_id: ServerId,
+    pub name: String,
+    /// `up`, `down` or `unknown`.
+    pub status: String,
+    pub version: Option<String>,
+    pub message: Option<String>,
+}
+
 impl Store {
+    /// The vendor daemons of every server (or of `server`), by server and name.
+    pub async fn vendor_daemons(
+        &self,
+        server: Option<ServerId>,
+    ) -> Result<Vec<VendorDaemonRow>, StoreError> {
+        let rows = query(
+            "SELECT server_id, name, status, version, message FROM vendor_daemon
+             WHERE (? IS NULL OR server_id = ?) ORDER BY server_id, name",
+        )
+        .bind(server)
+        .bind(server)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(VendorDaemonRow {
+                    server_id: r.get(0)?,
+                    name: r.get(1)?,
+                    status: r.get(2)?,
+                    version: r.get(3)?,
+                    message: r.get(4)?,
+                })
+            })
+            .collect()
+    }
+
     /// Denials of a server with names, by time.
     pub async fn denials(&self, server: ServerId) -> Result<Vec<DenialRow>, StoreError> {
         let rows = query(
@@ -454,9 +498,16 @@ pub struct DenialRow {
 }
 
 /// Tables holding a server's history, emptied when it is removed (children first).
-const SERVER_TABLES: [&str; 15] = [
+const SERVER_TABLES: [&str; 22] = [
     "poll_lease",
+    "import_claim",
+    "capacity",
+    "day_rollup",
+    "user_day",
+    "month_rollup",
+    "user_month",
     "server_clock",
+    "vendor_daemon",
     "server_manager_version",
     "hour_rollup",
     "poll_span",
@@ -553,6 +604,11 @@ pub(crate) struct FeatureSaid {
     expiry: Option<i64>,
     kind: Option<&'static str>,
     version: Option<String>,
+    /// Licenses reserved for someone, borrowed (checked out to run disconnected), and the
+    /// pools summed into `issued`.
+    reserved: u32,
+    borrowed: u32,
+    pools: u32,
 }
 
 /// A checkout's identity across polls.
@@ -626,6 +682,9 @@ const FEATURE_SEEN: Table = Table {
         "expiry",
         "kind",
         "version",
+        "reserved",
+        "borrowed",
+        "pools",
         "last_seen",
     ],
     copy: false,
@@ -721,6 +780,9 @@ async fn record_poll(
             w.open.insert(server, (at, open));
         }
     }
+    if let PollResult::Answered(snapshot) = result {
+        record_daemons(&mut w.conn, server, snapshot).await?;
+    }
     query("UPDATE license_server SET remote_status = ?, remote_reason = ?, last_poll = ? WHERE id = ?")
         .bind(remote.status.as_str())
         .bind(remote.reason)
@@ -730,6 +792,44 @@ async fn record_poll(
         .await?;
     rollups::reroll(&mut w.conn, &mut w.sql, &changed, &[]).await?;
     Ok(counts)
+}
+
+/// Replaces what the server's vendor daemons were said to be with what this answer says.
+async fn record_daemons(
+    conn: &mut Conn,
+    server: ServerId,
+    snapshot: &Snapshot,
+) -> Result<(), StoreError> {
+    query("DELETE FROM vendor_daemon WHERE server_id = ?")
+        .bind(server)
+        .execute(&mut *conn)
+        .await?;
+    let mut daemons: BTreeMap<&str, &tally_core::snapshot::VendorDaemon> = BTreeMap::new();
+    for d in snapshot.servers.iter().flat_map(|s| &s.vendor_daemons) {
+        // A triad lists each daemon once per member: one that is up wins.
+        let up = d.status == ServerStatus::Up;
+        daemons
+            .entry(&d.name)
+            .and_modify(|kept| {
+                if up && kept.status != ServerStatus::Up {
+                    *kept = d;
+                }
+            })
+            .or_insert(d);
+    }
+    for d in daemons.values() {
+        query(
+            "INSERT INTO vendor_daemon (server_id, name, status, version, message) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(server)
+        .bind(&d.name)
+        .bind(d.status.as_str())
+        .bind(&d.version)
+        .bind(&d.message)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
 }
 
 /// Returns what is open after the poll. Given the server's last poll, and the previous poll to
@@ -774,7 +874,25 @@ async fn record_snapshot(
                 .features
                 .iter()
                 .find(|f| f.vendor == vendor && f.name == name);
+            let of_feature = |f: &str, v: &str| f == name && v == vendor;
             FeatureSaid {
+                reserved: snapshot
+                    .reservations
+                    .iter()
+                    .filter(|r| of_feature(&r.feature, &r.vendor))
+                    .map(|r| r.count)
+                    .sum(),
+                borrowed: snapshot
+                    .checkouts
+                    .iter()
+                    .filter(|c| c.borrowed && of_feature(&c.feature, &c.vendor))
+                    .map(|c| c.count)
+                    .sum(),
+                pools: snapshot
+                    .features
+                    .iter()
+                    .filter(|f| of_feature(&f.name, &f.vendor))
+                    .count() as u32,
                 vendor: vendor.to_string(),
                 name: name.to_string(),
                 issued,
@@ -792,7 +910,16 @@ async fn record_snapshot(
         None => {
             let upsert = w.conn.kind().upsert(
                 "server_id, vendor, name",
-                &["issued", "expiry", "kind", "version", "last_seen"],
+                &[
+                    "issued",
+                    "expiry",
+                    "kind",
+                    "version",
+                    "reserved",
+                    "borrowed",
+                    "pools",
+                    "last_seen",
+                ],
             );
             let rows = crate::db::insert_returning(
                 &mut w.conn,
@@ -807,6 +934,9 @@ async fn record_snapshot(
                     p.add(f.expiry);
                     p.add(f.kind);
                     p.add(f.version.as_deref());
+                    p.add(i64::from(f.reserved));
+                    p.add(i64::from(f.borrowed));
+                    p.add(i64::from(f.pools));
                     p.add(at);
                 },
             )

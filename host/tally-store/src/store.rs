@@ -6,6 +6,7 @@ use tally_core::{Batch, Diagnostic, DiagnosticKind};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::db::{Backend, Conn, Pool, Row, query, query_built};
+use crate::url::DatabaseUrl;
 use crate::writer::{self, Command};
 use crate::{
     Checkpoint, FactCounts, FileIdentity, ImportRun, NewImport, RowCounts, RunId, RunStatus,
@@ -24,30 +25,40 @@ impl Store {
     /// with its directories if missing), `postgres://…` / `postgresql://…`, or `mysql://…` /
     /// `mariadb://…` (the database is created if it does not exist and the account may).
     /// Must be called inside a tokio runtime: it starts the writer task.
-    pub async fn open(url: &str) -> Result<Store, StoreError> {
-        let scheme = url
-            .split_once(':')
-            .map(|(s, _)| s.to_ascii_lowercase())
-            .unwrap_or_default();
-        let (conn, pool) = match scheme.as_str() {
+    pub async fn open(url: impl Into<DatabaseUrl>) -> Result<Store, StoreError> {
+        let url = url.into();
+        Store::open_url(&url).await.map_err(|error| match error {
+            StoreError::UnsupportedUrl(_) => error,
+            // Whatever the driver said, without the password should it have echoed it.
+            error => StoreError::Open {
+                reason: url.scrub(&error.to_string()),
+                url,
+            },
+        })
+    }
+
+    async fn open_url(url: &DatabaseUrl) -> Result<Store, StoreError> {
+        let (conn, pool) = match url.scheme().as_str() {
             "sqlite" => {
-                let (c, p) = Sqlite::open(url).await?;
+                let (c, p) = Sqlite::open(url.secret()).await?;
                 (Conn::Sqlite(c), Pool::Sqlite(p))
             }
             "postgres" | "postgresql" => {
-                let (c, p) = Postgres::open(url).await?;
+                let (c, p) = Postgres::open(url.secret()).await?;
                 (Conn::Postgres(c), Pool::Postgres(p))
             }
             "mysql" | "mariadb" => {
-                let (c, p) = MySql::open(url).await?;
+                let (c, p) = MySql::open(url.secret()).await?;
                 (Conn::MySql(c), Pool::MySql(p))
             }
-            _ => return Err(StoreError::UnsupportedUrl(redact(url))),
+            _ => return Err(StoreError::UnsupportedUrl(url.clone())),
         };
         let store = Store {
             pool,
             writer: writer::spawn(conn)?,
         };
+        // Before the rollups: classifying old denials may ask for their rebuild.
+        store.classify_refusals_if_asked().await?;
         store.rebuild_rollups_if_asked().await?;
         store.rebuild_coarse_if_asked().await?;
         store.rebuild_logged_if_asked().await?;
@@ -231,19 +242,9 @@ impl Store {
     }
 }
 
-/// `url` without its password, for messages.
 /// `url` with its password replaced by `***`, for messages and logs.
 pub fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let userinfo = &url[scheme + 3..at];
-            match userinfo.split_once(':') {
-                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
-                None => url.to_string(),
-            }
-        }
-        _ => url.to_string(),
-    }
+    DatabaseUrl::new(url).to_string()
 }
 
 const RUN_COLUMNS: &str = "SELECT id, server_id, format, plugin, path, head_len, head_hash, \"offset\", last_line_hash, state,
@@ -283,13 +284,30 @@ fn import_run(r: &Row) -> Result<ImportRun, StoreError> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn passwords_are_redacted() {
-        assert_eq!(
-            redact("redis://tally:secret@db:6379/0"),
-            "redis://tally:***@db:6379/0"
+    #[tokio::test]
+    async fn errors_opening_a_database_never_show_its_password() {
+        // Nothing listens on port 1: the connection is refused, and the error names the URL.
+        let url = "postgres://tally:s3cr3t-pw@127.0.0.1:1/tally";
+        let error = Store::open(url).await.expect_err("nothing listens");
+        let shown = format!("{error} {error:?}");
+        assert!(!shown.contains("s3cr3t-pw"), "{shown}");
+        assert!(
+            error
+                .to_string()
+                .starts_with("cannot open the database postgres://tally:***@127.0.0.1:1/tally"),
+            "{error}"
         );
-        assert_eq!(redact("sqlite://a@b.db"), "sqlite://a@b.db");
-        assert_eq!(redact("nothing"), "nothing");
+        let error = Store::open("redis://tally:s3cr3t-pw@db:6379/0")
+            .await
+            .expect_err("unsupported");
+        assert!(matches!(error, StoreError::UnsupportedUrl(_)), "{error:?}");
+        let shown = format!("{error} {error:?}");
+        assert!(!shown.contains("s3cr3t-pw"), "{shown}");
+        assert!(
+            error
+                .to_string()
+                .starts_with("unsupported database URL `redis://tally:***@db:6379/0`"),
+            "{error}"
+        );
     }
 }

@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 
+use tally_core::refusal::RefusalCause;
 use tally_core::rollup::{DenialFact, SessionFact};
 use tally_core::{Batch, DiagnosticKind, Sym};
 use tokio::sync::{mpsc, oneshot};
@@ -145,6 +146,7 @@ const DENIAL: Table = Table {
         "requested_version",
         "until_time",
         "import_run_id",
+        "cause",
     ],
     copy: true,
 };
@@ -369,6 +371,8 @@ impl Writer {
         let Writer { conn, sql, .. } = self;
 
         let str_opt = |s: Option<Sym>| s.map(|s| batch.str(s));
+        // Each denial's cause, from its server's manager: only capacity refusals roll up.
+        let causes = crate::refusals::causes(conn, server, batch).await?;
         insert(conn, sql, &SESSION, &batch.sessions, |p, s| {
             p.add(server);
             p.add(ids.feature(s.vendor, s.feature));
@@ -383,6 +387,7 @@ impl Writer {
         })
         .await?;
 
+        let mut cause = causes.iter();
         insert(conn, sql, &DENIAL, &batch.denials, |p, d| {
             p.add(server);
             p.add(ids.feature(d.vendor, d.feature));
@@ -396,6 +401,7 @@ impl Writer {
             p.add(str_opt(d.requested_version));
             p.add(d.until);
             p.add(run);
+            p.add(cause.next().map(|c| c.as_str()));
         })
         .await?;
 
@@ -443,7 +449,9 @@ impl Writer {
         let denials: Vec<DenialFact> = batch
             .denials
             .iter()
-            .map(|d| DenialFact {
+            .zip(&causes)
+            .filter(|(_, c)| **c == RefusalCause::Capacity)
+            .map(|(d, _)| DenialFact {
                 server,
                 feature: ids.feature(d.vendor, d.feature),
                 user: ids.user(d.user),
@@ -457,6 +465,7 @@ impl Writer {
         if let Some(span) = logged::event_span(batch) {
             logged::widen_run(conn, run, span).await?;
         }
+        crate::capacity::write_imported(conn, server, run, batch, |v, f| ids.feature(v, f)).await?;
 
         // Diagnostics: all counted, the first DIAGNOSTICS_KEPT per run kept.
         let kept: i64 = query("SELECT diagnostics FROM import_run WHERE id = ?")
@@ -531,6 +540,7 @@ impl Writer {
             .queued
             .iter()
             .for_each(|q| mark(q.vendor, q.feature, q.user, q.host));
+        feature_syms.extend(batch.capacities.iter().map(|c| (c.vendor, c.feature)));
         feature_syms.sort_unstable();
         feature_syms.dedup();
 

@@ -86,6 +86,7 @@ fn batch(lines: u64, end_reason: EndReason) -> Batch {
             kind: DiagnosticKind::Malformed,
             text: "bad time".into(),
         }],
+        capacities: vec![],
         lines,
     }
 }

@@ -299,7 +299,7 @@ async fn model_2013_counts_monitored_realtime_servers_and_servers_imported_in_3_
     assert_eq!((u.realtime_servers, u.imported_servers), (2, 1));
     // A server shown "License Exceeded" is not monitored.
     store
-        .set_licence_remote_status(a, RemoteStatus::LicenseExceeded, "over")
+        .set_licence_remote_status(a, RemoteStatus::LicenseExceeded, Some("over"))
         .await
         .expect("status");
     assert_eq!(u2013(&usage(&store, &l, now).await).realtime_servers, 1);
@@ -634,7 +634,7 @@ async fn model_2019_runtime_user_limit_about_to_exceed_skips_the_poll(store: Sto
         ["model_2019_runtime_user_limit_about_to_exceed"]
     );
     store
-        .set_licence_remote_status(rt, RemoteStatus::Offline, &found[0].message)
+        .set_licence_remote_status(rt, RemoteStatus::Offline, Some(&found[0].message))
         .await
         .expect("offline");
     let server = store.server("rt1").await.expect("read").expect("rt1");
@@ -799,7 +799,7 @@ async fn model_2013_runtime_new_server_past_limit_shows_license_exceeded(store: 
     let v = admitted[2].violation.clone().expect("refused");
     assert_eq!(v.row.name(), "model_2013_runtime_new_server_past_limit");
     store
-        .set_licence_remote_status(ids[2], RemoteStatus::LicenseExceeded, &v.message)
+        .set_licence_remote_status(ids[2], RemoteStatus::LicenseExceeded, Some(&v.message))
         .await
         .expect("status");
     assert_eq!(

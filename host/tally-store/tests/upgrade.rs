@@ -5,7 +5,10 @@
 //! The previous release's databases are kept as dumps in `tests/fixtures/release-f80905b/`
 //! (`<backend>.sql`, schema, migrations table and data) with the figures that release reported
 //! on them (`figures.json`, the same on all three). Both were made by `release::make` run on that release
-//! (main at f80905b, migrations 1-8): see there to make the next one.
+//! (main at f80905b, migrations 1-8): see there to make the next one. The dumps' denials give
+//! the reason "all licenses in use" (edited in after the dump): since refusals have causes, only
+//! capacity refusals count as denials, and a reason that release's test wrote ("full") would
+//! now read as a cause not understood.
 
 mod release;
 

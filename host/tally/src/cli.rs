@@ -219,16 +219,29 @@ impl Global {
         plugins::open(&self.plugin_dir(), self.plugin_cache().as_deref())
     }
 
-    /// The verbs' shared state for a one-shot command: the store and the plugins in use.
+    /// The verbs' shared state for a one-shot command: the store, the plugins in use, and the
+    /// licence in force assessed (the issuers' keys trusted from `TALLY_LICENSE_KEYS`), so its
+    /// writes pass the same gate as the API's.
     pub(crate) async fn app(&self) -> anyhow::Result<App> {
+        self.app_trusting(crate::licence::keys_from_env()?).await
+    }
+
+    /// As [`Global::app`], trusting `keys` to sign licences.
+    pub(crate) async fn app_trusting(
+        &self,
+        keys: Vec<tally_core::licence::PublicKey>,
+    ) -> anyhow::Result<App> {
         let store = self.store().await?;
         let registry = self.plugins()?;
-        Ok(App::new(
+        let mut app = App::new(
             store,
             registry,
             tally_app::poll::Tools::default(),
             data_dir().join("spool"),
-        ))
+        );
+        app.licence_keys = keys;
+        app.assess_licence().await?;
+        Ok(app)
     }
 
     pub(crate) async fn store(&self) -> anyhow::Result<Store> {
@@ -263,11 +276,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Plugin(args) => plugins::run(&cli.global, args).await,
         Command::License(args) => {
-            let store = match args.needs_store() {
-                true => Some(cli.global.store().await?),
+            let app = match args.needs_store() {
+                true => Some(
+                    cli.global
+                        .app_trusting(crate::licence::trusted_keys(&args.trust)?)
+                        .await?,
+                ),
                 false => None,
             };
-            crate::licence::run(store.as_ref(), args).await
+            crate::licence::run(app.as_ref(), args).await
         }
         Command::Backup(args) => crate::backup::backup(&cli.global.db_url(), &args).await,
         Command::Restore(args) => crate::backup::restore(&cli.global.db_url(), &args).await,

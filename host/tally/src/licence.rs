@@ -14,14 +14,14 @@ use anyhow::{Context, bail};
 use chrono::NaiveDate;
 use clap::{Args, Subcommand, ValueEnum};
 use serde::Serialize;
+use tally_app::App;
+use tally_app::access::Actor;
+use tally_app::licence::{self, current_status, product};
 use tally_core::licence::{
     DottedVersion, IssuerKey, Licence, LicenceType, Limits, Limits2013, Limits2019, Origin,
     PublicKey, Status, Terms,
 };
 use tally_core::users::Counting;
-use tally_store::Store;
-
-use tally_app::licence::{current_status, product};
 
 #[derive(Debug, Args)]
 pub struct LicenseArgs {
@@ -153,30 +153,29 @@ pub struct IssueArgs {
     pub out: Option<PathBuf>,
 }
 
-pub async fn run(store: Option<&Store>, args: LicenseArgs) -> anyhow::Result<ExitCode> {
+pub async fn run(app: Option<&App>, args: LicenseArgs) -> anyhow::Result<ExitCode> {
     let trusted = trusted_keys(&args.trust)?;
-    let need = || store.context("this command needs the database");
+    let need = || app.context("this command needs the database");
     match args.command {
         LicenseCommand::Show { json } => {
-            let store = need()?;
-            let (status, refusal) = current_status(store, &trusted).await?;
+            let standing = current_status(need()?).await?;
             if json {
                 #[derive(Serialize)]
                 struct Shown<'a> {
                     #[serde(flatten)]
                     status: &'a Status,
-                    refused_file: Option<String>,
+                    refused_file: Option<&'a str>,
                 }
                 let shown = Shown {
-                    status: &status,
-                    refused_file: refusal.map(|e| e.to_string()),
+                    status: &standing.status,
+                    refused_file: standing.refused_file.as_deref(),
                 };
                 println!("{}", serde_json::to_string_pretty(&shown)?);
             } else {
-                if let Some(e) = refusal {
-                    println!("The installed licence file is refused: {e:#}\n");
+                if let Some(e) = &standing.refused_file {
+                    println!("The installed licence file is refused: {e}\n");
                 }
-                print_status(&status);
+                print_status(&standing.status);
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -195,19 +194,17 @@ pub async fn run(store: Option<&Store>, args: LicenseArgs) -> anyhow::Result<Exi
             }
         }
         LicenseCommand::Install { file } => {
-            let store = need()?;
             let text = read(&file)?;
-            let licence = Licence::from_file(&text, &trusted)
+            let standing = licence::install(need()?, &Actor::operator(), &text)
+                .await
                 .with_context(|| format!("{} is not installed", file.display()))?;
-            store.install_licence(&text).await?;
-            println!("installed: {}\n", licence.title());
-            let (status, _) = current_status(store, &trusted).await?;
-            print_status(&status);
+            println!("installed: {}\n", standing.licence.title());
+            print_status(&standing.status);
             Ok(ExitCode::SUCCESS)
         }
         LicenseCommand::Remove => {
-            let store = need()?;
-            if store.remove_licence().await? {
+            let (removed, _) = licence::remove(need()?, &Actor::operator()).await?;
+            if removed {
                 println!("removed the installed licence: the Community licence is in force");
             } else {
                 println!("no licence was installed: the Community licence is in force");
@@ -243,6 +240,14 @@ pub async fn run(store: Option<&Store>, args: LicenseArgs) -> anyhow::Result<Exi
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// The issuers' keys trusted by `TALLY_LICENSE_KEYS` (comma-separated).
+pub(crate) fn keys_from_env() -> anyhow::Result<Vec<PublicKey>> {
+    let keys: Vec<String> = std::env::var("TALLY_LICENSE_KEYS")
+        .map(|v| v.split(',').map(String::from).collect())
+        .unwrap_or_default();
+    trusted_keys(&keys).context("TALLY_LICENSE_KEYS")
 }
 
 pub(crate) fn trusted_keys(given: &[String]) -> anyhow::Result<Vec<PublicKey>> {

@@ -26,7 +26,7 @@ pub struct ReportArgs {
     /// Up to this time (excluded), or to the end of this date (included).
     #[arg(long, value_name = "TIME")]
     pub to: Option<String>,
-    /// `usage`: hour, day, week (ISO), sunday-week, month or year (default day). `sflm`: day,
+    /// `usage`: hour, day, week (ISO), sunday-week, month, quarter or year (default day). `sflm`: day,
     /// week (Sunday to Saturday), month or year (default day).
     #[arg(long, value_name = "PERIOD")]
     pub period: Option<String>,

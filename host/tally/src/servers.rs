@@ -92,6 +92,10 @@ pub struct Settings {
     /// The server's offset from UTC, e.g. -5 or +5:30 (its logs are in local time).
     #[arg(long, value_name = "±H[:MM]", allow_hyphen_values = true)]
     utc_offset: Option<UtcOffset>,
+    /// The server's time zone: an IANA name such as America/Chicago (daylight saving
+    /// included) or an offset such as +05:30. Its logs are read and its usage reported in it.
+    #[arg(long, value_name = "ZONE", allow_hyphen_values = true)]
+    time_zone: Option<String>,
     /// Add it disabled.
     #[arg(long)]
     disabled: bool,
@@ -183,6 +187,7 @@ impl From<Settings> for servers::Settings {
             follow: s.follow.iter().map(|p| p.display().to_string()).collect(),
             import_format: s.import_format,
             utc_offset: s.utc_offset,
+            time_zone: s.time_zone,
             enabled: s.disabled.then_some(false),
             ..servers::Settings::default()
         }
@@ -379,7 +384,7 @@ pub fn check(global: &Global, args: Option<&ServeArgs>) -> anyhow::Result<ExitCo
     };
     show("log.format", format!("{log:?}").to_lowercase(), &log_source);
     for (name, source) in &s.tool_sources {
-        let argv = s.tools.command(&[name.clone()], "", None);
+        let argv = s.tools.command(std::slice::from_ref(name), "", None);
         show(&format!("tools.{name}"), argv.join(" "), source);
     }
     Ok(ExitCode::SUCCESS)
@@ -396,10 +401,15 @@ pub async fn serve(global: &Global, args: ServeArgs) -> anyhow::Result<ExitCode>
     let mut app = App::new(store, registry, settings.tools, data_dir().join("spool"));
     app.follow_every = Duration::from_millis(args.follow_every.max(10));
     app.min_interval = Duration::from_millis(args.min_interval_ms.max(10));
-    let keys: Vec<String> = std::env::var("TALLY_LICENSE_KEYS")
-        .map(|v| v.split(',').map(String::from).collect())
-        .unwrap_or_default();
-    app.licence_keys = crate::licence::trusted_keys(&keys)?;
+    app.licence_keys = crate::licence::keys_from_env()?;
+    // The start-up checks, before the first request reaches the write gate.
+    let standing = app.assess_licence().await?;
+    if let Some(violation) = standing.restriction() {
+        tracing::warn!(
+            "Tally starts in restricted access mode: {}",
+            violation.explain()
+        );
+    }
     let admin_tokens =
         crate::plugins::admin_tokens(settings.admin_token_file.value.as_deref(), &plugins)?;
     app.plugins = Some(plugins);

@@ -84,6 +84,8 @@ fn every_corpus_debug_log_imports_with_its_counts_and_again_adds_nothing() {
     );
 
     let env = Env::new();
+    // 240 users: past the Community licence's 100.
+    env.roomy_licence();
     let args: Vec<&str> = files.iter().map(String::as_str).collect();
     let summary = env.import(&args);
     assert_eq!((n(&summary, "files"), n(&summary, "failed")), (13, 0));
@@ -357,7 +359,7 @@ fn plugin_list_shows_the_wit_version() {
             flexlm["wit"].as_str(),
             flexlm["source"].as_str()
         ),
-        (Some("importer"), Some("0.3.0"), Some("built-in"))
+        (Some("importer"), Some("0.4.0"), Some("built-in"))
     );
 }
 
@@ -511,4 +513,126 @@ fn sflm_day_files_imported_together_join_sessions_across_midnight() {
         [(1_183_327_800, 1_183_428_000)],
         "{dave:?}"
     );
+}
+
+#[test]
+fn two_imports_of_one_file_at_once_write_it_once() {
+    let (log, totals) = flexlm_log::synth::generate(120_000, 5);
+    let env = Env::new();
+    let path = env.write("lmgrd.log", &log);
+    let path = path.to_str().expect("utf-8 path");
+    let mut first = env
+        .command(&[
+            "import",
+            "--utc-offset",
+            "0",
+            "--chunk-size",
+            "16384",
+            "--server",
+            "X",
+            path,
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("first import");
+    let db = env.dir.path().join("tally.db");
+    common::until("the first import to commit", || {
+        db.exists()
+            && rusqlite::Connection::open(&db)
+                .and_then(|c| c.query_row("SELECT count(*) FROM session", [], |r| r.get(0)))
+                .is_ok_and(|n: i64| n > 0)
+    });
+    let overlapping = first.try_wait().expect("first import").is_none();
+    let second = env.tally(&["import", "--utc-offset", "0", "--server", "X", path]);
+    let overlapped = overlapping && first.try_wait().expect("first import").is_none();
+    let status = first.wait().expect("first import");
+    assert!(status.success(), "the first import must finish");
+    if overlapped {
+        assert!(
+            !second.status.success(),
+            "the second import must be refused"
+        );
+        let message = String::from_utf8_lossy(&second.stderr);
+        assert!(
+            message.contains("is being imported by another process"),
+            "{message}"
+        );
+    }
+    assert_eq!(env.rows("session") as u64, totals.checkouts);
+    assert_eq!(env.rows("import_run"), 1);
+}
+
+#[test]
+fn a_fifo_is_refused_at_once_instead_of_hanging() {
+    let env = Env::new();
+    let fifo = env.dir.path().join("pipe.log");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo");
+    assert!(made.success());
+    // Nobody ever writes to it: opening it for reading would wait for ever.
+    let out = env.tally(&[
+        "import",
+        "--format",
+        "flexlm-debuglog",
+        fifo.to_str().expect("utf-8"),
+    ]);
+    assert!(!out.status.success());
+    let message = String::from_utf8_lossy(&out.stderr);
+    assert!(message.contains("is not a regular file"), "{message}");
+}
+
+#[test]
+fn a_file_is_known_by_its_head_and_the_format_it_was_read_as() {
+    let (log, totals) = flexlm_log::synth::generate(3_000, 9);
+    let env = Env::new();
+    let path = env.write("lmgrd.log", &log);
+    let path = path.to_str().expect("utf-8 path");
+
+    // Read once as the wrong format: nothing recognised. Read again as the right one: imported,
+    // not "unchanged".
+    let wrong = env.tally(&[
+        "import",
+        "--json",
+        "--utc-offset",
+        "0",
+        "--server",
+        "X",
+        "--format",
+        "rlm-reportlog",
+        path,
+    ]);
+    let _ = wrong; // whether the wrong reader fails or finds nothing, it must not stick
+    let right = env.import(&["--server", "X", "--format", "flexlm-debuglog", path]);
+    assert_eq!(right["results"][0]["outcome"], "imported");
+    assert_eq!(n(&right, "sessions"), totals.checkouts);
+
+    // An empty file names no file: the next one on the server is not its continuation.
+    let empty = env.write("empty.log", "");
+    let empty = empty.to_str().expect("utf-8");
+    env.import(&["--server", "Y", "--format", "flexlm-debuglog", empty]);
+    let other = env.import(&["--server", "Y", "--format", "flexlm-debuglog", path]);
+    assert_eq!(other["results"][0]["outcome"], "imported");
+    assert_eq!(n(&other, "sessions"), totals.checkouts);
+}
+
+#[test]
+fn a_log_truncated_after_its_import_is_not_imported_twice() {
+    let (log, totals) = flexlm_log::synth::generate(6_000, 3);
+    assert!(log.len() > 4096, "longer than the sniffed head");
+    let env = Env::new();
+    let path = env.write("lmgrd.log", &log);
+    let path_str = path.to_str().expect("utf-8 path");
+    env.import(&["--server", "X", path_str]);
+    assert_eq!(env.rows("session") as u64, totals.checkouts);
+
+    let cut = log[..log.len() / 2].rfind('\n').expect("a line") + 1;
+    std::fs::write(&path, &log[..cut]).expect("truncate");
+    let again = env.tally(&["import", "--utc-offset", "0", "--server", "X", path_str]);
+    assert!(!again.status.success());
+    let message = String::from_utf8_lossy(&again.stderr);
+    assert!(message.contains("it was truncated"), "{message}");
+    assert_eq!(env.rows("session") as u64, totals.checkouts);
 }

@@ -287,14 +287,44 @@ fn report_json_equals_the_api_answer() {
         let printed: Value = serde_json::from_str(&report(&env, &args)).expect("JSON");
         let answered = serving.json(api);
         assert!(printed.as_array().is_some_and(|a| !a.is_empty()), "{cli:?}");
-        assert_eq!(printed, answered, "tally report {cli:?} vs GET {api}");
+        // The API answers columns and rows; each printed object is a row by column name.
+        let columns: Vec<&str> = answered["columns"]
+            .as_array()
+            .expect("columns")
+            .iter()
+            .map(|c| c["name"].as_str().expect("column name"))
+            .collect();
+        let rows: Vec<Value> = answered["rows"]
+            .as_array()
+            .expect("rows")
+            .iter()
+            .map(|row| {
+                let cells = row.as_array().expect("row");
+                Value::Object(
+                    columns
+                        .iter()
+                        .zip(cells)
+                        .map(|(c, v)| (c.to_string(), v.clone()))
+                        .collect(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            printed,
+            Value::Array(rows),
+            "tally report {cli:?} vs GET {api}"
+        );
     }
-    // The JSON keeps the seed's column order.
+    // The columns keep the seed's order.
     let (_, body) = serving.get("/api/v1/reports/sflm?server=sflm");
     assert!(
         body.starts_with(
-            r#"[{"Period":"2024-03-04","Server":"sflm","UserName":null,"ProductId":"Mesher""#
+            r#"{"report":"sflm","columns":[{"name":"Period"},{"name":"Server"},{"name":"UserName"},{"name":"ProductId"}"#
         ),
+        "{body}"
+    );
+    assert!(
+        body.contains(r#""rows":[["2024-03-04","sflm",null,"Mesher""#),
         "{body}"
     );
     // Errors name what to do.
@@ -392,20 +422,36 @@ fn every_report_gives_the_hand_computed_figures() {
     let ann4 = row(&pairs, &[("user", "ann"), ("host", "pc4")]);
     assert_eq!(ann4["used_hours"], "1");
 
-    // denials per feature and user, over both servers (by server name): cat 2 on cad, carol 1
-    // on Solver (the partial grant's shortfall).
-    let (_, denials) = csv(&env, &["denials"]);
-    let got: Vec<[&str; 4]> = denials
+    // denials per feature, cause and reason, most refused first, over both servers: cat twice
+    // on cad ("users already reached": capacity), carol once on Solver (the partial grant's
+    // shortfall of 2, no reason given: capacity).
+    let denials: Value =
+        serde_json::from_str(&report(&env, &["denials", "--format", "json"])).expect("JSON");
+    let got: Vec<[String; 6]> = denials
+        .as_array()
+        .expect("rows")
         .iter()
-        .map(|r| ["server", "feature", "user", "denials"].map(|c| r[c].as_str()))
+        .map(|r| {
+            [
+                "server", "feature", "cause", "refusals", "licenses", "users",
+            ]
+            .map(|c| r[c].to_string().trim_matches('"').to_string())
+        })
         .collect();
     assert_eq!(
         got,
         [
-            ["flex", "cad", "cat", "2"],
-            ["sflm", "Solver", "carol", "1"]
+            ["flex", "cad", "capacity", "2", "2", "1"],
+            ["sflm", "Solver", "capacity", "1", "2", "1"]
         ]
+        .map(|r| r.map(String::from))
     );
+    let reason = denials[0]["reason"].as_str().expect("a reason");
+    assert!(
+        reason.contains("Licensed number of users already reached"),
+        "{reason}"
+    );
+    assert_eq!(denials[0]["first"], "2024-03-04T09:45:00Z");
 
     // heatmap: Monday 09 on cad = 1.5 licenses on average, peak 2; Monday 12 logged, idle.
     let (_, heat) = csv(&env, &["heatmap", "--feature", "cad"]);
@@ -497,4 +543,81 @@ fn sflm_day_report_on_a_corpus_log() {
         first.contains("NrHours") && first.contains("TotalUsed23"),
         "{first}"
     );
+}
+
+/// A FlexNet log and its license file: the licences issued come from the file, so the
+/// features and underused reports show utilisation for a server known only from files.
+#[test]
+fn a_license_file_gives_an_imported_server_its_capacity() {
+    let env = Env::new();
+    for (format, file) in [
+        ("flexlm-debuglog", "flexnet_2024-03-04.log"),
+        ("flexlm-license", "flexnet_2024-03-04.lic"),
+    ] {
+        let path = fixture(file);
+        env.import(&[
+            "--server",
+            "flex",
+            "--format",
+            format,
+            path.to_str().expect("UTF-8"),
+        ]);
+    }
+    // cad: 3 license-hours over 4 logged hours of 4 licences = 18.75 %, peak 2 of 4 = 50 %.
+    let (_, features) = csv(&env, &["features", "--server", "flex"]);
+    let cad = row(&features, &[("feature", "cad")]);
+    assert_eq!(
+        ["issued", "utilisation_pct", "peak_pct"].map(|c| cad[c].as_str()),
+        ["4", "18.75", "50"]
+    );
+    // viewer is uncounted: no count, no percentage (never a false 0 %).
+    let viewer = row(&features, &[("feature", "viewer")]);
+    assert_eq!(
+        ["issued", "utilisation_pct"].map(|c| viewer[c].as_str()),
+        ["", ""]
+    );
+    let (_, under) = csv(&env, &["underused", "--server", "flex", "--below", "60"]);
+    assert_eq!(under.len(), 1, "{under:#?}");
+    assert_eq!([&under[0]["feature"], &under[0]["peak_pct"]], ["cad", "50"]);
+}
+
+/// The corpus's Siemens NX excerpt refuses for want of licences (-4) and for a version the
+/// server does not serve (-25) or a feature it lacks (-5): the denials report keeps them apart,
+/// with their reasons.
+#[test]
+fn denials_of_the_siemens_nx_excerpt_are_split_by_cause() {
+    let Some(dir) = corpus_dir("flexlm-debuglog") else {
+        return;
+    };
+    let log = dir.join("licenselogs__siemens_nx_saltd_excerpt.log");
+    let env = Env::new();
+    env.import(&["--server", "nx", log.to_str().expect("UTF-8 path")]);
+    let denials: Value =
+        serde_json::from_str(&report(&env, &["denials", "--format", "json"])).expect("JSON");
+    let rows = denials.as_array().expect("rows");
+    let refusals = |cause: &str| -> u64 {
+        rows.iter()
+            .filter(|r| r["cause"] == cause)
+            .map(|r| r["refusals"].as_u64().expect("refusals"))
+            .sum()
+    };
+    assert!(
+        refusals("capacity") > 0 && refusals("configuration") > 0,
+        "{denials:#}"
+    );
+    for r in rows {
+        assert!(
+            r["reason"].is_string(),
+            "every refusal here gives its reason: {r}"
+        );
+        let reason = r["reason"].as_str().unwrap_or_default();
+        let full = reason.contains("Licensed number of users already reached");
+        assert_eq!(r["cause"] == "capacity", full, "{r}");
+    }
+    // Most refused first.
+    let counts: Vec<u64> = rows
+        .iter()
+        .map(|r| r["refusals"].as_u64().unwrap_or(0))
+        .collect();
+    assert!(counts.windows(2).all(|w| w[0] >= w[1]), "{counts:?}");
 }

@@ -146,6 +146,29 @@ fn truth(sim: &PathBuf, scenario: &str, server: &str) -> Vec<Session> {
 }
 
 /// Within one poll interval as actually polled: a loaded machine (CI) stretches the interval.
+/// Every item of a keyset-paged list, following its `next` cursors.
+fn every_item(serving: &common::Serving, path: &str) -> Vec<Value> {
+    let join = if path.contains('?') { '&' } else { '?' };
+    let mut items = Vec::new();
+    let mut after = String::new();
+    loop {
+        let page = serving.json(&format!("{path}{join}limit=1000&after={after}"));
+        items.extend(page["items"].as_array().expect("items").iter().cloned());
+        match page["next"].as_str() {
+            Some(next) => after = next.to_string(),
+            None => return items,
+        }
+    }
+}
+
+/// Unix seconds of an RFC 3339 time.
+fn epoch(time: &Value) -> i64 {
+    let text = time.as_str().expect("a time");
+    chrono::DateTime::parse_from_rfc3339(text)
+        .unwrap_or_else(|e| panic!("{text}: {e}"))
+        .timestamp()
+}
+
 fn close(a: i64, b: i64, interval: i64) -> bool {
     (a - b).abs() <= interval + SLACK
 }
@@ -271,13 +294,17 @@ fn polls_of_simulated_servers_give_the_simulators_sessions_and_statuses() {
     );
 
     for server in ["flex", "rlm", "lmx"] {
-        let samples = serving.json(&format!("/api/v1/license-servers/{server}/samples"));
-        let times: BTreeSet<i64> = samples
-            .as_array()
-            .expect("samples")
-            .iter()
-            .map(|s| s["time"].as_i64().expect("time"))
-            .collect();
+        let features = serving.json(&format!("/api/v1/license-servers/{server}/features"));
+        let mut times: BTreeSet<i64> = BTreeSet::new();
+        for feature in features.as_array().expect("features") {
+            let name = feature["name"].as_str().expect("name");
+            let path = format!("/api/v1/license-servers/{server}/samples?feature={name}");
+            times.extend(
+                every_item(&serving, &path)
+                    .iter()
+                    .map(|s| epoch(&s["time"])),
+            );
+        }
         let (first, last) = (
             clock.sim(*times.first().expect("polls")),
             clock.sim(*times.last().expect("polls")),
@@ -288,24 +315,24 @@ fn polls_of_simulated_servers_give_the_simulators_sessions_and_statuses() {
             times.len()
         );
 
-        let polled: Vec<Session> = serving
-            .json(&format!("/api/v1/license-servers/{server}/sessions"))
-            .as_array()
-            .expect("sessions")
-            .iter()
-            .map(|s| {
-                (
-                    s["feature"].as_str().expect("feature").to_string(),
-                    s["user"].as_str().expect("user").to_string(),
-                    s["host"].as_str().expect("host").to_string(),
-                    s["count"].as_u64().expect("count"),
-                    clock.sim(s["start"].as_i64().expect("start")),
-                    clock.sim(s["end"].as_i64().expect("end")),
-                )
-            })
-            // Sessions already open at the first poll started before Tally looked.
-            .filter(|s| s.4 > first)
-            .collect();
+        let polled: Vec<Session> = every_item(
+            &serving,
+            &format!("/api/v1/license-servers/{server}/sessions"),
+        )
+        .iter()
+        .map(|s| {
+            (
+                s["feature"].as_str().expect("feature").to_string(),
+                s["user"].as_str().expect("user").to_string(),
+                s["host"].as_str().expect("host").to_string(),
+                s["count"].as_u64().expect("count"),
+                clock.sim(epoch(&s["start"])),
+                clock.sim(epoch(&s["end"])),
+            )
+        })
+        // Sessions already open at the first poll started before Tally looked.
+        .filter(|s| s.4 > first)
+        .collect();
         let polls: Vec<i64> = times.iter().map(|&t| clock.sim(t)).collect();
         let mut unmatched = polled.clone();
         let truth = truth(&sim, scenario, server);

@@ -182,6 +182,8 @@ fn user_line_at(l: &str, i: usize) -> Option<UserLine<'_>> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Tail<'a> {
     Start {
+        /// The weekday lmstat prints before the date (`Thu`), when it does.
+        weekday: Option<&'a str>,
         date: &'a str,
         time: &'a str,
         count: u32,
@@ -215,8 +217,9 @@ pub fn tail(t: &str) -> Option<Tail<'_>> {
     }
     let mut parts = s.strip_prefix(", start ")?.split(", ");
     let when: Vec<&str> = parts.next()?.split(' ').collect();
-    let (date, time) = match when[..] {
-        [_, date, time] | [date, time] => (date, time),
+    let (weekday, date, time) = match when[..] {
+        [weekday, date, time] => (Some(weekday), date, time),
+        [date, time] => (None, date, time),
         _ => return None,
     };
     let (mut count, mut unread) = (1, None);
@@ -228,6 +231,7 @@ pub fn tail(t: &str) -> Option<Tail<'_>> {
         }
     }
     Some(Tail::Start {
+        weekday,
         date,
         time,
         count,
@@ -269,8 +273,10 @@ pub struct Who {
     pub guessed: bool,
 }
 
-/// Splits `user host display [vendor data]`. Names can hold spaces, so only the common shapes
-/// are split from the left; see the cases in the tests.
+/// Splits `user host display [vendor data]`. Names can hold spaces, so the split is read from
+/// the fields that cannot be part of a name: a display (`/dev/tty`, `host:0.0`) ends the host
+/// before it, whatever the words before; a display equal to the host (Windows) ends the line.
+/// See the cases in the tests.
 pub fn who(who: &str, version: &str) -> Option<Who> {
     let mut w: Vec<&str> = who.split(' ').filter(|s| !s.is_empty()).collect();
     // Some daemons repeat the requested version before `(v…)`.
@@ -284,22 +290,24 @@ pub fn who(who: &str, version: &str) -> Option<Who> {
         guessed: false,
     };
     let n = w.len();
-    Some(match w[..] {
-        [] | [_] => return None,
-        [user, host] => plain(user, host, None),
-        [user, host, display] => plain(user, host, Some(display)),
+    let display_at = (2..n).find(|&i| is_display(w[i]));
+    Some(match (&w[..], display_at) {
+        ([] | [_], _) => return None,
+        (&[user, host], _) => plain(user, host, None),
+        (&[user, host, display], _) => plain(user, host, Some(display)),
         // Windows: the display is the host's name, the user name has spaces.
         _ if w[n - 2].eq_ignore_ascii_case(w[n - 1]) => Who {
             user: w[..n - 2].join(" "),
             ..plain("", w[n - 2], Some(w[n - 1]))
         },
-        // A display (`/dev/tty`, `host:0.0`) or vendor data (`feature=x`, `MSCONE:ADAMS_View`)
-        // after the third word: the usual three, then the vendor's extra.
-        [user, host, display, ..]
-            if display.starts_with('/')
-                || display.contains(':')
-                || w[3..].iter().any(|x| x.contains([':', '='])) =>
-        {
+        // The first display-shaped field: the host is the word before it, the user all words
+        // before that; what follows is the vendor's data.
+        (_, Some(i)) => Who {
+            user: w[..i - 1].join(" "),
+            ..plain("", w[i - 1], Some(w[i]))
+        },
+        // Vendor data (`feature=x`, `MSCONE:ADAMS_View`) after the third word: the usual three.
+        (&[user, host, display, ..], None) if w[3..].iter().any(|x| x.contains([':', '='])) => {
             plain(user, host, Some(display))
         }
         _ => Who {
@@ -308,6 +316,15 @@ pub fn who(who: &str, version: &str) -> Option<Who> {
             ..plain("", w[n - 2], Some(w[n - 1]))
         },
     })
+}
+
+/// A terminal (`/dev/pts/1`) or an X display (`host:0.0`, `host-01:0895184_3`): never part of
+/// a user's or host's name.
+fn is_display(s: &str) -> bool {
+    s.starts_with('/')
+        || s.split_once(':').is_some_and(|(host, d)| {
+            !host.is_empty() && d.starts_with(|c: char| c.is_ascii_digit())
+        })
 }
 
 /// A status line `<name>: <state>` of a license server (`license server UP (MASTER) v11.7`,
@@ -487,6 +504,7 @@ mod tests {
         assert_eq!(
             tail(u.tail),
             Some(Tail::Start {
+                weekday: Some("Fri"),
                 date: "7/12",
                 time: "8:46",
                 count: 1,
@@ -586,6 +604,15 @@ mod tests {
         assert_eq!(
             w("Jane Doe Jr. jane icc&f3rU7|<7R/oW/r`?Fj_K5", "10.1"),
             Some("Jane Doe Jr.|jane|icc&f3rU7|<7R/oW/r`?Fj_K5?".into())
+        );
+        // A user of several words, then the host: the display after it marks where the host is.
+        assert_eq!(
+            w("John Doe ws7 /dev/pts/3", "1"),
+            Some("John Doe|ws7|/dev/pts/3".into())
+        );
+        assert_eq!(
+            w("José Juan Galera plasmon plasmon:0.0 feature=x", "1"),
+            Some("José Juan Galera|plasmon|plasmon:0.0".into())
         );
         assert_eq!(w("alone", "1"), None);
     }

@@ -96,7 +96,10 @@ impl Current {
 }
 
 struct Parser {
+    /// The reference for checkout years: the output's own date once its status line is read.
     now: Timestamp,
+    /// `now` is the output's own date.
+    dated: bool,
     snap: Snapshot,
     section: Section,
     /// The servers of the current `License server status:` group.
@@ -120,6 +123,7 @@ impl Parser {
     fn new(now: Timestamp) -> Self {
         Parser {
             now,
+            dated: false,
             snap: Snapshot::default(),
             section: Section::Top,
             group: Vec::new(),
@@ -130,6 +134,31 @@ impl Parser {
             rows: Vec::new(),
             target: None,
             lmstat: false,
+        }
+    }
+
+    /// The output's own date: checkout years are inferred from it, not from when it is read
+    /// (a saved output imported later keeps its date).
+    fn status_on(&mut self, no: u64, l: &str, on: &str) {
+        match when::status_on(on) {
+            Some((t, agrees)) => {
+                self.now = t;
+                self.dated = true;
+                if !agrees {
+                    self.diag(
+                        no,
+                        DiagnosticKind::Assumption,
+                        "the weekday does not agree with the date; the date is used",
+                        l,
+                    );
+                }
+            }
+            None => self.diag(
+                no,
+                DiagnosticKind::Malformed,
+                "unreadable status date; checkouts are dated from the time of reading",
+                l,
+            ),
         }
     }
 
@@ -148,9 +177,12 @@ impl Parser {
 
     /// Reads one non-empty line; false for a line that is not lmstat's own.
     fn known(&mut self, no: u64, l: &str) -> bool {
+        if let Some(on) = l.strip_prefix("Flexible License Manager status on ") {
+            self.status_on(no, l, on);
+            return true;
+        }
         if l.starts_with("lmutil - Copyright ")
             || l.starts_with("lmstat - Copyright ")
-            || l.starts_with("Flexible License Manager status on ")
             || l == "[Detecting lmgrd processes...]"
             || l.starts_with("License file(s) on ")
             || l.starts_with("vendor_string:")
@@ -526,6 +558,7 @@ impl Parser {
                 return;
             }
             Tail::Start {
+                weekday,
                 date,
                 time,
                 count,
@@ -533,7 +566,21 @@ impl Parser {
                 unread,
             } => {
                 f.hold(count);
-                let start = when::start(date, time, self.now);
+                let years_back = if self.dated {
+                    when::DATED_YEARS_BACK
+                } else {
+                    when::YEARS_BACK
+                };
+                let dated = when::start(weekday, date, time, self.now, years_back);
+                if dated.is_some_and(|(_, agrees)| !agrees) {
+                    self.diag(
+                        no,
+                        DiagnosticKind::Assumption,
+                        "the start's weekday agrees with no year near the output's date; the latest year is used",
+                        l,
+                    );
+                }
+                let start = dated.map(|(t, _)| t);
                 self.snap.checkouts.push(Checkout {
                     feature,
                     vendor,

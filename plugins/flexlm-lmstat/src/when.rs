@@ -1,7 +1,9 @@
 //! lmstat's dates: pool expiries (`15-nov-2023`, `permanent(no expiration date)`, `1-jan-0`)
 //! and checkout starts without a year (`Thu 10/29 8:09`).
 //!
-//! WIT 0.1.0 gives a poll no time zone, so the server's local times are read as UTC.
+//! WIT gives a poll no time zone, so the server's local times are read as UTC. An output
+//! dates itself (`status on …`): its checkouts' years are inferred from that date, not from the
+//! time it is read, so a saved output keeps its date.
 
 use tally_plugin_sdk::Timestamp;
 use tally_plugin_sdk::civil::{DAY, checked_days, civil_from_days, month_from_abbrev};
@@ -33,9 +35,18 @@ pub fn expiry(s: &str) -> Result<Option<Timestamp>, ()> {
 /// server's clock is local time, up to 14 hours ahead of UTC.
 const SLACK: Timestamp = DAY;
 
-/// `M/D` and `H:MM` of a checkout start, in the latest year that does not put it more than a
-/// day after `now`. The weekday lmstat prints is not checked: it only repeats the date.
-pub fn start(date: &str, time: &str, now: Timestamp) -> Option<Timestamp> {
+/// `M/D` and `H:MM` of a checkout start (no year), in the latest year that does not put it
+/// more than a day after `now` and, when lmstat printed one, falls on its `weekday` (`Thu`),
+/// searching `years_back` years: many when `now` is only the time an undated output is read,
+/// one when the output dated itself. Without a year that agrees, the latest year; the flag
+/// says whether the weekday agreed (or none was printed).
+pub fn start(
+    weekday: Option<&str>,
+    date: &str,
+    time: &str,
+    now: Timestamp,
+    years_back: i64,
+) -> Option<(Timestamp, bool)> {
     let (m, d) = date.split_once('/')?;
     let (h, min) = time.split_once(':')?;
     let (m, d): (u32, u32) = (number(m, 2)?, number(d, 2)?);
@@ -44,11 +55,61 @@ pub fn start(date: &str, time: &str, now: Timestamp) -> Option<Timestamp> {
         return None;
     }
     let (year, _, _) = civil_from_days((now + SLACK).div_euclid(DAY));
-    // Four years back reaches the last 29 February.
-    (0..=4).find_map(|back| {
-        let t = checked_days(year - back, m, d)? * DAY + h * 3600 + min * 60;
-        (t <= now + SLACK).then_some(t)
-    })
+    let wanted = weekday.and_then(weekday_index);
+    // At least four years back: that reaches the last 29 February.
+    let candidates = (0..=years_back.max(4)).filter_map(|back| {
+        let days = checked_days(year - back, m, d)?;
+        let t = days * DAY + h * 3600 + min * 60;
+        (t <= now + SLACK).then_some((back, days, t))
+    });
+    let mut latest = None;
+    for (back, days, t) in candidates {
+        latest.get_or_insert(t);
+        if back <= years_back && wanted.is_none_or(|w| weekday_of(days) == w) {
+            return Some((t, true));
+        }
+    }
+    latest.map(|t| (t, wanted.is_none()))
+}
+
+/// Years searched back for a start whose weekday agrees in an undated output (the calendar
+/// repeats within 11 years; 28 reach a 29 February on the right weekday).
+pub const YEARS_BACK: i64 = 28;
+/// In an output dated by its status line: this year or the last.
+pub const DATED_YEARS_BACK: i64 = 1;
+
+/// `Flexible License Manager status on <Dow> <M>/<D>/<YYYY> <H>:<MM>`'s `<Dow> M/D/YYYY H:MM`:
+/// when the output was taken (the server's local time, read as UTC), and whether the printed
+/// weekday agrees with the date.
+pub fn status_on(s: &str) -> Option<(Timestamp, bool)> {
+    let mut w = s.split_whitespace();
+    let (dow, date, time) = (w.next()?, w.next()?, w.next()?);
+    let mut parts = date.splitn(3, '/');
+    let (m, d, y) = (parts.next()?, parts.next()?, parts.next()?);
+    let (m, d, y): (u32, u32, i64) = (number(m, 2)?, number(d, 2)?, number(y, 4)?);
+    let (h, min) = time.split_once(':')?;
+    let (h, min): (i64, i64) = (number(h, 2)?, number(min, 2)?);
+    if h > 23 || min > 59 {
+        return None;
+    }
+    let days = checked_days(y, m, d)?;
+    let agrees = weekday_index(dow).is_some_and(|w| w == weekday_of(days));
+    Some((days * DAY + h * 3600 + min * 60, agrees))
+}
+
+/// 0 = Sunday … 6 = Saturday, of a day count since 1970-01-01 (a Thursday).
+fn weekday_of(days: i64) -> i64 {
+    (days + 4).rem_euclid(7)
+}
+
+/// `Sun` … `Sat` (any case, the first three letters) → 0 … 6.
+fn weekday_index(s: &str) -> Option<i64> {
+    const NAMES: [&str; 7] = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
+    let s = s.get(..3)?;
+    NAMES
+        .iter()
+        .position(|n| n.eq_ignore_ascii_case(s))
+        .map(|i| i as i64)
 }
 
 /// One to `max` ASCII digits.
@@ -91,8 +152,72 @@ mod tests {
         }
     }
 
+    /// A saved output read years later: the printed weekday finds the year.
+    #[test]
+    fn the_weekday_tells_the_year() {
+        let today = at(2026, 12, 7, 1, 40);
+        let start = |w, d, t, now| start(w, d, t, now, YEARS_BACK).map(|(t, _)| t);
+        // Thursday 29 October: this year's, the first year searched.
+        assert_eq!(
+            start(Some("Thu"), "10/29", "8:09", today),
+            Some(at(2026, 10, 29, 8, 9))
+        );
+        // Friday 20 October: 2023, the latest agreeing year before today.
+        assert_eq!(
+            start(Some("Fri"), "10/20", "17:02", today),
+            Some(at(2023, 10, 20, 17, 2))
+        );
+        // Tuesday 29 February: 2028 is ahead, 2000's was a Tuesday.
+        assert_eq!(
+            start(Some("Tue"), "2/29", "9:00", today),
+            Some(at(2000, 2, 29, 9, 0))
+        );
+        // A weekday no year agrees with: the latest year, as without one.
+        assert_eq!(
+            start(Some("Xyz"), "10/20", "17:02", today),
+            Some(at(2026, 10, 20, 17, 2))
+        );
+        // Dated by its status line (Fri 10/20/2017): this year or the last only. Monday 11
+        // June is neither 2017's nor 2016's: 2017's, and the weekday disagrees.
+        let dated = at(2017, 10, 20, 17, 2);
+        assert_eq!(
+            super::start(Some("Mon"), "6/11", "11:01", dated, DATED_YEARS_BACK),
+            Some((at(2017, 6, 11, 11, 1), false))
+        );
+        assert_eq!(
+            super::start(Some("Thu"), "10/19", "9:00", dated, DATED_YEARS_BACK),
+            Some((at(2017, 10, 19, 9, 0), true))
+        );
+    }
+
+    #[test]
+    fn status_line_dates_the_output() {
+        assert_eq!(
+            status_on("Fri 10/20/2017 17:02"),
+            Some((at(2017, 10, 20, 17, 2), true))
+        );
+        assert_eq!(
+            status_on("Wed 03/31/2021 09:12"),
+            Some((at(2021, 3, 31, 9, 12), true))
+        );
+        // The weekday disagrees (hand-edited): the date stands, the caller says so.
+        assert_eq!(
+            status_on("Mon 10/20/2017 17:02"),
+            Some((at(2017, 10, 20, 17, 2), false))
+        );
+        for bad in [
+            "Fri 10/20 17:02",
+            "Fri 13/20/2017 17:02",
+            "Fri 10/20/2017",
+            "",
+        ] {
+            assert_eq!(status_on(bad), None, "{bad}");
+        }
+    }
+
     #[test]
     fn start_years() {
+        let start = |d, t, now| start(None, d, t, now, YEARS_BACK).map(|(t, _)| t);
         let now = at(2017, 10, 20, 17, 2);
         assert_eq!(start("10/20", "8:33", now), Some(at(2017, 10, 20, 8, 33)));
         assert_eq!(start("5/23", "5:59", now), Some(at(2017, 5, 23, 5, 59)));

@@ -18,6 +18,7 @@ const FIXTURES: &[&str] = &[
     "names.txt",
     "pools_reservations.txt",
     "queued_linger_borrowed.txt",
+    "saved_output.txt",
     "triad_member_down.txt",
     "truncated.txt",
     "truncated_users_of.txt",
@@ -39,6 +40,37 @@ fn run(name: &str, now: i64) -> Snapshot {
 #[test]
 fn every_fixture_is_listed() {
     assert_eq!(testing::file_names(DIR), strs(FIXTURES));
+}
+
+/// A saved output read years later (`tally probe`, an import of saved outputs): its checkouts
+/// are dated from its own `status on` line (Fri 10/20/2017), not from the time it is read, and
+/// their weekdays agree; a user of several words is split at the host the display follows.
+#[test]
+fn a_saved_output_keeps_its_date() {
+    let read_later = at(2026, 12, 7, 1, 40);
+    let s = run("saved_output.txt", read_later);
+    assert_eq!(
+        checkouts(&s),
+        strs(&[
+            "demo|solver|alice|ws1|/dev/pts/1|1|2017-10-19T09:15:00Z|101|-|false",
+            "demo|solver|John Doe|ws7|/dev/pts/3|1|2017-10-20T08:00:00Z|102|-|false",
+            // Friday 30 December: last year's, before the status date.
+            "demo|solver|Mary Ann van Dyke|cad-12|cad-12:0.0|1|2016-12-30T23:40:00Z|103|-|false",
+            // Monday 19 October is no date of 2017 or 2016: 2017's, and said.
+            "demo|solver|bob|ws2|/dev/tty|1|2017-10-19T07:00:00Z|104|-|false",
+        ])
+    );
+    assert_eq!(
+        diags(&s),
+        strs(&[
+            "22|Assumption|the start's weekday agrees with no year near the output's date; the latest year is used: bob ws2 /dev/tty (v2017.1) (lic/27000 104), start Mon 10/19 7:00"
+        ])
+    );
+    // Read the day it was taken, the same dates.
+    assert_eq!(
+        checkouts(&run("saved_output.txt", at(2017, 10, 20, 17, 2))),
+        checkouts(&s)
+    );
 }
 
 #[test]

@@ -14,6 +14,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             utc_offset: 0,
             modified: None,
             resume: None,
+            local_times: false,
         })?;
         let mut out = Batch::default();
         let mut rest = &data[..];

@@ -804,6 +804,7 @@ mod tests {
             utc_offset: 0,
             modified,
             resume: None,
+            local_times: false,
         })
         .unwrap();
         p.feed(log.as_bytes(), &mut out).unwrap();

@@ -15,8 +15,8 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 use tally_plugin_sdk::{
-    Batch, Denial, Diagnostic, DiagnosticKind, EndReason, ErrorCode, ImportConfig, Importer,
-    PluginError, Queued, ServerEvent, ServerEventKind, Session,
+    Batch, Capacity, CapacitySource, Denial, Diagnostic, DiagnosticKind, EndReason, ErrorCode,
+    ImportConfig, Importer, PluginError, Queued, ServerEvent, ServerEventKind, Session,
 };
 
 use crate::codes;
@@ -141,6 +141,9 @@ pub struct RlmLog {
     pub(crate) lines: u64,
     /// Seconds east of UTC from the log's `TIMEZONE` line.
     pub(crate) tz_offset: Option<i64>,
+    /// The host reads times in the server's time zone: the log's `TIMEZONE` gives way (it is
+    /// one offset all year). Given again by every `begin`.
+    pub(crate) local_times: bool,
     /// Local time of the latest dated line: the reference for years and dates.
     pub(crate) now: Option<i64>,
     /// Latest local time the log has shown: where sessions still open at the end close.
@@ -193,13 +196,14 @@ impl RlmLog {
             b"TIMEJUMP" => self.on_timejump(rest, l, out),
             b"SWITCH" => self.on_switch(rest, l, out),
             b"TIMEZONE" => self.on_timezone(rest, l, out),
+            b"PRODUCT" => self.on_product(rest, l, out),
             b"ISV:" => self.on_isv(rest),
             b"RLM" if rest.starts_with(b"Report Log Format") => self.in_header = true,
-            // Recognised, nothing to keep: license pools, authentication records (`AUTH:` in
-            // RLM 14), anonymisation marks, roaming extensions, temporary licenses, dynamic
+            // Recognised, nothing to keep: authentication records (`AUTH:` in RLM 14),
+            // anonymisation marks, roaming extensions, temporary licenses, dynamic
             // reservations, meter decrements, ISV-specific data.
-            b"PRODUCT" | b"AUTH:" | b"AUTH" | b"REPROCESSED" | b"ROAM_EXTEND" | b"TEMP"
-            | b"DYNRES" | b"METER_DEC" | b"log" => {}
+            b"AUTH:" | b"AUTH" | b"REPROCESSED" | b"ROAM_EXTEND" | b"TEMP" | b"DYNRES"
+            | b"METER_DEC" | b"log" => {}
             b"LICENSE" if rest.starts_with(b"FILE") => {}
             _ if kw[0].is_ascii_digit() => self.on_stamp(l, out),
             _ => self.other(kw, l, out),
@@ -548,6 +552,10 @@ impl RlmLog {
             _ => return self.malformed(out, "TIMEZONE", "no minutes-west and daylight numbers", l),
         };
         let offset = -i64::from(west) * 60;
+        if self.local_times {
+            // The host's zone, with its daylight-saving changes, reads the local times.
+            return;
+        }
         if self.tz_offset != Some(offset) {
             // The server states its own zone: that beats the offset configured for the import.
             if offset != self.config_offset {
@@ -573,6 +581,33 @@ impl RlmLog {
             }
         }
         self.tz_offset = Some(offset);
+    }
+
+    /// `PRODUCT name version pool count #res soft_limit "hostid" …`: a license pool the server
+    /// serves from its START (or reread) on, its own record of the capacity. A count of 0 is
+    /// an uncounted license (RLM's node-locked `uncounted`).
+    fn on_product(&mut self, rest: &[u8], l: &[u8], out: &mut Batch) {
+        let Some(t) = self.tokens(rest, "PRODUCT", l, out) else {
+            return;
+        };
+        let count = (t.n >= 4).then(|| line::int(t.get(3))).flatten();
+        let (Some(count), false) = (count, t.get(0).is_empty()) else {
+            return self.malformed(out, "PRODUCT", "no product, version, pool and count", l);
+        };
+        let Ok(count) = u32::try_from(count) else {
+            return self.malformed(out, "PRODUCT", "a negative licence count", l);
+        };
+        let vendor = self.current_vendor();
+        out.capacities.push(Capacity {
+            vendor: self.vendors[vendor as usize].clone(),
+            feature: owned(t.get(0)),
+            version: Some(owned(t.get(1))),
+            pool: Some(owned(t.get(2))),
+            issued: (count > 0).then_some(count),
+            valid_from: self.now.map(|local| self.utc(local)),
+            expiry: None,
+            source: CapacitySource::Server,
+        });
     }
 
     /// `ISV: <isv>, RLM version <x.y> BL<n>`: the vendor of what follows.
@@ -938,6 +973,7 @@ impl Importer for RlmLog {
         }
         self.config_offset = i64::from(config.utc_offset);
         self.modified = config.modified;
+        self.local_times = config.local_times;
         Ok(())
     }
 

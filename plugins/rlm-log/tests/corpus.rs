@@ -23,7 +23,7 @@ use std::path::PathBuf;
 use rlm_log::RlmLog;
 use tally_plugin_sdk::civil::format_utc;
 use tally_plugin_sdk::testing::{
-    self, config, count, denials, events, line_starts, physical_lines, sessions,
+    self, capacities, config, count, denials, events, line_starts, physical_lines, sessions,
 };
 use tally_plugin_sdk::{Batch, DenialKind, DiagnosticKind, EndReason, Importer, ServerEventKind};
 
@@ -69,6 +69,27 @@ fn corpus_facts() {
     assert_eq!(b.sessions.len(), 311);
     assert_eq!(reasons(&b), [303, 8, 0, 0, 0, 0]);
     assert_eq!(b.denials.len(), 142);
+    // Capacity: 18 PRODUCT lines after START (line 8, 00:00:04 local) and the same 18 again
+    // after the REREAD (line 45, 00:00:06): `grep -n '^PRODUCT'`. Seats in two pools (7: 1,
+    // 9: 2); count 0 (hostid "ANY") is uncounted.
+    let caps = capacities(&b);
+    assert_eq!(caps.len(), 36);
+    assert_eq!(
+        caps.iter()
+            .filter(|c| c.starts_with("afrlm|af_autoform_seat_nu|"))
+            .cloned()
+            .collect::<Vec<_>>(),
+        [
+            "afrlm|af_autoform_seat_nu|5.0|7|1|2025-09-03T17:00:04Z|-|Server",
+            "afrlm|af_autoform_seat_nu|5.0|9|2|2025-09-03T17:00:04Z|-|Server",
+            "afrlm|af_autoform_seat_nu|5.0|7|1|2025-09-03T17:00:06Z|-|Server",
+            "afrlm|af_autoform_seat_nu|5.0|9|2|2025-09-03T17:00:06Z|-|Server",
+        ]
+    );
+    assert_eq!(
+        caps[0],
+        "afrlm|af_company_string|5.0|1|uncounted|2025-09-03T17:00:04Z|-|Server"
+    );
     assert!(b.denials.iter().all(|d| {
         d.kind == DenialKind::Denied
             && d.code.map(|c| c.major) == Some(-22)

@@ -10,7 +10,9 @@
 
 use rlm_log::RlmLog;
 use tally_plugin_sdk::civil::days_from_civil;
-use tally_plugin_sdk::testing::{self, config, denials, diags, events, queued, sessions, strs};
+use tally_plugin_sdk::testing::{
+    self, capacities, config, denials, diags, events, queued, sessions, strs,
+};
 use tally_plugin_sdk::{Batch, ImportConfig, Importer};
 
 const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
@@ -22,6 +24,23 @@ fn fixture(name: &str) -> Vec<u8> {
 /// The fixture imported every way the host may cut it (`testing::check_import`).
 fn parse(name: &str, utc_offset: i32, modified: Option<i64>) -> Batch {
     testing::check_import::<RlmLog>(&fixture(name), &config(utc_offset, modified))
+}
+
+/// When the host reads times in the server's zone (WIT 0.4.0 `local-times`), the log's own
+/// TIMEZONE gives way: times come back as the log's wall clock, and nothing is said of it.
+#[test]
+fn local_times_leave_the_log_zone_to_the_host() {
+    let cfg = ImportConfig {
+        local_times: true,
+        ..config(0, None)
+    };
+    let b = testing::check_import::<RlmLog>(&fixture("std_basic.rlog"), &cfg);
+    // 08:15 local (UTC+1 by the log) stays 08:15.
+    assert_eq!(
+        sessions(&b)[0],
+        "demo|solver|alice|ws1|4|2024-03-05T08:15:00Z|2024-03-05T08:45:30Z|Checkin|-"
+    );
+    assert!(b.diagnostics.iter().all(|d| !d.text.contains("TIMEZONE")));
 }
 
 #[test]
@@ -58,6 +77,14 @@ fn std_format_header_inuse_pairing_reasons_and_rollover_end() {
         ])
     );
     assert!(b.denials.is_empty() && b.queued.is_empty());
+    // The PRODUCT lines after START: the server's own record of its pools, from START on.
+    assert_eq!(
+        capacities(&b),
+        strs(&[
+            "demo|solver|2.0|1|4|2024-03-04T23:00:02Z|-|Server",
+            "demo|gui|2.0|2|10|2024-03-04T23:00:02Z|-|Server",
+        ])
+    );
     assert_eq!(diags(&b), strs(&["9|Assumption"]));
     assert!(b.diagnostics[0].text.contains("UTC+01:00"));
     // Configured as the log says: nothing to report, same records.

@@ -28,6 +28,7 @@ pub fn batch_records(b: &Batch) -> usize {
         + b.queued.len()
         + b.server_events.len()
         + b.diagnostics.len()
+        + b.capacities.len()
 }
 
 /// Records of a snapshot, as the host counts them against [`allowance`].
@@ -72,6 +73,11 @@ pub fn check_batch(b: &Batch, lines: u64) -> Result<(), String> {
     }
     for e in &b.server_events {
         instant(e.time).map_err(|m| format!("server event {:?} of {}: {m}", e.kind, e.daemon))?;
+    }
+    for c in &b.capacities {
+        let what = |e: String| format!("capacity {}|{}: {e}", c.vendor, c.feature);
+        c.valid_from.map_or(Ok(()), instant).map_err(what)?;
+        c.expiry.map_or(Ok(()), instant).map_err(what)?;
     }
     diagnostics(&b.diagnostics, lines)
 }

@@ -6,7 +6,7 @@
 use std::fmt;
 
 use super::host::{allowance, batch_records, check_batch, check_sniff};
-use super::{denials, diags, events, queued, sessions};
+use super::{capacities, denials, diags, events, queued, sessions};
 use crate::{Batch, ImportConfig, Importer, PluginError, Timestamp};
 
 /// Whole-line chunks of at most `size` bytes (a longer line goes alone), as the host cuts them.
@@ -117,6 +117,7 @@ pub fn config(utc_offset: i32, modified: Option<Timestamp>) -> ImportConfig {
         utc_offset,
         modified,
         resume: None,
+        local_times: false,
     }
 }
 
@@ -277,12 +278,13 @@ fn same(whole: &Batch, other: &Batch, how: &str) -> Result<(), Failure> {
         return Ok(());
     }
     type View = fn(&Batch) -> Vec<String>;
-    let views: [(&str, View); 5] = [
+    let views: [(&str, View); 6] = [
         ("sessions", sessions),
         ("denials", denials),
         ("queued", queued),
         ("server events", events),
         ("diagnostics", diags),
+        ("capacities", capacities),
     ];
     for (what, view) in views {
         let (a, b) = (view(whole), view(other));

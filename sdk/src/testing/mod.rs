@@ -156,5 +156,5 @@ pub use import::{
     check_import, config, feed_all, fuzz_config, fuzz_import, head, line_starts, physical_lines,
     run, run_split, whole_line_chunks,
 };
-pub use render::{count, denials, diags, events, queued, sessions};
+pub use render::{capacities, count, denials, diags, events, queued, sessions};
 pub use status::{FUZZ_NOW, check_status, fuzz_status};

@@ -92,6 +92,28 @@ pub fn events(b: &Batch) -> Vec<String> {
         .collect()
 }
 
+/// `vendor|feature|version|pool|issued|valid_from|expiry|source`, `-` for what is not said,
+/// `uncounted` for no count.
+pub fn capacities(b: &Batch) -> Vec<String> {
+    let time = |t: Option<i64>| t.map_or("-".to_string(), format_utc);
+    b.capacities
+        .iter()
+        .map(|c| {
+            format!(
+                "{}|{}|{}|{}|{}|{}|{}|{:?}",
+                c.vendor,
+                c.feature,
+                c.version.as_deref().unwrap_or("-"),
+                c.pool.as_deref().unwrap_or("-"),
+                c.issued.map_or("uncounted".to_string(), |n| n.to_string()),
+                time(c.valid_from),
+                time(c.expiry),
+                c.source
+            )
+        })
+        .collect()
+}
+
 /// `line|kind` of every diagnostic.
 pub fn diags(b: &Batch) -> Vec<String> {
     b.diagnostics

@@ -6,7 +6,7 @@ mod support;
 use fantoccini::Locator;
 use serde_json::json;
 
-use support::fake_api::{ADMIN, DENIAL_REASON, OFFLINE_REASON, VIEWER};
+use support::fake_api::{ADMIN, DENIAL_REASON, FIVE_USERS, OFFLINE_REASON, USER_LIMIT, VIEWER};
 use support::{Browser, DESKTOP, PHONE, with_browser};
 
 #[tokio::test]
@@ -267,9 +267,11 @@ async fn a_viewer_sees_no_administration() {
         b.wait_text("Administrators only").await;
         assert_eq!(b.js("return document.querySelector('.admin-body') === null && document.querySelector('main table') === null").await, json!(true));
 
-        // Pages whose endpoints are not there yet say so.
+        // The Licensing page reads; installing a licence is an administrator's.
         b.open("/licensing").await;
-        b.wait_text("Product licensing is not available on this Tally server.").await;
+        b.wait_text("Perpetual licence for Example Lab").await;
+        assert_eq!(b.js("return document.querySelector('form.install-licence') === null").await, json!(true));
+        // Pages whose endpoints are not there yet say so.
         b.open("/agents").await;
         b.wait_text("End-user agents are not available on this Tally server.").await;
         b
@@ -317,6 +319,40 @@ async fn an_uploaded_log_is_imported_and_its_progress_shown_until_done() {
         b.wait_text("plant.log → plant").await;
         // The job list below shows it too.
         b.wait_for("the job list", "return [...document.querySelectorAll('main table td')].some(td => td.textContent === 'plant.log')").await;
+        b
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn restricted_access_mode_shows_a_banner_and_the_licensing_gauges_and_a_licence_lifts_it() {
+    with_browser(DESKTOP, false, |b: Browser| async move {
+        b.login(ADMIN).await;
+        b.open("/servers").await;
+        // The banner names the violation and leads to what to do next.
+        b.wait_for("the banner", "const e = document.getElementById('banner'); return !e.hidden && e.textContent.includes('Restricted access mode')").await;
+        let banner = b.js("return document.getElementById('banner').textContent").await;
+        assert!(banner.as_str().expect("text").contains(USER_LIMIT), "{banner}");
+        assert_eq!(b.js("return document.querySelector('#banner a').getAttribute('href')").await, json!("/licensing"));
+
+        b.open("/licensing").await;
+        b.wait_for("the gauges", "return document.querySelectorAll('.gauge').length === 4").await;
+        let users = b.js("const g = document.querySelector('.gauge[data-limit=users]'); return {value: g.querySelector('.gauge-value').textContent, level: g.querySelector('.bar').className, width: g.querySelector('.bar > span').style.width}").await;
+        assert_eq!(users, json!({"value": "2 of 1 (200 %)", "level": "bar bad", "width": "100%"}));
+        let servers = b.js("const g = document.querySelector('.gauge[data-limit=servers]'); return {value: g.querySelector('.gauge-value').textContent, level: g.querySelector('.bar').className}").await;
+        assert_eq!(servers, json!({"value": "7 of 10 (70 %)", "level": "bar warn"}));
+        b.wait_text("Load a licence with a higher user limit.").await;
+        b.wait_text("Restricted access mode").await;
+        b.screenshot("licensing-restricted").await;
+
+        // A file the server refuses: its reason is shown, nothing changes.
+        b.js("document.querySelector('form.install-licence textarea').value = 'not a licence'; document.querySelector('form.install-licence button').click(); return true").await;
+        b.wait_text("no valid signature").await;
+        // A licence of five users lifts it: gauges and banner follow, without a reload.
+        b.js(&format!("document.querySelector('form.install-licence textarea').value = {}; document.querySelector('form.install-licence button').click(); return true", json!(FIVE_USERS))).await;
+        b.wait_for("the lifted licence", "const g = document.querySelector('.gauge[data-limit=users] .gauge-value'); return g && g.textContent === '2 of 5 (40 %)'").await;
+        b.wait_for("the banner gone", "return document.getElementById('banner').hidden").await;
+        b.wait_text("No violation.").await;
         b
     })
     .await;

@@ -23,8 +23,10 @@ pub use rows::{Cell, ReportRows};
 use std::collections::{BTreeMap, BTreeSet};
 
 use tally_core::period::{DAY, Logged};
+use tally_core::refusal::RefusalRecord;
 use tally_core::rollup::{FeatureKey, HourRollup, UserHour};
 use tally_core::users::{self, Counting, Rule, Window};
+use tally_core::zone::Zone;
 use tally_store::{FeatureInfo, RollupFilter, Server, Store};
 
 use request::list;
@@ -38,6 +40,13 @@ struct Part {
     logged: Logged,
     /// Its features asked about.
     features: Vec<FeatureInfo>,
+    /// Licences issued per feature at the window's end, where a count is known (polled, logged,
+    /// from a license file or entered): features without one show no percentage.
+    issued: BTreeMap<FeatureKey, u32>,
+    /// Its refusals in the window with their causes (the denials report only).
+    refusals: Vec<RefusalRecord>,
+    /// Its time zone, when set: periods and heatmap cells are then local.
+    zone: Option<Zone>,
 }
 
 /// Names of what the rows refer to.
@@ -124,9 +133,14 @@ pub async fn run(store: &Store, req: &ReportRequest) -> Result<ReportRows, Repor
             hours: false,
             users: false,
         },
-        ReportName::Users | ReportName::Hosts | ReportName::Denials => Reads::Totals {
+        ReportName::Users | ReportName::Hosts => Reads::Totals {
             hours: false,
             users: true,
+        },
+        // Reads the refusals themselves, with their causes.
+        ReportName::Denials => Reads::Totals {
+            hours: false,
+            users: false,
         },
     };
     let mut parts = Vec::new();
@@ -238,7 +252,21 @@ async fn part(
         hours.sort_by_key(|h| (h.hour, h.feature));
         users.sort_by_key(|u| (u.hour, u.feature, u.user, u.host));
     }
+    let refusals = if req.name == ReportName::Denials {
+        let mut all = Vec::new();
+        for f in &filters {
+            all.extend(store.refusals(f).await?);
+        }
+        all
+    } else {
+        Vec::new()
+    };
     Ok(Part {
+        issued: store
+            .issued_at(&[server.id], req.to.unwrap_or_else(crate::now))
+            .await?,
+        refusals,
+        zone: store.time_zone(server.id).await?,
         logged: store.logged_hours(server.id, req.from, req.to).await?,
         hours,
         users,

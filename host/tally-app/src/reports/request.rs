@@ -73,14 +73,38 @@ impl ReportName {
             ReportName::Hosts => {
                 "license-hours and denials per feature and host (--by user|user-host)"
             }
-            ReportName::Denials => "denials per feature and user, most refused first",
-            ReportName::Heatmap => "average and peak in use per weekday and UTC hour of day",
+            ReportName::Denials => {
+                "refusals per feature, cause (capacity, configuration, other) and reason, most refused first"
+            }
+            ReportName::Heatmap => {
+                "average and peak in use per weekday and hour of day (the server's local hours when its time zone is set, else UTC)"
+            }
             ReportName::Sflm => {
                 "the SFLM summary files (seed 004) per --period day|week|month|year, --per-user lines"
             }
             ReportName::UserCount => {
                 "unique users (--counting user-host|username) and hosts over --window 14d|all"
             }
+        }
+    }
+}
+
+impl ReportName {
+    /// The options (query parameters, `--` options of `tally report`) it reads.
+    pub fn options(self) -> &'static [&'static str] {
+        const WINDOW: [&str; 4] = ["server", "feature", "from", "to"];
+        match self {
+            ReportName::Usage => &["server", "feature", "from", "to", "period"],
+            ReportName::Underused => &["server", "feature", "from", "to", "below"],
+            ReportName::Users | ReportName::Hosts => &["server", "feature", "from", "to", "by"],
+            ReportName::Sflm => &["server", "feature", "from", "to", "period", "per_user"],
+            ReportName::UserCount => &[
+                "server", "feature", "from", "to", "counting", "window", "denied",
+            ],
+            ReportName::Features
+            | ReportName::Unused
+            | ReportName::Denials
+            | ReportName::Heatmap => &WINDOW,
         }
     }
 }
@@ -257,10 +281,14 @@ fn parse_period(name: ReportName, text: &str) -> Result<Period, ReportError> {
             "week" => Some(Period::Week),
             "sunday-week" => Some(Period::SundayWeek),
             "month" => Some(Period::Month),
+            "quarter" => Some(Period::Quarter),
             "year" => Some(Period::Year),
             _ => None,
         };
-        (p, "hour, day, week (ISO), sunday-week, month or year")
+        (
+            p,
+            "hour, day, week (ISO), sunday-week, month, quarter or year",
+        )
     };
     period.ok_or_else(|| ReportError::Invalid(format!("--period `{text}`: use {allowed}")))
 }

@@ -3,8 +3,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use tally_core::period::{Period, Weekday};
+use tally_core::refusal::{self, RefusalRecord};
 use tally_core::report::{self, By, FeatureStats, Totals, sflm};
 use tally_core::rollup::FeatureKey;
+use tally_core::time;
 
 use super::{Cell, Grouping, Names, Part, ReportRequest, ReportRows};
 
@@ -47,7 +49,11 @@ pub(super) fn usage(req: &ReportRequest, parts: &[Part], names: &Names) -> Repor
     let period = req.period.unwrap_or(Period::Day);
     let mut out = with_columns(&["server", "feature", "period"], &FIGURES);
     for p in parts {
-        for u in report::usage_over_time(period, &p.hours, &p.users, &p.logged) {
+        let rows = match &p.zone {
+            Some(zone) => report::usage_over_time_in(zone, period, &p.hours, &p.users, &p.logged),
+            None => report::usage_over_time(period, &p.hours, &p.users, &p.logged),
+        };
+        for u in rows {
             let mut row = vec![
                 names.server(u.feature.server),
                 names.feature(u.feature),
@@ -62,20 +68,9 @@ pub(super) fn usage(req: &ReportRequest, parts: &[Part], names: &Names) -> Repor
 
 /// Feature stats of a part over every feature asked about: those never used show as zeros.
 fn stats(p: &Part) -> Vec<FeatureStats> {
-    let issued: BTreeMap<FeatureKey, u32> = p
-        .features
-        .iter()
-        .filter_map(|f| {
-            let key = FeatureKey {
-                server: f.server_id,
-                feature: f.id,
-            };
-            f.issued.map(|n| (key, n))
-        })
-        .collect();
     let logged = p.logged.with(p.active.iter().copied());
-    let mut stats = report::feature_stats(&p.hours, &p.users, &logged, &issued);
-    // Features without an issued count and without rows are in the window too, idle.
+    let mut stats = report::feature_stats(&p.hours, &p.users, &logged, &p.issued);
+    // Features without rows are in the window too, idle.
     let known: BTreeSet<FeatureKey> = stats.iter().map(|s| s.feature).collect();
     for f in &p.features {
         let key = FeatureKey {
@@ -86,7 +81,7 @@ fn stats(p: &Part) -> Vec<FeatureStats> {
             // Zero issued: a row of zeros over the logged hours, without percentages.
             let mut zero = report::feature_stats(&[], &[], &p.logged, &BTreeMap::from([(key, 0)]));
             for s in &mut zero {
-                s.issued = f.issued;
+                s.issued = p.issued.get(&key).copied();
             }
             stats.extend(zero);
         }
@@ -204,22 +199,25 @@ pub(super) fn usage_by(by: Grouping, parts: &[Part], names: &Names) -> ReportRow
     out
 }
 
+/// Refusals per feature, cause and reason, most refused first: capacity refusals (demand more
+/// licences would have met) apart from configuration ones (the administrator's to fix).
 pub(super) fn denials(parts: &[Part], names: &Names) -> ReportRows {
-    let mut out = ReportRows::new(&["server", "feature", "user", "denials"]);
-    for p in parts {
-        let mut rows: Vec<_> = report::usage_by(&p.users, By::User)
-            .into_iter()
-            .filter(|u| u.denials > 0)
-            .collect();
-        rows.sort_by_key(|u| (u.feature, std::cmp::Reverse(u.denials)));
-        for u in rows {
-            out.rows.push(vec![
-                names.server(u.feature.server),
-                names.feature(u.feature),
-                names.user(u.user),
-                u.denials.into(),
-            ]);
-        }
+    let mut out = ReportRows::new(&[
+        "server", "feature", "cause", "reason", "refusals", "licenses", "users", "first", "last",
+    ]);
+    let records: Vec<RefusalRecord> = parts.iter().flat_map(|p| p.refusals.clone()).collect();
+    for r in refusal::summarise(&records) {
+        out.rows.push(vec![
+            names.server(r.feature.server),
+            names.feature(r.feature),
+            r.cause.as_str().into(),
+            r.reason.map_or(Cell::Empty, Cell::from),
+            r.refusals.into(),
+            r.licenses.into(),
+            r.users.into(),
+            time::rfc3339(r.first).into(),
+            time::rfc3339(r.last).into(),
+        ]);
     }
     out
 }
@@ -227,7 +225,11 @@ pub(super) fn denials(parts: &[Part], names: &Names) -> ReportRows {
 pub(super) fn heatmap(parts: &[Part], names: &Names) -> ReportRows {
     let mut out = with_columns(&["server", "feature", "weekday", "hour"], &FIGURES);
     for p in parts {
-        for c in report::heatmap(&p.hours, &p.users, &p.logged) {
+        let cells = match &p.zone {
+            Some(zone) => report::heatmap_in(zone, &p.hours, &p.users, &p.logged),
+            None => report::heatmap(&p.hours, &p.users, &p.logged),
+        };
+        for c in cells {
             let mut row = vec![
                 names.server(c.feature.server),
                 names.feature(c.feature),
@@ -250,6 +252,8 @@ pub(super) fn sflm_summary(req: &ReportRequest, parts: &[Part], names: &Names) -
         Period::SundayWeek | Period::Week => sflm::Mode::Week,
         Period::Month => sflm::Mode::Month,
         Period::Year => sflm::Mode::Year,
+        // No SFLM file sums a quarter (the request refuses one): its year is the nearest.
+        Period::Quarter => sflm::Mode::Year,
         Period::Day | Period::Hour => sflm::Mode::Day,
     };
     let seven = |hours: &str, suffix: &str| {

@@ -85,6 +85,19 @@ impl Usage {
             earliest_data: None,
         }
     }
+
+    /// These counts with the users and hosts `counted` knows: a poller's set grows with each
+    /// poll saved between two counts from the store, and a poll is judged on what is known now.
+    pub fn with_counted(mut self, counted: &super::Counted) -> Usage {
+        match &mut self.counts {
+            Counts::Model2019(u) => {
+                u.users = u.users.max(counted.users());
+                u.hosts = u.hosts.max(counted.hosts());
+            }
+            Counts::Model2013(u) => u.realtime_users = u.realtime_users.max(counted.users()),
+        }
+        self
+    }
 }
 
 /// Whom a violation is about: incidents are kept per row and subject.

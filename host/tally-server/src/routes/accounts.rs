@@ -9,27 +9,78 @@ use std::sync::Arc;
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{get, patch};
-use axum::{Extension, Json, Router};
+use axum::{Extension, Json};
 use serde::Deserialize;
 use tally_app::access::{self, Actor, NewToken, Role, Scope};
 use tally_store::{Account, Token};
 
+use crate::openapi::{Routes, Shape, doc};
 use crate::{Api, ApiError};
 
-pub fn router() -> Router<Arc<Api>> {
-    Router::new()
-        .route("/api/v1/accounts", get(list).post(add))
-        .route("/api/v1/accounts/{name}", patch(edit).delete(remove))
-        .route("/api/v1/tokens", get(tokens).post(create_token))
-        .route("/api/v1/tokens/{id}", axum::routing::delete(revoke_token))
+const ACCOUNT: &[&str] = &["name", "role", "created"];
+const TOKEN: &[&str] = &["id", "name", "user", "scope", "created", "last_used"];
+
+pub fn routes() -> Routes {
+    Routes::new()
+        .get(
+            "/api/v1/accounts",
+            list,
+            doc("the accounts", 200, Shape::List(ACCOUNT)),
+        )
+        .post(
+            "/api/v1/accounts",
+            add,
+            doc(
+                "add an account (name, role, password)",
+                201,
+                Shape::Object(ACCOUNT),
+            ),
+        )
+        .patch(
+            "/api/v1/accounts/{name}",
+            edit,
+            doc(
+                "change an account's role or password",
+                200,
+                Shape::Object(ACCOUNT),
+            ),
+        )
+        .delete(
+            "/api/v1/accounts/{name}",
+            remove,
+            doc("remove an account", 204, Shape::Empty),
+        )
+        .get(
+            "/api/v1/tokens",
+            tokens,
+            doc(
+                "the API tokens (never their secrets)",
+                200,
+                Shape::List(TOKEN),
+            ),
+        )
+        .post(
+            "/api/v1/tokens",
+            create_token,
+            doc(
+                "create a token, shown once",
+                201,
+                Shape::Object(&["id", "token"]),
+            ),
+        )
+        .delete(
+            "/api/v1/tokens/{id}",
+            revoke_token,
+            doc("revoke a token", 204, Shape::Empty),
+        )
 }
 
 async fn list(
     State(api): State<Arc<Api>>,
     Extension(actor): Extension<Actor>,
 ) -> Result<Json<Vec<Account>>, ApiError> {
-    api.app.may_write(&actor, "listing the accounts")?;
+    api.app
+        .needs_administrator(&actor, "listing the accounts")?;
     Ok(Json(access::accounts(&api.app).await?))
 }
 

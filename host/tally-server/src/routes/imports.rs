@@ -12,8 +12,7 @@ use axum::extract::{
     DefaultBodyLimit, FromRequest, Multipart, Path as UrlPath, Query, Request, State,
 };
 use axum::http::{StatusCode, header};
-use axum::routing::get;
-use axum::{Extension, Json, Router};
+use axum::{Extension, Json};
 use futures_util::{Stream, StreamExt};
 use serde::Deserialize;
 use tally_app::access::Actor;
@@ -23,6 +22,7 @@ use tally_core::time::UtcOffset;
 use tally_store::Job;
 use tokio::io::AsyncWriteExt;
 
+use crate::openapi::{Routes, Shape, doc};
 use crate::{Api, ApiError};
 
 /// Uploads spooled by this process, numbering their files.
@@ -31,11 +31,38 @@ static SPOOLED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new
 /// Largest log accepted through the API.
 pub const MAX_UPLOAD: usize = 4 << 30;
 
-pub fn router() -> Router<Arc<Api>> {
-    Router::new()
-        .route("/api/v1/imports", get(list).post(start))
-        .route("/api/v1/imports/{id}", get(one))
-        .layer(DefaultBodyLimit::max(MAX_UPLOAD))
+const JOB: &[&str] = &[
+    "id",
+    "state",
+    "name",
+    "server",
+    "bytes_total",
+    "bytes_done",
+    "created",
+];
+
+pub fn routes() -> Routes {
+    Routes::new()
+        .get(
+            "/api/v1/imports",
+            list,
+            doc("the import jobs", 200, Shape::List(JOB)),
+        )
+        .post(
+            "/api/v1/imports",
+            start,
+            doc(
+                "import a log (raw body or multipart `file`): ?server=&format=&utc_offset=",
+                202,
+                Shape::Object(&["job"]),
+            ),
+        )
+        .get(
+            "/api/v1/imports/{id}",
+            one,
+            doc("one import job", 200, Shape::Object(JOB)),
+        )
+        .map(|r| r.layer(DefaultBodyLimit::max(MAX_UPLOAD)))
 }
 
 #[derive(Debug, Deserialize)]

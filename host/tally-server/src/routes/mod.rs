@@ -7,6 +7,10 @@
 //! | `/api/v1/accounts`, `/api/v1/tokens` | [`accounts`] |
 //! | `/api/v1/license` | [`licence`] |
 //! | `/api/v1/license-servers` | [`servers`] |
+//! | `/api/v1/sessions`, `/denials`, `/users`, `/hosts`, a server's facts | [`facts`] |
+//! | `/api/v1/usage`, a server's features, usage and history | [`usage`] |
+//! | `/metrics` (Prometheus text, read like any read) | [`metrics`] |
+//! | `/api/v1/openapi.json` (public) | here, from the route tables ([`crate::openapi`]) |
 //! | `/api/v1/imports` | [`imports`] |
 //! | `/api/v1/reports` | [`reports`] |
 //! | `/api/v1/plugins`, `/api/v1/admin/plugins`, `/api/v1/admin/audit` | [`plugins`] |
@@ -15,28 +19,95 @@
 //! number on them comes from these routes. Every route but the public ones passes [`crate::auth::authenticate`].
 
 pub mod accounts;
+pub mod facts;
 pub mod health;
 pub mod imports;
 pub mod licence;
+pub mod metrics;
 pub mod plugins;
 pub mod reports;
 pub mod servers;
 pub mod session;
+pub mod usage;
 
 use std::sync::Arc;
 
-use axum::Router;
+use axum::http::Method;
+use axum::routing::get;
+use axum::{Json, Router};
 
 use crate::Api;
+use crate::openapi::{Operation, Routes, Shape, doc};
+
+/// The route tables: those served without a login, and those behind it.
+fn tables() -> (Routes, Routes) {
+    let public = session::routes();
+    let protected = servers::routes()
+        .merge(facts::routes())
+        .merge(usage::routes())
+        .merge(imports::routes())
+        .merge(reports::routes())
+        .merge(plugins::routes())
+        .merge(accounts::routes())
+        .merge(licence::routes())
+        .merge(metrics::routes());
+    (public, protected)
+}
+
+/// The API's own description.
+pub const OPENAPI: &str = "/api/v1/openapi.json";
+
+/// Routes served beside the tables: health (its own router) and the API's description.
+fn beside() -> [Operation; 3] {
+    [
+        Operation {
+            method: Method::GET,
+            path: "/api/v1/health",
+            public: true,
+            doc: doc(
+                "readiness: whether the store, the scheduler and the plugins are well (503 when the store does not answer)",
+                200,
+                Shape::Object(&["status", "store", "scheduler", "plugins"]),
+            ),
+        },
+        Operation {
+            method: Method::GET,
+            path: "/api/v1/health/live",
+            public: true,
+            doc: doc(
+                "liveness: answers while the process serves requests",
+                200,
+                Shape::Object(&["status"]),
+            ),
+        },
+        Operation {
+            method: Method::GET,
+            path: OPENAPI,
+            public: true,
+            doc: doc(
+                "this API as OpenAPI 3.1",
+                200,
+                Shape::Object(&["openapi", "paths"]),
+            ),
+        },
+    ]
+}
+
+/// Every operation the API serves, documented.
+pub fn operations() -> Vec<Operation> {
+    let (public, protected) = tables();
+    let mut all = public.operations;
+    all.extend(protected.operations);
+    all.extend(beside());
+    all
+}
 
 pub fn router(api: Arc<Api>) -> Router {
-    let protected = Router::new()
-        .merge(servers::router())
-        .merge(imports::router())
-        .merge(reports::router())
-        .merge(plugins::router())
-        .merge(accounts::router())
-        .merge(licence::router())
+    let document = Arc::new(crate::openapi::document(&operations()));
+    let (public, protected) = tables();
+    let protected = protected
+        .router
+        .route_layer(axum::middleware::from_fn(crate::csv::negotiate))
         .route_layer(axum::middleware::from_fn_with_state(
             api.clone(),
             crate::auth::authenticate,
@@ -44,7 +115,16 @@ pub fn router(api: Arc<Api>) -> Router {
     Router::new()
         .merge(crate::web::router())
         .merge(health::router())
-        .merge(session::router())
+        .route(
+            OPENAPI,
+            get(move || {
+                let document = document.clone();
+                async move { Json((*document).clone()) }
+            }),
+        )
+        .merge(public.router)
         .merge(protected)
+        .layer(axum::middleware::from_fn(crate::error::plain_rejections))
+        .layer(axum::middleware::from_fn(metrics::count))
         .with_state(api)
 }

@@ -17,26 +17,70 @@ use std::sync::Arc;
 use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Extension, Json, Router};
+use axum::{Extension, Json};
 use tally_app::access::Actor;
 use tally_plugin_host::{AuditEntry, ChangeError, Package, PluginDir, PluginView};
 
+use crate::openapi::{Routes, Shape, doc};
 use crate::{Api, ApiError};
 
 /// Largest plugin upload (manifest and component).
 pub const MAX_PLUGIN: usize = 256 << 20;
 
-pub fn router() -> Router<Arc<Api>> {
-    Router::new()
-        .route("/api/v1/plugins", get(list))
-        .route("/api/v1/admin/plugins", get(list).post(add))
-        .route("/api/v1/admin/plugins/{id}", axum::routing::delete(remove))
-        .route("/api/v1/admin/plugins/{id}/reload", post(reload))
-        .route("/api/v1/admin/plugins/{id}/enable", post(enable))
-        .route("/api/v1/admin/plugins/{id}/disable", post(disable))
-        .route("/api/v1/admin/audit", get(audit))
-        .layer(DefaultBodyLimit::max(MAX_PLUGIN))
+const PLUGIN: &[&str] = &["id", "version", "world", "manager", "formats", "enabled"];
+
+pub fn routes() -> Routes {
+    let changed = |summary| doc(summary, 200, Shape::Object(&[]));
+    Routes::new()
+        .get(
+            "/api/v1/plugins",
+            list,
+            doc("the plugins", 200, Shape::List(PLUGIN)),
+        )
+        .get(
+            "/api/v1/admin/plugins",
+            list,
+            doc("the plugins (administrators)", 200, Shape::List(PLUGIN)),
+        )
+        .post(
+            "/api/v1/admin/plugins",
+            add,
+            doc(
+                "install a plugin (multipart manifest and component)",
+                201,
+                Shape::Object(&[]),
+            ),
+        )
+        .delete(
+            "/api/v1/admin/plugins/{id}",
+            remove,
+            changed("remove a plugin"),
+        )
+        .post(
+            "/api/v1/admin/plugins/{id}/reload",
+            reload,
+            changed("reload a plugin"),
+        )
+        .post(
+            "/api/v1/admin/plugins/{id}/enable",
+            enable,
+            changed("enable a plugin"),
+        )
+        .post(
+            "/api/v1/admin/plugins/{id}/disable",
+            disable,
+            changed("disable a plugin"),
+        )
+        .get(
+            "/api/v1/admin/audit",
+            audit,
+            doc(
+                "the plugin changes' audit log",
+                200,
+                Shape::List(&["time", "who", "action", "plugin"]),
+            ),
+        )
+        .map(|r| r.layer(DefaultBodyLimit::max(MAX_PLUGIN)))
 }
 
 fn error(status: StatusCode, message: impl Into<String>) -> Response {

@@ -6,34 +6,90 @@
 //! - `PATCH  /api/v1/license-servers/{name}` — change the settings given
 //! - `DELETE /api/v1/license-servers/{name}` — remove it and its history; 204
 //! - `POST   /api/v1/license-servers/{name}/enable`, `…/disable`, `…/hide`, `…/unhide`
-//! - `GET    /api/v1/license-servers/{name}/sessions`, `…/samples` — its history
+//! - its facts, current usage and history: [`super::facts`], [`super::usage`]
 
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Extension, Json, Router};
+use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
 use tally_app::access::Actor;
-use tally_app::servers::{self, ServerError, Settings};
-use tally_core::{ImportStatus, RemoteStatus};
+use tally_app::servers::{self, Overview, ServerError, Settings};
+use tally_core::{EndUserStatus, ImportStatus, RemoteStatus};
 
+use crate::openapi::{Routes, Shape, doc};
 use crate::{Api, ApiError};
 
-pub fn router() -> Router<Arc<Api>> {
-    Router::new()
-        .route("/api/v1/license-servers", get(list).post(add))
-        .route(
-            "/api/v1/license-servers/{name}",
-            get(one).patch(edit).delete(remove),
+/// The keys of a [`ServerView`].
+pub const SERVER: &[&str] = &[
+    "id",
+    "name",
+    "manager",
+    "host",
+    "port",
+    "interval_secs",
+    "enabled",
+    "hidden",
+    "follow",
+    "vendor_daemons",
+    "status",
+    "last_update",
+    "has_realtime",
+];
+
+pub fn routes() -> Routes {
+    let server = |summary| doc(summary, 200, Shape::Object(SERVER));
+    Routes::new()
+        .get(
+            "/api/v1/license-servers",
+            list,
+            doc(
+                "every license server with its statuses",
+                200,
+                Shape::List(SERVER),
+            ),
         )
-        .route("/api/v1/license-servers/{name}/enable", post(enable))
-        .route("/api/v1/license-servers/{name}/disable", post(disable))
-        .route("/api/v1/license-servers/{name}/hide", post(hide))
-        .route("/api/v1/license-servers/{name}/unhide", post(unhide))
-        .route("/api/v1/license-servers/{name}/sessions", get(sessions))
-        .route("/api/v1/license-servers/{name}/samples", get(samples))
+        .post(
+            "/api/v1/license-servers",
+            add,
+            doc("add a license server", 201, Shape::Object(SERVER)),
+        )
+        .get(
+            "/api/v1/license-servers/{name}",
+            one,
+            server("one license server"),
+        )
+        .patch(
+            "/api/v1/license-servers/{name}",
+            edit,
+            server("change the settings given"),
+        )
+        .delete(
+            "/api/v1/license-servers/{name}",
+            remove,
+            doc("remove a license server and its history", 204, Shape::Empty),
+        )
+        .post(
+            "/api/v1/license-servers/{name}/enable",
+            enable,
+            server("monitor and import it again"),
+        )
+        .post(
+            "/api/v1/license-servers/{name}/disable",
+            disable,
+            server("stop monitoring and importing it"),
+        )
+        .post(
+            "/api/v1/license-servers/{name}/hide",
+            hide,
+            server("leave it out of the grid"),
+        )
+        .post(
+            "/api/v1/license-servers/{name}/unhide",
+            unhide,
+            server("show it in the grid again"),
+        )
 }
 
 impl From<ServerError> for ApiError {
@@ -63,10 +119,13 @@ pub struct ServerView {
     pub hidden: bool,
     pub follow: Vec<String>,
     pub import_format: Option<String>,
-    pub utc_offset: Option<String>,
+    /// Its offset from UTC, `+01:00`.
+    pub time_zone: Option<String>,
+    pub vendor_daemons: Vec<DaemonView>,
     pub status: Statuses,
     /// The last poll, RFC 3339.
     pub last_update: Option<String>,
+    pub manager_version: Option<String>,
     /// Whether it is polled (the pages of current usage need polls).
     pub has_realtime: bool,
     /// Its clock against Tally's; `null` before any of its time stamps was seen.
@@ -102,24 +161,49 @@ impl From<tally_app::clock::ClockView> for ClockStatus {
     }
 }
 
+/// A vendor daemon as the latest answered poll showed it.
+#[derive(Debug, Serialize)]
+pub struct DaemonView {
+    pub name: String,
+    /// `up`, `down` or `unknown`.
+    pub status: String,
+    pub version: Option<String>,
+    pub message: Option<String>,
+}
+
 /// Per data source (seed 001).
 #[derive(Debug, Serialize)]
 pub struct Statuses {
     pub remote: SourceStatus<RemoteStatus>,
     pub import: SourceStatus<ImportStatus>,
+    pub end_user: EndUserView,
 }
 
 #[derive(Debug, Serialize)]
 pub struct SourceStatus<S> {
     pub state: S,
     pub reason: Option<String>,
+    pub last_update: Option<String>,
 }
 
-impl From<tally_store::Server> for ServerView {
-    fn from(s: tally_store::Server) -> ServerView {
+/// The End User (agent) source: `agents` online beside Online.
+#[derive(Debug, Serialize)]
+pub struct EndUserView {
+    pub state: EndUserStatus,
+    pub agents: Option<usize>,
+    pub reason: Option<String>,
+    pub last_update: Option<String>,
+}
+
+impl From<Overview> for ServerView {
+    fn from(o: Overview) -> ServerView {
+        let s = o.server;
         let remote = s.remote_status_now();
         let clock = tally_app::clock::ClockView::of(&s).map(ClockStatus::from);
         let c = s.config;
+        // No agent reports to a server yet: end-user monitoring does not apply.
+        let (end_user, agents) = tally_core::status::end_user(c.enabled, None, tally_app::now());
+        let time = |t: Option<i64>| t.map(tally_core::time::rfc3339);
         ServerView {
             id: s.id,
             has_realtime: c.poll_format.is_some(),
@@ -134,28 +218,55 @@ impl From<tally_store::Server> for ServerView {
             hidden: s.hidden,
             follow: c.follow,
             import_format: c.import_format,
-            utc_offset: c
-                .utc_offset
-                .and_then(tally_core::time::UtcOffset::from_seconds)
-                .map(|o| o.to_string()),
+            time_zone: s.time_zone.clone().or_else(|| {
+                c.utc_offset
+                    .and_then(tally_core::time::UtcOffset::from_seconds)
+                    .map(|o| o.to_string())
+            }),
+            vendor_daemons: o
+                .vendor_daemons
+                .into_iter()
+                .map(|d| DaemonView {
+                    name: d.name,
+                    status: d.status,
+                    version: d.version,
+                    message: d.message,
+                })
+                .collect(),
             status: Statuses {
                 remote: SourceStatus {
                     state: remote,
                     reason: s.remote_reason,
+                    last_update: time(s.last_poll),
                 },
                 import: SourceStatus {
                     state: s.import_status,
                     reason: s.import_reason,
+                    last_update: time(s.last_import),
+                },
+                end_user: EndUserView {
+                    state: end_user,
+                    agents,
+                    reason: None,
+                    last_update: None,
                 },
             },
-            last_update: s.last_poll.map(tally_core::time::rfc3339),
+            last_update: time(s.last_poll),
+            manager_version: o.manager_version,
             clock,
         }
     }
 }
 
+/// The view of a server just changed.
+async fn view(api: &Api, server: tally_store::Server) -> Result<ServerView, ApiError> {
+    Ok(servers::overview(&api.app, &server.config.name)
+        .await?
+        .into())
+}
+
 async fn list(State(api): State<Arc<Api>>) -> Result<Json<Vec<ServerView>>, ApiError> {
-    let servers = api.app.store.servers().await?;
+    let servers = servers::overviews(&api.app, None).await?;
     Ok(Json(servers.into_iter().map(ServerView::from).collect()))
 }
 
@@ -163,7 +274,7 @@ async fn one(
     State(api): State<Arc<Api>>,
     Path(name): Path<String>,
 ) -> Result<Json<ServerView>, ApiError> {
-    Ok(Json(servers::find(&api.app, &name).await?.into()))
+    Ok(Json(servers::overview(&api.app, &name).await?.into()))
 }
 
 /// `POST` body: `name` and the settings (unknown keys refused, naming the key).
@@ -183,7 +294,7 @@ async fn add(
     let settings = Settings::deserialize(serde_json::Value::Object(body))
         .map_err(|e| ApiError::unprocessable(format!("invalid settings: {e}")))?;
     let server = servers::add(&api.app, &actor, &name, settings).await?;
-    Ok((StatusCode::CREATED, Json(server.into())))
+    Ok((StatusCode::CREATED, Json(view(&api, server).await?)))
 }
 
 async fn edit(
@@ -192,11 +303,8 @@ async fn edit(
     Path(name): Path<String>,
     Json(settings): Json<Settings>,
 ) -> Result<Json<ServerView>, ApiError> {
-    Ok(Json(
-        servers::edit(&api.app, &actor, &name, settings)
-            .await?
-            .into(),
-    ))
+    let server = servers::edit(&api.app, &actor, &name, settings).await?;
+    Ok(Json(view(&api, server).await?))
 }
 
 async fn remove(
@@ -213,11 +321,8 @@ async fn enable(
     Extension(actor): Extension<Actor>,
     Path(name): Path<String>,
 ) -> Result<Json<ServerView>, ApiError> {
-    Ok(Json(
-        servers::set_enabled(&api.app, &actor, &name, true)
-            .await?
-            .into(),
-    ))
+    let server = servers::set_enabled(&api.app, &actor, &name, true).await?;
+    Ok(Json(view(&api, server).await?))
 }
 
 async fn disable(
@@ -225,11 +330,8 @@ async fn disable(
     Extension(actor): Extension<Actor>,
     Path(name): Path<String>,
 ) -> Result<Json<ServerView>, ApiError> {
-    Ok(Json(
-        servers::set_enabled(&api.app, &actor, &name, false)
-            .await?
-            .into(),
-    ))
+    let server = servers::set_enabled(&api.app, &actor, &name, false).await?;
+    Ok(Json(view(&api, server).await?))
 }
 
 async fn hide(
@@ -237,11 +339,8 @@ async fn hide(
     Extension(actor): Extension<Actor>,
     Path(name): Path<String>,
 ) -> Result<Json<ServerView>, ApiError> {
-    Ok(Json(
-        servers::set_hidden(&api.app, &actor, &name, true)
-            .await?
-            .into(),
-    ))
+    let server = servers::set_hidden(&api.app, &actor, &name, true).await?;
+    Ok(Json(view(&api, server).await?))
 }
 
 async fn unhide(
@@ -249,25 +348,6 @@ async fn unhide(
     Extension(actor): Extension<Actor>,
     Path(name): Path<String>,
 ) -> Result<Json<ServerView>, ApiError> {
-    Ok(Json(
-        servers::set_hidden(&api.app, &actor, &name, false)
-            .await?
-            .into(),
-    ))
-}
-
-async fn sessions(
-    State(api): State<Arc<Api>>,
-    Path(name): Path<String>,
-) -> Result<Json<Vec<tally_store::SessionRow>>, ApiError> {
-    let server = servers::find(&api.app, &name).await?;
-    Ok(Json(api.app.store.sessions(server.id).await?))
-}
-
-async fn samples(
-    State(api): State<Arc<Api>>,
-    Path(name): Path<String>,
-) -> Result<Json<Vec<tally_store::UsageSample>>, ApiError> {
-    let server = servers::find(&api.app, &name).await?;
-    Ok(Json(api.app.store.usage_samples(server.id).await?))
+    let server = servers::set_hidden(&api.app, &actor, &name, false).await?;
+    Ok(Json(view(&api, server).await?))
 }

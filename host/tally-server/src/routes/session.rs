@@ -8,20 +8,45 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use axum::Json;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
-use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use tally_app::access::{self, Role};
 
 use crate::auth::{SESSION_COOKIE, cookie};
+use crate::openapi::{Routes, Shape, doc};
 use crate::{Api, ApiError};
 
 /// The public part: logging in and out needs no session.
-pub fn router() -> Router<Arc<Api>> {
-    Router::new().route("/api/v1/session", post(log_in).get(current).delete(log_out))
+const SESSION: &[&str] = &["user", "role", "csrf"];
+
+pub fn routes() -> Routes {
+    Routes::public()
+        .post(
+            "/api/v1/session",
+            log_in,
+            doc(
+                "log in (username, password): sets the session cookie",
+                200,
+                Shape::Object(SESSION),
+            ),
+        )
+        .get(
+            "/api/v1/session",
+            current,
+            doc(
+                "who is logged in, with the CSRF token",
+                200,
+                Shape::Object(SESSION),
+            ),
+        )
+        .delete(
+            "/api/v1/session",
+            log_out,
+            doc("log out", 204, Shape::Empty),
+        )
 }
 
 #[derive(Debug, Deserialize)]

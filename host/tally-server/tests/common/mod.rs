@@ -84,8 +84,10 @@ impl TestApi {
             .token
     }
 
-    /// One request through the whole router.
+    /// One request through the whole router; an API answer must be as documented
+    /// (`/api/v1/openapi.json`: its status and top-level shape).
     pub async fn call(&self, request: Request<Body>) -> Answer {
+        let (method, uri) = (request.method().clone(), request.uri().to_string());
         let response = tally_server::router(self.api.clone())
             .oneshot(request)
             .await
@@ -95,11 +97,28 @@ impl TestApi {
         let bytes = axum::body::to_bytes(response.into_body(), 64 << 20)
             .await
             .expect("body");
-        Answer {
+        let answer = Answer {
             status,
             headers,
             body: String::from_utf8_lossy(&bytes).into_owned(),
+        };
+        if uri.starts_with("/api/v1/") || uri.starts_with("/metrics") {
+            let content_type = answer
+                .headers
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok());
+            if let Err(e) = tally_server::openapi::check(
+                &tally_server::routes::operations(),
+                &method,
+                &uri,
+                status.as_u16(),
+                content_type,
+                &answer.body,
+            ) {
+                panic!("not as documented: {e}");
+            }
         }
+        answer
     }
 
     /// `method path` with a bearer token (if any) and a JSON body (if any).
@@ -135,5 +154,22 @@ pub struct Answer {
 impl Answer {
     pub fn json(&self) -> Value {
         serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+}
+
+impl TestApi {
+    /// Imports a synthetic FlexNet debug log of about `lines` lines as server `lic1`.
+    pub async fn import_synthetic(&self, lines: u64) {
+        let (log, _) = flexlm_log::synth::generate(lines, 7);
+        let path = self.dir.path().join("lic1.log");
+        std::fs::write(&path, log).expect("log");
+        let options = tally_app::import::ImportOptions {
+            server: Some("lic1".into()),
+            utc_offset: Some(0),
+            ..Default::default()
+        };
+        tally_app::import::import_file(self.app(), &path, &options, &())
+            .await
+            .expect("import");
     }
 }

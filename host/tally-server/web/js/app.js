@@ -12,6 +12,7 @@ import * as reports from './pages/reports.js';
 import * as admin from './pages/admin.js';
 import * as login from './pages/login.js';
 import * as extra from './pages/extra.js';
+import * as licensing from './pages/licensing.js';
 
 // Page paths: the server answers index.html for exactly these (see web.rs PAGES).
 const ROUTES = [
@@ -23,7 +24,7 @@ const ROUTES = [
   { re: /^\/users$/, nav: 'Users and hosts', page: users.render },
   { re: /^\/reports$/, nav: 'Reports', page: reports.render },
   { re: /^\/admin$/, nav: 'Administration', page: admin.render, admin: true },
-  { re: /^\/licensing$/, nav: 'Licensing', page: extra.renderLicensing },
+  { re: /^\/licensing$/, nav: 'Licensing', page: licensing.renderLicensing },
   { re: /^\/agents$/, nav: 'Agents', page: extra.renderAgents },
   { re: /^\/login$/, page: login.render, public: true },
 ];
@@ -71,16 +72,18 @@ function drawShell(active) {
   document.querySelector('.logout').hidden = !logged;
 }
 
-// The product licence's restricted mode, when the server has that endpoint; absent is fine.
+// Restricted access mode of Tally's own licence: what is violated and where to read more.
 async function drawBanner() {
   const banner = document.getElementById('banner');
   try {
     const lic = await api('/license');
-    const restricted = lic && (lic.restricted === true || lic.restricted_mode === true);
-    banner.hidden = !restricted;
-    if (restricted) {
-      clear(banner, 'Restricted mode: the product licence is violated. ',
-        h('a', { href: '/licensing' }, 'See Licensing.'));
+    banner.hidden = !lic.restricted;
+    if (lic.restricted) {
+      const cause = lic.violations.find(v => v.outcome.startsWith('restricted-access')) || lic.violations[0];
+      clear(banner, h('strong', {}, 'Restricted access mode: '),
+        'reading works; changes, monitoring and imports are stopped. ',
+        cause ? `${cause.message} ` : '',
+        h('a', { href: '/licensing' }, 'What to do next'));
     }
   } catch {
     banner.hidden = true;
@@ -171,6 +174,7 @@ async function start() {
   });
   wire();
   document.addEventListener('tally:login', () => drawBanner());
+  document.addEventListener('tally:licence', () => drawBanner());
   try {
     await loadSession();
   } catch (e) {

@@ -52,9 +52,16 @@ pub async fn write_history(store: &Store) {
     for day in 0..3_i64 {
         let at = |h: i64, m: i64| T0 + day * 86_400 + h * 3600 + m * 60;
         let users = ["ann", "bob", "cat", "dan"];
-        let mut strings: Vec<String> = ["acme", "solver", "mesher", "ws1", "ws2", "full"]
-            .map(String::from)
-            .to_vec();
+        let mut strings: Vec<String> = [
+            "acme",
+            "solver",
+            "mesher",
+            "ws1",
+            "ws2",
+            "all licenses in use",
+        ]
+        .map(String::from)
+        .to_vec();
         strings.extend(users.map(String::from));
         strings.push("lmgrd started".into());
         let session = |feature, user, host, start, end, count| Session {

@@ -31,14 +31,67 @@ impl Env {
         format!("sqlite://{}", self.dir.path().join("tally.db").display())
     }
 
-    /// The binary with this home's database, plugin directory and the shared cache.
+    /// The binary with this home's database, plugin directory and the shared cache (and the
+    /// issuer key of [`Env::roomy_licence`] trusted, once there is one).
     pub fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_tally"));
         cmd.args(args)
             .env("TALLY_DB", self.db())
             .env("TALLY_PLUGIN_DIR", self.dir.path().join("plugins"))
             .env("XDG_CACHE_HOME", cache_home());
+        if let Some(key) = self.trusted_key() {
+            cmd.env("TALLY_LICENSE_KEYS", key);
+        }
         cmd
+    }
+
+    fn trusted_key(&self) -> Option<String> {
+        std::fs::read_to_string(self.dir.path().join("issuer.pub")).ok()
+    }
+
+    /// Installs a licence with room for the big corpora (the built-in Community licence allows
+    /// 100 users and 10 servers, and puts Tally in restricted access mode past them), signed
+    /// by a key of this home that every later command and `tally serve` trust.
+    pub fn roomy_licence(&self) {
+        let key = self.dir.path().join("issuer.key");
+        let out = self.tally(&["license", "keygen", "--out", key.to_str().expect("path")]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let public = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .find_map(|l| l.strip_prefix("public key: ").map(str::to_owned))
+            .expect("the public key");
+        std::fs::write(self.dir.path().join("issuer.pub"), public.trim()).expect("key");
+        let licence = self.dir.path().join("roomy.toml");
+        let out = self.tally(&[
+            "license",
+            "issue",
+            "--key",
+            key.to_str().expect("path"),
+            "--licensee",
+            "Tests",
+            "--users",
+            "1000000",
+            "--servers",
+            "100000",
+            "--hpc",
+            "--out",
+            licence.to_str().expect("path"),
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let out = self.tally(&["license", "install", licence.to_str().expect("path")]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 
     pub fn tally(&self, args: &[&str]) -> Output {
@@ -66,9 +119,19 @@ impl Env {
 
     /// `tally serve` on a free port with fast follow checks; killed when dropped.
     pub fn serve(&self, extra: &[&str]) -> Serving {
+        self.serve_with_env(extra, &[])
+    }
+
+    /// [`Env::serve`] with `vars` in its environment.
+    pub fn serve_with_env(&self, extra: &[&str], vars: &[(&str, &str)]) -> Serving {
         let mut child = Command::new(env!("CARGO_BIN_EXE_tally"))
             .args(["serve", "--listen", "127.0.0.1:0", "--follow-every", "50"])
             .args(extra)
+            .envs(
+                self.trusted_key()
+                    .map(|k| ("TALLY_LICENSE_KEYS".to_string(), k)),
+            )
+            .envs(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())))
             .env("TALLY_DB", self.db())
             .env("TALLY_PLUGIN_DIR", self.dir.path().join("plugins"))
             .env("XDG_CACHE_HOME", cache_home())

@@ -1,6 +1,7 @@
 //! Test guest: returns the records its input describes, however absurd. Each line names a
 //! record kind and overrides fields of a valid one: `session start=-86400 count=0`,
-//! `denial time=9999999999`, `queued count=0`, `event time=-1`.
+//! `denial time=9999999999`, `queued count=0`, `event time=-1`; `user=N` names the user with N
+//! letters (`session user=2000`: a valid record with an absurd name).
 use tally_plugin_sdk::{
     Batch, Denial, DenialKind, EndReason, Importer, PluginError, Queued, ServerEvent,
     ServerEventKind, Session,
@@ -47,6 +48,7 @@ struct Fields {
     start: Option<i64>,
     end: Option<i64>,
     time: Option<i64>,
+    user_len: Option<usize>,
 }
 
 impl Fields {
@@ -61,6 +63,12 @@ impl Fields {
             "start" => self.start = Some(value),
             "end" => self.end = Some(value),
             "time" => self.time = Some(value),
+            "user" => {
+                self.user_len = Some(
+                    usize::try_from(value)
+                        .map_err(|_| PluginError::BadInput(format!("user {value}")))?,
+                );
+            }
             _ => return Err(PluginError::BadInput(format!("unknown field `{key}`"))),
         }
         Ok(())
@@ -69,11 +77,15 @@ impl Fields {
 
 fn push(kind: &str, f: &Fields, out: &mut Batch) -> Result<(), PluginError> {
     let name = |s: &str| s.to_string();
+    let user = |default: &str| match f.user_len {
+        Some(n) => "u".repeat(n),
+        None => default.to_string(),
+    };
     match kind {
         "session" => out.sessions.push(Session {
             vendor: name("acme"),
             feature: name("solver"),
-            user: name("alice"),
+            user: user("alice"),
             host: name("ws1"),
             count: f.count.unwrap_or(1),
             start: f.start.unwrap_or(T),
@@ -84,7 +96,7 @@ fn push(kind: &str, f: &Fields, out: &mut Batch) -> Result<(), PluginError> {
         "denial" => out.denials.push(Denial {
             vendor: name("acme"),
             feature: name("solver"),
-            user: name("bob"),
+            user: user("bob"),
             host: name("ws2"),
             count: f.count.unwrap_or(1),
             time: f.time.unwrap_or(T),
@@ -97,7 +109,7 @@ fn push(kind: &str, f: &Fields, out: &mut Batch) -> Result<(), PluginError> {
         "queued" => out.queued.push(Queued {
             vendor: name("acme"),
             feature: name("solver"),
-            user: name("carol"),
+            user: user("carol"),
             host: name("ws3"),
             count: f.count.unwrap_or(1),
             time: Some(f.time.unwrap_or(T)),

@@ -20,6 +20,10 @@ pub const ADMIN: (&str, &str) = ("admin", "admin-password");
 pub const VIEWER: (&str, &str) = ("viewer", "viewer-password");
 pub const DENIAL_REASON: &str = "Licensed number of users already reached (-4)";
 pub const OFFLINE_REASON: &str = "connection refused by rlm-host:5053";
+/// The violation the fake starts with: restricted access mode until a licence of 5 users.
+pub const USER_LIMIT: &str = "User limit exceeded: 2 users in the database (unique usernames over all history, denials included); the licence allows 1.";
+/// A licence file the fake accepts (it checks no signature: that is the real server's).
+pub const FIVE_USERS: &str = "[licence]\nlicensee = \"Example Lab\"\nusers = 5\n";
 
 type Params = Query<HashMap<String, String>>;
 
@@ -34,6 +38,8 @@ struct Inner {
     next_token: u64,
     /// Import jobs and how often each was asked about: every question moves it on one step.
     jobs: Vec<(Value, u32)>,
+    /// The user limit of Tally's own licence (1 at first: restricted access mode).
+    licensed_users: u64,
 }
 
 fn t(time: DateTime<Utc>) -> String {
@@ -157,6 +163,7 @@ impl FakeApi {
             sessions: HashMap::new(),
             next_token: 1,
             jobs: Vec::new(),
+            licensed_users: 1,
         })))
     }
 
@@ -197,9 +204,10 @@ impl FakeApi {
                 delete(|| async { StatusCode::NO_CONTENT }),
             )
             .route("/tokens", get(|| async { axum::Json(json!([])) }))
+            .route("/license", get(licence_get).put(licence_put))
             .layer(middleware::from_fn_with_state(self.clone(), auth))
             .with_state(self.clone());
-        // /license and /agents are absent on purpose: the pages must say "not available".
+        // /agents is absent on purpose: its page must say "not available".
         Router::new().nest("/api/v1", api)
     }
 }
@@ -736,4 +744,51 @@ async fn import_get(State(api): State<FakeApi>, Path(id): Path<usize>) -> Respon
         job["finished"] = json!(t(now));
     }
     axum::Json(job.clone()).into_response()
+}
+
+/// `GET /license` in the real one's shape: Model 2019, 2 users in the database.
+fn licence(users: u64) -> Value {
+    let restricted = users < 2;
+    let gauge = |limit: &str, allowed: Option<u64>, used: u64| {
+        json!({"limit": limit, "allowed": allowed, "used": used,
+               "percent": allowed.filter(|a| *a > 0).map(|a| (used as f64 * 1000.0 / a as f64).round() / 10.0)})
+    };
+    json!({
+        "title": "Perpetual licence for Example Lab",
+        "licence": {"licensee": "Example Lab", "type": "Perpetual", "start": "2026-01-01",
+                    "expiry": null, "maintenance_end": null, "version": "0.1", "origin": "file",
+                    "signed_by": "85e3e3f2bb678cb1f1d8ab57a4ca8deda00059fc18c7f2b66f0f20a97e5d10d7",
+                    "limits": {"model": "2019", "users": users, "servers": 10, "hpc": false, "harvesting_agents": 0}},
+        "limits": [gauge("users", Some(users), 2), gauge("hosts", Some(users * 5 / 4), 2),
+                   gauge("servers", Some(10), 7), gauge("harvesting-agents", Some(0), 0)],
+        "violations": if restricted {
+            json!([{"row": "model_2019_runtime_user_limit_exceeded", "subject": {"kind": "installation"},
+                    "outcome": "restricted-access", "issue": "User limit exceeded", "message": USER_LIMIT,
+                    "next": ["Load a licence with a higher user limit.", "Remove some data (e.g., a feature or a server)."],
+                    "notify": false}])
+        } else {
+            json!([])
+        },
+        "restricted": restricted,
+        "refused_file": null,
+    })
+}
+
+async fn licence_get(State(api): State<FakeApi>) -> Response {
+    axum::Json(licence(api.lock().licensed_users)).into_response()
+}
+
+async fn licence_put(State(api): State<FakeApi>, body: String) -> Response {
+    let users = body
+        .lines()
+        .find_map(|l| l.strip_prefix("users = "))
+        .and_then(|n| n.trim().parse().ok());
+    let Some(users) = users else {
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "the licence is not installed: the licence file has no valid signature",
+        );
+    };
+    api.lock().licensed_users = users;
+    axum::Json(licence(users)).into_response()
 }

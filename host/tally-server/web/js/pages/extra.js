@@ -1,7 +1,7 @@
-// Pages whose endpoints come later in this wave: each says "not available" while its endpoint
-// answers 404, and shows what it returns once it exists.
+// Pages whose endpoints come later: each says "not available" while its endpoint answers 404,
+// and shows what it returns once it exists.
 import { api } from '../api.js';
-import { h, clear, table, fmtNum, fmtTime, badge } from '../ui.js';
+import { h, clear, table, fmtNum, fmtTime } from '../ui.js';
 
 function notAvailable(main, title, sentence) {
   clear(main, h('h1', {}, title), h('p', { class: 'muted not-available' }, sentence));
@@ -19,21 +19,6 @@ function show(v) {
 function objectTable(rows) {
   const keys = [...new Set(rows.flatMap(r => Object.keys(r)))];
   return table(keys.map(k => ({ label: k, cell: r => show(r[k]) })), rows);
-}
-
-export async function renderLicensing(main) {
-  document.title = 'Licensing · Tally';
-  let lic;
-  try { lic = await api('/license'); } catch (e) {
-    if (e.status === 404) return notAvailable(main, 'Licensing', 'Product licensing is not available on this Tally server.');
-    throw e;
-  }
-  const scalars = Object.entries(lic).filter(([, v]) => v === null || typeof v !== 'object');
-  const lists = Object.entries(lic).filter(([, v]) => Array.isArray(v) && v.length && typeof v[0] === 'object');
-  clear(main, h('h1', {}, 'Licensing'),
-    lic.restricted ? h('p', {}, badge('Restricted mode', 'bad')) : null,
-    h('section', { class: 'panel' }, table([{ label: 'Item', cell: ([k]) => k }, { label: 'Value', cell: ([, v]) => show(v) }], scalars)),
-    lists.map(([k, v]) => h('section', { class: 'panel' }, h('h2', {}, k), objectTable(v))));
 }
 
 export async function renderAgents(main) {
