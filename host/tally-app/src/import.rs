@@ -145,8 +145,20 @@ pub async fn import_files(
         .collect();
     let mut summary = ImportSummary::default();
     let mut carry = None;
+    // Whether imported data has not been counted against the licence yet.
+    let mut uncounted = false;
     for (i, path) in paths.iter().enumerate() {
         summary.files += 1;
+        // A file that needs a new license server is admitted against what the files before it
+        // added (counting reads every user row: only then, not after every file).
+        let server = options
+            .server
+            .clone()
+            .unwrap_or_else(|| default_server_name(path));
+        if uncounted && store.server(&server).await?.is_none() {
+            app.assess_licence().await?;
+            uncounted = false;
+        }
         let options = ImportOptions {
             continued: importers[i].is_some() && importers.get(i + 1) == Some(&importers[i]),
             carry: carry.take(),
@@ -155,6 +167,7 @@ pub async fn import_files(
         match import_file(app, path, &options, progress).await {
             Ok(file) => {
                 progress.file_ended(path, Ok(&file));
+                uncounted |= file.lines > 0;
                 // A file imported before ended its own checkouts then: nothing to carry.
                 if options.continued && file.outcome != "unchanged" {
                     carry = Some(store.import_run(file.run).await?.checkpoint.state);
@@ -181,7 +194,9 @@ pub async fn import_files(
         }
     }
     // What was imported counts against the licence: the gate judges it from now on.
-    app.assess_licence().await?;
+    if uncounted {
+        app.assess_licence().await?;
+    }
     Ok(summary)
 }
 

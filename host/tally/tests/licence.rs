@@ -190,3 +190,32 @@ fn a_one_user_licence_restricts_writes_after_two_users_and_a_higher_limit_lifts_
     assert!(body.contains("signature"), "{body}");
     assert_eq!(serving.json("/api/v1/license")["restricted"], false);
 }
+
+/// One `tally import` of eleven logs of eleven servers under the Community licence (ten
+/// servers): the eleventh needs a server past the limit and is refused, creating nothing.
+#[test]
+fn a_multi_file_import_stops_at_the_server_limit() {
+    let env = Env::new();
+    let paths: Vec<String> = (0..11)
+        .map(|i| {
+            let (log, _) = flexlm_log::synth::generate(3, 100 + i);
+            env.write(&format!("server{i:02}.log"), &log)
+                .to_str()
+                .expect("utf-8 path")
+                .to_string()
+        })
+        .collect();
+    let mut args = vec!["import", "--json", "--utc-offset", "0"];
+    args.extend(paths.iter().map(String::as_str));
+    let out = env.tally(&args);
+    let summary: Value = serde_json::from_slice(&out.stdout).expect("a JSON summary");
+    assert_eq!(summary["failed"], 1, "{summary}");
+    let error = summary["errors"][0]["error"].as_str().expect("the refusal");
+    assert!(error.contains("server"), "{error}");
+    assert!(
+        summary["errors"][0]["path"]
+            .as_str()
+            .is_some_and(|p| p.ends_with("server10.log"))
+    );
+    assert_eq!(env.rows("license_server"), 10);
+}

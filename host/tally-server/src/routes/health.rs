@@ -12,7 +12,7 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Value, json};
-use tally_app::health::{self, Health};
+use tally_app::health;
 
 use crate::Api;
 
@@ -22,14 +22,15 @@ pub fn router() -> Router<Arc<Api>> {
         .route("/api/v1/health/live", get(live))
 }
 
-async fn ready(State(api): State<Arc<Api>>) -> (StatusCode, Json<Health>) {
+async fn ready(State(api): State<Arc<Api>>) -> (StatusCode, Json<Value>) {
     let health = health::check(&api.app).await;
-    let code = if health.ready() {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
-    };
-    (code, Json(health))
+    let mut body = serde_json::to_value(&health).unwrap_or_else(|_| json!({}));
+    if health.ready() {
+        return (StatusCode::OK, Json(body));
+    }
+    // Every error answer of the API carries `error`; the parts say which is not well.
+    body["error"] = json!("Tally is not ready: its database does not answer");
+    (StatusCode::SERVICE_UNAVAILABLE, Json(body))
 }
 
 async fn live() -> Json<Value> {
