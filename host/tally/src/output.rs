@@ -43,10 +43,11 @@ impl Progress for Bar {
     fn done(&self) {
         self.bar.finish_and_clear();
     }
-    fn file_ended(&self, _path: &Path, result: Result<&FileSummary, &anyhow::Error>) {
+    fn file_ended(&self, path: &Path, result: Result<&FileSummary, &anyhow::Error>) {
         match result {
             Ok(file) if self.print_files => print_file(file),
-            Err(error) if self.print_files => eprintln!("error: {error:#}"),
+            // Named like the files imported: a refusal of the licence does not name its file.
+            Err(error) if self.print_files => eprintln!("{}: error: {error:#}", path.display()),
             _ => {}
         }
     }
