@@ -324,10 +324,13 @@ fn thousand_servers(dir: &Path, window: u64, speed: u64, case: &str) {
             scenario_path.display()
         )
     };
+    // The built-in Community licence monitors 10 servers: the bench's own licence covers all.
+    let licence_keys = roomy_licence(dir, &db);
     let mut child = Command::new(env!("CARGO_BIN_EXE_tally"))
         .args(["--db", &db, "serve", "--listen", "127.0.0.1:0"])
         .args(["--tool", &tool("lmutil"), "--tool", &tool("rlmutil")])
         .args(["--tool", &tool("lmxendutil")])
+        .env("TALLY_LICENSE_KEYS", &licence_keys)
         .env("TALLY_PLUGIN_DIR", dir.join("no-plugins"))
         .env("XDG_CACHE_HOME", dir.join("cache"))
         .env("XDG_DATA_HOME", dir.join("data"))
@@ -375,6 +378,54 @@ fn cpu_seconds(pid: u32) -> f64 {
     let ticks: f64 =
         fields[11].parse::<f64>().expect("utime") + fields[12].parse::<f64>().expect("stime");
     ticks / 100.0 // USER_HZ is 100 on Linux
+}
+
+/// Issues and installs in `db` a licence for every server and user of the bench; returns the
+/// issuer's public key, which `tally serve` must trust (`TALLY_LICENSE_KEYS`).
+fn roomy_licence(dir: &Path, db: &str) -> String {
+    let tally = |args: &[&str], keys: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_tally"))
+            .args(["--db", db])
+            .args(args)
+            .env("TALLY_LICENSE_KEYS", keys)
+            .env("XDG_DATA_HOME", dir.join("data"))
+            .output()
+            .expect("tally");
+        assert!(
+            out.status.success(),
+            "tally {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let (key, licence) = (dir.join("issuer.key"), dir.join("bench-licence.toml"));
+    // Each case has its own database; the key is made anew (keygen never overwrites one).
+    let _ = std::fs::remove_file(&key);
+    let (key, licence) = (key.to_str().expect("path"), licence.to_str().expect("path"));
+    let public = tally(&["license", "keygen", "--out", key], "")
+        .lines()
+        .find_map(|l| l.strip_prefix("public key: ").map(|k| k.trim().to_string()))
+        .expect("the public key");
+    tally(
+        &[
+            "license",
+            "issue",
+            "--key",
+            key,
+            "--licensee",
+            "Poll bench",
+            "--users",
+            "1000000",
+            "--servers",
+            "100000",
+            "--hpc",
+            "--out",
+            licence,
+        ],
+        &public,
+    );
+    tally(&["license", "install", licence], &public);
+    public
 }
 
 /// Polls recorded so far (one usage sample per feature and poll, so distinct (server, time))
