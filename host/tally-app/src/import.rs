@@ -348,12 +348,9 @@ async fn import_read(
 
     // One importer per file and server at a time, across processes and nodes: a second one
     // would take the first's unfinished run for a resumable one and write its facts twice.
+    let head_hash = hex::encode(Sha256::digest(&head));
     let claim = store
-        .claim_file(
-            server,
-            &hex::encode(Sha256::digest(&head)),
-            &path.display().to_string(),
-        )
+        .claim_file(server, &head_hash, &path.display().to_string())
         .await?;
 
     // A file seen before: same head bytes. Resume from its checkpoint if the file still holds
@@ -408,7 +405,7 @@ async fn import_read(
         None => {
             let identity = FileIdentity {
                 head_len: head.len() as i64,
-                head_hash: hex::encode(Sha256::digest(&head)),
+                head_hash,
             };
             let new = NewImport {
                 server_id: server,

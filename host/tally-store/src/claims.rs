@@ -35,12 +35,7 @@ pub struct ClaimHolder {
 /// process.
 fn holder_name() -> String {
     use std::hash::{BuildHasher, Hasher};
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .ok()
-        .map(|h| h.trim().to_string())
-        .filter(|h| !h.is_empty())
-        .or_else(|| std::env::var("HOSTNAME").ok())
-        .unwrap_or_else(|| "localhost".into());
+    let host = host_name();
     // Seeded from the OS's randomness per `RandomState`.
     let mut token = std::collections::hash_map::RandomState::new().build_hasher();
     token.write_u128(
@@ -56,14 +51,22 @@ fn holder_name() -> String {
     )
 }
 
+/// This machine's name, as claims record it.
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "localhost".into())
+}
+
 /// Whether `holder` (a [`holder_name`]) was a process of this machine that is gone.
 fn died_here(holder: &str) -> bool {
     let mut parts = holder.rsplitn(3, ':');
     let (_token, pid, host) = (parts.next(), parts.next(), parts.next());
-    let this_host = holder_name();
-    let this_host = this_host.rsplitn(3, ':').nth(2);
     match (host, pid.and_then(|p| p.parse::<u32>().ok())) {
-        (Some(host), Some(pid)) if Some(host) == this_host && pid != std::process::id() => {
+        (Some(host), Some(pid)) if host == host_name() && pid != std::process::id() => {
             cfg!(target_os = "linux") && !std::path::Path::new(&format!("/proc/{pid}")).exists()
         }
         _ => false,
@@ -338,7 +341,7 @@ mod tests {
     #[test]
     fn only_a_gone_process_of_this_machine_is_taken_for_dead() {
         let me = holder_name();
-        let host = me.rsplitn(3, ':').nth(2).expect("host").to_string();
+        let host = host_name();
         assert!(!died_here(&me), "this process lives");
         assert_eq!(
             died_here(&format!("{host}:4000000000:0badc0de")),
