@@ -15,7 +15,7 @@ use tally_core::zone::Zone;
 use tally_core::{Batch, DiagnosticKind, ImportStatus};
 use tally_plugin_host::{ImportConfig, ImportRun, LoadedPlugin, Registry, SNIFF_BYTES, World};
 use tally_store::{
-    Checkpoint, FactCounts, FileClaim, FileIdentity, NewImport, RunStatus, ServerId, Store,
+    Checkpoint, FactCounts, FileClaim, FileIdentity, NewImport, RunId, RunStatus, ServerId, Store,
 };
 use tokio::sync::oneshot;
 
@@ -48,6 +48,10 @@ pub struct ImportOptions {
     /// successor): checkouts still open at the end stay in the importer's state, handed to the
     /// next file as `carry`, instead of ending with this file.
     pub continued: bool,
+    /// Read the file again from its start, replacing what earlier imports of it wrote (their
+    /// facts and rollups go in the transaction that starts the new run): a correction of the
+    /// offset or the format.
+    pub replace: bool,
 }
 
 impl Default for ImportOptions {
@@ -62,6 +66,7 @@ impl Default for ImportOptions {
             follow: false,
             carry: None,
             continued: false,
+            replace: false,
         }
     }
 }
@@ -357,7 +362,16 @@ async fn import_read(
     // what was read up to there.
     let mut outcome = "imported";
     let mut resume: Option<(i64, Checkpoint)> = None;
-    for run in store.import_runs(server).await? {
+    let runs = store.import_runs(server).await?;
+    let replaced: Vec<RunId> = match options.replace {
+        true => runs
+            .iter()
+            .filter(|r| same_head(r, &head))
+            .map(|r| r.id)
+            .collect(),
+        false => vec![],
+    };
+    for run in runs.into_iter().filter(|_| !options.replace) {
         if !same_file(&run, &head, &format) {
             continue;
         }
@@ -415,7 +429,13 @@ async fn import_read(
                 path: path.display().to_string(),
                 identity,
             };
-            (store.start_import(new).await?, Checkpoint::default())
+            let run = if replaced.is_empty() {
+                store.start_import(new).await?
+            } else {
+                outcome = "replaced";
+                store.start_import_replacing(new, replaced).await?
+            };
+            (run, Checkpoint::default())
         }
     };
 
@@ -474,10 +494,10 @@ async fn import_read(
     target.claim.release().await?;
     let read = start_offset + summary.bytes;
     let result = result.and_then(|()| {
-        if options.follow || read >= len {
-            return Ok(());
+        if !options.follow && read < len {
+            bail!("the file was truncated while it was read ({read} of its {len} bytes)")
         }
-        bail!("the file was truncated while it was read ({read} of its {len} bytes)")
+        check_forced_format(options.format.as_deref(), &summary)
     });
     match result {
         Ok(()) => {
@@ -508,13 +528,29 @@ async fn import_read(
     }
 }
 
+/// A format the user chose that most lines do not follow was the wrong one: the import ends
+/// failed, not "imported" with most of the file counted malformed.
+fn check_forced_format(forced: Option<&str>, summary: &FileSummary) -> anyhow::Result<()> {
+    let (lines, malformed) = (summary.lines, summary.added.malformed);
+    match forced {
+        Some(format) if malformed * 2 > lines => bail!(
+            "{malformed} of its {lines} lines are not {format} lines: it is another format. Import it again as the right one, replacing this import."
+        ),
+        _ => Ok(()),
+    }
+}
+
 /// Whether `run` read the file whose first bytes are `head`, as `format`. An empty head names
 /// no file (every file starts with it), and a file read as another format is read anew.
 fn same_file(run: &tally_store::ImportRun, head: &[u8], format: &str) -> bool {
+    run.format == format && same_head(run, head)
+}
+
+/// Whether `run` read a file starting with `head`, whatever it read it as.
+fn same_head(run: &tally_store::ImportRun, head: &[u8]) -> bool {
     let head_len = run.identity.head_len as usize;
     head_len > 0
         && head_len <= head.len()
-        && run.format == format
         && hex::encode(Sha256::digest(&head[..head_len])) == run.identity.head_hash
 }
 

@@ -50,6 +50,7 @@ mod pages;
 mod poll_rollups;
 mod postgres;
 mod refusals;
+mod replace;
 mod rollups;
 mod servers;
 mod sqlite;

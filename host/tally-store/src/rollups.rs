@@ -846,6 +846,37 @@ fn load(r: &Row, first: usize) -> Result<Load, StoreError> {
     })
 }
 
+/// The hours of facts spanning `span`, a [`REBUILD_WINDOW`] at a time, so that re-rolling a
+/// long history reads one window's facts at once. Instants included: the hour of the last fact
+/// is rolled too.
+fn windows(span: Range<i64>) -> impl Iterator<Item = Range<i64>> {
+    let end = hour_ceil(span.end.saturating_add(1));
+    let mut a = hour_start(span.start);
+    std::iter::from_fn(move || {
+        (a < end).then(|| {
+            let b = a.saturating_add(REBUILD_WINDOW).min(end);
+            let window = a..b;
+            a = b;
+            window
+        })
+    })
+}
+
+/// Re-rolls the hours of each feature's span, a window at a time, in the caller's transaction:
+/// after facts were removed, when reading them all back at once is not bounded.
+pub(crate) async fn reroll_spans(
+    conn: &mut Conn,
+    cache: &mut SqlCache,
+    spans: BTreeMap<FeatureKey, Range<i64>>,
+) -> Result<(), StoreError> {
+    for (key, span) in spans {
+        for window in windows(span) {
+            reroll_hours(conn, cache, BTreeMap::from([(key, vec![window])])).await?;
+        }
+    }
+    Ok(())
+}
+
 /// Every feature's rollups recomputed over the span of its facts.
 async fn rebuild(w: &mut Writer) -> Result<(), StoreError> {
     let rows = query(
@@ -885,20 +916,12 @@ async fn rebuild(w: &mut Writer) -> Result<(), StoreError> {
     })
     .await?;
     for (key, span) in spans {
-        // Instants included: the hour of the last fact is rolled too.
-        let (mut a, end) = (
-            hour_start(span.start),
-            hour_ceil(span.end.saturating_add(1)),
-        );
-        while a < end {
-            let b = a.saturating_add(REBUILD_WINDOW).min(end);
+        for window in windows(span) {
             w.transaction(async |w| {
                 let Writer { conn, sql, .. } = w;
-                let window = vec![Range { start: a, end: b }];
-                reroll_hours(conn, sql, BTreeMap::from([(key, window)])).await
+                reroll_hours(conn, sql, BTreeMap::from([(key, vec![window])])).await
             })
             .await?;
-            a = b;
         }
     }
     query("UPDATE store_state SET value = 'ok' WHERE name = 'rollups'")

@@ -207,7 +207,7 @@ impl Writer {
                 let _ = reply.send(self.ensure_server(&name, &manager).await);
             }
             Command::StartImport { new, reply } => {
-                let _ = reply.send(self.start_import(new).await);
+                let _ = reply.send(self.start_import(&new).await);
             }
             Command::Commit {
                 run,
@@ -275,7 +275,7 @@ impl Writer {
         .await
     }
 
-    async fn start_import(&mut self, n: NewImport) -> Result<RunId, StoreError> {
+    pub(crate) async fn start_import(&mut self, n: &NewImport) -> Result<RunId, StoreError> {
         let t = now();
         query(
             "INSERT INTO import_run (server_id, format, plugin, plugin_version, path, head_len, head_hash, status, started_at, updated_at)

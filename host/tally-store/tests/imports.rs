@@ -6,7 +6,9 @@ use tally_core::{
     Batch, Denial, DenialKind, Diagnostic, DiagnosticKind, EndReason, ErrorCode, ServerEvent,
     ServerEventKind, Session,
 };
-use tally_store::{Checkpoint, FactCounts, FileIdentity, NewImport, RunStatus, Store, StoreError};
+use tally_store::{
+    Checkpoint, FactCounts, FileIdentity, NewImport, RollupFilter, RunStatus, Store, StoreError,
+};
 
 stories!(
     a_batch_and_its_checkpoint_land_together,
@@ -14,6 +16,7 @@ stories!(
     reopening_takes_back_the_sessions_closed_at_the_old_end_of_file,
     missing_runs_are_named,
     names_are_exact,
+    a_replacing_run_takes_away_what_the_run_it_replaces_wrote,
 );
 
 async fn new_run(store: &Store) -> (i64, i64) {
@@ -307,4 +310,70 @@ async fn unknown_urls_are_refused_without_their_password() {
             .starts_with("unsupported database URL `redis://tally:***@localhost/0`"),
         "{err}"
     );
+}
+
+async fn a_replacing_run_takes_away_what_the_run_it_replaces_wrote(store: Store) {
+    let (server, run) = new_run(&store).await;
+    commit(&store, run, server, batch(10, EndReason::Checkin), 400).await;
+    store
+        .finish_import(run, RunStatus::Complete, None)
+        .await
+        .expect("finish");
+    let all = RollupFilter::default();
+    assert!(!store.hour_rollups(&all).await.expect("rollups").is_empty());
+
+    let again = store.import_run(run).await.expect("run");
+    let new = NewImport {
+        server_id: server,
+        format: "flexlm-debuglog".into(),
+        plugin: "flexlm-log".into(),
+        plugin_version: "0.1.0".into(),
+        path: again.path.clone(),
+        identity: again.identity.clone(),
+    };
+    let other = store
+        .ensure_server("lic2", "flexlm-debuglog")
+        .await
+        .expect("server");
+    let refused = store
+        .start_import_replacing(
+            NewImport {
+                server_id: other,
+                ..new.clone()
+            },
+            vec![run],
+        )
+        .await;
+    assert!(
+        matches!(refused, Err(StoreError::NoSuchRun(r)) if r == run),
+        "another server's run"
+    );
+
+    let replacing = store
+        .start_import_replacing(new, vec![run])
+        .await
+        .expect("replacing run");
+    let totals = store.row_counts().await.expect("totals");
+    assert_eq!(
+        (totals.sessions, totals.denials, totals.server_events),
+        (0, 0, 0)
+    );
+    assert!(store.hour_rollups(&all).await.expect("rollups").is_empty());
+    assert!(matches!(
+        store.import_run(run).await,
+        Err(StoreError::NoSuchRun(_))
+    ));
+    let runs = store.import_runs(server).await.expect("runs");
+    assert_eq!(runs.iter().map(|r| r.id).collect::<Vec<_>>(), [replacing]);
+
+    commit(
+        &store,
+        replacing,
+        server,
+        batch(10, EndReason::Checkin),
+        400,
+    )
+    .await;
+    let totals = store.row_counts().await.expect("totals");
+    assert_eq!((totals.sessions, totals.denials), (2, 1));
 }

@@ -133,6 +133,11 @@ pub struct ImportArgs {
     /// license manager and vendor, e.g. a server Tally polls.
     #[arg(long, requires = "server")]
     pub denials_only: bool,
+    /// Read the files again from their start, replacing what earlier imports of them wrote
+    /// (their sessions, denials and rollups, in one transaction): to correct a wrong
+    /// --utc-offset or --format.
+    #[arg(long)]
+    pub replace: bool,
     /// Bytes per chunk handed to the importer.
     #[arg(long, hide = true, default_value_t = import::DEFAULT_CHUNK)]
     pub chunk_size: usize,
@@ -305,6 +310,7 @@ async fn import(global: &Global, args: ImportArgs) -> anyhow::Result<ExitCode> {
         chunk_size: args.chunk_size,
         abort_after_commits: args.abort_after_commits,
         denials_only: args.denials_only,
+        replace: args.replace,
         ..ImportOptions::default()
     };
     let bar = output::Bar::new(!args.json);

@@ -546,8 +546,12 @@ fn two_imports_of_one_file_at_once_write_it_once() {
     let overlapping = first.try_wait().expect("first import").is_none();
     let second = env.tally(&["import", "--utc-offset", "0", "--server", "X", path]);
     let overlapped = overlapping && first.try_wait().expect("first import").is_none();
-    let status = first.wait().expect("first import");
-    assert!(status.success(), "the first import must finish");
+    let first = first.wait_with_output().expect("first import");
+    assert!(
+        first.status.success(),
+        "the first import must finish: {}",
+        String::from_utf8_lossy(&first.stderr)
+    );
     if overlapped {
         assert!(
             !second.status.success(),
@@ -635,4 +639,82 @@ fn a_log_truncated_after_its_import_is_not_imported_twice() {
     let message = String::from_utf8_lossy(&again.stderr);
     assert!(message.contains("it was truncated"), "{message}");
     assert_eq!(env.rows("session") as u64, totals.checkouts);
+}
+
+#[test]
+fn an_import_replaced_with_another_offset_keeps_only_the_second_offsets_facts() {
+    let (log, totals) = flexlm_log::synth::generate(3_000, 5);
+    let env = Env::new();
+    let path = env.write("lmgrd.log", &log);
+    let path = path.to_str().expect("utf-8 path");
+    let import = |args: &[&str]| -> Value {
+        let mut all = vec!["import", "--json", "--server", "X"];
+        all.extend_from_slice(args);
+        all.push(path);
+        let out = env.tally(&all);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).expect("JSON summary")
+    };
+    import(&["--utc-offset", "+5:30"]);
+    let india = env.sessions();
+    let again = import(&["--utc-offset", "-3"]);
+    assert_eq!(
+        again["results"][0]["outcome"], "unchanged",
+        "without --replace"
+    );
+
+    let replaced = import(&["--replace", "--utc-offset", "-3"]);
+    assert_eq!(replaced["results"][0]["outcome"], "replaced");
+    let brazil = env.sessions();
+    assert_eq!(brazil.len() as u64, totals.checkouts);
+    assert_eq!(india.len(), brazil.len());
+    // Local times read 8 h 30 min later in UTC: every fact moved, none left behind.
+    for (a, b) in india.iter().zip(&brazil) {
+        assert_eq!((b.0 - a.0, b.1 - a.1), (30_600, 30_600), "{a:?} → {b:?}");
+    }
+    assert_eq!(env.rows("import_run"), 1);
+
+    // The rollups are those of a clean import at the second offset.
+    let clean = Env::new();
+    let clean_path = clean.write("lmgrd.log", &log);
+    clean.tally(&[
+        "import",
+        "--server",
+        "X",
+        "--utc-offset",
+        "-3",
+        clean_path.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(clean.sessions(), brazil);
+    for table in ["hour_rollup", "user_hour", "day_rollup", "month_rollup"] {
+        assert_eq!(env.dump(table), clean.dump(table), "{table}");
+    }
+    assert_eq!(env.rows("denial"), clean.rows("denial"));
+}
+
+#[test]
+fn a_forced_format_most_lines_do_not_follow_fails_with_a_clear_message() {
+    let env = Env::new();
+    let lines: String = (0..20)
+        .map(|i| format!("2024-03-05,{i:02}:00,alice,solver,OUT\n"))
+        .collect();
+    let path = env.write("usage.csv", &lines);
+    let out = env.tally(&[
+        "import",
+        "--utc-offset",
+        "0",
+        "--format",
+        "flexlm-debuglog",
+        path.to_str().expect("utf-8"),
+    ]);
+    assert!(!out.status.success());
+    let message = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        message.contains("20 of its 20 lines are not flexlm-debuglog lines"),
+        "{message}"
+    );
 }

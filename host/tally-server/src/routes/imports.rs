@@ -1,6 +1,6 @@
 //! Imports: `/api/v1/imports`.
 //!
-//! - `POST /api/v1/imports?server=&format=&utc_offset=&denials_only=&name=` — a log file as the
+//! - `POST /api/v1/imports?server=&format=&utc_offset=&denials_only=&replace=&name=` — a log file as the
 //!   raw body or as the `file` field of a multipart form; answers `202 {"job": id}`
 //! - `GET  /api/v1/imports` — this process's jobs; `GET /api/v1/imports/{id}` — one job's
 //!   state, progress and summary
@@ -52,7 +52,7 @@ pub fn routes() -> Routes {
             "/api/v1/imports",
             start,
             doc(
-                "import a log (raw body or multipart `file`): ?server=&format=&utc_offset=",
+                "import a log (raw body or multipart `file`): ?server=&format=&utc_offset=&denials_only=&replace=",
                 202,
                 Shape::Object(&["job"]),
             ),
@@ -74,6 +74,9 @@ struct ImportQuery {
     utc_offset: Option<UtcOffset>,
     #[serde(default)]
     denials_only: bool,
+    /// Replace what earlier imports of this file wrote (a correction of offset or format).
+    #[serde(default)]
+    replace: bool,
     /// The file's name, for messages and the server's default name (raw bodies have none).
     name: Option<String>,
 }
@@ -138,6 +141,7 @@ async fn start(
         format: query.format,
         utc_offset: query.utc_offset.map(UtcOffset::seconds),
         denials_only: query.denials_only,
+        replace: query.replace,
         ..ImportOptions::default()
     };
     let job = jobs::start(app, &actor, spooled, &name, options).await?;

@@ -171,6 +171,30 @@ impl Env {
         .expect("rows")
     }
 
+    /// Every row of `table` (a rollup, say), each as text, in the order of its columns.
+    pub fn dump(&self, table: &str) -> Vec<String> {
+        let conn = rusqlite::Connection::open(self.dir.path().join("tally.db")).expect("open db");
+        let mut q = conn
+            .prepare(&format!("SELECT * FROM {table}"))
+            .expect("query");
+        let columns = q.column_count();
+        let mut rows: Vec<String> = q
+            .query_map([], |r| {
+                (0..columns)
+                    .map(|i| {
+                        r.get::<_, rusqlite::types::Value>(i)
+                            .map(|v| format!("{v:?}"))
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+                    .map(|cells| cells.join("|"))
+            })
+            .expect("rows")
+            .collect::<Result<_, _>>()
+            .expect("rows");
+        rows.sort();
+        rows
+    }
+
     /// Rows per table, straight from the database file.
     pub fn rows(&self, table: &str) -> i64 {
         let conn = rusqlite::Connection::open(self.dir.path().join("tally.db")).expect("open db");
