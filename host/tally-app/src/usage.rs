@@ -15,7 +15,7 @@ use tally_core::period::{DAY, Period};
 use tally_core::report;
 use tally_core::rollup::Grain;
 use tally_core::snapshot::available;
-use tally_store::{FeatureInfo, OpenSession, RollupFilter, Server, StoreError};
+use tally_store::{FeatureInfo, OpenSession, RollupFilter, Server, Store, StoreError};
 
 use crate::App;
 use crate::reports::parse_time;
@@ -36,8 +36,8 @@ pub enum UsageError {
     Store(#[from] StoreError),
 }
 
-async fn server(app: &App, name: &str) -> Result<Server, UsageError> {
-    app.store
+async fn server(store: &Store, name: &str) -> Result<Server, UsageError> {
+    store
         .server(name)
         .await?
         .ok_or_else(|| UsageError::UnknownServer(name.to_string()))
@@ -45,7 +45,7 @@ async fn server(app: &App, name: &str) -> Result<Server, UsageError> {
 
 /// The features of the server called `name`, by name.
 pub async fn features(app: &App, name: &str) -> Result<Vec<FeatureInfo>, UsageError> {
-    let server = server(app, name).await?;
+    let server = server(&app.store, name).await?;
     let mut features = app.store.features(Some(server.id)).await?;
     features.sort_by(|a, b| (&a.name, &a.vendor).cmp(&(&b.name, &b.vendor)));
     Ok(features)
@@ -90,29 +90,27 @@ pub struct SessionNow {
 /// features called `feature` (or all). A feature the latest poll of its server did not list
 /// is left out (it was removed from the license file).
 pub async fn current(
-    app: &App,
+    store: &Store,
     server_name: Option<&str>,
     feature: Option<&str>,
 ) -> Result<Usage, UsageError> {
     let only = match server_name {
-        Some(name) => Some(server(app, name).await?.id),
+        Some(name) => Some(server(store, name).await?.id),
         None => None,
     };
-    let servers: BTreeMap<i64, String> = app
-        .store
+    let servers: BTreeMap<i64, String> = store
         .servers()
         .await?
         .into_iter()
         .map(|s| (s.id, s.config.name))
         .collect();
-    let features: BTreeMap<i64, FeatureInfo> = app
-        .store
+    let features: BTreeMap<i64, FeatureInfo> = store
         .features(only)
         .await?
         .into_iter()
         .map(|f| (f.id, f))
         .collect();
-    let samples = app.store.latest_samples(only).await?;
+    let samples = store.latest_samples(only).await?;
     // Each server's latest poll time: older samples are of features it no longer lists.
     let mut latest: BTreeMap<i64, i64> = BTreeMap::new();
     for s in &samples {
@@ -141,8 +139,7 @@ pub async fn current(
             available: available(s.issued, s.in_use, f.reserved),
         });
     }
-    let sessions = app
-        .store
+    let sessions = store
         .open_sessions(only)
         .await?
         .into_iter()
@@ -233,7 +230,7 @@ fn typical_seconds(period: Period) -> i64 {
 
 /// Usage over time of the server called `name` (of `query.feature` only when given).
 pub async fn history(app: &App, name: &str, query: &HistoryQuery) -> Result<History, UsageError> {
-    let server = server(app, name).await?;
+    let server = server(&app.store, name).await?;
     let time = |text: &Option<String>, to_end| {
         text.as_deref()
             .filter(|t| !t.is_empty())

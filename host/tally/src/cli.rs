@@ -70,6 +70,9 @@ pub enum Command {
     /// Run Tally: poll every enabled license server at its query interval, follow the log files
     /// servers name, and serve the REST API (/api/v1). Stops on ctrl-c.
     Serve(crate::servers::ServeArgs),
+    /// Who holds licences now: per feature in use, issued, queued and available, and each open
+    /// checkout (user, host, since when), as the latest polls saw them.
+    Status(crate::status::StatusArgs),
     /// Usage reports over the stored history: `tally report --help` lists them.
     Report(crate::report::ReportArgs),
     /// Parse one status-command output (e.g. saved `lmstat -a`) through its poller plugin and
@@ -267,6 +270,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Import(args) => import(&cli.global, args).await,
         Command::Report(args) => crate::report::run(&cli.global, args).await,
+        Command::Status(args) => crate::status::run(&cli.global, args).await,
         Command::Diagnostics { run, malformed } => {
             let store = cli.global.store().await?;
             let kind = malformed.then_some(tally_core::DiagnosticKind::Malformed);

@@ -16,6 +16,7 @@ mod remote;
 mod report;
 mod scaffold;
 mod servers;
+mod status;
 
 use clap::Parser;
 

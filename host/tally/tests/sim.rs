@@ -245,9 +245,20 @@ fn polls_of_simulated_servers_give_the_simulators_sessions_and_statuses() {
         &tool("lmxendutil"),
     ]);
 
-    // Watch the FlexNet server's status through the API for the whole simulated hour.
+    // Watch the FlexNet server's status through the API for the whole simulated hour, and ask
+    // `tally status` who holds the RLM server's licences half-way.
     let mut seen: Vec<(String, Option<String>)> = Vec::new();
+    let mut status: Option<Value> = None;
     while wall_now() < real_start + HOUR / SPEED + 2 {
+        if status.is_none() && wall_now() >= real_start + HOUR / SPEED / 2 {
+            let out = env.tally(&["status", "rlm", "--json"]);
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            status = Some(serde_json::from_slice(&out.stdout).expect("status JSON"));
+        }
         let server = serving.json("/api/v1/license-servers/flex");
         let now = (
             server["status"]["remote"]["state"]
@@ -292,6 +303,9 @@ fn polls_of_simulated_servers_give_the_simulators_sessions_and_statuses() {
                 .is_some_and(|s| s < -150 * 86_400),
         "the polls measured the simulated server's clock: {flex_clock}"
     );
+
+    let status = status.expect("`tally status` ran half-way");
+    holders_are_the_simulators(&status, &truth(&sim, scenario, "rlm"), &clock);
 
     for server in ["flex", "rlm", "lmx"] {
         let features = serving.json(&format!("/api/v1/license-servers/{server}/features"));
@@ -396,4 +410,54 @@ fn polls_of_simulated_servers_give_the_simulators_sessions_and_statuses() {
             "{server}: only {compared} sessions compared"
         );
     }
+}
+
+/// `tally status --json` of one server lists as holders the simulator's sessions open at the
+/// latest poll: every session open from two intervals before it to one after, and none that
+/// was not open at some time then (the poll ran somewhere in that span).
+fn holders_are_the_simulators(status: &Value, truth: &[Session], clock: &Clock) {
+    let at = clock.sim(status["as_of"].as_i64().expect("as_of: polled"));
+    let (early, late) = (at - 2 * INTERVAL, at + INTERVAL);
+    type Holder = (String, String, String, u64);
+    let key = |s: &Session| -> Holder { (s.0.clone(), s.1.clone(), s.2.clone(), s.3) };
+    let surely: BTreeSet<Holder> = truth
+        .iter()
+        .filter(|s| s.4 <= early && s.5 > late)
+        .map(key)
+        .collect();
+    let maybe: BTreeSet<Holder> = truth
+        .iter()
+        .filter(|s| s.4 <= late && s.5 > early)
+        .map(key)
+        .collect();
+    let listed: BTreeSet<Holder> = status["sessions"]
+        .as_array()
+        .expect("sessions")
+        .iter()
+        .map(|s| {
+            (
+                s["feature"].as_str().expect("feature").to_string(),
+                s["user"].as_str().expect("user").to_string(),
+                s["host"].as_str().expect("host").to_string(),
+                s["count"].as_u64().expect("count"),
+            )
+        })
+        .collect();
+    assert!(!surely.is_empty(), "licences were held half-way: {status}");
+    assert!(
+        surely.is_subset(&listed) && listed.is_subset(&maybe),
+        "`tally status` lists {listed:?}; the simulator had {surely:?} open throughout and \
+         {maybe:?} open at some time around the poll"
+    );
+    let in_use: u64 = status["features"]
+        .as_array()
+        .expect("features")
+        .iter()
+        .map(|f| f["in_use"].as_u64().expect("in_use"))
+        .sum();
+    let held: u64 = listed.iter().map(|h| h.3).sum();
+    assert_eq!(
+        in_use, held,
+        "in use per feature adds up to the holders: {status}"
+    );
 }

@@ -106,7 +106,7 @@ async fn metrics(State(api): State<Arc<Api>>) -> Result<Response, ApiError> {
             .entry(("import", s.import_status.to_string()))
             .or_default() += 1;
     }
-    let usage = tally_app::usage::current(&api.app, None, None)
+    let usage = tally_app::usage::current(&api.app.store, None, None)
         .await
         .map_err(|e| ApiError::internal(e.to_string()))?;
 

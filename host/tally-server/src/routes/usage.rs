@@ -227,7 +227,7 @@ async fn server_usage(
     Path(name): Path<String>,
     Query(query): Query<UsageQuery>,
 ) -> Result<Json<UsageView>, ApiError> {
-    let usage = usage::current(&api.app, Some(&name), named(&query.feature)).await?;
+    let usage = usage::current(&api.app.store, Some(&name), named(&query.feature)).await?;
     Ok(Json(usage.into()))
 }
 
@@ -235,7 +235,7 @@ async fn all_usage(
     State(api): State<Arc<Api>>,
     Query(query): Query<UsageQuery>,
 ) -> Result<Json<UsageView>, ApiError> {
-    let usage = usage::current(&api.app, named(&query.server), named(&query.feature)).await?;
+    let usage = usage::current(&api.app.store, named(&query.server), named(&query.feature)).await?;
     Ok(Json(usage.into()))
 }
 

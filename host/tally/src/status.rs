@@ -1,0 +1,91 @@
+//! `tally status [SERVER]`: who holds licences now, as the latest polls saw it
+//! (`tally_app::usage::current`, the API's current usage).
+
+use std::process::ExitCode;
+
+use chrono::DateTime;
+use clap::Args;
+use tally_app::usage::{self, Usage};
+
+use crate::cli::Global;
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Only this license server (default: every polled one).
+    #[arg(value_name = "SERVER")]
+    pub server: Option<String>,
+    /// Only this feature.
+    #[arg(long, value_name = "NAME")]
+    pub feature: Option<String>,
+    /// Print what the API's current usage answers, as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub async fn run(global: &Global, args: StatusArgs) -> anyhow::Result<ExitCode> {
+    let store = global.store().await?;
+    let usage = usage::current(&store, args.server.as_deref(), args.feature.as_deref()).await;
+    store.close().await;
+    let usage = usage?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&usage)?);
+    } else {
+        print!("{}", table(&usage));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn utc(t: i64) -> String {
+    DateTime::from_timestamp(t, 0).map_or_else(
+        || t.to_string(),
+        |d| d.format("%Y-%m-%d %H:%M UTC").to_string(),
+    )
+}
+
+fn table(usage: &Usage) -> String {
+    let Some(as_of) = usage.as_of else {
+        return "nothing polled yet: `tally serve` polls the servers `tally server add` names; \
+                imported logs show in `tally report`\n"
+            .into();
+    };
+    let count = |n: Option<u32>| n.map_or_else(|| "unknown".into(), |n| n.to_string());
+    let mut out = format!("as of the latest poll, {}\n\n", utc(as_of));
+    out += &format!(
+        "{:<20} {:<24} {:>6} {:>7} {:>8} {:>8} {:>6} {:>9}\n",
+        "SERVER", "FEATURE", "IN USE", "ISSUED", "RESERVED", "BORROWED", "QUEUED", "AVAILABLE"
+    );
+    for f in &usage.features {
+        out += &format!(
+            "{:<20} {:<24} {:>6} {:>7} {:>8} {:>8} {:>6} {:>9}\n",
+            f.server,
+            f.feature,
+            f.in_use,
+            count(f.issued),
+            f.reserved,
+            f.borrowed,
+            f.queued,
+            count(f.available)
+        );
+    }
+    if usage.sessions.is_empty() {
+        out += "\nnobody holds a licence\n";
+        return out;
+    }
+    out += &format!(
+        "\n{:<20} {:<24} {:<16} {:<20} {:>5} {:<20} {:>8}\n",
+        "SERVER", "FEATURE", "USER", "HOST", "COUNT", "SINCE", "FOR"
+    );
+    for s in &usage.sessions {
+        out += &format!(
+            "{:<20} {:<24} {:<16} {:<20} {:>5} {:<20} {:>8}\n",
+            s.server,
+            s.feature,
+            s.user,
+            s.host,
+            s.count,
+            utc(s.since),
+            tally_core::clock::human(as_of.saturating_sub(s.since).max(0))
+        );
+    }
+    out
+}
