@@ -6,6 +6,7 @@
 //! | module | verb |
 //! | --- | --- |
 //! | [`access`] | accounts, roles, tokens, logins, and the gate every write passes |
+//! | [`capacity`] | capacity the operator enters per feature, with its validity range |
 //! | [`clock`] | each license server's clock skew, from its polls and followed logs |
 //! | [`facts`] | sessions, denials, samples, users and hosts a page at a time |
 //! | [`import`] | import log files (one file, or several as one log), choose the importer |
@@ -25,6 +26,7 @@
 #![forbid(unsafe_code)]
 
 pub mod access;
+pub mod capacity;
 pub mod clock;
 pub mod facts;
 pub mod follow;

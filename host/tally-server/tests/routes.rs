@@ -460,3 +460,112 @@ async fn restricted_access_mode_refuses_writes_until_data_is_removed() {
         .await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
 }
+
+#[tokio::test]
+async fn capacity_is_entered_listed_and_removed_by_an_administrator() {
+    let t = TestApi::new(false).await;
+    let admin = t.token("ann", Role::Administrator).await;
+    let viewer = t.token("vic", Role::Viewer).await;
+    t.send(
+        "POST",
+        "/api/v1/license-servers",
+        Some(&admin),
+        Some(bar1()),
+    )
+    .await;
+    let path = "/api/v1/license-servers/bar1/capacity";
+    let entry = json!({"feature": "cad", "vendor": "acme", "issued": 4, "from": "2025-01-01"});
+
+    let refused = t
+        .send("POST", path, Some(&viewer), Some(entry.clone()))
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+    let invalid = t
+        .send(
+            "POST",
+            path,
+            Some(&admin),
+            Some(json!({"feature": "cad", "vendor": "acme", "issued": 4, "from": "2025-02-01", "until": "2025-01-01"})),
+        )
+        .await;
+    assert_eq!(
+        invalid.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        invalid.body
+    );
+    assert!(
+        invalid.json()["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("before it starts")),
+        "{}",
+        invalid.body
+    );
+    let unknown = t
+        .send(
+            "POST",
+            path,
+            Some(&admin),
+            Some(json!({"feature": "cad", "seats": 4})),
+        )
+        .await;
+    assert_eq!(
+        unknown.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        unknown.body
+    );
+
+    let created = t.send("POST", path, Some(&admin), Some(entry)).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let row = created.json();
+    assert_eq!(
+        [
+            &row["feature"],
+            &row["vendor"],
+            &row["issued"],
+            &row["source"],
+            &row["from"]
+        ],
+        [
+            &json!("cad"),
+            &json!("acme"),
+            &json!(4),
+            &json!("operator"),
+            &json!("2025-01-01T00:00:00Z")
+        ]
+    );
+    assert!(row["until"].is_null());
+
+    let listed = t.send("GET", path, Some(&viewer), None).await;
+    assert_eq!(listed.status, StatusCode::OK);
+    assert_eq!(listed.json().as_array().map(Vec::len), Some(1));
+
+    let id = row["id"].as_i64().expect("id");
+    let other = t
+        .send("DELETE", &format!("{path}/{}", id + 1), Some(&admin), None)
+        .await;
+    assert_eq!(
+        other.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        other.body
+    );
+    let removed = t
+        .send("DELETE", &format!("{path}/{id}"), Some(&admin), None)
+        .await;
+    assert_eq!(removed.status, StatusCode::NO_CONTENT, "{}", removed.body);
+    assert_eq!(
+        t.send("GET", path, Some(&viewer), None).await.json(),
+        json!([])
+    );
+    let missing = t
+        .send(
+            "GET",
+            "/api/v1/license-servers/nope/capacity",
+            Some(&viewer),
+            None,
+        )
+        .await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+}

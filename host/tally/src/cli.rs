@@ -70,6 +70,10 @@ pub enum Command {
     /// Run Tally: poll every enabled license server at its query interval, follow the log files
     /// servers name, and serve the REST API (/api/v1). Stops on ctrl-c.
     Serve(crate::servers::ServeArgs),
+    /// Licences issued per feature entered by hand (list, set, remove), for utilisation where
+    /// a server's logs and polls do not state its capacity.
+    #[command(subcommand)]
+    Capacity(crate::capacity::CapacityCommand),
     /// Who holds licences now: per feature in use, issued, queued and available, and each open
     /// checkout (user, host, since when), as the latest polls saw them.
     Status(crate::status::StatusArgs),
@@ -271,6 +275,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Import(args) => import(&cli.global, args).await,
         Command::Report(args) => crate::report::run(&cli.global, args).await,
         Command::Status(args) => crate::status::run(&cli.global, args).await,
+        Command::Capacity(command) => crate::capacity::run(&cli.global, command).await,
         Command::Diagnostics { run, malformed } => {
             let store = cli.global.store().await?;
             let kind = malformed.then_some(tally_core::DiagnosticKind::Malformed);

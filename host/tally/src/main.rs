@@ -4,6 +4,7 @@
 
 mod accounts;
 mod backup;
+mod capacity;
 mod cli;
 mod config;
 // `tally gen` (`gen` is a reserved word since edition 2024).

@@ -581,6 +581,86 @@ fn a_license_file_gives_an_imported_server_its_capacity() {
     assert_eq!([&under[0]["feature"], &under[0]["peak_pct"]], ["cad", "50"]);
 }
 
+#[test]
+fn capacity_entered_by_hand_gives_an_imported_server_its_utilisation_over_its_range() {
+    let env = Env::new();
+    let path = fixture("flexnet_2024-03-04.log");
+    env.import(&["--server", "flex", path.to_str().expect("UTF-8")]);
+    let cad = |env: &Env| -> [String; 3] {
+        let (_, features) = csv(env, &["features", "--server", "flex"]);
+        let cad = row(&features, &[("feature", "cad")]);
+        ["issued", "utilisation_pct", "peak_pct"].map(|c| cad[c].clone())
+    };
+    assert_eq!(cad(&env), ["", "", ""], "nothing says how many were issued");
+
+    let tally = |args: &[&str]| {
+        let out = env.tally(args);
+        let text = String::from_utf8_lossy(&out.stdout).to_string()
+            + &String::from_utf8_lossy(&out.stderr);
+        (out.status.success(), text)
+    };
+    let (ok, text) = tally(&[
+        "capacity",
+        "set",
+        "flex",
+        "cad",
+        "4",
+        "--until",
+        "2024-03-01",
+    ]);
+    assert!(ok, "{text}");
+    assert_eq!(
+        cad(&env),
+        ["", "", ""],
+        "a contract that ended before the log"
+    );
+    let (ok, text) = tally(&[
+        "capacity",
+        "set",
+        "flex",
+        "cad",
+        "4",
+        "--from",
+        "2024-03-01",
+    ]);
+    assert!(ok, "{text}");
+    assert_eq!(cad(&env), ["4", "18.75", "50"]);
+
+    let (ok, text) = tally(&[
+        "capacity",
+        "set",
+        "flex",
+        "cad",
+        "4",
+        "--from",
+        "2024-03-05",
+        "--until",
+        "2024-03-01",
+    ]);
+    assert!(
+        !ok && text.contains("ends") && text.contains("before it starts"),
+        "{text}"
+    );
+    let (ok, text) = tally(&["capacity", "set", "flex", "nosuch", "4"]);
+    assert!(!ok && text.contains("no feature `nosuch`"), "{text}");
+
+    let (ok, text) = tally(&["capacity", "list", "flex", "--json"]);
+    assert!(ok, "{text}");
+    let rows: Value = serde_json::from_str(&text).expect("JSON");
+    let rows = rows.as_array().expect("rows");
+    assert_eq!(rows.len(), 2, "{rows:#?}");
+    assert!(
+        rows.iter()
+            .all(|r| r["source"] == "operator" && r["name"] == "cad")
+    );
+    for r in rows {
+        let id = r["id"].as_i64().expect("id").to_string();
+        let (ok, text) = tally(&["capacity", "remove", "flex", &id]);
+        assert!(ok, "{text}");
+    }
+    assert_eq!(cad(&env), ["", "", ""], "removed");
+}
+
 /// The corpus's Siemens NX excerpt refuses for want of licences (-4) and for a version the
 /// server does not serve (-25) or a feature it lacks (-5): the denials report keeps them apart,
 /// with their reasons.

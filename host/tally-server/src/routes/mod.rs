@@ -7,6 +7,7 @@
 //! | `/api/v1/accounts`, `/api/v1/tokens` | [`accounts`] |
 //! | `/api/v1/license` | [`licence`] |
 //! | `/api/v1/license-servers` | [`servers`] |
+//! | a server's capacity entered by hand | [`capacity`] |
 //! | `/api/v1/sessions`, `/denials`, `/users`, `/hosts`, a server's facts | [`facts`] |
 //! | `/api/v1/usage`, a server's features, usage and history | [`usage`] |
 //! | `/metrics` (Prometheus text, read like any read) | [`metrics`] |
@@ -19,6 +20,7 @@
 //! number on them comes from these routes. Every route but the public ones passes [`crate::auth::authenticate`].
 
 pub mod accounts;
+pub mod capacity;
 pub mod facts;
 pub mod health;
 pub mod imports;
@@ -43,6 +45,7 @@ use crate::openapi::{Operation, Routes, Shape, doc};
 fn tables() -> (Routes, Routes) {
     let public = session::routes();
     let protected = servers::routes()
+        .merge(capacity::routes())
         .merge(facts::routes())
         .merge(usage::routes())
         .merge(imports::routes())
