@@ -48,6 +48,12 @@ pub struct ReportArgs {
     /// `user-count`: also count users seen only in denials.
     #[arg(long)]
     pub denied: bool,
+    /// Sort the rows by this column (numbers largest first), e.g. `used_hours`.
+    #[arg(long, value_name = "COLUMN")]
+    pub sort: Option<String>,
+    /// Only the first N rows (after --sort).
+    #[arg(long, value_name = "N")]
+    pub top: Option<u32>,
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
 }
@@ -105,6 +111,8 @@ pub async fn run(global: &Global, args: ReportArgs) -> anyhow::Result<ExitCode> 
         counting: args.counting,
         window: args.window,
         denied: Some(args.denied),
+        sort: args.sort,
+        top: args.top,
     };
     let request = ReportRequest::parse(args.name.0.as_str(), &query)?;
     let store = global.store().await?;
@@ -150,11 +158,21 @@ fn table(rows: &ReportRows) -> String {
         Cell::Num(x) => format!("{x:.2}"),
         c => c.to_string(),
     };
-    let cells: Vec<Vec<String>> = rows
+    let mut cells: Vec<Vec<String>> = rows
         .rows
         .iter()
         .map(|r| r.iter().map(shown).collect())
         .collect();
+    // The columns that add up, summed on a last line (--format csv and json have rows only).
+    if let Some(totals) = rows.totals() {
+        let total = |(i, sum): (usize, &Option<f64>)| match sum {
+            Some(x) if x.fract() == 0.0 => format!("{x:.0}"),
+            Some(x) => format!("{x:.2}"),
+            None if i == 0 => "total".into(),
+            None => String::new(),
+        };
+        cells.push(totals.iter().enumerate().map(total).collect());
+    }
     let widths: Vec<usize> = rows
         .columns
         .iter()
@@ -224,7 +242,7 @@ mod tests {
     fn tables_align_and_round() {
         assert_eq!(
             table(&sample()),
-            "feature      used_hours\nsolver, pro        0.67\nmesher               12\n"
+            "feature      used_hours\nsolver, pro        0.67\nmesher               12\ntotal             12.67\n"
         );
     }
 }

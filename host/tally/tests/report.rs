@@ -701,3 +701,45 @@ fn denials_of_the_siemens_nx_excerpt_are_split_by_cause() {
         .collect();
     assert!(counts.windows(2).all(|w| w[0] >= w[1]), "{counts:?}");
 }
+
+#[test]
+fn rows_sort_by_a_column_cut_to_the_top_and_add_up_in_a_table() {
+    let env = imported();
+    let (_, all) = csv(&env, &["users", "--server", "flex"]);
+    let (_, top) = csv(
+        &env,
+        &[
+            "users",
+            "--server",
+            "flex",
+            "--sort",
+            "used_hours",
+            "--top",
+            "2",
+        ],
+    );
+    assert_eq!(top.len(), 2.min(all.len()));
+    let hours = |r: &Row| r["used_hours"].parse::<f64>().expect("used_hours");
+    let most = all.iter().map(hours).fold(0.0, f64::max);
+    assert_eq!(hours(&top[0]), most);
+    assert!(top.windows(2).all(|w| hours(&w[0]) >= hours(&w[1])));
+
+    let table = report(&env, &["users", "--server", "flex"]);
+    let total = table.lines().last().expect("a totals line");
+    let sum: f64 = all.iter().map(hours).sum();
+    assert!(
+        total.starts_with("total")
+            && total.contains(&format!("{sum:.2}").trim_end_matches(".00").to_string()),
+        "{table}"
+    );
+
+    let out = env.tally(&["report", "features", "--period", "week"]);
+    assert!(!out.status.success());
+    let message = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        message.contains("the features report takes no `period`"),
+        "{message}"
+    );
+    let out = env.tally(&["report", "users", "--sort", "nosuch"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no column `nosuch`"));
+}

@@ -173,7 +173,7 @@ pub async fn run(store: &Store, req: &ReportRequest) -> Result<ReportRows, Repor
             BTreeMap::new()
         },
     };
-    Ok(match req.name {
+    let rows = match req.name {
         ReportName::Usage => shapes::usage(req, &parts, &names),
         ReportName::Features => shapes::features(&parts, &names),
         ReportName::Unused => shapes::unused(&parts, &names),
@@ -184,7 +184,8 @@ pub async fn run(store: &Store, req: &ReportRequest) -> Result<ReportRows, Repor
         ReportName::Heatmap => shapes::heatmap(&parts, &names),
         ReportName::Sflm => shapes::sflm_summary(req, &parts, &names),
         ReportName::UserCount => user_count(store, req, &chosen, &all_features).await?,
-    })
+    };
+    rows.arranged(req.name, req.sort.as_deref(), req.top)
 }
 
 /// What a report reads of the rollups.

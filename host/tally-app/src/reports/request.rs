@@ -90,16 +90,21 @@ impl ReportName {
 }
 
 impl ReportName {
-    /// The options (query parameters, `--` options of `tally report`) it reads.
+    /// The options (query parameters, `--` options of `tally report`) it reads; any other
+    /// given is refused, not ignored.
     pub fn options(self) -> &'static [&'static str] {
-        const WINDOW: [&str; 4] = ["server", "feature", "from", "to"];
+        const WINDOW: [&str; 6] = ["server", "feature", "from", "to", "sort", "top"];
         match self {
-            ReportName::Usage => &["server", "feature", "from", "to", "period"],
-            ReportName::Underused => &["server", "feature", "from", "to", "below"],
-            ReportName::Users | ReportName::Hosts => &["server", "feature", "from", "to", "by"],
-            ReportName::Sflm => &["server", "feature", "from", "to", "period", "per_user"],
+            ReportName::Usage => &["server", "feature", "from", "to", "sort", "top", "period"],
+            ReportName::Underused => &["server", "feature", "from", "to", "sort", "top", "below"],
+            ReportName::Users | ReportName::Hosts => {
+                &["server", "feature", "from", "to", "sort", "top", "by"]
+            }
+            ReportName::Sflm => &[
+                "server", "feature", "from", "to", "sort", "top", "period", "per_user",
+            ],
             ReportName::UserCount => &[
-                "server", "feature", "from", "to", "counting", "window", "denied",
+                "server", "feature", "from", "to", "sort", "top", "counting", "window", "denied",
             ],
             ReportName::Features
             | ReportName::Unused
@@ -165,6 +170,10 @@ pub struct ReportRequest {
     pub window_days: Option<u32>,
     /// `user-count`: count users seen only in denials (Model 2019 does, 2013 does not).
     pub denied: bool,
+    /// The column to sort the rows by (numbers largest first); `None`: the report's own order.
+    pub sort: Option<String>,
+    /// Only the first rows (after sorting).
+    pub top: Option<usize>,
 }
 
 impl ReportRequest {
@@ -182,13 +191,23 @@ impl ReportRequest {
             counting: Counting::Username,
             window_days: None,
             denied: false,
+            sort: None,
+            top: None,
         }
     }
 
     /// A request from text, as typed on the command line or in a URL query.
     pub fn parse(name: &str, q: &ReportQuery) -> Result<ReportRequest, ReportError> {
         let name: ReportName = name.parse()?;
+        if let Some(other) = q.given().into_iter().find(|o| !name.options().contains(o)) {
+            return Err(ReportError::Invalid(format!(
+                "the {name} report takes no `{other}`; it takes {}",
+                list(name.options().iter().copied())
+            )));
+        }
         let mut r = ReportRequest::new(name);
+        r.sort = q.sort.clone().filter(|s| !s.is_empty());
+        r.top = q.top.map(|n| n as usize);
         r.server = q.server.clone().filter(|s| !s.is_empty());
         r.feature = q.feature.clone().filter(|s| !s.is_empty());
         r.from = q
@@ -206,7 +225,7 @@ impl ReportRequest {
         if let Some(b) = q.below {
             if !(b.is_finite() && b >= 0.0) {
                 return Err(ReportError::Invalid(format!(
-                    "--below {b}: give a percentage of the issued licenses, e.g. 50"
+                    "below {b}: give a percentage of the issued licenses, e.g. 50"
                 )));
             }
             r.below = b;
@@ -219,7 +238,7 @@ impl ReportRequest {
                 "username" => Counting::Username,
                 _ => {
                     return Err(ReportError::Invalid(format!(
-                        "--counting `{c}`: use user-host or username"
+                        "counting `{c}`: use user-host or username"
                     )));
                 }
             };
@@ -243,6 +262,32 @@ pub struct ReportQuery {
     pub counting: Option<String>,
     pub window: Option<String>,
     pub denied: Option<bool>,
+    pub sort: Option<String>,
+    pub top: Option<u32>,
+}
+
+impl ReportQuery {
+    /// The options given: those set, and the switches turned on.
+    fn given(&self) -> Vec<&'static str> {
+        [
+            ("server", self.server.is_some()),
+            ("feature", self.feature.is_some()),
+            ("from", self.from.is_some()),
+            ("to", self.to.is_some()),
+            ("period", self.period.is_some()),
+            ("by", self.by.is_some()),
+            ("below", self.below.is_some()),
+            ("per_user", self.per_user == Some(true)),
+            ("counting", self.counting.is_some()),
+            ("window", self.window.is_some()),
+            ("denied", self.denied == Some(true)),
+            ("sort", self.sort.is_some()),
+            ("top", self.top.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(name, given)| given.then_some(name))
+        .collect()
+    }
 }
 
 /// A date (`2024-03-01`, UTC) or an RFC 3339 instant (`2024-03-01T08:00:00Z`). As the end of a
@@ -290,7 +335,7 @@ fn parse_period(name: ReportName, text: &str) -> Result<Period, ReportError> {
             "hour, day, week (ISO), sunday-week, month, quarter or year",
         )
     };
-    period.ok_or_else(|| ReportError::Invalid(format!("--period `{text}`: use {allowed}")))
+    period.ok_or_else(|| ReportError::Invalid(format!("period `{text}`: use {allowed}")))
 }
 
 fn parse_grouping(text: &str) -> Result<Grouping, ReportError> {
@@ -299,7 +344,7 @@ fn parse_grouping(text: &str) -> Result<Grouping, ReportError> {
         "host" => Ok(Grouping::Host),
         "user-host" => Ok(Grouping::UserHost),
         _ => Err(ReportError::Invalid(format!(
-            "--by `{text}`: use user, host or user-host"
+            "by `{text}`: use user, host or user-host"
         ))),
     }
 }
@@ -315,7 +360,7 @@ fn parse_window(text: &str) -> Result<Option<u32>, ReportError> {
         .map(Some)
         .ok_or_else(|| {
             ReportError::Invalid(format!(
-                "--window `{text}`: use a number of days like 14d, or all"
+                "window `{text}`: use a number of days like 14d, or all"
             ))
         })
 }
@@ -368,17 +413,27 @@ mod tests {
 
     #[test]
     fn requests_from_text() {
-        let q = ReportQuery {
+        let weekly = ReportQuery {
             period: Some("week".into()),
-            window: Some("14d".into()),
-            counting: Some("user-host".into()),
             ..ReportQuery::default()
         };
-        let r = ReportRequest::parse("sflm", &q).ok();
+        let r = ReportRequest::parse("sflm", &weekly).ok();
         assert_eq!(r.as_ref().map(|r| r.period), Some(Some(Period::SundayWeek)));
-        let r = ReportRequest::parse("usage", &q).ok();
+        let r = ReportRequest::parse("usage", &weekly).ok();
         assert_eq!(r.as_ref().map(|r| r.period), Some(Some(Period::Week)));
+        let counted = ReportQuery {
+            window: Some("14d".into()),
+            counting: Some("user-host".into()),
+            sort: Some("users".into()),
+            top: Some(3),
+            ..ReportQuery::default()
+        };
+        let r = ReportRequest::parse("user-count", &counted).ok();
         assert_eq!(r.as_ref().map(|r| r.window_days), Some(Some(14)));
+        assert_eq!(
+            r.as_ref().map(|r| (r.sort.as_deref(), r.top)),
+            Some((Some("users"), Some(3)))
+        );
         assert_eq!(r.map(|r| r.counting), Some(Counting::UserHost));
         let bad = |name: &str, q: ReportQuery| {
             ReportRequest::parse(name, &q)
@@ -398,5 +453,18 @@ mod tests {
             ..ReportQuery::default()
         };
         assert!(bad("user-count", window).contains("14d"));
+        // An option of another report is refused, not ignored.
+        assert_eq!(
+            bad("features", weekly),
+            "the features report takes no `period`; it takes server, feature, from, to, sort, top"
+        );
+        let per_user_off = ReportQuery {
+            per_user: Some(false),
+            ..ReportQuery::default()
+        };
+        assert!(
+            bad("usage", per_user_off).is_empty(),
+            "a switch left off is not given"
+        );
     }
 }

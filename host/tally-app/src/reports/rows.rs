@@ -5,6 +5,8 @@ use std::fmt;
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
 
+use super::{ReportError, ReportName, list};
+
 /// One value of a report row.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Cell {
@@ -81,6 +83,84 @@ impl ReportRows {
     }
 }
 
+/// Columns that add up across rows (license-hours, counts of events): a table's totals line
+/// sums them. Peaks, averages, percentages and distinct counts do not add up.
+const ADDITIVE: [&str; 6] = [
+    "used_hours",
+    "desired_hours",
+    "denials",
+    "checkouts",
+    "refusals",
+    "licenses",
+];
+
+impl ReportRows {
+    /// Sorted by `sort` (numbers largest first, text in order; a column of the report) and cut
+    /// to the first `top` rows.
+    pub(super) fn arranged(
+        mut self,
+        report: ReportName,
+        sort: Option<&str>,
+        top: Option<usize>,
+    ) -> Result<ReportRows, ReportError> {
+        if let Some(column) = sort {
+            let Some(i) = self.columns.iter().position(|c| c == column) else {
+                return Err(ReportError::Invalid(format!(
+                    "the {report} report has no column `{column}` to sort by; its columns are {}",
+                    list(self.columns.iter().map(String::as_str))
+                )));
+            };
+            self.rows.sort_by(|a, b| order(&a[i], &b[i]));
+        }
+        if let Some(n) = top {
+            self.rows.truncate(n);
+        }
+        Ok(self)
+    }
+
+    /// The sums of the columns that add up, `None` in the others; `None` when none adds up or
+    /// there are no rows.
+    pub fn totals(&self) -> Option<Vec<Option<f64>>> {
+        if self.rows.is_empty() || !self.columns.iter().any(|c| ADDITIVE.contains(&c.as_str())) {
+            return None;
+        }
+        let sums = self
+            .columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                ADDITIVE.contains(&c.as_str()).then(|| {
+                    self.rows
+                        .iter()
+                        .map(|r| match r[i] {
+                            Cell::Int(n) => n as f64,
+                            Cell::Num(x) => x,
+                            _ => 0.0,
+                        })
+                        .sum()
+                })
+            })
+            .collect();
+        Some(sums)
+    }
+}
+
+/// Numbers largest first, then text in order, empty cells last.
+fn order(a: &Cell, b: &Cell) -> std::cmp::Ordering {
+    let number = |c: &Cell| match c {
+        Cell::Int(n) => Some(*n as f64),
+        Cell::Num(x) => Some(*x),
+        _ => None,
+    };
+    match (number(a), number(b), a, b) {
+        (Some(x), Some(y), _, _) => y.total_cmp(&x),
+        (_, _, Cell::Empty, Cell::Empty) => std::cmp::Ordering::Equal,
+        (_, _, Cell::Empty, _) => std::cmp::Ordering::Greater,
+        (_, _, _, Cell::Empty) => std::cmp::Ordering::Less,
+        _ => a.to_string().cmp(&b.to_string()),
+    }
+}
+
 impl Serialize for ReportRows {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         struct Row<'a>(&'a [String], &'a [Cell]);
@@ -117,5 +197,53 @@ mod tests {
         );
         assert_eq!(Cell::Num(0.75).to_string(), "0.75");
         Ok(())
+    }
+
+    fn users() -> ReportRows {
+        ReportRows {
+            columns: vec!["user".into(), "used_hours".into(), "users".into()],
+            rows: vec![
+                vec!["bob".into(), 2.5.into(), 1u64.into()],
+                vec!["ann".into(), 7u64.into(), 1u64.into()],
+                vec!["cy".into(), Cell::Empty, 1u64.into()],
+            ],
+        }
+    }
+
+    #[test]
+    fn sorted_numbers_come_largest_first_and_text_in_order() -> Result<(), ReportError> {
+        let by_hours = users().arranged(ReportName::Users, Some("used_hours"), Some(2))?;
+        assert_eq!(
+            by_hours
+                .rows
+                .iter()
+                .map(|r| r[0].to_string())
+                .collect::<Vec<_>>(),
+            ["ann", "bob"]
+        );
+        let by_name = users().arranged(ReportName::Users, Some("user"), None)?;
+        assert_eq!(
+            by_name
+                .rows
+                .iter()
+                .map(|r| r[0].to_string())
+                .collect::<Vec<_>>(),
+            ["ann", "bob", "cy"]
+        );
+        let wrong = users().arranged(ReportName::Users, Some("hours"), None);
+        assert!(
+            matches!(wrong, Err(ReportError::Invalid(m)) if m.contains("no column `hours`") && m.contains("used_hours"))
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn totals_add_up_only_what_adds_up() {
+        assert_eq!(users().totals(), Some(vec![None, Some(9.5), None]));
+        let none = ReportRows {
+            columns: vec!["users".into()],
+            rows: vec![vec![1u64.into()]],
+        };
+        assert_eq!(none.totals(), None);
     }
 }
