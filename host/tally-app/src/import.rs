@@ -127,7 +127,34 @@ pub struct FileError {
     pub error: String,
 }
 
-/// Imports `paths` in the order given. With a server named in `options`, the files are one log:
+/// The files to import: each path given, and in place of a directory the files it holds, in
+/// name order (rotated logs sort in time order that way: `lmgrd.log.2024-03-01`, …). Hidden
+/// files are left out.
+fn files_of(paths: &[std::path::PathBuf]) -> anyhow::Result<Vec<std::path::PathBuf>> {
+    let mut files = Vec::new();
+    for path in paths {
+        if !path.is_dir() {
+            files.push(path.clone());
+            continue;
+        }
+        let mut held: Vec<std::path::PathBuf> = std::fs::read_dir(path)
+            .with_context(|| format!("cannot read the directory {}", path.display()))?
+            .filter_map(|e| e.ok())
+            .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+            .filter(|e| e.file_type().is_ok_and(|t| !t.is_dir()))
+            .map(|e| e.path())
+            .collect();
+        if held.is_empty() {
+            bail!("the directory {} holds no file to import", path.display());
+        }
+        held.sort();
+        files.extend(held);
+    }
+    Ok(files)
+}
+
+/// Imports `paths` in the order given (a directory: the files it holds, by name). With a
+/// server named in `options`, the files are one log:
 /// checkouts open at the end of one file continue into the next when the same importer reads it
 /// (an SFLM session crossing midnight is split across two day files; a rotated log is followed
 /// by its successor). A file that fails is reported and the others go on.
@@ -139,6 +166,7 @@ pub async fn import_files(
     progress: &dyn Progress,
 ) -> anyhow::Result<ImportSummary> {
     app.may_write(by, "importing logs")?;
+    let paths = &files_of(paths)?;
     let (store, registry) = (&app.store, &app.registry);
     let importers: Vec<Option<String>> = paths
         .iter()

@@ -156,6 +156,9 @@ pub struct ImportRun {
     pub counts: FactCounts,
     pub status: RunStatus,
     pub error: Option<String>,
+    /// Unix seconds.
+    pub started: i64,
+    pub finished: Option<i64>,
 }
 
 /// Facts written, per kind.

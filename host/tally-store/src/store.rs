@@ -182,6 +182,25 @@ impl Store {
         rows.iter().map(import_run).collect()
     }
 
+    /// The latest `limit` import runs of every server (or of `server`), newest first.
+    pub async fn recent_import_runs(
+        &self,
+        server: Option<ServerId>,
+        limit: u32,
+    ) -> Result<Vec<ImportRun>, StoreError> {
+        let rows = match server {
+            Some(id) => query_built(format!(
+                "{RUN_COLUMNS} WHERE server_id = ? ORDER BY id DESC LIMIT ?"
+            ))
+            .bind(id),
+            None => query_built(format!("{RUN_COLUMNS} ORDER BY id DESC LIMIT ?")),
+        }
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(import_run).collect()
+    }
+
     pub async fn import_run(&self, run: RunId) -> Result<ImportRun, StoreError> {
         let row = query_built(format!("{RUN_COLUMNS} WHERE id = ?"))
             .bind(run)
@@ -248,7 +267,7 @@ pub fn redact(url: &str) -> String {
 }
 
 const RUN_COLUMNS: &str = "SELECT id, server_id, format, plugin, path, head_len, head_hash, \"offset\", last_line_hash, state,
-    \"lines\", sessions, denials, queued, server_events, malformed, diagnostics, status, error FROM import_run";
+    \"lines\", sessions, denials, queued, server_events, malformed, diagnostics, status, error, started_at, finished_at FROM import_run";
 
 fn import_run(r: &Row) -> Result<ImportRun, StoreError> {
     Ok(ImportRun {
@@ -277,6 +296,8 @@ fn import_run(r: &Row) -> Result<ImportRun, StoreError> {
         },
         status: RunStatus::parse(&r.get::<String>(17)?),
         error: r.get(18)?,
+        started: r.get(19)?,
+        finished: r.get(20)?,
     })
 }
 

@@ -53,6 +53,8 @@ pub enum Command {
     /// A file imported before is recognised by its first bytes: an interrupted import resumes
     /// where it stopped, a file that grew continues, an unchanged file adds nothing.
     Import(ImportArgs),
+    /// The import runs so far, newest first: file, format, server, lines, facts and outcome.
+    Imports(crate::imports::ImportsArgs),
     /// Show the lines an import could not read (the first 1000 per import are kept).
     Diagnostics {
         /// Import run id, as printed by `tally import`.
@@ -151,7 +153,7 @@ pub struct ImportArgs {
     /// Test hook: abort after N committed batches, as if killed.
     #[arg(long, hide = true)]
     pub abort_after_commits: Option<u64>,
-    /// Log files to import.
+    /// Log files to import; a directory imports the files it holds, in name order.
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
 }
@@ -276,6 +278,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Report(args) => crate::report::run(&cli.global, args).await,
         Command::Status(args) => crate::status::run(&cli.global, args).await,
         Command::Capacity(command) => crate::capacity::run(&cli.global, command).await,
+        Command::Imports(args) => crate::imports::run(&cli.global, args).await,
         Command::Diagnostics { run, malformed } => {
             let store = cli.global.store().await?;
             let kind = malformed.then_some(tally_core::DiagnosticKind::Malformed);
@@ -329,6 +332,20 @@ async fn import(global: &Global, args: ImportArgs) -> anyhow::Result<ExitCode> {
         println!("{}", serde_json::to_string(&summary)?);
     } else {
         let a = &summary.added;
+        let mut servers: Vec<&str> = summary.results.iter().map(|f| f.server.as_str()).collect();
+        servers.sort();
+        servers.dedup();
+        if !servers.is_empty() {
+            println!(
+                "into {} of {}: `tally report usage --server {}` reads it back",
+                match servers.len() {
+                    1 => format!("license server `{}`", servers[0]),
+                    n => format!("{n} license servers ({})", servers.join(", ")),
+                },
+                tally_store::redact(&global.db_url()),
+                servers[0]
+            );
+        }
         println!(
             "total: {} files ({} failed), {} lines, {} sessions, {} denials, {} server events, {} queued, {} malformed",
             summary.files,

@@ -10,6 +10,7 @@ mod config;
 // `tally gen` (`gen` is a reserved word since edition 2024).
 #[path = "gen.rs"]
 mod generator;
+mod imports;
 mod licence;
 mod output;
 mod plugins;

@@ -718,3 +718,72 @@ fn a_forced_format_most_lines_do_not_follow_fails_with_a_clear_message() {
         "{message}"
     );
 }
+
+#[test]
+fn a_directory_imports_its_files_in_name_order_as_one_log_and_imports_lists_them() {
+    let (log, totals) = flexlm_log::synth::generate(4_000, 7);
+    let cut = log[..log.len() / 2].rfind('\n').expect("a newline") + 1;
+    let env = Env::new();
+    let dir = env.dir.path().join("logs");
+    std::fs::create_dir(&dir).expect("dir");
+    // Named so that only name order, not creation order, reads them right.
+    std::fs::write(dir.join("lmgrd.log.2"), &log[cut..]).expect("second half");
+    std::fs::write(dir.join("lmgrd.log.1"), &log[..cut]).expect("first half");
+    std::fs::write(dir.join(".lmgrd.log.swp"), "not a log").expect("hidden");
+
+    let out = env.tally(&[
+        "import",
+        "--utc-offset",
+        "0",
+        "--server",
+        "X",
+        dir.to_str().expect("utf-8"),
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("into license server `X` of sqlite://"),
+        "{text}"
+    );
+    assert_eq!(
+        env.rows("session") as u64,
+        totals.checkouts,
+        "sessions across the cut join"
+    );
+
+    let whole = Env::new();
+    let path = whole.write("lmgrd.log", &log);
+    whole.import(&["--server", "X", path.to_str().expect("utf-8")]);
+    assert_eq!(env.sessions(), whole.sessions());
+
+    let out = env.tally(&["imports", "--json"]);
+    assert!(out.status.success());
+    let runs: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let paths: Vec<&str> = runs
+        .as_array()
+        .expect("runs")
+        .iter()
+        .map(|r| r["path"].as_str().expect("path"))
+        .collect();
+    assert_eq!(paths.len(), 2, "{runs:#}");
+    assert!(
+        paths[0].ends_with("lmgrd.log.2") && paths[1].ends_with("lmgrd.log.1"),
+        "newest first: {paths:?}"
+    );
+    assert!(
+        runs.as_array()
+            .expect("runs")
+            .iter()
+            .all(|r| r["server"] == "X" && r["status"] == "complete")
+    );
+
+    let empty = env.dir.path().join("empty");
+    std::fs::create_dir(&empty).expect("dir");
+    let out = env.tally(&["import", empty.to_str().expect("utf-8")]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("holds no file to import"));
+}
