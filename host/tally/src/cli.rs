@@ -80,6 +80,14 @@ pub enum Command {
     /// checkout (user, host, since when), as the latest polls saw them.
     Status(crate::status::StatusArgs),
     /// Usage reports over the stored history: `tally report --help` lists them.
+    ///
+    /// Averages: `usage`, `features` and `heatmap` give the plain time average, licences in use
+    /// averaged over every logged hour of the period (nights and weekends included), so that
+    /// average ÷ issued is the share of the licences' time that was used. `sflm` follows the SFLM
+    /// summary files instead: its Average columns are busy-hours weighted, the mean over each
+    /// week's 5 busiest days of each day's 8 busiest hours, the level of use in working time,
+    /// higher than the plain average on the same data. Both are right; they answer different
+    /// questions.
     Report(crate::report::ReportArgs),
     /// Parse one status-command output (e.g. saved `lmstat -a`) through its poller plugin and
     /// print what it shows: servers, features and checkouts.

@@ -39,6 +39,9 @@ pub struct ReportArgs {
     /// `sflm`: also a line per user and product.
     #[arg(long)]
     pub per_user: bool,
+    /// `sflm`: the period's seven figures only, without the per-hour and per-weekday columns.
+    #[arg(long)]
+    pub compact: bool,
     /// `user-count`: a user is a user-host pair or a username (default username).
     #[arg(long, value_name = "HOW")]
     pub counting: Option<String>,
@@ -108,6 +111,7 @@ pub async fn run(global: &Global, args: ReportArgs) -> anyhow::Result<ExitCode> 
         by: args.by,
         below: args.below,
         per_user: Some(args.per_user),
+        compact: Some(args.compact),
         counting: args.counting,
         window: args.window,
         denied: Some(args.denied),

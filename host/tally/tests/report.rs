@@ -743,3 +743,27 @@ fn rows_sort_by_a_column_cut_to_the_top_and_add_up_in_a_table() {
     let out = env.tally(&["report", "users", "--sort", "nosuch"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("no column `nosuch`"));
 }
+
+#[test]
+fn the_compact_sflm_view_keeps_the_periods_figures_only() {
+    let env = imported();
+    let (full_header, full) = csv(&env, &["sflm", "--period", "week", "--server", "sflm"]);
+    let (header, compact) = csv(
+        &env,
+        &["sflm", "--period", "week", "--server", "sflm", "--compact"],
+    );
+    assert_eq!(header, full_header[..12].to_vec());
+    assert_eq!(header.last().map(String::as_str), Some("TotalUsed"));
+    assert_eq!(compact.len(), full.len());
+    for (c, f) in compact.iter().zip(&full) {
+        for column in &header {
+            assert_eq!(c[column], f[column], "{column}");
+        }
+    }
+    let help = env.tally(&["report", "--help"]);
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(
+        help.contains("busy-hours weighted") && help.contains("plain time average"),
+        "{help}"
+    );
+}

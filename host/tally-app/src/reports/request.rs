@@ -101,7 +101,7 @@ impl ReportName {
                 &["server", "feature", "from", "to", "sort", "top", "by"]
             }
             ReportName::Sflm => &[
-                "server", "feature", "from", "to", "sort", "top", "period", "per_user",
+                "server", "feature", "from", "to", "sort", "top", "period", "per_user", "compact",
             ],
             ReportName::UserCount => &[
                 "server", "feature", "from", "to", "sort", "top", "counting", "window", "denied",
@@ -164,6 +164,8 @@ pub struct ReportRequest {
     pub below: f64,
     /// `sflm`: add a line per user and product.
     pub per_user: bool,
+    /// `sflm`: the period's figures only, not per hour of the day and weekday.
+    pub compact: bool,
     /// `user-count`: what one user is.
     pub counting: Counting,
     /// `user-count`: the last N days up to `to` (or now); `None`: all history (within the window).
@@ -188,6 +190,7 @@ impl ReportRequest {
             by: None,
             below: 50.0,
             per_user: false,
+            compact: false,
             counting: Counting::Username,
             window_days: None,
             denied: false,
@@ -231,6 +234,7 @@ impl ReportRequest {
             r.below = b;
         }
         r.per_user = q.per_user.unwrap_or(false);
+        r.compact = q.compact.unwrap_or(false);
         r.denied = q.denied.unwrap_or(false);
         if let Some(c) = q.counting.as_deref() {
             r.counting = match c {
@@ -259,6 +263,7 @@ pub struct ReportQuery {
     pub by: Option<String>,
     pub below: Option<f64>,
     pub per_user: Option<bool>,
+    pub compact: Option<bool>,
     pub counting: Option<String>,
     pub window: Option<String>,
     pub denied: Option<bool>,
@@ -278,6 +283,7 @@ impl ReportQuery {
             ("by", self.by.is_some()),
             ("below", self.below.is_some()),
             ("per_user", self.per_user == Some(true)),
+            ("compact", self.compact == Some(true)),
             ("counting", self.counting.is_some()),
             ("window", self.window.is_some()),
             ("denied", self.denied == Some(true)),

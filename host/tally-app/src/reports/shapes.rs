@@ -317,14 +317,23 @@ pub(super) fn sflm_summary(req: &ReportRequest, parts: &[Part], names: &Names) -
                 product,
             ];
             row.extend(cells(&l.all));
-            for f in &l.by_hour {
-                row.extend(cells(f));
-            }
-            for f in l.by_weekday.iter().flatten() {
-                row.extend(cells(f));
+            if !req.compact {
+                for f in &l.by_hour {
+                    row.extend(cells(f));
+                }
+                for f in l.by_weekday.iter().flatten() {
+                    row.extend(cells(f));
+                }
             }
             row
         })
         .collect();
+    if req.compact {
+        columns.truncate(SFLM_COMPACT);
+    }
     ReportRows { columns, rows }
 }
+
+/// The compact SFLM view: the names and the whole period's seven figures, not per hour of the
+/// day or weekday.
+const SFLM_COMPACT: usize = 12;
