@@ -767,3 +767,62 @@ fn the_compact_sflm_view_keeps_the_periods_figures_only() {
         "{help}"
     );
 }
+
+/// A server in New York: its log is read in New York time and its heatmap shown in New York
+/// hours, on both sides of the change to daylight saving time (2024-03-10).
+#[test]
+fn a_server_in_new_york_reads_its_log_and_shows_its_heatmap_in_local_hours_across_dst() {
+    let env = Env::new();
+    let add = env.tally(&[
+        "server",
+        "add",
+        "ny",
+        "--manager",
+        "flexlm",
+        "--time-zone",
+        "America/New_York",
+    ]);
+    assert!(
+        add.status.success(),
+        "{}",
+        String::from_utf8_lossy(&add.stderr)
+    );
+    let log = env.write(
+        "ny.log",
+        " 8:00:00 (lmgrd) TIMESTAMP 3/9/2024\n\
+          9:00:00 (demo) OUT: \"cad\" ann@pc1  \n\
+         10:00:00 (demo) IN: \"cad\" ann@pc1  \n\
+          8:00:00 (lmgrd) TIMESTAMP 3/11/2024\n\
+          9:00:00 (demo) OUT: \"cad\" ann@pc1  \n\
+         10:00:00 (demo) IN: \"cad\" ann@pc1  \n",
+    );
+    let import = env.tally(&["import", "--server", "ny", log.to_str().expect("UTF-8")]);
+    assert!(
+        import.status.success(),
+        "{}",
+        String::from_utf8_lossy(&import.stderr)
+    );
+    // 09:00 EST is 14:00 UTC on the 9th; 09:00 EDT is 13:00 UTC on the 11th.
+    let starts: Vec<i64> = env.sessions().iter().map(|s| s.0).collect();
+    assert_eq!(starts, [1_709_992_800, 1_710_162_000]);
+
+    let (_, cells) = csv(&env, &["heatmap", "--server", "ny"]);
+    let used: Vec<(String, String)> = cells
+        .iter()
+        .filter(|r| r["peak_in_use"] != "0" && !r["peak_in_use"].is_empty())
+        .map(|r| (r["weekday"].clone(), r["hour"].clone()))
+        .collect();
+    assert_eq!(used.len(), 2, "{used:?}");
+    assert!(
+        used.iter().all(|(_, hour)| hour == "9"),
+        "local hours: {used:?}"
+    );
+    assert!(
+        used.iter().any(|(day, _)| day.starts_with("Sat")),
+        "{used:?}"
+    );
+    assert!(
+        used.iter().any(|(day, _)| day.starts_with("Mon")),
+        "{used:?}"
+    );
+}
