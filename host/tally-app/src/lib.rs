@@ -15,6 +15,7 @@
 //! | [`poll`] | poll one license server through its poller and record what it said |
 //! | [`scheduler`] | run every enabled server's polls and follows |
 //! | [`servers`] | add, edit, remove, enable, disable and hide license servers, with validation |
+//! | [`spool`] | uploads waiting to be imported, bounded in size and disk space |
 //! | [`metrics`] | polls and imports counted and timed, for `/metrics` |
 //! | [`licence`] | Tally's own licence in force, its usage and violations, restricted access mode |
 //! | [`jobs`] | import jobs started through the API, stored in the database |
@@ -39,6 +40,7 @@ pub mod poll;
 pub mod reports;
 pub mod scheduler;
 pub mod servers;
+pub mod spool;
 pub mod usage;
 
 use std::path::PathBuf;
@@ -60,7 +62,7 @@ pub struct App {
     pub plugins: Option<Arc<PluginDir>>,
     pub tools: poll::Tools,
     /// Uploads wait here while they are imported.
-    pub spool: PathBuf,
+    pub spool: spool::Spool,
     /// How often followed files are looked at.
     pub follow_every: Duration,
     /// Shortest poll interval honoured (tests and the demo poll fast).
@@ -84,7 +86,7 @@ impl App {
             registry,
             plugins: None,
             tools,
-            spool,
+            spool: spool::Spool::new(spool),
             follow_every: Duration::from_secs(1),
             min_interval: Duration::from_secs(1),
             node: node_id(),

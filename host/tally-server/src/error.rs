@@ -59,6 +59,16 @@ impl ApiError {
         }
     }
 
+    /// The upload passes the size limit.
+    pub fn payload_too_large(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, message)
+    }
+
+    /// The server has no room to keep what was sent (its message says how much it lacks).
+    pub fn insufficient_storage(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::INSUFFICIENT_STORAGE, message)
+    }
+
     /// A failure of ours: `detail` goes to the log under a fresh request id, the client gets
     /// the id alone.
     pub fn internal(detail: impl std::fmt::Display) -> ApiError {
@@ -68,7 +78,8 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut response = if self.status.is_server_error() {
+        // Only our own failures hide their text; a full disk is the operator's to know.
+        let mut response = if self.status == StatusCode::INTERNAL_SERVER_ERROR {
             let id = request_id();
             tracing::error!(request_id = %id, status = %self.status, "{}", self.message);
             let body = Body {

@@ -8,6 +8,7 @@
 //! data_dir = "/var/lib/tally"
 //! plugin_dir = "/var/lib/tally/plugins"
 //! command_timeout_secs = 30
+//! max_upload_mb = 4096
 //!
 //! [tools]
 //! lmutil = "/opt/flexlm/lmutil"
@@ -36,6 +37,8 @@ pub struct File {
     pub data_dir: Option<PathBuf>,
     pub plugin_dir: Option<PathBuf>,
     pub command_timeout_secs: Option<u64>,
+    /// Largest log accepted through the API, MiB.
+    pub max_upload_mb: Option<u64>,
     /// Tool name → program and leading arguments (`lmutil = "/opt/flexlm/lmutil"`).
     #[serde(default)]
     pub tools: BTreeMap<String, String>,

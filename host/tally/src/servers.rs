@@ -114,6 +114,10 @@ pub struct ServeArgs {
     /// Longest a status command may run, seconds [default: 30].
     #[arg(long, value_name = "SECS")]
     command_timeout: Option<u64>,
+    /// Largest log accepted through the API (an upload), MiB [default: 4096]. Uploads also
+    /// need this much free disk beyond 256 MiB.
+    #[arg(long, value_name = "MIB")]
+    max_upload_mb: Option<u64>,
     /// Validate the configuration, print what is in force and exit.
     #[arg(long)]
     check: bool,
@@ -253,6 +257,7 @@ fn list(servers: &[Server], json: bool) -> anyhow::Result<()> {
 struct ServeSettings {
     listen: Setting<SocketAddr>,
     command_timeout: Setting<u64>,
+    max_upload_mb: Setting<u64>,
     anonymous_read: Setting<bool>,
     admin_token_file: Setting<Option<PathBuf>>,
     tools: Tools,
@@ -277,6 +282,9 @@ fn serve_settings(args: &ServeArgs) -> anyhow::Result<ServeSettings> {
         config,
         || 30,
     );
+    let max_upload_mb = pick(args.max_upload_mb, None, file.max_upload_mb, config, || {
+        tally_app::spool::DEFAULT_MAX_UPLOAD >> 20
+    });
     let anonymous_read = pick(
         args.anonymous_read.then_some(true),
         Some("TALLY_ANONYMOUS_READ"),
@@ -307,6 +315,7 @@ fn serve_settings(args: &ServeArgs) -> anyhow::Result<ServeSettings> {
     Ok(ServeSettings {
         listen,
         command_timeout,
+        max_upload_mb,
         anonymous_read,
         admin_token_file,
         tools,
@@ -363,6 +372,11 @@ pub fn check(global: &Global, args: Option<&ServeArgs>) -> anyhow::Result<ExitCo
         &s.command_timeout.source,
     );
     show(
+        "max_upload_mb",
+        s.max_upload_mb.value.to_string(),
+        &s.max_upload_mb.source,
+    );
+    show(
         "anonymous_read",
         s.anonymous_read.value.to_string(),
         &s.anonymous_read.source,
@@ -402,6 +416,13 @@ pub async fn serve(global: &Global, args: ServeArgs) -> anyhow::Result<ExitCode>
     app.follow_every = Duration::from_millis(args.follow_every.max(10));
     app.min_interval = Duration::from_millis(args.min_interval_ms.max(10));
     app.licence_keys = crate::licence::keys_from_env()?;
+    app.spool.max_upload = settings.max_upload_mb.value.saturating_mul(1 << 20);
+    // Uploads of a process that died: their jobs are failed, nothing will read them.
+    match app.spool.clean_up() {
+        Ok(0) => {}
+        Ok(n) => tracing::info!("removed {n} uploads an earlier run left in the spool"),
+        Err(e) => tracing::warn!("cannot clean the spool {}: {e}", app.spool.dir.display()),
+    }
     // The start-up checks, before the first request reaches the write gate.
     let standing = app.assess_licence().await?;
     if let Some(violation) = standing.restriction() {

@@ -161,3 +161,58 @@ fn bad_uploads_get_clear_errors() {
     let (status, answer) = serving.get("/api/v1/imports/999");
     assert_eq!(status, 404, "{answer}");
 }
+
+/// Sends `head` and as much of `body` as the server takes, then closes; the server's answer if
+/// it gave one.
+fn raw(serving: &Serving, head: &str, body: &[u8]) -> String {
+    use std::io::{Read, Write};
+    let address = serving.url.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(address).expect("connect");
+    stream.write_all(head.as_bytes()).expect("head");
+    // The server may answer and close before reading it all.
+    let _ = stream.write_all(body);
+    let _ = stream.shutdown(std::net::Shutdown::Write);
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    String::from_utf8_lossy(&answer).to_string()
+}
+
+#[test]
+fn uploads_are_bounded_and_leave_nothing_in_the_spool() {
+    let env = Env::new();
+    let spool = env.dir.path().join("data/tally/spool");
+    std::fs::create_dir_all(&spool).expect("spool");
+    std::fs::write(spool.join("7-left-by-a-crash.log"), "9:00:00 (lmgrd) x\n").expect("left");
+    let serving = env.serve(&["--max-upload-mb", "1"]);
+    let files = || std::fs::read_dir(&spool).map_or(0, |d| d.count());
+    assert_eq!(files(), 0, "what an earlier run left is removed at start");
+
+    let token = serving.token.clone().expect("admin token");
+    let head = |length: usize| {
+        format!(
+            "POST /api/v1/imports?server=X HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\
+             Authorization: Bearer {token}\r\nContent-Length: {length}\r\n\r\n"
+        )
+    };
+    // Past the limit: refused from its announced size.
+    let answer = raw(&serving, &head(2 << 20), &vec![b'x'; 2 << 20]);
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(
+        answer.contains("larger than the limit of 1 MiB"),
+        "{answer}"
+    );
+
+    // Broken off: a third of what it announced, then the client goes away.
+    let answer = raw(&serving, &head(300_000), &vec![b'x'; 100_000]);
+    assert!(!answer.starts_with("HTTP/1.1 202"), "{answer}");
+    until("the broken-off upload's file to go", || files() == 0);
+
+    // And the server still takes a whole one.
+    let (status, body) = serving.request(
+        "POST",
+        "/api/v1/imports?server=X&name=ok.log",
+        &[],
+        b" 9:00:00 (lmgrd) TIMESTAMP 3/4/2024\n",
+    );
+    assert_eq!(status, 202, "{body}");
+}

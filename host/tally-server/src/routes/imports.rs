@@ -18,18 +18,15 @@ use serde::Deserialize;
 use tally_app::access::Actor;
 use tally_app::import::{ImportOptions, default_server_name};
 use tally_app::jobs;
+use tally_app::spool::{Spool, SpoolError};
 use tally_core::time::UtcOffset;
 use tally_store::Job;
-use tokio::io::AsyncWriteExt;
 
 use crate::openapi::{Routes, Shape, doc};
 use crate::{Api, ApiError};
 
 /// Uploads spooled by this process, numbering their files.
 static SPOOLED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
-
-/// Largest log accepted through the API.
-pub const MAX_UPLOAD: usize = 4 << 30;
 
 const JOB: &[&str] = &[
     "id",
@@ -62,7 +59,8 @@ pub fn routes() -> Routes {
             one,
             doc("one import job", 200, Shape::Object(JOB)),
         )
-        .map(|r| r.layer(DefaultBodyLimit::max(MAX_UPLOAD)))
+        // The spool bounds an upload's size (`tally serve --max-upload-mb`).
+        .map(|r| r.layer(DefaultBodyLimit::disable()))
 }
 
 #[derive(Debug, Deserialize)]
@@ -97,7 +95,10 @@ async fn start(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("multipart/form-data"));
-    std::fs::create_dir_all(&app.spool).map_err(|e| ApiError::internal(format!("spool: {e}")))?;
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
     let mut name = query
         .name
         .clone()
@@ -119,7 +120,7 @@ async fn start(
                 if let Some(file_name) = field.file_name().filter(|_| query.name.is_none()) {
                     name = file_name.to_string();
                 }
-                spooled = spool(&app.spool, id, &name, field).await?;
+                spooled = spool(&app.spool, id, &name, declared, field).await?;
                 break;
             }
         }
@@ -128,6 +129,7 @@ async fn start(
             &app.spool,
             id,
             &name,
+            declared,
             request.into_body().into_data_stream(),
         )
         .await?;
@@ -151,34 +153,31 @@ async fn start(
     ))
 }
 
-/// Writes an upload to the spool directory, keeping the file name's extension-less stem
-/// recognisable in messages.
+/// Writes an upload to the spool (its file goes if the upload breaks off or passes a bound).
 async fn spool<E: std::fmt::Display>(
-    dir: &Path,
+    spool: &Spool,
     id: u64,
     name: &str,
+    declared: Option<u64>,
     mut body: impl Stream<Item = Result<axum::body::Bytes, E>> + Unpin,
 ) -> Result<PathBuf, ApiError> {
-    let safe: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '.' || c == '-' || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    let path = dir.join(format!("{id}-{safe}"));
-    let io = |e: std::io::Error| ApiError::internal(format!("spool: {e}"));
-    let mut file = tokio::fs::File::create(&path).await.map_err(io)?;
+    let mut file = spool.create(id, name, declared).await?;
     while let Some(chunk) = body.next().await {
         let chunk =
             chunk.map_err(|e| ApiError::bad_request(format!("the upload broke off: {e}")))?;
-        file.write_all(&chunk).await.map_err(io)?;
+        file.write(&chunk).await?;
     }
-    file.flush().await.map_err(io)?;
-    Ok(path)
+    Ok(file.finish().await?)
+}
+
+impl From<SpoolError> for ApiError {
+    fn from(e: SpoolError) -> ApiError {
+        match e {
+            SpoolError::TooLarge { .. } => ApiError::payload_too_large(e.to_string()),
+            SpoolError::NoSpace { .. } => ApiError::insufficient_storage(e.to_string()),
+            SpoolError::Io(e) => ApiError::internal(format!("spool: {e}")),
+        }
+    }
 }
 
 async fn list(State(api): State<Arc<Api>>) -> Result<Json<Vec<Job>>, ApiError> {
