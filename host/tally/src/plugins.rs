@@ -116,28 +116,75 @@ pub fn open(plugin_dir: &Path, cache_dir: Option<&Path>) -> anyhow::Result<Plugi
 
 /// `tally serve`'s admin tokens, from the file given or the data directory's (made if new).
 pub fn admin_tokens(file: Option<&Path>, plugins: &PluginDir) -> anyhow::Result<Vec<Token>> {
-    let (tokens, origin) = match file {
-        Some(path) => (read_tokens(path)?, path.display().to_string()),
+    let (tokens, origin, path) = match file {
+        Some(path) => (
+            read_tokens(path)?,
+            path.display().to_string(),
+            Some(path.to_path_buf()),
+        ),
         None => match std::env::var("TALLY_ADMIN_TOKEN") {
-            Ok(text) => (Token::parse_all(&text), "$TALLY_ADMIN_TOKEN".into()),
+            Ok(text) => (Token::parse_all(&text), "$TALLY_ADMIN_TOKEN".into(), None),
             Err(_) => {
                 let path = data_dir().join("admin-token");
                 if !path.exists() {
                     create_token_file(&path)?;
                     eprintln!("tally: created an admin token in {}", path.display());
                 }
-                (read_tokens(&path)?, path.display().to_string())
+                (read_tokens(&path)?, path.display().to_string(), Some(path))
             }
         },
     };
     if tokens.is_empty() {
         bail!("no admin token in {origin}");
     }
+    for warning in weak_tokens(&tokens, &origin, path.and_then(file_mode)) {
+        tracing::warn!("{warning}");
+        eprintln!("tally: warning: {warning}");
+    }
     eprintln!(
         "tally: admin API at /api/v1/admin, token from {origin}; plugin changes audited in {}",
         plugins.audit().path().display()
     );
     Ok(tokens)
+}
+
+/// Shortest admin token taken without a warning: 128 random bits as hex.
+const MIN_TOKEN_CHARS: usize = 32;
+
+/// What is weak about the admin tokens from `origin` (a file with permission bits `mode`):
+/// a file other users may read, tokens short enough to guess. Never the tokens themselves.
+fn weak_tokens(tokens: &[Token], origin: &str, mode: Option<u32>) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(mode) = mode
+        && mode & 0o077 != 0
+    {
+        out.push(format!(
+            "the admin token file {origin} may be read by other users (mode {:o}): `chmod 600 {origin}`",
+            mode & 0o777
+        ));
+    }
+    for t in tokens
+        .iter()
+        .filter(|t| t.secret.chars().count() < MIN_TOKEN_CHARS)
+    {
+        out.push(format!(
+            "the admin token `{}` in {origin} has {} characters: use at least {MIN_TOKEN_CHARS} random ones",
+            t.name,
+            t.secret.chars().count()
+        ));
+    }
+    out
+}
+
+#[cfg(unix)]
+fn file_mode(path: PathBuf) -> Option<u32> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).ok().map(|m| m.permissions().mode())
+}
+
+#[cfg(not(unix))]
+fn file_mode(_: PathBuf) -> Option<u32> {
+    None
 }
 
 fn read_tokens(path: &Path) -> anyhow::Result<Vec<Token>> {
@@ -352,4 +399,42 @@ fn print_audit(entries: &[AuditEntry], json: bool) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn token(name: &str, secret: &str) -> Token {
+        Token {
+            name: name.into(),
+            secret: secret.into(),
+        }
+    }
+
+    #[test]
+    fn a_readable_file_and_short_tokens_are_warned_of_without_the_tokens() {
+        let strong = "3f".repeat(16);
+        assert!(
+            weak_tokens(
+                &[token("admin", &strong)],
+                "/etc/tally/admin-token",
+                Some(0o100600)
+            )
+            .is_empty()
+        );
+        let warnings = weak_tokens(
+            &[token("admin", &strong), token("ci", "hunter2")],
+            "/etc/tally/admin-token",
+            Some(0o100644),
+        );
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        assert!(warnings[0].contains("mode 644") && warnings[0].contains("chmod 600"));
+        assert!(warnings[1].contains("`ci`") && warnings[1].contains("7 characters"));
+        assert!(
+            warnings
+                .iter()
+                .all(|w| !w.contains("hunter2") && !w.contains(&strong))
+        );
+    }
 }
