@@ -1,0 +1,130 @@
+//! Crash test: `tally import` SIGKILLed at random points, again and again, then run to the end,
+//! leaves the database intact and equal to one clean import — the same sessions, denials and
+//! rollups, nothing lost and nothing doubled. `TALLY_CRASH_KILLS` sets how many kills (3 by
+//! default, so CI stays quick; a few hundred for a soak), `TALLY_CRASH_SEED` the random points.
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+mod common;
+use common::Env;
+
+/// The tables whose every row must equal a clean run's (ids included: they are given in order).
+const COMPARED: [&str; 8] = [
+    "session",
+    "denial",
+    "server_event",
+    "hour_rollup",
+    "user_hour",
+    "day_rollup",
+    "month_rollup",
+    "long_session",
+];
+
+fn setting(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// xorshift64*: random kill points without a crate, reproducible from the seed.
+struct Points(u64);
+
+impl Points {
+    fn next_below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) % n
+    }
+}
+
+fn integrity(env: &Env) -> String {
+    let conn = rusqlite::Connection::open(env.dir.path().join("tally.db")).expect("open db");
+    conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .expect("integrity check")
+}
+
+#[test]
+fn imports_killed_at_random_points_end_equal_to_a_clean_import() {
+    let kills = setting("TALLY_CRASH_KILLS", 3);
+    let seed = setting("TALLY_CRASH_SEED", 0x7A11_C0DE);
+    let (log, totals) = flexlm_log::synth::generate(40_000, 13);
+    let import = |env: &Env| -> Vec<String> {
+        let path = env.dir.path().join("lmgrd.log");
+        vec![
+            "import".into(),
+            "--utc-offset".into(),
+            "0".into(),
+            "--server".into(),
+            "X".into(),
+            "--chunk-size".into(),
+            "16384".into(),
+            path.display().to_string(),
+        ]
+    };
+
+    let clean = Env::new();
+    clean.write("lmgrd.log", &log);
+    let started = Instant::now();
+    let args = import(&clean);
+    let out = clean.tally(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Kill points spread over the clean import's duration (start-up included): each attempt
+    // gets twice its share, so that on average the kills cover the whole import.
+    let span = started.elapsed().as_millis().max(50) as u64;
+    let window = (span * 2 / kills.max(1)).max(200);
+    assert_eq!(clean.rows("session") as u64, totals.checkouts);
+
+    let crashed = Env::new();
+    crashed.write("lmgrd.log", &log);
+    let args = import(&crashed);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut points = Points(seed | 1);
+    let (mut killed, mut finished_first) = (0, 0);
+    for _ in 0..kills {
+        let mut child = crashed
+            .command(&args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("tally import");
+        std::thread::sleep(Duration::from_millis(points.next_below(window)));
+        match child.try_wait().expect("wait") {
+            Some(_) => finished_first += 1,
+            None => {
+                child.kill().expect("SIGKILL");
+                killed += 1;
+            }
+        }
+        let _ = child.wait();
+        assert_eq!(integrity(&crashed), "ok", "after kill {killed}");
+    }
+    let out = crashed.tally(&args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    eprintln!(
+        "crash test: {killed} SIGKILLs ({finished_first} imports ended before their kill point) \
+         over {span} ms of import, seed {seed:#x}; integrity ok"
+    );
+    assert!(
+        killed > 0 || kills == 0,
+        "no import was killed: every kill point came too late"
+    );
+
+    assert_eq!(integrity(&crashed), "ok");
+    for table in COMPARED {
+        assert_eq!(crashed.dump(table), clean.dump(table), "{table}");
+    }
+    // One run per file at the end, however many times it was started.
+    let runs = crashed.dump("import_run");
+    assert_eq!(runs.len(), 1, "{runs:?}");
+}
