@@ -181,14 +181,23 @@ pub async fn run(argv: &[String], timeout: Duration) -> anyhow::Result<Vec<u8>> 
     let mut stdout = child.stdout.take().context("stdout")?;
     let mut stderr = child.stderr.take().context("stderr")?;
     let read = async {
-        let (mut out, mut err) = (Vec::new(), Vec::new());
         let cap = MAX_OUTPUT as u64 + 1;
-        let (mut stdout, mut stderr) = ((&mut stdout).take(cap), (&mut stderr).take(cap));
-        let (a, b) = tokio::join!(stdout.read_to_end(&mut out), stderr.read_to_end(&mut err));
-        a?;
-        b?;
+        let (read_out, read_err) = (read_capped(&mut stdout, cap), read_capped(&mut stderr, cap));
+        tokio::pin!(read_out, read_err);
+        let (mut out, mut err) = (None, None);
+        // A tool that prints past the cap is killed at once: it would block on the full pipe
+        // and be reported as hanging only when the timeout ends.
+        while out.is_none() || err.is_none() {
+            let read = tokio::select! {
+                r = &mut read_out, if out.is_none() => &mut out.insert(r?),
+                r = &mut read_err, if err.is_none() => &mut err.insert(r?),
+            };
+            if read.len() as u64 >= cap {
+                child.start_kill()?;
+            }
+        }
         child.wait().await?;
-        anyhow::Ok((out, err))
+        anyhow::Ok((out.unwrap_or_default(), err.unwrap_or_default()))
     };
     let (out, err) = tokio::time::timeout(timeout, read)
         .await
@@ -202,6 +211,16 @@ pub async fn run(argv: &[String], timeout: Duration) -> anyhow::Result<Vec<u8>> 
         bail!("`{program}` printed more than {} MiB", MAX_OUTPUT >> 20);
     }
     Ok(output)
+}
+
+/// `pipe` to its end, or its first `cap` bytes.
+async fn read_capped(
+    pipe: &mut (impl tokio::io::AsyncRead + Unpin),
+    cap: u64,
+) -> std::io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    pipe.take(cap).read_to_end(&mut bytes).await?;
+    Ok(bytes)
 }
 
 #[cfg(test)]
@@ -246,5 +265,14 @@ mod tests {
             err.to_string().contains("cannot run `/nonexistent/lmutil`"),
             "{err}"
         );
+    }
+
+    #[tokio::test]
+    async fn a_command_printing_past_the_cap_is_stopped_at_once_not_timed_out() {
+        let flood = ["head", "-c", "40000000", "/dev/zero"].map(String::from);
+        let err = run(&flood, Duration::from_secs(600))
+            .await
+            .expect_err("flood");
+        assert!(err.to_string().contains("printed more than 16 MiB"), "{err}");
     }
 }

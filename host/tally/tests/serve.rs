@@ -322,3 +322,82 @@ fn a_license_server_clock_ahead_is_measured_from_its_followed_log_and_shown() {
         "{warnings}"
     );
 }
+
+/// License-server tools that misbehave: one hangs, one prints more than Tally reads, one prints
+/// garbage. Each server goes Offline with its reason, the others' polls and the API go on, and
+/// SIGTERM still stops `tally serve` at once (the hung tool is killed).
+#[test]
+fn status_tools_that_hang_flood_or_print_garbage_leave_only_their_server_offline() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = Env::new();
+    let script = |name: &str, body: &str| -> String {
+        let path = env.write(name, &format!("#!/bin/sh\n{body}\n"));
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        path.display().to_string()
+    };
+    let hang = script("hang.sh", "exec sleep 3600");
+    let flood = script("flood.sh", "exec head -c 20000000 /dev/zero");
+    let garbage = script("garbage.sh", "head -c 3000000 /dev/urandom | od -An -tx1");
+    for (name, manager, port) in [
+        ("hung", "flexlm", "27000"),
+        ("flooded", "rlm", "5053"),
+        ("garbled", "lmx", "6200"),
+    ] {
+        tally_ok(
+            &env,
+            &[
+                "server",
+                "add",
+                name,
+                "--manager",
+                manager,
+                "--host",
+                "127.0.0.1",
+                "--port",
+                port,
+                "--interval",
+                "1",
+            ],
+        );
+    }
+    let mut serving = env.serve(&[
+        "--command-timeout",
+        "2",
+        "--tool",
+        &format!("lmutil={hang}"),
+        "--tool",
+        &format!("rlmutil={flood}"),
+        "--tool",
+        &format!("lmxendutil={garbage}"),
+    ]);
+    let state = |name: &str| -> (String, String) {
+        let server = serving.json(&format!("/api/v1/license-servers/{name}"));
+        let remote = &server["status"]["remote"];
+        (
+            remote["state"].as_str().unwrap_or_default().to_string(),
+            remote["reason"].as_str().unwrap_or_default().to_string(),
+        )
+    };
+    until("every misbehaving server to be Offline", || {
+        ["hung", "flooded", "garbled"]
+            .iter()
+            .all(|name| state(name).0 == "Offline")
+    });
+    let (_, hung) = state("hung");
+    assert!(hung.contains("timed out after 2 s"), "{hung}");
+    let (_, flooded) = state("flooded");
+    assert!(flooded.contains("more than 16 MiB"), "{flooded}");
+    let (_, garbled) = state("garbled");
+    assert!(!garbled.is_empty(), "Offline says why");
+    let health = serving.json("/api/v1/health");
+    assert_eq!(health["store"], "ok", "{health}");
+
+    let started = std::time::Instant::now();
+    let status = serving.terminate();
+    assert!(status.success(), "{status:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "stopped in {:?}",
+        started.elapsed()
+    );
+}
