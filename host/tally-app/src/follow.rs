@@ -14,19 +14,27 @@ use std::collections::BTreeMap;
 use std::fs::File;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::Context;
 use tally_core::clock::{ClockObservation, log_observation};
 use tally_core::{ImportStatus, Timestamp};
 use tally_store::{RunStatus, Server};
+use tokio::task::JoinHandle;
 
 use crate::App;
 use crate::import::{FileSummary, ImportOptions, checkpoint_holds, import_open, open_log};
+
+/// How long listing and looking at a server's followed files may take before its Import
+/// status says the file system does not answer (a stale network mount hangs in the kernel).
+pub const FS_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The files of one server being followed.
 #[derive(Debug, Default)]
 pub struct Follower {
     files: BTreeMap<PathBuf, Held>,
+    /// A look at the files that has not come back: waited for at the next tick, not repeated.
+    stuck: Option<JoinHandle<Vec<PathBuf>>>,
 }
 
 #[derive(Debug)]
@@ -49,10 +57,20 @@ impl Follower {
             follow: true,
             ..ImportOptions::default()
         };
+        let paths = match self.look(&server.config.follow, FS_TIMEOUT).await {
+            Ok(paths) => paths,
+            Err(error) => {
+                tracing::warn!(server = %server.config.name, "{error:#}");
+                app.store
+                    .set_import_status(server.id, ImportStatus::Failure, Some(format!("{error:#}")))
+                    .await?;
+                return Ok(vec![]);
+            }
+        };
         let mut done = Vec::new();
         let mut failure = None;
         let mut observations = Vec::new();
-        for path in files(&server.config.follow) {
+        for path in paths {
             match self.follow(app, &path, &options, &mut observations).await {
                 Ok(summaries) => done.extend(summaries),
                 Err(error) => {
@@ -75,6 +93,44 @@ impl Follower {
         Ok(done)
     }
 
+    /// The files `follow` names, listed and looked at on a blocking thread: a file system that
+    /// hangs holds that thread, not the server's other work, and this server's follow waits
+    /// for it (reported) without starting a second look.
+    async fn look(&mut self, follow: &[String], timeout: Duration) -> anyhow::Result<Vec<PathBuf>> {
+        let follow = follow.to_vec();
+        self.blocking(timeout, move || {
+            let paths = files(&follow);
+            for path in &paths {
+                let _ = std::fs::metadata(path);
+            }
+            paths
+        })
+        .await
+    }
+
+    /// `look` on a blocking thread within `timeout`; while an earlier one has not come back,
+    /// that one is waited for instead.
+    async fn blocking(
+        &mut self,
+        timeout: Duration,
+        look: impl FnOnce() -> Vec<PathBuf> + Send + 'static,
+    ) -> anyhow::Result<Vec<PathBuf>> {
+        let mut running = match self.stuck.take() {
+            Some(running) => running,
+            None => tokio::task::spawn_blocking(look),
+        };
+        match tokio::time::timeout(timeout, &mut running).await {
+            Ok(paths) => Ok(paths?),
+            Err(_) => {
+                self.stuck = Some(running);
+                anyhow::bail!(
+                    "the file system holding the followed logs did not answer within {} s (a stale network mount?); following resumes when it does",
+                    timeout.as_secs_f64()
+                )
+            }
+        }
+    }
+
     /// Reads what `path` gained; the stamp of its newest line goes to `observations`.
     async fn follow(
         &mut self,
@@ -84,7 +140,7 @@ impl Follower {
         observations: &mut Vec<ClockObservation>,
     ) -> anyhow::Result<Vec<FileSummary>> {
         let read_from = crate::now();
-        let meta = match std::fs::metadata(path) {
+        let meta = match tokio::task::block_in_place(|| std::fs::metadata(path)) {
             Ok(meta) => meta,
             // Between a rotation's rename and the new file's creation, or not created yet.
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(vec![]),
@@ -166,4 +222,59 @@ fn files(follow: &[String]) -> Vec<PathBuf> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[tokio::test]
+    async fn a_file_system_that_hangs_is_reported_and_waited_for_not_looked_at_twice() {
+        let mut follower = Follower::default();
+        let looks = Arc::new(AtomicUsize::new(0));
+        let hanging = {
+            let looks = looks.clone();
+            move || {
+                looks.fetch_add(1, Ordering::SeqCst);
+                std::thread::sleep(Duration::from_millis(400));
+                vec![PathBuf::from("/mnt/nfs/lmgrd.log")]
+            }
+        };
+        let error = follower
+            .blocking(Duration::from_millis(50), hanging)
+            .await
+            .expect_err("hangs");
+        assert!(
+            error.to_string().contains("did not answer within 0.05 s"),
+            "{error}"
+        );
+        let mut waited = false;
+        for _ in 0..40 {
+            let again = looks.clone();
+            let result = follower
+                .blocking(Duration::from_millis(50), move || {
+                    again.fetch_add(1, Ordering::SeqCst);
+                    vec![]
+                })
+                .await;
+            if let Ok(paths) = result {
+                assert_eq!(
+                    paths,
+                    [PathBuf::from("/mnt/nfs/lmgrd.log")],
+                    "the stuck look's answer"
+                );
+                waited = true;
+                break;
+            }
+        }
+        assert!(waited, "the stuck look came back");
+        let answer = follower.blocking(Duration::from_secs(5), Vec::new).await;
+        assert!(
+            answer.is_ok_and(|p| p.is_empty()),
+            "a new look once the old one came back"
+        );
+        assert_eq!(looks.load(Ordering::SeqCst), 1, "never two looks at once");
+    }
 }

@@ -659,14 +659,18 @@ async fn stream(
     let mut eof = false;
 
     loop {
-        // Fill the buffer, then cut after its last newline (or take everything at EOF).
-        while !eof && filled < buf.len() {
-            let n = file.read(&mut buf[filled..])?;
-            if n == 0 {
-                eof = true;
+        // Fill the buffer, then cut after its last newline (or take everything at EOF). The
+        // reads may block (a network file system): off the async workers.
+        tokio::task::block_in_place(|| -> std::io::Result<()> {
+            while !eof && filled < buf.len() {
+                let n = file.read(&mut buf[filled..])?;
+                if n == 0 {
+                    eof = true;
+                }
+                filled += n;
             }
-            filled += n;
-        }
+            Ok(())
+        })?;
         let cut = match memchr::memrchr(b'\n', &buf[..filled]) {
             Some(i) if !eof || i + 1 == filled || options.follow => i + 1,
             // A followed file's last line is still being written: it waits for its newline.

@@ -273,6 +273,9 @@ mod tests {
         let err = run(&flood, Duration::from_secs(600))
             .await
             .expect_err("flood");
-        assert!(err.to_string().contains("printed more than 16 MiB"), "{err}");
+        assert!(
+            err.to_string().contains("printed more than 16 MiB"),
+            "{err}"
+        );
     }
 }
