@@ -44,3 +44,11 @@ impl Backend for MySql {
         format!("ON DUPLICATE KEY UPDATE {}", set.join(", "))
     }
 }
+
+/// A new writer connection to a database that exists and is migrated: after the old one broke.
+pub(crate) async fn connect_writer(url: &str) -> Result<MySqlConnection, StoreError> {
+    let options = MySqlConnectOptions::from_str(url)?.disable_statement_logging();
+    let mut write = options.connect().await?;
+    write.execute(ANSI_QUOTES).await?;
+    Ok(write)
+}

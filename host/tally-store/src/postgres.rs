@@ -30,6 +30,12 @@ impl Backend for Postgres {
     }
 }
 
+/// A new writer connection to a database that exists and is migrated: after the old one broke.
+pub(crate) async fn connect_writer(url: &str) -> Result<PgConnection, StoreError> {
+    let options = PgConnectOptions::from_str(url)?.disable_statement_logging();
+    Ok(options.connect().await?)
+}
+
 /// Writes `rows` into `table` through `COPY … FROM STDIN` (text format).
 pub(crate) async fn copy_in<'r, T>(
     conn: &mut PgConnection,

@@ -55,7 +55,7 @@ impl Store {
         };
         let store = Store {
             pool,
-            writer: writer::spawn(conn)?,
+            writer: writer::spawn(conn, url.clone())?,
         };
         // Before the rollups: classifying old denials may ask for their rebuild.
         store.classify_refusals_if_asked().await?;

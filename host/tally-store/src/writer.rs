@@ -9,9 +9,10 @@ use tally_core::rollup::{DenialFact, SessionFact};
 use tally_core::{Batch, DiagnosticKind, Sym};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::db::{Conn, SqlCache, Table, insert, insert_returning, query, query_built};
+use crate::db::{Conn, Kind, SqlCache, Table, insert, insert_returning, query, query_built};
 use crate::logged;
 use crate::rollups::{self, Written};
+use crate::url::DatabaseUrl;
 use crate::{
     Checkpoint, DIAGNOSTICS_KEPT, FactCounts, NewImport, RunId, RunStatus, ServerId, StoreError,
 };
@@ -61,7 +62,7 @@ pub(crate) type Job = Box<
 
 /// Starts the writer: a tokio task, or for SQLite a thread of its own (its statements run on
 /// it and block it).
-pub(crate) fn spawn(conn: Conn) -> Result<mpsc::Sender<Command>, StoreError> {
+pub(crate) fn spawn(conn: Conn, url: DatabaseUrl) -> Result<mpsc::Sender<Command>, StoreError> {
     // Two batches in flight: the importer parses one while the writer commits the other.
     let (tx, mut rx) = mpsc::channel::<Command>(2);
     let direct = matches!(conn, Conn::Sqlite(_));
@@ -74,6 +75,8 @@ pub(crate) fn spawn(conn: Conn) -> Result<mpsc::Sender<Command>, StoreError> {
             open: HashMap::new(),
             features_said: HashMap::new(),
             sql: HashMap::new(),
+            url,
+            broken: false,
         };
         while let Some(command) = rx.recv().await {
             if let Command::Close { reply } = command {
@@ -110,6 +113,10 @@ pub(crate) struct Writer {
     pub(crate) features_said: HashMap<ServerId, (i64, Vec<(crate::servers::FeatureSaid, i64)>)>,
     /// Multi-row INSERT texts.
     pub(crate) sql: SqlCache,
+    /// Where to connect again when a database server's connection breaks (a restart, a
+    /// network cut): the next write reconnects instead of failing until Tally restarts.
+    url: DatabaseUrl,
+    broken: bool,
 }
 
 pub(crate) use tally_core::time::now;
@@ -198,6 +205,13 @@ const DIAGNOSTIC: Table = Table {
 
 impl Writer {
     async fn handle(&mut self, command: Command) {
+        // One attempt per command: while the database is away each write fails with the
+        // connection error, and the first after it is back succeeds.
+        if self.broken
+            && let Err(error) = self.reconnect().await
+        {
+            tracing::warn!("the database is still unreachable: {error}");
+        }
         match command {
             Command::EnsureServer {
                 name,
@@ -250,8 +264,25 @@ impl Writer {
         if result.is_err() {
             // The transaction may have cached ids of rows it never committed.
             self.forget_ids();
+            self.broken =
+                self.conn.kind() != Kind::Sqlite && self.conn.raw("SELECT 1").await.is_err();
         }
         result
+    }
+
+    /// Replaces a broken connection to a database server with a new one.
+    async fn reconnect(&mut self) -> Result<(), StoreError> {
+        let url = self.url.secret();
+        self.conn = match self.conn.kind() {
+            Kind::Postgres => Conn::Postgres(crate::postgres::connect_writer(url).await?),
+            Kind::MySql => Conn::MySql(crate::mysql::connect_writer(url).await?),
+            Kind::Sqlite => return Ok(()),
+        };
+        self.forget_ids();
+        self.sql.clear();
+        self.broken = false;
+        tracing::info!("the database answers again: writes resume");
+        Ok(())
     }
 
     /// Forgets the cached ids (after a rollback).
