@@ -7,7 +7,7 @@ pub enum StoreError {
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
     /// From SQLite's writer connection.
-    #[error("database error: {0}")]
+    #[error("database error: {}", sqlite_reason(.0))]
     Sqlite(#[from] rusqlite::Error),
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
@@ -111,5 +111,18 @@ impl StoreError {
             ),
             _ => false,
         }
+    }
+}
+
+/// SQLite's words for a failed write, with what the operator can do about it.
+fn sqlite_reason(e: &rusqlite::Error) -> String {
+    match e.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::DiskFull) => {
+            "the disk holding the database is full: make room (an interrupted import resumes when run again)".into()
+        }
+        Some(rusqlite::ErrorCode::SystemIoFailure) => {
+            "the database file could not be written: the disk may be full, a file-size limit reached, or the disk failing (an interrupted import resumes when run again)".into()
+        }
+        _ => e.to_string(),
     }
 }

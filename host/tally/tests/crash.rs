@@ -128,3 +128,72 @@ fn imports_killed_at_random_points_end_equal_to_a_clean_import() {
     let runs = crashed.dump("import_run");
     assert_eq!(runs.len(), 1, "{runs:?}");
 }
+
+/// The disk filling up under an import (a file-size limit on the process stands in for a full
+/// file system: writes past it fail with EFBIG): the import stops with a clear error, the
+/// database stays intact with whole batches only, and once there is room again the import
+/// resumes to what a clean one gives.
+#[cfg(unix)]
+#[test]
+fn an_import_that_fills_the_disk_stops_cleanly_and_resumes_when_there_is_room() {
+    let (log, totals) = flexlm_log::synth::generate(40_000, 17);
+    let env = Env::new();
+    let path = env.write("lmgrd.log", &log);
+    let path = path.to_str().expect("utf-8");
+    let tally = env!("CARGO_BIN_EXE_tally");
+    // 3 MB for the database; SIGXFSZ ignored so that writes fail instead of killing.
+    let script = format!(
+        "trap '' XFSZ; ulimit -f 6000; exec {tally} import --utc-offset 0 --server X --chunk-size 16384 {path}"
+    );
+    let mut full = std::process::Command::new("sh");
+    full.args(["-c", &script]);
+    for (key, value) in env.command(&[]).get_envs() {
+        match value {
+            Some(value) => full.env(key, value),
+            None => full.env_remove(key),
+        };
+    }
+    let out = full.output().expect("sh");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success(),
+        "the disk was meant to fill: {stderr}"
+    );
+    assert!(
+        stderr.contains("the disk may be full")
+            || stderr.contains("the disk holding the database is full"),
+        "a clear error: {stderr}"
+    );
+    assert_eq!(integrity(&env), "ok");
+    let partial = env.rows("session") as u64;
+    assert!(partial < totals.checkouts, "stopped midway: {partial}");
+
+    let resumed = env.tally(&[
+        "import",
+        "--utc-offset",
+        "0",
+        "--server",
+        "X",
+        "--chunk-size",
+        "16384",
+        path,
+    ]);
+    assert!(
+        resumed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&resumed.stderr)
+    );
+    assert_eq!(env.rows("session") as u64, totals.checkouts);
+    let clean = Env::new();
+    let clean_path = clean.write("lmgrd.log", &log);
+    clean.import(&[
+        "--server",
+        "X",
+        "--chunk-size",
+        "16384",
+        clean_path.to_str().expect("utf-8"),
+    ]);
+    for table in COMPARED {
+        assert_eq!(env.dump(table), clean.dump(table), "{table}");
+    }
+}
