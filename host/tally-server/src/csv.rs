@@ -306,16 +306,31 @@ pub async fn negotiate(request: Request, next: Next) -> Response {
         Err(e) => e.into_response(),
         Ok(false) => next.run(request).await,
         Ok(true) => {
+            let documented = documented_columns(request.uri().path());
             let response = next.run(request).await;
             if !response.status().is_success() {
                 return response;
             }
-            to_csv(response).await
+            to_csv(response, documented).await
         }
     }
 }
 
-async fn to_csv(response: Response) -> Response {
+/// The columns the route serving `path` documents for its rows: an empty list's header.
+fn documented_columns(path: &str) -> &'static [&'static str] {
+    static ROUTES: std::sync::OnceLock<Vec<crate::openapi::Operation>> = std::sync::OnceLock::new();
+    let operations = ROUTES.get_or_init(crate::routes::operations);
+    operations
+        .iter()
+        .filter(|op| op.method == Method::GET && crate::openapi::matches(op.path, path))
+        .min_by_key(|op| op.path.matches('{').count())
+        .map_or(&[], |op| match op.doc.shape {
+            crate::openapi::Shape::List(keys) | crate::openapi::Shape::Page(keys) => keys,
+            _ => &[],
+        })
+}
+
+async fn to_csv(response: Response, documented: &'static [&'static str]) -> Response {
     let bytes = match to_bytes(response.into_body(), MAX_BODY).await {
         Ok(bytes) => bytes,
         Err(e) => {
@@ -329,13 +344,16 @@ async fn to_csv(response: Response) -> Response {
                 .into_response();
         }
     };
-    let Some(table) = table(&answer) else {
+    let Some(mut table) = table(&answer) else {
         return ApiError::new(
             StatusCode::NOT_ACCEPTABLE,
             "this answer is not a list: it has no CSV form",
         )
         .into_response();
     };
+    if table.header.is_empty() {
+        table.header = documented.iter().map(|c| c.to_string()).collect();
+    }
     let mut response = Response::new(Body::from(write(&table)));
     let headers = response.headers_mut();
     headers.insert(

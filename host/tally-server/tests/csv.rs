@@ -155,3 +155,20 @@ async fn reports_answer_columns_and_rows() {
     assert_eq!(answer["columns"][0]["name"], "server");
     assert_eq!(answer["rows"], json!([]));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_empty_list_still_has_its_header_row() {
+    let t = TestApi::new(false).await;
+    let admin = t.token("ann", Role::Administrator).await;
+    let empty = t
+        .send("GET", "/api/v1/denials?format=csv", Some(&admin), None)
+        .await;
+    assert_eq!(empty.status, StatusCode::OK, "{}", empty.body);
+    let lines: Vec<&str> = empty.body.lines().collect();
+    assert_eq!(lines.len(), 1, "{}", empty.body);
+    assert!(
+        lines[0].contains("feature") && lines[0].contains("user"),
+        "{}",
+        empty.body
+    );
+}
