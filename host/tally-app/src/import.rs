@@ -525,7 +525,11 @@ async fn import_read(
         if !options.follow && read < len {
             bail!("the file was truncated while it was read ({read} of its {len} bytes)")
         }
-        check_forced_format(options.format.as_deref(), &summary)
+        // A followed file's few new lines judge no format.
+        match options.follow {
+            true => Ok(()),
+            false => check_forced_format(options.format.as_deref(), &summary),
+        }
     });
     match result {
         Ok(()) => {
