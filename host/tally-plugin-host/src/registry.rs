@@ -32,6 +32,9 @@ pub struct PluginHealth {
     pub consecutive_traps: u32,
     /// Why new calls are refused (the last trap), until the plugin is reloaded.
     pub quarantined: Option<String>,
+    /// Every trap since it was loaded (for `/metrics`).
+    #[serde(default)]
+    pub traps: u64,
 }
 
 impl PluginHealth {
@@ -52,6 +55,7 @@ impl PluginHealth {
 #[derive(Debug, Default)]
 pub(crate) struct Health {
     answers: AtomicU64,
+    traps: AtomicU64,
     consecutive_traps: AtomicU32,
     quarantine: OnceLock<String>,
 }
@@ -81,6 +85,7 @@ impl Health {
         }
         match &result {
             Err(error) if error.is_trap() => {
+                self.traps.fetch_add(1, Ordering::Relaxed);
                 let traps = self.consecutive_traps.fetch_add(1, Ordering::Relaxed) + 1;
                 if traps >= QUARANTINE_AFTER && self.quarantine.set(error.without_plugin()).is_ok()
                 {
@@ -120,6 +125,7 @@ impl Health {
             answers: self.answers.load(Ordering::Relaxed),
             consecutive_traps: self.consecutive_traps.load(Ordering::Relaxed),
             quarantined: self.quarantine.get().cloned(),
+            traps: self.traps.load(Ordering::Relaxed),
         }
     }
 }

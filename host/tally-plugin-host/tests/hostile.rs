@@ -345,6 +345,7 @@ fn traps_in_a_row_quarantine_a_plugin_until_it_is_reloaded() {
             answers: 0,
             consecutive_traps: QUARANTINE_AFTER,
             quarantined: Some(reason.into()),
+            traps: u64::from(QUARANTINE_AFTER),
         })
     );
     let refused = ImportRun::begin(plugin(&registry, "hostile-panic"), &ImportConfig::default())
@@ -714,7 +715,8 @@ fn more_concurrent_calls_than_instances_wait_their_turn_or_are_refused_as_busy()
         Some(PluginHealth {
             answers: 0,
             consecutive_traps: 0,
-            quarantined: None
+            quarantined: None,
+            traps: 0,
         })
     );
     drop(held);

@@ -29,7 +29,9 @@ async fn metrics_need_a_reader_and_show_tally_series() {
         "# TYPE tally_polls_total counter",
         "tally_import_lines_total ",
         "tally_import_duration_seconds_count ",
-        "tally_http_requests_total{method=\"GET\",status=\"2xx\"} ",
+        "tally_http_requests_total{method=\"GET\",route=\"/api/v1/license-servers\",status=\"2xx\"} ",
+        "tally_plugin_traps_total{plugin=\"flexlm-log\"} 0",
+        "tally_plugin_quarantined{plugin=\"flexlm-log\"} 0",
         "tally_http_request_duration_seconds_bucket{le=\"+Inf\"} ",
     ] {
         assert!(text.contains(series), "{series} missing:\n{text}");

@@ -6,7 +6,9 @@
 //! - `tally_feature_in_use{server, feature}`, `tally_feature_issued{…}`: the latest poll's
 //! - `tally_polls_total{outcome}`, `tally_poll_duration_seconds`
 //! - `tally_imports_total{outcome}`, `tally_import_lines_total`, `tally_import_duration_seconds`
-//! - `tally_http_requests_total{method, status}`, `tally_http_request_duration_seconds`
+//! - `tally_http_requests_total{method, route, status}` (`route`: the route's template),
+//!   `tally_http_request_duration_seconds`
+//! - `tally_plugin_traps_total{plugin}`, `tally_plugin_quarantined{plugin}`
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -37,10 +39,10 @@ pub fn routes() -> Routes {
     )
 }
 
-/// Requests answered, by method and status class, and their durations.
+/// Requests answered, by method, route and status class, and their durations.
 #[derive(Debug, Default)]
 pub struct Requests {
-    counts: std::sync::Mutex<BTreeMap<(String, u16), u64>>,
+    counts: std::sync::Mutex<BTreeMap<(String, String, u16), u64>>,
     seconds: Histogram,
     total: AtomicU64,
 }
@@ -51,6 +53,11 @@ pub static REQUESTS: std::sync::LazyLock<Requests> = std::sync::LazyLock::new(Re
 /// Middleware: counts and times every request.
 pub async fn count(request: Request, next: Next) -> Response {
     let method = request.method().to_string();
+    // The template (`/api/v1/license-servers/{name}`), never the path: bounded label values.
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or_else(|| "unmatched".to_string(), |m| m.as_str().to_string());
     let started = Instant::now();
     let response = next.run(request).await;
     let class = response.status().as_u16() / 100;
@@ -65,7 +72,7 @@ pub async fn count(request: Request, next: Next) -> Response {
         } else {
             "other".into()
         };
-        *counts.entry((method, class)).or_default() += 1;
+        *counts.entry((method, route, class)).or_default() += 1;
     }
     response
 }
@@ -208,8 +215,14 @@ async fn metrics(State(api): State<Arc<Api>>) -> Result<Response, ApiError> {
         .map(|counts| {
             counts
                 .iter()
-                .map(|((method, class), n)| {
-                    (format!("{{method=\"{method}\",status=\"{class}xx\"}}"), *n)
+                .map(|((method, route, class), n)| {
+                    (
+                        format!(
+                            "{{method=\"{method}\",route=\"{}\",status=\"{class}xx\"}}",
+                            label(route)
+                        ),
+                        *n,
+                    )
                 })
                 .collect()
         })
@@ -217,7 +230,7 @@ async fn metrics(State(api): State<Arc<Api>>) -> Result<Response, ApiError> {
     counter(
         &mut out,
         "tally_http_requests_total",
-        "HTTP requests answered, by method and status class.",
+        "HTTP requests answered, by method, route and status class.",
         "counter",
         &requests,
     );
@@ -226,6 +239,32 @@ async fn metrics(State(api): State<Arc<Api>>) -> Result<Response, ApiError> {
         "tally_http_request_duration_seconds",
         "Time to answer an HTTP request.",
         &REQUESTS.seconds.snapshot(),
+    );
+    let plugins = api.app.registry.list();
+    let plugin_rows = |value: fn(&tally_plugin_host::PluginHealth) -> u64| -> Vec<(String, u64)> {
+        plugins
+            .iter()
+            .map(|p| {
+                (
+                    format!("{{plugin=\"{}\"}}", label(p.id())),
+                    value(&p.health()),
+                )
+            })
+            .collect()
+    };
+    counter(
+        &mut out,
+        "tally_plugin_traps_total",
+        "Calls into a plugin that trapped (deadline, memory, panic, invalid result) since it was loaded.",
+        "counter",
+        &plugin_rows(|h| h.traps),
+    );
+    counter(
+        &mut out,
+        "tally_plugin_quarantined",
+        "1 when a plugin is quarantined until reloaded.",
+        "gauge",
+        &plugin_rows(|h| u64::from(h.quarantined.is_some())),
     );
     let mut response = out.into_response();
     response
