@@ -6,6 +6,7 @@
 //! | module | verb |
 //! | --- | --- |
 //! | [`access`] | accounts, roles, tokens, logins, and the gate every write passes |
+//! | [`agents`] | end-user agents: enrolment, configuration, reports, End User status, License Harvesting |
 //! | [`clock`] | each license server's clock skew, from its polls and followed logs |
 //! | [`facts`] | sessions, denials, samples, users and hosts a page at a time |
 //! | [`import`] | import log files (one file, or several as one log), choose the importer |
@@ -25,6 +26,7 @@
 #![forbid(unsafe_code)]
 
 pub mod access;
+pub mod agents;
 pub mod clock;
 pub mod facts;
 pub mod follow;
@@ -73,6 +75,8 @@ pub struct App {
     pub scheduler_beat: std::sync::atomic::AtomicI64,
     /// The licence's last assessment, which the write gate reads (see [`licence`]).
     pub licence_gate: licence::Gate,
+    /// How end-user agents are treated (their online window, their report interval).
+    pub agents: agents::AgentSettings,
 }
 
 impl App {
@@ -90,6 +94,7 @@ impl App {
             clocks: clock::Clocks::default(),
             scheduler_beat: Default::default(),
             licence_gate: licence::Gate::default(),
+            agents: agents::AgentSettings::default(),
         }
     }
 }

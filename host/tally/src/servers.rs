@@ -123,6 +123,10 @@ pub struct ServeArgs {
     /// Shortest poll interval honoured, milliseconds (tests and demos poll fast).
     #[arg(long, default_value_t = 1000, hide = true)]
     min_interval_ms: u64,
+    /// How long an agent's latest report keeps it online, seconds (the End User status; seed
+    /// 001 says 2 minutes, tests shorten it).
+    #[arg(long, default_value_t = tally_core::status::AGENT_ONLINE_SECS, hide = true)]
+    agent_online_secs: i64,
     /// Let anyone read (the API's GETs and the dashboard) without logging in; changes still
     /// need an administrator.
     #[arg(long, env = "TALLY_ANONYMOUS_READ")]
@@ -401,6 +405,7 @@ pub async fn serve(global: &Global, args: ServeArgs) -> anyhow::Result<ExitCode>
     let mut app = App::new(store, registry, settings.tools, data_dir().join("spool"));
     app.follow_every = Duration::from_millis(args.follow_every.max(10));
     app.min_interval = Duration::from_millis(args.min_interval_ms.max(10));
+    app.agents.online_secs = args.agent_online_secs.max(1);
     app.licence_keys = crate::licence::keys_from_env()?;
     // The start-up checks, before the first request reaches the write gate.
     let standing = app.assess_licence().await?;
