@@ -295,7 +295,7 @@ async fn matching_checkout(
 ) -> Result<Option<i64>, StoreError> {
     query(
         "SELECT o.id FROM open_checkout o JOIN feature f ON f.id = o.feature_id
-         JOIN user u ON u.id = o.user_id JOIN host h ON h.id = o.host_id
+         JOIN \"user\" u ON u.id = o.user_id JOIN host h ON h.id = o.host_id
          WHERE o.server_id = ? AND f.name = ? AND u.name = ? AND h.name = ?
            AND NOT EXISTS (SELECT 1 FROM agent_session a WHERE a.checkout_id = o.id AND a.ended IS NULL)
          ORDER BY o.id LIMIT 1",
