@@ -26,6 +26,7 @@ pub enum Role {
     Viewer,
     /// An end-user agent (an agent-scoped token): reports and nothing else. Never an
     /// account's role.
+    #[serde(skip_deserializing)]
     Agent,
 }
 
