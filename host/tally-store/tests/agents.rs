@@ -6,11 +6,14 @@
 mod common;
 
 use tally_core::harvest::CpuSample;
+use tally_core::snapshot::{Checkout, Feature, FeatureKind, LicenseServer, ServerStatus};
+use tally_core::{PollResult, Snapshot};
 use tally_store::{NewOrder, NewWatched, ProcessWrite, ReportWrite, ResultWrite, Store};
 
 stories!(
     a_report_is_applied_once_and_its_processes_become_sessions,
     harvest_orders_and_results_are_recorded_once,
+    a_use_a_poll_saw_is_annotated_not_counted_again,
 );
 
 const T0: i64 = 1_796_637_600;
@@ -219,4 +222,69 @@ async fn harvest_orders_and_results_are_recorded_once(store: Store) {
     assert_eq!(events[0].user.as_deref(), Some("ann"));
     // The process is gone: no order is pending for it any more.
     assert!(store.agent_orders(agent).await.expect("orders").is_empty());
+}
+
+async fn a_use_a_poll_saw_is_annotated_not_counted_again(store: Store) {
+    let server = watched(&store).await;
+    let checkout = |user: &str| Checkout {
+        feature: "MATLAB".into(),
+        vendor: "MLM".into(),
+        user: user.into(),
+        host: "ws1".into(),
+        display: None,
+        count: 1,
+        start: None,
+        handle: None,
+        linger: None,
+        borrowed: false,
+    };
+    let snapshot = Snapshot {
+        servers: vec![LicenseServer {
+            host: "lic1".into(),
+            port: Some(27000),
+            status: ServerStatus::Up,
+            version: None,
+            vendor_daemons: vec![],
+            message: None,
+        }],
+        features: vec![Feature {
+            name: "MATLAB".into(),
+            vendor: "MLM".into(),
+            version: None,
+            pool: None,
+            issued: Some(5),
+            in_use: 2,
+            expiry: None,
+            kind: FeatureKind::Floating,
+        }],
+        checkouts: vec![checkout("ann"), checkout("bob")],
+        ..Snapshot::default()
+    };
+    store
+        .record_poll(server, T0 - 10, PollResult::Answered(snapshot).into())
+        .await
+        .expect("poll");
+    let agent = store
+        .enrol_agent("ws1", "linux", "0.1.0", T0)
+        .await
+        .expect("enrol");
+    // Ann runs two processes: one annotates her checkout, the other counts alone; Cat has no
+    // checkout at all.
+    let mut cat = process(server, 12, T0, 0.0);
+    cat.user = Some("cat".into());
+    store
+        .apply_agent_report(report(
+            agent,
+            1,
+            T0,
+            vec![process(server, 10, T0, 0.0), process(server, 11, T0, 0.0), cat],
+        ))
+        .await
+        .expect("apply");
+    let open = store.open_agent_sessions(Some(agent)).await.expect("open");
+    let annotated: Vec<(u32, bool)> = open
+        .iter()
+        .map(|s| (s.pid, s.checkout_id.is_some()))
+        .collect();
+    assert_eq!(annotated, [(10, true), (11, false), (12, false)]);
 }

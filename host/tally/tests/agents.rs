@@ -348,6 +348,12 @@ fn three_agents_report_through_a_restart_and_harvest_a_process_that_ignores_sigt
         assert_eq!(count, applied, "{host}: applied {applied} of {count} ids");
     }
     assert_eq!(end_user(&serving), ("Online".into(), Some(3)));
+    // They did queue while the server was away, and say so on the Agents page.
+    let listed = serving.json("/api/v1/agents");
+    for agent in listed.as_array().expect("agents") {
+        let errors = agent["errors"].to_string();
+        assert!(errors.contains("reports kept in the queue"), "{agent}");
+    }
 
     // Harvesting: a process that ignores SIGTERM, harvested by ws1 only.
     let stubborn = program(&env, "stubborn");
