@@ -45,6 +45,8 @@ const MAX_TEXT: usize = 1024;
 pub const MAX_APPLICATIONS: usize = 1_000;
 /// A page of sessions or harvests holds at most this many.
 pub const MAX_PAGE: u32 = 1_000;
+/// Agents enrolled at most: a leaked agent token cannot fill the database with enrolments.
+pub const MAX_AGENTS: u64 = 100_000;
 
 /// How the server treats its agents.
 #[derive(Debug, Clone, Copy)]
@@ -142,6 +144,11 @@ pub async fn enrol(
     check_text("the host", &request.host)?;
     check_text("the OS", &request.os)?;
     check_text("the agent version", &request.agent_version)?;
+    if app.store.agent_count().await? >= MAX_AGENTS {
+        return Err(AgentError::Invalid(format!(
+            "{MAX_AGENTS} agents are enrolled already: remove those no longer in use"
+        )));
+    }
     let id = app
         .store
         .enrol_agent(
@@ -383,8 +390,12 @@ pub async fn list(app: &App) -> Result<Vec<AgentView>, AgentError> {
         .map(|agent| {
             let (harvesting, reason) = match admitted.get(&agent.id) {
                 Some((h, r)) => (*h, r.clone()),
-                // Enabled but offline: it harvests nothing now and holds no licence place.
-                None => (Harvesting::Off, None),
+                None if agent.harvesting_since.is_none() => (Harvesting::Off, None),
+                // Enabled but offline: it holds no licence place until it reports again.
+                None => (
+                    Harvesting::On,
+                    Some("offline: the licence admits it again when it reports".into()),
+                ),
             };
             AgentView {
                 online: online(app, &agent, now),
@@ -477,7 +488,12 @@ pub async fn report(
             window_secs: w.harvest.as_ref().map_or(0, Policy::cpu_window_secs),
         });
     }
-    let orders = app.store.agent_orders(id).await?;
+    // Results may come after their process ended: every order of the agent.
+    let orders = if report.harvests.is_empty() {
+        Vec::new()
+    } else {
+        app.store.agent_orders(id, false).await?
+    };
     let results = report
         .harvests
         .iter()
@@ -527,7 +543,7 @@ pub async fn report(
     }
     let pending = app
         .store
-        .agent_orders(id)
+        .agent_orders(id, true)
         .await?
         .into_iter()
         .filter(|o| o.outcome.is_none())

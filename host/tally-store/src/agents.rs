@@ -11,6 +11,13 @@ use crate::{ServerId, Store, StoreError};
 
 pub type AgentRowId = i64;
 
+/// Report ids kept per agent: far more than an agent's queue holds (a week of reports), so a
+/// report sent again is always recognised.
+pub const REPORT_IDS_KEPT: u64 = 100_000;
+/// CPU samples kept per session, whatever its policy's window (a window longer than this many
+/// reports is judged on the newest of them).
+pub const CPU_SAMPLES_KEPT: usize = 1_024;
+
 /// An enrolled agent.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AgentRow {
@@ -334,6 +341,16 @@ impl Store {
         .await
     }
 
+    /// How many agents are enrolled.
+    pub async fn agent_count(&self) -> Result<u64, StoreError> {
+        Ok(u64::try_from(
+            query("SELECT count(*) FROM agent")
+                .scalar::<i64>(self.pool())
+                .await?,
+        )
+        .unwrap_or(0))
+    }
+
     pub async fn agent(&self, id: AgentRowId) -> Result<Option<AgentRow>, StoreError> {
         let row = query_built(format!("{AGENT_COLUMNS} WHERE id = ?"))
             .bind(id)
@@ -522,12 +539,17 @@ impl Store {
         rows.iter().map(session).collect()
     }
 
-    /// The orders given for the running sessions of an agent, oldest first.
-    pub async fn agent_orders(&self, agent: AgentRowId) -> Result<Vec<OrderRow>, StoreError> {
+    /// The orders given to an agent, oldest first: for its running sessions only, or all.
+    pub async fn agent_orders(
+        &self,
+        agent: AgentRowId,
+        running_only: bool,
+    ) -> Result<Vec<OrderRow>, StoreError> {
         let rows = query_built(format!(
-            "{ORDER_COLUMNS} WHERE o.agent_id = ? AND a.ended IS NULL ORDER BY o.id"
+            "{ORDER_COLUMNS} WHERE o.agent_id = ? AND (a.ended IS NULL OR ?) ORDER BY o.id"
         ))
         .bind(agent)
+        .bind(!running_only)
         .fetch_all(self.pool())
         .await?;
         rows.iter().map(order).collect()
@@ -606,11 +628,19 @@ impl Store {
 }
 
 async fn apply(conn: &mut Conn, r: &ReportWrite) -> Result<bool, StoreError> {
-    let seen = query("SELECT count(*) FROM agent_report WHERE agent_id = ? AND seq = ?")
-        .bind(r.agent)
-        .bind(int(r.seq))
-        .scalar::<i64>(&mut *conn)
-        .await?;
+    let seen = query(
+        "SELECT count(*) FROM agent_report WHERE agent_id = ? AND seq = ?
+         UNION ALL SELECT count(*) FROM agent WHERE id = ? AND seq_floor >= ?",
+    )
+    .bind(r.agent)
+    .bind(int(r.seq))
+    .bind(r.agent)
+    .bind(int(r.seq))
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .map(|row| row.get::<i64>(0))
+    .sum::<Result<i64, _>>()?;
     if seen > 0 {
         query("UPDATE agent SET duplicates = duplicates + 1 WHERE id = ?")
             .bind(r.agent)
@@ -624,6 +654,19 @@ async fn apply(conn: &mut Conn, r: &ReportWrite) -> Result<bool, StoreError> {
         .bind(r.received)
         .execute(&mut *conn)
         .await?;
+    if let Some(floor) = r.seq.checked_sub(REPORT_IDS_KEPT) {
+        query("DELETE FROM agent_report WHERE agent_id = ? AND seq <= ?")
+            .bind(r.agent)
+            .bind(int(floor))
+            .execute(&mut *conn)
+            .await?;
+        query("UPDATE agent SET seq_floor = ? WHERE id = ? AND seq_floor < ?")
+            .bind(int(floor))
+            .bind(r.agent)
+            .bind(int(floor))
+            .execute(&mut *conn)
+            .await?;
+    }
     let errors = serde_json::to_string(&r.errors).unwrap_or_else(|_| "[]".into());
     // A report queued while the server was away is older than one applied since: the agent's
     // last activity only moves forward.
@@ -669,6 +712,8 @@ async fn apply(conn: &mut Conn, r: &ReportWrite) -> Result<bool, StoreError> {
                     history.push(*sample, p.window_secs);
                 }
                 history.push(p.cpu, p.window_secs);
+                let mut samples = history.samples();
+                samples.drain(..samples.len().saturating_sub(CPU_SAMPLES_KEPT));
                 let checkout = match (s.checkout_id, &p.user) {
                     (None, Some(user)) => {
                         matching_checkout(conn, p.server_id, &p.feature, user, &r.host).await?
@@ -683,7 +728,7 @@ async fn apply(conn: &mut Conn, r: &ReportWrite) -> Result<bool, StoreError> {
                 .bind(cpu_centi)
                 .bind(idle)
                 .bind(p.suspended)
-                .bind(samples_json(&history.samples()))
+                .bind(samples_json(&samples))
                 .bind(checkout)
                 .bind(s.id)
                 .execute(&mut *conn)

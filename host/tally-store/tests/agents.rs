@@ -174,7 +174,7 @@ async fn harvest_orders_and_results_are_recorded_once(store: Store) {
         .await
         .expect("order");
     assert_eq!(again.len(), 1, "graceful was given already");
-    let orders = store.agent_orders(agent).await.expect("orders");
+    let orders = store.agent_orders(agent, true).await.expect("orders");
     assert_eq!(orders.len(), 2);
     assert_eq!((orders[0].pid, orders[0].outcome.as_deref()), (10, None));
 
@@ -220,8 +220,11 @@ async fn harvest_orders_and_results_are_recorded_once(store: Store) {
         ]
     );
     assert_eq!(events[0].user.as_deref(), Some("ann"));
-    // The process is gone: no order is pending for it any more.
-    assert!(store.agent_orders(agent).await.expect("orders").is_empty());
+    // The process is gone: no order is pending for it any more, and both are on record.
+    assert!(store.agent_orders(agent, true).await.expect("orders").is_empty());
+    let all = store.agent_orders(agent, false).await.expect("orders");
+    let outcomes: Vec<Option<&str>> = all.iter().map(|o| o.outcome.as_deref()).collect();
+    assert_eq!(outcomes, [Some("still-running"), Some("killed")]);
 }
 
 async fn a_use_a_poll_saw_is_annotated_not_counted_again(store: Store) {

@@ -450,5 +450,22 @@ fn three_agents_report_through_a_restart_and_harvest_a_process_that_ignores_sigt
         );
     }
     until("Offline", || end_user(&serving).0 == "Offline");
+
+    // The operator's view from the command line.
+    let out = env.tally(&["agent", "list"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let listed = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        ["ws1", "ws2", "ws3", "Offline", "On"]
+            .iter()
+            .all(|w| listed.contains(w)),
+        "{listed}"
+    );
+    let out = env.tally(&["agent", "harvests"]);
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        shown.contains("Stubborn") && shown.contains("killed") && shown.contains("recorded"),
+        "{shown}"
+    );
     drop((s1, s3));
 }

@@ -19,7 +19,10 @@ CREATE TABLE agent (
     dropped           INTEGER NOT NULL DEFAULT 0,
     -- Reports applied, and reports received again after they were applied.
     reports           INTEGER NOT NULL DEFAULT 0,
-    duplicates        INTEGER NOT NULL DEFAULT 0
+    duplicates        INTEGER NOT NULL DEFAULT 0,
+    -- Report ids up to this one are forgotten (only the latest are kept): a report sent again
+    -- with one of them was applied before, since an agent sends its reports in order.
+    seq_floor         INTEGER NOT NULL DEFAULT 0
 );
 
 -- The reports applied: a report id is stored in the transaction that applies the report, so a
