@@ -6,7 +6,12 @@
 use serde::Serialize;
 use tally_core::harvest::{CpuHistory, CpuSample};
 
+use tally_core::EndReason;
+use tally_core::rollup::SessionFact;
+
 use crate::db::{Conn, Row, query, query_built};
+use crate::rollups::{self, Written};
+use crate::writer::{Names, Writer};
 use crate::{ServerId, Store, StoreError};
 
 pub type AgentRowId = i64;
@@ -500,8 +505,7 @@ impl Store {
     pub async fn apply_agent_report(&self, report: ReportWrite) -> Result<bool, StoreError> {
         self.write(move |w| {
             Box::pin(async move {
-                w.transaction(async |w| apply(&mut w.conn, &report).await)
-                    .await
+                w.transaction(async |w| apply(w, &report).await).await
             })
         })
         .await
@@ -627,7 +631,8 @@ impl Store {
     }
 }
 
-async fn apply(conn: &mut Conn, r: &ReportWrite) -> Result<bool, StoreError> {
+async fn apply(w: &mut Writer, r: &ReportWrite) -> Result<bool, StoreError> {
+    let conn = &mut w.conn;
     let seen = query(
         "SELECT count(*) FROM agent_report WHERE agent_id = ? AND seq = ?
          UNION ALL SELECT count(*) FROM agent WHERE id = ? AND seq_floor >= ?",
@@ -780,6 +785,7 @@ async fn apply(conn: &mut Conn, r: &ReportWrite) -> Result<bool, StoreError> {
         }
     }
     // Gone from a report newer than what was seen of them: they ended by then.
+    let mut ended = Vec::new();
     for s in open.iter().filter(|s| !still.contains(&s.id)) {
         if r.time > s.last_seen {
             query("UPDATE agent_session SET ended = ? WHERE id = ?")
@@ -787,9 +793,11 @@ async fn apply(conn: &mut Conn, r: &ReportWrite) -> Result<bool, StoreError> {
                 .bind(s.id)
                 .execute(&mut *conn)
                 .await?;
+            ended.push(s);
         }
     }
 
+    let conn = record_alone(w, &ended, r.time).await?;
     for result in &r.results {
         let order = query_built(format!(
             "{ORDER_COLUMNS} WHERE o.id = ? AND o.agent_id = ?"
@@ -829,4 +837,72 @@ async fn apply(conn: &mut Conn, r: &ReportWrite) -> Result<bool, StoreError> {
         .await?;
     }
     Ok(false)
+}
+
+/// The End User sessions that ended without annotating a license manager's checkout are the
+/// only record of that use: they become sessions of source `end-user`, rolled up like the
+/// others, so reports and the licence count them. (One that annotated a checkout is counted by
+/// the checkout's own session.) A process whose user the OS did not tell is not counted: a
+/// use without a user is not one the reports can show.
+async fn record_alone<'w>(
+    w: &'w mut Writer,
+    ended: &[&AgentSessionRow],
+    end: i64,
+) -> Result<&'w mut Conn, StoreError> {
+    let mut facts = Vec::new();
+    for s in ended.iter().filter(|s| s.checkout_id.is_none()) {
+        let Some(user) = &s.user else {
+            continue;
+        };
+        // The feature as polls or imports named it (any vendor), else one without a vendor.
+        let known: Option<i64> =
+            query("SELECT id FROM feature WHERE server_id = ? AND name = ? ORDER BY id LIMIT 1")
+                .bind(s.server_id)
+                .bind(&s.feature)
+                .scalar_optional(&mut w.conn)
+                .await?;
+        let feature = match known {
+            Some(id) => id,
+            None => w.feature_id(s.server_id, "", &s.feature).await?,
+        };
+        let user = w.name_id(Names::User, user).await?;
+        let host = w.name_id(Names::Host, &s.host).await?;
+        // The process's start is when it took its licence; seen first later, it ran before.
+        let start = s.started.min(s.first_seen);
+        query(
+            "INSERT INTO session (server_id, feature_id, user_id, host_id, count, start, \"end\", end_reason, source)
+             VALUES (?, ?, ?, ?, 1, ?, ?, ?, 'end-user')",
+        )
+        .bind(s.server_id)
+        .bind(feature)
+        .bind(user)
+        .bind(host)
+        .bind(start)
+        .bind(end.max(start))
+        .bind(EndReason::Checkin.as_str())
+        .execute(&mut w.conn)
+        .await?;
+        facts.push(SessionFact {
+            server: s.server_id,
+            feature,
+            user,
+            host,
+            count: 1,
+            start,
+            end: end.max(start),
+        });
+    }
+    if !facts.is_empty() {
+        let written: Vec<Written> = facts
+            .iter()
+            .map(|f| Written {
+                fact: *f,
+                end_reason: EndReason::Checkin.as_str(),
+                run: None,
+            })
+            .collect();
+        rollups::list_long(&mut w.conn, &mut w.sql, &written).await?;
+        rollups::reroll(&mut w.conn, &mut w.sql, &facts, &[]).await?;
+    }
+    Ok(&mut w.conn)
 }

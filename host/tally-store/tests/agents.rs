@@ -290,4 +290,34 @@ async fn a_use_a_poll_saw_is_annotated_not_counted_again(store: Store) {
         .map(|s| (s.pid, s.checkout_id.is_some()))
         .collect();
     assert_eq!(annotated, [(10, true), (11, false), (12, false)]);
+
+    // All three end: the two that counted alone become End User sessions, rolled up; Ann's
+    // first is her checkout's, counted by the poll's session.
+    store
+        .apply_agent_report(report(agent, 2, T0 + 3_600, vec![]))
+        .await
+        .expect("apply");
+    let sessions: Vec<(String, i64, i64, String)> = store
+        .sessions(server)
+        .await
+        .expect("sessions")
+        .into_iter()
+        .filter(|s| s.source == "end-user")
+        .map(|s| (s.user, s.start, s.end, s.feature))
+        .collect();
+    let alone = |user: &str| (user.to_string(), T0 - 100, T0 + 3_600, "MATLAB".to_string());
+    assert_eq!(sessions, [alone("ann"), alone("cat")]);
+    let hours = store
+        .hour_rollups(&tally_store::RollupFilter {
+            server: Some(server),
+            feature: None,
+            from: Some(T0),
+            to: Some(T0 + 3_600),
+        })
+        .await
+        .expect("rollups");
+    assert!(
+        hours.iter().any(|h| h.load.used_seconds >= 2 * 3_500),
+        "both End User sessions are rolled up: {hours:?}"
+    );
 }
