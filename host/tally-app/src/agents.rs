@@ -72,6 +72,8 @@ pub enum AgentError {
     NoSuchAgent(i64),
     #[error("no watched application is called `{0}`")]
     NoSuchApplication(String),
+    #[error("no license server is called `{0}`")]
+    NoSuchServer(String),
     #[error("{0}")]
     Invalid(String),
     #[error(transparent)]
@@ -173,6 +175,15 @@ async fn agent(app: &App, id: i64) -> Result<AgentRow, AgentError> {
 
 /// The watched applications as the protocol carries them.
 async fn applications(app: &App) -> Result<Vec<WatchedApplication>, AgentError> {
+    Ok(watched_on(app)
+        .await?
+        .into_iter()
+        .map(|(_, w)| w)
+        .collect())
+}
+
+/// The watched applications with the id of the server each holds licences of.
+async fn watched_on(app: &App) -> Result<Vec<(ServerId, WatchedApplication)>, AgentError> {
     app.store
         .watched_applications()
         .await?
@@ -193,13 +204,16 @@ async fn applications(app: &App) -> Result<Vec<WatchedApplication>, AgentError> 
                         w.name
                     )))
                 })?;
-            Ok(WatchedApplication {
-                name: w.name,
-                matcher,
-                license_server: w.server,
-                feature: w.feature,
-                harvest,
-            })
+            Ok((
+                w.server_id,
+                WatchedApplication {
+                    name: w.name,
+                    matcher,
+                    license_server: w.server,
+                    feature: w.feature,
+                    harvest,
+                },
+            ))
         })
         .collect()
 }
@@ -339,7 +353,7 @@ fn harvest_candidates(app: &App, agents: &[AgentRow], now: i64) -> Vec<AgentRowI
 
 /// How many agents count against the licence's harvesting-agent limit.
 pub async fn harvesting_agents(app: &App) -> Result<u64, StoreError> {
-    let agents = app.store.agents().await?;
+    let agents = app.store.harvesting_agent_rows().await?;
     Ok(harvest_candidates(app, &agents, crate::now()).len() as u64)
 }
 
@@ -439,16 +453,13 @@ pub async fn report(
     check_text("the agent version", &report.heartbeat.agent_version)?;
     let now = crate::now();
     let agent = agent(app, id).await?;
-    let watched = applications(app).await?;
-    let servers: HashMap<String, ServerId> = app
-        .store
-        .servers()
-        .await?
-        .into_iter()
-        .map(|s| (s.config.name, s.id))
+    let watched_on = watched_on(app).await?;
+    let off: HashSet<ServerId> = app.store.agent_data_off().await?.into_iter().collect();
+    let by_name: HashMap<&str, (ServerId, &WatchedApplication)> = watched_on
+        .iter()
+        .map(|(server, w)| (w.name.as_str(), (*server, w)))
         .collect();
-    let by_name: HashMap<&str, &WatchedApplication> =
-        watched.iter().map(|w| (w.name.as_str(), w)).collect();
+    let watched: Vec<WatchedApplication> = watched_on.iter().map(|(_, w)| w.clone()).collect();
 
     let mut processes = Vec::with_capacity(report.processes.len());
     for p in &report.processes {
@@ -463,13 +474,14 @@ pub async fn report(
                 p.pid
             )));
         }
-        // An application no longer watched (the agent had an older configuration): skipped.
-        let Some(w) = by_name.get(p.application.as_str()) else {
+        // An application no longer watched (the agent had an older configuration), or of a
+        // server whose agent data is off: not recorded.
+        let Some(&(server_id, w)) = by_name.get(p.application.as_str()) else {
             continue;
         };
-        let Some(&server_id) = servers.get(&w.license_server) else {
+        if off.contains(&server_id) {
             continue;
-        };
+        }
         processes.push(ProcessWrite {
             server_id,
             feature: w.feature.clone(),
@@ -580,7 +592,7 @@ async fn decide_harvests(
         return Ok(());
     }
     // The agent's row before this report: it is online now that it reported.
-    let mut agents = app.store.agents().await?;
+    let mut agents = app.store.harvesting_agent_rows().await?;
     for a in agents.iter_mut().filter(|a| a.id == agent.id) {
         a.last_seen = Some(now);
     }
@@ -650,6 +662,8 @@ pub async fn harvests(
 pub struct EndUserBoard {
     /// Servers some watched application holds licences of.
     watched: HashSet<ServerId>,
+    /// Servers whose agent data the operator turned off.
+    off: HashSet<ServerId>,
     last_seen: Vec<i64>,
     window: i64,
 }
@@ -664,6 +678,7 @@ impl EndUserBoard {
                 .into_iter()
                 .map(|w| w.server_id)
                 .collect(),
+            off: app.store.agent_data_off().await?.into_iter().collect(),
             last_seen: app.store.agents_last_seen().await?,
             window: app.agents.online_secs,
         })
@@ -671,7 +686,7 @@ impl EndUserBoard {
 
     /// A server's End User status, the agents online, and the latest agent activity. N/A
     /// where no agent watches for it: no watched application holds its licences, or no agent
-    /// ever reported.
+    /// ever reported; Disabled when the server is, or its agent data was turned off.
     pub fn status(
         &self,
         server: ServerId,
@@ -680,8 +695,44 @@ impl EndUserBoard {
     ) -> (EndUserStatus, Option<usize>, Option<i64>) {
         let applies = self.watched.contains(&server) && !self.last_seen.is_empty();
         let seen = applies.then_some(self.last_seen.as_slice());
-        let (state, agents) = end_user_within(enabled, seen, now, self.window);
+        let receiving = enabled && !self.off.contains(&server);
+        let (state, agents) = end_user_within(receiving, seen, now, self.window);
         let latest = seen.and_then(|s| s.iter().max().copied());
         (state, agents, latest)
     }
+}
+
+/// A server's End User source, after turning it on or off.
+#[derive(Debug, Clone, Serialize)]
+pub struct EndUserSource {
+    pub server: String,
+    /// Whether its agents' data is recorded.
+    pub receiving: bool,
+    pub state: EndUserStatus,
+    pub agents: Option<usize>,
+}
+
+/// Turns the agent data of the server `name` on or off (seed 001: End User "Disabled",
+/// receiving data from agents disabled by the user).
+pub async fn set_agent_data(
+    app: &App,
+    by: &Actor,
+    name: &str,
+    on: bool,
+) -> Result<EndUserSource, AgentError> {
+    app.may_write(by, "turning a server's agent data on or off")?;
+    let server = app
+        .store
+        .server(name)
+        .await?
+        .ok_or_else(|| AgentError::NoSuchServer(name.to_string()))?;
+    app.store.set_agent_data(server.id, on, crate::now()).await?;
+    let board = EndUserBoard::load(app).await?;
+    let (state, agents, _) = board.status(server.id, server.config.enabled, crate::now());
+    Ok(EndUserSource {
+        server: name.to_string(),
+        receiving: on,
+        state,
+        agents,
+    })
 }

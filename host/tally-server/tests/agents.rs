@@ -214,6 +214,40 @@ async fn reports_are_applied_once_and_agents_make_the_end_user_status() {
         .await;
     assert_eq!(harvests.status, 200, "{}", harvests.body);
 
+    // Agent data of lic1 turned off: Disabled, and reports of it are not recorded.
+    let off = t
+        .send("POST", "/api/v1/agents/servers/lic1/disable", Some(&admin), None)
+        .await;
+    assert_eq!(off.status, 200, "{}", off.body);
+    assert_eq!(off.json()["state"], "Disabled");
+    let third = t
+        .send("POST", &path, Some(&agent), Some(report(id, 3, now + 2, &[43])))
+        .await;
+    assert_eq!(third.json()["receipt"], "accepted");
+    let sessions = t
+        .send("GET", "/api/v1/agents/sessions", Some(&admin), None)
+        .await;
+    let pids: Vec<i64> = sessions.json()["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|s| s["pid"].as_i64())
+        .collect();
+    assert!(!pids.contains(&43), "{pids:?}");
+    let viewer = t.token("vic", Role::Viewer).await;
+    let refused = t
+        .send("POST", "/api/v1/agents/servers/lic1/enable", Some(&viewer), None)
+        .await;
+    assert_eq!(refused.status, 403);
+    let on = t
+        .send("POST", "/api/v1/agents/servers/lic1/enable", Some(&admin), None)
+        .await;
+    assert_eq!(on.json()["state"], "Online", "{}", on.body);
+    let missing = t
+        .send("POST", "/api/v1/agents/servers/nope/enable", Some(&admin), None)
+        .await;
+    assert_eq!(missing.status, 404);
+
     let removed = t
         .send("DELETE", "/api/v1/agents/applications/Solver", Some(&admin), None)
         .await;

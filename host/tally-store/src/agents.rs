@@ -622,6 +622,54 @@ impl Store {
         rows.iter().map(event).collect()
     }
 
+    /// Turns the agent data of a server off (its agents' reports of it are not recorded) or
+    /// on again.
+    pub async fn set_agent_data(
+        &self,
+        server: ServerId,
+        on: bool,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        self.write(move |w| {
+            Box::pin(async move {
+                w.transaction(async |w| {
+                    query("DELETE FROM agent_server_off WHERE server_id = ?")
+                        .bind(server)
+                        .execute(&mut w.conn)
+                        .await?;
+                    if !on {
+                        query("INSERT INTO agent_server_off (server_id, since) VALUES (?, ?)")
+                            .bind(server)
+                            .bind(now)
+                            .execute(&mut w.conn)
+                            .await?;
+                    }
+                    Ok(())
+                })
+                .await
+            })
+        })
+        .await
+    }
+
+    /// The servers whose agent data is off.
+    pub async fn agent_data_off(&self) -> Result<Vec<ServerId>, StoreError> {
+        let rows = query("SELECT server_id FROM agent_server_off ORDER BY server_id")
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter().map(|r| r.get(0)).collect()
+    }
+
+    /// The agents with License Harvesting enabled, in the order it was enabled.
+    pub async fn harvesting_agent_rows(&self) -> Result<Vec<AgentRow>, StoreError> {
+        let rows = query_built(format!(
+            "{AGENT_COLUMNS} WHERE harvesting_since IS NOT NULL ORDER BY harvesting_since, id"
+        ))
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(agent).collect()
+    }
+
     /// The latest report of every agent that ever reported (End User status).
     pub async fn agents_last_seen(&self) -> Result<Vec<i64>, StoreError> {
         let rows = query("SELECT last_seen FROM agent WHERE last_seen IS NOT NULL")

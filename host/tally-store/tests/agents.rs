@@ -140,6 +140,22 @@ async fn a_report_is_applied_once_and_its_processes_become_sessions(store: Store
     assert_eq!(row.harvesting_since, Some(T0), "the first enabling counts");
     assert!(!store.set_agent_harvesting(999, true, T0).await.expect("none"));
 
+    assert_eq!(
+        store
+            .harvesting_agent_rows()
+            .await
+            .expect("rows")
+            .iter()
+            .map(|a| a.id)
+            .collect::<Vec<_>>(),
+        [agent]
+    );
+    store.set_agent_data(server, false, T0).await.expect("off");
+    store.set_agent_data(server, false, T0).await.expect("off again");
+    assert_eq!(store.agent_data_off().await.expect("off"), [server]);
+    store.set_agent_data(server, true, T0).await.expect("on");
+    assert!(store.agent_data_off().await.expect("off").is_empty());
+
     assert!(store.remove_agent(agent).await.expect("removed"));
     assert!(store.agents().await.expect("agents").is_empty());
     assert!(store.agent_sessions(None, 10).await.expect("sessions").is_empty());

@@ -55,6 +55,13 @@ pub enum AgentCommand {
         #[arg(value_parser = ["on", "off"])]
         state: String,
     },
+    /// Record (`on`) or ignore (`off`) the agents' data of the license server SERVER; off, its
+    /// End User status is Disabled.
+    Receive {
+        server: String,
+        #[arg(value_parser = ["on", "off"])]
+        state: String,
+    },
     /// The harvests recorded, newest first.
     Harvests {
         #[arg(long, default_value_t = 50)]
@@ -170,6 +177,14 @@ pub async fn agent(global: &Global, command: AgentCommand) -> anyhow::Result<Exi
                 view.harvesting_reason
                     .map(|r| format!(": {r}"))
                     .unwrap_or_default()
+            );
+        }
+        AgentCommand::Receive { server, state } => {
+            let source = agents::set_agent_data(&app, &operator, &server, state == "on").await?;
+            println!(
+                "{server}: agent data {}, End User {}",
+                if source.receiving { "recorded" } else { "ignored" },
+                source.state
             );
         }
         AgentCommand::Harvests { limit, json } => {

@@ -10,6 +10,7 @@
 //! - `GET /api/v1/agents`, `GET|PATCH|DELETE /api/v1/agents/{id}` (`{"harvesting": bool}`)
 //! - `GET /api/v1/agents/applications`, `PUT|DELETE /api/v1/agents/applications/{name}`
 //! - `GET /api/v1/agents/sessions`, `GET /api/v1/agents/harvests` (pages, newest first)
+//! - `POST /api/v1/agents/servers/{name}/disable|enable`: a server's agent data off or on
 
 use std::sync::Arc;
 
@@ -175,13 +176,55 @@ pub fn routes() -> Routes {
                 Shape::Page(HARVEST),
             ),
         )
+        .post(
+            "/api/v1/agents/servers/{name}/disable",
+            disable_server,
+            doc(
+                "stop recording agent data of a license server (its End User status: Disabled)",
+                200,
+                Shape::Object(END_USER_SOURCE),
+            ),
+        )
+        .post(
+            "/api/v1/agents/servers/{name}/enable",
+            enable_server,
+            doc(
+                "record agent data of a license server again",
+                200,
+                Shape::Object(END_USER_SOURCE),
+            ),
+        )
         .map(|r| r.layer(DefaultBodyLimit::max(MAX_SETTINGS_BODY)))
+}
+
+const END_USER_SOURCE: &[&str] = &["server", "receiving", "state", "agents"];
+
+async fn disable_server(
+    State(api): State<Arc<Api>>,
+    Extension(actor): Extension<Actor>,
+    Path(name): Path<String>,
+) -> Result<Json<agents::EndUserSource>, ApiError> {
+    Ok(Json(
+        agents::set_agent_data(&api.app, &actor, &name, false).await?,
+    ))
+}
+
+async fn enable_server(
+    State(api): State<Arc<Api>>,
+    Extension(actor): Extension<Actor>,
+    Path(name): Path<String>,
+) -> Result<Json<agents::EndUserSource>, ApiError> {
+    Ok(Json(
+        agents::set_agent_data(&api.app, &actor, &name, true).await?,
+    ))
 }
 
 impl From<AgentError> for ApiError {
     fn from(e: AgentError) -> ApiError {
         match e {
-            AgentError::NoSuchAgent(_) | AgentError::NoSuchApplication(_) => {
+            AgentError::NoSuchAgent(_)
+            | AgentError::NoSuchApplication(_)
+            | AgentError::NoSuchServer(_) => {
                 ApiError::not_found(e.to_string())
             }
             AgentError::Invalid(_) => ApiError::unprocessable(e.to_string()),

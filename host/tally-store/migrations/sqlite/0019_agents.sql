@@ -113,3 +113,10 @@ CREATE TABLE harvest_event (
     saved_secs   INTEGER NOT NULL,
     UNIQUE (order_id, outcome)
 );
+
+-- License servers whose agent data the operator turned off (seed 001's End User "Disabled"):
+-- reports of their applications are not recorded.
+CREATE TABLE agent_server_off (
+    server_id  INTEGER PRIMARY KEY,
+    since      INTEGER NOT NULL
+);
