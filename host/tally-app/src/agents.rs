@@ -591,7 +591,7 @@ async fn decide_harvests(
     if agent.harvesting_since.is_none() || !watched.iter().any(|w| w.harvest.is_some()) {
         return Ok(());
     }
-    // The agent's row before this report: it is online now that it reported.
+    // The rows as read may predate this report: the agent is online now that it reported.
     let mut agents = app.store.harvesting_agent_rows().await?;
     for a in agents.iter_mut().filter(|a| a.id == agent.id) {
         a.last_seen = Some(now);

@@ -721,8 +721,7 @@ async fn apply(w: &mut Writer, r: &ReportWrite) -> Result<bool, StoreError> {
             .await?;
     }
     let errors = serde_json::to_string(&r.errors).unwrap_or_else(|_| "[]".into());
-    // A report queued while the server was away is older than one applied since: the agent's
-    // last activity only moves forward.
+    // The agent's activity as the server saw it (its own clock may be off), never backwards.
     query(
         "UPDATE agent SET host = ?, version = ?, errors = ?, queued = ?, dropped = ?, reports = reports + 1,
          last_seen = CASE WHEN last_seen IS NULL OR last_seen < ? THEN ? ELSE last_seen END WHERE id = ?",
@@ -732,8 +731,8 @@ async fn apply(w: &mut Writer, r: &ReportWrite) -> Result<bool, StoreError> {
     .bind(errors)
     .bind(int(r.queued))
     .bind(int(r.dropped))
-    .bind(r.time)
-    .bind(r.time)
+    .bind(r.received)
+    .bind(r.received)
     .bind(r.agent)
     .execute(&mut *conn)
     .await?;

@@ -127,11 +127,11 @@ async fn a_report_is_applied_once_and_its_processes_become_sessions(store: Store
 
     let row = store.agent(agent).await.expect("agent").expect("exists");
     assert_eq!((row.reports, row.duplicates), (2, 2));
-    assert_eq!(row.last_seen, Some(T0 + 30));
+    assert_eq!(row.last_seen, Some(T0 + 31), "when the server received it");
     assert_eq!(row.errors, ["a problem"]);
     assert_eq!(
         store.agents_last_seen().await.expect("seen"),
-        vec![T0 + 30]
+        vec![T0 + 31]
     );
 
     assert!(store.set_agent_harvesting(agent, true, T0).await.expect("on"));

@@ -7,7 +7,7 @@ CREATE TABLE agent (
     os                TEXT NOT NULL,
     version           TEXT NOT NULL,
     enrolled          BIGINT NOT NULL,
-    -- Its latest report (NULL before the first).
+    -- When the server last received a report of it (NULL before the first).
     last_seen         BIGINT,
     -- When the operator enabled License Harvesting for it (NULL: it only watches); the
     -- licence's harvesting-agent limit admits them in this order.
