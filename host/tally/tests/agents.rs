@@ -322,6 +322,18 @@ fn three_agents_report_through_a_restart_and_harvest_a_process_that_ignores_sigt
     let _ = s2.0.kill();
     let _ = s2.0.wait();
     std::thread::sleep(Duration::from_secs(3));
+    // A report ws1 queued meanwhile, kept to be sent again later.
+    let queue = env.dir.path().join("agent1/state/queue");
+    let mut queued: Vec<PathBuf> = std::fs::read_dir(&queue)
+        .expect("queue")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| {
+            p.file_name().is_some_and(|n| n != "meta.json")
+                && p.extension().is_some_and(|e| e == "json")
+        })
+        .collect();
+    queued.sort();
+    let resent = std::fs::read(queued.first().expect("a queued report")).expect("report");
     serving = env.serve_at(&listen, &serve_args, &[]);
     let all = pids(&[s3.pid()]);
     until("the reports queued while the server was away", || {
@@ -343,6 +355,21 @@ fn three_agents_report_through_a_restart_and_harvest_a_process_that_ignores_sigt
         expected.sort_unstable();
         assert_eq!(seen, expected, "{host}: one session per process it saw");
     }
+    // Sent again (its answer lost, say): acknowledged as a duplicate, applied once.
+    let id = serde_json::from_slice::<Value>(&resent).expect("JSON")["id"]["agent"].clone();
+    let bearer = format!("Bearer {}", token["token"].as_str().expect("token"));
+    let (status, answer) = serving.request(
+        "POST",
+        &format!("/api/v1/agents/{id}/reports"),
+        &[("Authorization", &bearer), ("Content-Type", "application/json")],
+        &resent,
+    );
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(
+        serde_json::from_str::<Value>(&answer).expect("JSON")["receipt"],
+        "duplicate"
+    );
+    assert_eq!(sessions(&env, &all), stored, "nothing written twice");
     for (host, count, max_seq, applied, _) in reports(&env) {
         assert_eq!(count, max_seq, "{host}: a report id missing");
         assert_eq!(count, applied, "{host}: applied {applied} of {count} ids");
@@ -446,7 +473,7 @@ fn three_agents_report_through_a_restart_and_harvest_a_process_that_ignores_sigt
         assert_eq!(applied as u64, *sent, "{host}");
         assert!(dups as u64 >= *duplicates, "{host}");
         eprintln!(
-            "{host}: {queued} reports queued, {sent} sent, {duplicates} duplicates, {dropped} dropped"
+            "{host}: {queued} reports queued, {sent} sent, {duplicates} duplicates, {dropped} dropped; the server stored {count} and answered {dups} duplicates"
         );
     }
     until("Offline", || end_user(&serving).0 == "Offline");
