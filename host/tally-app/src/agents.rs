@@ -175,11 +175,7 @@ async fn agent(app: &App, id: i64) -> Result<AgentRow, AgentError> {
 
 /// The watched applications as the protocol carries them.
 async fn applications(app: &App) -> Result<Vec<WatchedApplication>, AgentError> {
-    Ok(watched_on(app)
-        .await?
-        .into_iter()
-        .map(|(_, w)| w)
-        .collect())
+    Ok(watched_on(app).await?.into_iter().map(|(_, w)| w).collect())
 }
 
 /// The watched applications with the id of the server each holds licences of.
@@ -726,7 +722,9 @@ pub async fn set_agent_data(
         .server(name)
         .await?
         .ok_or_else(|| AgentError::NoSuchServer(name.to_string()))?;
-    app.store.set_agent_data(server.id, on, crate::now()).await?;
+    app.store
+        .set_agent_data(server.id, on, crate::now())
+        .await?;
     let board = EndUserBoard::load(app).await?;
     let (state, agents, _) = board.status(server.id, server.config.enabled, crate::now());
     Ok(EndUserSource {

@@ -186,10 +186,7 @@ impl App {
         let now = crate::now();
         self.licence_gate.stale.store(false, Ordering::Relaxed);
         let harvesting = crate::agents::harvesting_agents(self).await?;
-        let usage = self
-            .store
-            .licence_usage(&licence, now, harvesting)
-            .await?;
+        let usage = self.store.licence_usage(&licence, now, harvesting).await?;
         let status = licence::status(&licence, &product()?, &usage, moment, now);
         let standing = Arc::new(Standing {
             licence,

@@ -79,10 +79,7 @@ pub fn end_user_within(
     if !enabled {
         return (EndUserStatus::Disabled, None);
     }
-    let online = seen
-        .iter()
-        .filter(|&&t| now - t <= window_secs)
-        .count();
+    let online = seen.iter().filter(|&&t| now - t <= window_secs).count();
     if online > 0 {
         (EndUserStatus::Online, Some(online))
     } else {

@@ -58,11 +58,21 @@ async fn only_agent_tokens_reach_the_agents_routes_and_nothing_else() {
     let agent = agent_token(&t).await;
 
     let by_api_token = t
-        .send("POST", "/api/v1/agents/enrol", Some(&admin), Some(enrol_body("ws1")))
+        .send(
+            "POST",
+            "/api/v1/agents/enrol",
+            Some(&admin),
+            Some(enrol_body("ws1")),
+        )
         .await;
     assert_eq!(by_api_token.status, 403, "{}", by_api_token.body);
     let anonymous = t
-        .send("POST", "/api/v1/agents/enrol", None, Some(enrol_body("ws1")))
+        .send(
+            "POST",
+            "/api/v1/agents/enrol",
+            None,
+            Some(enrol_body("ws1")),
+        )
         .await;
     assert_eq!(anonymous.status, 401);
     let elsewhere = t
@@ -123,7 +133,9 @@ async fn reports_are_applied_once_and_agents_make_the_end_user_status() {
             "PUT",
             "/api/v1/agents/applications/Solver",
             Some(&admin),
-            Some(json!({"match": {"name": "solver"}, "license_server": "nope", "feature": "solve"})),
+            Some(
+                json!({"match": {"name": "solver"}, "license_server": "nope", "feature": "solve"}),
+            ),
         )
         .await;
     assert_eq!(nowhere.status, 422, "{}", nowhere.body);
@@ -141,15 +153,28 @@ async fn reports_are_applied_once_and_agents_make_the_end_user_status() {
     assert_eq!(watched.status, 200, "{}", watched.body);
 
     let enrolled = t
-        .send("POST", "/api/v1/agents/enrol", Some(&agent), Some(enrol_body("ws1")))
+        .send(
+            "POST",
+            "/api/v1/agents/enrol",
+            Some(&agent),
+            Some(enrol_body("ws1")),
+        )
         .await;
     assert_eq!(enrolled.status, 201, "{}", enrolled.body);
     let id = enrolled.json()["agent_id"].as_i64().expect("id");
     let config = t
-        .send("GET", &format!("/api/v1/agents/{id}/config"), Some(&agent), None)
+        .send(
+            "GET",
+            &format!("/api/v1/agents/{id}/config"),
+            Some(&agent),
+            None,
+        )
         .await;
     assert_eq!(config.status, 200, "{}", config.body);
-    assert_eq!(config.json()["applications"][0]["match"]["path"], "/opt/**/solver");
+    assert_eq!(
+        config.json()["applications"][0]["match"]["path"],
+        "/opt/**/solver"
+    );
     let missing = t
         .send("GET", "/api/v1/agents/999/config", Some(&agent), None)
         .await;
@@ -158,17 +183,32 @@ async fn reports_are_applied_once_and_agents_make_the_end_user_status() {
     let now = tally_app::now();
     let path = format!("/api/v1/agents/{id}/reports");
     let first = t
-        .send("POST", &path, Some(&agent), Some(report(id, 1, now, &[41, 42])))
+        .send(
+            "POST",
+            &path,
+            Some(&agent),
+            Some(report(id, 1, now, &[41, 42])),
+        )
         .await;
     assert_eq!(first.status, 200, "{}", first.body);
     assert_eq!(first.json()["receipt"], "accepted");
     assert_eq!(first.json()["orders"], json!([]), "harvesting is off");
     let again = t
-        .send("POST", &path, Some(&agent), Some(report(id, 1, now, &[41, 42])))
+        .send(
+            "POST",
+            &path,
+            Some(&agent),
+            Some(report(id, 1, now, &[41, 42])),
+        )
         .await;
     assert_eq!(again.json()["receipt"], "duplicate");
     let foreign = t
-        .send("POST", &path, Some(&agent), Some(report(id + 1, 1, now, &[])))
+        .send(
+            "POST",
+            &path,
+            Some(&agent),
+            Some(report(id + 1, 1, now, &[])),
+        )
         .await;
     assert_eq!(foreign.status, 422, "{}", foreign.body);
 
@@ -204,9 +244,19 @@ async fn reports_are_applied_once_and_agents_make_the_end_user_status() {
         )
         .await;
     assert_eq!(enabled.status, 200, "{}", enabled.body);
-    assert_eq!(enabled.json()["harvesting"], "No License", "{}", enabled.body);
+    assert_eq!(
+        enabled.json()["harvesting"],
+        "No License",
+        "{}",
+        enabled.body
+    );
     let second = t
-        .send("POST", &path, Some(&agent), Some(report(id, 2, now + 1, &[41])))
+        .send(
+            "POST",
+            &path,
+            Some(&agent),
+            Some(report(id, 2, now + 1, &[41])),
+        )
         .await;
     assert_eq!(second.json()["orders"], json!([]), "{}", second.body);
     let harvests = t
@@ -216,12 +266,22 @@ async fn reports_are_applied_once_and_agents_make_the_end_user_status() {
 
     // Agent data of lic1 turned off: Disabled, and reports of it are not recorded.
     let off = t
-        .send("POST", "/api/v1/agents/servers/lic1/disable", Some(&admin), None)
+        .send(
+            "POST",
+            "/api/v1/agents/servers/lic1/disable",
+            Some(&admin),
+            None,
+        )
         .await;
     assert_eq!(off.status, 200, "{}", off.body);
     assert_eq!(off.json()["state"], "Disabled");
     let third = t
-        .send("POST", &path, Some(&agent), Some(report(id, 3, now + 2, &[43])))
+        .send(
+            "POST",
+            &path,
+            Some(&agent),
+            Some(report(id, 3, now + 2, &[43])),
+        )
         .await;
     assert_eq!(third.json()["receipt"], "accepted");
     let sessions = t
@@ -236,20 +296,40 @@ async fn reports_are_applied_once_and_agents_make_the_end_user_status() {
     assert!(!pids.contains(&43), "{pids:?}");
     let viewer = t.token("vic", Role::Viewer).await;
     let refused = t
-        .send("POST", "/api/v1/agents/servers/lic1/enable", Some(&viewer), None)
+        .send(
+            "POST",
+            "/api/v1/agents/servers/lic1/enable",
+            Some(&viewer),
+            None,
+        )
         .await;
     assert_eq!(refused.status, 403);
     let on = t
-        .send("POST", "/api/v1/agents/servers/lic1/enable", Some(&admin), None)
+        .send(
+            "POST",
+            "/api/v1/agents/servers/lic1/enable",
+            Some(&admin),
+            None,
+        )
         .await;
     assert_eq!(on.json()["state"], "Online", "{}", on.body);
     let missing = t
-        .send("POST", "/api/v1/agents/servers/nope/enable", Some(&admin), None)
+        .send(
+            "POST",
+            "/api/v1/agents/servers/nope/enable",
+            Some(&admin),
+            None,
+        )
         .await;
     assert_eq!(missing.status, 404);
 
     let removed = t
-        .send("DELETE", "/api/v1/agents/applications/Solver", Some(&admin), None)
+        .send(
+            "DELETE",
+            "/api/v1/agents/applications/Solver",
+            Some(&admin),
+            None,
+        )
         .await;
     assert_eq!(removed.status, 204);
     let lic1 = t

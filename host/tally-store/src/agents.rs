@@ -504,9 +504,7 @@ impl Store {
     /// harvest orders. One transaction with the report's id. Answers whether it was a duplicate.
     pub async fn apply_agent_report(&self, report: ReportWrite) -> Result<bool, StoreError> {
         self.write(move |w| {
-            Box::pin(async move {
-                w.transaction(async |w| apply(w, &report).await).await
-            })
+            Box::pin(async move { w.transaction(async |w| apply(w, &report).await).await })
         })
         .await
     }
@@ -846,13 +844,11 @@ async fn apply(w: &mut Writer, r: &ReportWrite) -> Result<bool, StoreError> {
 
     let conn = record_alone(w, &ended, r.time).await?;
     for result in &r.results {
-        let order = query_built(format!(
-            "{ORDER_COLUMNS} WHERE o.id = ? AND o.agent_id = ?"
-        ))
-        .bind(result.order_id)
-        .bind(r.agent)
-        .fetch_optional(&mut *conn)
-        .await?;
+        let order = query_built(format!("{ORDER_COLUMNS} WHERE o.id = ? AND o.agent_id = ?"))
+            .bind(result.order_id)
+            .bind(r.agent)
+            .fetch_optional(&mut *conn)
+            .await?;
         // An order of another agent, or removed since: nothing to record it against.
         let Some(order) = order.as_ref().map(self::order).transpose()? else {
             continue;
@@ -862,11 +858,12 @@ async fn apply(w: &mut Writer, r: &ReportWrite) -> Result<bool, StoreError> {
             .bind(order.id)
             .execute(&mut *conn)
             .await?;
-        let recorded = query("SELECT count(*) FROM harvest_event WHERE order_id = ? AND outcome = ?")
-            .bind(order.id)
-            .bind(&result.outcome)
-            .scalar::<i64>(&mut *conn)
-            .await?;
+        let recorded =
+            query("SELECT count(*) FROM harvest_event WHERE order_id = ? AND outcome = ?")
+                .bind(order.id)
+                .bind(&result.outcome)
+                .scalar::<i64>(&mut *conn)
+                .await?;
         if recorded > 0 {
             continue;
         }

@@ -101,7 +101,12 @@ async fn a_report_is_applied_once_and_its_processes_become_sessions(store: Store
         T0,
         vec![process(server, 10, T0, 1.0), process(server, 11, T0, 2.0)],
     );
-    assert!(!store.apply_agent_report(first.clone()).await.expect("apply"));
+    assert!(
+        !store
+            .apply_agent_report(first.clone())
+            .await
+            .expect("apply")
+    );
     assert!(
         store.apply_agent_report(first).await.expect("again"),
         "sent again: a duplicate"
@@ -113,7 +118,12 @@ async fn a_report_is_applied_once_and_its_processes_become_sessions(store: Store
 
     // The second report has pid 10 only: 11 ended then.
     let second = report(agent, 2, T0 + 30, vec![process(server, 10, T0 + 30, 3.0)]);
-    assert!(!store.apply_agent_report(second.clone()).await.expect("apply"));
+    assert!(
+        !store
+            .apply_agent_report(second.clone())
+            .await
+            .expect("apply")
+    );
     assert!(store.apply_agent_report(second).await.expect("again"));
     let open = store.open_agent_sessions(Some(agent)).await.expect("open");
     assert_eq!(open.len(), 1);
@@ -129,16 +139,28 @@ async fn a_report_is_applied_once_and_its_processes_become_sessions(store: Store
     assert_eq!((row.reports, row.duplicates), (2, 2));
     assert_eq!(row.last_seen, Some(T0 + 31), "when the server received it");
     assert_eq!(row.errors, ["a problem"]);
-    assert_eq!(
-        store.agents_last_seen().await.expect("seen"),
-        vec![T0 + 31]
-    );
+    assert_eq!(store.agents_last_seen().await.expect("seen"), vec![T0 + 31]);
 
-    assert!(store.set_agent_harvesting(agent, true, T0).await.expect("on"));
-    assert!(store.set_agent_harvesting(agent, true, T0 + 9).await.expect("on"));
+    assert!(
+        store
+            .set_agent_harvesting(agent, true, T0)
+            .await
+            .expect("on")
+    );
+    assert!(
+        store
+            .set_agent_harvesting(agent, true, T0 + 9)
+            .await
+            .expect("on")
+    );
     let row = store.agent(agent).await.expect("agent").expect("exists");
     assert_eq!(row.harvesting_since, Some(T0), "the first enabling counts");
-    assert!(!store.set_agent_harvesting(999, true, T0).await.expect("none"));
+    assert!(
+        !store
+            .set_agent_harvesting(999, true, T0)
+            .await
+            .expect("none")
+    );
 
     assert_eq!(
         store
@@ -151,16 +173,35 @@ async fn a_report_is_applied_once_and_its_processes_become_sessions(store: Store
         [agent]
     );
     store.set_agent_data(server, false, T0).await.expect("off");
-    store.set_agent_data(server, false, T0).await.expect("off again");
+    store
+        .set_agent_data(server, false, T0)
+        .await
+        .expect("off again");
     assert_eq!(store.agent_data_off().await.expect("off"), [server]);
     store.set_agent_data(server, true, T0).await.expect("on");
     assert!(store.agent_data_off().await.expect("off").is_empty());
 
     assert!(store.remove_agent(agent).await.expect("removed"));
     assert!(store.agents().await.expect("agents").is_empty());
-    assert!(store.agent_sessions(None, 10).await.expect("sessions").is_empty());
-    assert!(store.remove_watched_application("matlab").await.expect("rm"));
-    assert!(!store.remove_watched_application("matlab").await.expect("rm"));
+    assert!(
+        store
+            .agent_sessions(None, 10)
+            .await
+            .expect("sessions")
+            .is_empty()
+    );
+    assert!(
+        store
+            .remove_watched_application("matlab")
+            .await
+            .expect("rm")
+    );
+    assert!(
+        !store
+            .remove_watched_application("matlab")
+            .await
+            .expect("rm")
+    );
 }
 
 async fn harvest_orders_and_results_are_recorded_once(store: Store) {
@@ -237,7 +278,13 @@ async fn harvest_orders_and_results_are_recorded_once(store: Store) {
     );
     assert_eq!(events[0].user.as_deref(), Some("ann"));
     // The process is gone: no order is pending for it any more, and both are on record.
-    assert!(store.agent_orders(agent, true).await.expect("orders").is_empty());
+    assert!(
+        store
+            .agent_orders(agent, true)
+            .await
+            .expect("orders")
+            .is_empty()
+    );
     let all = store.agent_orders(agent, false).await.expect("orders");
     let outcomes: Vec<Option<&str>> = all.iter().map(|o| o.outcome.as_deref()).collect();
     assert_eq!(outcomes, [Some("still-running"), Some("killed")]);
@@ -296,7 +343,11 @@ async fn a_use_a_poll_saw_is_annotated_not_counted_again(store: Store) {
             agent,
             1,
             T0,
-            vec![process(server, 10, T0, 0.0), process(server, 11, T0, 0.0), cat],
+            vec![
+                process(server, 10, T0, 0.0),
+                process(server, 11, T0, 0.0),
+                cat,
+            ],
         ))
         .await
         .expect("apply");

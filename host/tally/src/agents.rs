@@ -26,7 +26,12 @@ pub enum AgentCommand {
         /// Shown on the Agents page and in reports (`MATLAB`).
         name: String,
         /// The executable's file name, exactly (`matlab`, `abaqus.exe`).
-        #[arg(long, value_name = "NAME", conflicts_with = "path", required_unless_present = "path")]
+        #[arg(
+            long,
+            value_name = "NAME",
+            conflicts_with = "path",
+            required_unless_present = "path"
+        )]
         executable: Option<String>,
         /// A pattern over the executable's full path: `?` one character, `*` within one path
         /// component, `**` across components (`/opt/*/bin/matlab`).
@@ -183,7 +188,11 @@ pub async fn agent(global: &Global, command: AgentCommand) -> anyhow::Result<Exi
             let source = agents::set_agent_data(&app, &operator, &server, state == "on").await?;
             println!(
                 "{server}: agent data {}, End User {}",
-                if source.receiving { "recorded" } else { "ignored" },
+                if source.receiving {
+                    "recorded"
+                } else {
+                    "ignored"
+                },
                 source.state
             );
         }

@@ -26,10 +26,8 @@ use common::{Env, Serving, until};
 const ONLINE_SECS: &str = "5";
 
 fn agent_binary() -> Option<PathBuf> {
-    let path = Path::new(env!("CARGO_BIN_EXE_tally")).with_file_name(format!(
-        "tally-agent{}",
-        std::env::consts::EXE_SUFFIX
-    ));
+    let path = Path::new(env!("CARGO_BIN_EXE_tally"))
+        .with_file_name(format!("tally-agent{}", std::env::consts::EXE_SUFFIX));
     if path.exists() {
         return Some(path);
     }
@@ -150,7 +148,10 @@ fn send(serving: &Serving, method: &str, path: &str, body: Value) -> Value {
         &[("Content-Type", "application/json")],
         body.to_string().as_bytes(),
     );
-    assert!((200..300).contains(&status), "{method} {path}: {status} {answer}");
+    assert!(
+        (200..300).contains(&status),
+        "{method} {path}: {status} {answer}"
+    );
     serde_json::from_str(&answer).unwrap_or(Value::Null)
 }
 
@@ -210,7 +211,11 @@ fn harvests(serving: &Serving) -> Vec<(String, String, u64)> {
 fn harvesting_licence(env: &Env) {
     let key = env.dir.path().join("issuer.key");
     let out = env.tally(&["license", "keygen", "--out", key.to_str().expect("path")]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let public = String::from_utf8_lossy(&out.stdout)
         .lines()
         .find_map(|l| l.strip_prefix("public key: ").map(str::to_owned))
@@ -233,9 +238,17 @@ fn harvesting_licence(env: &Env) {
         "--out",
         licence.to_str().expect("path"),
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let out = env.tally(&["license", "install", licence.to_str().expect("path")]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 fn stubborn_policy(method: Value) -> Value {
@@ -264,7 +277,11 @@ fn three_agents_report_through_a_restart_and_harvest_a_process_that_ignores_sigt
         "--utc-offset",
         "0",
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .expect("free port")
         .local_addr()
@@ -305,7 +322,9 @@ fn three_agents_report_through_a_restart_and_harvest_a_process_that_ignores_sigt
     let mut agents: Vec<Agent> = (1..=3)
         .map(|n| start_agent(&env, &agent_bin, n, port))
         .collect();
-    until("Online (3)", || end_user(&serving) == ("Online".into(), Some(3)));
+    until("Online (3)", || {
+        end_user(&serving) == ("Online".into(), Some(3))
+    });
     let grid = serving.json("/api/v1/license-servers");
     assert_eq!(grid[0]["status"]["end_user"]["agents"], 3, "{grid}");
     let hosts = ["ws1", "ws2", "ws3"];
@@ -345,11 +364,7 @@ fn three_agents_report_through_a_restart_and_harvest_a_process_that_ignores_sigt
     });
     let stored = sessions(&env, &all);
     for host in hosts {
-        let mut seen: Vec<u32> = stored
-            .iter()
-            .filter(|s| s.0 == host)
-            .map(|s| s.1)
-            .collect();
+        let mut seen: Vec<u32> = stored.iter().filter(|s| s.0 == host).map(|s| s.1).collect();
         seen.sort_unstable();
         let mut expected = all.clone();
         expected.sort_unstable();
@@ -361,7 +376,10 @@ fn three_agents_report_through_a_restart_and_harvest_a_process_that_ignores_sigt
     let (status, answer) = serving.request(
         "POST",
         &format!("/api/v1/agents/{id}/reports"),
-        &[("Authorization", &bearer), ("Content-Type", "application/json")],
+        &[
+            ("Authorization", &bearer),
+            ("Content-Type", "application/json"),
+        ],
         &resent,
     );
     assert_eq!(status, 200, "{answer}");
@@ -455,7 +473,9 @@ fn three_agents_report_through_a_restart_and_harvest_a_process_that_ignores_sigt
     // An agent killed: Online (2), then Offline once the others stop.
     let third = agents.pop().expect("ws3");
     drop(third);
-    until("Online (2)", || end_user(&serving) == ("Online".into(), Some(2)));
+    until("Online (2)", || {
+        end_user(&serving) == ("Online".into(), Some(2))
+    });
     let figures: Vec<(String, [u64; 6])> = agents
         .drain(..)
         .map(|a| (a.host.clone(), stop_agent(a)))
@@ -480,12 +500,19 @@ fn three_agents_report_through_a_restart_and_harvest_a_process_that_ignores_sigt
 
     // The operator's view from the command line.
     let out = env.tally(&["agent", "list"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let listed = String::from_utf8_lossy(&out.stdout);
     // (Its online window is the seed's 2 minutes: they are still Online there.)
     let ws1_line = listed.lines().find(|l| l.contains(" ws1 ")).expect("ws1");
     assert!(ws1_line.contains(" On "), "{listed}");
-    assert!(["ws2", "ws3"].iter().all(|w| listed.contains(w)), "{listed}");
+    assert!(
+        ["ws2", "ws3"].iter().all(|w| listed.contains(w)),
+        "{listed}"
+    );
     let out = env.tally(&["agent", "harvests"]);
     let shown = String::from_utf8_lossy(&out.stdout);
     assert!(

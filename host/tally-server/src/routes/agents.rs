@@ -224,9 +224,7 @@ impl From<AgentError> for ApiError {
         match e {
             AgentError::NoSuchAgent(_)
             | AgentError::NoSuchApplication(_)
-            | AgentError::NoSuchServer(_) => {
-                ApiError::not_found(e.to_string())
-            }
+            | AgentError::NoSuchServer(_) => ApiError::not_found(e.to_string()),
             AgentError::Invalid(_) => ApiError::unprocessable(e.to_string()),
             AgentError::Refused(e) => e.into(),
             AgentError::Store(e) => ApiError::internal(e),

@@ -109,10 +109,12 @@ pub fn operations() -> Vec<Operation> {
 pub fn router(api: Arc<Api>) -> Router {
     let document = Arc::new(crate::openapi::document(&operations()));
     let (public, protected, agent) = tables();
-    let agent = agent.router.route_layer(axum::middleware::from_fn_with_state(
-        api.clone(),
-        crate::auth::authenticate_agent,
-    ));
+    let agent = agent
+        .router
+        .route_layer(axum::middleware::from_fn_with_state(
+            api.clone(),
+            crate::auth::authenticate_agent,
+        ));
     let protected = protected
         .router
         .route_layer(axum::middleware::from_fn(crate::csv::negotiate))
