@@ -207,7 +207,7 @@ fn harvests(serving: &Serving) -> Vec<(String, String, u64)> {
         .collect()
 }
 
-/// A licence with room for three harvesting agents, trusted by every later command.
+/// A licence with room for one harvesting agent, trusted by every later command.
 fn harvesting_licence(env: &Env) {
     let key = env.dir.path().join("issuer.key");
     let out = env.tally(&["license", "keygen", "--out", key.to_str().expect("path")]);
@@ -234,7 +234,7 @@ fn harvesting_licence(env: &Env) {
         "--servers",
         "10",
         "--harvesting-agents",
-        "3",
+        "1",
         "--out",
         licence.to_str().expect("path"),
     ]);
@@ -445,6 +445,28 @@ fn three_agents_report_through_a_restart_and_harvest_a_process_that_ignores_sigt
             .any(|h| (h.0.as_str(), h.1.as_str()) == ("dry-run", "recorded"))
     });
     assert!(victim.alive(), "a dry run leaves it running");
+    // A second harvesting agent is past the licence's limit: "No License", and no orders.
+    let ws2 = listed
+        .as_array()
+        .expect("agents")
+        .iter()
+        .find(|a| a["host"] == "ws2")
+        .expect("ws2")["id"]
+        .as_i64()
+        .expect("id");
+    let refused = send(
+        &serving,
+        "PATCH",
+        &format!("/api/v1/agents/{ws2}"),
+        json!({"harvesting": true}),
+    );
+    assert_eq!(refused["harvesting"], "No License", "{refused}");
+    assert!(
+        refused["harvesting_reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("1 agents with License Harvesting")),
+        "{refused}"
+    );
     watch_stubborn(json!({"kind": "graceful"}));
     until("the graceful harvest", || {
         harvests(&serving).iter().any(|h| h.0 == "graceful")
@@ -465,7 +487,14 @@ fn three_agents_report_through_a_restart_and_harvest_a_process_that_ignores_sigt
         assert_eq!(status.signal(), Some(9), "killed: {status}");
     }
     let done = harvests(&serving);
-    assert_eq!(done.len(), 3, "one event each: {done:?}");
+    assert_eq!(done.len(), 3, "one event each, all by ws1: {done:?}");
+    let by: Vec<Value> = serving.json("/api/v1/agents/harvests")["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|e| e["host"].clone())
+        .collect();
+    assert!(by.iter().all(|h| h == "ws1"), "{by:?}");
     let killed = done.iter().find(|h| h.0 == "force").expect("force");
     assert_eq!(killed.1, "killed");
     assert!(killed.2 >= 1, "licence time saved: {killed:?}");
