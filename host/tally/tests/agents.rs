@@ -322,11 +322,12 @@ fn three_agents_report_through_a_restart_and_harvest_a_process_that_ignores_sigt
     let mut agents: Vec<Agent> = (1..=3)
         .map(|n| start_agent(&env, &agent_bin, n, port))
         .collect();
+    // The server's page and the grid (the dashboard's data) alike.
     until("Online (3)", || {
+        let grid = serving.json("/api/v1/license-servers");
         end_user(&serving) == ("Online".into(), Some(3))
+            && grid[0]["status"]["end_user"]["agents"] == 3
     });
-    let grid = serving.json("/api/v1/license-servers");
-    assert_eq!(grid[0]["status"]["end_user"]["agents"], 3, "{grid}");
     let hosts = ["ws1", "ws2", "ws3"];
     let (p1, p2) = (s1.pid(), s2.pid());
     let pids = |extra: &[u32]| [vec![p1, p2], extra.to_vec()].concat();
@@ -392,7 +393,9 @@ fn three_agents_report_through_a_restart_and_harvest_a_process_that_ignores_sigt
         assert_eq!(count, max_seq, "{host}: a report id missing");
         assert_eq!(count, applied, "{host}: applied {applied} of {count} ids");
     }
-    assert_eq!(end_user(&serving), ("Online".into(), Some(3)));
+    until("Online (3) after the restart", || {
+        end_user(&serving) == ("Online".into(), Some(3))
+    });
     // They did queue while the server was away, and say so on the Agents page.
     let listed = serving.json("/api/v1/agents");
     for agent in listed.as_array().expect("agents") {
