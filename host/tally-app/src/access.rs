@@ -24,6 +24,10 @@ use crate::App;
 pub enum Role {
     Administrator,
     Viewer,
+    /// An end-user agent (an agent-scoped token): reports and nothing else. Never an
+    /// account's role.
+    #[serde(skip_deserializing)]
+    Agent,
 }
 
 impl Role {
@@ -31,6 +35,7 @@ impl Role {
         match self {
             Role::Administrator => "administrator",
             Role::Viewer => "viewer",
+            Role::Agent => "agent",
         }
     }
 
@@ -170,6 +175,19 @@ impl App {
                 violation.explain()
             ))),
             None => Ok(()),
+        }
+    }
+
+    /// The gate of what an end-user agent writes (enrolment, reports): an agent, or an
+    /// administrator acting for one. Reports are collected data, like polls: they go on in
+    /// restricted access mode (harvest orders are the licence's business, see `agents`).
+    pub fn may_report(&self, actor: &Actor, what: &str) -> Result<(), AccessError> {
+        match actor.role {
+            Role::Agent | Role::Administrator => Ok(()),
+            Role::Viewer => Err(AccessError::Forbidden(format!(
+                "{what} needs an agent token; `{}` is a {}",
+                actor.name, actor.role
+            ))),
         }
     }
 

@@ -6,6 +6,7 @@
 //! | module | verb |
 //! | --- | --- |
 //! | [`access`] | accounts, roles, tokens, logins, and the gate every write passes |
+//! | [`agents`] | end-user agents: enrolment, configuration, reports, End User status, License Harvesting |
 //! | [`capacity`] | capacity the operator enters per feature, with its validity range |
 //! | [`clock`] | each license server's clock skew, from its polls and followed logs |
 //! | [`facts`] | sessions, denials, samples, users and hosts a page at a time |
@@ -27,6 +28,7 @@
 #![forbid(unsafe_code)]
 
 pub mod access;
+pub mod agents;
 pub mod capacity;
 pub mod clock;
 pub mod facts;
@@ -77,6 +79,8 @@ pub struct App {
     pub scheduler_beat: std::sync::atomic::AtomicI64,
     /// The licence's last assessment, which the write gate reads (see [`licence`]).
     pub licence_gate: licence::Gate,
+    /// How end-user agents are treated (their online window, their report interval).
+    pub agents: agents::AgentSettings,
 }
 
 impl App {
@@ -94,6 +98,7 @@ impl App {
             clocks: clock::Clocks::default(),
             scheduler_beat: Default::default(),
             licence_gate: licence::Gate::default(),
+            agents: agents::AgentSettings::default(),
         }
     }
 }

@@ -185,8 +185,8 @@ impl App {
         };
         let now = crate::now();
         self.licence_gate.stale.store(false, Ordering::Relaxed);
-        // No agents report yet: none harvests.
-        let usage = self.store.licence_usage(&licence, now, 0).await?;
+        let harvesting = crate::agents::harvesting_agents(self).await?;
+        let usage = self.store.licence_usage(&licence, now, harvesting).await?;
         let status = licence::status(&licence, &product()?, &usage, moment, now);
         let standing = Arc::new(Standing {
             licence,

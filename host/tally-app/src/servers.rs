@@ -94,6 +94,8 @@ pub struct Overview {
     pub vendor_daemons: Vec<VendorDaemonRow>,
     /// The license manager's version the server showed last.
     pub manager_version: Option<String>,
+    /// The End User status, the agents online, and their latest activity.
+    pub end_user: (tally_core::EndUserStatus, Option<usize>, Option<i64>),
 }
 
 /// Every server, by name, or the one called `name`, with its vendor daemons and manager version.
@@ -105,9 +107,12 @@ pub async fn overviews(app: &App, name: Option<&str>) -> Result<Vec<Overview>, S
     let only = name.and(servers.first().map(|s| s.id));
     let mut daemons = app.store.vendor_daemons(only).await?;
     let mut versions = app.store.latest_manager_versions().await?;
+    let board = crate::agents::EndUserBoard::load(app).await?;
+    let now = crate::now();
     Ok(servers
         .into_iter()
         .map(|server| Overview {
+            end_user: board.status(server.id, server.config.enabled, now),
             vendor_daemons: daemons
                 .extract_if(.., |d| d.server_id == server.id)
                 .collect(),

@@ -311,6 +311,42 @@ pub enum HarvestOutcome {
     },
 }
 
+impl HarvestOutcome {
+    /// The kind as stored and shown (`killed`, `still-running`, …).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            HarvestOutcome::Recorded => "recorded",
+            HarvestOutcome::Closed => "closed",
+            HarvestOutcome::StillRunning => "still-running",
+            HarvestOutcome::Killed => "killed",
+            HarvestOutcome::Suspended => "suspended",
+            HarvestOutcome::Resumed => "resumed",
+            HarvestOutcome::Gone => "gone",
+            HarvestOutcome::Failed { .. } => "failed",
+        }
+    }
+
+    /// Whether the process let its licence go.
+    pub fn released(&self) -> bool {
+        matches!(
+            self,
+            HarvestOutcome::Closed | HarvestOutcome::Killed | HarvestOutcome::Suspended
+        )
+    }
+}
+
+impl ReleaseMethod {
+    /// The method's name as stored and shown.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ReleaseMethod::DryRun => "dry-run",
+            ReleaseMethod::Graceful => "graceful",
+            ReleaseMethod::Force { .. } => "force",
+            ReleaseMethod::Suspend => "suspend",
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -214,6 +214,22 @@ pub fn decide(policy: &Policy, observation: &Observation, now: Timestamp) -> Opt
     })
 }
 
+/// The licence time a harvest gave back, in seconds, as recorded with it: the idle spell that
+/// triggered it (the longest of the user's inactivity and the quiet CPU), which is how long
+/// the licence had been held for nothing; an idle spell is taken to last at least as long again.
+/// Nothing for a harvest that released nothing (a dry run, a process left running).
+pub fn saved_secs(reasons: &Reasons, released: bool) -> u64 {
+    if !released {
+        return 0;
+    }
+    reasons
+        .user_idle_secs
+        .into_iter()
+        .chain(reasons.low_cpu_secs)
+        .max()
+        .unwrap_or(0)
+}
+
 /// How long the newest run of samples below `below` lasts, back from the newest sample; a gap
 /// between samples (no report) ends the run, since nothing is known of it.
 fn quiet_secs(samples: &[CpuSample], below: f64) -> Option<u64> {
@@ -302,6 +318,23 @@ mod tests {
             user_idle_secs: Some(secs),
             ..Triggers::default()
         }
+    }
+
+    #[test]
+    fn a_harvest_saves_its_idle_spell_when_it_released_the_licence() {
+        let reasons = Reasons {
+            user_idle_secs: Some(700),
+            low_cpu_secs: Some(900),
+            outside_hours: true,
+        };
+        assert_eq!(saved_secs(&reasons, true), 900);
+        assert_eq!(saved_secs(&reasons, false), 0);
+        let hours_only = Reasons {
+            user_idle_secs: None,
+            low_cpu_secs: None,
+            outside_hours: true,
+        };
+        assert_eq!(saved_secs(&hours_only, true), 0);
     }
 
     #[test]

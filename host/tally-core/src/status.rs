@@ -63,16 +63,23 @@ pub fn end_user(
     agents_last_seen: Option<&[Timestamp]>,
     now: Timestamp,
 ) -> (EndUserStatus, Option<usize>) {
+    end_user_within(enabled, agents_last_seen, now, AGENT_ONLINE_SECS)
+}
+
+/// [`end_user`] with another online window (tests shorten it).
+pub fn end_user_within(
+    enabled: bool,
+    agents_last_seen: Option<&[Timestamp]>,
+    now: Timestamp,
+    window_secs: i64,
+) -> (EndUserStatus, Option<usize>) {
     let Some(seen) = agents_last_seen else {
         return (EndUserStatus::NotApplicable, None);
     };
     if !enabled {
         return (EndUserStatus::Disabled, None);
     }
-    let online = seen
-        .iter()
-        .filter(|&&t| now - t <= AGENT_ONLINE_SECS)
-        .count();
+    let online = seen.iter().filter(|&&t| now - t <= window_secs).count();
     if online > 0 {
         (EndUserStatus::Online, Some(online))
     } else {

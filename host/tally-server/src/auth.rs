@@ -148,6 +148,44 @@ pub async fn authenticate(
     }
 }
 
+/// The gate of the agents' own routes: an agent-scoped bearer token, nothing else. The
+/// [`Actor`] put in the request's extensions has the agent role.
+pub async fn authenticate_agent(
+    State(api): State<Arc<Api>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let found = match bearer(request.headers()) {
+        None => Err(ApiError::from(AccessError::Unauthenticated)),
+        Some(secret) => match access::authenticate_token(&api.app, secret).await {
+            Ok((actor, Scope::Agent)) => Ok(Actor {
+                name: actor.name,
+                role: access::Role::Agent,
+            }),
+            Ok(_) => Err(ApiError::forbidden(
+                "the agents' routes take an agent-scoped token (`tally token create --agent`)",
+            )),
+            Err(e) => Err(e.into()),
+        },
+    };
+    match found {
+        Ok(actor) => {
+            request.extensions_mut().insert(actor);
+            next.run(request).await
+        }
+        Err(error) => {
+            let mut response = error.into_response();
+            if response.status() == axum::http::StatusCode::UNAUTHORIZED {
+                response.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    header::HeaderValue::from_static("Bearer"),
+                );
+            }
+            response
+        }
+    }
+}
+
 async fn actor(api: &Api, method: &Method, headers: &HeaderMap) -> Result<Actor, ApiError> {
     let reading = method == Method::GET || method == Method::HEAD;
     if let Some(secret) = bearer(headers) {

@@ -68,6 +68,7 @@ const ASSETS: &[Asset] = assets![
     "js/state.js",
     "js/ui.js",
     "js/pages/admin.js",
+    "js/pages/agents.js",
     "js/pages/common.js",
     "js/pages/dashboard.js",
     "js/pages/extra.js",

@@ -32,6 +32,7 @@
 #![forbid(unsafe_code)]
 
 mod accounts;
+mod agents;
 mod backup;
 mod capacity;
 mod claims;
@@ -62,6 +63,10 @@ mod writer;
 mod zones;
 
 pub use accounts::{Account, AccountId, Token, TokenId, WebSession};
+pub use agents::{
+    AgentRow, AgentRowId, AgentSessionRow, HarvestEventRow, NewOrder, NewWatched, OrderRow,
+    ProcessWrite, ReportWrite, ResultWrite, WatchedRow,
+};
 pub use backup::{BackupCheck, BackupReport, check_backup, sqlite_path};
 pub use capacity::{CapacityRow, MAX_ISSUED, OperatorCapacity};
 pub use claims::{ClaimHolder, FileClaim, LEASE};

@@ -548,7 +548,7 @@ pub struct SessionRow {
     pub start: i64,
     pub end: i64,
     pub end_reason: String,
-    /// `import` or `poll`.
+    /// `import`, `poll`, or `end-user` (an agent's use no license manager's checkout showed).
     pub source: String,
 }
 

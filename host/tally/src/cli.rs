@@ -120,6 +120,10 @@ pub enum Command {
     /// API tokens for scripts and agents: create (printed once), list, revoke.
     #[command(subcommand)]
     Token(crate::accounts::TokenCommand),
+    /// End-user agents: list them, the applications they watch (watch, unwatch), License
+    /// Harvesting per agent, and the harvests recorded.
+    #[command(subcommand)]
+    Agent(crate::agents::AgentCommand),
     /// Write a synthetic multi-year usage history (sessions, denials, rollups) into the
     /// database, for trying reports and benchmarking: `tally gen --help` says how big.
     Gen(crate::generator::GenArgs),
@@ -315,6 +319,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Restore(args) => crate::backup::restore(&cli.global.db_url(), &args).await,
         Command::User(command) => crate::accounts::user(&cli.global, command).await,
         Command::Token(command) => crate::accounts::token(&cli.global, command).await,
+        Command::Agent(command) => crate::agents::agent(&cli.global, command).await,
         Command::Gen(args) => crate::generator::run(&cli.global, args)
             .await
             .map(|()| ExitCode::SUCCESS),

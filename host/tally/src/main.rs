@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 mod accounts;
+mod agents;
 mod backup;
 mod capacity;
 mod cli;

@@ -127,6 +127,10 @@ pub struct ServeArgs {
     /// Shortest poll interval honoured, milliseconds (tests and demos poll fast).
     #[arg(long, default_value_t = 1000, hide = true)]
     min_interval_ms: u64,
+    /// How long an agent's latest report keeps it online, seconds (the End User status; seed
+    /// 001 says 2 minutes, tests shorten it).
+    #[arg(long, default_value_t = tally_core::status::AGENT_ONLINE_SECS, hide = true)]
+    agent_online_secs: i64,
     /// Let anyone read (the API's GETs and the dashboard) without logging in; changes still
     /// need an administrator.
     #[arg(long, env = "TALLY_ANONYMOUS_READ")]
@@ -415,6 +419,7 @@ pub async fn serve(global: &Global, args: ServeArgs) -> anyhow::Result<ExitCode>
     let mut app = App::new(store, registry, settings.tools, data_dir().join("spool"));
     app.follow_every = Duration::from_millis(args.follow_every.max(10));
     app.min_interval = Duration::from_millis(args.min_interval_ms.max(10));
+    app.agents.online_secs = args.agent_online_secs.max(1);
     app.licence_keys = crate::licence::keys_from_env()?;
     app.spool.max_upload = settings.max_upload_mb.value.saturating_mul(1 << 20);
     // Uploads of a process that died: their jobs are failed, nothing will read them.

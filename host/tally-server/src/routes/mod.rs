@@ -15,11 +15,13 @@
 //! | `/api/v1/imports` | [`imports`] |
 //! | `/api/v1/reports` | [`reports`] |
 //! | `/api/v1/plugins`, `/api/v1/admin/plugins`, `/api/v1/admin/audit` | [`plugins`] |
+//! | `/api/v1/agents…` (the agents' own routes take an agent token only) | [`agents`] |
 //!
 //! The dashboard's pages and assets ([`crate::web`]) are public: they hold no data, and every
 //! number on them comes from these routes. Every route but the public ones passes [`crate::auth::authenticate`].
 
 pub mod accounts;
+pub mod agents;
 pub mod capacity;
 pub mod facts;
 pub mod health;
@@ -41,8 +43,8 @@ use axum::{Json, Router};
 use crate::Api;
 use crate::openapi::{Operation, Routes, Shape, doc};
 
-/// The route tables: those served without a login, and those behind it.
-fn tables() -> (Routes, Routes) {
+/// The route tables: those served without a login, those behind it, and the agents' own.
+fn tables() -> (Routes, Routes, Routes) {
     let public = session::routes();
     let protected = servers::routes()
         .merge(capacity::routes())
@@ -53,8 +55,9 @@ fn tables() -> (Routes, Routes) {
         .merge(plugins::routes())
         .merge(accounts::routes())
         .merge(licence::routes())
-        .merge(metrics::routes());
-    (public, protected)
+        .merge(metrics::routes())
+        .merge(agents::routes());
+    (public, protected, agents::agent_routes())
 }
 
 /// The API's own description.
@@ -98,16 +101,23 @@ fn beside() -> [Operation; 3] {
 
 /// Every operation the API serves, documented.
 pub fn operations() -> Vec<Operation> {
-    let (public, protected) = tables();
+    let (public, protected, agent) = tables();
     let mut all = public.operations;
     all.extend(protected.operations);
+    all.extend(agent.operations);
     all.extend(beside());
     all
 }
 
 pub fn router(api: Arc<Api>) -> Router {
     let document = Arc::new(crate::openapi::document(&operations()));
-    let (public, protected) = tables();
+    let (public, protected, agent) = tables();
+    let agent = agent
+        .router
+        .route_layer(axum::middleware::from_fn_with_state(
+            api.clone(),
+            crate::auth::authenticate_agent,
+        ));
     let protected = protected
         .router
         .route_layer(axum::middleware::from_fn(crate::csv::negotiate))
@@ -127,6 +137,7 @@ pub fn router(api: Arc<Api>) -> Router {
         )
         .merge(public.router)
         .merge(protected)
+        .merge(agent)
         .layer(axum::middleware::from_fn(crate::error::plain_rejections))
         .layer(axum::middleware::from_fn(metrics::count))
         .with_state(api)

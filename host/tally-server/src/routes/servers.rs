@@ -201,8 +201,7 @@ impl From<Overview> for ServerView {
         let remote = s.remote_status_now();
         let clock = tally_app::clock::ClockView::of(&s).map(ClockStatus::from);
         let c = s.config;
-        // No agent reports to a server yet: end-user monitoring does not apply.
-        let (end_user, agents) = tally_core::status::end_user(c.enabled, None, tally_app::now());
+        let (end_user, agents, agents_seen) = o.end_user;
         let time = |t: Option<i64>| t.map(tally_core::time::rfc3339);
         ServerView {
             id: s.id,
@@ -248,7 +247,7 @@ impl From<Overview> for ServerView {
                     state: end_user,
                     agents,
                     reason: None,
-                    last_update: None,
+                    last_update: time(agents_seen),
                 },
             },
             last_update: time(s.last_poll),

@@ -13,6 +13,7 @@ import * as admin from './pages/admin.js';
 import * as login from './pages/login.js';
 import * as extra from './pages/extra.js';
 import * as licensing from './pages/licensing.js';
+import * as agents from './pages/agents.js';
 
 // Page paths: the server answers index.html for exactly these (see web.rs PAGES).
 const ROUTES = [
@@ -25,7 +26,7 @@ const ROUTES = [
   { re: /^\/reports$/, nav: 'Reports', page: reports.render },
   { re: /^\/admin$/, nav: 'Administration', page: admin.render, admin: true },
   { re: /^\/licensing$/, nav: 'Licensing', page: licensing.renderLicensing },
-  { re: /^\/agents$/, nav: 'Agents', page: extra.renderAgents },
+  { re: /^\/agents$/, nav: 'Agents', page: agents.render },
   { re: /^\/login$/, page: login.render, public: true },
 ];
 

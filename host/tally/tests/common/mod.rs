@@ -124,8 +124,13 @@ impl Env {
 
     /// [`Env::serve`] with `vars` in its environment.
     pub fn serve_with_env(&self, extra: &[&str], vars: &[(&str, &str)]) -> Serving {
+        self.serve_at("127.0.0.1:0", extra, vars)
+    }
+
+    /// [`Env::serve_with_env`] listening on `listen` (a restarted server keeps its port).
+    pub fn serve_at(&self, listen: &str, extra: &[&str], vars: &[(&str, &str)]) -> Serving {
         let mut child = Command::new(env!("CARGO_BIN_EXE_tally"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--follow-every", "50"])
+            .args(["serve", "--listen", listen, "--follow-every", "50"])
             .args(extra)
             .envs(
                 self.trusted_key()
