@@ -111,7 +111,9 @@ fn a_fresh_server_walks_the_must_show_list() {
         "{metrics}"
     );
     assert!(
-        metrics.contains("tally_http_requests_total{method=\"POST\",status=\"2xx\"}"),
+        metrics.contains(
+            "tally_http_requests_total{method=\"POST\",route=\"/api/v1/license-servers\",status=\"2xx\"}"
+        ),
         "{metrics}"
     );
 }
