@@ -6,6 +6,7 @@ mod accounts;
 mod backup;
 mod cli;
 mod config;
+mod demo;
 // `tally gen` (`gen` is a reserved word since edition 2024).
 #[path = "gen.rs"]
 mod generator;

@@ -92,34 +92,37 @@ async function tokenTable(refresh) {
 
 function plugins(el) {
   const refresh = () => plugins(el);
-  const file = h('input', { type: 'file', name: 'file', accept: '.wasm,.tar,.tgz,.zip', required: true });
+  // POST /admin/plugins takes the plugin's two files: its manifest and its component.
+  const manifest = h('input', { type: 'file', name: 'manifest', accept: '.toml', required: true });
+  const component = h('input', { type: 'file', name: 'component', accept: '.wasm', required: true });
   const status = h('div');
   const list = h('div');
   clear(el, list, h('h2', {}, 'Upload a plugin'), h('form', {
     class: 'inline', onsubmit: async (ev) => {
       ev.preventDefault();
       const body = new FormData();
-      body.append('file', file.files[0]);
-      try { await api('/plugins', { method: 'POST', body }); refresh(); } catch (e) { clear(status, errorBox(e)); }
+      body.append('manifest', manifest.files[0]);
+      body.append('component', component.files[0]);
+      try { await api('/admin/plugins', { method: 'POST', body }); refresh(); } catch (e) { clear(status, errorBox(e)); }
     },
-  }, field('Plugin file', file), h('button', { type: 'submit', class: 'primary' }, 'Upload')), status);
+  }, field('Manifest (plugin.toml)', manifest), field('Component (.wasm)', component), h('button', { type: 'submit', class: 'primary' }, 'Upload')), status);
   load(list, async () => {
-    const path = (p, verb) => `/plugins/${encodeURIComponent(p.id)}${verb ? '/' + verb : ''}`;
+    const path = (p, verb) => `/admin/plugins/${encodeURIComponent(p.id)}${verb ? '/' + verb : ''}`;
     return table([
       { label: 'Plugin', cell: p => p.id },
       { label: 'Version', cell: p => p.version },
-      { label: 'Kind', cell: p => p.kind },
+      { label: 'Kind', cell: p => p.world },
       { label: 'Formats', cell: p => (p.formats || []).join(', ') },
-      { label: 'State', cell: p => p.quarantined ? 'quarantined' : p.enabled ? 'enabled' : 'disabled' },
+      { label: 'State', cell: p => p.health && p.health.quarantined ? 'quarantined' : p.enabled ? 'enabled' : 'disabled' },
       {
         label: '', cell: p => h('div', { class: 'actions' },
           p.enabled
             ? write('Disable', () => api(path(p, 'disable'), { method: 'POST' }), refresh)
             : write('Enable', () => api(path(p, 'enable'), { method: 'POST' }), refresh),
           write('Reload', () => api(path(p, 'reload'), { method: 'POST' }), refresh),
-          p.builtin ? null : write('Delete', () => api(path(p), { method: 'DELETE' }), refresh, 'danger')),
+          p.source === 'built-in' ? null : write('Delete', () => api(path(p), { method: 'DELETE' }), refresh, 'danger')),
       },
-    ], await api('/plugins'), { empty: 'No plugin.' });
+    ], await api('/admin/plugins'), { empty: 'No plugin.' });
   });
 }
 
