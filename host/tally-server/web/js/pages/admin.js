@@ -137,6 +137,18 @@ function jobProgress(job) {
     job.error ? h('p', { class: 'error' }, job.error) : null);
 }
 
+// A job as GET /imports and /imports/{id} give it: its summary is what `tally import --json`
+// prints for the file, once done; times are Unix seconds.
+function jobView(j) {
+  const s = j.summary || {};
+  const time = (t) => (t === null || t === undefined ? null : new Date(t * 1000).toISOString());
+  return {
+    id: j.id, state: j.state, file: j.name, server: j.server || s.server || null,
+    lines: s.lines, sessions: s.sessions, denials: s.denials, malformed: s.malformed,
+    error: j.error, started: time(j.created), finished: time(j.finished),
+  };
+}
+
 function imports(el) {
   const file = h('input', { type: 'file', name: 'file', required: true });
   const server = h('input', { name: 'server', placeholder: 'from the file name' });
@@ -150,10 +162,10 @@ function imports(el) {
       const body = new FormData();
       body.append('file', file.files[0]);
       try {
-        const job = await api('/imports', {
+        const started = await api('/imports', {
           method: 'POST', body, query: { server: server.value.trim(), format: format.value.trim(), utc_offset: offset.value.trim() },
         });
-        follow(watch, job, () => load(list, jobTable));
+        follow(watch, jobView(await api(`/imports/${encodeURIComponent(started.job)}`)), () => load(list, jobTable));
       } catch (e) { clear(watch, errorBox(e)); }
     },
   }, field('Log file', file), field('Server', server), field('Format', format), field('UTC offset', offset),
@@ -166,7 +178,7 @@ async function follow(el, job, finished) {
   clear(el, jobProgress(job));
   for (let i = 0; i < POLL_MAX && el.isConnected && job.state !== 'done' && job.state !== 'failed'; i++) {
     await new Promise(r => setTimeout(r, POLL_MS));
-    try { job = await api(`/imports/${encodeURIComponent(job.id)}`); } catch (e) { clear(el, errorBox(e)); return; }
+    try { job = jobView(await api(`/imports/${encodeURIComponent(job.id)}`)); } catch (e) { clear(el, errorBox(e)); return; }
     clear(el, jobProgress(job));
   }
   finished();
@@ -185,5 +197,5 @@ async function jobTable() {
     { label: 'Started', cell: j => fmtTime(j.started) },
     { label: 'Finished', cell: j => fmtTime(j.finished) },
     { label: 'Error', cell: j => j.error ?? '' },
-  ], await api('/imports'), { empty: 'No import yet.' });
+  ], (await api('/imports')).map(jobView), { empty: 'No import yet.' });
 }
