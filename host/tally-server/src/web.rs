@@ -606,6 +606,17 @@ mod tests {
         {
             let cols: Vec<&str> = line.split_whitespace().collect();
             assert_eq!(cols.len(), 7, "vendor.lock line `{line}`");
+            if cols[0] == "gzip" {
+                // A precompressed form: embedded, of a locked file, with the sum locked.
+                let (source, file, sha) = (cols[2], cols[5], cols[6]);
+                assert_eq!(file, format!("{source}.gz"), "{line}");
+                let (_, bytes) = GZIPPED
+                    .iter()
+                    .find(|(path, _)| *path == format!("vendor/{source}"))
+                    .unwrap_or_else(|| panic!("{file} locked but not embedded"));
+                assert_eq!(hex::encode(Sha256::digest(bytes)), sha, "{file}");
+                continue;
+            }
             let (version, url, file, sha) = (cols[1], cols[2], cols[5], cols[6]);
             assert!(url.starts_with("https://registry.npmjs.org/"), "{url}");
             assert!(
@@ -618,6 +629,9 @@ mod tests {
                 .unwrap_or_else(|| panic!("{file} locked but not embedded"));
             assert_eq!(hex::encode(Sha256::digest(asset.bytes)), sha, "{file}");
             locked.insert(format!("vendor/{file}"));
+        }
+        for (path, _) in GZIPPED {
+            assert!(locked.contains(*path), "{path} is gzipped but not locked");
         }
         for asset in ASSETS.iter().filter(|a| a.path.starts_with("vendor/")) {
             assert!(

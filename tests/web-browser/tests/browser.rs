@@ -170,6 +170,10 @@ async fn a_server_page_draws_usage_and_the_issued_capacity_line() {
         b.js("window.tally.charts.history.dispatchAction({type: 'dataZoom', start: 50, end: 100}); return true").await;
         b.wait_for("the zoom in the URL", "return location.search.includes('zs=50')").await;
         b.screenshot("server-history-desktop").await;
+        // ECharts came gzipped (what went over the wire is a third of the file).
+        let sizes = b.js("const e = performance.getEntriesByType('resource').find(r => r.name.includes('/vendor/echarts-')); return e ? [e.encodedBodySize, e.decodedBodySize] : null").await;
+        let (encoded, decoded) = (sizes[0].as_u64().expect("encoded"), sizes[1].as_u64().expect("decoded"));
+        assert!(encoded > 0 && encoded * 2 < decoded, "{sizes}");
 
         // The seats-needed view answers from hourly history.
         b.open("/servers/hist-01?tab=history&feature=solver&view=utilisation").await;
