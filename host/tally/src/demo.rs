@@ -46,7 +46,7 @@ What it sets up (in a few seconds), in a directory emptied at each start:
 and an account `admin` whose random password is printed once, with the dashboard's URL.
 The demo stays within the Community licence (10 servers, 100 users, 125 hosts): check with
 `tally --db sqlite://DIR/tally.db license show`. Ctrl-C stops it; the directory stays until the
-next start.")]
+next start. --db and --plugin-dir do not apply: the demo keeps its database and plugins in DIR.")]
 pub struct DemoArgs {
     /// Address of the dashboard and the REST API.
     #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
