@@ -76,8 +76,6 @@ pub struct Browser {
     pub client: Client,
     pub base: String,
     pub demo: Demo,
-    _driver: Driver,
-    _profile: tempfile::TempDir,
 }
 
 /// Browsers run one at a time: each is a few hundred MB and the machine has two cores.
@@ -86,7 +84,7 @@ static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(())
 pub async fn with_browser<F, Fut>(size: (u32, u32), phone: bool, test: F)
 where
     F: FnOnce(Browser) -> Fut,
-    Fut: std::future::Future<Output = Browser>,
+    Fut: std::future::Future<Output = Browser> + Send + 'static,
 {
     with_browser_and(&[], size, phone, test).await
 }
@@ -95,7 +93,7 @@ where
 pub async fn with_browser_and<F, Fut>(env: &[(&str, &str)], size: (u32, u32), phone: bool, test: F)
 where
     F: FnOnce(Browser) -> Fut,
-    Fut: std::future::Future<Output = Browser>,
+    Fut: std::future::Future<Output = Browser> + Send + 'static,
 {
     let Some(driver_path) = chromedriver() else {
         return;
@@ -165,14 +163,20 @@ where
         }
     };
     let browser = Browser {
-        client,
+        client: client.clone(),
         base: demo.base.clone(),
         demo,
-        _driver: driver,
-        _profile: profile,
     };
-    let browser = test(browser).await;
-    let _ = browser.client.clone().close().await;
+    // The test runs in its own task so that a failing one still ends its browser session:
+    // chromedriver (alive until the end of this function) closes Chromium, which it would
+    // otherwise leave running.
+    let outcome = tokio::spawn(test(browser)).await;
+    let _ = client.close().await;
+    drop(driver);
+    drop(profile);
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e.into_panic());
+    }
 }
 
 impl Browser {
