@@ -22,9 +22,9 @@ pub use rows::{Cell, ReportRows};
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use tally_core::period::{DAY, Logged, Period};
+use tally_core::period::{DAY, Logged};
 use tally_core::refusal::RefusalRecord;
-use tally_core::rollup::{FeatureKey, Grain, HourRollup, UserHour};
+use tally_core::rollup::{FeatureKey, HourRollup, UserHour};
 use tally_core::users::{self, Counting, Rule, Window};
 use tally_core::zone::Zone;
 use tally_store::{FeatureInfo, RollupFilter, Server, Store};
@@ -197,21 +197,6 @@ enum Reads {
     Totals { hours: bool, users: bool },
 }
 
-/// The coarsest rollups a report may read for a server in `zone`: day and month rows are UTC
-/// periods, so only the usage report (periods, no hour cells) of a server whose periods are UTC
-/// ones reads them; everything else folds hourly rows.
-fn usage_grain(req: &ReportRequest, zone: Option<&Zone>) -> Grain {
-    let utc = match zone {
-        None | Some(Zone::Fixed(0)) => true,
-        Some(Zone::Fixed(_)) => false,
-        Some(z @ Zone::Named(_)) => matches!(z.name().as_str(), "UTC" | "Etc/UTC" | "Etc/GMT" | "GMT"),
-    };
-    match (req.name, req.period) {
-        (ReportName::Usage, period) if utc => Grain::within(period.unwrap_or(Period::Day)),
-        _ => Grain::Hour,
-    }
-}
-
 /// The rollups and logged hours of one server for `req`.
 async fn part(
     store: &Store,
@@ -239,19 +224,9 @@ async fn part(
         to: req.to,
     })
     .collect();
-    let zone = store.time_zone(server.id).await?;
-    let grain = usage_grain(req, zone.as_ref());
     let (mut hours, mut users, mut active) = (Vec::new(), Vec::new(), BTreeSet::new());
     for f in &filters {
         match reads {
-            // A usage report by day or coarser reads day and month rows where whole ones fit:
-            // three years by month are 36 rows a feature, not 26,000.
-            Reads::Hourly { users: with_users } if grain != Grain::Hour => {
-                hours.extend(store.rollups(f, grain).await?);
-                if with_users {
-                    users.extend(store.user_rollups(f, grain).await?);
-                }
-            }
             Reads::Hourly { users: with_users } => {
                 hours.extend(store.hour_rollups(f).await?);
                 if with_users {
@@ -291,7 +266,7 @@ async fn part(
             .issued_at(&[server.id], req.to.unwrap_or_else(crate::now))
             .await?,
         refusals,
-        zone,
+        zone: store.time_zone(server.id).await?,
         logged: store.logged_hours(server.id, req.from, req.to).await?,
         hours,
         users,
