@@ -48,6 +48,12 @@ impl Tools {
         Ok(())
     }
 
+    /// Stands `argv` (a program and its leading arguments, taken as they are) for the tool
+    /// `name`: for a program whose path has spaces, which `NAME=PROGRAM` cannot say.
+    pub fn set(&mut self, name: &str, argv: Vec<String>) {
+        self.map.insert(name.to_string(), argv);
+    }
+
     /// The command line for `template` against a server at `host`/`port`.
     pub fn command(&self, template: &[String], host: &str, port: Option<u16>) -> Vec<String> {
         let port = port.map(|p| p.to_string()).unwrap_or_default();

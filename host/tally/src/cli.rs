@@ -127,6 +127,20 @@ pub enum Command {
     /// Write a synthetic multi-year usage history (sessions, denials, rollups) into the
     /// database, for trying reports and benchmarking: `tally gen --help` says how big.
     Gen(crate::generator::GenArgs),
+    /// Try Tally in one command: a dashboard with live simulated license servers (FlexNet, RLM,
+    /// LM-X), an imported log and months of history, on a throw-away SQLite database; prints
+    /// the URL and a login. `tally demo --help` says what it sets up.
+    Demo(crate::demo::DemoArgs),
+    /// The demo's stand-in for a license manager's status tool (lmutil, rlmutil, lmxendutil),
+    /// answering from a `tally-sim` scenario.
+    #[command(hide = true)]
+    SimTool {
+        #[arg(long, value_name = "FILE")]
+        scenario: PathBuf,
+        tool: String,
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -226,7 +240,7 @@ impl Global {
     }
 
     /// Compiled plugin code is cached here unless `--no-plugin-cache`.
-    fn plugin_cache(&self) -> Option<PathBuf> {
+    pub(crate) fn plugin_cache(&self) -> Option<PathBuf> {
         let cache = project_dirs().map(|d| d.cache_dir().to_path_buf());
         (!self.no_plugin_cache).then(|| {
             cache
@@ -323,6 +337,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Gen(args) => crate::generator::run(&cli.global, args)
             .await
             .map(|()| ExitCode::SUCCESS),
+        Command::Demo(args) => crate::demo::run(&cli.global, args).await,
+        Command::SimTool {
+            scenario,
+            tool,
+            args,
+        } => crate::demo::sim_tool(&scenario, &tool, &args),
     }
 }
 

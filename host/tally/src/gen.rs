@@ -56,6 +56,41 @@ const SITES: [(&str, i64, u64); 3] = [("emea", 1, 50), ("amer", -5, 35), ("apac"
 /// Shared compute nodes some sessions run on.
 const NODES: u32 = 64;
 
+/// What to generate: what `tally gen`'s flags say, or what `tally demo` asks for.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub servers: u32,
+    pub features: u32,
+    pub users: u32,
+    pub days: i64,
+    pub seed: u64,
+    /// The history ends here (Unix seconds).
+    pub end: i64,
+    /// Shared compute nodes (hosts besides the users' own).
+    pub nodes: u32,
+    /// Servers are named `{prefix}01`, `{prefix}02`, …
+    pub prefix: String,
+    /// Nothing after `end`: later attempts are dropped and sessions still out then end there
+    /// (a history that ends now has no future in it).
+    pub clip: bool,
+}
+
+impl From<&GenArgs> for Plan {
+    fn from(args: &GenArgs) -> Plan {
+        Plan {
+            servers: args.servers,
+            features: args.features,
+            users: args.users,
+            days: i64::from(args.years) * 365,
+            seed: args.seed,
+            end: END,
+            nodes: NODES,
+            prefix: "gen-".into(),
+            clip: false,
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 #[command(after_help = "\
 Size: about 1,000 sessions per user and year, whatever the number of servers and features
@@ -103,33 +138,62 @@ pub struct Summary {
 }
 
 pub async fn run(global: &Global, args: GenArgs) -> anyhow::Result<()> {
-    let world = World::new(&args);
     let store = global.store().await?;
+    let plan = Plan::from(&args);
+    let result = generate(&store, &plan, true).await;
+    store.close().await;
+    let summary = result
+        .with_context(|| format!("writing into {}", tally_store::redact(&global.db_url())))?;
+    if args.json {
+        println!("{}", serde_json::to_string(&summary)?);
+    } else {
+        println!(
+            "generated {} sessions and {} denials on {} servers ({} days to {}) in {:.1} s: {:.0} rows/s",
+            summary.sessions,
+            summary.denials,
+            summary.servers,
+            summary.days,
+            tally_core::time::rfc3339(summary.to),
+            summary.seconds,
+            summary.rows_per_second
+        );
+    }
+    Ok(())
+}
+
+/// Writes the history `plan` describes into `store`, which must hold no sessions or denials
+/// yet; with `show`, the estimate and a progress bar go to stderr.
+pub async fn generate(store: &Store, plan: &Plan, show: bool) -> anyhow::Result<Summary> {
+    let world = World::new(plan);
     let totals = store.row_counts().await?;
     if totals.sessions + totals.denials > 0 {
         bail!(
-            "the database {} already holds {} sessions and {} denials; `tally gen` writes a whole \
+            "the database already holds {} sessions and {} denials; `tally gen` writes a whole \
              history into an empty database: give a new --db",
-            global.db_url(),
             totals.sessions,
             totals.denials
         );
     }
-    let days = i64::from(args.years) * 365;
-    let from = END - days * DAY;
-    eprintln!(
-        "writing {} days of history for {} users on {} servers x {} features: about {} sessions",
-        days,
-        args.users,
-        args.servers,
-        args.features,
-        world.expected_sessions(days)
-    );
+    let days = plan.days;
+    let from = plan.end - days * DAY;
+    if show {
+        eprintln!(
+            "writing {} days of history for {} users on {} servers x {} features: about {} sessions",
+            days,
+            plan.users,
+            plan.servers,
+            plan.features,
+            world.expected_sessions(days)
+        );
+    }
 
     let started = Instant::now();
-    let mut writer = GenWriter::start(&store, &world, &args).await?;
-    let bar = progress(days as u64);
-    let mut day_model = Days::new(&world, args.seed, from);
+    let mut writer = GenWriter::start(store, &world, plan).await?;
+    let bar = match show {
+        true => progress(days as u64),
+        false => ProgressBar::hidden(),
+    };
+    let mut day_model = Days::new(&world, plan.seed, from);
     for day in 0..days {
         for (server, out) in day_model.day(&world, day) {
             writer.add(server, out).await?;
@@ -148,37 +212,21 @@ pub async fn run(global: &Global, args: GenArgs) -> anyhow::Result<()> {
     for (server, out) in day_model.drain(&world) {
         writer.add(server, out).await?;
     }
-    let written = writer.finish(&world).await?;
+    let written = writer.finish(&world, plan.end).await?;
     bar.finish_and_clear();
     let seconds = started.elapsed().as_secs_f64();
-    let summary = Summary {
-        servers: args.servers,
-        features: args.features,
-        users: args.users,
+    Ok(Summary {
+        servers: plan.servers,
+        features: plan.features,
+        users: plan.users,
         days,
         from,
-        to: END,
+        to: plan.end,
         sessions: written.sessions,
         denials: written.denials,
         rows_per_second: (written.sessions + written.denials) as f64 / seconds.max(1e-9),
         seconds,
-    };
-    store.close().await;
-    if args.json {
-        println!("{}", serde_json::to_string(&summary)?);
-    } else {
-        println!(
-            "generated {} sessions and {} denials on {} servers ({} days to {}) in {:.1} s: {:.0} rows/s",
-            summary.sessions,
-            summary.denials,
-            summary.servers,
-            days,
-            tally_core::time::rfc3339(END),
-            seconds,
-            summary.rows_per_second
-        );
-    }
-    Ok(())
+    })
 }
 
 fn progress(days: u64) -> ProgressBar {
@@ -198,6 +246,8 @@ struct World {
     /// All servers' features, server by server.
     features: Vec<GenFeature>,
     users: Vec<User>,
+    /// Shared compute nodes.
+    nodes: u32,
 }
 
 #[derive(Debug)]
@@ -277,7 +327,7 @@ const SURNAMES: [&str; 20] = [
 ];
 
 impl World {
-    fn new(args: &GenArgs) -> World {
+    fn new(args: &Plan) -> World {
         let mut rng = Rng::new(args.seed, "tally-gen world");
         let mut servers = Vec::new();
         let mut features = Vec::new();
@@ -285,7 +335,7 @@ impl World {
             let over_licensed = s % 4 == 3;
             let server_weight = 0.5 + rng.unit();
             servers.push(GenServer {
-                name: format!("gen-{:02}", s + 1),
+                name: format!("{}{:02}", args.prefix, s + 1),
                 manager: ["flexlm", "rlm", "lmx"][s % 3],
                 vendor: VENDORS[s % VENDORS.len()].to_string(),
                 first_feature: features.len(),
@@ -415,6 +465,7 @@ impl World {
             servers,
             features,
             users,
+            nodes: args.nodes,
         }
     }
 
@@ -536,7 +587,8 @@ impl Days {
                 } else {
                     (user.median_len * normal(rng).exp()) as i64
                 };
-                let node = (rng.unit() < 0.1).then(|| rng.below(u64::from(NODES)) as u32);
+                let node = (world.nodes > 0 && rng.unit() < 0.1)
+                    .then(|| rng.below(u64::from(world.nodes)) as u32);
                 self.pending.push(Request {
                     start,
                     user: u as u32,
@@ -629,15 +681,17 @@ struct GenWriter<'a> {
     written: FactCounts,
     users: u32,
     features: u32,
+    /// Outcomes are cut here (see [`Plan::clip`]).
+    clip_at: Option<i64>,
 }
 
 impl<'a> GenWriter<'a> {
-    async fn start(store: &'a Store, world: &World, args: &GenArgs) -> anyhow::Result<Self> {
+    async fn start(store: &'a Store, world: &World, args: &Plan) -> anyhow::Result<Self> {
         let mut servers = Vec::new();
         let mut strings = Vec::new();
         let params = format!(
-            "gen:servers={},features={},users={},years={},seed={}",
-            args.servers, args.features, args.users, args.years, args.seed
+            "gen:servers={},features={},users={},days={},seed={},end={}",
+            args.servers, args.features, args.users, args.days, args.seed, args.end
         );
         for s in &world.servers {
             let id = store.ensure_server(&s.name, s.manager).await?;
@@ -660,7 +714,7 @@ impl<'a> GenWriter<'a> {
                 .chain(features.iter().map(|f| f.name.clone()))
                 .chain(world.users.iter().map(|u| u.name.clone()))
                 .chain(world.users.iter().map(|u| u.host.clone()))
-                .chain((1..=NODES).map(|n| format!("node{n:03}")))
+                .chain((1..=world.nodes).map(|n| format!("node{n:03}")))
                 .collect();
             servers.push((id, run, Batch::default()));
             strings.push(table);
@@ -674,6 +728,7 @@ impl<'a> GenWriter<'a> {
             written: FactCounts::default(),
             users: args.users,
             features: args.features,
+            clip_at: args.clip.then_some(args.end),
         })
     }
 
@@ -686,8 +741,11 @@ impl<'a> GenWriter<'a> {
             Some(n) => 1 + features + 2 * users + n,
         };
         let batch = &mut self.servers[server].2;
+        let clip_at = self.clip_at.unwrap_or(i64::MAX);
         for o in outcomes {
             match o {
+                Outcome::Session { start, .. } if start >= clip_at => {}
+                Outcome::Denial { time, .. } if time >= clip_at => {}
                 Outcome::Session {
                     feature: f,
                     user: u,
@@ -702,7 +760,7 @@ impl<'a> GenWriter<'a> {
                     host: host(u, node),
                     count,
                     start,
-                    end,
+                    end: end.min(clip_at),
                     end_reason: EndReason::Checkin,
                     project: None,
                 }),
@@ -774,7 +832,7 @@ impl<'a> GenWriter<'a> {
 
     /// Writes what is left, closes the runs, and records one poll per server saying how many
     /// licences each feature has (unused ones included): what utilisation is measured against.
-    async fn finish(mut self, world: &World) -> anyhow::Result<FactCounts> {
+    async fn finish(mut self, world: &World, end: i64) -> anyhow::Result<FactCounts> {
         for s in 0..self.servers.len() {
             self.flush(s).await?;
         }
@@ -819,7 +877,7 @@ impl<'a> GenWriter<'a> {
                 ..Snapshot::default()
             };
             self.store
-                .record_poll(id, END, PollResult::Answered(snapshot).into())
+                .record_poll(id, end, PollResult::Answered(snapshot).into())
                 .await?;
         }
         Ok(self.written)
@@ -830,15 +888,15 @@ impl<'a> GenWriter<'a> {
 mod tests {
     use super::*;
 
-    fn args(seed: u64) -> GenArgs {
-        GenArgs {
+    fn args(seed: u64) -> Plan {
+        Plan::from(&GenArgs {
             servers: 4,
             features: 10,
             users: 60,
             years: 1,
             seed,
             json: false,
-        }
+        })
     }
 
     fn history(seed: u64, days: i64) -> (World, Vec<(usize, Outcome)>) {

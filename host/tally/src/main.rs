@@ -8,6 +8,7 @@ mod backup;
 mod capacity;
 mod cli;
 mod config;
+mod demo;
 // `tally gen` (`gen` is a reserved word since edition 2024).
 #[path = "gen.rs"]
 mod generator;

@@ -103,10 +103,19 @@ fn audit_log() -> AuditLog {
 
 /// Opens the plugin directory and loads every plugin.
 pub fn open(plugin_dir: &Path, cache_dir: Option<&Path>) -> anyhow::Result<PluginDir> {
+    open_auditing(plugin_dir, cache_dir, audit_log())
+}
+
+/// As [`open`], keeping the audit log of plugin changes in `audit`.
+pub fn open_auditing(
+    plugin_dir: &Path,
+    cache_dir: Option<&Path>,
+    audit: AuditLog,
+) -> anyhow::Result<PluginDir> {
     let engine = PluginEngine::new(cache_dir)
         .map_err(|e| anyhow::anyhow!("cannot start the plugin engine: {e}"))?;
     let registry = Arc::new(Registry::new(engine));
-    let (dir, errors) = PluginDir::open(plugin_dir, registry, &builtins(), audit_log());
+    let (dir, errors) = PluginDir::open(plugin_dir, registry, &builtins(), audit);
     for error in errors {
         // One broken plugin must not take the others down: say why and go on without it.
         eprintln!("warning: plugin not loaded: {error}");

@@ -250,7 +250,8 @@ impl From<Overview> for ServerView {
                     last_update: time(agents_seen),
                 },
             },
-            last_update: time(s.last_poll),
+            // The newest data from any source: an imported-only server is fresh after an import.
+            last_update: time(s.last_poll.max(s.last_import)),
             manager_version: o.manager_version,
             clock,
         }

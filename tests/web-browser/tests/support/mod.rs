@@ -1,18 +1,16 @@
-//! The harness: the dashboard's router plus the fake API on a loopback port, chromedriver, and a
+//! The harness: the real `tally` binary running `tally demo` (real SQLite, data made by the
+//! simulator, `tally gen`'s model and an import) on a loopback port, chromedriver, and a
 //! headless Chromium session per test.
 
-pub mod fake_api;
-
+use std::io::{BufRead, BufReader, Write as _};
 use std::net::TcpListener as StdListener;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{Value, json};
-
-use tally_web_browser_tests::web;
 
 /// How long a page may take to show what a test waits for (a cold Chromium on a busy 2-core
 /// machine takes seconds for its first page).
@@ -73,13 +71,11 @@ impl Drop for Driver {
     }
 }
 
-/// One test's world: the app on a loopback port and a browser looking at it.
+/// One test's world: the demo on a loopback port and a browser looking at it.
 pub struct Browser {
     pub client: Client,
     pub base: String,
-    _driver: Driver,
-    _profile: tempfile::TempDir,
-    server: tokio::task::JoinHandle<()>,
+    pub demo: Demo,
 }
 
 /// Browsers run one at a time: each is a few hundred MB and the machine has two cores.
@@ -88,21 +84,23 @@ static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(())
 pub async fn with_browser<F, Fut>(size: (u32, u32), phone: bool, test: F)
 where
     F: FnOnce(Browser) -> Fut,
-    Fut: std::future::Future<Output = Browser>,
+    Fut: std::future::Future<Output = Browser> + Send + 'static,
+{
+    with_browser_and(&[], size, phone, test).await
+}
+
+/// As [`with_browser`], the demo started with `env` set.
+pub async fn with_browser_and<F, Fut>(env: &[(&str, &str)], size: (u32, u32), phone: bool, test: F)
+where
+    F: FnOnce(Browser) -> Fut,
+    Fut: std::future::Future<Output = Browser> + Send + 'static,
 {
     let Some(driver_path) = chromedriver() else {
         return;
     };
     let _turn = ONE_AT_A_TIME.lock().await;
 
-    let app = web::router::<()>().merge(fake_api::FakeApi::new().router());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind app");
-    let base = format!("http://{}", listener.local_addr().expect("addr"));
-    let server = tokio::spawn(async move {
-        axum::serve(listener, app).await.expect("serve");
-    });
+    let demo = Demo::start(env);
 
     let port = free_port();
     let child = Command::new(&driver_path)
@@ -165,15 +163,20 @@ where
         }
     };
     let browser = Browser {
-        client,
-        base,
-        _driver: driver,
-        _profile: profile,
-        server,
+        client: client.clone(),
+        base: demo.base.clone(),
+        demo,
     };
-    let browser = test(browser).await;
-    let _ = browser.client.clone().close().await;
-    browser.server.abort();
+    // The test runs in its own task so that a failing one still ends its browser session:
+    // chromedriver (alive until the end of this function) closes Chromium, which it would
+    // otherwise leave running.
+    let outcome = tokio::spawn(test(browser)).await;
+    let _ = client.close().await;
+    drop(driver);
+    drop(profile);
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e.into_panic());
+    }
 }
 
 impl Browser {
@@ -232,6 +235,12 @@ impl Browser {
         self.wait_for(&format!("`{text}`"), &script).await;
     }
 
+    /// Logs in as the demo's administrator.
+    pub async fn login_admin(&self) {
+        let password = self.demo.password.clone();
+        self.login(("admin", &password)).await;
+    }
+
     pub async fn login(&self, (user, password): (&str, &str)) {
         self.open("/login").await;
         self.wait_for(
@@ -273,5 +282,134 @@ impl Browser {
         std::fs::write(&path, png).expect("write screenshot");
         println!("screenshot: {}", path.display());
         path
+    }
+}
+
+/// The `tally` binary under test: `TALLY_TEST_BIN`, else the one cargo built beside this test
+/// (`cargo test --workspace` builds it; alone, `cargo build -p tally` first).
+pub fn tally_bin() -> PathBuf {
+    if let Some(path) = std::env::var_os("TALLY_TEST_BIN") {
+        return PathBuf::from(path);
+    }
+    let exe = std::env::current_exe().expect("test executable");
+    // target/<profile>/deps/browser-… → target/<profile>/tally
+    let path = exe
+        .parent()
+        .and_then(Path::parent)
+        .map(|dir| dir.join(format!("tally{}", std::env::consts::EXE_SUFFIX)))
+        .expect("target directory");
+    assert!(
+        path.is_file(),
+        "{} is missing: build it with `cargo build -p tally` (cargo test --workspace does)",
+        path.display()
+    );
+    path
+}
+
+/// A running `tally demo`, killed when dropped.
+pub struct Demo {
+    child: Child,
+    pub base: String,
+    pub password: String,
+    pub dir: tempfile::TempDir,
+    env: Vec<(String, String)>,
+}
+
+/// The LM-X server's outage period in the tests: up 12 s, down 8 s.
+pub const OUTAGE_EVERY: u32 = 20;
+
+impl Demo {
+    pub fn start(env: &[(&str, &str)]) -> Demo {
+        let dir = tempfile::tempdir().expect("demo dir");
+        let log = std::fs::File::create(dir.path().join("demo.stderr")).expect("stderr file");
+        let mut command = Command::new(tally_bin());
+        command
+            .args(["demo", "--listen", "127.0.0.1:0", "--months", "2", "--interval", "2"])
+            .arg("--outage-every")
+            .arg(OUTAGE_EVERY.to_string())
+            .arg("--data")
+            .arg(dir.path().join("demo"))
+            .env_remove("TALLY_CONFIG")
+            .env_remove("TALLY_DB")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(log));
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        let mut child = command.spawn().expect("start tally demo");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    // Nobody listens any more: keep draining so the demo never blocks.
+                    continue;
+                }
+            }
+        });
+        let (mut base, mut password, mut said) = (None, None, Vec::new());
+        let started = Instant::now();
+        while base.is_none() || password.is_none() {
+            let left = Duration::from_secs(180).saturating_sub(started.elapsed());
+            let line = rx.recv_timeout(left).unwrap_or_else(|_| {
+                let _ = child.kill();
+                let stderr = std::fs::read_to_string(dir.path().join("demo.stderr")).unwrap_or_default();
+                panic!("tally demo did not start:\n{}\n{stderr}", said.join("\n"))
+            });
+            if let Some(url) = line.strip_prefix("dashboard: ") {
+                base = Some(url.trim().trim_end_matches('/').to_string());
+            }
+            if let Some(p) = line.strip_prefix("password: ") {
+                password = Some(p.trim().to_string());
+            }
+            said.push(line);
+        }
+        Demo {
+            child,
+            base: base.expect("url"),
+            password: password.expect("password"),
+            dir,
+            env: env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        }
+    }
+
+    /// Runs `tally ARGS` on the demo's database, with `stdin` as its input.
+    pub fn tally(&self, args: &[&str], stdin: &str) -> Output {
+        let db = format!("sqlite://{}", self.dir.path().join("demo").join("tally.db").display());
+        let mut child = Command::new(tally_bin())
+            .arg("--db")
+            .arg(db)
+            .args(args)
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .env_remove("TALLY_CONFIG")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run tally");
+        child.stdin.take().expect("stdin").write_all(stdin.as_bytes()).expect("write stdin");
+        let out = child.wait_with_output().expect("tally output");
+        assert!(
+            out.status.success(),
+            "tally {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    }
+
+    /// Adds a viewer account through `tally user add`; returns its login.
+    pub fn add_viewer(&self) -> (&'static str, &'static str) {
+        let login = ("viewer", "viewer-password-1");
+        self.tally(&["user", "add", login.0, "--role", "viewer"], &format!("{}\n", login.1));
+        login
+    }
+}
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }

@@ -92,34 +92,37 @@ async function tokenTable(refresh) {
 
 function plugins(el) {
   const refresh = () => plugins(el);
-  const file = h('input', { type: 'file', name: 'file', accept: '.wasm,.tar,.tgz,.zip', required: true });
+  // POST /admin/plugins takes the plugin's two files: its manifest and its component.
+  const manifest = h('input', { type: 'file', name: 'manifest', accept: '.toml', required: true });
+  const component = h('input', { type: 'file', name: 'component', accept: '.wasm', required: true });
   const status = h('div');
   const list = h('div');
   clear(el, list, h('h2', {}, 'Upload a plugin'), h('form', {
     class: 'inline', onsubmit: async (ev) => {
       ev.preventDefault();
       const body = new FormData();
-      body.append('file', file.files[0]);
-      try { await api('/plugins', { method: 'POST', body }); refresh(); } catch (e) { clear(status, errorBox(e)); }
+      body.append('manifest', manifest.files[0]);
+      body.append('component', component.files[0]);
+      try { await api('/admin/plugins', { method: 'POST', body }); refresh(); } catch (e) { clear(status, errorBox(e)); }
     },
-  }, field('Plugin file', file), h('button', { type: 'submit', class: 'primary' }, 'Upload')), status);
+  }, field('Manifest (plugin.toml)', manifest), field('Component (.wasm)', component), h('button', { type: 'submit', class: 'primary' }, 'Upload')), status);
   load(list, async () => {
-    const path = (p, verb) => `/plugins/${encodeURIComponent(p.id)}${verb ? '/' + verb : ''}`;
+    const path = (p, verb) => `/admin/plugins/${encodeURIComponent(p.id)}${verb ? '/' + verb : ''}`;
     return table([
       { label: 'Plugin', cell: p => p.id },
       { label: 'Version', cell: p => p.version },
-      { label: 'Kind', cell: p => p.kind },
+      { label: 'Kind', cell: p => p.world },
       { label: 'Formats', cell: p => (p.formats || []).join(', ') },
-      { label: 'State', cell: p => p.quarantined ? 'quarantined' : p.enabled ? 'enabled' : 'disabled' },
+      { label: 'State', cell: p => p.health && p.health.quarantined ? 'quarantined' : p.enabled ? 'enabled' : 'disabled' },
       {
         label: '', cell: p => h('div', { class: 'actions' },
           p.enabled
             ? write('Disable', () => api(path(p, 'disable'), { method: 'POST' }), refresh)
             : write('Enable', () => api(path(p, 'enable'), { method: 'POST' }), refresh),
           write('Reload', () => api(path(p, 'reload'), { method: 'POST' }), refresh),
-          p.builtin ? null : write('Delete', () => api(path(p), { method: 'DELETE' }), refresh, 'danger')),
+          p.source === 'built-in' ? null : write('Delete', () => api(path(p), { method: 'DELETE' }), refresh, 'danger')),
       },
-    ], await api('/plugins'), { empty: 'No plugin.' });
+    ], await api('/admin/plugins'), { empty: 'No plugin.' });
   });
 }
 
@@ -132,6 +135,18 @@ function jobProgress(job) {
       ...[['lines', 'Lines'], ['sessions', 'Sessions'], ['denials', 'Denials'], ['malformed', 'Malformed']].map(([k, label]) =>
         h('div', { class: 'card' }, h('b', {}, fmtNum(job[k])), label))),
     job.error ? h('p', { class: 'error' }, job.error) : null);
+}
+
+// A job as GET /imports and /imports/{id} give it: its summary is what `tally import --json`
+// prints for the file, once done; times are Unix seconds.
+function jobView(j) {
+  const s = j.summary || {};
+  const time = (t) => (t === null || t === undefined ? null : new Date(t * 1000).toISOString());
+  return {
+    id: j.id, state: j.state, file: j.name, server: j.server || s.server || null,
+    lines: s.lines, sessions: s.sessions, denials: s.denials, malformed: s.malformed,
+    error: j.error, started: time(j.created), finished: time(j.finished),
+  };
 }
 
 function imports(el) {
@@ -147,10 +162,10 @@ function imports(el) {
       const body = new FormData();
       body.append('file', file.files[0]);
       try {
-        const job = await api('/imports', {
+        const started = await api('/imports', {
           method: 'POST', body, query: { server: server.value.trim(), format: format.value.trim(), utc_offset: offset.value.trim() },
         });
-        follow(watch, job, () => load(list, jobTable));
+        follow(watch, jobView(await api(`/imports/${encodeURIComponent(started.job)}`)), () => load(list, jobTable));
       } catch (e) { clear(watch, errorBox(e)); }
     },
   }, field('Log file', file), field('Server', server), field('Format', format), field('UTC offset', offset),
@@ -163,7 +178,7 @@ async function follow(el, job, finished) {
   clear(el, jobProgress(job));
   for (let i = 0; i < POLL_MAX && el.isConnected && job.state !== 'done' && job.state !== 'failed'; i++) {
     await new Promise(r => setTimeout(r, POLL_MS));
-    try { job = await api(`/imports/${encodeURIComponent(job.id)}`); } catch (e) { clear(el, errorBox(e)); return; }
+    try { job = jobView(await api(`/imports/${encodeURIComponent(job.id)}`)); } catch (e) { clear(el, errorBox(e)); return; }
     clear(el, jobProgress(job));
   }
   finished();
@@ -182,5 +197,5 @@ async function jobTable() {
     { label: 'Started', cell: j => fmtTime(j.started) },
     { label: 'Finished', cell: j => fmtTime(j.finished) },
     { label: 'Error', cell: j => j.error ?? '' },
-  ], await api('/imports'), { empty: 'No import yet.' });
+  ], (await api('/imports')).map(jobView), { empty: 'No import yet.' });
 }

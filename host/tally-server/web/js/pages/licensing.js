@@ -38,9 +38,10 @@ function terms(lic) {
     ['Expiry', l.expiry || 'none'],
     ['Maintenance end', l.maintenance_end || 'none'],
     ['Tally version', `${l.version} and older`],
-    ['Signed by', l.signed_by || (l.origin === 'built-in' ? 'built in' : DASH)],
+    // An issuer's key is 64 hex digits: broken anywhere rather than widening the panel.
+    ['Signed by', l.signed_by ? h('code', { class: 'key' }, l.signed_by) : (l.origin === 'built-in' ? 'built in' : DASH)],
   ];
-  return table([{ label: 'Term', cell: r => r[0] }, { label: 'Value', cell: r => String(r[1]) }], rows);
+  return table([{ label: 'Term', cell: r => r[0] }, { label: 'Value', cell: r => (typeof r[1] === 'object' && r[1] !== null ? r[1] : String(r[1])) }], rows);
 }
 
 function violations(lic) {
