@@ -71,7 +71,6 @@ const ASSETS: &[Asset] = assets![
     "js/pages/agents.js",
     "js/pages/common.js",
     "js/pages/dashboard.js",
-    "js/pages/extra.js",
     "js/pages/facts.js",
     "js/pages/features.js",
     "js/pages/licensing.js",

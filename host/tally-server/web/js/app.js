@@ -11,7 +11,6 @@ import * as users from './pages/users.js';
 import * as reports from './pages/reports.js';
 import * as admin from './pages/admin.js';
 import * as login from './pages/login.js';
-import * as extra from './pages/extra.js';
 import * as licensing from './pages/licensing.js';
 import * as agents from './pages/agents.js';
 
