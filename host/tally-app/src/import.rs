@@ -639,7 +639,8 @@ async fn stream(
                 .commit_batch(target.run, target.server, batch, checkpoint.clone())
                 .await?,
         );
-        if pending.len() >= 2 {
+        // Parsing runs ahead of the writer by a few batches, which it commits together.
+        if pending.len() >= tally_store::COMMITS_IN_FLIGHT {
             await_commit(&mut pending, summary, &mut commits, options).await?;
         }
         progress.advance(cut as u64);

@@ -211,6 +211,54 @@ impl Batch {
         sessions.chain(denials).chain(queued).chain(events).max()
     }
 
+    /// Appends the facts of `next`, the batch after this one in the same input: its strings
+    /// after these (its `Sym`s moved along), its `lines` the count after both.
+    pub fn append(&mut self, mut next: Batch) {
+        let base = Sym::try_from(self.strings.len()).unwrap_or(Sym::MAX);
+        let at = |s: &mut Sym| *s = s.saturating_add(base);
+        let at_opt = |s: &mut Option<Sym>| {
+            if let Some(s) = s {
+                *s = s.saturating_add(base);
+            }
+        };
+        for s in &mut next.sessions {
+            [&mut s.vendor, &mut s.feature, &mut s.user, &mut s.host]
+                .into_iter()
+                .for_each(at);
+            at_opt(&mut s.project);
+        }
+        for d in &mut next.denials {
+            [&mut d.vendor, &mut d.feature, &mut d.user, &mut d.host]
+                .into_iter()
+                .for_each(at);
+            at_opt(&mut d.reason);
+            at_opt(&mut d.requested_version);
+        }
+        for q in &mut next.queued {
+            [&mut q.vendor, &mut q.feature, &mut q.user, &mut q.host]
+                .into_iter()
+                .for_each(at);
+        }
+        for e in &mut next.server_events {
+            at(&mut e.daemon);
+            at(&mut e.text);
+        }
+        for c in &mut next.capacities {
+            at(&mut c.vendor);
+            at(&mut c.feature);
+            at_opt(&mut c.version);
+            at_opt(&mut c.pool);
+        }
+        self.strings.append(&mut next.strings);
+        self.sessions.append(&mut next.sessions);
+        self.denials.append(&mut next.denials);
+        self.queued.append(&mut next.queued);
+        self.server_events.append(&mut next.server_events);
+        self.diagnostics.append(&mut next.diagnostics);
+        self.capacities.append(&mut next.capacities);
+        self.lines = next.lines;
+    }
+
     /// The first `Sym` out of range, if any: how a batch from a guest is checked.
     pub fn dangling_sym(&self) -> Option<Sym> {
         let n = self.strings.len() as u64;
@@ -317,6 +365,59 @@ mod tests {
             until: None,
         });
         assert_eq!(b.latest_time(), Some(700));
+    }
+
+    #[test]
+    fn an_appended_batch_keeps_its_names() {
+        let batch = |names: [&str; 5], start, lines| {
+            let mut b = Batch {
+                strings: names.map(String::from).to_vec(),
+                lines,
+                ..Batch::default()
+            };
+            b.sessions.push(Session {
+                vendor: 0,
+                feature: 1,
+                user: 2,
+                host: 3,
+                count: 1,
+                start,
+                end: start + 60,
+                end_reason: EndReason::Checkin,
+                project: Some(4),
+            });
+            b.server_events.push(ServerEvent {
+                time: start,
+                kind: ServerEventKind::Other,
+                daemon: 0,
+                text: 4,
+            });
+            b
+        };
+        let mut first = batch(["demo", "cad", "ann", "ws1", "p1"], 100, 10);
+        first.append(batch(["demo", "solver", "bob", "ws2", "p2"], 200, 25));
+        assert_eq!(first.lines, 25);
+        assert_eq!(first.dangling_sym(), None);
+        let named: Vec<[&str; 5]> = first
+            .sessions
+            .iter()
+            .map(|s| {
+                [s.vendor, s.feature, s.user, s.host, s.project.unwrap_or(0)].map(|x| first.str(x))
+            })
+            .collect();
+        assert_eq!(
+            named,
+            [
+                ["demo", "cad", "ann", "ws1", "p1"],
+                ["demo", "solver", "bob", "ws2", "p2"]
+            ]
+        );
+        let events: Vec<(&str, &str)> = first
+            .server_events
+            .iter()
+            .map(|e| (first.str(e.daemon), first.str(e.text)))
+            .collect();
+        assert_eq!(events, [("demo", "p1"), ("demo", "p2")]);
     }
 
     #[test]

@@ -94,13 +94,22 @@ impl IntoResponse for ApiError {
 
 impl From<tally_store::StoreError> for ApiError {
     fn from(e: tally_store::StoreError) -> ApiError {
-        ApiError::internal(e)
+        match e {
+            // The request asked for too much: it says what to ask instead.
+            tally_store::StoreError::TooManyRows { .. } => ApiError::unprocessable(e.to_string()),
+            e => ApiError::internal(e),
+        }
     }
 }
 
 impl From<anyhow::Error> for ApiError {
     fn from(e: anyhow::Error) -> ApiError {
-        ApiError::internal(format!("{e:#}"))
+        match e.downcast_ref::<tally_store::StoreError>() {
+            Some(tally_store::StoreError::TooManyRows { .. }) => {
+                ApiError::unprocessable(format!("{e:#}"))
+            }
+            _ => ApiError::internal(format!("{e:#}")),
+        }
     }
 }
 

@@ -62,8 +62,9 @@ pub(crate) type Job = Box<
 /// Starts the writer: a tokio task, or for SQLite a thread of its own (its statements run on
 /// it and block it).
 pub(crate) fn spawn(conn: Conn) -> Result<mpsc::Sender<Command>, StoreError> {
-    // Two batches in flight: the importer parses one while the writer commits the other.
-    let (tx, mut rx) = mpsc::channel::<Command>(2);
+    // Batches in flight: the importer parses while the writer commits, and the writer
+    // commits the batches queued meanwhile together (see `commit_group`).
+    let (tx, mut rx) = mpsc::channel::<Command>(COMMITS_IN_FLIGHT);
     let direct = matches!(conn, Conn::Sqlite(_));
     let run = async move {
         let mut writer = Writer {
@@ -75,13 +76,52 @@ pub(crate) fn spawn(conn: Conn) -> Result<mpsc::Sender<Command>, StoreError> {
             features_said: HashMap::new(),
             sql: HashMap::new(),
         };
-        while let Some(command) = rx.recv().await {
-            if let Command::Close { reply } = command {
-                writer.conn.close().await;
-                let _ = reply.send(());
-                return;
+        // A command taken from the queue while gathering a group of commits, for next.
+        let mut held: Option<Command> = None;
+        loop {
+            let command = match held.take() {
+                Some(command) => command,
+                None => match rx.recv().await {
+                    Some(command) => command,
+                    None => return,
+                },
+            };
+            match command {
+                Command::Close { reply } => {
+                    writer.conn.close().await;
+                    let _ = reply.send(());
+                    return;
+                }
+                Command::Commit {
+                    run,
+                    server,
+                    batch,
+                    checkpoint,
+                    reply,
+                } => {
+                    let mut group = vec![(batch, checkpoint, reply)];
+                    while group.len() < COMMITS_IN_FLIGHT {
+                        match rx.try_recv() {
+                            Ok(Command::Commit {
+                                run: r,
+                                server: s,
+                                batch,
+                                checkpoint,
+                                reply,
+                            }) if (r, s) == (run, server) => {
+                                group.push((batch, checkpoint, reply));
+                            }
+                            Ok(other) => {
+                                held = Some(other);
+                                break;
+                            }
+                            Err(_) => break,
+                        }
+                    }
+                    writer.commit_group(run, server, group).await;
+                }
+                command => writer.handle(command).await,
             }
-            writer.handle(command).await;
         }
     };
     if direct {
@@ -216,10 +256,8 @@ impl Writer {
                 checkpoint,
                 reply,
             } => {
-                let result = self
-                    .transaction(async |w| w.commit(run, server, &batch, &checkpoint).await)
+                self.commit_group(run, server, vec![(batch, checkpoint, reply)])
                     .await;
-                let _ = reply.send(result);
             }
             Command::Finish {
                 run,
@@ -234,6 +272,45 @@ impl Writer {
             }
             Command::Job(job) => job(self).await,
             Command::Close { .. } => {}
+        }
+    }
+
+    /// Commits consecutive batches of one import, each with the checkpoint after it, as one
+    /// batch in one transaction: the statements every batch costs (the rollups of the hour it
+    /// shares with the one before, the day and month around it, the run's row, the commit
+    /// itself) are paid once per group. Crash-safe as one batch is: all of the group with the
+    /// last checkpoint, or none of it. When it fails, the first batch's sender gets the error
+    /// and the others [`StoreError::EarlierBatchFailed`]: none of them is written.
+    async fn commit_group(&mut self, run: RunId, server: ServerId, group: Vec<Pending>) {
+        let mut replies = Vec::with_capacity(group.len());
+        let mut merged: Option<(Batch, Checkpoint)> = None;
+        for (batch, checkpoint, reply) in group {
+            replies.push((FactCounts::of(&batch), reply));
+            merged = Some(match merged {
+                None => (batch, checkpoint),
+                Some((mut all, _)) => {
+                    all.append(batch);
+                    (all, checkpoint)
+                }
+            });
+        }
+        let Some((batch, checkpoint)) = merged else {
+            return;
+        };
+        let result = self
+            .transaction(async |w| w.commit(run, server, &batch, &checkpoint).await)
+            .await;
+        let mut result = Some(result);
+        for (counts, reply) in replies {
+            let answer = match result.take() {
+                Some(Ok(_)) => {
+                    result = Some(Ok(FactCounts::default()));
+                    Ok(counts)
+                }
+                Some(Err(e)) => Err(e),
+                None => Err(StoreError::EarlierBatchFailed),
+            };
+            let _ = reply.send(answer);
         }
     }
 
@@ -482,18 +559,7 @@ impl Writer {
         })
         .await?;
 
-        let counts = FactCounts {
-            sessions: batch.sessions.len() as u64,
-            denials: batch.denials.len() as u64,
-            queued: batch.queued.len() as u64,
-            server_events: batch.server_events.len() as u64,
-            malformed: batch
-                .diagnostics
-                .iter()
-                .filter(|d| d.kind == DiagnosticKind::Malformed)
-                .count() as u64,
-            diagnostics: batch.diagnostics.len() as u64,
-        };
+        let counts = FactCounts::of(batch);
         query(
             "UPDATE import_run SET \"offset\" = ?, last_line_hash = ?, state = ?, \"lines\" = ?,
                 sessions = sessions + ?, denials = denials + ?, queued = queued + ?, server_events = server_events + ?,
@@ -665,6 +731,31 @@ impl Writer {
         .await?;
         self.features.insert(key, id);
         Ok(id)
+    }
+}
+
+/// Batches sent to the writer and not answered yet, at most: the importer parses the next
+/// ones while the writer commits, and the writer commits those queued meanwhile as one.
+pub const COMMITS_IN_FLIGHT: usize = 4;
+
+/// A batch to commit, the checkpoint after it, and who waits for its counts.
+type Pending = (Batch, Checkpoint, Reply<FactCounts>);
+
+impl FactCounts {
+    /// The facts of `batch`, per kind.
+    fn of(batch: &Batch) -> FactCounts {
+        FactCounts {
+            sessions: batch.sessions.len() as u64,
+            denials: batch.denials.len() as u64,
+            queued: batch.queued.len() as u64,
+            server_events: batch.server_events.len() as u64,
+            malformed: batch
+                .diagnostics
+                .iter()
+                .filter(|d| d.kind == DiagnosticKind::Malformed)
+                .count() as u64,
+            diagnostics: batch.diagnostics.len() as u64,
+        }
     }
 }
 
