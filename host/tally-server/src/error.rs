@@ -175,6 +175,22 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_read_past_its_row_bound_is_the_request_s_fault() {
+        let too_many = || tally_store::StoreError::TooManyRows {
+            what: "the rollup rows",
+            limit: 250_000,
+        };
+        let direct = ApiError::from(too_many());
+        let through = ApiError::from(anyhow::Error::from(too_many()).context("reading the chart"));
+        for error in [direct, through] {
+            let (status, json) = body(error).await;
+            assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+            let text = json["error"].as_str().unwrap_or_default().to_string();
+            assert!(text.contains("coarser period"), "{text}");
+        }
+    }
+
+    #[tokio::test]
     async fn a_server_error_hides_its_detail_behind_a_request_id() {
         let (status, json) = body(ApiError::internal("UNIQUE constraint failed: secret")).await;
         assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
