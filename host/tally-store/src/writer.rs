@@ -737,7 +737,7 @@ impl Writer {
 /// Batches sent to the writer and not answered yet, at most: the importer parses the next
 /// ones while the writer commits, and the writer commits those queued meanwhile as one.
 /// Measured on the 20x FlexNet log: 4 in flight cost ~8 MiB more peak memory (62 → 70 MiB,
-/// past PERF.md's 64) for a gain lost in a shared machine's noise; 2 holds what it did before.
+/// past PERF.md's 64) for a gain lost in a shared machine's noise; 2 is the bound it had before.
 pub const COMMITS_IN_FLIGHT: usize = 2;
 
 /// A batch to commit, the checkpoint after it, and who waits for its counts.
