@@ -120,7 +120,21 @@ pub fn usage_over_time(
     users: &[UserHour],
     logged: &Logged,
 ) -> Vec<PeriodUsage> {
-    let groups = fold(hours, users, logged, [], |h| period.start(h));
+    let logged = logged.with(hours.iter().map(|r| r.hour));
+    usage_over_time_of_periods(period, hours, users, &logged)
+}
+
+/// [`usage_over_time`] from rows of periods within `period` (day or month rows, their `hour`
+/// the period's start, beside hourly ones): the same answer as from the hourly rows, given
+/// `logged` holding every hour with data (what `usage_over_time` adds from the hourly rows,
+/// which a period's row no longer shows).
+pub fn usage_over_time_of_periods(
+    period: Period,
+    hours: &[HourRollup],
+    users: &[UserHour],
+    logged: &Logged,
+) -> Vec<PeriodUsage> {
+    let groups = fold_logged(hours, users, logged, [], |h| period.start(h));
     groups
         .into_iter()
         .map(|((feature, start), acc)| PeriodUsage {
@@ -180,7 +194,19 @@ pub fn underused(stats: &[FeatureStats], threshold_pct: f64) -> Vec<&FeatureStat
 
 /// Usage per weekday and UTC hour of day: averages over the logged hours of that cell.
 pub fn heatmap(hours: &[HourRollup], users: &[UserHour], logged: &Logged) -> Vec<HeatCell> {
-    let groups = fold(hours, users, logged, [], |h| {
+    let logged = logged.with(hours.iter().map(|r| r.hour));
+    heatmap_of_cells(hours, users, &logged)
+}
+
+/// [`heatmap`] from rows already added up per cell (an hour of the UTC week: each row's `hour`
+/// one hour of its cell, its load that of the cell's hours as [`Load::add_hour`] adds them),
+/// given `logged` holding every hour with data: the same cells as from the hourly rows.
+pub fn heatmap_of_cells(
+    hours: &[HourRollup],
+    users: &[UserHour],
+    logged: &Logged,
+) -> Vec<HeatCell> {
+    let groups = fold_logged(hours, users, logged, [], |h| {
         (Weekday::of(h), hour_of_day(h))
     });
     groups
@@ -315,9 +341,21 @@ fn fold<K: Ord + Clone>(
     more: impl IntoIterator<Item = FeatureKey>,
     key: impl Fn(Timestamp) -> K,
 ) -> BTreeMap<(FeatureKey, K), Acc> {
+    let logged = logged.with(hours.iter().map(|r| r.hour));
+    fold_logged(hours, users, &logged, more, key)
+}
+
+/// [`fold`] with `logged` already holding the hours with data.
+fn fold_logged<K: Ord + Clone>(
+    hours: &[HourRollup],
+    users: &[UserHour],
+    logged: &Logged,
+    more: impl IntoIterator<Item = FeatureKey>,
+    key: impl Fn(Timestamp) -> K,
+) -> BTreeMap<(FeatureKey, K), Acc> {
     // Logged hours per key are the same for every feature: count them once.
     let mut logged_per_key: BTreeMap<K, (u64, u64)> = BTreeMap::new();
-    for (h, secs) in logged.with(hours.iter().map(|r| r.hour)).seconds() {
+    for (h, secs) in logged.seconds() {
         let (n, s) = logged_per_key.entry(key(h)).or_default();
         *n += 1;
         *s += u64::from(secs);
@@ -351,7 +389,7 @@ mod tests {
     use super::*;
     use crate::period::tests::at;
     use crate::rollup::tests::{F, denial, session};
-    use crate::rollup::{Rollup, rollup};
+    use crate::rollup::{Grain, Rollup, rollup};
 
     const G: FeatureKey = FeatureKey {
         server: 1,
@@ -424,6 +462,56 @@ mod tests {
         assert_eq!(hourly.len(), 6);
         assert_eq!(hourly[2].label, "2007-07-02T11Z");
         assert_eq!(hourly[2].totals.used_hours, 0.0);
+    }
+
+    /// What a report reads in place of the hourly rows (day and month rows, heatmap cells added
+    /// up per hour of the week) folds to the same rows, given the hours with data in `logged`:
+    /// here Mon 09 and Tue 10 have data but are not logged.
+    #[test]
+    fn period_rows_and_week_cells_fold_like_the_hourly_rows() {
+        let (r, _) = fixture();
+        let (mon, tue) = (at(2007, 7, 2, 0), at(2007, 7, 3, 0));
+        let logged = Logged::from_ranges([
+            mon + 10 * HOUR..mon + 13 * HOUR,
+            tue + 9 * HOUR..tue + 10 * HOUR,
+        ]);
+        let with_data = logged.with(r.hours.iter().map(|h| h.hour));
+        for (period, grain) in [
+            (Period::Day, Grain::Day),
+            (Period::Week, Grain::Day),
+            (Period::Month, Grain::Month),
+            (Period::Year, Grain::Month),
+        ] {
+            let coarse = crate::rollup::coarsen(grain, &r);
+            assert_eq!(
+                usage_over_time_of_periods(period, &coarse.hours, &coarse.users, &with_data),
+                usage_over_time(period, &r.hours, &r.users, &logged),
+                "{period:?}"
+            );
+        }
+        // Cells as SQL adds them up: per feature (and user and host) and hour of the week, the
+        // first hour of each cell standing for it.
+        let week = 7 * 24 * HOUR;
+        let mut hours: BTreeMap<(FeatureKey, i64), HourRollup> = BTreeMap::new();
+        for h in &r.hours {
+            hours
+                .entry((h.feature, h.hour.rem_euclid(week)))
+                .and_modify(|c| c.load.add_hour(&h.load))
+                .or_insert(*h);
+        }
+        let mut users: BTreeMap<(FeatureKey, i64, Id, Id), UserHour> = BTreeMap::new();
+        for u in &r.users {
+            users
+                .entry((u.feature, u.hour.rem_euclid(week), u.user, u.host))
+                .and_modify(|c| c.load.add_hour(&u.load))
+                .or_insert(*u);
+        }
+        let hours: Vec<HourRollup> = hours.into_values().collect();
+        let users: Vec<UserHour> = users.into_values().collect();
+        assert_eq!(
+            heatmap_of_cells(&hours, &users, &with_data),
+            heatmap(&r.hours, &r.users, &logged)
+        );
     }
 
     #[test]

@@ -105,13 +105,22 @@ impl IntoResponse for ApiError {
 
 impl From<tally_store::StoreError> for ApiError {
     fn from(e: tally_store::StoreError) -> ApiError {
-        ApiError::internal(e)
+        match e {
+            // The request asked for too much: it says what to ask instead.
+            tally_store::StoreError::TooManyRows { .. } => ApiError::unprocessable(e.to_string()),
+            e => ApiError::internal(e),
+        }
     }
 }
 
 impl From<anyhow::Error> for ApiError {
     fn from(e: anyhow::Error) -> ApiError {
-        ApiError::internal(format!("{e:#}"))
+        match e.downcast_ref::<tally_store::StoreError>() {
+            Some(tally_store::StoreError::TooManyRows { .. }) => {
+                ApiError::unprocessable(format!("{e:#}"))
+            }
+            _ => ApiError::internal(format!("{e:#}")),
+        }
     }
 }
 
@@ -174,6 +183,22 @@ mod tests {
         let (status, json) = body(ApiError::not_found("no license server is called `x`")).await;
         assert_eq!(status, StatusCode::NOT_FOUND);
         assert_eq!(json["error"], "no license server is called `x`");
+    }
+
+    #[tokio::test]
+    async fn a_read_past_its_row_bound_is_the_request_s_fault() {
+        let too_many = || tally_store::StoreError::TooManyRows {
+            what: "the rollup rows",
+            limit: 250_000,
+        };
+        let direct = ApiError::from(too_many());
+        let through = ApiError::from(anyhow::Error::from(too_many()).context("reading the chart"));
+        for error in [direct, through] {
+            let (status, json) = body(error).await;
+            assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+            let text = json["error"].as_str().unwrap_or_default().to_string();
+            assert!(text.contains("coarser period"), "{text}");
+        }
     }
 
     #[tokio::test]

@@ -143,10 +143,8 @@ async fn asset(Path(path): Path<String>, request_headers: HeaderMap) -> Response
             gzip_etag_of(g),
             &request_headers,
         );
-        r.headers_mut().insert(
-            header::CONTENT_ENCODING,
-            HeaderValue::from_static("gzip"),
-        );
+        r.headers_mut()
+            .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
         r
     } else {
         respond(
@@ -529,7 +527,11 @@ mod tests {
         for &b in bytes {
             crc ^= u32::from(b);
             for _ in 0..8 {
-                crc = if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+                crc = if crc & 1 == 1 {
+                    (crc >> 1) ^ 0xEDB8_8320
+                } else {
+                    crc >> 1
+                };
             }
         }
         !crc
@@ -555,7 +557,12 @@ mod tests {
         let tag = header_of(&zipped, header::ETAG).to_owned();
         assert_ne!(tag, plain_tag);
         let gz = body(zipped).await;
-        assert!(gz.len() * 2 < original.len(), "{} of {}", gz.len(), original.len());
+        assert!(
+            gz.len() * 2 < original.len(),
+            "{} of {}",
+            gz.len(),
+            original.len()
+        );
         // A gzip member of exactly the original: magic, then CRC-32 and length in the trailer.
         assert_eq!(&gz[..3], &[0x1f, 0x8b, 8]);
         let trailer = &gz[gz.len() - 8..];
@@ -568,7 +575,10 @@ mod tests {
         assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
         for refusing in ["gzip;q=0", "br", "identity", "gzip; q=0.0, br"] {
             let r = get_with(uri, &[("accept-encoding", refusing)]).await;
-            assert!(r.headers().get(header::CONTENT_ENCODING).is_none(), "{refusing}");
+            assert!(
+                r.headers().get(header::CONTENT_ENCODING).is_none(),
+                "{refusing}"
+            );
             assert_eq!(body(r).await, original, "{refusing}");
         }
         // Small files are not compressed; the .gz itself is not an asset.

@@ -137,10 +137,14 @@ pub(crate) async fn refresh(
     conn: &mut Conn,
     hours: &BTreeMap<FeatureKey, Vec<Range<i64>>>,
 ) -> Result<(), StoreError> {
-    // Features whose spans of days overlap are refreshed together over the union of those
-    // spans (an import batch in time order: all of them, a few statements): refolding a day
-    // with no rows of a feature costs an index probe, and the result is exact on any superset.
-    let mut spans: Vec<(Range<i64>, i64)> = Vec::new();
+    refold_days(conn, hours).await?;
+    refold_months(conn, &months_of(hours)).await
+}
+
+/// The months (with their features) holding `hours`.
+pub(crate) fn months_of(
+    hours: &BTreeMap<FeatureKey, Vec<Range<i64>>>,
+) -> BTreeMap<i64, BTreeSet<i64>> {
     let mut months: BTreeMap<i64, BTreeSet<i64>> = BTreeMap::new();
     for (key, ranges) in hours {
         for span in merged(ranges.iter().map(|r| widen(Grain::Day, r))) {
@@ -149,6 +153,22 @@ pub(crate) async fn refresh(
                 months.entry(m).or_default().insert(key.feature);
                 m = Grain::Month.next(m);
             }
+        }
+    }
+    months
+}
+
+/// Recomputes the day rows covering `hours` from the hourly rows.
+pub(crate) async fn refold_days(
+    conn: &mut Conn,
+    hours: &BTreeMap<FeatureKey, Vec<Range<i64>>>,
+) -> Result<(), StoreError> {
+    // Features whose spans of days overlap are refreshed together over the union of those
+    // spans (an import batch in time order: all of them, a few statements): refolding a day
+    // with no rows of a feature costs an index probe, and the result is exact on any superset.
+    let mut spans: Vec<(Range<i64>, i64)> = Vec::new();
+    for (key, ranges) in hours {
+        for span in merged(ranges.iter().map(|r| widen(Grain::Day, r))) {
             spans.push((span, key.feature));
         }
     }
@@ -169,8 +189,16 @@ pub(crate) async fn refresh(
             refold(conn, Grain::Day, ids, span.clone()).await?;
         }
     }
-    for (m, features) in months {
-        let features: Vec<i64> = features.into_iter().collect();
+    Ok(())
+}
+
+/// Recomputes the rows of `months` (each with its features) from the day rows.
+pub(crate) async fn refold_months(
+    conn: &mut Conn,
+    months: &BTreeMap<i64, BTreeSet<i64>>,
+) -> Result<(), StoreError> {
+    for (&m, features) in months {
+        let features: Vec<i64> = features.iter().copied().collect();
         for ids in features.chunks(FEATURES_PER_STATEMENT) {
             refold(conn, Grain::Month, ids, m..Grain::Month.next(m)).await?;
         }

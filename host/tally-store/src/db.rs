@@ -472,6 +472,33 @@ impl<'a> Query<'a> {
             .ok_or(StoreError::Database(sqlx::Error::RowNotFound))
     }
 
+    /// Runs the statement on the read pool and hands each row to `each` as it arrives, never
+    /// holding them all: past `limit` rows it stops with [`StoreError::TooManyRows`] (`what`
+    /// names the rows in the message).
+    pub(crate) async fn fetch_each(
+        self,
+        pool: &Pool,
+        what: &'static str,
+        limit: usize,
+        mut each: impl FnMut(Row) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        use futures_util::TryStreamExt;
+        let sql = self.sql_for(pool.kind());
+        let params = &self.params.0;
+        let mut n = 0usize;
+        each!(pool, Pool, |p: B| {
+            let mut rows = sqlx::query_with(sql, arguments::<B>(params)).fetch(p);
+            while let Some(r) = rows.try_next().await? {
+                n += 1;
+                if n > limit {
+                    return Err(StoreError::TooManyRows { what, limit });
+                }
+                each(Row::from(r))?;
+            }
+        });
+        Ok(())
+    }
+
     /// The first column of the only row.
     pub(crate) async fn scalar<'c, T: FromSql>(
         self,
@@ -803,6 +830,35 @@ mod tests {
             out,
             "42\ttab\\there\\\\ and\\nnewline\t\\N\n\\\\x00ff\tt\t\\N\n"
         );
+    }
+
+    #[tokio::test]
+    async fn a_streamed_read_stops_past_its_limit() {
+        let pool = sqlx::sqlite::SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect("sqlite::memory:")
+            .await
+            .expect("pool");
+        let pool = Pool::Sqlite(pool);
+        let three = || query("SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3");
+        let mut seen = Vec::new();
+        three()
+            .fetch_each(&pool, "the numbers", 3, |r| {
+                seen.push(r.get::<i64>(0)?);
+                Ok(())
+            })
+            .await
+            .expect("three rows fit");
+        assert_eq!(seen, [1, 2, 3]);
+        let err = three()
+            .fetch_each(&pool, "the numbers", 2, |_| Ok(()))
+            .await
+            .expect_err("a third row is one too many");
+        assert!(
+            matches!(err, StoreError::TooManyRows { limit: 2, .. }),
+            "{err}"
+        );
+        assert!(err.to_string().contains("shorter window"), "{err}");
     }
 
     #[test]

@@ -74,6 +74,11 @@ pub enum StoreError {
     /// Input the store refuses, with what is wrong with it.
     #[error("{0}")]
     Invalid(String),
+    /// A read would return more rows than one answer may hold ([`crate::MAX_READ_ROWS`]).
+    #[error(
+        "{what} over this window come to more than {limit} rows: ask for a shorter window or a coarser period"
+    )]
+    TooManyRows { what: &'static str, limit: usize },
     /// Another live process imports this file onto this server.
     #[error(
         "file {path} is being imported by another process ({}, reading {}) since {}; try again when it is done",

@@ -76,7 +76,7 @@ pub use jobs::{Job, JobId, JobState};
 pub use licence::{Incident, IncidentScope, InstalledLicence};
 pub use migrate::AfterFailure;
 pub use pages::{DenialEntry, FactFilter, MAX_PAGE, Party, PartyEntry, SampleEntry, SessionEntry};
-pub use rollups::{FeatureInfo, RollupFilter};
+pub use rollups::{FeatureInfo, MAX_READ_ROWS, RollupFilter};
 pub use servers::{
     DenialRow, PollCounts, Server, ServerConfig, SessionRow, UsageSample, VendorDaemonRow,
 };

@@ -30,6 +30,7 @@ use tally_core::licence::{
 };
 use tally_core::licence::{DottedVersion, REALTIME_USER_DAYS};
 use tally_core::period::{DAY, hour_start};
+use tally_core::rollup::Grain;
 use tally_core::users::{self, Counting, Rule, Seen};
 
 use crate::db::query_built;
@@ -615,7 +616,11 @@ impl Store {
     }
 
     /// One sighting per user-host pair of `servers`' hourly rows from `from` (an instant; the
-    /// rows of the hours overlapping it on) to `now`, with the names.
+    /// rows of the hours overlapping it on) to `now`, with the names. All history (`from`
+    /// `None`) is read from the month rows before `now`'s month and the hourly rows of that
+    /// month: the same pairs and peaks from a row per user, host, feature and month instead of
+    /// one per hour (every import ends with this read); its sightings' start and end are then
+    /// those of months, which an all-history rule does not look at.
     async fn named_sightings(
         &self,
         servers: Servers,
@@ -631,16 +636,39 @@ impl Store {
                 " AND x.server_id IN (SELECT id FROM license_server WHERE poll_format IS NULL)"
             }
         };
-        let rows = query_built(format!(
-            "SELECT x.user_id, x.host_id, min(x.hour), max(x.hour), max(x.peak_in_use), u.name, h.name
-             FROM user_hour x JOIN \"user\" u ON u.id = x.user_id JOIN host h ON h.id = x.host_id
-             WHERE x.hour >= ? AND x.hour <= ?{scope}
-             GROUP BY x.user_id, x.host_id, u.name, h.name"
-        ))
-        .bind(from.map_or(i64::MIN, hour_start))
-        .bind(now)
-        .fetch_all(self.pool())
-        .await?;
+        let rows_of = |table: &str, col: &str, window: &str| {
+            format!(
+                "SELECT x.user_id, x.host_id, x.{col} AS p, x.peak_in_use FROM {table} x WHERE {window}{scope}"
+            )
+        };
+        let (sql, bounds) = match from {
+            Some(from) => (
+                rows_of("user_hour", "hour", "x.hour >= ? AND x.hour <= ?"),
+                vec![hour_start(from), now],
+            ),
+            None => {
+                let month = Grain::Month.start(now);
+                (
+                    format!(
+                        "{} UNION ALL {}",
+                        rows_of("user_month", "month", "x.month < ?"),
+                        rows_of("user_hour", "hour", "x.hour >= ? AND x.hour <= ?")
+                    ),
+                    vec![month, month, now],
+                )
+            }
+        };
+        // Grouped by ids first, then named: grouping by the names too sorted every row by text.
+        let mut q = query_built(format!(
+            "SELECT s.user_id, s.host_id, s.a, s.b, s.peak, u.name, h.name
+             FROM (SELECT y.user_id, y.host_id, min(y.p) AS a, max(y.p) AS b, max(y.peak_in_use) AS peak
+                   FROM ({sql}) y GROUP BY y.user_id, y.host_id) s
+             JOIN \"user\" u ON u.id = s.user_id JOIN host h ON h.id = s.host_id"
+        ));
+        for b in bounds {
+            q = q.bind(b);
+        }
+        let rows = q.fetch_all(self.pool()).await?;
         rows.iter()
             .map(|r| {
                 Ok(Named {

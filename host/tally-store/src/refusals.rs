@@ -8,7 +8,7 @@ use tally_core::rollup::FeatureKey;
 use tally_core::{Batch, DenialKind, ErrorCode};
 
 use crate::db::{Conn, query};
-use crate::{RollupFilter, ServerId, Store, StoreError};
+use crate::{MAX_READ_ROWS, RollupFilter, ServerId, Store, StoreError};
 
 /// Denials classified per statement when the store catches up on old ones.
 const CLASSIFY_CHUNK: i64 = 5_000;
@@ -53,7 +53,8 @@ fn cause_of(manager: &str, kind: &str, code: Option<&str>, reason: Option<&str>)
 
 impl Store {
     /// Every denial in `filter`'s window (by its time), with its cause and reason (the code
-    /// when the manager gave no text), in time order: what the denials report and the API's
+    /// when the manager gave no text), in time order; at most [`MAX_READ_ROWS`]
+    /// ([`StoreError::TooManyRows`] past them): what the denials report and the API's
     /// refusals add up with `tally_core::refusal::summarise` and `per_cause`.
     pub async fn refusals(&self, filter: &RollupFilter) -> Result<Vec<RefusalRecord>, StoreError> {
         let rows = query(
@@ -69,11 +70,9 @@ impl Store {
         .bind(filter.feature)
         .bind(filter.feature)
         .bind(filter.from.unwrap_or(i64::MIN))
-        .bind(filter.to.unwrap_or(i64::MAX))
-        .fetch_all(self.pool())
-        .await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for r in &rows {
+        .bind(filter.to.unwrap_or(i64::MAX));
+        let mut out = Vec::new();
+        rows.fetch_each(self.pool(), "the refusals", MAX_READ_ROWS, |r| {
             let (stored, kind, code, reason, manager): (
                 Option<String>,
                 String,
@@ -97,7 +96,9 @@ impl Store {
                 cause,
                 reason: reason.or(code),
             });
-        }
+            Ok(())
+        })
+        .await?;
         Ok(out)
     }
 

@@ -22,7 +22,9 @@ use std::ops::Range;
 
 use serde::Serialize;
 use tally_core::period::{DAY, HOUR, hour_ceil, hour_start};
-use tally_core::rollup::{self, DenialFact, FeatureKey, HourRollup, Load, SessionFact, UserHour};
+use tally_core::rollup::{
+    self, DenialFact, FeatureKey, Grain, HourRollup, Load, SessionFact, UserHour,
+};
 use tally_core::users::Seen;
 
 use crate::coarse;
@@ -32,6 +34,11 @@ use crate::{ServerId, Store, StoreError};
 
 /// Sessions longer than this are also listed in `long_session` (the migrations use 86400 too).
 pub(crate) const LONG: i64 = DAY;
+
+/// The most rows one read of rollups or refusals returns: a report over a window too long for
+/// its grain fails with [`StoreError::TooManyRows`] instead of taking the process's memory
+/// (rows are read one by one; a row read costs ~100 bytes held).
+pub const MAX_READ_ROWS: usize = 250_000;
 
 /// History re-rolled per transaction by [`Store::rebuild_rollups`].
 const REBUILD_WINDOW: i64 = 7 * DAY;
@@ -152,7 +159,6 @@ pub(crate) async fn roll_added(
 ) -> Result<(), StoreError> {
     let affected = rollup::affected_hours(sessions, denials);
     let keys: Vec<FeatureKey> = affected.keys().copied().collect();
-    let rolled = affected.clone();
     let last = last_rolled_hours(conn, &keys).await?;
     let mut own = Facts::new();
     for s in sessions {
@@ -163,29 +169,66 @@ pub(crate) async fn roll_added(
     }
 
     let mut stored: BTreeMap<FeatureKey, Vec<Range<i64>>> = BTreeMap::new();
+    // Hours whose day and month rows are refolded from the table below them (stored hours, and
+    // new ones sharing a day or month with stored ones), and the months refolded.
+    let mut refold_hours: BTreeMap<FeatureKey, Vec<Range<i64>>> = BTreeMap::new();
+    let mut refold_months: BTreeMap<i64, BTreeSet<i64>> = BTreeMap::new();
     let mut rows = Rows::default();
+    // Day and month rows of periods holding new hours only: folded here, inserted.
+    let (mut days, mut months) = (Rows::default(), Rows::default());
     for (key, ranges) in affected {
         let fresh = last
             .get(&key.feature)
             .map_or(i64::MIN, |h| h.saturating_add(HOUR));
         let (old, new) = split_at(ranges, fresh);
         if !old.is_empty() {
+            refold_hours
+                .entry(key)
+                .or_default()
+                .extend(old.iter().cloned());
             stored.insert(key, old);
         }
         // One `rollup` over the new hours: the hours between its ranges hold no fact at all.
-        if let (Some(first), Some(last)) = (new.first(), new.last()) {
-            let (sessions, denials) = own.remove(&key.feature).unwrap_or_default();
-            rows.add(rollup::rollup(
-                key,
-                first.start..last.end,
-                &sessions,
-                &denials,
-            ));
+        let (Some(first), Some(last)) = (new.first(), new.last()) else {
+            continue;
+        };
+        let (sessions, denials) = own.remove(&key.feature).unwrap_or_default();
+        let hourly = rollup::rollup(key, first.start..last.end, &sessions, &denials);
+        // A period starting at or after `fresh` has no stored hour: its rows are the fold of
+        // the new ones alone (no row of it is stored either, as periods are folds of hours).
+        let (first_day, first_month) = if fresh == i64::MIN {
+            (i64::MIN, i64::MIN)
+        } else {
+            (Grain::Day.ceil(fresh), Grain::Month.ceil(fresh))
+        };
+        let before_day: Vec<Range<i64>> = split_at(new.clone(), first_day).0;
+        if !before_day.is_empty() {
+            refold_hours.entry(key).or_default().extend(before_day);
         }
+        let day_rows = rollup::coarsen(Grain::Day, &hourly);
+        days.add_from(&day_rows, first_day);
+        for d in day_rows.hours.iter().filter(|d| d.hour < first_month) {
+            refold_months
+                .entry(Grain::Month.start(d.hour))
+                .or_default()
+                .insert(key.feature);
+        }
+        months.add_from(&rollup::coarsen(Grain::Month, &hourly), first_month);
+        rows.add(hourly);
     }
     rows.extend(reroll_rows(conn, stored).await?);
-    rows.insert(conn, cache).await?;
-    coarse::refresh(conn, &rolled).await
+    rows.insert(conn, cache, &HOUR_ROLLUP, &USER_HOUR).await?;
+    // Days first: months refolded in SQL read them.
+    days.insert(conn, cache, &coarse::DAY_ROLLUP, &coarse::USER_DAY)
+        .await?;
+    coarse::refold_days(conn, &refold_hours).await?;
+    for (m, features) in coarse::months_of(&refold_hours) {
+        refold_months.entry(m).or_default().extend(features);
+    }
+    months
+        .insert(conn, cache, &coarse::MONTH_ROLLUP, &coarse::USER_MONTH)
+        .await?;
+    coarse::refold_months(conn, &refold_months).await
 }
 
 /// `ranges` (in order, not overlapping) split into the parts before `at` and from `at` on.
@@ -235,7 +278,7 @@ async fn reroll_hours(
     affected: BTreeMap<FeatureKey, Vec<Range<i64>>>,
 ) -> Result<(), StoreError> {
     let rows = reroll_rows(conn, affected.clone()).await?;
-    rows.insert(conn, cache).await?;
+    rows.insert(conn, cache, &HOUR_ROLLUP, &USER_HOUR).await?;
     coarse::refresh(conn, &affected).await
 }
 
@@ -252,13 +295,27 @@ impl Rows {
         self.users.extend(r.users);
     }
 
+    /// The rows of `r` (a coarse grain's) of periods starting at or after `from`.
+    fn add_from(&mut self, r: &rollup::Rollup, from: i64) {
+        self.hours.extend(r.hours.iter().filter(|h| h.hour >= from));
+        self.users.extend(r.users.iter().filter(|u| u.hour >= from));
+    }
+
     fn extend(&mut self, other: Rows) {
         self.hours.extend(other.hours);
         self.users.extend(other.users);
     }
 
-    async fn insert(&self, conn: &mut Conn, cache: &mut SqlCache) -> Result<(), StoreError> {
-        insert(conn, cache, &HOUR_ROLLUP, &self.hours, |p, h| {
+    /// Inserts the rows into a grain's tables (`HOUR_ROLLUP` and `USER_HOUR`, or the day or
+    /// month ones: same columns in the same order).
+    async fn insert(
+        &self,
+        conn: &mut Conn,
+        cache: &mut SqlCache,
+        features: &Table,
+        users: &Table,
+    ) -> Result<(), StoreError> {
+        insert(conn, cache, features, &self.hours, |p, h| {
             p.add(h.feature.feature);
             p.add(h.hour);
             p.add(h.feature.server);
@@ -267,7 +324,7 @@ impl Rows {
             p.add(i64::from(h.distinct_hosts));
         })
         .await?;
-        insert(conn, cache, &USER_HOUR, &self.users, |p, u| {
+        insert(conn, cache, users, &self.users, |p, u| {
             p.add(u.feature.feature);
             p.add(u.hour);
             p.add(u.user);
@@ -520,6 +577,44 @@ impl Store {
         Ok((out, hours.into_iter().collect()))
     }
 
+    /// The filter's hourly rows added up in SQL per hour of the UTC week (a heatmap's cells),
+    /// per feature and per feature, user and host: each row's `hour` the first hour of its
+    /// cell in the window, its load that of the cell's hours ([`Load::add_hour`]). At most
+    /// 168 rows per feature (and user and host) whatever the window.
+    pub async fn week_hours(
+        &self,
+        filter: &RollupFilter,
+    ) -> Result<(Vec<HourRollup>, Vec<UserHour>), StoreError> {
+        const WEEK: i64 = 7 * DAY;
+        let cell = format!("((hour % {WEEK}) + {WEEK}) % {WEEK}");
+        let totals = load_totals(self.pool().kind());
+        let select = format!(
+            "SELECT server_id, feature_id, min(hour), {totals}, max(distinct_users), max(distinct_hosts)
+             FROM hour_rollup"
+        );
+        let tail = format!(" GROUP BY server_id, feature_id, {cell}");
+        let mut hours = self.read(filter, &select, &tail, hour_rollup).await?;
+        hours.sort_by_key(|h| (h.hour, h.feature));
+        let select = format!(
+            "SELECT server_id, feature_id, min(hour), {totals}, user_id, host_id FROM user_hour"
+        );
+        let tail = format!(" GROUP BY server_id, feature_id, {cell}, user_id, host_id");
+        let mut users = self.read(filter, &select, &tail, user_hour).await?;
+        users.sort_by_key(|u| (u.hour, u.feature, u.user, u.host));
+        Ok((hours, users))
+    }
+
+    /// The hours of the filter's window with a rollup row, in order.
+    pub async fn hours_with_rows(&self, filter: &RollupFilter) -> Result<Vec<i64>, StoreError> {
+        let hours = self
+            .read(filter, "SELECT DISTINCT hour FROM hour_rollup", "", |r| {
+                r.get(0)
+            })
+            .await?;
+        let hours: BTreeSet<i64> = hours.into_iter().collect();
+        Ok(hours.into_iter().collect())
+    }
+
     /// [`Store::user_hours`] added up over the filter's window in SQL: one row per feature, user
     /// and host, by feature, user and host, its `hour` the first with a row and its load that of
     /// all its hours ([`Load::add_hour`]). Enough for license-hours per user, host or group
@@ -567,9 +662,12 @@ impl Store {
             for a in args {
                 q = q.bind(a);
             }
-            for r in q.fetch_all(self.pool()).await? {
+            let limit = MAX_READ_ROWS.saturating_sub(out.len());
+            q.fetch_each(self.pool(), "the rollup rows", limit, |r| {
                 out.push(row(&r)?);
-            }
+                Ok(())
+            })
+            .await?;
         }
         Ok(out)
     }

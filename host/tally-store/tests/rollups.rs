@@ -19,6 +19,7 @@ stories!(
 );
 
 const H: i64 = 3_600;
+const D: i64 = 24 * H;
 /// 2024-03-01T00:00Z.
 const T0: i64 = 1_709_251_200;
 
@@ -499,6 +500,24 @@ async fn batches_in_time_order_late_and_again_roll_up_exactly(store: Store) {
                 session(2, 5, 7, 1, T0 + 87 * H, T0 + 90 * H),
             ],
             vec![denial(2, 5, T0 + 89 * H)],
+        ),
+        // Days and months after the last rolled hour, folded from the batch alone: across the
+        // end of March into April, a day in May, and the day of the last rolled hour again.
+        batch(
+            vec![
+                session(1, 3, 6, 1, T0 + 89 * H, T0 + 92 * H),
+                session(1, 4, 7, 1, T0 + 30 * D + 20 * H, T0 + 31 * D + 2 * H),
+                session(2, 5, 6, 2, T0 + 62 * D, T0 + 62 * D + H),
+            ],
+            vec![denial(1, 5, T0 + 31 * D + 5 * H)],
+        ),
+        // The hour of May's session again, and June.
+        batch(
+            vec![
+                session(2, 3, 6, 1, T0 + 62 * D + 1_800, T0 + 62 * D + 2 * H),
+                session(1, 3, 7, 1, T0 + 92 * D, T0 + 92 * D + 3 * H),
+            ],
+            vec![],
         ),
     ];
     import(&store, server, "/logs/a.log", batches.clone()).await;

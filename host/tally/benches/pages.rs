@@ -35,7 +35,9 @@ fn tally_bin() -> PathBuf {
 }
 
 fn main() {
-    let mut args = std::env::args().skip(1).filter_map(|a| a.parse::<u64>().ok());
+    let mut args = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.parse::<u64>().ok());
     let users = args.next().unwrap_or(3400);
     let rounds = args.next().unwrap_or(5) as usize;
     let dir = tempfile::tempdir().expect("temp dir");
@@ -70,8 +72,14 @@ fn main() {
     if fresh {
         // The account and its token first: the history passes the Community licence's limits,
         // and restricted access mode refuses writes (reads, which the pages make, still work).
-        tally(&["user", "add", "bench", "--role", "administrator"], "bench-password\n");
-        let token = tally(&["token", "create", "--user", "bench", "--name", "bench"], "");
+        tally(
+            &["user", "add", "bench", "--role", "administrator"],
+            "bench-password\n",
+        );
+        let token = tally(
+            &["token", "create", "--user", "bench", "--name", "bench"],
+            "",
+        );
         std::fs::write(&token_file, token.trim()).expect("token file");
         let started = Instant::now();
         let summary = tally(
@@ -238,18 +246,48 @@ fn page_calls() -> Vec<(&'static str, String)> {
         ("dashboard", "/api/v1/license-servers".into()),
         ("dashboard", "/api/v1/usage".into()),
         ("dashboard", format!("/api/v1/license-servers/{s}/features")),
-        ("dashboard", format!("/api/v1/denials?from={from24h}&limit=1000")),
+        (
+            "dashboard",
+            format!("/api/v1/denials?from={from24h}&limit=1000"),
+        ),
         ("server", format!("/api/v1/license-servers/{s}")),
         ("server usage", format!("/api/v1/license-servers/{s}/usage")),
-        ("server history", format!("/api/v1/license-servers/{s}/history?feature={f}&{w}")),
-        ("server history 3 y", format!("/api/v1/license-servers/{s}/history?feature={f}&from={from3y}&to={to}")),
-        ("server history all", format!("/api/v1/license-servers/{s}/history?{w}")),
-        ("utilisation", format!("/api/v1/license-servers/{s}/history?feature={f}&{w}&resolution=hour")),
-        ("heatmap", format!("/api/v1/reports/heatmap?server={s}&feature={f}&{w}")),
-        ("denials chart", format!("/api/v1/reports/usage?server={s}&feature={f}&{w}&period=day")),
-        ("server sessions", format!("/api/v1/sessions?server={s}&{w}&limit=100")),
-        ("server denials", format!("/api/v1/denials?server={s}&{w}&limit=100")),
-        ("server users", format!("/api/v1/reports/users?server={s}&by=user&{w}")),
+        (
+            "server history",
+            format!("/api/v1/license-servers/{s}/history?feature={f}&{w}"),
+        ),
+        (
+            "server history 3 y",
+            format!("/api/v1/license-servers/{s}/history?feature={f}&from={from3y}&to={to}"),
+        ),
+        (
+            "server history all",
+            format!("/api/v1/license-servers/{s}/history?{w}"),
+        ),
+        (
+            "utilisation",
+            format!("/api/v1/license-servers/{s}/history?feature={f}&{w}&resolution=hour"),
+        ),
+        (
+            "heatmap",
+            format!("/api/v1/reports/heatmap?server={s}&feature={f}&{w}"),
+        ),
+        (
+            "denials chart",
+            format!("/api/v1/reports/usage?server={s}&feature={f}&{w}&period=day"),
+        ),
+        (
+            "server sessions",
+            format!("/api/v1/sessions?server={s}&{w}&limit=100"),
+        ),
+        (
+            "server denials",
+            format!("/api/v1/denials?server={s}&{w}&limit=100"),
+        ),
+        (
+            "server users",
+            format!("/api/v1/reports/users?server={s}&by=user&{w}"),
+        ),
         ("users", "/api/v1/users?limit=100".into()),
         ("hosts", "/api/v1/hosts?limit=100".into()),
         ("licensing", "/api/v1/license".into()),
@@ -260,11 +298,22 @@ fn page_calls() -> Vec<(&'static str, String)> {
         ("admin", "/api/v1/imports".into()),
     ];
     for report in [
-        "usage", "features", "unused", "underused", "users", "hosts", "denials", "heatmap",
-        "sflm", "user-count",
+        "usage",
+        "features",
+        "unused",
+        "underused",
+        "users",
+        "hosts",
+        "denials",
+        "heatmap",
+        "sflm",
+        "user-count",
     ] {
         let period = if report == "usage" { "&period=day" } else { "" };
-        calls.push(("reports", format!("/api/v1/reports/{report}?server={s}&{w}{period}")));
+        calls.push((
+            "reports",
+            format!("/api/v1/reports/{report}?server={s}&{w}{period}"),
+        ));
     }
     calls.push((
         "reports 3 y",

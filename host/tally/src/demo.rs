@@ -86,7 +86,10 @@ pub async fn run(global: &Global, args: DemoArgs) -> anyhow::Result<ExitCode> {
         .clone()
         .unwrap_or_else(|| std::env::temp_dir().join("tally-demo"));
     prepare(&dir)?;
-    println!("tally demo: data in {} (emptied at each start)", dir.display());
+    println!(
+        "tally demo: data in {} (emptied at each start)",
+        dir.display()
+    );
     let now = tally_app::now();
     let today = now - now.rem_euclid(DAY);
 
@@ -170,7 +173,10 @@ pub async fn run(global: &Global, args: DemoArgs) -> anyhow::Result<ExitCode> {
     );
 
     // 3. The live servers.
-    println!("[3/4] adding simulated license servers, polled every {} s…", args.interval);
+    println!(
+        "[3/4] adding simulated license servers, polled every {} s…",
+        args.interval
+    );
     for (name, manager, people, host, port) in LIVE {
         let settings = servers::Settings {
             manager: Some(manager.into()),
@@ -391,8 +397,9 @@ fn random_password() -> anyhow::Result<String> {
 /// `tally sim-tool`: answers a status command from the demo's scenario, as the real tool would.
 pub fn sim_tool(scenario: &Path, tool: &str, args: &[String]) -> anyhow::Result<ExitCode> {
     use std::io::Write as _;
-    let tool = tally_sim::Tool::from_name(tool)
-        .with_context(|| format!("`{tool}` is not a simulated tool (lmutil, rlmutil, lmxendutil)"))?;
+    let tool = tally_sim::Tool::from_name(tool).with_context(|| {
+        format!("`{tool}` is not a simulated tool (lmutil, rlmutil, lmxendutil)")
+    })?;
     let scenario = tally_sim::Scenario::load(scenario)?;
     let wall = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -400,7 +407,9 @@ pub fn sim_tool(scenario: &Path, tool: &str, args: &[String]) -> anyhow::Result<
         .as_secs_f64();
     let reply = tally_sim::tools::run(&scenario, tool, args, scenario.sim_time(wall))?;
     let mut out = std::io::stdout().lock();
-    let _ = out.write_all(reply.stdout.as_bytes()).and_then(|()| out.flush());
+    let _ = out
+        .write_all(reply.stdout.as_bytes())
+        .and_then(|()| out.flush());
     Ok(ExitCode::from(reply.code))
 }
 
@@ -433,14 +442,22 @@ mod tests {
         // Every live server has sessions open when the demo starts.
         for s in &scenario.servers {
             let w = tally_sim::Workload::simulate(&scenario, s, Some(now));
-            assert!(w.sessions.iter().any(|x| x.start <= now && now < x.end), "{}", s.name);
+            assert!(
+                w.sessions.iter().any(|x| x.start <= now && now < x.end),
+                "{}",
+                s.name
+            );
         }
     }
 
     #[test]
     fn the_sample_log_is_a_flexnet_debug_log_with_denials() {
         let log = sample_log(1, 1_800_000_000).expect("log");
-        assert!(log.contains("OUT: \"fem_solver\""), "{}", &log[..log.len().min(2000)]);
+        assert!(
+            log.contains("OUT: \"fem_solver\""),
+            "{}",
+            &log[..log.len().min(2000)]
+        );
         assert!(log.contains("DENIED"));
     }
 
@@ -463,6 +480,9 @@ mod tests {
         let (a, b) = (random_password().expect("a"), random_password().expect("b"));
         assert_ne!(a, b);
         assert_eq!(a.len(), 16);
-        assert!(a.chars().all(|c| c.is_ascii_alphanumeric() && !"0O1lI".contains(c)));
+        assert!(
+            a.chars()
+                .all(|c| c.is_ascii_alphanumeric() && !"0O1lI".contains(c))
+        );
     }
 }

@@ -35,11 +35,33 @@ async fn login_refuses_a_wrong_password_and_reaches_the_dashboard_with_the_right
     with_browser(DESKTOP, false, |b: Browser| async move {
         // Not logged in: any page sends to the login page, remembering where it was going.
         b.open("/servers").await;
-        b.wait_for("the login page", "return location.pathname === '/login' && location.search.includes('next=%2Fservers')").await;
+        b.wait_for(
+            "the login page",
+            "return location.pathname === '/login' && location.search.includes('next=%2Fservers')",
+        )
+        .await;
 
-        b.client.find(Locator::Css("input[name=username]")).await.expect("field").send_keys("admin").await.expect("type");
-        b.client.find(Locator::Css("input[name=password]")).await.expect("field").send_keys("not-the-password").await.expect("type");
-        b.client.find(Locator::Css("#login-form button[type=submit]")).await.expect("submit").click().await.expect("click");
+        b.client
+            .find(Locator::Css("input[name=username]"))
+            .await
+            .expect("field")
+            .send_keys("admin")
+            .await
+            .expect("type");
+        b.client
+            .find(Locator::Css("input[name=password]"))
+            .await
+            .expect("field")
+            .send_keys("not-the-password")
+            .await
+            .expect("type");
+        b.client
+            .find(Locator::Css("#login-form button[type=submit]"))
+            .await
+            .expect("submit")
+            .click()
+            .await
+            .expect("click");
         b.wait_text("Wrong user name or password.").await;
         assert_eq!(b.js("return location.pathname").await, json!("/login"));
 
@@ -48,7 +70,11 @@ async fn login_refuses_a_wrong_password_and_reaches_the_dashboard_with_the_right
         b.wait_text("Current utilisation").await;
         b.wait_text("Recent denials (24 h)").await;
         // The user and role come from GET /api/v1/session.
-        assert_eq!(b.js("return document.querySelector('.user').textContent").await, json!("admin (administrator)"));
+        assert_eq!(
+            b.js("return document.querySelector('.user').textContent")
+                .await,
+            json!("admin (administrator)")
+        );
         // The live servers' current use: a feature of each polled server is in the table.
         for feature in ["cad_modeler", "render", "OPTICS"] {
             b.wait_text(feature).await;
@@ -58,10 +84,20 @@ async fn login_refuses_a_wrong_password_and_reaches_the_dashboard_with_the_right
         // The theme toggle: auto (light here) → dark, remembered across pages.
         let background = "return getComputedStyle(document.body).backgroundColor";
         assert_eq!(b.js(background).await, json!("rgb(247, 248, 250)"));
-        b.client.find(Locator::Css(".theme-toggle")).await.expect("toggle").click().await.expect("click");
+        b.client
+            .find(Locator::Css(".theme-toggle"))
+            .await
+            .expect("toggle")
+            .click()
+            .await
+            .expect("click");
         assert_eq!(b.js(background).await, json!("rgb(15, 18, 22)"));
         b.open("/features/history?server=hist-01").await;
-        b.wait_for("the history chart", "return !!(window.tally && window.tally.charts.history)").await;
+        b.wait_for(
+            "the history chart",
+            "return !!(window.tally && window.tally.charts.history)",
+        )
+        .await;
         assert_eq!(b.js(background).await, json!("rgb(15, 18, 22)"));
         b.screenshot("history-desktop-dark").await;
         b
@@ -266,18 +302,39 @@ async fn a_phone_sees_the_dashboard_and_grid_without_horizontal_scrolling() {
         b.wait_text("Current utilisation").await;
         b.wait_text("cad_modeler").await;
         assert_eq!(b.js("return window.innerWidth").await, json!(PHONE.0));
-        let fits = "return [document.documentElement.scrollWidth, document.documentElement.clientWidth]";
+        let fits =
+            "return [document.documentElement.scrollWidth, document.documentElement.clientWidth]";
         let widths = b.js(fits).await;
-        assert!(widths[0].as_u64() <= widths[1].as_u64(), "dashboard scrolls sideways: {widths}");
+        assert!(
+            widths[0].as_u64() <= widths[1].as_u64(),
+            "dashboard scrolls sideways: {widths}"
+        );
         b.screenshot("dashboard-phone").await;
         b.open("/servers").await;
         b.wait_for("the grid", WAIT_GRID).await;
         let widths = b.js(fits).await;
-        assert!(widths[0].as_u64() <= widths[1].as_u64(), "grid scrolls sideways: {widths}");
+        assert!(
+            widths[0].as_u64() <= widths[1].as_u64(),
+            "grid scrolls sideways: {widths}"
+        );
         // The menu folds away on a phone and opens on tap.
-        assert_eq!(b.js("return getComputedStyle(document.getElementById('nav')).display").await, json!("none"));
-        b.client.find(Locator::Css(".menu-toggle")).await.expect("menu").click().await.expect("tap");
-        assert_eq!(b.js("return getComputedStyle(document.getElementById('nav')).display").await, json!("flex"));
+        assert_eq!(
+            b.js("return getComputedStyle(document.getElementById('nav')).display")
+                .await,
+            json!("none")
+        );
+        b.client
+            .find(Locator::Css(".menu-toggle"))
+            .await
+            .expect("menu")
+            .click()
+            .await
+            .expect("tap");
+        assert_eq!(
+            b.js("return getComputedStyle(document.getElementById('nav')).display")
+                .await,
+            json!("flex")
+        );
         b.screenshot("servers-phone").await;
         b
     })
@@ -382,19 +439,41 @@ async fn an_uploaded_log_is_imported_and_its_progress_shown_until_done() {
 fn licences(dir: &std::path::Path) -> (String, String, String) {
     let bin = support::tally_bin();
     let key = dir.join("issuer.key");
-    let out = std::process::Command::new(&bin).args(["license", "keygen", "--out"]).arg(&key).output().expect("keygen");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = std::process::Command::new(&bin)
+        .args(["license", "keygen", "--out"])
+        .arg(&key)
+        .output()
+        .expect("keygen");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let public = String::from_utf8_lossy(&out.stdout)
         .lines()
         .find_map(|l| l.strip_prefix("public key: ").map(str::to_owned))
         .expect("public key");
     let issue = |users: &str| {
         let out = std::process::Command::new(&bin)
-            .args(["license", "issue", "--licensee", "Example Lab", "--servers", "10", "--users", users, "--key"])
+            .args([
+                "license",
+                "issue",
+                "--licensee",
+                "Example Lab",
+                "--servers",
+                "10",
+                "--users",
+                users,
+                "--key",
+            ])
             .arg(&key)
             .output()
             .expect("issue");
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8(out.stdout).expect("text")
     };
     (public.trim().to_owned(), issue("10"), issue("500"))

@@ -22,12 +22,12 @@ pub use rows::{Cell, ReportRows};
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use tally_core::period::{DAY, Logged};
+use tally_core::period::{DAY, HOUR, Logged, Period, hour_ceil, hour_start};
 use tally_core::refusal::RefusalRecord;
-use tally_core::rollup::{FeatureKey, HourRollup, UserHour};
+use tally_core::rollup::{FeatureKey, Grain, HourRollup, UserHour};
 use tally_core::users::{self, Counting, Rule, Window};
 use tally_core::zone::Zone;
-use tally_store::{FeatureInfo, RollupFilter, Server, Store};
+use tally_store::{FeatureInfo, RollupFilter, Server, Store, StoreError};
 
 use request::list;
 
@@ -47,6 +47,10 @@ struct Part {
     refusals: Vec<RefusalRecord>,
     /// Its time zone, when set: periods and heatmap cells are then local.
     zone: Option<Zone>,
+    /// `hours` and `users` are rows of days or months (and hours at the window's ends), or of
+    /// heatmap cells, and `logged` holds every hour with data already (see
+    /// [`with_hours_of_data`]).
+    periods: bool,
 }
 
 /// Names of what the rows refer to.
@@ -76,8 +80,19 @@ fn name_of(names: &BTreeMap<i64, String>, id: i64) -> Cell {
     Cell::Text(names.get(&id).cloned().unwrap_or_else(|| format!("#{id}")))
 }
 
-/// Runs a report: the one code path of the CLI, the API and the bench.
+/// Runs a report: the one code path of the CLI, the API and the bench. A report whose window
+/// holds more rows than one read may return (`tally_store::MAX_READ_ROWS`) is refused
+/// ([`ReportError::TooLarge`]) rather than read whole.
 pub async fn run(store: &Store, req: &ReportRequest) -> Result<ReportRows, ReportError> {
+    match assemble(store, req).await {
+        Err(ReportError::Store(e @ StoreError::TooManyRows { .. })) => {
+            Err(ReportError::TooLarge(e.to_string()))
+        }
+        other => other,
+    }
+}
+
+async fn assemble(store: &Store, req: &ReportRequest) -> Result<ReportRows, ReportError> {
     // By name.
     let servers = store.servers().await?;
     let chosen: Vec<Server> = match &req.server {
@@ -225,9 +240,35 @@ async fn part(
         to: req.to,
     })
     .collect();
+    let zone = store.time_zone(server.id).await?;
+    let mut logged = store.logged_hours(server.id, req.from, req.to).await?;
+    // A usage report in UTC periods reads the coarsest rows within its period: a day or a
+    // month per row instead of each hour's (local periods do not follow UTC days).
+    let grain = match (req.name, &zone) {
+        (ReportName::Usage, None) => Grain::within(req.period.unwrap_or(Period::Day)),
+        _ => Grain::Hour,
+    };
+    // A heatmap in UTC reads its cells added up in SQL: 168 per feature, not every hour.
+    let cells = req.name == ReportName::Heatmap && zone.is_none();
     let (mut hours, mut users, mut active) = (Vec::new(), Vec::new(), BTreeSet::new());
     for f in &filters {
         match reads {
+            Reads::Hourly { .. } if cells => {
+                let (cell_hours, cell_users) = store.week_hours(f).await?;
+                // The days with data find the hours with data the logged hours miss.
+                let days = store.rollups(f, Grain::Day).await?;
+                logged = with_hours_of_data(store, f, Grain::Day, &days, logged).await?;
+                hours.extend(cell_hours);
+                users.extend(cell_users);
+            }
+            Reads::Hourly { users: with_users } if grain != Grain::Hour => {
+                let rows = store.rollups(f, grain).await?;
+                logged = with_hours_of_data(store, f, grain, &rows, logged).await?;
+                hours.extend(rows);
+                if with_users {
+                    users.extend(store.user_rollups(f, grain).await?);
+                }
+            }
             Reads::Hourly { users: with_users } => {
                 hours.extend(store.hour_rollups(f).await?);
                 if with_users {
@@ -267,13 +308,52 @@ async fn part(
             .issued_at(&[server.id], req.to.unwrap_or_else(crate::now))
             .await?,
         refusals,
-        zone: store.time_zone(server.id).await?,
-        logged: store.logged_hours(server.id, req.from, req.to).await?,
+        zone,
+        logged,
+        periods: grain != Grain::Hour || cells,
         hours,
         users,
         active: active.into_iter().collect(),
         features,
     })
+}
+
+/// `logged` plus the hours with data in `rows`' periods (of `grain`, within the filter's window)
+/// that it does not cover whole: what folding the hourly rows would count as logged
+/// (`Logged::with`), which rows of whole periods no longer show. Logs and polls log the hours
+/// they have data for, so such periods are few: the edges of logged spans.
+async fn with_hours_of_data(
+    store: &Store,
+    filter: &RollupFilter,
+    grain: Grain,
+    rows: &[HourRollup],
+    logged: Logged,
+) -> Result<Logged, ReportError> {
+    let from = filter.from.map_or(i64::MIN, hour_start);
+    let to = filter.to.map_or(i64::MAX, hour_ceil);
+    let starts: BTreeSet<i64> = rows.iter().map(|r| grain.start(r.hour)).collect();
+    let mut partial: Vec<std::ops::Range<i64>> = Vec::new();
+    for s in starts {
+        let range = s.max(from)..grain.next(s).min(to);
+        let hours = (range.end - range.start) / HOUR;
+        if logged.hours_in(range.clone()).count() as i64 == hours {
+            continue;
+        }
+        match partial.last_mut() {
+            Some(last) if last.end >= range.start => last.end = range.end,
+            _ => partial.push(range),
+        }
+    }
+    let mut more = Vec::new();
+    for r in partial {
+        let within = RollupFilter {
+            from: Some(r.start),
+            to: Some(r.end),
+            ..*filter
+        };
+        more.extend(store.hours_with_rows(&within).await?);
+    }
+    Ok(logged.with(more))
 }
 
 async fn user_count(

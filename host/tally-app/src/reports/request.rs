@@ -385,6 +385,9 @@ pub enum ReportError {
         on: String,
         known: String,
     },
+    /// The window holds more rows than a report reads (its text says what to ask instead).
+    #[error("{0}")]
+    TooLarge(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }

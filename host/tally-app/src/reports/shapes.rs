@@ -51,6 +51,9 @@ pub(super) fn usage(req: &ReportRequest, parts: &[Part], names: &Names) -> Repor
     for p in parts {
         let rows = match &p.zone {
             Some(zone) => report::usage_over_time_in(zone, period, &p.hours, &p.users, &p.logged),
+            None if p.periods => {
+                report::usage_over_time_of_periods(period, &p.hours, &p.users, &p.logged)
+            }
             None => report::usage_over_time(period, &p.hours, &p.users, &p.logged),
         };
         for u in rows {
@@ -227,6 +230,7 @@ pub(super) fn heatmap(parts: &[Part], names: &Names) -> ReportRows {
     for p in parts {
         let cells = match &p.zone {
             Some(zone) => report::heatmap_in(zone, &p.hours, &p.users, &p.logged),
+            None if p.periods => report::heatmap_of_cells(&p.hours, &p.users, &p.logged),
             None => report::heatmap(&p.hours, &p.users, &p.logged),
         };
         for c in cells {

@@ -40,10 +40,11 @@ impl From<ReportError> for ApiError {
     fn from(e: ReportError) -> ApiError {
         match e {
             ReportError::Invalid(_) => ApiError::bad_request(e.to_string()),
+            ReportError::TooLarge(_) => ApiError::unprocessable(e.to_string()),
             ReportError::UnknownServer { .. } | ReportError::UnknownFeature { .. } => {
                 ApiError::not_found(e.to_string())
             }
-            ReportError::Store(e) => ApiError::internal(e),
+            ReportError::Store(e) => ApiError::from(e),
         }
     }
 }

@@ -324,7 +324,15 @@ impl Demo {
         let log = std::fs::File::create(dir.path().join("demo.stderr")).expect("stderr file");
         let mut command = Command::new(tally_bin());
         command
-            .args(["demo", "--listen", "127.0.0.1:0", "--months", "2", "--interval", "2"])
+            .args([
+                "demo",
+                "--listen",
+                "127.0.0.1:0",
+                "--months",
+                "2",
+                "--interval",
+                "2",
+            ])
             .arg("--outage-every")
             .arg(OUTAGE_EVERY.to_string())
             .arg("--data")
@@ -355,7 +363,8 @@ impl Demo {
             let left = Duration::from_secs(180).saturating_sub(started.elapsed());
             let line = rx.recv_timeout(left).unwrap_or_else(|_| {
                 let _ = child.kill();
-                let stderr = std::fs::read_to_string(dir.path().join("demo.stderr")).unwrap_or_default();
+                let stderr =
+                    std::fs::read_to_string(dir.path().join("demo.stderr")).unwrap_or_default();
                 panic!("tally demo did not start:\n{}\n{stderr}", said.join("\n"))
             });
             if let Some(url) = line.strip_prefix("dashboard: ") {
@@ -371,13 +380,19 @@ impl Demo {
             base: base.expect("url"),
             password: password.expect("password"),
             dir,
-            env: env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
         }
     }
 
     /// Runs `tally ARGS` on the demo's database, with `stdin` as its input.
     pub fn tally(&self, args: &[&str], stdin: &str) -> Output {
-        let db = format!("sqlite://{}", self.dir.path().join("demo").join("tally.db").display());
+        let db = format!(
+            "sqlite://{}",
+            self.dir.path().join("demo").join("tally.db").display()
+        );
         let mut child = Command::new(tally_bin())
             .arg("--db")
             .arg(db)
@@ -389,7 +404,12 @@ impl Demo {
             .stderr(Stdio::piped())
             .spawn()
             .expect("run tally");
-        child.stdin.take().expect("stdin").write_all(stdin.as_bytes()).expect("write stdin");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(stdin.as_bytes())
+            .expect("write stdin");
         let out = child.wait_with_output().expect("tally output");
         assert!(
             out.status.success(),
@@ -402,7 +422,10 @@ impl Demo {
     /// Adds a viewer account through `tally user add`; returns its login.
     pub fn add_viewer(&self) -> (&'static str, &'static str) {
         let login = ("viewer", "viewer-password-1");
-        self.tally(&["user", "add", login.0, "--role", "viewer"], &format!("{}\n", login.1));
+        self.tally(
+            &["user", "add", login.0, "--role", "viewer"],
+            &format!("{}\n", login.1),
+        );
         login
     }
 }
