@@ -225,50 +225,6 @@ fn harvests(serving: &Serving) -> Vec<(String, String, u64)> {
         .collect()
 }
 
-/// A licence with room for one harvesting agent, trusted by every later command.
-fn harvesting_licence(env: &Env) {
-    let key = env.dir.path().join("issuer.key");
-    let out = env.tally(&["license", "keygen", "--out", key.to_str().expect("path")]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let public = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .find_map(|l| l.strip_prefix("public key: ").map(str::to_owned))
-        .expect("the public key");
-    std::fs::write(env.dir.path().join("issuer.pub"), public.trim()).expect("key");
-    let licence = env.dir.path().join("agents.toml");
-    let out = env.tally(&[
-        "license",
-        "issue",
-        "--key",
-        key.to_str().expect("path"),
-        "--licensee",
-        "Tests",
-        "--users",
-        "1000",
-        "--servers",
-        "10",
-        "--harvesting-agents",
-        "1",
-        "--out",
-        licence.to_str().expect("path"),
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let out = env.tally(&["license", "install", licence.to_str().expect("path")]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 fn stubborn_policy(method: Value) -> Value {
     json!({
         "triggers": {"low_cpu": {"below_percent": 50.0, "for_secs": 1}},
@@ -283,7 +239,15 @@ fn three_agents_report_through_a_restart_and_harvest_a_process_that_ignores_sigt
         return;
     };
     let env = Env::new();
-    harvesting_licence(&env);
+    // Room for one harvesting agent.
+    env.licence(&[
+        "--users",
+        "1000",
+        "--servers",
+        "10",
+        "--harvesting-agents",
+        "1",
+    ]);
     let out = env.tally(&[
         "server",
         "add",

@@ -53,6 +53,12 @@ impl Env {
     /// 100 users and 10 servers, and puts Tally in restricted access mode past them), signed
     /// by a key of this home that every later command and `tally serve` trust.
     pub fn roomy_licence(&self) {
+        self.licence(&["--users", "1000000", "--servers", "100000", "--hpc"]);
+    }
+
+    /// Issues a licence with `limits` (`tally license issue` options) under a key of this
+    /// home, trusted by every later command and `tally serve`, and installs it.
+    pub fn licence(&self, limits: &[&str]) {
         let key = self.dir.path().join("issuer.key");
         let out = self.tally(&["license", "keygen", "--out", key.to_str().expect("path")]);
         assert!(
@@ -65,22 +71,18 @@ impl Env {
             .find_map(|l| l.strip_prefix("public key: ").map(str::to_owned))
             .expect("the public key");
         std::fs::write(self.dir.path().join("issuer.pub"), public.trim()).expect("key");
-        let licence = self.dir.path().join("roomy.toml");
-        let out = self.tally(&[
+        let licence = self.dir.path().join("licence.toml");
+        let mut issue = vec![
             "license",
             "issue",
             "--key",
             key.to_str().expect("path"),
             "--licensee",
             "Tests",
-            "--users",
-            "1000000",
-            "--servers",
-            "100000",
-            "--hpc",
-            "--out",
-            licence.to_str().expect("path"),
-        ]);
+        ];
+        issue.extend_from_slice(limits);
+        issue.extend(["--out", licence.to_str().expect("path")]);
+        let out = self.tally(&issue);
         assert!(
             out.status.success(),
             "{}",
