@@ -11,7 +11,7 @@ use serde::Serialize;
 pub struct ApiError {
     status: StatusCode,
     message: String,
-    /// Seconds a client should wait before trying again (429).
+    /// Seconds a client should wait before trying again (429, 503).
     retry_after: Option<u64>,
 }
 
@@ -56,6 +56,14 @@ impl ApiError {
         ApiError {
             retry_after: Some(seconds),
             ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, message)
+        }
+    }
+
+    /// The server cannot answer now: try again after `seconds`.
+    pub fn unavailable(message: impl Into<String>, seconds: u64) -> ApiError {
+        ApiError {
+            retry_after: Some(seconds),
+            ..ApiError::new(StatusCode::SERVICE_UNAVAILABLE, message)
         }
     }
 

@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 pub mod auth;
+pub mod budget;
 pub mod csv;
 pub mod error;
 pub mod openapi;
@@ -31,6 +32,8 @@ pub struct Api {
     pub anonymous_read: bool,
     /// Failed logins per address and account.
     pub logins: tally_app::access::LoginLimiter,
+    /// What one read may cost ([`budget`]).
+    pub read_budget: Arc<budget::ReadBudget>,
 }
 
 impl Api {
@@ -40,6 +43,7 @@ impl Api {
             admin_tokens: Vec::new(),
             anonymous_read: false,
             logins: Default::default(),
+            read_budget: Default::default(),
         }
     }
 }

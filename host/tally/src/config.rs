@@ -9,6 +9,7 @@
 //! plugin_dir = "/var/lib/tally/plugins"
 //! command_timeout_secs = 30
 //! max_upload_mb = 4096
+//! read_timeout_secs = 30
 //!
 //! [tools]
 //! lmutil = "/opt/flexlm/lmutil"
@@ -39,6 +40,8 @@ pub struct File {
     pub command_timeout_secs: Option<u64>,
     /// Largest log accepted through the API, MiB.
     pub max_upload_mb: Option<u64>,
+    /// Longest a read through the API may take, seconds.
+    pub read_timeout_secs: Option<u64>,
     /// Tool name → program and leading arguments (`lmutil = "/opt/flexlm/lmutil"`).
     #[serde(default)]
     pub tools: BTreeMap<String, String>,

@@ -118,6 +118,10 @@ pub struct ServeArgs {
     /// need this much free disk beyond 256 MiB.
     #[arg(long, value_name = "MIB")]
     max_upload_mb: Option<u64>,
+    /// Longest a read through the API (a report, a history, a list) may take, seconds,
+    /// waiting for its turn included; past it the client gets a 503 [default: 30].
+    #[arg(long, value_name = "SECS")]
+    read_timeout: Option<u64>,
     /// Validate the configuration, print what is in force and exit.
     #[arg(long)]
     check: bool,
@@ -262,6 +266,7 @@ struct ServeSettings {
     listen: Setting<SocketAddr>,
     command_timeout: Setting<u64>,
     max_upload_mb: Setting<u64>,
+    read_timeout: Setting<u64>,
     anonymous_read: Setting<bool>,
     admin_token_file: Setting<Option<PathBuf>>,
     tools: Tools,
@@ -289,6 +294,13 @@ fn serve_settings(args: &ServeArgs) -> anyhow::Result<ServeSettings> {
     let max_upload_mb = pick(args.max_upload_mb, None, file.max_upload_mb, config, || {
         tally_app::spool::DEFAULT_MAX_UPLOAD >> 20
     });
+    let read_timeout = pick(
+        args.read_timeout,
+        None,
+        file.read_timeout_secs,
+        config,
+        || tally_server::budget::DEFAULT_READ_TIMEOUT.as_secs(),
+    );
     let anonymous_read = pick(
         args.anonymous_read.then_some(true),
         Some("TALLY_ANONYMOUS_READ"),
@@ -320,6 +332,7 @@ fn serve_settings(args: &ServeArgs) -> anyhow::Result<ServeSettings> {
         listen,
         command_timeout,
         max_upload_mb,
+        read_timeout,
         anonymous_read,
         admin_token_file,
         tools,
@@ -379,6 +392,11 @@ pub fn check(global: &Global, args: Option<&ServeArgs>) -> anyhow::Result<ExitCo
         "max_upload_mb",
         s.max_upload_mb.value.to_string(),
         &s.max_upload_mb.source,
+    );
+    show(
+        "read_timeout_secs",
+        s.read_timeout.value.to_string(),
+        &s.read_timeout.source,
     );
     show(
         "anonymous_read",
@@ -442,6 +460,9 @@ pub async fn serve(global: &Global, args: ServeArgs) -> anyhow::Result<ExitCode>
     let api = tally_server::Api {
         admin_tokens,
         anonymous_read: settings.anonymous_read.value,
+        read_budget: Arc::new(tally_server::budget::ReadBudget::new(Duration::from_secs(
+            settings.read_timeout.value.max(1),
+        ))),
         ..tally_server::Api::new(Arc::new(app))
     };
     eprintln!("tally: database {}", tally_store::redact(&global.db_url()));

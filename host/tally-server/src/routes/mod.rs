@@ -18,7 +18,8 @@
 //! | `/api/v1/agents…` (the agents' own routes take an agent token only) | [`agents`] |
 //!
 //! The dashboard's pages and assets ([`crate::web`]) are public: they hold no data, and every
-//! number on them comes from these routes. Every route but the public ones passes [`crate::auth::authenticate`].
+//! number on them comes from these routes. Every route but the public ones passes [`crate::auth::authenticate`],
+//! and each of their reads runs within [`crate::budget`].
 
 pub mod accounts;
 pub mod agents;
@@ -121,6 +122,10 @@ pub fn router(api: Arc<Api>) -> Router {
     let protected = protected
         .router
         .route_layer(axum::middleware::from_fn(crate::csv::negotiate))
+        .route_layer(axum::middleware::from_fn_with_state(
+            api.read_budget.clone(),
+            crate::budget::limit,
+        ))
         .route_layer(axum::middleware::from_fn_with_state(
             api.clone(),
             crate::auth::authenticate,

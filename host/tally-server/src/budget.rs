@@ -1,0 +1,164 @@
+//! What one read may cost. Every read behind the login (a GET) waits for one of
+//! [`READ_SLOTS`] places and must answer within the server's time budget
+//! (`tally serve --read-timeout`), waiting included; past it the client gets a 503 with
+//! `Retry-After` and the work is dropped where it stands. Memory is bounded the same way: each
+//! read the store makes stops at `tally_store::MAX_READ_ROWS` rows, and at most
+//! [`READ_SLOTS`] reads hold what they have read at once, so a burst of reports queues instead
+//! of adding up in the process's memory.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{Request, State};
+use axum::http::Method;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use tokio::sync::Semaphore;
+
+use crate::ApiError;
+
+/// Reads running at once. The read pools hold 4 (SQLite) to 8 (PostgreSQL, MariaDB)
+/// connections: a ninth read would only wait for a connection while holding its memory.
+pub const READ_SLOTS: usize = 8;
+
+/// The time budget of a read unless the operator sets another: the slowest report measured
+/// on a 10 M-session history answers in well under a second, so 30 s only stops runaways.
+pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Seconds a client is told to wait before asking again.
+const RETRY_AFTER_SECS: u64 = 5;
+
+/// The reads' places and time budget, shared by every request of one server.
+#[derive(Debug)]
+pub struct ReadBudget {
+    pub time: Duration,
+    slots: Semaphore,
+}
+
+impl ReadBudget {
+    pub fn new(time: Duration) -> ReadBudget {
+        ReadBudget {
+            time,
+            slots: Semaphore::new(READ_SLOTS),
+        }
+    }
+}
+
+impl Default for ReadBudget {
+    fn default() -> ReadBudget {
+        ReadBudget::new(DEFAULT_READ_TIMEOUT)
+    }
+}
+
+/// Runs a read within its budget; other methods pass untouched (their bodies and work have
+/// bounds of their own: upload size, spool, the writer's queue).
+pub async fn limit(
+    State(budget): State<Arc<ReadBudget>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if request.method() != Method::GET && request.method() != Method::HEAD {
+        return next.run(request).await;
+    }
+    let deadline = tokio::time::Instant::now() + budget.time;
+    let Ok(Ok(_slot)) = tokio::time::timeout_at(deadline, budget.slots.acquire()).await else {
+        return unavailable("the server is busy with other reads; try again shortly".to_string());
+    };
+    match tokio::time::timeout_at(deadline, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => unavailable(format!(
+            "this read ran past its {} s budget and was stopped; ask for a shorter window or a coarser period",
+            budget.time.as_secs_f64()
+        )),
+    }
+}
+
+fn unavailable(message: String) -> Response {
+    ApiError::unavailable(message, RETRY_AFTER_SECS).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::Router;
+    use axum::body::Body;
+    use axum::http::{StatusCode, header};
+    use axum::routing::get;
+    use tower::ServiceExt;
+
+    fn app(budget: Arc<ReadBudget>) -> Router {
+        Router::new()
+            .route(
+                "/slow",
+                get(|| async {
+                    tokio::time::sleep(Duration::from_secs(3600)).await;
+                    "done"
+                })
+                .post(|| async {
+                    tokio::time::sleep(BUDGET * 2).await;
+                    "written"
+                }),
+            )
+            .route("/quick", get(|| async { "quick" }))
+            .route_layer(axum::middleware::from_fn_with_state(budget, limit))
+    }
+
+    async fn call(router: &Router, method: Method, path: &str) -> (StatusCode, Option<String>) {
+        let request = Request::builder()
+            .method(method)
+            .uri(path)
+            .body(Body::empty())
+            .expect("request");
+        let response = router.clone().oneshot(request).await.expect("response");
+        let retry = response
+            .headers()
+            .get(header::RETRY_AFTER)
+            .map(|v| v.to_str().expect("ascii").to_string());
+        (response.status(), retry)
+    }
+
+    fn busy() -> (StatusCode, Option<String>) {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Some(RETRY_AFTER_SECS.to_string()),
+        )
+    }
+
+    const BUDGET: Duration = Duration::from_millis(300);
+
+    #[tokio::test]
+    async fn a_read_past_its_budget_is_stopped_with_a_503_and_a_retry_after() {
+        let router = app(Arc::new(ReadBudget::new(BUDGET)));
+        let started = tokio::time::Instant::now();
+        assert_eq!(call(&router, Method::GET, "/slow").await, busy());
+        assert!(started.elapsed() >= BUDGET);
+        assert_eq!(call(&router, Method::GET, "/quick").await.0, StatusCode::OK);
+        // Writes are not reads: their bounds are their own.
+        assert_eq!(call(&router, Method::POST, "/slow").await.0, StatusCode::OK);
+    }
+
+    #[tokio::test]
+    async fn reads_past_the_slots_wait_their_turn_within_the_same_budget() {
+        let budget = Arc::new(ReadBudget::new(BUDGET));
+        let router = app(budget.clone());
+        let held = budget
+            .slots
+            .acquire_many(READ_SLOTS as u32)
+            .await
+            .expect("every slot");
+
+        // No slot frees within the budget: the server is busy.
+        let started = tokio::time::Instant::now();
+        assert_eq!(call(&router, Method::GET, "/quick").await, busy());
+        assert!(started.elapsed() >= BUDGET);
+
+        // A slot frees within the budget: the read waits for it and answers.
+        let waiting = tokio::spawn({
+            let router = router.clone();
+            async move { call(&router, Method::GET, "/quick").await }
+        });
+        tokio::time::sleep(BUDGET / 3).await;
+        drop(held);
+        assert_eq!(waiting.await.expect("read").0, StatusCode::OK);
+    }
+}
