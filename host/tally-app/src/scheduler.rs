@@ -175,6 +175,8 @@ async fn poll_loop(app: Arc<App>, permits: Arc<Semaphore>, server: Server) {
     // A late poll is not made up for: the next one comes an interval after it.
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut previous: Option<Answered> = None;
+    // While the store is away every poll fails the same way: said once, not every interval.
+    let mut claims_failing = false;
     loop {
         ticks.tick().await;
         // Restricted access mode stops monitoring; a server past the limit is not monitored.
@@ -191,13 +193,24 @@ async fn poll_loop(app: Arc<App>, permits: Arc<Semaphore>, server: Server) {
             .claim_poll(server.id, &app.node, now, expires)
             .await
         {
-            Ok(true) => {}
-            Ok(false) => {
-                tracing::debug!(server = %server.config.name, "polled by another node");
-                continue;
+            Ok(claimed) => {
+                if std::mem::take(&mut claims_failing) {
+                    tracing::info!(server = %server.config.name, "polls claimed again");
+                }
+                if !claimed {
+                    tracing::debug!(server = %server.config.name, "polled by another node");
+                    continue;
+                }
             }
             Err(error) => {
-                tracing::error!(server = %server.config.name, "cannot claim a poll: {error}");
+                match std::mem::replace(&mut claims_failing, true) {
+                    false => {
+                        tracing::error!(server = %server.config.name, "cannot claim a poll (said once until it works again): {error}")
+                    }
+                    true => {
+                        tracing::debug!(server = %server.config.name, "cannot claim a poll: {error}")
+                    }
+                }
                 continue;
             }
         }

@@ -4,11 +4,13 @@ use crate::url::DatabaseUrl;
 
 #[derive(Debug, Error)]
 pub enum StoreError {
-    #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
+    // Neither driver error is a `source`: the message already holds its text, and a chain
+    // printed whole would repeat it.
+    #[error("database error: {}", sqlx_reason(.0))]
+    Database(sqlx::Error),
     /// From SQLite's writer connection.
     #[error("database error: {}", sqlite_reason(.0))]
-    Sqlite(#[from] rusqlite::Error),
+    Sqlite(rusqlite::Error),
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     /// One step of the schema upgrade failed; `after` says what state that left.
@@ -104,7 +106,25 @@ pub enum StoreError {
     Inconsistent(String),
 }
 
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> StoreError {
+        StoreError::Database(e)
+    }
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> StoreError {
+        StoreError::Sqlite(e)
+    }
+}
+
 impl StoreError {
+    /// Whether the database server could not be reached (the connection that failed is of no
+    /// further use).
+    pub fn is_out_of_reach(&self) -> bool {
+        matches!(self, StoreError::Database(e) if out_of_reach(e))
+    }
+
     /// Whether a unique constraint refused the write.
     pub(crate) fn is_unique_violation(&self) -> bool {
         use rusqlite::ffi;
@@ -116,6 +136,25 @@ impl StoreError {
             ),
             _ => false,
         }
+    }
+}
+
+/// Whether the driver lost the database server (a restart, a network cut), as opposed to the
+/// server refusing a statement.
+fn out_of_reach(e: &sqlx::Error) -> bool {
+    matches!(
+        e,
+        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed
+    )
+}
+
+/// The driver's words, with what the operator can do about a database server out of reach.
+fn sqlx_reason(e: &sqlx::Error) -> String {
+    match out_of_reach(e) {
+        true => format!(
+            "the database server cannot be reached ({e}); polls and the writer try again on their own, and an interrupted import resumes when run again"
+        ),
+        false => e.to_string(),
     }
 }
 

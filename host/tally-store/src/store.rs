@@ -90,7 +90,11 @@ impl Store {
         self.send(|reply| {
             Command::Job(Box::new(move |w| {
                 Box::pin(async move {
-                    let _ = reply.send(job(w).await);
+                    let result = job(w).await;
+                    if result.as_ref().is_err_and(StoreError::is_out_of_reach) {
+                        w.lost_connection();
+                    }
+                    let _ = reply.send(result);
                 })
             }))
         })

@@ -10,9 +10,12 @@
 //! Without a URL a test prints why it skips, except under CI (`CI` set), where it fails: CI
 //! always runs all three.
 
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use sqlx::{AssertSqlSafe, ConnectOptions, Connection};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinHandle;
 
 /// Runs the migrations in `dir` on the database at `url` the way [`crate::Store::open`] runs its
 /// own (one transaction on SQLite and PostgreSQL, step by step on MariaDB).
@@ -170,6 +173,61 @@ pub fn with_database(url: &str, name: &str) -> String {
         .find('/')
         .map_or(base.len(), |i| authority + i);
     format!("{}/{name}{query}", &base[..host_end])
+}
+
+/// A database server going away and coming back, for outage tests: connections reach the
+/// database through this relay to `target`. Cutting it drops every open connection and refuses
+/// new ones (accepted, then closed at once) until it is restored.
+pub struct Relay {
+    pub port: u16,
+    cut: Arc<AtomicBool>,
+    links: Arc<tokio::sync::Mutex<Vec<JoinHandle<()>>>>,
+}
+
+impl Relay {
+    pub async fn start(target: String) -> Relay {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let port = listener.local_addr().expect("address").port();
+        let cut = Arc::new(AtomicBool::new(false));
+        let links: Arc<tokio::sync::Mutex<Vec<JoinHandle<()>>>> = Arc::default();
+        let (is_cut, all) = (cut.clone(), links.clone());
+        tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                if is_cut.load(Ordering::SeqCst) {
+                    continue; // dropped: closed at once
+                }
+                let target = target.clone();
+                all.lock().await.push(tokio::spawn(async move {
+                    if let Ok(mut server) = TcpStream::connect(&target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                    }
+                }));
+            }
+        });
+        Relay { port, cut, links }
+    }
+
+    pub async fn cut(&self) {
+        self.cut.store(true, Ordering::SeqCst);
+        for link in self.links.lock().await.drain(..) {
+            link.abort();
+        }
+    }
+
+    pub fn restore(&self) {
+        self.cut.store(false, Ordering::SeqCst);
+    }
+}
+
+/// `url`'s `host:port`, and `url` with them replaced by the relay's.
+pub fn through(url: &str, port: u16) -> (String, String) {
+    let (scheme, rest) = url.split_once("://").expect("scheme");
+    let (credentials, rest) = rest.rsplit_once('@').expect("credentials");
+    let (address, path) = rest.split_once('/').unwrap_or((rest, ""));
+    (
+        address.to_string(),
+        format!("{scheme}://{credentials}@127.0.0.1:{port}/{path}"),
+    )
 }
 
 #[cfg(test)]

@@ -270,6 +270,11 @@ impl Writer {
         result
     }
 
+    /// Marks the connection as lost: the next command reconnects first.
+    pub(crate) fn lost_connection(&mut self) {
+        self.broken = self.conn.kind() != Kind::Sqlite;
+    }
+
     /// Replaces a broken connection to a database server with a new one.
     async fn reconnect(&mut self) -> Result<(), StoreError> {
         let url = self.url.secret();

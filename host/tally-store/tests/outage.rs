@@ -4,69 +4,9 @@
 //! connection without restarting Tally, and what was committed before and after is all there,
 //! once.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-
 use tally_core::{Batch, EndReason, Session};
-use tally_store::testing::{Backend, TestDb};
+use tally_store::testing::{Backend, Relay, TestDb, through};
 use tally_store::{Checkpoint, FileIdentity, NewImport, Store};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::Mutex;
-use tokio::task::JoinHandle;
-
-/// Relays connections to `target` until cut: cutting drops every open connection and refuses
-/// new ones (accepted, then closed at once) until restored.
-struct Relay {
-    port: u16,
-    cut: Arc<AtomicBool>,
-    links: Arc<Mutex<Vec<JoinHandle<()>>>>,
-}
-
-impl Relay {
-    async fn start(target: String) -> Relay {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let port = listener.local_addr().expect("address").port();
-        let cut = Arc::new(AtomicBool::new(false));
-        let links: Arc<Mutex<Vec<JoinHandle<()>>>> = Arc::default();
-        let (is_cut, all) = (cut.clone(), links.clone());
-        tokio::spawn(async move {
-            while let Ok((mut client, _)) = listener.accept().await {
-                if is_cut.load(Ordering::SeqCst) {
-                    continue; // dropped: closed at once
-                }
-                let target = target.clone();
-                all.lock().await.push(tokio::spawn(async move {
-                    if let Ok(mut server) = TcpStream::connect(&target).await {
-                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
-                    }
-                }));
-            }
-        });
-        Relay { port, cut, links }
-    }
-
-    async fn cut(&self) {
-        self.cut.store(true, Ordering::SeqCst);
-        for link in self.links.lock().await.drain(..) {
-            link.abort();
-        }
-    }
-
-    fn restore(&self) {
-        self.cut.store(false, Ordering::SeqCst);
-    }
-}
-
-/// `url`'s `host:port`, and `url` with them replaced by the relay's.
-fn through(url: &str, port: u16) -> (String, String) {
-    let (scheme, rest) = url.split_once("://").expect("scheme");
-    let (credentials, rest) = rest.rsplit_once('@').expect("credentials");
-    let (address, path) = rest.split_once('/').unwrap_or((rest, ""));
-    (
-        address.to_string(),
-        format!("{scheme}://{credentials}@127.0.0.1:{port}/{path}"),
-    )
-}
 
 fn batch(start: i64) -> Batch {
     Batch {

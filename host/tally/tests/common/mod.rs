@@ -11,6 +11,8 @@ use serde_json::Value;
 
 pub struct Env {
     pub dir: tempfile::TempDir,
+    /// A database other than this home's SQLite file ([`Env::on`]).
+    database: Option<String>,
 }
 
 /// `XDG_CACHE_HOME` of every test: compiled plugins are shared across tests (the cache keys
@@ -24,11 +26,23 @@ impl Env {
     pub fn new() -> Env {
         Env {
             dir: tempfile::tempdir().expect("temp dir"),
+            database: None,
+        }
+    }
+
+    /// A home whose commands and `tally serve` use the database at `url`.
+    pub fn on(url: &str) -> Env {
+        Env {
+            database: Some(url.to_string()),
+            ..Env::new()
         }
     }
 
     pub fn db(&self) -> String {
-        format!("sqlite://{}", self.dir.path().join("tally.db").display())
+        match &self.database {
+            Some(url) => url.clone(),
+            None => format!("sqlite://{}", self.dir.path().join("tally.db").display()),
+        }
     }
 
     /// The binary with this home's database, plugin directory and the shared cache (and the
