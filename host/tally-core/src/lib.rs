@@ -7,6 +7,7 @@ pub mod address;
 pub mod agent;
 pub mod capacity;
 pub mod clock;
+pub mod csv;
 pub mod harvest;
 pub mod licence;
 pub mod period;

@@ -9,8 +9,7 @@
 //!
 //! A row's nested objects become dotted columns (`status.remote.state`); its first list of
 //! objects gives a row per element (a history's `points.t`, `points.peak`, …); other lists are
-//! JSON text. Text starting with `=`, `+`, `@`, a tab or a carriage return is prefixed with `'`
-//! so a spreadsheet does not run it as a formula.
+//! JSON text. Fields are written by [`tally_core::csv`] (formula-safe).
 
 use axum::body::{Body, to_bytes};
 use axum::extract::Request;
@@ -244,26 +243,11 @@ pub fn table(answer: &Json) -> Option<Table> {
     Some(Table { header, rows })
 }
 
-/// One CSV field (RFC 4180), formula-safe.
-fn field(text: &str) -> String {
-    let safe = if text.starts_with(['=', '+', '@', '\t', '\r']) {
-        format!("'{text}")
-    } else {
-        text.to_string()
-    };
-    if safe.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", safe.replace('"', "\"\""))
-    } else {
-        safe
-    }
-}
-
 /// The table as CSV, header first, CRLF line ends.
 pub fn write(table: &Table) -> String {
     let mut out = String::new();
     for line in std::iter::once(&table.header).chain(&table.rows) {
-        let fields: Vec<String> = line.iter().map(|c| field(c)).collect();
-        out.push_str(&fields.join(","));
+        out.push_str(&tally_core::csv::record(line));
         out.push_str("\r\n");
     }
     out

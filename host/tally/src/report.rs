@@ -133,22 +133,10 @@ pub async fn run(global: &Global, args: ReportArgs) -> anyhow::Result<ExitCode> 
 }
 
 fn csv(rows: &ReportRows) -> String {
-    let field = |s: &str| {
-        if s.contains([',', '"', '\n', '\r']) {
-            format!("\"{}\"", s.replace('"', "\"\""))
-        } else {
-            s.to_string()
-        }
-    };
-    let mut out = String::new();
-    let line = |cells: Vec<String>, out: &mut String| {
-        let cells: Vec<String> = cells.iter().map(|c| field(c)).collect();
-        out.push_str(&cells.join(","));
-        out.push('\n');
-    };
-    line(rows.columns.clone(), &mut out);
+    let mut out = tally_core::csv::record(&rows.columns) + "\n";
     for r in &rows.rows {
-        line(r.iter().map(Cell::to_string).collect(), &mut out);
+        out.push_str(&tally_core::csv::record(r.iter().map(Cell::to_string)));
+        out.push('\n');
     }
     out
 }
