@@ -205,50 +205,8 @@ fn an_import_that_fills_the_disk_stops_cleanly_and_resumes_when_there_is_room() 
 fn serve_killed_while_polling_keeps_its_facts_and_rollups_whole() {
     let kills = setting("TALLY_CRASH_KILLS", 3);
     let seed = setting("TALLY_CRASH_SEED", 0x7A11_C0DE);
-    let sim = std::path::PathBuf::from(env!("CARGO_BIN_EXE_tally")).with_file_name("tally-sim");
-    assert!(
-        sim.exists(),
-        "{} is missing: `cargo test --workspace` builds it",
-        sim.display()
-    );
     let env = Env::new();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("clock")
-        .as_secs();
-    let scenario = env.write(
-        "scenario.toml",
-        &format!(
-            "seed = 7\n[clock]\nreal_start = {now}\nsim_start = {}\nspeed = 60.0\nduration = 86400\n\
-             [[server]]\nname = \"flex\"\nmanager = \"flexlm\"\nhost = \"lic-flex\"\nusers = 30\n\
-             mean_session = 120\narrivals_per_hour = 900\n\
-             [[server.feature]]\nname = \"CAD\"\nissued = 20\n",
-            now - 200 * 86_400
-        ),
-    );
-    let add = env.tally(&[
-        "server",
-        "add",
-        "flex",
-        "--manager",
-        "flexlm",
-        "--host",
-        "lic-flex",
-        "--port",
-        "27000",
-        "--interval",
-        "1",
-    ]);
-    assert!(
-        add.status.success(),
-        "{}",
-        String::from_utf8_lossy(&add.stderr)
-    );
-    let tool = format!(
-        "lmutil={} --scenario {} lmutil",
-        sim.display(),
-        scenario.display()
-    );
+    let tool = env.simulated_flexnet(7);
     let mut points = Points(seed | 1);
     for _ in 0..kills {
         let serving = env.serve(&["--tool", &tool]);

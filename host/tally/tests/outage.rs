@@ -92,44 +92,7 @@ fn the_database_going_away_and_back(backend: Backend) {
     let relay = runtime.block_on(Relay::start(through(&db.url, 0).0));
     let env = Env::on(&through(&db.url, relay.port).1);
 
-    let sim = std::path::PathBuf::from(env!("CARGO_BIN_EXE_tally")).with_file_name("tally-sim");
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("clock")
-        .as_secs();
-    let scenario = env.write(
-        "scenario.toml",
-        &format!(
-            "seed = 5\n[clock]\nreal_start = {now}\nsim_start = {}\nspeed = 60.0\nduration = 86400\n\
-             [[server]]\nname = \"flex\"\nmanager = \"flexlm\"\nhost = \"lic-flex\"\nusers = 30\n\
-             mean_session = 120\narrivals_per_hour = 900\n\
-             [[server.feature]]\nname = \"CAD\"\nissued = 20\n",
-            now - 100 * 86_400
-        ),
-    );
-    let added = env.tally(&[
-        "server",
-        "add",
-        "flex",
-        "--manager",
-        "flexlm",
-        "--host",
-        "lic-flex",
-        "--port",
-        "27000",
-        "--interval",
-        "1",
-    ]);
-    assert!(
-        added.status.success(),
-        "{}",
-        String::from_utf8_lossy(&added.stderr)
-    );
-    let tool = format!(
-        "lmutil={} --scenario {} lmutil",
-        sim.display(),
-        scenario.display()
-    );
+    let tool = env.simulated_flexnet(5);
     let mut serving = env.serve(&["--tool", &tool]);
     until("a first answered poll", || {
         remote(&serving)["state"] == "Online"

@@ -133,6 +133,55 @@ impl Env {
         path
     }
 
+    /// Adds `flex`, a FlexNet server polled every second whose `lmutil` is `tally-sim` playing
+    /// 30 users coming and going at 60× real time; returns the `--tool` of `tally serve` that
+    /// makes it answer.
+    pub fn simulated_flexnet(&self, seed: u64) -> String {
+        let sim = PathBuf::from(env!("CARGO_BIN_EXE_tally")).with_file_name("tally-sim");
+        assert!(
+            sim.exists(),
+            "{} is missing: `cargo test --workspace` builds it",
+            sim.display()
+        );
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("clock")
+            .as_secs();
+        let scenario = self.write(
+            "scenario.toml",
+            &format!(
+                "seed = {seed}\n[clock]\nreal_start = {now}\nsim_start = {}\nspeed = 60.0\nduration = 86400\n\
+                 [[server]]\nname = \"flex\"\nmanager = \"flexlm\"\nhost = \"lic-flex\"\nusers = 30\n\
+                 mean_session = 120\narrivals_per_hour = 900\n\
+                 [[server.feature]]\nname = \"CAD\"\nissued = 20\n",
+                now - 200 * 86_400
+            ),
+        );
+        let add = self.tally(&[
+            "server",
+            "add",
+            "flex",
+            "--manager",
+            "flexlm",
+            "--host",
+            "lic-flex",
+            "--port",
+            "27000",
+            "--interval",
+            "1",
+        ]);
+        assert!(
+            add.status.success(),
+            "{}",
+            String::from_utf8_lossy(&add.stderr)
+        );
+        format!(
+            "lmutil={} --scenario {} lmutil",
+            sim.display(),
+            scenario.display()
+        )
+    }
+
     /// `tally serve` on a free port with fast follow checks; killed when dropped.
     pub fn serve(&self, extra: &[&str]) -> Serving {
         self.serve_with_env(extra, &[])
