@@ -61,12 +61,32 @@ fn host_name() -> String {
         .unwrap_or_else(|| "localhost".into())
 }
 
-/// Whether `holder` (a [`holder_name`]) was a process of this machine that is gone.
-fn died_here(holder: &str) -> bool {
+/// The holders of this process's claims that live (a [`FileClaim`] not yet dropped or
+/// released).
+static LIVE: std::sync::LazyLock<std::sync::Mutex<std::collections::HashSet<String>>> =
+    std::sync::LazyLock::new(Default::default);
+
+fn live(holder: &str) -> bool {
+    LIVE.lock().is_ok_and(|l| l.contains(holder))
+}
+
+fn forget(holder: &str) {
+    if let Ok(mut l) = LIVE.lock() {
+        l.remove(holder);
+    }
+}
+
+/// Whether `holder` (a [`holder_name`]) is nobody's any more: a process of this machine that is
+/// gone, or a claim of this process that was given up but whose row stayed (its release failed,
+/// the database being away).
+fn abandoned(holder: &str) -> bool {
     let mut parts = holder.rsplitn(3, ':');
     let (_token, pid, host) = (parts.next(), parts.next(), parts.next());
     match (host, pid.and_then(|p| p.parse::<u32>().ok())) {
-        (Some(host), Some(pid)) if host == host_name() && pid != std::process::id() => {
+        (Some(host), Some(pid)) if host == host_name() && pid == std::process::id() => {
+            !live(holder)
+        }
+        (Some(host), Some(pid)) if host == host_name() => {
             cfg!(target_os = "linux") && !std::path::Path::new(&format!("/proc/{pid}")).exists()
         }
         _ => false,
@@ -144,8 +164,9 @@ impl Store {
             Err(e) if e.is_unique_violation() => {
                 let held = self.claim_of(server, head_hash).await?;
                 return match held {
-                    // Killed on this machine: no need to wait for its lease to run out.
-                    Some(held) if died_here(&held.holder) => {
+                    // Killed on this machine, or given up here: no need to wait for its lease
+                    // to run out.
+                    Some(held) if abandoned(&held.holder) => {
                         self.release_claim(server, head_hash, &held.holder).await?;
                         Box::pin(self.claim_file_for(server, head_hash, path, lease)).await
                     }
@@ -158,6 +179,9 @@ impl Store {
                 };
             }
             Err(e) => return Err(e),
+        }
+        if let Ok(mut l) = LIVE.lock() {
+            l.insert(holder.clone());
         }
         let lost = Arc::new(AtomicBool::new(false));
         let renewer = tokio::spawn(renew(
@@ -295,7 +319,8 @@ impl FileClaim {
         }
     }
 
-    /// Stops renewing without releasing, as a killed process would (crash tests).
+    /// Stops renewing without releasing, as a killed process would (crash tests): the claim
+    /// stays live, so this process too waits for it to expire.
     #[cfg(feature = "testing")]
     pub fn abandon(mut self) {
         self.renewer.abort();
@@ -305,6 +330,7 @@ impl FileClaim {
     /// Gives the file up for the next importer.
     pub async fn release(mut self) -> Result<(), StoreError> {
         self.renewer.abort();
+        forget(&self.holder);
         // Emptied, so that `drop` has nothing left to release.
         let head = std::mem::take(&mut self.head_hash);
         self.store
@@ -316,17 +342,16 @@ impl FileClaim {
 impl Drop for FileClaim {
     fn drop(&mut self) {
         self.renewer.abort();
+        // Emptied by `release` and `abandon`: nothing left to give up.
+        let head = std::mem::take(&mut self.head_hash);
+        if head.is_empty() {
+            return;
+        }
+        let holder = std::mem::take(&mut self.holder);
+        forget(&holder);
         // Released in the background when a runtime is there; otherwise it simply expires.
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            let (store, server, head, holder) = (
-                self.store.clone(),
-                self.server,
-                std::mem::take(&mut self.head_hash),
-                std::mem::take(&mut self.holder),
-            );
-            if head.is_empty() {
-                return;
-            }
+            let (store, server) = (self.store.clone(), self.server);
             runtime.spawn(async move {
                 let _ = store.release_claim(server, &head, &holder).await;
             });
@@ -339,16 +364,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_a_gone_process_of_this_machine_is_taken_for_dead() {
-        let me = holder_name();
+    fn only_a_gone_process_of_this_machine_or_a_claim_given_up_here_is_abandoned() {
         let host = host_name();
-        assert!(!died_here(&me), "this process lives");
+        let me = holder_name();
+        LIVE.lock().expect("live").insert(me.clone());
+        assert!(!abandoned(&me), "a claim of this process that lives");
+        forget(&me);
+        assert!(abandoned(&me), "given up, though its row stayed");
         assert_eq!(
-            died_here(&format!("{host}:4000000000:0badc0de")),
+            abandoned(&format!("{host}:4000000000:0badc0de")),
             cfg!(target_os = "linux"),
             "no such pid"
         );
-        assert!(!died_here("another-host.example:4000000000:0badc0de"));
-        assert!(!died_here("garbage"));
+        assert!(!abandoned("another-host.example:4000000000:0badc0de"));
+        assert!(!abandoned("garbage"));
     }
 }

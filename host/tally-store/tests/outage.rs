@@ -101,6 +101,59 @@ async fn the_database_going_away_and_back(backend: Backend) {
     db.remove().await;
 }
 
+/// An import that fails because the database went away drops its claim, whose release fails
+/// too: once the database is back, the same process takes the file up again at once instead of
+/// waiting for the claim's lease to run out.
+async fn a_claim_given_up_while_the_database_was_away(backend: Backend) {
+    let Some(db) = TestDb::create(backend).await else {
+        return;
+    };
+    let relay = Relay::start(through(&db.url, 0).0).await;
+    let (_, url) = through(&db.url, relay.port);
+    let store = Store::open(url.as_str()).await.expect("open");
+    let server = store
+        .ensure_server("lic1", "flexlm-debuglog")
+        .await
+        .expect("server");
+    let claim = store
+        .claim_file(server, "head", "/var/log/lmgrd.log")
+        .await
+        .expect("free");
+
+    relay.cut().await;
+    drop(claim);
+    // The release in the background fails.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    relay.restore();
+    let mut again = store.claim_file(server, "head", "/var/log/lmgrd.log").await;
+    for _ in 0..3 {
+        match &again {
+            Err(e) if e.is_out_of_reach() => {
+                again = store.claim_file(server, "head", "/var/log/lmgrd.log").await;
+            }
+            _ => break,
+        }
+    }
+    again
+        .expect("taken up again at once")
+        .release()
+        .await
+        .expect("released");
+    store.close().await;
+    relay.cut().await;
+    db.remove().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn postgres_claim_given_up_while_away_is_taken_up_again_at_once() {
+    a_claim_given_up_while_the_database_was_away(Backend::Postgres).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn mariadb_claim_given_up_while_away_is_taken_up_again_at_once() {
+    a_claim_given_up_while_the_database_was_away(Backend::MySql).await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn postgres_going_away_and_back_loses_and_doubles_nothing() {
     the_database_going_away_and_back(Backend::Postgres).await;
