@@ -385,7 +385,10 @@ fn windows(client: &Client, pid: u32, server: &str, feature: &str, end: i64, fir
             "user-count",
         ] {
             let period = match report {
-                "usage" | "sflm" => format!("&period={period}"),
+                "usage" => format!("&period={period}"),
+                // SFLM sums days at the finest.
+                "sflm" if period == "hour" => "&period=day".into(),
+                "sflm" => format!("&period={period}"),
                 _ => String::new(),
             };
             calls.push((

@@ -45,9 +45,9 @@ struct Part {
     refusals: Vec<RefusalRecord>,
     /// Its time zone, when set: periods and heatmap cells are then local.
     zone: Option<Zone>,
-    /// Distinct users and hosts counted in SQL, `users` then empty: a usage report's, of the
-    /// periods of several rows when its period is its rows' (`report::usage_over_time_counted`);
-    /// the features report's over the window (period start 0).
+    /// Distinct users and hosts counted in SQL, `users` then empty: a usage report's from day
+    /// or month rows, of its periods of several rows (`report::usage_over_time_counted`); the
+    /// features report's over the window (period start 0).
     counted: Option<BTreeMap<(FeatureKey, i64), (u64, u64)>>,
     /// `hours` and `users` are rows of days or months (and hours at the window's ends), of
     /// heatmap cells, or added up over the window, and `logged` holds every hour with data
@@ -268,11 +268,8 @@ async fn part(
             Reads::Hourly { users: with_users } if grain != Grain::Hour => {
                 let rows = store.rollups(f, grain).await?;
                 logged = with_hours_of_data(store, f, grain, &rows, logged).await?;
-                if !with_users {
-                } else if grain.period() == period {
+                if with_users {
                     counted.extend(counted_users(store, f, period, &rows).await?);
-                } else {
-                    users.extend(store.user_rollups(f, grain).await?);
                 }
                 hours.extend(rows);
             }
@@ -323,18 +320,18 @@ async fn part(
         zone,
         logged,
         periods: grain != Grain::Hour || cells || matches!(reads, Reads::Totals { .. }),
-        counted: (req.name == ReportName::Features
-            || grain != Grain::Hour && grain.period() == period)
-            .then_some(counted),
+        counted: (req.name == ReportName::Features || grain != Grain::Hour).then_some(counted),
         hours,
         users,
         features,
     })
 }
 
-/// The distinct users and hosts of the periods of several rows among `rows` (of `grain`, read
-/// for `filter`, `grain`'s periods being `period`'s): the periods the window's ends cut. The
-/// others are one row each, which counts its own (`report::usage_over_time_counted`).
+/// The distinct users and hosts of the periods of several rows among `rows` (read for
+/// `filter` at the coarsest grain within `period`), counted in SQL a period at a time: a week
+/// of day rows, a year of month rows, a month or day cut by the window's ends. A period of one
+/// row (a day of a day row, a month of a month row) counts its own
+/// (`report::usage_over_time_counted`).
 async fn counted_users(
     store: &Store,
     filter: &RollupFilter,
