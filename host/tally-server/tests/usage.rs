@@ -6,11 +6,11 @@ use axum::http::StatusCode;
 use common::TestApi;
 use serde_json::json;
 use tally_app::access::Role;
+use tally_core::period::Period;
 use tally_core::snapshot::{
     Checkout, Feature, FeatureKind, LicenseServer, Reservation, ReservationTarget, ServerStatus,
     VendorDaemon,
 };
-use tally_core::period::Period;
 use tally_core::{PollResult, Polled, Snapshot};
 
 fn feature(name: &str, pool: &str, issued: u32, in_use: u32) -> Feature {
@@ -263,7 +263,11 @@ async fn coarse_history_points_fold_the_hourly_ones() {
         .collect();
     assert!(hours.len() > 48, "{} hourly points", hours.len());
     let first = hours[0].0;
-    assert_ne!(first % 86_400, 0, "the log starts at midnight: nothing to check");
+    assert_ne!(
+        first % 86_400,
+        0,
+        "the log starts at midnight: nothing to check"
+    );
     for (resolution, period) in [("day", Period::Day), ("month", Period::Month)] {
         let coarse = get(format!(
             "/api/v1/license-servers/lic1/history?{window}&resolution={resolution}"

@@ -586,11 +586,13 @@ impl Store {
         let cell = format!("((hour % {WEEK}) + {WEEK}) % {WEEK}");
         let totals = load_totals(self.pool().kind());
         let select = format!(
-            "SELECT server_id, feature_id, min(hour), {totals}, 0, 0 FROM hour_rollup"
+            "SELECT server_id, feature_id, min(hour), {totals}, max(distinct_users), max(distinct_hosts)
+             FROM hour_rollup"
         );
         let tail = format!(" GROUP BY server_id, feature_id, {cell}");
         let mut hours = self.read(filter, &select, &tail, hour_rollup).await?;
-        let select = "SELECT feature_id, min(hour), count(DISTINCT user_id), count(DISTINCT host_id)
+        let select =
+            "SELECT feature_id, min(hour), count(DISTINCT user_id), count(DISTINCT host_id)
              FROM user_hour";
         let tail = format!(" AND peak_in_use > 0 GROUP BY feature_id, {cell}");
         let counts: BTreeMap<(i64, i64), (u64, u64)> = self

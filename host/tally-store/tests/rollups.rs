@@ -309,7 +309,10 @@ async fn assert_totals_add_up(store: &Store, hours: &[HourRollup], when: &str) {
         let without_hour = |u: &UserHour| (u.feature, u.user, u.host, u.load);
         assert_eq!(
             coarse.iter().map(without_hour).collect::<Vec<_>>(),
-            expected_users.values().map(without_hour).collect::<Vec<_>>(),
+            expected_users
+                .values()
+                .map(without_hour)
+                .collect::<Vec<_>>(),
             "user period totals of {f:?} {when}"
         );
         // Distinct users and hosts holding a license, counted in SQL.

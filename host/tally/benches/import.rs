@@ -38,7 +38,6 @@ use dated::{CORPUS_LOG, SHA256_20X, twenty_times};
 const CHUNK: usize = 1 << 20;
 const SCHEMA: &str = include_str!("../../tally-store/migrations/sqlite/0001_initial.sql");
 
-
 fn reps() -> usize {
     match std::env::var("TALLY_BENCH_REPS") {
         Ok(v) => v

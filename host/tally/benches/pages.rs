@@ -223,14 +223,24 @@ fn main() {
         token: token.clone(),
     };
     let pid = served.child.id();
-    println!("\n== 1. pages: {CLIENTS} clients on the generated history (load {})", load_average());
+    println!(
+        "\n== 1. pages: {CLIENTS} clients on the generated history (load {})",
+        load_average()
+    );
     pages(&client, rounds);
     if switch("TALLY_BENCH_WINDOWS", true) {
         println!(
             "\n== 2. reports over windows, the generated history (load {})",
             load_average()
         );
-        windows(&client, pid, "gen-01", "solver", END, END - i64::from(YEARS) * 365 * DAY);
+        windows(
+            &client,
+            pid,
+            "gen-01",
+            "solver",
+            END,
+            END - i64::from(YEARS) * 365 * DAY,
+        );
     }
     drop(served);
     if kept.is_none() {
@@ -440,7 +450,10 @@ fn windows(client: &Client, pid: u32, server: &str, feature: &str, end: i64, fir
 /// Part 3: the 20x FlexNet database, its reports over windows, then reads under import.
 fn flex_20x(tmp: &Path) {
     let Some(corpus) = dated::corpus_log() else {
-        println!("\n== 3. skipped: the corpus log {} is not there", dated::CORPUS_LOG);
+        println!(
+            "\n== 3. skipped: the corpus log {} is not there",
+            dated::CORPUS_LOG
+        );
         return;
     };
     let original = std::fs::read(&corpus).expect("reading the corpus log");
@@ -470,10 +483,7 @@ fn flex_20x(tmp: &Path) {
             ],
             "",
         );
-        println!(
-            "\n20x file imported in {:.1} s",
-            t.elapsed().as_secs_f64()
-        );
+        println!("\n20x file imported in {:.1} s", t.elapsed().as_secs_f64());
         let _ = std::fs::remove_file(&path);
     } else {
         println!("\nreusing {}", db_path.display());

@@ -340,7 +340,9 @@ async fn counted_users(
 ) -> Result<BTreeMap<(FeatureKey, i64), (u64, u64)>, StoreError> {
     let mut per_period: BTreeMap<(FeatureKey, i64), u32> = BTreeMap::new();
     for r in rows {
-        *per_period.entry((r.feature, period.start(r.hour))).or_default() += 1;
+        *per_period
+            .entry((r.feature, period.start(r.hour)))
+            .or_default() += 1;
     }
     let several: BTreeSet<i64> = per_period
         .iter()

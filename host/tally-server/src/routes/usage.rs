@@ -181,11 +181,7 @@ fn history_view(h: usage::History) -> HistoryView {
             .series
             .into_iter()
             .map(|s| SeriesView {
-                issued: s
-                    .issued
-                    .into_iter()
-                    .map(|(t, n)| (rfc3339(t), n))
-                    .collect(),
+                issued: s.issued.into_iter().map(|(t, n)| (rfc3339(t), n)).collect(),
                 points: s
                     .points
                     .into_iter()

@@ -118,4 +118,3 @@ fn date_at(s: &[u8]) -> Option<(NaiveDate, usize, DateForm)> {
     let date = NaiveDate::from_ymd_opt(number(11, 4) as i32, month as u32 + 1, number(8, 2))?;
     Some((date, 15, DateForm::Words))
 }
-
