@@ -13,12 +13,12 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use tally_core::period::{DAY, Period};
 use tally_core::report;
-use tally_core::rollup::Grain;
+use tally_core::rollup::{FeatureKey, Grain};
 use tally_core::snapshot::available;
 use tally_store::{FeatureInfo, OpenSession, RollupFilter, Server, Store, StoreError};
 
 use crate::App;
-use crate::reports::parse_time;
+use crate::reports::{parse_time, with_hours_of_data};
 
 /// The most points one series of a history holds.
 pub const MAX_POINTS: i64 = 10_000;
@@ -185,8 +185,10 @@ pub struct History {
 pub struct Series {
     pub vendor: String,
     pub feature: String,
-    /// The issued count as the latest poll said it; `None`: unknown.
-    pub issued: Option<u32>,
+    /// The licences issued (`None`: unknown or uncounted) from the start of the window's
+    /// first period on, and from each period's start where that changed: the capacity in
+    /// force then (`Store::capacity_changes`).
+    pub issued: Vec<(i64, Option<u32>)>,
     pub points: Vec<Point>,
 }
 
@@ -280,7 +282,7 @@ pub async fn history(app: &App, name: &str, query: &HistoryQuery) -> Result<Hist
             series,
         });
     }
-    let logged = app
+    let mut logged = app
         .store
         .logged_hours(server.id, Some(from), Some(to))
         .await?;
@@ -289,7 +291,8 @@ pub async fn history(app: &App, name: &str, query: &HistoryQuery) -> Result<Hist
     } else {
         vec![None]
     };
-    let mut hours = Vec::new();
+    let grain = Grain::within(resolution);
+    let mut rows = Vec::new();
     for feature in filters {
         let filter = RollupFilter {
             server: Some(server.id),
@@ -297,14 +300,20 @@ pub async fn history(app: &App, name: &str, query: &HistoryQuery) -> Result<Hist
             from: Some(from),
             to: Some(to),
         };
-        hours.extend(
-            app.store
-                .rollups(&filter, Grain::within(resolution))
-                .await?,
-        );
+        let read = app.store.rollups(&filter, grain).await?;
+        if grain != Grain::Hour {
+            // A day or month row no longer shows which of its hours had data.
+            logged = with_hours_of_data(&app.store, &filter, grain, &read, logged).await?;
+        }
+        rows.extend(read);
     }
+    let periods = if grain == Grain::Hour {
+        report::usage_over_time(resolution, &rows, &[], &logged)
+    } else {
+        report::usage_over_time_of_periods(resolution, &rows, &[], &logged)
+    };
     let mut by_feature: BTreeMap<i64, Vec<Point>> = BTreeMap::new();
-    for u in report::usage_over_time(resolution, &hours, &[], &logged) {
+    for u in periods {
         by_feature
             .entry(u.feature.feature)
             .or_default()
@@ -315,12 +324,29 @@ pub async fn history(app: &App, name: &str, query: &HistoryQuery) -> Result<Hist
                 hours_logged: u.totals.hours,
             });
     }
+    // The capacity in force at each period's start: contracts and license files change it.
+    let mut starts = Vec::new();
+    let mut t = resolution.start(from);
+    while t < to {
+        starts.push(t.max(from));
+        t = resolution.next(t);
+    }
+    let mut issued = app.store.capacity_changes(server.id, &starts).await?;
     for f in features {
         let points = by_feature.remove(&f.id).unwrap_or_default();
+        let key = FeatureKey {
+            server: server.id,
+            feature: f.id,
+        };
         series.push(Series {
             vendor: f.vendor,
             feature: f.name,
-            issued: f.issued,
+            issued: issued
+                .remove(&key)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(t, n)| (t, n.count()))
+                .collect(),
             points,
         });
     }

@@ -147,6 +147,40 @@ pub fn usage_over_time_of_periods(
         .collect()
 }
 
+/// [`usage_over_time_of_periods`] with the distinct users and hosts per feature and period
+/// given rather than folded from per-user rows: a period with one row takes its row's (a day
+/// row's for a day, a month row's for a month: those holding a license at some instant of it),
+/// a period of several rows (cut by the window's ends) its entry in `counted` (by feature and
+/// period start; counted where the per-user rows are, `Store::distinct_users`). A report over
+/// years reads no per-user row.
+pub fn usage_over_time_counted(
+    period: Period,
+    hours: &[HourRollup],
+    counted: &BTreeMap<(FeatureKey, Timestamp), (u64, u64)>,
+    logged: &Logged,
+) -> Vec<PeriodUsage> {
+    let mut rows: BTreeMap<(FeatureKey, Timestamp), (u32, u64, u64)> = BTreeMap::new();
+    for r in hours {
+        let e = rows.entry((r.feature, period.start(r.hour))).or_default();
+        *e = (
+            e.0 + 1,
+            u64::from(r.distinct_users),
+            u64::from(r.distinct_hosts),
+        );
+    }
+    let mut out = usage_over_time_of_periods(period, hours, &[], logged);
+    for u in &mut out {
+        let key = (u.feature, u.start);
+        let (users, hosts) = match rows.get(&key) {
+            Some(&(1, users, hosts)) => (users, hosts),
+            _ => counted.get(&key).copied().unwrap_or_default(),
+        };
+        u.totals.distinct_users = users;
+        u.totals.distinct_hosts = hosts;
+    }
+    out
+}
+
 /// Peak, average, utilisation and denials per feature over the window: every feature with a
 /// row or in `issued` (the licenses issued per feature; those never used show as zeros).
 pub fn feature_stats(
@@ -155,7 +189,20 @@ pub fn feature_stats(
     logged: &Logged,
     issued: &BTreeMap<FeatureKey, u32>,
 ) -> Vec<FeatureStats> {
-    let groups = fold(hours, users, logged, issued.keys().copied(), |_| ());
+    let logged = logged.with(hours.iter().map(|r| r.hour));
+    feature_stats_of_periods(hours, users, &logged, issued)
+}
+
+/// [`feature_stats`] from rows of periods (day or month rows beside hourly ones, as
+/// [`usage_over_time_of_periods`] takes them), given `logged` holding every hour with data:
+/// a window of years in a few hundred rows per feature.
+pub fn feature_stats_of_periods(
+    hours: &[HourRollup],
+    users: &[UserHour],
+    logged: &Logged,
+    issued: &BTreeMap<FeatureKey, u32>,
+) -> Vec<FeatureStats> {
+    let groups = fold_logged(hours, users, logged, issued.keys().copied(), |_| ());
     groups
         .into_iter()
         .map(|((feature, ()), acc)| {
@@ -218,6 +265,29 @@ pub fn heatmap_of_cells(
             totals: acc.totals(),
         })
         .collect()
+}
+
+/// [`heatmap_of_cells`] from one row per feature and cell whose distinct users and hosts are
+/// the cell's (counted where the per-user rows are, as `Store::week_hours` does): no per-user
+/// row needed.
+pub fn heatmap_of_counted_cells(hours: &[HourRollup], logged: &Logged) -> Vec<HeatCell> {
+    let counts: BTreeMap<(FeatureKey, Weekday, usize), (u64, u64)> = hours
+        .iter()
+        .map(|h| {
+            (
+                (h.feature, Weekday::of(h.hour), hour_of_day(h.hour)),
+                (u64::from(h.distinct_users), u64::from(h.distinct_hosts)),
+            )
+        })
+        .collect();
+    let mut cells = heatmap_of_cells(hours, &[], logged);
+    for c in &mut cells {
+        if let Some(&(users, hosts)) = counts.get(&(c.feature, c.weekday, c.hour)) {
+            c.totals.distinct_users = users;
+            c.totals.distinct_hosts = hosts;
+        }
+    }
+    cells
 }
 
 /// [`usage_over_time`] in the local calendar of `zone`: days, weeks, months and years start
@@ -488,6 +558,40 @@ mod tests {
                 usage_over_time(period, &r.hours, &r.users, &logged),
                 "{period:?}"
             );
+            // Users counted apart (as SQL counts them) serve periods of several rows; a period
+            // of one row counts its own.
+            let mut counted = BTreeMap::new();
+            for d in usage_over_time(period, &r.hours, &r.users, &logged) {
+                let t = d.totals;
+                counted.insert((d.feature, d.start), (t.distinct_users, t.distinct_hosts));
+            }
+            for given in [&counted, &BTreeMap::new()] {
+                if given.is_empty() && grain.period() != period {
+                    continue;
+                }
+                assert_eq!(
+                    usage_over_time_counted(period, &coarse.hours, given, &with_data),
+                    usage_over_time(period, &r.hours, &r.users, &logged),
+                    "{period:?}"
+                );
+            }
+            assert_eq!(
+                usage_over_time_counted(period, &r.hours, &counted, &with_data),
+                usage_over_time(period, &r.hours, &r.users, &logged),
+                "{period:?} from hourly rows"
+            );
+            let issued = BTreeMap::from([(F, 10), (G, 2)]);
+            assert_eq!(
+                feature_stats_of_periods(&coarse.hours, &coarse.users, &with_data, &issued),
+                feature_stats(&r.hours, &r.users, &logged, &issued),
+                "{grain:?}"
+            );
+            // A period's row standing for its hours must not count its first hour as logged.
+            assert_ne!(
+                feature_stats(&coarse.hours, &coarse.users, &logged, &issued),
+                feature_stats(&r.hours, &r.users, &logged, &issued),
+                "{grain:?}"
+            );
         }
         // Cells as SQL adds them up: per feature (and user and host) and hour of the week, the
         // first hour of each cell standing for it.
@@ -506,10 +610,25 @@ mod tests {
                 .and_modify(|c| c.load.add_hour(&u.load))
                 .or_insert(*u);
         }
-        let hours: Vec<HourRollup> = hours.into_values().collect();
+        let mut hours: Vec<HourRollup> = hours.into_values().collect();
         let users: Vec<UserHour> = users.into_values().collect();
         assert_eq!(
             heatmap_of_cells(&hours, &users, &with_data),
+            heatmap(&r.hours, &r.users, &logged)
+        );
+        // Cells carrying their distinct users and hosts, counted as SQL counts them.
+        for h in &mut hours {
+            let of_cell = || {
+                users
+                    .iter()
+                    .filter(|u| u.feature == h.feature && u.load.used())
+                    .filter(|u| u.hour.rem_euclid(week) == h.hour.rem_euclid(week))
+            };
+            h.distinct_users = of_cell().map(|u| u.user).collect::<BTreeSet<_>>().len() as u32;
+            h.distinct_hosts = of_cell().map(|u| u.host).collect::<BTreeSet<_>>().len() as u32;
+        }
+        assert_eq!(
+            heatmap_of_counted_cells(&hours, &with_data),
             heatmap(&r.hours, &r.users, &logged)
         );
     }

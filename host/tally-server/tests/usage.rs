@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use common::TestApi;
 use serde_json::json;
 use tally_app::access::Role;
+use tally_core::period::Period;
 use tally_core::snapshot::{
     Checkout, Feature, FeatureKind, LicenseServer, Reservation, ReservationTarget, ServerStatus,
     VendorDaemon,
@@ -223,4 +224,70 @@ async fn history_is_read_at_the_resolution_of_the_window() {
     assert!(too_fine.body.contains("coarser"), "{}", too_fine.body);
     let backwards = get("/api/v1/license-servers/lic1/history?from=2024-03-05&to=2024-03-01").await;
     assert_eq!(backwards.status, StatusCode::BAD_REQUEST);
+}
+
+/// Day and month points (read from day and month rows) say what the hourly points of their
+/// period say: as many logged hours (a day's first hour counts only when logged) and the
+/// largest peak. The import's first day starts after midnight, so a day row's first hour is
+/// not logged there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn coarse_history_points_fold_the_hourly_ones() {
+    let t = TestApi::new(false).await;
+    let viewer = t.token("vic", Role::Viewer).await;
+    t.import_synthetic(20_000).await;
+    let get = |path: String| {
+        let viewer = viewer.clone();
+        let t = &t;
+        async move {
+            let r = t.send("GET", &path, Some(&viewer), None).await;
+            assert_eq!(r.status, StatusCode::OK, "{path}: {}", r.body);
+            r.json()
+        }
+    };
+    let time = |t: &serde_json::Value| {
+        tally_app::reports::parse_time(t.as_str().expect("a time"), false).expect("RFC 3339")
+    };
+    let window = "feature=MATLAB&from=2024-01-01&to=2024-12-31";
+    let hourly = get(format!(
+        "/api/v1/license-servers/lic1/history?{window}&resolution=hour"
+    ))
+    .await;
+    let hours: Vec<(i64, u64)> = hourly["series"][0]["points"]
+        .as_array()
+        .expect("points")
+        .iter()
+        .map(|p| {
+            let t = time(&p["t"]);
+            (t, p["peak"].as_u64().expect("peak"))
+        })
+        .collect();
+    assert!(hours.len() > 48, "{} hourly points", hours.len());
+    let first = hours[0].0;
+    assert_ne!(
+        first % 86_400,
+        0,
+        "the log starts at midnight: nothing to check"
+    );
+    for (resolution, period) in [("day", Period::Day), ("month", Period::Month)] {
+        let coarse = get(format!(
+            "/api/v1/license-servers/lic1/history?{window}&resolution={resolution}"
+        ))
+        .await;
+        let points = coarse["series"][0]["points"].as_array().expect("points");
+        let mut expected: std::collections::BTreeMap<i64, (u64, u64)> = Default::default();
+        for &(t, peak) in &hours {
+            let e = expected.entry(period.start(t)).or_default();
+            e.0 += 1;
+            e.1 = e.1.max(peak);
+        }
+        assert_eq!(points.len(), expected.len(), "{resolution}");
+        for (p, (start, (n, peak))) in points.iter().zip(&expected) {
+            assert_eq!(time(&p["t"]), *start, "{resolution}");
+            assert_eq!(p["hours_logged"].as_u64(), Some(*n), "{resolution} {p}");
+            assert_eq!(p["peak"].as_u64(), Some(*peak), "{resolution} {p}");
+        }
+    }
+    // The capacity is drawn from the window's first period.
+    let issued = hourly["series"][0]["issued"].as_array().expect("issued");
+    assert!(!issued.is_empty(), "{hourly}");
 }

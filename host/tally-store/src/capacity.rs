@@ -260,6 +260,42 @@ impl Store {
         server: ServerId,
         at: Timestamp,
     ) -> Result<BTreeMap<FeatureKey, Issued>, StoreError> {
+        let sources = self.capacity_sources(server).await?;
+        Ok(sources
+            .iter()
+            .map(|(key, (ranges, polled))| (*key, issued_at(ranges, *polled, at)))
+            .collect())
+    }
+
+    /// [`Store::capacity_at`] at each of `times` (in order), per feature as the changes only:
+    /// the capacity at the first time, then each time it differs from the one before. One read
+    /// of the statements for a chart's thousands of periods.
+    pub async fn capacity_changes(
+        &self,
+        server: ServerId,
+        times: &[Timestamp],
+    ) -> Result<BTreeMap<FeatureKey, Vec<(Timestamp, Issued)>>, StoreError> {
+        let sources = self.capacity_sources(server).await?;
+        Ok(sources
+            .iter()
+            .map(|(key, (ranges, polled))| {
+                let mut changes: Vec<(Timestamp, Issued)> = Vec::new();
+                for &t in times {
+                    let issued = issued_at(ranges, *polled, t);
+                    if changes.last().is_none_or(|&(_, last)| last != issued) {
+                        changes.push((t, issued));
+                    }
+                }
+                (*key, changes)
+            })
+            .collect())
+    }
+
+    /// Per feature of `server`, its stored statements and what the latest poll said of it.
+    async fn capacity_sources(
+        &self,
+        server: ServerId,
+    ) -> Result<BTreeMap<FeatureKey, (Vec<CapacityRange>, Issued)>, StoreError> {
         let mut ranges: BTreeMap<FeatureKey, Vec<CapacityRange>> = BTreeMap::new();
         for row in self.capacity_rows(server).await? {
             ranges.entry(row.feature).or_default().push(row.range);
@@ -274,22 +310,13 @@ impl Store {
                 server,
                 feature: r.get(0)?,
             };
-            let issued = match ranges.get(&key) {
-                Some(ranges) => in_force(ranges, at),
-                None => Issued::Unknown,
+            let (count, kind): (Option<i64>, Option<String>) = (r.get(1)?, r.get(2)?);
+            let polled = match (count, kind.as_deref()) {
+                (Some(n), _) => Issued::Count(u32::try_from(n).unwrap_or(MAX_ISSUED)),
+                (None, Some("uncounted")) => Issued::Uncounted,
+                _ => Issued::Unknown,
             };
-            let issued = match issued {
-                Issued::Unknown => {
-                    let (count, kind): (Option<i64>, Option<String>) = (r.get(1)?, r.get(2)?);
-                    match (count, kind.as_deref()) {
-                        (Some(n), _) => Issued::Count(u32::try_from(n).unwrap_or(MAX_ISSUED)),
-                        (None, Some("uncounted")) => Issued::Uncounted,
-                        _ => Issued::Unknown,
-                    }
-                }
-                known => known,
-            };
-            out.insert(key, issued);
+            out.insert(key, (ranges.remove(&key).unwrap_or_default(), polled));
         }
         Ok(out)
     }
@@ -311,5 +338,13 @@ impl Store {
             }
         }
         Ok(out)
+    }
+}
+
+/// The capacity in force at `at` from a feature's statements, else what the latest poll said.
+fn issued_at(ranges: &[CapacityRange], polled: Issued, at: Timestamp) -> Issued {
+    match in_force(ranges, at) {
+        Issued::Unknown => polled,
+        known => known,
     }
 }

@@ -21,9 +21,13 @@ use std::ops::Range;
 
 use tally_core::period::DAY;
 use tally_core::rollup::{FeatureKey, Grain, HourRollup, UserHour};
+use tally_core::users::Seen;
 
 use crate::db::{Conn, Table, query, query_built};
-use crate::rollups::{FEATURES_PER_STATEMENT, RollupFilter, hour_rollup, placeholders, user_hour};
+use crate::rollups::{
+    FEATURES_PER_STATEMENT, MAX_READ_ROWS, RollupFilter, hour_rollup, load_totals, placeholders,
+    user_hour,
+};
 use crate::{Store, StoreError};
 
 /// The tables of a grain: per feature, and per user and host; the column holding the period.
@@ -506,6 +510,145 @@ impl Store {
             );
         }
         out.sort_by_key(|u| (u.hour, u.feature, u.user, u.host));
+        Ok(out)
+    }
+
+    /// [`Store::user_totals`] read from the coarsest rows the window allows (cut as
+    /// [`Store::rollups`] cuts it: whole months as month rows, whole days as day rows, hours at
+    /// the ends), each piece added up in SQL and the pieces here: a window of years in as many
+    /// rows as it has features, users and hosts, whatever the hours behind them. By feature,
+    /// user and host; a row's `hour` is the start of its first period with a row, not its
+    /// first hour.
+    pub async fn user_period_totals(
+        &self,
+        filter: &RollupFilter,
+    ) -> Result<Vec<UserHour>, StoreError> {
+        let totals = load_totals(self.pool().kind());
+        let mut out: BTreeMap<(FeatureKey, i64, i64), UserHour> = BTreeMap::new();
+        for (grain, window) in self.pieces(filter, Grain::Month) {
+            let t = tables(grain);
+            let select = format!(
+                "SELECT server_id, feature_id, min({}), {totals}, user_id, host_id FROM {}",
+                t.column, t.users
+            );
+            let group = " GROUP BY server_id, feature_id, user_id, host_id";
+            let rows = self
+                .read_window(filter, &select, t.column, window, group, user_hour)
+                .await?;
+            for u in rows {
+                out.entry((u.feature, u.user, u.host))
+                    .and_modify(|c| {
+                        c.hour = c.hour.min(u.hour);
+                        c.load.add_hour(&u.load);
+                    })
+                    .or_insert(u);
+            }
+            if out.len() > MAX_READ_ROWS {
+                return Err(StoreError::TooManyRows {
+                    what: "the rollup rows",
+                    limit: MAX_READ_ROWS,
+                });
+            }
+        }
+        Ok(out.into_values().collect())
+    }
+
+    /// Who was seen where within the filter's hours, for counting users (tally-core `users`):
+    /// one sighting per user and host, from the start of the first period it has a row in to
+    /// the end of the last, "denied only" if it never held a license. Read as
+    /// [`Store::rollups`] cuts the window (whole months from the month rows, whole days from
+    /// the day rows, the hours at the ends from the hourly rows), one grouped read per piece:
+    /// the rows are as many as the user-host pairs. A sighting's start and end are those of
+    /// periods within the window, which the rules' windows (the filter's) never cut.
+    pub async fn sightings(&self, filter: &RollupFilter) -> Result<Vec<Seen>, StoreError> {
+        let mut out: BTreeMap<(i64, i64), Seen> = BTreeMap::new();
+        for (grain, window) in self.pieces(filter, Grain::Month) {
+            let t = tables(grain);
+            let select = format!(
+                "SELECT user_id, host_id, min({c}), max({c}), max(peak_in_use) FROM {}",
+                t.users,
+                c = t.column
+            );
+            let end = window.end;
+            let rows = self
+                .read_window(
+                    filter,
+                    &select,
+                    t.column,
+                    window,
+                    " GROUP BY user_id, host_id",
+                    |r| {
+                        Ok(Seen {
+                            user: r.get(0)?,
+                            host: r.get(1)?,
+                            start: r.get(2)?,
+                            end: grain.next(r.get::<i64>(3)?).min(end),
+                            denied_only: r.get::<i64>(4)? == 0,
+                        })
+                    },
+                )
+                .await?;
+            for s in rows {
+                out.entry((s.user, s.host))
+                    .and_modify(|c| {
+                        c.start = c.start.min(s.start);
+                        c.end = c.end.max(s.end);
+                        c.denied_only &= s.denied_only;
+                    })
+                    .or_insert(s);
+            }
+        }
+        Ok(out.into_values().collect())
+    }
+
+    /// The distinct users and hosts holding a license in the filter's window, per feature:
+    /// counted in SQL over the per-user rows of the window's pieces (cut as [`Store::rollups`]
+    /// cuts it), one statement, so no per-user row leaves the database.
+    pub async fn distinct_users(
+        &self,
+        filter: &RollupFilter,
+    ) -> Result<BTreeMap<FeatureKey, (u64, u64)>, StoreError> {
+        let (scope, id) = match (filter.feature, filter.server) {
+            (Some(f), _) => ("feature_id = ?", Some(f)),
+            (None, Some(s)) => (
+                "feature_id IN (SELECT id FROM feature WHERE server_id = ?)",
+                Some(s),
+            ),
+            (None, None) => ("1 = 1", None),
+        };
+        let mut parts = Vec::new();
+        let mut args = Vec::new();
+        for (grain, window) in self.pieces(filter, Grain::Month) {
+            let t = tables(grain);
+            parts.push(format!(
+                "SELECT server_id, feature_id, user_id, host_id FROM {} WHERE {scope}
+                 AND {c} >= ? AND {c} < ? AND peak_in_use > 0",
+                t.users,
+                c = t.column
+            ));
+            args.extend(id);
+            args.extend([window.start, window.end]);
+        }
+        if parts.is_empty() {
+            return Ok(BTreeMap::new());
+        }
+        let mut q = query_built(format!(
+            "SELECT server_id, feature_id, count(DISTINCT user_id), count(DISTINCT host_id)
+             FROM ({}) x GROUP BY server_id, feature_id",
+            parts.join(" UNION ALL ")
+        ));
+        for a in args {
+            q = q.bind(a);
+        }
+        let count = |n: i64| u64::try_from(n).unwrap_or(0);
+        let mut out = BTreeMap::new();
+        for r in q.fetch_all(self.pool()).await? {
+            let key = FeatureKey {
+                server: r.get(0)?,
+                feature: r.get(1)?,
+            };
+            out.insert(key, (count(r.get(2)?), count(r.get(3)?)));
+        }
         Ok(out)
     }
 

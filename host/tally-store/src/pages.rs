@@ -120,6 +120,17 @@ fn conditions(filter: &FactFilter, time_column: Option<&str>) -> (String, Vec<i6
         sql.push_str(" AND t.server_id = ?");
         params.push(server);
     }
+    if filter.features.is_none() && filter.from.is_some() {
+        // Through the index by feature and end (or time): a window's facts, not every fact
+        // before it read in id order.
+        match filter.server {
+            Some(server) => {
+                sql.push_str(" AND t.feature_id IN (SELECT id FROM feature WHERE server_id = ?)");
+                params.push(server);
+            }
+            None => sql.push_str(" AND t.feature_id IN (SELECT id FROM feature)"),
+        }
+    }
     if let Some(features) = &filter.features {
         if features.is_empty() {
             sql.push_str(" AND 1 = 0");
@@ -322,9 +333,11 @@ impl Store {
         limit: u32,
     ) -> Result<Vec<PartyEntry>, StoreError> {
         let (table, column) = (party.table(), party.column());
+        // Through the month rows' index by user (or host) and server (migration 0020): a
+        // probe per name, not a scan of the server's rows.
         let on_server = match server {
             Some(_) => format!(
-                " AND p.id IN (SELECT DISTINCT {column} FROM user_month WHERE server_id = ?)"
+                " AND EXISTS (SELECT 1 FROM user_month m WHERE m.{column} = p.id AND m.server_id = ?)"
             ),
             None => String::new(),
         };
@@ -363,40 +376,44 @@ impl Store {
         } else {
             ""
         };
-        for (sql, last_day) in [
-            (
-                format!(
-                    "SELECT {column}, {checkouts}, {seconds} FROM user_month
-                     WHERE {column} IN ({in_ids}){server_clause} GROUP BY {column}"
-                ),
-                false,
-            ),
-            (
-                format!(
-                    "SELECT {column}, MAX(day) FROM user_day
-                     WHERE {column} IN ({in_ids}){server_clause} GROUP BY {column}"
-                ),
-                true,
-            ),
-        ] {
-            let mut q = query_built(sql);
-            for &id in &ids {
-                q = q.bind(id);
-            }
-            if let Some(server) = server {
-                q = q.bind(server);
-            }
-            for r in q.fetch_all(self.pool()).await? {
-                let Some(&i) = index.get(&r.get::<i64>(0)?) else {
-                    continue;
-                };
+        // Totals from the month rows, the last day from the day rows read backwards from the
+        // latest: both through the indexes by user (or host).
+        let mut q = query_built(format!(
+            "SELECT {column}, {checkouts}, {seconds} FROM user_month
+             WHERE {column} IN ({in_ids}){server_clause} GROUP BY {column}"
+        ));
+        for &id in &ids {
+            q = q.bind(id);
+        }
+        if let Some(server) = server {
+            q = q.bind(server);
+        }
+        for r in q.fetch_all(self.pool()).await? {
+            if let Some(&i) = index.get(&r.get::<i64>(0)?) {
                 let e = &mut entries[i];
-                if last_day {
-                    e.last_seen = r.get(1)?;
-                } else {
-                    e.sessions = u64::try_from(r.get::<i64>(1)?).unwrap_or(0);
-                    e.license_hours = r.get::<i64>(2)? as f64 / 3_600.0;
-                }
+                e.sessions = u64::try_from(r.get::<i64>(1)?).unwrap_or(0);
+                e.license_hours = r.get::<i64>(2)? as f64 / 3_600.0;
+            }
+        }
+        let on_day_server = if server.is_some() {
+            " AND d.server_id = ?"
+        } else {
+            ""
+        };
+        let mut q = query_built(format!(
+            "SELECT p.id, (SELECT d.day FROM user_day d WHERE d.{column} = p.id{on_day_server}
+                           ORDER BY d.day DESC LIMIT 1)
+             FROM {table} p WHERE p.id IN ({in_ids})"
+        ));
+        if let Some(server) = server {
+            q = q.bind(server);
+        }
+        for &id in &ids {
+            q = q.bind(id);
+        }
+        for r in q.fetch_all(self.pool()).await? {
+            if let Some(&i) = index.get(&r.get::<i64>(0)?) {
+                entries[i].last_seen = r.get(1)?;
             }
         }
         Ok(entries)

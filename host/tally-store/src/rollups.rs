@@ -25,7 +25,6 @@ use tally_core::period::{DAY, HOUR, hour_ceil, hour_start};
 use tally_core::rollup::{
     self, DenialFact, FeatureKey, Grain, HourRollup, Load, SessionFact, UserHour,
 };
-use tally_core::users::Seen;
 
 use crate::coarse;
 use crate::db::{Conn, Kind, Params, Pool, Row, SqlCache, Table, insert, query, query_built};
@@ -578,13 +577,11 @@ impl Store {
     }
 
     /// The filter's hourly rows added up in SQL per hour of the UTC week (a heatmap's cells),
-    /// per feature and per feature, user and host: each row's `hour` the first hour of its
-    /// cell in the window, its load that of the cell's hours ([`Load::add_hour`]). At most
-    /// 168 rows per feature (and user and host) whatever the window.
-    pub async fn week_hours(
-        &self,
-        filter: &RollupFilter,
-    ) -> Result<(Vec<HourRollup>, Vec<UserHour>), StoreError> {
+    /// per feature: each row's `hour` the first hour of its cell in the window, its load that
+    /// of the cell's hours ([`Load::add_hour`]), its distinct users and hosts those holding a
+    /// license in some hour of the cell (counted in SQL from the per-user rows). At most 168
+    /// rows per feature whatever the window, and no per-user row leaves the database.
+    pub async fn week_hours(&self, filter: &RollupFilter) -> Result<Vec<HourRollup>, StoreError> {
         const WEEK: i64 = 7 * DAY;
         let cell = format!("((hour % {WEEK}) + {WEEK}) % {WEEK}");
         let totals = load_totals(self.pool().kind());
@@ -594,14 +591,30 @@ impl Store {
         );
         let tail = format!(" GROUP BY server_id, feature_id, {cell}");
         let mut hours = self.read(filter, &select, &tail, hour_rollup).await?;
+        let select =
+            "SELECT feature_id, min(hour), count(DISTINCT user_id), count(DISTINCT host_id)
+             FROM user_hour";
+        let tail = format!(" AND peak_in_use > 0 GROUP BY feature_id, {cell}");
+        let counts: BTreeMap<(i64, i64), (u64, u64)> = self
+            .read(filter, select, &tail, |r| {
+                let count = |i| r.get::<i64>(i).map(|n| u64::try_from(n).unwrap_or(0));
+                Ok((
+                    (r.get::<i64>(0)?, r.get::<i64>(1)?.rem_euclid(WEEK)),
+                    (count(2)?, count(3)?),
+                ))
+            })
+            .await?
+            .into_iter()
+            .collect();
+        for h in &mut hours {
+            if let Some(&(users, hosts)) = counts.get(&(h.feature.feature, h.hour.rem_euclid(WEEK)))
+            {
+                h.distinct_users = u32::try_from(users).unwrap_or(u32::MAX);
+                h.distinct_hosts = u32::try_from(hosts).unwrap_or(u32::MAX);
+            }
+        }
         hours.sort_by_key(|h| (h.hour, h.feature));
-        let select = format!(
-            "SELECT server_id, feature_id, min(hour), {totals}, user_id, host_id FROM user_hour"
-        );
-        let tail = format!(" GROUP BY server_id, feature_id, {cell}, user_id, host_id");
-        let mut users = self.read(filter, &select, &tail, user_hour).await?;
-        users.sort_by_key(|u| (u.hour, u.feature, u.user, u.host));
-        Ok((hours, users))
+        Ok(hours)
     }
 
     /// The hours of the filter's window with a rollup row, in order.
@@ -670,38 +683,6 @@ impl Store {
             .await?;
         }
         Ok(out)
-    }
-
-    /// Who was seen where within the filter's hours, for counting users (tally-core `users`):
-    /// one sighting per user and host, from its first to the end of its last hour, "denied
-    /// only" if it never held a license. One grouped scan of `user_hour`; the rows are as many
-    /// as the user-host pairs.
-    pub async fn sightings(&self, filter: &RollupFilter) -> Result<Vec<Seen>, StoreError> {
-        let (from, to) = filter.hours();
-        let rows = query(
-            "SELECT user_id, host_id, min(hour), max(hour), max(peak_in_use) FROM user_hour
-             WHERE (? IS NULL OR server_id = ?) AND (? IS NULL OR feature_id = ?) AND hour >= ? AND hour < ?
-             GROUP BY user_id, host_id ORDER BY user_id, host_id",
-        )
-        .bind(filter.server)
-        .bind(filter.server)
-        .bind(filter.feature)
-        .bind(filter.feature)
-        .bind(from)
-        .bind(to)
-        .fetch_all(self.pool())
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(Seen {
-                    user: r.get(0)?,
-                    host: r.get(1)?,
-                    start: r.get(2)?,
-                    end: r.get::<i64>(3)?.saturating_add(HOUR),
-                    denied_only: r.get::<i64>(4)? == 0,
-                })
-            })
-            .collect()
     }
 
     /// The raw facts rollups are computed from, overlapping the filter's window: sessions, open
@@ -895,7 +876,7 @@ async fn scoped(
 }
 
 /// The load columns of a rollup table added up over hours, as [`Load::add_hour`] does.
-fn load_totals(kind: Kind) -> String {
+pub(crate) fn load_totals(kind: Kind) -> String {
     format!(
         "max(peak_in_use), max(peak_desired), {}, {}, {}, {}",
         kind.sum("used_seconds"),

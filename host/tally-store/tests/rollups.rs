@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use common::import;
 use tally_core::PollResult;
+use tally_core::period::{HOUR, hour_ceil, hour_start};
 use tally_core::rollup::{FeatureKey, Grain, HourRollup, Load, Rollup, UserHour, coarsen, rollup};
 use tally_core::snapshot::{Checkout, Feature, FeatureKind, LicenseServer, ServerStatus};
 use tally_core::{Batch, Denial, DenialKind, EndReason, Session, Snapshot};
@@ -296,9 +297,71 @@ async fn assert_totals_add_up(store: &Store, hours: &[HourRollup], when: &str) {
         );
         assert_eq!(
             store.user_totals(&f).await.expect("user totals"),
-            expected_users.into_values().collect::<Vec<_>>(),
+            expected_users.values().copied().collect::<Vec<_>>(),
             "user totals of {f:?} {when}"
         );
+        // Read from the coarsest rows of the window: the same loads; a row's hour is the start
+        // of its first period, not its first hour.
+        let coarse = store
+            .user_period_totals(&f)
+            .await
+            .expect("user period totals");
+        let without_hour = |u: &UserHour| (u.feature, u.user, u.host, u.load);
+        assert_eq!(
+            coarse.iter().map(without_hour).collect::<Vec<_>>(),
+            expected_users
+                .values()
+                .map(without_hour)
+                .collect::<Vec<_>>(),
+            "user period totals of {f:?} {when}"
+        );
+        // Distinct users and hosts holding a license, counted in SQL.
+        let mut distinct: BTreeMap<FeatureKey, (BTreeSet<i64>, BTreeSet<i64>)> = BTreeMap::new();
+        for u in users.iter().filter(|u| u.load.used()) {
+            let (us, hs) = distinct.entry(u.feature).or_default();
+            us.insert(u.user);
+            hs.insert(u.host);
+        }
+        let distinct: BTreeMap<FeatureKey, (u64, u64)> = distinct
+            .into_iter()
+            .map(|(k, (us, hs))| (k, (us.len() as u64, hs.len() as u64)))
+            .collect();
+        assert_eq!(
+            store.distinct_users(&f).await.expect("distinct users"),
+            distinct,
+            "distinct users of {f:?} {when}"
+        );
+        // Sightings: a user-host pair per pair with rows, denied only where it never held one.
+        let mut pairs: BTreeMap<(i64, i64), bool> = BTreeMap::new();
+        for u in &users {
+            *pairs.entry((u.user, u.host)).or_insert(true) &= !u.load.used();
+        }
+        let seen = store.sightings(&f).await.expect("sightings");
+        assert_eq!(
+            seen.iter()
+                .map(|s| ((s.user, s.host), s.denied_only))
+                .collect::<BTreeMap<_, _>>(),
+            pairs,
+            "sightings of {f:?} {when}"
+        );
+        // Each from the start of a period at or before its first hour to the end of one at or
+        // after its last, within the window.
+        let mut spans: BTreeMap<(i64, i64), (i64, i64)> = BTreeMap::new();
+        for u in &users {
+            let e = spans.entry((u.user, u.host)).or_insert((u.hour, u.hour));
+            *e = (e.0.min(u.hour), e.1.max(u.hour));
+        }
+        let (from, to) = (
+            f.from.map_or(i64::MIN, hour_start),
+            f.to.map_or(i64::MAX, hour_ceil),
+        );
+        for s in &seen {
+            let (first, last) = spans[&(s.user, s.host)];
+            assert!(
+                from <= s.start && s.start <= first && last + HOUR <= s.end && s.end <= to,
+                "sighting {s:?} of {f:?} {when}"
+            );
+        }
     }
 }
 

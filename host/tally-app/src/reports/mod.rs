@@ -35,8 +35,6 @@ use request::list;
 struct Part {
     hours: Vec<HourRollup>,
     users: Vec<UserHour>,
-    /// With rows added up over the window, the hours that had rows (logged hours too).
-    active: Vec<i64>,
     logged: Logged,
     /// Its features asked about.
     features: Vec<FeatureInfo>,
@@ -47,9 +45,13 @@ struct Part {
     refusals: Vec<RefusalRecord>,
     /// Its time zone, when set: periods and heatmap cells are then local.
     zone: Option<Zone>,
-    /// `hours` and `users` are rows of days or months (and hours at the window's ends), or of
-    /// heatmap cells, and `logged` holds every hour with data already (see
-    /// [`with_hours_of_data`]).
+    /// Distinct users and hosts counted in SQL, `users` then empty: a usage report's from day
+    /// or month rows, of its periods of several rows (`report::usage_over_time_counted`); the
+    /// features report's over the window (period start 0).
+    counted: Option<BTreeMap<(FeatureKey, i64), (u64, u64)>>,
+    /// `hours` and `users` are rows of days or months (and hours at the window's ends), of
+    /// heatmap cells, or added up over the window, and `logged` holds every hour with data
+    /// already (see [`with_hours_of_data`]).
     periods: bool,
 }
 
@@ -135,9 +137,10 @@ async fn assemble(store: &Store, req: &ReportRequest) -> Result<ReportRows, Repo
         ReportName::Sflm => Reads::Hourly {
             users: req.per_user,
         },
+        // Users only counted: in SQL (`Store::distinct_users`).
         ReportName::Features => Reads::Totals {
             hours: true,
-            users: true,
+            users: false,
         },
         ReportName::Unused | ReportName::Underused => Reads::Totals {
             hours: true,
@@ -208,8 +211,9 @@ async fn assemble(store: &Store, req: &ReportRequest) -> Result<ReportRows, Repo
 enum Reads {
     /// Hourly rows, per-user ones too when `users`: reports per period, cell or hour.
     Hourly { users: bool },
-    /// Rows added up over the window (`Store::hour_totals`, `Store::user_totals`), those asked
-    /// for: reports folding the whole window as one group, from far fewer rows.
+    /// The rows of the window's months, days and end hours (`Store::rollups`) and the per-user
+    /// rows added up over it (`Store::user_period_totals`), those asked for: reports folding
+    /// the whole window as one group, from far fewer rows than its hours.
     Totals { hours: bool, users: bool },
 }
 
@@ -244,30 +248,30 @@ async fn part(
     let mut logged = store.logged_hours(server.id, req.from, req.to).await?;
     // A usage report in UTC periods reads the coarsest rows within its period: a day or a
     // month per row instead of each hour's (local periods do not follow UTC days).
+    let period = req.period.unwrap_or(Period::Day);
     let grain = match (req.name, &zone) {
-        (ReportName::Usage, None) => Grain::within(req.period.unwrap_or(Period::Day)),
+        (ReportName::Usage, None) => Grain::within(period),
         _ => Grain::Hour,
     };
     // A heatmap in UTC reads its cells added up in SQL: 168 per feature, not every hour.
     let cells = req.name == ReportName::Heatmap && zone.is_none();
-    let (mut hours, mut users, mut active) = (Vec::new(), Vec::new(), BTreeSet::new());
+    let (mut hours, mut users, mut counted) = (Vec::new(), Vec::new(), BTreeMap::new());
     for f in &filters {
         match reads {
             Reads::Hourly { .. } if cells => {
-                let (cell_hours, cell_users) = store.week_hours(f).await?;
+                let cell_hours = store.week_hours(f).await?;
                 // The days with data find the hours with data the logged hours miss.
                 let days = store.rollups(f, Grain::Day).await?;
                 logged = with_hours_of_data(store, f, Grain::Day, &days, logged).await?;
                 hours.extend(cell_hours);
-                users.extend(cell_users);
             }
             Reads::Hourly { users: with_users } if grain != Grain::Hour => {
                 let rows = store.rollups(f, grain).await?;
                 logged = with_hours_of_data(store, f, grain, &rows, logged).await?;
-                hours.extend(rows);
                 if with_users {
-                    users.extend(store.user_rollups(f, grain).await?);
+                    counted.extend(counted_users(store, f, period, &rows).await?);
                 }
+                hours.extend(rows);
             }
             Reads::Hourly { users: with_users } => {
                 hours.extend(store.hour_rollups(f).await?);
@@ -280,12 +284,17 @@ async fn part(
                 users: with_users,
             } => {
                 if with_hours {
-                    let (totals, hours_with_rows) = store.hour_totals(f).await?;
-                    hours.extend(totals);
-                    active.extend(hours_with_rows);
+                    let rows = store.rollups(f, Grain::Month).await?;
+                    logged = with_hours_of_data(store, f, Grain::Month, &rows, logged).await?;
+                    hours.extend(rows);
                 }
                 if with_users {
-                    users.extend(store.user_totals(f).await?);
+                    users.extend(store.user_period_totals(f).await?);
+                }
+                if req.name == ReportName::Features {
+                    for (key, n) in store.distinct_users(f).await? {
+                        counted.insert((key, 0), n);
+                    }
                 }
             }
         }
@@ -310,25 +319,63 @@ async fn part(
         refusals,
         zone,
         logged,
-        periods: grain != Grain::Hour || cells,
+        periods: grain != Grain::Hour || cells || matches!(reads, Reads::Totals { .. }),
+        counted: (req.name == ReportName::Features || grain != Grain::Hour).then_some(counted),
         hours,
         users,
-        active: active.into_iter().collect(),
         features,
     })
+}
+
+/// The distinct users and hosts of the periods of several rows among `rows` (read for
+/// `filter` at the coarsest grain within `period`), counted in SQL a period at a time: a week
+/// of day rows, a year of month rows, a month or day cut by the window's ends. A period of one
+/// row (a day of a day row, a month of a month row) counts its own
+/// (`report::usage_over_time_counted`).
+async fn counted_users(
+    store: &Store,
+    filter: &RollupFilter,
+    period: Period,
+    rows: &[HourRollup],
+) -> Result<BTreeMap<(FeatureKey, i64), (u64, u64)>, StoreError> {
+    let mut per_period: BTreeMap<(FeatureKey, i64), u32> = BTreeMap::new();
+    for r in rows {
+        *per_period
+            .entry((r.feature, period.start(r.hour)))
+            .or_default() += 1;
+    }
+    let several: BTreeSet<i64> = per_period
+        .iter()
+        .filter(|(_, n)| **n > 1)
+        .map(|((_, start), _)| *start)
+        .collect();
+    let from = filter.from.map_or(i64::MIN, hour_start);
+    let to = filter.to.map_or(i64::MAX, hour_ceil);
+    let mut out = BTreeMap::new();
+    for start in several {
+        let within = RollupFilter {
+            from: Some(start.max(from)),
+            to: Some(period.next(start).min(to)),
+            ..*filter
+        };
+        for (key, n) in store.distinct_users(&within).await? {
+            out.insert((key, start), n);
+        }
+    }
+    Ok(out)
 }
 
 /// `logged` plus the hours with data in `rows`' periods (of `grain`, within the filter's window)
 /// that it does not cover whole: what folding the hourly rows would count as logged
 /// (`Logged::with`), which rows of whole periods no longer show. Logs and polls log the hours
 /// they have data for, so such periods are few: the edges of logged spans.
-async fn with_hours_of_data(
+pub(crate) async fn with_hours_of_data(
     store: &Store,
     filter: &RollupFilter,
     grain: Grain,
     rows: &[HourRollup],
     logged: Logged,
-) -> Result<Logged, ReportError> {
+) -> Result<Logged, StoreError> {
     let from = filter.from.map_or(i64::MIN, hour_start);
     let to = filter.to.map_or(i64::MAX, hour_ceil);
     let starts: BTreeSet<i64> = rows.iter().map(|r| grain.start(r.hour)).collect();

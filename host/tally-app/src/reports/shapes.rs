@@ -51,9 +51,12 @@ pub(super) fn usage(req: &ReportRequest, parts: &[Part], names: &Names) -> Repor
     for p in parts {
         let rows = match &p.zone {
             Some(zone) => report::usage_over_time_in(zone, period, &p.hours, &p.users, &p.logged),
-            None if p.periods => {
-                report::usage_over_time_of_periods(period, &p.hours, &p.users, &p.logged)
-            }
+            None if p.periods => match &p.counted {
+                Some(counted) => {
+                    report::usage_over_time_counted(period, &p.hours, counted, &p.logged)
+                }
+                None => report::usage_over_time_of_periods(period, &p.hours, &p.users, &p.logged),
+            },
             None => report::usage_over_time(period, &p.hours, &p.users, &p.logged),
         };
         for u in rows {
@@ -71,8 +74,18 @@ pub(super) fn usage(req: &ReportRequest, parts: &[Part], names: &Names) -> Repor
 
 /// Feature stats of a part over every feature asked about: those never used show as zeros.
 fn stats(p: &Part) -> Vec<FeatureStats> {
-    let logged = p.logged.with(p.active.iter().copied());
-    let mut stats = report::feature_stats(&p.hours, &p.users, &logged, &p.issued);
+    let mut stats = if p.periods {
+        report::feature_stats_of_periods(&p.hours, &p.users, &p.logged, &p.issued)
+    } else {
+        report::feature_stats(&p.hours, &p.users, &p.logged, &p.issued)
+    };
+    if let Some(counted) = &p.counted {
+        for s in &mut stats {
+            let (users, hosts) = counted.get(&(s.feature, 0)).copied().unwrap_or_default();
+            s.totals.distinct_users = users;
+            s.totals.distinct_hosts = hosts;
+        }
+    }
     // Features without rows are in the window too, idle.
     let known: BTreeSet<FeatureKey> = stats.iter().map(|s| s.feature).collect();
     for f in &p.features {
@@ -230,7 +243,7 @@ pub(super) fn heatmap(parts: &[Part], names: &Names) -> ReportRows {
     for p in parts {
         let cells = match &p.zone {
             Some(zone) => report::heatmap_in(zone, &p.hours, &p.users, &p.logged),
-            None if p.periods => report::heatmap_of_cells(&p.hours, &p.users, &p.logged),
+            None if p.periods => report::heatmap_of_counted_cells(&p.hours, &p.logged),
             None => report::heatmap(&p.hours, &p.users, &p.logged),
         };
         for c in cells {

@@ -157,7 +157,8 @@ pub struct HistoryView {
 pub struct SeriesView {
     pub vendor: String,
     pub feature: String,
-    /// `[[time, count]]`: the issued count from the first point on (`null`: unknown).
+    /// `[[time, count]]`: the issued count from the window's first period on, then each change
+    /// (`null`: unknown or uncounted).
     pub issued: Vec<(String, Option<u32>)>,
     pub points: Vec<PointView>,
 }
@@ -180,12 +181,7 @@ fn history_view(h: usage::History) -> HistoryView {
             .series
             .into_iter()
             .map(|s| SeriesView {
-                issued: s
-                    .points
-                    .first()
-                    .map(|p| (rfc3339(p.t), s.issued))
-                    .into_iter()
-                    .collect(),
+                issued: s.issued.into_iter().map(|(t, n)| (rfc3339(t), n)).collect(),
                 points: s
                     .points
                     .into_iter()
