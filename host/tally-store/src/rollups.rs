@@ -674,13 +674,15 @@ impl Store {
 
     /// Who was seen where within the filter's hours, for counting users (tally-core `users`):
     /// one sighting per user and host, from its first to the end of its last hour, "denied
-    /// only" if it never held a license. One grouped scan of `user_hour`; the rows are as many
-    /// as the user-host pairs.
+    /// only" if it never held a license. One grouped scan of `user_hour` (a server's as its
+    /// features' rows: no index leads with the server); the rows are as many as the user-host
+    /// pairs.
     pub async fn sightings(&self, filter: &RollupFilter) -> Result<Vec<Seen>, StoreError> {
         let (from, to) = filter.hours();
         let rows = query(
             "SELECT user_id, host_id, min(hour), max(hour), max(peak_in_use) FROM user_hour
-             WHERE (? IS NULL OR server_id = ?) AND (? IS NULL OR feature_id = ?) AND hour >= ? AND hour < ?
+             WHERE (? IS NULL OR feature_id IN (SELECT id FROM feature WHERE server_id = ?))
+               AND (? IS NULL OR feature_id = ?) AND hour >= ? AND hour < ?
              GROUP BY user_id, host_id ORDER BY user_id, host_id",
         )
         .bind(filter.server)
