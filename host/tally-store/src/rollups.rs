@@ -849,9 +849,9 @@ impl Store {
 
 /// The statements reading a rollup table for `filter`, each with its bound values: by feature,
 /// by server, or server by server. A server's rows are read as its features' ranges of the
-/// primary key, `(feature_id, hour, …)`: through the `(server_id, hour)` index every row took a
-/// second lookup in the table (SQLite, 10 M sessions: a server's month of `user_hour`, 80-96 k
-/// rows, read in 14-25 ms instead of 54-71 ms).
+/// primary key, `(feature_id, hour, …)`: through a `(server_id, hour)` index (dropped since)
+/// every row took a second lookup in the table (SQLite, 10 M sessions: a server's month of
+/// `user_hour`, 80-96 k rows, read in 14-25 ms instead of 54-71 ms).
 async fn scoped(
     pool: &Pool,
     filter: &RollupFilter,
