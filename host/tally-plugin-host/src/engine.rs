@@ -78,6 +78,12 @@ impl std::fmt::Debug for PluginEngine {
 /// better. At most this much stays resident per pool slot used.
 const KEEP_RESIDENT: usize = 1 << 20;
 
+/// Freed pool slots kept for the plugin that last used them; past this many, the least recently
+/// used one is taken for another plugin. Each kept slot holds up to [`KEEP_RESIDENT`] of memory:
+/// with wasmtime's default (100), the format sniff of one `tally import`, which instantiates
+/// every importer once, left ~15 MiB resident for the rest of the import.
+const WARM_SLOTS: u32 = 4;
+
 impl PluginEngine {
     /// `cache`: a directory for compiled plugins, reused across processes (see [`Precompiled`]).
     pub fn new(cache: Option<&Path>) -> wasmtime::Result<PluginEngine> {
@@ -98,7 +104,8 @@ impl PluginEngine {
             .total_stacks(instances)
             .max_memory_size(MAX_MEMORY_MIB as usize * 1024 * 1024)
             .linear_memory_keep_resident(KEEP_RESIDENT)
-            .table_keep_resident(KEEP_RESIDENT);
+            .table_keep_resident(KEEP_RESIDENT)
+            .max_unused_warm_slots(WARM_SLOTS);
 
         let mut config = Config::new();
         config

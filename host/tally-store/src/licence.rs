@@ -187,8 +187,8 @@ impl Store {
         harvesting_agents: u64,
     ) -> Result<Usage, StoreError> {
         let earliest_data = query(
-            "SELECT min(m) FROM (SELECT (SELECT min(hour) FROM hour_rollup h WHERE h.server_id = s.id) AS m
-             FROM license_server s) x",
+            "SELECT min(m) FROM (SELECT (SELECT min(hour) FROM hour_rollup h WHERE h.feature_id = f.id) AS m
+             FROM feature f) x",
         )
         .scalar::<Option<i64>>(self.pool())
         .await?;
@@ -627,16 +627,24 @@ impl Store {
         from: Option<i64>,
         now: i64,
     ) -> Result<Vec<Named>, StoreError> {
-        let scope = match servers {
-            Servers::All => "",
-            Servers::Polled => {
-                " AND x.server_id IN (SELECT id FROM license_server WHERE poll_format IS NOT NULL)"
-            }
-            Servers::NotPolled => {
-                " AND x.server_id IN (SELECT id FROM license_server WHERE poll_format IS NULL)"
-            }
+        let polled = match servers {
+            Servers::All => None,
+            Servers::Polled => Some("IS NOT NULL"),
+            Servers::NotPolled => Some("IS NULL"),
         };
+        // Hourly rows are read as their features' ranges of the primary key, `(feature_id,
+        // hour, …)`: no index leads with the server.
         let rows_of = |table: &str, col: &str, window: &str| {
+            let scope = match (polled, col) {
+                (None, _) => String::new(),
+                (Some(polled), "hour") => format!(
+                    " AND x.feature_id IN (SELECT f.id FROM feature f JOIN license_server s ON s.id = f.server_id
+                       WHERE s.poll_format {polled})"
+                ),
+                (Some(polled), _) => format!(
+                    " AND x.server_id IN (SELECT id FROM license_server WHERE poll_format {polled})"
+                ),
+            };
             format!(
                 "SELECT x.user_id, x.host_id, x.{col} AS p, x.peak_in_use FROM {table} x WHERE {window}{scope}"
             )

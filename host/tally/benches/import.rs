@@ -10,12 +10,15 @@
 //! - the same parse through the wasm component (boundary and string table included),
 //! - the store's write path (facts, rollups, checkpoints on the writer) for the parsed batches,
 //! - end-to-end `tally import` (the real binary, fresh SQLite database each time): lines/s,
-//!   MB/s and the child process's peak RSS,
+//!   MB/s and the child process's peak RSS (its own `VmHWM`, sampled while it runs),
 //! - the baseline: native parse + rusqlite prepared-statement bulk insert into the same schema.
 //!
 //! Then the ratios against the baselines of the same run: end to end ÷ baseline, component ÷
 //! native parse, write path ÷ rusqlite insert (a shared machine's absolute times vary too much
 //! to compare across runs).
+//!
+//! Then the peak RSS of `tally import` at 1× and 20× of the corpus log, and at the scales listed
+//! in `TALLY_BENCH_RSS_SCALES` (say `40,100`: big files, written to the temp dir one at a time).
 //!
 //! `cargo bench -p tally --bench import [-- LINES]`
 
@@ -56,10 +59,12 @@ fn main() {
     let corpus = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../../shared/corpus")
         .join(CORPUS_LOG);
+    let mut original = None;
     let (log, expected_sessions): (Vec<u8>, Option<u64>) = match (lines_arg, corpus.is_file()) {
         (None, true) => {
-            let original = std::fs::read(&corpus).expect("reading the corpus log");
-            let log = twenty_times(&original);
+            let log = twenty_times(original.insert(
+                std::fs::read(&corpus).expect("reading the corpus log"),
+            ));
             let hash = hex::encode(Sha256::digest(&log));
             assert_eq!(
                 hash,
@@ -190,19 +195,8 @@ fn main() {
     let mut peaks = Vec::new();
     let e2e = median(&mut || {
         rep += 1;
-        let db = format!(
-            "sqlite://{}",
-            dir.path().join(format!("e2e-{rep}.db")).display()
-        );
-        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_tally"));
-        command
-            .args(["--db", &db, "import", "--json", "--utc-offset", "0"])
-            .arg(&log_path)
-            .env("TALLY_PLUGIN_DIR", dir.path().join("no-plugins"))
-            // The first repetition compiles the plugin into this cache; the median is warm.
-            .env("XDG_CACHE_HOME", dir.path().join("cache"));
         let t = Instant::now();
-        let run = run_measured(&mut command);
+        let run = import(dir.path(), &format!("e2e-{rep}"), &log_path);
         let elapsed = t.elapsed();
         assert!(run.success, "tally import failed: {}", run.stderr);
         let summary: serde_json::Value = serde_json::from_slice(&run.stdout).expect("json");
@@ -297,9 +291,89 @@ fn main() {
         ratio(insert_only, write)
     );
     println!("target 7  peak RSS of `tally import`    {peak_mib:>5.1} MiB (target <= 64 MiB)");
+
+    // Peak RSS by the size of the log: flat, whatever the file's length.
+    let Some(original) = original else {
+        return;
+    };
+    drop(log);
+    println!();
+    println!("peak RSS of `tally import` by log size (one run each; load: {})", load_average());
+    let mut scales = vec![1];
+    scales.extend(extra_scales());
+    scales.sort_unstable();
+    scales.dedup();
+    for scale in scales {
+        if scale == COPIES {
+            println!("  {scale:>4}x  {peak_mib:>6.1} MiB (above)");
+            continue;
+        }
+        let path = dir.path().join(format!("lmgrd-{scale}x.log"));
+        let lines = write_copies(&original, scale, &path);
+        let t = Instant::now();
+        let run = import(dir.path(), &format!("rss-{scale}x"), &path);
+        let elapsed = t.elapsed();
+        assert!(run.success, "tally import failed: {}", run.stderr);
+        println!(
+            "  {scale:>4}x  {:>6.1} MiB  ({lines} lines, {:.2} M lines/s)",
+            run.peak_rss_kib as f64 / 1024.0,
+            lines as f64 / elapsed.as_secs_f64() / 1e6
+        );
+        let _ = std::fs::remove_file(&path);
+        let _ = std::fs::remove_file(dir.path().join(format!("rss-{scale}x.db")));
+        let _ = std::fs::remove_file(dir.path().join(format!("rss-{scale}x.db-wal")));
+    }
 }
 
-/// What a child process did: its output, and its peak resident set as the kernel counted it.
+/// `tally import` of `log` into a fresh SQLite database `<name>.db` in `dir`, measured.
+fn import(dir: &Path, name: &str, log: &Path) -> Measured {
+    let db = format!("sqlite://{}", dir.join(format!("{name}.db")).display());
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_tally"));
+    command
+        .args(["--db", &db, "import", "--json", "--utc-offset", "0"])
+        .arg(log)
+        .env("TALLY_PLUGIN_DIR", dir.join("no-plugins"))
+        // The first run compiles the plugin into this cache; the median is warm.
+        .env("XDG_CACHE_HOME", dir.join("cache"));
+    run_measured(&mut command)
+}
+
+/// Writes `log` `copies` times to `path` as [`twenty_times`] does, a copy at a time (the big
+/// scales never whole in memory).
+fn write_copies(log: &[u8], copies: i64, path: &Path) -> u64 {
+    use std::io::Write;
+    let mut file = std::io::BufWriter::new(std::fs::File::create(path).expect("creating a log"));
+    let mut lines = 0;
+    for k in 0..copies {
+        copy = dated::copies(log, k..k + 1);
+        lines += memchr::memchr_iter(b'\n', &copy).count() as u64;
+        file.write_all(&copy).expect("writing a log");
+    }
+    file.flush().expect("writing a log");
+    lines
+}
+
+/// Scales of the corpus log whose peak RSS is measured besides 1× and 20×.
+fn extra_scales() -> Vec<i64> {
+    match std::env::var("TALLY_BENCH_RSS_SCALES") {
+        Ok(v) => v
+            .split(',')
+            .filter(|s| !s.trim().is_empty())
+            .map(|s| {
+                s.trim()
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|&n| n >= 1)
+                    .unwrap_or_else(|| {
+                        panic!("TALLY_BENCH_RSS_SCALES={v}: expected copy counts such as 40,100")
+                    })
+            })
+            .collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
+/// What a child process did: its output, and its own peak resident set.
 struct Measured {
     success: bool,
     stdout: Vec<u8>,
@@ -307,17 +381,39 @@ struct Measured {
     peak_rss_kib: u64,
 }
 
-/// Runs `command` to its end and reaps it with `wait4`, which returns the child's own resource
-/// usage (peak RSS included): std's `wait` does not.
-// Reaped by `wait4` below, which clippy cannot see.
+/// Runs `command` to its end. Its peak RSS is its own `VmHWM`, sampled every millisecond while it
+/// runs: the kernel's `ru_maxrss` of a child also counts the pages of the process that forked
+/// it, here the bench's (the log and its parsed records, ~80 MiB more).
+// Reaped by `waitpid` below, which clippy cannot see.
 #[allow(clippy::zombie_processes)]
 fn run_measured(command: &mut std::process::Command) -> Measured {
     use std::process::Stdio;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
     let mut child = command
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("starting tally");
+    let pid = libc::pid_t::try_from(child.id()).expect("pid");
+    let done = Arc::new(AtomicBool::new(false));
+    let peak = Arc::new(AtomicU64::new(0));
+    let sampler = {
+        let (done, peak) = (done.clone(), peak.clone());
+        let status = format!("/proc/{pid}/status");
+        std::thread::spawn(move || {
+            // The pid stays this child's until it is reaped, after `done`.
+            while !done.load(Ordering::Acquire) {
+                if let Some(kib) = std::fs::read_to_string(&status)
+                    .ok()
+                    .and_then(|s| vm_hwm_kib(&s))
+                {
+                    peak.fetch_max(kib, Ordering::AcqRel);
+                }
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        })
+    };
     let mut stdout_pipe = child.stdout.take().expect("stdout");
     let mut stderr_pipe = child.stderr.take().expect("stderr");
     let stderr = std::thread::spawn(move || {
@@ -329,25 +425,40 @@ fn run_measured(command: &mut std::process::Command) -> Measured {
     stdout_pipe
         .read_to_end(&mut stdout)
         .expect("reading stdout");
-    let pid = libc::pid_t::try_from(child.id()).expect("pid");
-    let mut status: libc::c_int = 0;
-    // SAFETY: an all-zero `rusage` is a valid value; `wait4` writes it and `status` for our own
-    // child, which nothing else waits for (`child` is never waited on through std).
+    // SAFETY: `waitid` with WNOWAIT waits for our own child's exit and leaves it unreaped (its
+    // pid stays valid for the sampler); an all-zero `siginfo_t` is a valid value to write into.
     #[allow(unsafe_code)]
-    let (reaped, usage) = unsafe {
-        let mut usage: libc::rusage = std::mem::zeroed();
-        let reaped = libc::wait4(pid, &mut status, 0, &mut usage);
-        (reaped, usage)
+    let waited = unsafe {
+        let mut info: libc::siginfo_t = std::mem::zeroed();
+        libc::waitid(
+            libc::P_PID,
+            pid as libc::id_t,
+            &mut info,
+            libc::WEXITED | libc::WNOWAIT,
+        )
     };
-    assert_eq!(reaped, pid, "wait4: {}", std::io::Error::last_os_error());
+    assert_eq!(waited, 0, "waitid: {}", std::io::Error::last_os_error());
+    done.store(true, Ordering::Release);
+    sampler.join().expect("sampler");
+    let mut status: libc::c_int = 0;
+    // SAFETY: reaps our own child, which nothing else waits for (`child` is never waited on
+    // through std); the sampler has stopped reading its /proc entry.
+    #[allow(unsafe_code)]
+    let reaped = unsafe { libc::waitpid(pid, &mut status, 0) };
+    assert_eq!(reaped, pid, "waitpid: {}", std::io::Error::last_os_error());
     let stderr = String::from_utf8_lossy(&stderr.join().expect("stderr thread")).into_owned();
     Measured {
         success: libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
         stdout,
         stderr,
-        // Linux reports ru_maxrss in KiB.
-        peak_rss_kib: u64::try_from(usage.ru_maxrss).unwrap_or(0),
+        peak_rss_kib: peak.load(Ordering::Acquire),
     }
+}
+
+/// `VmHWM` (peak resident set, KiB) from a `/proc/<pid>/status` text; none for a zombie.
+fn vm_hwm_kib(status: &str) -> Option<u64> {
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 /// `/proc/loadavg`'s three figures, or why there are none.
