@@ -588,7 +588,7 @@ mod tests {
             );
             // A period's row standing for its hours must not count its first hour as logged.
             assert_ne!(
-                feature_stats(&coarse.hours, &coarse.users, &logged, &issued),
+                feature_stats(&coarse.hours, &coarse.users, &with_data, &issued),
                 feature_stats(&r.hours, &r.users, &logged, &issued),
                 "{grain:?}"
             );
