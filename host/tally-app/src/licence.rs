@@ -112,8 +112,20 @@ struct PollLedger {
     counted: Option<Counted>,
     /// The manager version last recorded per server (recorded again only when it changes).
     versions: HashMap<ServerId, String>,
+    /// Each server's manager version as a licence with the maintenance end kept beside it
+    /// judges it, read when it was kept instead of at every poll: forgotten when the server
+    /// records another version, and read again after [`REASSESS_EVERY`] (what other processes
+    /// recorded).
+    judged_versions: HashMap<ServerId, JudgedVersion>,
     /// Servers with an open poll incident, so a clean poll closes it; `None` until read.
     incidents: Option<HashSet<ServerId>>,
+}
+
+#[derive(Debug)]
+struct JudgedVersion {
+    maintenance_end: Option<chrono::NaiveDate>,
+    read: Instant,
+    version: Option<tally_core::licence::ManagerVersion>,
 }
 
 impl Gate {
@@ -325,6 +337,7 @@ impl App {
         {
             store.record_manager_version(server, &version, now).await?;
             ledger.versions.insert(server, version);
+            ledger.judged_versions.remove(&server);
         }
         let ledger = &mut *ledger;
         let incidents = match ledger.incidents.take() {
@@ -345,9 +358,24 @@ impl App {
             None => store.licence_counted(&standing.licence, now).await?,
         };
         let counted = ledger.counted.insert(counted);
-        let check = store
-            .licence_poll_check(&standing.licence, counted, server, &users)
-            .await?;
+        let maintenance_end = standing.licence.terms.maintenance_end;
+        let version = match ledger.judged_versions.get(&server) {
+            Some(j) if j.maintenance_end == maintenance_end && j.read.elapsed() < REASSESS_EVERY => {
+                j.version.clone()
+            }
+            _ => {
+                let version = store.manager_version(server, &standing.licence).await?;
+                let judged = JudgedVersion {
+                    maintenance_end,
+                    read: Instant::now(),
+                    version: version.clone(),
+                };
+                ledger.judged_versions.insert(server, judged);
+                version
+            }
+        };
+        let check =
+            tally_store::poll_check(&standing.licence, counted, server, &users, version);
         let usage = standing.usage.with_counted(counted);
         let found = licence::check_poll(&standing.licence, &usage, &check);
         if found.is_empty() {

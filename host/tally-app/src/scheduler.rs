@@ -171,14 +171,25 @@ async fn poll_loop(app: Arc<App>, permits: Arc<Semaphore>, server: Server) {
     let interval =
         Duration::from_millis(u64::from(server.config.query_interval) * 1000).max(app.min_interval);
     tokio::time::sleep(jitter(server.id, interval)).await;
-    let mut ticks = tokio::time::interval(interval);
-    // A late poll is not made up for: the next one comes an interval after it.
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // The first poll comes at once; the next ones in the server's own slot of the interval, so
+    // thousands of servers started together poll evenly spread, not in a burst every interval.
+    let mut ticks: Option<tokio::time::Interval> = None;
     let mut previous: Option<Answered> = None;
     // While the store is away every poll fails the same way: said once, not every interval.
     let mut claims_failing = false;
     loop {
-        ticks.tick().await;
+        match &mut ticks {
+            Some(ticks) => {
+                ticks.tick().await;
+            }
+            None => {
+                let first = tokio::time::Instant::now() + until_slot(server.id, interval);
+                let mut slotted = tokio::time::interval_at(first, interval);
+                // A late poll is not made up for: the next one comes an interval after it.
+                slotted.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                ticks = Some(slotted);
+            }
+        }
         // Restricted access mode stops monitoring; a server past the limit is not monitored.
         if app.licence_restriction().is_some() || !app.licence_monitors(server.id) {
             continue;
@@ -260,6 +271,21 @@ async fn follow_loop(app: Arc<App>, server: Server) {
     }
 }
 
+/// How long from now until the server's next slot: a stable point of the interval by server
+/// id on the wall clock, half an interval away at least (the poll before was just now).
+fn until_slot(id: i64, interval: Duration) -> Duration {
+    let period = interval.as_millis().max(1) as u64;
+    let slot = ((id as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 16) % period;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    let mut wait = (slot + period - now % period) % period;
+    if wait < period / 2 {
+        wait += period;
+    }
+    Duration::from_millis(wait)
+}
+
 /// A stable spread of first polls over one interval (at most 5 s), by server id.
 fn jitter(id: i64, interval: Duration) -> Duration {
     let spread = interval.min(Duration::from_secs(5)).as_millis() as u64;
@@ -281,5 +307,25 @@ mod tests {
             jitter(1, Duration::from_secs(60)),
             jitter(2, Duration::from_secs(60))
         );
+    }
+
+    #[test]
+    fn slots_spread_servers_over_the_interval() {
+        let interval = Duration::from_secs(60);
+        for id in 0..100 {
+            let wait = until_slot(id, interval);
+            assert!(wait >= interval / 2 && wait < interval * 3 / 2, "{wait:?}");
+        }
+        // 1,000 servers fall into every tenth of the interval, none holding twice its share.
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("clock")
+            .as_millis() as u64;
+        let mut tenths = [0u32; 10];
+        for id in 1..=1000 {
+            let due = now + until_slot(id, interval).as_millis() as u64;
+            tenths[(due % 60_000 / 6_000) as usize] += 1;
+        }
+        assert!(tenths.iter().all(|&n| n > 50 && n < 200), "{tenths:?}");
     }
 }

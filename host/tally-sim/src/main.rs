@@ -48,7 +48,9 @@ Scenario file (TOML; unknown keys are errors):
 #[derive(Debug, Parser)]
 #[command(name = "tally-sim", version, after_help = AFTER_HELP)]
 struct Cli {
-    /// The scenario file (TOML).
+    /// The scenario file (TOML), or a directory of them named after each server's host
+    /// (`HOST.toml`): a status command then reads only its server's file, so thousands of
+    /// simulated servers cost a small file each per command.
     #[arg(long, global = true, env = "TALLY_SIM_SCENARIO", value_name = "FILE")]
     scenario: Option<PathBuf>,
     /// Answer for this simulated Unix time instead of the clock's.
@@ -162,7 +164,22 @@ fn run(cli: Cli) -> anyhow::Result<(String, u8)> {
         Scenario::load(path)
     };
     let tool = |tool, args: &[String]| -> anyhow::Result<(String, u8)> {
-        let scenario = load()?;
+        let scenario = match cli.scenario.as_deref().filter(|p| p.is_dir()) {
+            Some(dir) => {
+                let (_, addresses) = tools::addresses(tool, args)?;
+                let file = addresses
+                    .iter()
+                    // A host is a file name here, never a path.
+                    .filter(|(host, _)| !host.contains(['/', '\\']) && !host.starts_with('.'))
+                    .map(|(host, _)| dir.join(format!("{host}.toml")))
+                    .find(|f| f.is_file())
+                    .with_context(|| {
+                        format!("no HOST.toml in {} for {addresses:?}", dir.display())
+                    })?;
+                Scenario::load(&file)?
+            }
+            None => load()?,
+        };
         let now = match cli.at {
             Some(t) => t,
             None => scenario.sim_time(wall_now()),

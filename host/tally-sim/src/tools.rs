@@ -39,11 +39,7 @@ pub struct Reply {
 /// listens on, or a server that is down (or not started yet), gets the tool's cannot-connect
 /// output; only a command line the tool would reject is an error.
 pub fn run(scenario: &Scenario, tool: Tool, args: &[String], now: i64) -> anyhow::Result<Reply> {
-    let (manager, addresses) = match tool {
-        Tool::Lmutil => (Manager::Flexlm, license_path(args, "lmstat")?),
-        Tool::Rlmutil => (Manager::Rlm, license_path(args, "rlmstat")?),
-        Tool::Lmxendutil => (Manager::Lmx, lmx_address(args)?),
-    };
+    let (manager, addresses) = addresses(tool, args)?;
     let server = addresses
         .iter()
         .find_map(|(host, port)| scenario.find(manager, host, *port));
@@ -63,6 +59,15 @@ pub fn run(scenario: &Scenario, tool: Tool, args: &[String], now: i64) -> anyhow
         Manager::Flexlm => flexlm::status(&w, now),
         Manager::Rlm => rlm::status(&w, now),
         Manager::Lmx => lmx::status(&w, now),
+    })
+}
+
+/// The manager a tool speaks to and the addresses its command line names (PORT, HOST).
+pub fn addresses(tool: Tool, args: &[String]) -> anyhow::Result<(Manager, Vec<(String, u16)>)> {
+    Ok(match tool {
+        Tool::Lmutil => (Manager::Flexlm, license_path(args, "lmstat")?),
+        Tool::Rlmutil => (Manager::Rlm, license_path(args, "rlmstat")?),
+        Tool::Lmxendutil => (Manager::Lmx, lmx_address(args)?),
     })
 }
 

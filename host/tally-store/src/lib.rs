@@ -73,7 +73,7 @@ pub use claims::{ClaimHolder, FileClaim, LEASE};
 pub use current::{LatestSample, OpenSession};
 pub use error::StoreError;
 pub use jobs::{Job, JobId, JobState};
-pub use licence::{Incident, IncidentScope, InstalledLicence};
+pub use licence::{Incident, IncidentScope, InstalledLicence, poll_check};
 pub use migrate::AfterFailure;
 pub use pages::{DenialEntry, FactFilter, MAX_PAGE, Party, PartyEntry, SampleEntry, SessionEntry};
 pub use rollups::{FeatureInfo, MAX_READ_ROWS, RollupFilter};

@@ -272,16 +272,8 @@ impl Store {
         server: ServerId,
         users: &[UserAtHost],
     ) -> Result<PollCheck, StoreError> {
-        let newcomers = counted.newcomers(users);
-        Ok(PollCheck {
-            server,
-            new_users: newcomers.users,
-            new_hosts: match licence.terms.model() {
-                Model::Model2019 => newcomers.hosts,
-                Model::Model2013 => 0,
-            },
-            manager_version: self.manager_version(server, licence).await?,
-        })
+        let version = self.manager_version(server, licence).await?;
+        Ok(poll_check(licence, counted, server, users, version))
     }
 
     /// Shows a licence decision in `server`'s Remote status (`tally_core::status::under_licence`
@@ -755,3 +747,25 @@ fn incident(r: &DbRow) -> Result<Incident, StoreError> {
         notified_at: r.get(8)?,
     })
 }
+
+/// [`Store::licence_poll_check`] with the server's manager version already read (by
+/// [`Store::manager_version`]): a poller that keeps it between polls reads nothing per poll.
+pub fn poll_check(
+    licence: &Licence,
+    counted: &Counted,
+    server: ServerId,
+    users: &[UserAtHost],
+    manager_version: Option<ManagerVersion>,
+) -> PollCheck {
+    let newcomers = counted.newcomers(users);
+    PollCheck {
+        server,
+        new_users: newcomers.users,
+        new_hosts: match licence.terms.model() {
+            Model::Model2019 => newcomers.hosts,
+            Model::Model2013 => 0,
+        },
+        manager_version,
+    }
+}
+

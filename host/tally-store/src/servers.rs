@@ -294,6 +294,7 @@ impl Store {
                 w.features.retain(|k, _| k.0 != id);
                 w.open.remove(&id);
                 w.features_said.remove(&id);
+                w.daemons_said.remove(&id);
                 Ok(())
             })
         })
@@ -781,7 +782,7 @@ async fn record_poll(
         }
     }
     if let PollResult::Answered(snapshot) = result {
-        record_daemons(&mut w.conn, server, snapshot).await?;
+        record_daemons(w, server, (last_poll, at), snapshot).await?;
     }
     query("UPDATE license_server SET remote_status = ?, remote_reason = ?, last_poll = ? WHERE id = ?")
         .bind(remote.status.as_str())
@@ -794,16 +795,14 @@ async fn record_poll(
     Ok(counts)
 }
 
-/// Replaces what the server's vendor daemons were said to be with what this answer says.
+/// Replaces what the server's vendor daemons were said to be with what this answer says,
+/// unless it says what this writer wrote at the server's last poll (`last_poll`; most answers).
 async fn record_daemons(
-    conn: &mut Conn,
+    w: &mut Writer,
     server: ServerId,
+    (last_poll, at): (Option<i64>, i64),
     snapshot: &Snapshot,
 ) -> Result<(), StoreError> {
-    query("DELETE FROM vendor_daemon WHERE server_id = ?")
-        .bind(server)
-        .execute(&mut *conn)
-        .await?;
     let mut daemons: BTreeMap<&str, &tally_core::snapshot::VendorDaemon> = BTreeMap::new();
     for d in snapshot.servers.iter().flat_map(|s| &s.vendor_daemons) {
         // A triad lists each daemon once per member: one that is up wins.
@@ -817,19 +816,48 @@ async fn record_daemons(
             })
             .or_insert(d);
     }
-    for d in daemons.values() {
-        query(
-            "INSERT INTO vendor_daemon (server_id, name, status, version, message) VALUES (?, ?, ?, ?, ?)",
-        )
-        .bind(server)
-        .bind(&d.name)
-        .bind(d.status.as_str())
-        .bind(&d.version)
-        .bind(&d.message)
-        .execute(&mut *conn)
-        .await?;
+    let said: Vec<DaemonSaid> = daemons
+        .values()
+        .map(|d| DaemonSaid {
+            name: d.name.clone(),
+            status: d.status.as_str(),
+            version: d.version.clone(),
+            message: d.message.clone(),
+        })
+        .collect();
+    let unchanged = w
+        .daemons_said
+        .get(&server)
+        .is_some_and(|(said_at, before)| Some(*said_at) == last_poll && *before == said);
+    if !unchanged {
+        query("DELETE FROM vendor_daemon WHERE server_id = ?")
+            .bind(server)
+            .execute(&mut w.conn)
+            .await?;
+        for d in &said {
+            query(
+                "INSERT INTO vendor_daemon (server_id, name, status, version, message) VALUES (?, ?, ?, ?, ?)",
+            )
+            .bind(server)
+            .bind(&d.name)
+            .bind(d.status)
+            .bind(&d.version)
+            .bind(&d.message)
+            .execute(&mut w.conn)
+            .await?;
+        }
     }
+    w.daemons_said.insert(server, (at, said));
     Ok(())
+}
+
+/// A vendor daemon as an answer showed it: its `vendor_daemon` row.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct DaemonSaid {
+    name: String,
+    status: &'static str,
+    version: Option<String>,
+    message: Option<String>,
 }
 
 /// Returns what is open after the poll. Given the server's last poll, and the previous poll to

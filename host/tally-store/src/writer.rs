@@ -74,6 +74,7 @@ pub(crate) fn spawn(conn: Conn, url: DatabaseUrl) -> Result<mpsc::Sender<Command
             features: HashMap::new(),
             open: HashMap::new(),
             features_said: HashMap::new(),
+            daemons_said: HashMap::new(),
             sql: HashMap::new(),
             url,
             broken: false,
@@ -111,6 +112,9 @@ pub(crate) struct Writer {
     /// What each polled server's last answered poll (the key's time) said of its features, with
     /// their ids: a poll saying the same writes no `feature` row.
     pub(crate) features_said: HashMap<ServerId, (i64, Vec<(crate::servers::FeatureSaid, i64)>)>,
+    /// What each polled server's last answered poll (the key's time) said of its vendor
+    /// daemons: a poll saying the same writes no `vendor_daemon` row.
+    pub(crate) daemons_said: HashMap<ServerId, (i64, Vec<crate::servers::DaemonSaid>)>,
     /// Multi-row INSERT texts.
     pub(crate) sql: SqlCache,
     /// Where to connect again when a database server's connection breaks (a restart, a
@@ -297,6 +301,7 @@ impl Writer {
         self.features.clear();
         self.open.clear();
         self.features_said.clear();
+        self.daemons_said.clear();
     }
 
     async fn ensure_server(&mut self, name: &str, manager: &str) -> Result<ServerId, StoreError> {
