@@ -36,7 +36,7 @@ use tally_plugin_host::{ImportConfig, ImportRun, PluginEngine, Registry};
 use tally_plugin_sdk::{Batch as SdkBatch, ImportConfig as SdkConfig, Importer};
 use tally_store::{Checkpoint, FileIdentity, NewImport, Store};
 
-use dated::{CORPUS_LOG, SHA256_20X, twenty_times};
+use dated::{COPIES, CORPUS_LOG, SHA256_20X, twenty_times};
 
 const CHUNK: usize = 1 << 20;
 const SCHEMA: &str = include_str!("../../tally-store/migrations/sqlite/0001_initial.sql");
@@ -345,7 +345,7 @@ fn write_copies(log: &[u8], copies: i64, path: &Path) -> u64 {
     let mut file = std::io::BufWriter::new(std::fs::File::create(path).expect("creating a log"));
     let mut lines = 0;
     for k in 0..copies {
-        copy = dated::copies(log, k..k + 1);
+        let copy = dated::copies(log, k..k + 1);
         lines += memchr::memchr_iter(b'\n', &copy).count() as u64;
         file.write_all(&copy).expect("writing a log");
     }
