@@ -37,6 +37,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
+use tally_app::reports::ReportName;
 
 const CLIENTS: usize = 20;
 const LOADED_CLIENTS: usize = 100;
@@ -382,18 +383,7 @@ fn windows(client: &Client, pid: u32, server: &str, feature: &str, end: i64, fir
                 format!("/api/v1/license-servers/{s}/history?feature={feature}{hw}"),
             ),
         ];
-        for report in [
-            "usage",
-            "features",
-            "unused",
-            "underused",
-            "users",
-            "hosts",
-            "denials",
-            "heatmap",
-            "sflm",
-            "user-count",
-        ] {
+        for report in ReportName::ALL.map(ReportName::as_str) {
             let period = match report {
                 "usage" => format!("&period={period}"),
                 // SFLM sums days at the finest.
@@ -815,18 +805,7 @@ fn page_calls() -> Vec<(&'static str, String)> {
         ("admin", "/api/v1/admin/plugins".into()),
         ("admin", "/api/v1/imports".into()),
     ];
-    for report in [
-        "usage",
-        "features",
-        "unused",
-        "underused",
-        "users",
-        "hosts",
-        "denials",
-        "heatmap",
-        "sflm",
-        "user-count",
-    ] {
+    for report in ReportName::ALL.map(ReportName::as_str) {
         let period = if report == "usage" { "&period=day" } else { "" };
         calls.push((
             "reports",
