@@ -70,6 +70,12 @@ fn live(holder: &str) -> bool {
     LIVE.lock().is_ok_and(|l| l.contains(holder))
 }
 
+fn hold(holder: &str) {
+    if let Ok(mut l) = LIVE.lock() {
+        l.insert(holder.to_string());
+    }
+}
+
 fn forget(holder: &str) {
     if let Ok(mut l) = LIVE.lock() {
         l.remove(holder);
@@ -180,9 +186,7 @@ impl Store {
             }
             Err(e) => return Err(e),
         }
-        if let Ok(mut l) = LIVE.lock() {
-            l.insert(holder.clone());
-        }
+        hold(&holder);
         let lost = Arc::new(AtomicBool::new(false));
         let renewer = tokio::spawn(renew(
             self.clone(),
@@ -367,7 +371,7 @@ mod tests {
     fn only_a_gone_process_of_this_machine_or_a_claim_given_up_here_is_abandoned() {
         let host = host_name();
         let me = holder_name();
-        LIVE.lock().expect("live").insert(me.clone());
+        hold(&me);
         assert!(!abandoned(&me), "a claim of this process that lives");
         forget(&me);
         assert!(abandoned(&me), "given up, though its row stayed");
