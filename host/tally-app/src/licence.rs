@@ -360,7 +360,9 @@ impl App {
         let counted = ledger.counted.insert(counted);
         let maintenance_end = standing.licence.terms.maintenance_end;
         let version = match ledger.judged_versions.get(&server) {
-            Some(j) if j.maintenance_end == maintenance_end && j.read.elapsed() < REASSESS_EVERY => {
+            Some(j)
+                if j.maintenance_end == maintenance_end && j.read.elapsed() < REASSESS_EVERY =>
+            {
                 j.version.clone()
             }
             _ => {
@@ -374,8 +376,7 @@ impl App {
                 version
             }
         };
-        let check =
-            tally_store::poll_check(&standing.licence, counted, server, &users, version);
+        let check = tally_store::poll_check(&standing.licence, counted, server, &users, version);
         let usage = standing.usage.with_counted(counted);
         let found = licence::check_poll(&standing.licence, &usage, &check);
         if found.is_empty() {

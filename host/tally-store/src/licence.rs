@@ -768,4 +768,3 @@ pub fn poll_check(
         manager_version,
     }
 }
-

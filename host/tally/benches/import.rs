@@ -62,9 +62,9 @@ fn main() {
     let mut original = None;
     let (log, expected_sessions): (Vec<u8>, Option<u64>) = match (lines_arg, corpus.is_file()) {
         (None, true) => {
-            let log = twenty_times(original.insert(
-                std::fs::read(&corpus).expect("reading the corpus log"),
-            ));
+            let log = twenty_times(
+                original.insert(std::fs::read(&corpus).expect("reading the corpus log")),
+            );
             let hash = hex::encode(Sha256::digest(&log));
             assert_eq!(
                 hash,
@@ -298,7 +298,10 @@ fn main() {
     };
     drop(log);
     println!();
-    println!("peak RSS of `tally import` by log size (one run each; load: {})", load_average());
+    println!(
+        "peak RSS of `tally import` by log size (one run each; load: {})",
+        load_average()
+    );
     let mut scales = vec![1];
     scales.extend(extra_scales());
     scales.sort_unstable();

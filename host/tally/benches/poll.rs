@@ -361,7 +361,11 @@ fn simulated_servers(dir: &Path, servers: u32, window: u64, speed: u64, case: &s
     // The first minute starts every server's poll loop (jitter spreads them over 5 s), the
     // next settles each server into its slot of the interval; past 1,000 servers the first
     // polls' burst takes a while.
-    let warm_up = if servers > 1000 { 2 * INTERVAL } else { INTERVAL };
+    let warm_up = if servers > 1000 {
+        2 * INTERVAL
+    } else {
+        INTERVAL
+    };
     std::thread::sleep(Duration::from_secs(warm_up.into()));
     let (cpu0, polls0, t0) = (cpu_seconds(child.id()), polls(&db_path), Instant::now());
     let from = unix_now();
