@@ -77,9 +77,7 @@ pub use licence::{Incident, IncidentScope, InstalledLicence, poll_check};
 pub use migrate::AfterFailure;
 pub use pages::{DenialEntry, FactFilter, MAX_PAGE, Party, PartyEntry, SampleEntry, SessionEntry};
 pub use rollups::{FeatureInfo, MAX_READ_ROWS, RollupFilter};
-pub use servers::{
-    DenialRow, PollCounts, Server, ServerConfig, SessionRow, UsageSample, VendorDaemonRow,
-};
+pub use servers::{PollCounts, Server, ServerConfig, VendorDaemonRow};
 pub use store::{Store, redact};
 pub use url::DatabaseUrl;
 

@@ -12,7 +12,8 @@ use std::process::Command;
 use serde_json::Value;
 use tally_core::rollup::{FeatureKey, HourRollup, UserHour, rollup};
 use tally_store::testing::{Backend, TestDb};
-use tally_store::{DenialRow, RollupFilter, SessionRow, Store};
+use tally_store::testing::{DenialRow, SessionRow};
+use tally_store::{RollupFilter, Store};
 
 mod common;
 

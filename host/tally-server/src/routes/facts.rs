@@ -59,22 +59,22 @@ pub fn routes() -> Routes {
         )
         .get(
             "/api/v1/license-servers/{name}/sessions",
-            server_sessions,
+            sessions,
             page("its sessions (filters as /sessions)", SESSION),
         )
         .get(
             "/api/v1/license-servers/{name}/denials",
-            server_denials,
+            denials,
             page("its denials (filters as /denials)", DENIAL),
         )
         .get(
             "/api/v1/license-servers/{name}/users",
-            server_users,
+            users,
             page("its users", PARTY),
         )
         .get(
             "/api/v1/license-servers/{name}/hosts",
-            server_hosts,
+            hosts,
             page("its hosts", PARTY),
         )
         .get(
@@ -218,75 +218,49 @@ fn view<T, V: From<T>>(page: Page<T>) -> Json<Page<V>> {
     })
 }
 
-/// `query` narrowed to the server of the path.
-fn of_server(name: String, mut query: FactQuery) -> FactQuery {
-    query.server = Some(name);
+/// `query`, narrowed to the server of the path on the `/license-servers/{name}/…` routes.
+fn scoped(server: Option<Path<String>>, mut query: FactQuery) -> FactQuery {
+    if let Some(Path(name)) = server {
+        query.server = Some(name);
+    }
     query
 }
 
 async fn sessions(
     State(api): State<Arc<Api>>,
+    server: Option<Path<String>>,
     Query(query): Query<FactQuery>,
 ) -> Result<Json<Page<SessionView>>, ApiError> {
-    Ok(view(facts::sessions(&api.app, &query).await?))
+    Ok(view(
+        facts::sessions(&api.app, &scoped(server, query)).await?,
+    ))
 }
 
 async fn denials(
     State(api): State<Arc<Api>>,
+    server: Option<Path<String>>,
     Query(query): Query<FactQuery>,
 ) -> Result<Json<Page<DenialView>>, ApiError> {
-    Ok(view(facts::denials(&api.app, &query).await?))
+    Ok(view(
+        facts::denials(&api.app, &scoped(server, query)).await?,
+    ))
 }
 
 async fn users(
     State(api): State<Arc<Api>>,
+    server: Option<Path<String>>,
     Query(query): Query<FactQuery>,
 ) -> Result<Json<Page<PartyView>>, ApiError> {
+    let query = scoped(server, query);
     Ok(view(facts::parties(&api.app, Party::User, &query).await?))
 }
 
 async fn hosts(
     State(api): State<Arc<Api>>,
+    server: Option<Path<String>>,
     Query(query): Query<FactQuery>,
 ) -> Result<Json<Page<PartyView>>, ApiError> {
-    Ok(view(facts::parties(&api.app, Party::Host, &query).await?))
-}
-
-async fn server_sessions(
-    State(api): State<Arc<Api>>,
-    Path(name): Path<String>,
-    Query(query): Query<FactQuery>,
-) -> Result<Json<Page<SessionView>>, ApiError> {
-    Ok(view(
-        facts::sessions(&api.app, &of_server(name, query)).await?,
-    ))
-}
-
-async fn server_denials(
-    State(api): State<Arc<Api>>,
-    Path(name): Path<String>,
-    Query(query): Query<FactQuery>,
-) -> Result<Json<Page<DenialView>>, ApiError> {
-    Ok(view(
-        facts::denials(&api.app, &of_server(name, query)).await?,
-    ))
-}
-
-async fn server_users(
-    State(api): State<Arc<Api>>,
-    Path(name): Path<String>,
-    Query(query): Query<FactQuery>,
-) -> Result<Json<Page<PartyView>>, ApiError> {
-    let query = of_server(name, query);
-    Ok(view(facts::parties(&api.app, Party::User, &query).await?))
-}
-
-async fn server_hosts(
-    State(api): State<Arc<Api>>,
-    Path(name): Path<String>,
-    Query(query): Query<FactQuery>,
-) -> Result<Json<Page<PartyView>>, ApiError> {
-    let query = of_server(name, query);
+    let query = scoped(server, query);
     Ok(view(facts::parties(&api.app, Party::Host, &query).await?))
 }
 

@@ -10,6 +10,10 @@
 //! Without a URL a test prints why it skips, except under CI (`CI` set), where it fails: CI
 //! always runs all three.
 
+mod facts;
+
+pub use facts::{DenialRow, SessionRow, UsageSample};
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
