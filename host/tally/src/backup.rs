@@ -39,9 +39,8 @@ pub struct RestoreArgs {
 pub async fn backup(db_url: &str, args: &BackupArgs) -> anyhow::Result<ExitCode> {
     // PostgreSQL and MariaDB: their own tools, said before connecting.
     tally_store::sqlite_path(db_url)?;
-    let store = Store::open(db_url)
-        .await
-        .with_context(|| format!("cannot open the database {}", redacted(db_url)))?;
+    // The store's error names the database already (password hidden).
+    let store = Store::open(db_url).await?;
     let outcome = store.backup(&args.file).await;
     store.close().await;
     let report = outcome?;

@@ -3,7 +3,6 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use tally_app::App;
 use tally_app::access::Actor;
@@ -285,10 +284,27 @@ impl Global {
     }
 
     pub(crate) async fn store(&self) -> anyhow::Result<Store> {
+        // The store's error names the database already (password hidden).
+        Ok(Store::open(&self.db_url()).await?)
+    }
+
+    /// As [`Global::store`] for the commands that only read: an SQLite file that does not
+    /// exist is refused rather than created empty, so a mistyped `--db` or a first report
+    /// before any import says so instead of answering "no rows".
+    pub(crate) async fn store_to_read(&self) -> anyhow::Result<Store> {
         let url = self.db_url();
-        Store::open(&url)
-            .await
-            .with_context(|| format!("cannot open the database {}", tally_store::redact(&url)))
+        if let Ok(path) = tally_store::sqlite_path(&url) {
+            let in_memory =
+                path.as_os_str().is_empty() || path.to_string_lossy().contains(":memory:");
+            if !in_memory && !path.exists() {
+                anyhow::bail!(
+                    "no database at {}: nothing was imported or added there yet (`tally import` \
+                     or `tally server add` creates it; --db or TALLY_DB names another)",
+                    path.display()
+                );
+            }
+        }
+        self.store().await
     }
 }
 
@@ -306,7 +322,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Capacity(command) => crate::capacity::run(&cli.global, command).await,
         Command::Imports(args) => crate::imports::run(&cli.global, args).await,
         Command::Diagnostics { run, malformed } => {
-            let store = cli.global.store().await?;
+            let store = cli.global.store_to_read().await?;
             let kind = malformed.then_some(tally_core::DiagnosticKind::Malformed);
             let import = store.import_run(run).await?;
             for d in store

@@ -22,7 +22,7 @@ pub struct ImportsArgs {
 }
 
 pub async fn run(global: &Global, args: ImportsArgs) -> anyhow::Result<ExitCode> {
-    let store = global.store().await?;
+    let store = global.store_to_read().await?;
     let servers = store.servers().await?;
     let only = match &args.server {
         Some(name) => match servers.iter().find(|s| &s.config.name == name) {

@@ -119,7 +119,7 @@ pub async fn run(global: &Global, args: ReportArgs) -> anyhow::Result<ExitCode> 
         top: args.top,
     };
     let request = ReportRequest::parse(args.name.0.as_str(), &query)?;
-    let store = global.store().await?;
+    let store = global.store_to_read().await?;
     let rows = reports::run(&store, &request).await;
     store.close().await;
     let rows = rows?;

@@ -23,7 +23,7 @@ pub struct StatusArgs {
 }
 
 pub async fn run(global: &Global, args: StatusArgs) -> anyhow::Result<ExitCode> {
-    let store = global.store().await?;
+    let store = global.store_to_read().await?;
     let usage = usage::current(&store, args.server.as_deref(), args.feature.as_deref()).await;
     store.close().await;
     let usage = usage?;
