@@ -143,7 +143,7 @@ fn csv(rows: &ReportRows) -> String {
 
 fn table(rows: &ReportRows) -> String {
     if rows.rows.is_empty() {
-        return "(no rows: nothing was logged in the window asked about)\n".into();
+        return "(no rows: nothing in the stored history matches this report, its filters and window)\n".into();
     }
     let shown = |c: &Cell| match c {
         // Two decimals are enough to read; --format csv or json has the exact figures.
