@@ -30,10 +30,19 @@ export function clear(el, ...children) {
 
 export const DASH = '–';
 
+// One formatter per number of digits: `toLocaleString` builds a new one at every call, which
+// made a report of a few thousand rows take seconds to draw.
+const numberFormats = new Map();
+
 export function fmtNum(n, digits = 0) {
   if (n === null || n === undefined || n === '') return DASH;
   if (typeof n !== 'number') return String(n);
-  return n.toLocaleString('en-GB', { maximumFractionDigits: digits, minimumFractionDigits: 0 });
+  let format = numberFormats.get(digits);
+  if (!format) {
+    format = new Intl.NumberFormat('en-GB', { maximumFractionDigits: digits, minimumFractionDigits: 0 });
+    numberFormats.set(digits, format);
+  }
+  return format.format(n);
 }
 
 export function fmtTime(t) {

@@ -11,6 +11,10 @@ const CHOICES = {
   by: ['', 'user', 'host', 'user-host'],
   counting: ['', 'user-host', 'username'],
   window: ['', '14d', 'all'],
+  // The switches: `true` or absent (a text box took anything and the report refused it).
+  per_user: [['', 'no'], ['true', 'yes']],
+  compact: [['', 'no'], ['true', 'yes']],
+  denied: [['', 'no'], ['true', 'yes']],
 };
 const DATE_OPTIONS = new Set(['from', 'to']);
 
@@ -50,7 +54,7 @@ export async function render(main) {
   const inputs = {};
   for (const o of options) {
     const value = p.get(o) || '';
-    if (CHOICES[o]) inputs[o] = select(o, CHOICES[o].map(v => [v, v || 'default']), value);
+    if (CHOICES[o]) inputs[o] = select(o, CHOICES[o].map(v => (Array.isArray(v) ? v : [v, v || 'default'])), value);
     else inputs[o] = h('input', { name: o, value, type: DATE_OPTIONS.has(o) ? 'date' : 'text', size: 12 });
   }
   const form = h('form', {
@@ -70,18 +74,28 @@ export async function render(main) {
     result);
   await load(result, async () => {
     const rep = await api(path, { query });
-    return h('div', {}, reportChart(name, rep), reportTable(rep));
+    return h('div', {}, reportChart(name, rep), reportTable(rep, csvUrl));
   });
 }
 
-function reportTable(rep) {
+// Rows drawn in the page; the CSV and the API URL have them all.
+const SHOWN_ROWS = 500;
+
+function reportTable(rep, csvUrl) {
   const cols = rep.columns.map((c, i) => ({
     label: c.unit ? `${c.name} (${c.unit})` : c.name,
     num: rep.rows.some(r => typeof r[i] === 'number'),
     cell: r => (typeof r[i] === 'number' ? fmtNum(r[i], 2) : (r[i] ?? '–')),
   }));
-  const rows = rep.totals ? [...rep.rows, rep.totals] : rep.rows;
-  return table(cols, rows, { empty: 'Nothing in this window.', rowClass: r => (r === rep.totals ? 'totals' : null) });
+  const shown = rep.rows.length > SHOWN_ROWS ? rep.rows.slice(0, SHOWN_ROWS) : rep.rows;
+  const rows = rep.totals ? [...shown, rep.totals] : shown;
+  const note = shown.length < rep.rows.length
+    ? h('p', { class: 'muted', id: 'report-rows-note' },
+      `The first ${fmtNum(SHOWN_ROWS)} of ${fmtNum(rep.rows.length)} rows`, rep.totals ? ' (the totals are of all of them)' : '',
+      ': ', h('a', { href: csvUrl, download: '' }, 'the CSV'), ' has them all, or narrow the filters.')
+    : null;
+  return h('div', {}, note,
+    table(cols, rows, { empty: 'Nothing in this window.', rowClass: r => (r === rep.totals ? 'totals' : null) }));
 }
 
 // A chart where it helps: usage and denials over time, top users/hosts, the heatmap.
@@ -90,12 +104,15 @@ function reportChart(name, rep) {
   const box = h('div', { class: 'chart', id: 'report-chart' });
   let option = null;
   if (name === 'usage' && col('period') >= 0) {
-    const [f, per, peak] = [col('feature'), col('period'), col('peak_in_use')];
+    const [s, f, per, peak] = [col('server'), col('feature'), col('period'), col('peak_in_use')];
     const periods = [...new Set(rep.rows.map(r => r[per]))].sort();
+    // One line per server and feature: a feature of the same name on two servers is two lines.
+    const servers = s >= 0 ? new Set(rep.rows.map(r => r[s])) : new Set();
+    const line = (r) => (servers.size > 1 ? `${r[f]} (${r[s]})` : r[f]);
     const byFeature = new Map();
     for (const r of rep.rows) {
-      if (!byFeature.has(r[f])) byFeature.set(r[f], new Map());
-      byFeature.get(r[f]).set(r[per], r[peak]);
+      if (!byFeature.has(line(r))) byFeature.set(line(r), new Map());
+      byFeature.get(line(r)).set(r[per], r[peak]);
     }
     option = {
       legend: { type: 'scroll', top: 0 },
