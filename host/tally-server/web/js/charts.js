@@ -41,7 +41,7 @@ export function chart(el, name, option) {
     backgroundColor: 'transparent',
     animation: false,
     tooltip: { trigger: 'axis', renderMode: 'richText', confine: true },
-    grid: { left: 48, right: 16, top: 40, bottom: 64, containLabel: true },
+    grid: { left: 48, right: 16, top: 56, bottom: 64, containLabel: true },
     ...option,
   });
   live.set(name, c);
