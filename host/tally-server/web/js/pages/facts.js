@@ -42,7 +42,7 @@ export function sessionsView(filter) {
     { label: 'End', cell: s => s.end ? fmtTime(s.end) : 'open' },
     { label: 'Duration', num: true, cell: s => fmtDuration(s.end ? (new Date(s.end) - new Date(s.start)) / 1000 : ageSeconds(s.start)) },
     { label: 'Source', cell: s => s.source },
-  ], 'No session in this window.');
+  ], 'No closed session in this window: checkouts still open are under Current usage.');
 }
 
 export function denialsView(filter) {
