@@ -29,7 +29,9 @@ pub fn routes() -> Routes {
             "/api/v1/reports/{name}",
             answer,
             doc(
-                "a report: ?server=&feature=&from=&to=&period=&by=&below=&counting=&window=",
+                "a report: ?server=&feature=&from=&to=&sort=&top= and the report's own options \
+                 (period, by, below, per_user, compact, counting, window, denied: GET \
+                 /api/v1/reports says which)",
                 200,
                 Shape::Table(&["report", "columns", "rows"]),
             ),
