@@ -76,6 +76,7 @@ pub async fn start(
         .add_job(name, options.server.as_deref(), &app.node, crate::now())
         .await?;
     let app = app.clone();
+    let name = name.to_string();
     tokio::spawn(async move {
         let progress = JobProgress {
             app: app.clone(),
@@ -90,9 +91,19 @@ pub async fn start(
         if let Err(e) = app.assess_licence().await {
             tracing::error!(job = id, "cannot assess the licence after an import: {e:#}");
         }
+        // The uploader knows the file by its name, not by the spool's path for it (which
+        // would also tell every reader where the server keeps its data).
+        let spool_path = spooled.display().to_string();
         let outcome = match result {
-            Ok(summary) => serde_json::to_value(&summary).map_err(|e| e.to_string()),
-            Err(error) => Err(format!("{error:#}")),
+            Ok(summary) => serde_json::to_value(&summary)
+                .map(|mut v| {
+                    if v.get("path").and_then(|p| p.as_str()) == Some(spool_path.as_str()) {
+                        v["path"] = serde_json::Value::from(name.as_str());
+                    }
+                    v
+                })
+                .map_err(|e| e.to_string()),
+            Err(error) => Err(format!("{error:#}").replace(&spool_path, &name)),
         };
         let bytes = (
             progress.done.load(Ordering::Relaxed),
