@@ -120,9 +120,28 @@ function unavailable(server, tab) {
   return tab === 'usage' && !server.has_realtime;
 }
 
+// An imported-only server's logs may be years old: without a window in the URL, its page opens
+// on its last months of data (up to three) instead of an empty last 30 days.
+async function windowOfImported(server) {
+  if (server.has_realtime || param('from') || param('to')) return;
+  const rep = await api('/reports/usage', { query: { server: server.name, period: 'month' } }).catch(() => null);
+  const col = rep ? rep.columns.findIndex(c => c.name === 'period') : -1;
+  if (col < 0) return;
+  const months = rep.rows.map(r => String(r[col])).filter(m => /^\d{4}-\d{2}$/.test(m)).sort();
+  if (!months.length) return;
+  const [fy, fm] = months[0].split('-').map(Number);
+  const [ly, lm] = months[months.length - 1].split('-').map(Number);
+  const end = new Date(Date.UTC(ly, lm, 0));
+  if (Date.now() - end.getTime() < 30 * 86400000) return;
+  const start = new Date(Math.max(Date.UTC(fy, fm - 1, 1), Date.UTC(ly, lm - 3, 1)));
+  const day = (d) => d.toISOString().slice(0, 10);
+  update({ from: day(start), to: day(end) }, { push: false, rerender: false });
+}
+
 export async function renderServer(main, name) {
   document.title = `${name} · Tally`;
   const server = await api(serverPath(name));
+  await windowOfImported(server);
   let tab = param('tab') || (server.has_realtime ? 'usage' : 'history');
   if (!TABS.some(([k]) => k === tab) || unavailable(server, tab)) tab = 'history';
   const tabs = h('div', { class: 'tabs', role: 'tablist' }, TABS.map(([key, label]) => {
