@@ -294,8 +294,10 @@ impl Global {
     pub(crate) async fn store_to_read(&self) -> anyhow::Result<Store> {
         let url = self.db_url();
         if let Ok(path) = tally_store::sqlite_path(&url) {
+            // sqlx names an in-memory database `file:sqlx-in-memory-N`: nothing to look for.
+            let name = path.to_string_lossy();
             let in_memory =
-                path.as_os_str().is_empty() || path.to_string_lossy().contains(":memory:");
+                name.is_empty() || name.contains(":memory:") || name.starts_with("file:");
             if !in_memory && !path.exists() {
                 anyhow::bail!(
                     "no database at {}: nothing was imported or added there yet (`tally import` \
