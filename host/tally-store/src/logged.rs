@@ -69,13 +69,17 @@ pub(crate) fn continues(last: i64, at: i64, interval: i64) -> bool {
 }
 
 /// Records a poll at `at`: extends the span ending at the previous poll `last`, or starts one.
-/// Runs inside the poll's transaction.
+/// `seen_since` is the earliest start of the checkouts the poll saw open. A new span starts
+/// there when that is earlier in the same hour (at the hour's start when earlier still): their
+/// license-seconds before the poll count in the hour, so the seconds logged must too, or the
+/// first hour's average comes out above its peak. Runs inside the poll's transaction.
 pub(crate) async fn record_poll(
     conn: &mut Conn,
     server: ServerId,
     last: Option<i64>,
     at: i64,
     interval: i64,
+    seen_since: Option<i64>,
 ) -> Result<(), StoreError> {
     let extended = match last {
         Some(last) if continues(last, at, interval) => {
@@ -89,9 +93,10 @@ pub(crate) async fn record_poll(
         _ => 0,
     };
     if extended == 0 {
+        let first = seen_since.map_or(at, |start| start.clamp(hour_start(at), at));
         query("INSERT INTO poll_span (server_id, first_poll, last_poll) VALUES (?, ?, ?)")
             .bind(server)
-            .bind(at)
+            .bind(first)
             .bind(at)
             .execute(conn)
             .await?;
@@ -196,7 +201,8 @@ async fn rebuild(conn: &mut Conn) -> Result<(), StoreError> {
     for r in &polls {
         let (server, at, interval): (ServerId, i64, i64) = (r.get(0)?, r.get(1)?, r.get(2)?);
         let previous = last.filter(|l| l.0 == server).map(|l| l.1);
-        record_poll(conn, server, previous, at, interval).await?;
+        // The samples keep no checkout starts: spans start at their first poll.
+        record_poll(conn, server, previous, at, interval, None).await?;
         last = Some((server, at));
     }
     query("UPDATE store_state SET value = 'ok' WHERE name = 'logged'")

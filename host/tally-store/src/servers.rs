@@ -613,7 +613,13 @@ async fn record_poll(
             .await?;
     }
     let previous = if gap.is_some() { None } else { last_poll };
-    crate::logged::record_poll(&mut w.conn, server, last_poll, at, interval).await?;
+    let seen_since = match result {
+        PollResult::Answered(snapshot) if snapshot.status() == ServerStatus::Up => {
+            snapshot.checkouts.iter().filter_map(|c| c.start).min()
+        }
+        _ => None,
+    };
+    crate::logged::record_poll(&mut w.conn, server, last_poll, at, interval, seen_since).await?;
 
     match result {
         PollResult::Failed(_) => {

@@ -6,11 +6,14 @@ mod common;
 use common::import;
 use tally_core::PollResult;
 use tally_core::period::Logged;
-use tally_core::snapshot::{Feature, FeatureKind, LicenseServer, ServerStatus};
+use tally_core::snapshot::{Checkout, Feature, FeatureKind, LicenseServer, ServerStatus};
 use tally_core::{Batch, Denial, DenialKind, EndReason, ServerEvent, ServerEventKind, Session};
 use tally_store::{ServerConfig, Store};
 
-stories!(logged_hours_of_imports_and_polls);
+stories!(
+    logged_hours_of_imports_and_polls,
+    a_first_poll_logs_from_the_checkouts_it_finds_open
+);
 
 const H: i64 = 3_600;
 /// 2024-03-01T00:00Z.
@@ -67,7 +70,27 @@ fn batch(sessions: Vec<Session>, denials: Vec<i64>, events: Vec<i64>) -> Batch {
 }
 
 fn answered() -> PollResult {
+    answered_with(vec![])
+}
+
+/// An answer showing `checkouts` of solver open (user, start).
+fn answered_with(checkouts: Vec<(&str, i64)>) -> PollResult {
     PollResult::Answered(tally_core::Snapshot {
+        checkouts: checkouts
+            .into_iter()
+            .map(|(user, start)| Checkout {
+                feature: "solver".into(),
+                vendor: "acme".into(),
+                user: user.into(),
+                host: format!("{user}-ws"),
+                display: None,
+                count: 1,
+                start: Some(start),
+                handle: None,
+                linger: None,
+                borrowed: false,
+            })
+            .collect(),
         servers: vec![LicenseServer {
             host: "lic2".into(),
             port: Some(27000),
@@ -183,6 +206,49 @@ async fn logged_hours_of_imports_and_polls(store: Store) {
             .await
             .expect("removed")
             .is_empty()
+    );
+}
+
+/// A server first polled at 15:09 that already holds checkouts since 14:50 and 15:05: their
+/// license-seconds before the poll are in the rollups, so the hour of the first poll is logged
+/// from 15:00 (the earlier hour has data and counts whole in reports), and a server whose
+/// checkouts began in the poll's hour is logged from the earliest of them.
+async fn a_first_poll_logs_from_the_checkouts_it_finds_open(store: Store) {
+    let polled = |name: &str| ServerConfig {
+        poll_format: Some("flexlm-lmstat".into()),
+        query_interval: 60,
+        ..ServerConfig::imported(name, "flexlm")
+    };
+    let since_last_hour = store.add_server(polled("lic3")).await.expect("server");
+    let since_this_hour = store.add_server(polled("lic4")).await.expect("server");
+    let (first, second) = (T0 + 15 * H + 540, T0 + 15 * H + 600);
+    for (server, open) in [
+        (
+            since_last_hour,
+            vec![("ann", T0 + 14 * H + 3_000), ("bob", T0 + 15 * H + 300)],
+        ),
+        (since_this_hour, vec![("bob", T0 + 15 * H + 300)]),
+    ] {
+        for t in [first, second] {
+            store
+                .record_poll(server, t, answered_with(open.clone()).into())
+                .await
+                .expect("poll");
+        }
+    }
+    let seconds = |l: Logged| {
+        l.seconds()
+            .map(|(h, s)| ((h - T0) / H, s))
+            .collect::<Vec<_>>()
+    };
+    let logged = |server| store.logged_hours(server, None, None);
+    assert_eq!(
+        seconds(logged(since_last_hour).await.expect("a")),
+        [(15, 600)]
+    );
+    assert_eq!(
+        seconds(logged(since_this_hour).await.expect("b")),
+        [(15, 300)]
     );
 }
 
