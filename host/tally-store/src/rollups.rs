@@ -4,7 +4,7 @@
 //! touch ([`rollup::affected_hours`], per feature) are recomputed from *all* the facts
 //! overlapping them and their rows replaced. Late, re-imported or removed data thus corrects
 //! exactly its hours, and the rows always equal [`rollup::rollup`] over the stored facts. Imports
-//! only add facts: [`roll_added`] gives the same rows, reading back only hours that already had
+//! only add facts: [`plan_added`] gives the same rows, reading back only hours that already had
 //! rows.
 //!
 //! **What counts.** Sessions (imported or polled), denials, and open checkouts: a checkout
@@ -138,8 +138,43 @@ pub(crate) async fn reroll(
     reroll_hours(conn, cache, rollup::affected_hours(sessions, denials)).await
 }
 
+/// Each feature of `sessions` and `denials` with its latest rolled hour ([`plan_added`]'s
+/// first step); features without rows are left out. Read before the facts are added (they add
+/// no rollup row).
+pub(crate) async fn last_rolled(
+    conn: &mut Conn,
+    sessions: &[SessionFact],
+    denials: &[DenialFact],
+) -> Result<BTreeMap<i64, i64>, StoreError> {
+    let features: BTreeSet<i64> = sessions
+        .iter()
+        .map(|s| s.feature)
+        .chain(denials.iter().map(|d| d.feature))
+        .collect();
+    let features: Vec<i64> = features.into_iter().collect();
+    last_rolled_hours(conn, &features).await
+}
+
+/// What [`plan_added`] computed: rows of the periods only the new facts fill, and what
+/// [`write_added`] re-rolls or refolds from the stored rows.
+#[derive(Debug, Default)]
+pub(crate) struct Added {
+    /// Hours at or before a feature's last rolled one: re-rolled from the stored facts.
+    stored: BTreeMap<FeatureKey, Vec<Range<i64>>>,
+    /// Hours whose day and month rows are refolded from the table below them (stored hours, and
+    /// new ones sharing a day or month with stored ones), and the months refolded.
+    refold_hours: BTreeMap<FeatureKey, Vec<Range<i64>>>,
+    refold_months: BTreeMap<i64, BTreeSet<i64>>,
+    rows: Rows,
+    /// Day and month rows of periods holding new hours only: folded here, inserted.
+    days: Rows,
+    months: Rows,
+}
+
 /// Rolls up the facts the transaction *added*, nothing else having changed (the import write
-/// path): same rows as [`reroll`], without reading back what it can know.
+/// path): same rows as [`reroll`], without reading back what it can know. In three steps, so
+/// that this one, the computing, runs while the writer stores the facts: [`last_rolled`] (read
+/// before the facts are added), `plan_added` (no database), [`write_added`] (after them).
 ///
 /// **Why the hours after a feature's last rolled hour need no read-back.** The rows equal
 /// `rollup` over the stored facts (this module's contract), and a fact that counts for anything
@@ -150,42 +185,31 @@ pub(crate) async fn reroll(
 /// batch shares with the previous one, late or re-imported data, hours a long session of an
 /// earlier batch still covers. An import in time order reads back about one hour per feature
 /// and batch.
-pub(crate) async fn roll_added(
-    conn: &mut Conn,
-    cache: &mut SqlCache,
-    sessions: &[SessionFact],
-    denials: &[DenialFact],
-) -> Result<(), StoreError> {
-    let affected = rollup::affected_hours(sessions, denials);
-    let keys: Vec<FeatureKey> = affected.keys().copied().collect();
-    let last = last_rolled_hours(conn, &keys).await?;
+pub(crate) fn plan_added(
+    sessions: Vec<SessionFact>,
+    denials: Vec<DenialFact>,
+    last: &BTreeMap<i64, i64>,
+) -> Added {
+    let affected = rollup::affected_hours(&sessions, &denials);
     let mut own = Facts::new();
     for s in sessions {
-        own.entry(s.feature).or_default().0.push(*s);
+        own.entry(s.feature).or_default().0.push(s);
     }
     for d in denials {
-        own.entry(d.feature).or_default().1.push(*d);
+        own.entry(d.feature).or_default().1.push(d);
     }
-
-    let mut stored: BTreeMap<FeatureKey, Vec<Range<i64>>> = BTreeMap::new();
-    // Hours whose day and month rows are refolded from the table below them (stored hours, and
-    // new ones sharing a day or month with stored ones), and the months refolded.
-    let mut refold_hours: BTreeMap<FeatureKey, Vec<Range<i64>>> = BTreeMap::new();
-    let mut refold_months: BTreeMap<i64, BTreeSet<i64>> = BTreeMap::new();
-    let mut rows = Rows::default();
-    // Day and month rows of periods holding new hours only: folded here, inserted.
-    let (mut days, mut months) = (Rows::default(), Rows::default());
+    let mut a = Added::default();
     for (key, ranges) in affected {
         let fresh = last
             .get(&key.feature)
             .map_or(i64::MIN, |h| h.saturating_add(HOUR));
         let (old, new) = split_at(ranges, fresh);
         if !old.is_empty() {
-            refold_hours
+            a.refold_hours
                 .entry(key)
                 .or_default()
                 .extend(old.iter().cloned());
-            stored.insert(key, old);
+            a.stored.insert(key, old);
         }
         // One `rollup` over the new hours: the hours between its ranges hold no fact at all.
         let (Some(first), Some(last)) = (new.first(), new.last()) else {
@@ -202,19 +226,39 @@ pub(crate) async fn roll_added(
         };
         let before_day: Vec<Range<i64>> = split_at(new.clone(), first_day).0;
         if !before_day.is_empty() {
-            refold_hours.entry(key).or_default().extend(before_day);
+            a.refold_hours.entry(key).or_default().extend(before_day);
         }
         let day_rows = rollup::coarsen(Grain::Day, &hourly);
-        days.add_from(&day_rows, first_day);
+        a.days.add_from(&day_rows, first_day);
         for d in day_rows.hours.iter().filter(|d| d.hour < first_month) {
-            refold_months
+            a.refold_months
                 .entry(Grain::Month.start(d.hour))
                 .or_default()
                 .insert(key.feature);
         }
-        months.add_from(&rollup::coarsen(Grain::Month, &hourly), first_month);
-        rows.add(hourly);
+        a.months
+            .add_from(&rollup::coarsen(Grain::Month, &hourly), first_month);
+        a.rows.add(hourly);
     }
+    a
+}
+
+/// Writes what [`plan_added`] computed, re-rolling the stored hours from the facts (the added
+/// ones included, so after they are written) and refolding the shared days and months
+/// ([`plan_added`]'s last step).
+pub(crate) async fn write_added(
+    conn: &mut Conn,
+    cache: &mut SqlCache,
+    a: Added,
+) -> Result<(), StoreError> {
+    let Added {
+        stored,
+        refold_hours,
+        mut refold_months,
+        mut rows,
+        days,
+        months,
+    } = a;
     rows.extend(reroll_rows(conn, stored).await?);
     rows.insert(conn, cache, &HOUR_ROLLUP, &USER_HOUR).await?;
     // Days first: months refolded in SQL read them.
@@ -250,17 +294,17 @@ fn split_at(ranges: Vec<Range<i64>>, at: i64) -> (Vec<Range<i64>>, Vec<Range<i64
 /// indexed lookup per feature (the primary key's last entry), in one round trip.
 async fn last_rolled_hours(
     conn: &mut Conn,
-    keys: &[FeatureKey],
+    features: &[i64],
 ) -> Result<BTreeMap<i64, i64>, StoreError> {
     let mut last = BTreeMap::new();
-    for keys in keys.chunks(FEATURES_PER_STATEMENT) {
+    for keys in features.chunks(FEATURES_PER_STATEMENT) {
         let mut q = query_built(format!(
             "SELECT id, (SELECT max(hour) FROM hour_rollup WHERE feature_id = feature.id) FROM feature
              WHERE id IN ({})",
             placeholders(keys.len())
         ));
-        for k in keys {
-            q = q.bind(k.feature);
+        for &k in keys {
+            q = q.bind(k);
         }
         for r in &q.fetch_all(&mut *conn).await? {
             if let Some(hour) = r.get::<Option<i64>>(1)? {

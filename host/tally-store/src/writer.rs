@@ -414,6 +414,51 @@ impl Writer {
         let str_opt = |s: Option<Sym>| s.map(|s| batch.str(s));
         // Each denial's cause, from its server's manager: only capacity refusals roll up.
         let causes = crate::refusals::causes(conn, server, batch).await?;
+
+        // The rollups of the added facts are computed on another thread while this one stores
+        // the facts: the writer is an import's bottleneck, and the other core mostly waits.
+        let sessions: Vec<SessionFact> = batch
+            .sessions
+            .iter()
+            .map(|s| SessionFact {
+                server,
+                feature: ids.feature(s.vendor, s.feature),
+                user: ids.user(s.user),
+                host: ids.host(s.host),
+                count: s.count,
+                start: s.start,
+                end: s.end,
+            })
+            .collect();
+        let denials: Vec<DenialFact> = batch
+            .denials
+            .iter()
+            .zip(&causes)
+            .filter(|(_, c)| **c == RefusalCause::Capacity)
+            .map(|(d, _)| DenialFact {
+                server,
+                feature: ids.feature(d.vendor, d.feature),
+                user: ids.user(d.user),
+                host: ids.host(d.host),
+                count: d.count,
+                time: d.time,
+                until: d.until,
+            })
+            .collect();
+        let written: Vec<Written> = batch
+            .sessions
+            .iter()
+            .zip(&sessions)
+            .map(|(s, fact)| Written {
+                fact: *fact,
+                end_reason: s.end_reason.as_str(),
+                run: Some(run),
+            })
+            .collect();
+        let last = rollups::last_rolled(conn, &sessions, &denials).await?;
+        let planned =
+            tokio::task::spawn_blocking(move || rollups::plan_added(sessions, denials, &last));
+
         insert(conn, sql, &SESSION, &batch.sessions, |p, s| {
             p.add(server);
             p.add(ids.feature(s.vendor, s.feature));
@@ -466,43 +511,11 @@ impl Writer {
             p.add(run);
         })
         .await?;
+        rollups::list_long(conn, sql, &written).await?;
 
         // Rollups of the hours these facts touch.
-        let written: Vec<Written> = batch
-            .sessions
-            .iter()
-            .map(|s| Written {
-                fact: SessionFact {
-                    server,
-                    feature: ids.feature(s.vendor, s.feature),
-                    user: ids.user(s.user),
-                    host: ids.host(s.host),
-                    count: s.count,
-                    start: s.start,
-                    end: s.end,
-                },
-                end_reason: s.end_reason.as_str(),
-                run: Some(run),
-            })
-            .collect();
-        rollups::list_long(conn, sql, &written).await?;
-        let sessions: Vec<SessionFact> = written.iter().map(|w| w.fact).collect();
-        let denials: Vec<DenialFact> = batch
-            .denials
-            .iter()
-            .zip(&causes)
-            .filter(|(_, c)| **c == RefusalCause::Capacity)
-            .map(|(d, _)| DenialFact {
-                server,
-                feature: ids.feature(d.vendor, d.feature),
-                user: ids.user(d.user),
-                host: ids.host(d.host),
-                count: d.count,
-                time: d.time,
-                until: d.until,
-            })
-            .collect();
-        rollups::roll_added(conn, sql, &sessions, &denials).await?;
+        let added = planned.await.map_err(|_| StoreError::WriterGone)?;
+        rollups::write_added(conn, sql, added).await?;
         if let Some(span) = logged::event_span(batch) {
             logged::widen_run(conn, run, span).await?;
         }
