@@ -333,7 +333,7 @@ impl Store {
         limit: u32,
     ) -> Result<Vec<PartyEntry>, StoreError> {
         let (table, column) = (party.table(), party.column());
-        // Through the month rows' index by user (or host) and server (migration 0020): a
+        // Through the month rows' index by user (or host) and server (migrations 0020, 0023): a
         // probe per name, not a scan of the server's rows.
         let on_server = match server {
             Some(_) => format!(
@@ -377,7 +377,8 @@ impl Store {
             ""
         };
         // Totals from the month rows, the last day from the day rows read backwards from the
-        // latest: both through the indexes by user (or host).
+        // latest: both found through the indexes by user (or host). The month index holds no
+        // totals (migration 0023): polls add to them all the time.
         let mut q = query_built(format!(
             "SELECT {column}, {checkouts}, {seconds} FROM user_month
              WHERE {column} IN ({in_ids}){server_clause} GROUP BY {column}"
