@@ -24,7 +24,7 @@ use tally_core::period::hour_start;
 use tally_core::rollup::{self, FeatureKey, Grain, HourRollup, SessionFact, UserHour};
 
 use crate::StoreError;
-use crate::coarse;
+use crate::{cells, coarse};
 use crate::db::{Conn, Kind, Params, Table, insert_returning, query_built};
 use crate::rollups::{HOUR_ROLLUP, USER_HOUR, add_load};
 
@@ -209,7 +209,8 @@ pub(crate) async fn extend(
             coarse::recount(conn, coarse::tables(grain), &features, start).await?;
         }
     }
-    Ok(())
+    // Heatmap cells: refolded from the hours written (and recounted) above.
+    cells::refresh(conn, &cells::hours_of(&hourly.hours)).await
 }
 
 async fn upsert<'r, T>(
