@@ -23,7 +23,7 @@ use tally_core::period::DAY;
 use tally_core::rollup::{FeatureKey, Grain, HourRollup, UserHour};
 use tally_core::users::Seen;
 
-use crate::db::{Conn, Table, query, query_built};
+use crate::db::{Conn, Kind, Table, query, query_built};
 use crate::rollups::{
     FEATURES_PER_STATEMENT, MAX_READ_ROWS, RollupFilter, hour_rollup, load_totals, placeholders,
     user_hour,
@@ -635,18 +635,22 @@ impl Store {
             ),
             (None, None) => ("1 = 1", None),
         };
+        let kind = self.pool().kind();
         let mut parts = Vec::new();
-        for period in periods {
+        for (i, period) in periods.iter().enumerate() {
+            // The period's index, written in (ours, not the caller's text) as a 64-bit integer.
+            let tag = match kind {
+                Kind::Sqlite => i.to_string(),
+                Kind::Postgres => format!("CAST({i} AS BIGINT)"),
+                Kind::MySql => format!("CAST({i} AS SIGNED)"),
+            };
             for (grain, window) in pieces(period.start, period.end, Grain::Month) {
                 let t = tables(grain);
-                // The period's start is ours, not the caller's text: written in, typed as the
-                // column on every backend.
                 parts.push((
                     format!(
-                        "SELECT {start} AS p, server_id, feature_id, user_id, host_id FROM {} WHERE {scope}
+                        "SELECT {tag} AS p, server_id, feature_id, user_id, host_id FROM {} WHERE {scope}
                          AND {c} >= ? AND {c} < ? AND peak_in_use > 0",
                         t.users,
-                        start = period.start,
                         c = t.column
                     ),
                     window,
@@ -673,7 +677,14 @@ impl Store {
                     server: r.get(1)?,
                     feature: r.get(2)?,
                 };
-                out.insert((key, r.get(0)?), (count(r.get(3)?), count(r.get(4)?)));
+                let period = usize::try_from(r.get::<i64>(0)?)
+                    .ok()
+                    .and_then(|i| periods.get(i))
+                    .ok_or_else(|| StoreError::Inconsistent("a count of no period asked".into()))?;
+                out.insert(
+                    (key, period.start),
+                    (count(r.get(3)?), count(r.get(4)?)),
+                );
             }
         }
         Ok(out)
