@@ -273,7 +273,10 @@ fn cells(
         .into_iter()
         .map(|((feature, (weekday, hour)), acc)| {
             let mut totals = acc.totals();
-            let (users, hosts) = most.get(&(feature, (weekday, hour))).copied().unwrap_or_default();
+            let (users, hosts) = most
+                .get(&(feature, (weekday, hour)))
+                .copied()
+                .unwrap_or_default();
             totals.distinct_users = u64::from(users);
             totals.distinct_hosts = u64::from(hosts);
             HeatCell {
@@ -717,7 +720,10 @@ mod tests {
             .iter()
             .find(|c| c.weekday == Weekday::Monday && c.hour == 10)
             .expect("Mon 10");
-        assert_eq!((mon10.totals.distinct_users, mon10.totals.distinct_hosts), (2, 2));
+        assert_eq!(
+            (mon10.totals.distinct_users, mon10.totals.distinct_hosts),
+            (2, 2)
+        );
         assert_eq!(cell(Weekday::Monday, 11), Some((1, 0.0, 0)));
         assert_eq!(cell(Weekday::Tuesday, 9), Some((1, 4.0, 4)));
         assert_eq!(cell(Weekday::Sunday, 9), None);

@@ -21,7 +21,9 @@ use tally_core::rollup::{FeatureKey, Grain, HourRollup};
 
 use crate::coarse;
 use crate::db::{Conn, Kind, query, query_built};
-use crate::rollups::{FEATURES_PER_STATEMENT, RollupFilter, hour_rollup, load_totals, placeholders};
+use crate::rollups::{
+    FEATURES_PER_STATEMENT, RollupFilter, hour_rollup, load_totals, placeholders,
+};
 use crate::{Store, StoreError};
 
 /// A week in seconds.
@@ -122,7 +124,10 @@ pub(crate) async fn refresh(
 pub(crate) fn hours_of(rows: &[HourRollup]) -> BTreeMap<FeatureKey, Vec<Range<i64>>> {
     let mut hours: BTreeMap<FeatureKey, Vec<Range<i64>>> = BTreeMap::new();
     for r in rows {
-        hours.entry(r.feature).or_default().push(r.hour..r.hour + HOUR);
+        hours
+            .entry(r.feature)
+            .or_default()
+            .push(r.hour..r.hour + HOUR);
     }
     hours
 }
@@ -330,7 +335,11 @@ fn pieces(from: i64, to: i64) -> Vec<(Source, Range<i64>)> {
         let y = Period::Year.start(t);
         if y == t { y } else { Period::Year.next(y) }
     };
-    let a = if from == i64::MIN { from } else { year_ceil(from) };
+    let a = if from == i64::MIN {
+        from
+    } else {
+        year_ceil(from)
+    };
     let b = if to == i64::MAX {
         to
     } else {

@@ -681,10 +681,7 @@ impl Store {
                     .ok()
                     .and_then(|i| periods.get(i))
                     .ok_or_else(|| StoreError::Inconsistent("a count of no period asked".into()))?;
-                out.insert(
-                    (key, period.start),
-                    (count(r.get(3)?), count(r.get(4)?)),
-                );
+                out.insert((key, period.start), (count(r.get(3)?), count(r.get(4)?)));
             }
         }
         Ok(out)

@@ -26,10 +26,10 @@ use tally_core::rollup::{
     self, DenialFact, FeatureKey, Grain, HourRollup, Load, SessionFact, UserHour,
 };
 
-use crate::{cells, coarse};
 use crate::db::{Conn, Kind, Params, Pool, Row, SqlCache, Table, insert, query, query_built};
 use crate::writer::Writer;
 use crate::{ServerId, Store, StoreError};
+use crate::{cells, coarse};
 
 /// Sessions longer than this are also listed in `long_session` (the migrations use 86400 too).
 pub(crate) const LONG: i64 = DAY;

@@ -205,7 +205,10 @@ async fn assert_cells_exact(store: &Store, hours: &[HourRollup], when: &str) {
             Some(Grain::Month.next(Grain::Month.start(last.hour)) + 5 * H),
         ),
     ];
-    windows.push((Some(first.hour - 400 * 24 * H), Some(last.hour + 400 * 24 * H)));
+    windows.push((
+        Some(first.hour - 400 * 24 * H),
+        Some(last.hour + 400 * 24 * H),
+    ));
     let servers: BTreeSet<i64> = hours.iter().map(|h| h.feature.server).collect();
     for (from, to) in windows {
         for server in std::iter::once(None).chain(servers.iter().copied().map(Some)) {
