@@ -239,55 +239,54 @@ pub fn underused(stats: &[FeatureStats], threshold_pct: f64) -> Vec<&FeatureStat
         .collect()
 }
 
-/// Usage per weekday and UTC hour of day: averages over the logged hours of that cell.
-pub fn heatmap(hours: &[HourRollup], users: &[UserHour], logged: &Logged) -> Vec<HeatCell> {
+/// Usage per weekday and UTC hour of day: averages over the logged hours of that cell. A cell's
+/// distinct users and hosts are the most that held a license in any one of its hours: a cell
+/// stands for a typical hour of the week, and the most in one hour folds from rows of any period
+/// (months and years of cells, the store's heatmap rows) where everyone ever seen in the cell
+/// would need every per-user row of the window.
+pub fn heatmap(hours: &[HourRollup], logged: &Logged) -> Vec<HeatCell> {
     let logged = logged.with(hours.iter().map(|r| r.hour));
-    heatmap_of_cells(hours, users, &logged)
+    heatmap_of_cells(hours, &logged)
 }
 
-/// [`heatmap`] from rows already added up per cell (an hour of the UTC week: each row's `hour`
-/// one hour of its cell, its load that of the cell's hours as [`Load::add_hour`] adds them),
+/// [`heatmap`] from rows already folded per cell (each row's `hour` one hour of its cell of the
+/// UTC week, its load that of some of the cell's hours as [`Load::add_hour`] adds them, its
+/// distinct users and hosts the most of any one of them: the store's month and year cells),
 /// given `logged` holding every hour with data: the same cells as from the hourly rows.
-pub fn heatmap_of_cells(
+pub fn heatmap_of_cells(hours: &[HourRollup], logged: &Logged) -> Vec<HeatCell> {
+    cells(hours, logged, |h| (Weekday::of(h), hour_of_day(h)))
+}
+
+/// Groups `hours` (with `logged` holding every hour with data) into heatmap cells by `cell`.
+fn cells(
     hours: &[HourRollup],
-    users: &[UserHour],
     logged: &Logged,
+    cell: impl Fn(Timestamp) -> (Weekday, usize),
 ) -> Vec<HeatCell> {
-    let groups = fold_logged(hours, users, logged, [], |h| {
-        (Weekday::of(h), hour_of_day(h))
-    });
+    let mut most: BTreeMap<(FeatureKey, (Weekday, usize)), (u32, u32)> = BTreeMap::new();
+    for h in hours {
+        let m = most.entry((h.feature, cell(h.hour))).or_default();
+        *m = (m.0.max(h.distinct_users), m.1.max(h.distinct_hosts));
+    }
+    let groups = fold_logged(hours, &[], logged, [], &cell);
     groups
         .into_iter()
-        .map(|((feature, (weekday, hour)), acc)| HeatCell {
-            feature,
-            weekday,
-            hour,
-            totals: acc.totals(),
+        .map(|((feature, (weekday, hour)), acc)| {
+            let mut totals = acc.totals();
+            let (users, hosts) = most
+                .get(&(feature, (weekday, hour)))
+                .copied()
+                .unwrap_or_default();
+            totals.distinct_users = u64::from(users);
+            totals.distinct_hosts = u64::from(hosts);
+            HeatCell {
+                feature,
+                weekday,
+                hour,
+                totals,
+            }
         })
         .collect()
-}
-
-/// [`heatmap_of_cells`] from one row per feature and cell whose distinct users and hosts are
-/// the cell's (counted where the per-user rows are, as `Store::week_hours` does): no per-user
-/// row needed.
-pub fn heatmap_of_counted_cells(hours: &[HourRollup], logged: &Logged) -> Vec<HeatCell> {
-    let counts: BTreeMap<(FeatureKey, Weekday, usize), (u64, u64)> = hours
-        .iter()
-        .map(|h| {
-            (
-                (h.feature, Weekday::of(h.hour), hour_of_day(h.hour)),
-                (u64::from(h.distinct_users), u64::from(h.distinct_hosts)),
-            )
-        })
-        .collect();
-    let mut cells = heatmap_of_cells(hours, &[], logged);
-    for c in &mut cells {
-        if let Some(&(users, hosts)) = counts.get(&(c.feature, c.weekday, c.hour)) {
-            c.totals.distinct_users = users;
-            c.totals.distinct_hosts = hosts;
-        }
-    }
-    cells
 }
 
 /// [`usage_over_time`] in the local calendar of `zone`: days, weeks, months and years start
@@ -316,22 +315,9 @@ pub fn usage_over_time_in(
 
 /// [`heatmap`] in the local weekday and hour of day of `zone` (across daylight-saving changes
 /// an hour keeps its local clock reading).
-pub fn heatmap_in(
-    zone: &Zone,
-    hours: &[HourRollup],
-    users: &[UserHour],
-    logged: &Logged,
-) -> Vec<HeatCell> {
-    let groups = fold(hours, users, logged, [], |h| zone.heat_cell(h));
-    groups
-        .into_iter()
-        .map(|((feature, (weekday, hour)), acc)| HeatCell {
-            feature,
-            weekday,
-            hour,
-            totals: acc.totals(),
-        })
-        .collect()
+pub fn heatmap_in(zone: &Zone, hours: &[HourRollup], logged: &Logged) -> Vec<HeatCell> {
+    let logged = logged.with(hours.iter().map(|r| r.hour));
+    cells(hours, &logged, |h| zone.heat_cell(h))
 }
 
 /// License-hours, denials and checkouts per feature and user, host, user-host or group.
@@ -593,43 +579,24 @@ mod tests {
                 "{grain:?}"
             );
         }
-        // Cells as SQL adds them up: per feature (and user and host) and hour of the week, the
-        // first hour of each cell standing for it.
+        // Cells as the store folds them: per feature and hour of the week, the first hour of
+        // each cell standing for it, distinct users and hosts the most of any one hour.
         let week = 7 * 24 * HOUR;
         let mut hours: BTreeMap<(FeatureKey, i64), HourRollup> = BTreeMap::new();
         for h in &r.hours {
             hours
                 .entry((h.feature, h.hour.rem_euclid(week)))
-                .and_modify(|c| c.load.add_hour(&h.load))
+                .and_modify(|c| {
+                    c.load.add_hour(&h.load);
+                    c.distinct_users = c.distinct_users.max(h.distinct_users);
+                    c.distinct_hosts = c.distinct_hosts.max(h.distinct_hosts);
+                })
                 .or_insert(*h);
         }
-        let mut users: BTreeMap<(FeatureKey, i64, Id, Id), UserHour> = BTreeMap::new();
-        for u in &r.users {
-            users
-                .entry((u.feature, u.hour.rem_euclid(week), u.user, u.host))
-                .and_modify(|c| c.load.add_hour(&u.load))
-                .or_insert(*u);
-        }
-        let mut hours: Vec<HourRollup> = hours.into_values().collect();
-        let users: Vec<UserHour> = users.into_values().collect();
+        let hours: Vec<HourRollup> = hours.into_values().collect();
         assert_eq!(
-            heatmap_of_cells(&hours, &users, &with_data),
-            heatmap(&r.hours, &r.users, &logged)
-        );
-        // Cells carrying their distinct users and hosts, counted as SQL counts them.
-        for h in &mut hours {
-            let of_cell = || {
-                users
-                    .iter()
-                    .filter(|u| u.feature == h.feature && u.load.used())
-                    .filter(|u| u.hour.rem_euclid(week) == h.hour.rem_euclid(week))
-            };
-            h.distinct_users = of_cell().map(|u| u.user).collect::<BTreeSet<_>>().len() as u32;
-            h.distinct_hosts = of_cell().map(|u| u.host).collect::<BTreeSet<_>>().len() as u32;
-        }
-        assert_eq!(
-            heatmap_of_counted_cells(&hours, &with_data),
-            heatmap(&r.hours, &r.users, &logged)
+            heatmap_of_cells(&hours, &with_data),
+            heatmap(&r.hours, &logged)
         );
     }
 
@@ -703,7 +670,7 @@ mod tests {
         let (from, to) = (at(2026, 3, 5, 0), at(2026, 3, 11, 0));
         let r = rollup(F, from..to, &s, &[]);
         let logged = Logged::from_ranges([from..to]);
-        let cells = heatmap_in(&ny, &r.hours, &r.users, &logged);
+        let cells = heatmap_in(&ny, &r.hours, &logged);
         let busy: Vec<(Weekday, usize)> = cells
             .iter()
             .filter(|c| c.totals.used_hours > 0.0)
@@ -719,7 +686,7 @@ mod tests {
             ]
         );
         // In UTC the same use is split over 13 and 14.
-        let utc = heatmap(&r.hours, &r.users, &logged);
+        let utc = heatmap(&r.hours, &logged);
         let hours: BTreeSet<usize> = utc
             .iter()
             .filter(|c| c.totals.used_hours > 0.0)
@@ -738,7 +705,7 @@ mod tests {
     #[test]
     fn heatmap_cells() {
         let (r, logged) = fixture();
-        let cells = heatmap(&r.hours, &r.users, &logged);
+        let cells = heatmap(&r.hours, &logged);
         let cell = |w: Weekday, h: usize| {
             cells
                 .iter()
@@ -748,6 +715,15 @@ mod tests {
         // 6 logged hours, one cell each.
         assert_eq!(cells.len(), 6);
         assert_eq!(cell(Weekday::Monday, 10), Some((1, 3.0, 3)));
+        // Mon 10: u1 and u2 on h1 and h2.
+        let mon10 = cells
+            .iter()
+            .find(|c| c.weekday == Weekday::Monday && c.hour == 10)
+            .expect("Mon 10");
+        assert_eq!(
+            (mon10.totals.distinct_users, mon10.totals.distinct_hosts),
+            (2, 2)
+        );
         assert_eq!(cell(Weekday::Monday, 11), Some((1, 0.0, 0)));
         assert_eq!(cell(Weekday::Tuesday, 9), Some((1, 4.0, 4)));
         assert_eq!(cell(Weekday::Sunday, 9), None);

@@ -35,6 +35,7 @@ mod accounts;
 mod agents;
 mod backup;
 mod capacity;
+mod cells;
 mod claims;
 mod clock;
 mod coarse;

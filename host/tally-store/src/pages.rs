@@ -15,6 +15,9 @@ pub const MAX_PAGE: u32 = 1_000;
 /// The most rows a read returns: a page and one more, which tells whether another page follows.
 const MAX_READ: u32 = MAX_PAGE + 1;
 
+/// Sessions a page reads by id before it looks through the index by feature and end instead.
+const SCAN: u32 = 4_096;
+
 /// Which facts a page holds; `None` (or no features) does not filter.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FactFilter {
@@ -173,6 +176,12 @@ fn count(n: i64) -> u32 {
 
 impl Store {
     /// Up to `limit` sessions matching `filter` with ids above `after`, by id.
+    ///
+    /// The ids first, then the names of those only: joining names to every session of a window
+    /// before keeping a page of them cost the window. The ids come from the next [`SCAN`]
+    /// sessions by id when those fill the page (a window reaching back to `after`, or no
+    /// window: the next sessions are the page), else through the index by feature and end (a
+    /// window's sessions, sorted).
     pub async fn session_page(
         &self,
         filter: &FactFilter,
@@ -180,13 +189,52 @@ impl Store {
         limit: u32,
     ) -> Result<Vec<SessionEntry>, StoreError> {
         let (conditions, params) = conditions(filter, None);
-        let sql = format!(
+        let limit = i64::from(limit.min(MAX_READ));
+        let bind = |sql: String| {
+            let mut q = query_built(sql).bind(after);
+            for &p in &params {
+                q = q.bind(p);
+            }
+            q.bind(limit)
+        };
+        let near = bind(format!(
+            "SELECT t.id FROM (SELECT * FROM session WHERE id > ? ORDER BY id LIMIT {SCAN}) t
+             WHERE 1 = 1{conditions} ORDER BY t.id LIMIT ?"
+        ))
+        .fetch_all(self.pool())
+        .await?;
+        let mut ids: Vec<i64> = near.iter().map(|r| r.get(0)).collect::<Result<_, _>>()?;
+        if ids.len() < limit as usize {
+            let beyond = query_built(format!(
+                "SELECT id FROM session WHERE id > ? ORDER BY id LIMIT 1 OFFSET {}",
+                SCAN - 1
+            ))
+            .bind(after)
+            .fetch_optional(self.pool())
+            .await?;
+            if beyond.is_some() {
+                let rows = bind(format!(
+                    "SELECT t.id FROM session t WHERE t.id > ?{conditions} ORDER BY t.id LIMIT ?"
+                ))
+                .fetch_all(self.pool())
+                .await?;
+                ids = rows.iter().map(|r| r.get(0)).collect::<Result<_, _>>()?;
+            }
+        }
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut q = query_built(format!(
             "SELECT t.id, srv.name, f.vendor, f.name, u.name, h.name, t.count, t.start, t.\"end\", t.end_reason, t.source
              FROM session t JOIN license_server srv ON srv.id = t.server_id JOIN feature f ON f.id = t.feature_id
              JOIN \"user\" u ON u.id = t.user_id JOIN host h ON h.id = t.host_id
-             WHERE t.id > ?{conditions} ORDER BY t.id LIMIT ?"
-        );
-        let rows = self.page(sql, after, params, limit).await?;
+             WHERE t.id IN ({}) ORDER BY t.id",
+            placeholders(ids.len())
+        ));
+        for id in ids {
+            q = q.bind(id);
+        }
+        let rows = q.fetch_all(self.pool()).await?;
         rows.iter()
             .map(|r| {
                 Ok(SessionEntry {

@@ -24,9 +24,9 @@ use tally_core::period::hour_start;
 use tally_core::rollup::{self, FeatureKey, Grain, HourRollup, SessionFact, UserHour};
 
 use crate::StoreError;
-use crate::coarse;
 use crate::db::{Conn, Kind, Params, Table, insert_returning, query_built};
 use crate::rollups::{HOUR_ROLLUP, USER_HOUR, add_load};
+use crate::{cells, coarse};
 
 /// Whether the segment `[previous, at]` of `features` holds the poll's checkouts only: no
 /// stored session (an import) ends after `previous` or is an instant at it and starts by `at`,
@@ -209,7 +209,8 @@ pub(crate) async fn extend(
             coarse::recount(conn, coarse::tables(grain), &features, start).await?;
         }
     }
-    Ok(())
+    // Heatmap cells: refolded from the hours written (and recounted) above.
+    cells::refresh(conn, &cells::hours_of(&hourly.hours)).await
 }
 
 async fn upsert<'r, T>(

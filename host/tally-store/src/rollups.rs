@@ -26,10 +26,10 @@ use tally_core::rollup::{
     self, DenialFact, FeatureKey, Grain, HourRollup, Load, SessionFact, UserHour,
 };
 
-use crate::coarse;
 use crate::db::{Conn, Kind, Params, Pool, Row, SqlCache, Table, insert, query, query_built};
 use crate::writer::Writer;
 use crate::{ServerId, Store, StoreError};
+use crate::{cells, coarse};
 
 /// Sessions longer than this are also listed in `long_session` (the migrations use 86400 too).
 pub(crate) const LONG: i64 = DAY;
@@ -169,6 +169,8 @@ pub(crate) struct Added {
     /// Day and month rows of periods holding new hours only: folded here, inserted.
     days: Rows,
     months: Rows,
+    /// Every hour the facts touch: their heatmap cells are refolded last.
+    touched: BTreeMap<FeatureKey, Vec<Range<i64>>>,
 }
 
 /// Rolls up the facts the transaction *added*, nothing else having changed (the import write
@@ -198,7 +200,10 @@ pub(crate) fn plan_added(
     for d in denials {
         own.entry(d.feature).or_default().1.push(d);
     }
-    let mut a = Added::default();
+    let mut a = Added {
+        touched: affected.clone(),
+        ..Added::default()
+    };
     for (key, ranges) in affected {
         let fresh = last
             .get(&key.feature)
@@ -258,6 +263,7 @@ pub(crate) async fn write_added(
         mut rows,
         days,
         months,
+        touched,
     } = a;
     rows.extend(reroll_rows(conn, stored).await?);
     rows.insert(conn, cache, &HOUR_ROLLUP, &USER_HOUR).await?;
@@ -271,7 +277,8 @@ pub(crate) async fn write_added(
     months
         .insert(conn, cache, &coarse::MONTH_ROLLUP, &coarse::USER_MONTH)
         .await?;
-    coarse::refold_months(conn, &refold_months).await
+    coarse::refold_months(conn, &refold_months).await?;
+    cells::refresh(conn, &touched).await
 }
 
 /// `ranges` (in order, not overlapping) split into the parts before `at` and from `at` on.
@@ -322,7 +329,8 @@ async fn reroll_hours(
 ) -> Result<(), StoreError> {
     let rows = reroll_rows(conn, affected.clone()).await?;
     rows.insert(conn, cache, &HOUR_ROLLUP, &USER_HOUR).await?;
-    coarse::refresh(conn, &affected).await
+    coarse::refresh(conn, &affected).await?;
+    cells::refresh(conn, &affected).await
 }
 
 /// Rollup rows to insert.
@@ -618,47 +626,6 @@ impl Store {
             .await?;
         let hours: BTreeSet<i64> = hours.into_iter().collect();
         Ok((out, hours.into_iter().collect()))
-    }
-
-    /// The filter's hourly rows added up in SQL per hour of the UTC week (a heatmap's cells),
-    /// per feature: each row's `hour` the first hour of its cell in the window, its load that
-    /// of the cell's hours ([`Load::add_hour`]), its distinct users and hosts those holding a
-    /// license in some hour of the cell (counted in SQL from the per-user rows). At most 168
-    /// rows per feature whatever the window, and no per-user row leaves the database.
-    pub async fn week_hours(&self, filter: &RollupFilter) -> Result<Vec<HourRollup>, StoreError> {
-        const WEEK: i64 = 7 * DAY;
-        let cell = format!("((hour % {WEEK}) + {WEEK}) % {WEEK}");
-        let totals = load_totals(self.pool().kind());
-        let select = format!(
-            "SELECT server_id, feature_id, min(hour), {totals}, max(distinct_users), max(distinct_hosts)
-             FROM hour_rollup"
-        );
-        let tail = format!(" GROUP BY server_id, feature_id, {cell}");
-        let mut hours = self.read(filter, &select, &tail, hour_rollup).await?;
-        let select =
-            "SELECT feature_id, min(hour), count(DISTINCT user_id), count(DISTINCT host_id)
-             FROM user_hour";
-        let tail = format!(" AND peak_in_use > 0 GROUP BY feature_id, {cell}");
-        let counts: BTreeMap<(i64, i64), (u64, u64)> = self
-            .read(filter, select, &tail, |r| {
-                let count = |i| r.get::<i64>(i).map(|n| u64::try_from(n).unwrap_or(0));
-                Ok((
-                    (r.get::<i64>(0)?, r.get::<i64>(1)?.rem_euclid(WEEK)),
-                    (count(2)?, count(3)?),
-                ))
-            })
-            .await?
-            .into_iter()
-            .collect();
-        for h in &mut hours {
-            if let Some(&(users, hosts)) = counts.get(&(h.feature.feature, h.hour.rem_euclid(WEEK)))
-            {
-                h.distinct_users = u32::try_from(users).unwrap_or(u32::MAX);
-                h.distinct_hosts = u32::try_from(hosts).unwrap_or(u32::MAX);
-            }
-        }
-        hours.sort_by_key(|h| (h.hour, h.feature));
-        Ok(hours)
     }
 
     /// The hours of the filter's window with a rollup row, in order.
@@ -1030,6 +997,8 @@ async fn rebuild(w: &mut Writer) -> Result<(), StoreError> {
             "day_rollup",
             "user_month",
             "month_rollup",
+            "month_cell",
+            "year_cell",
         ] {
             query_built(format!("DELETE FROM {table}"))
                 .execute(&mut w.conn)

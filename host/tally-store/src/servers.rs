@@ -403,7 +403,7 @@ impl Store {
 }
 
 /// Tables holding a server's history, emptied when it is removed (children first).
-const SERVER_TABLES: [&str; 22] = [
+const SERVER_TABLES: [&str; 24] = [
     "poll_lease",
     "import_claim",
     "capacity",
@@ -411,6 +411,8 @@ const SERVER_TABLES: [&str; 22] = [
     "user_day",
     "month_rollup",
     "user_month",
+    "month_cell",
+    "year_cell",
     "server_clock",
     "vendor_daemon",
     "server_manager_version",

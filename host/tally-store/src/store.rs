@@ -61,6 +61,7 @@ impl Store {
         store.classify_refusals_if_asked().await?;
         store.rebuild_rollups_if_asked().await?;
         store.rebuild_coarse_if_asked().await?;
+        store.rebuild_cells_if_asked().await?;
         store.rebuild_logged_if_asked().await?;
         Ok(store)
     }

@@ -166,6 +166,66 @@ async fn assert_rollups_exact(store: &Store, when: &str) {
     assert_eq!(stored.1, expected.1, "user hours {when}");
     assert_totals_add_up(store, &stored.0, when).await;
     assert_coarse_rollups_exact(store, &stored.0, &stored.1, when).await;
+    assert_cells_exact(store, &stored.0, when).await;
+}
+
+/// The hourly rows folded per hour of the UTC week as the heatmap's cells are (loads added,
+/// distinct users and hosts the most of one hour), each row's `hour` its cell.
+fn cells_of(hours: &[HourRollup]) -> Vec<HourRollup> {
+    let mut cells: BTreeMap<(FeatureKey, i64), HourRollup> = BTreeMap::new();
+    for h in hours {
+        let cell = h.hour.rem_euclid(7 * 24 * H);
+        cells
+            .entry((h.feature, cell))
+            .and_modify(|c| {
+                c.load.add_hour(&h.load);
+                c.distinct_users = c.distinct_users.max(h.distinct_users);
+                c.distinct_hosts = c.distinct_hosts.max(h.distinct_hosts);
+            })
+            .or_insert(HourRollup { hour: cell, ..*h });
+    }
+    let mut out: Vec<HourRollup> = cells.into_values().collect();
+    out.sort_by_key(|h| (h.hour, h.feature));
+    out
+}
+
+/// The heatmap cells read for a window (year and month cells, the hours at the ends) equal the
+/// window's hourly rows folded per cell: over all history (year cells, folded from the month
+/// cells), whole months with hours around them, and a window cut at an hour; all servers and
+/// each.
+async fn assert_cells_exact(store: &Store, hours: &[HourRollup], when: &str) {
+    let (Some(first), Some(last)) = (hours.first(), hours.last()) else {
+        return;
+    };
+    let mut windows = vec![
+        (None, None),
+        (Some(first.hour + H + 1), Some(last.hour + 1)),
+        (
+            Some(Grain::Month.start(first.hour) - 3 * H),
+            Some(Grain::Month.next(Grain::Month.start(last.hour)) + 5 * H),
+        ),
+    ];
+    windows.push((
+        Some(first.hour - 400 * 24 * H),
+        Some(last.hour + 400 * 24 * H),
+    ));
+    let servers: BTreeSet<i64> = hours.iter().map(|h| h.feature.server).collect();
+    for (from, to) in windows {
+        for server in std::iter::once(None).chain(servers.iter().copied().map(Some)) {
+            let filter = RollupFilter {
+                server,
+                from,
+                to,
+                ..RollupFilter::default()
+            };
+            let inside = store.hour_rollups(&filter).await.expect("hour rollups");
+            assert_eq!(
+                store.week_cells(&filter).await.expect("cells"),
+                cells_of(&inside),
+                "cells of {filter:?} {when}"
+            );
+        }
+    }
 }
 
 /// The day and month rows equal the hourly ones folded to days and months (so, through the
@@ -672,8 +732,9 @@ async fn rollups_are_rebuilt_when_a_migration_asks() {
     assert_rollups_exact(&store, "after the rebuild at open").await;
 }
 
-/// A history written before day and month rollups existed gets them from its hourly rows when
-/// the store opens (migration 0013 asks; simulated by emptying them and asking again).
+/// A history written before day and month rollups (or heatmap cells) existed gets them from its
+/// hourly rows when the store opens (migrations 0013 and 0022 ask; simulated by emptying them
+/// and asking again).
 #[tokio::test]
 async fn day_and_month_rollups_are_rebuilt_when_a_migration_asks() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -704,7 +765,8 @@ async fn day_and_month_rollups_are_rebuilt_when_a_migration_asks() {
         .expect("raw connection");
     sqlx::raw_sql(
         "DELETE FROM day_rollup; DELETE FROM user_day; DELETE FROM month_rollup; DELETE FROM user_month;
-         UPDATE store_state SET value = 'rebuild' WHERE name = 'coarse_rollups'",
+         DELETE FROM month_cell; DELETE FROM year_cell;
+         UPDATE store_state SET value = 'rebuild' WHERE name IN ('coarse_rollups', 'cell_rollups')",
     )
     .execute(&mut raw)
     .await

@@ -349,8 +349,8 @@ fn windows(client: &Client, pid: u32, server: &str, feature: &str, end: i64, fir
          its resident memory before"
     );
     println!(
-        "{:<6} {:<44} {:>6} {:>8} {:>8} {:>8} {:>10}",
-        "window", "call", "status", "p50 ms", "p95 ms", "max ms", "added MiB"
+        "{:<6} {:<44} {:>6} {:>8} {:>8} {:>8} {:>8} {:>10}",
+        "window", "call", "status", "p50 ms", "p95 ms", "p99 ms", "max ms", "added MiB"
     );
     let (mut calls_over, mut calls_total) = (0, 0);
     for (label, from) in [
@@ -421,9 +421,10 @@ fn windows(client: &Client, pid: u32, server: &str, feature: &str, end: i64, fir
                 calls_over += 1;
             }
             println!(
-                "{label:<6} {name:<44} {status:>6} {:>8.1} {:>8.1} {:>8.1} {added:>10.1}   {}",
+                "{label:<6} {name:<44} {status:>6} {:>8.1} {:>8.1} {:>8.1} {:>8.1} {added:>10.1}   {}",
                 st.p50,
                 st.p95,
+                st.p99,
                 st.max,
                 if ok { "ok" } else { "OVER" }
             );

@@ -133,7 +133,9 @@ async fn assemble(store: &Store, req: &ReportRequest) -> Result<ReportRows, Repo
     // Per-user rows are the biggest read: only for the reports that show users or count them,
     // and added up in SQL for those that fold the whole window as one group.
     let reads = match req.name {
-        ReportName::Usage | ReportName::Heatmap => Reads::Hourly { users: true },
+        ReportName::Usage => Reads::Hourly { users: true },
+        // Cells' distinct users are the most in one hour: from the hourly rows' own counts.
+        ReportName::Heatmap => Reads::Hourly { users: false },
         ReportName::Sflm => Reads::Hourly {
             users: req.per_user,
         },
@@ -253,16 +255,17 @@ async fn part(
         (ReportName::Usage, None) => Grain::within(period),
         _ => Grain::Hour,
     };
-    // A heatmap in UTC reads its cells added up in SQL: 168 per feature, not every hour.
+    // A heatmap in UTC reads its cells folded in SQL from the year and month cells and the
+    // hours at the window's ends: 168 rows per feature and piece, not every hour.
     let cells = req.name == ReportName::Heatmap && zone.is_none();
     let (mut hours, mut users, mut counted) = (Vec::new(), Vec::new(), BTreeMap::new());
     for f in &filters {
         match reads {
             Reads::Hourly { .. } if cells => {
-                let cell_hours = store.week_hours(f).await?;
-                // The days with data find the hours with data the logged hours miss.
-                let days = store.rollups(f, Grain::Day).await?;
-                logged = with_hours_of_data(store, f, Grain::Day, &days, logged).await?;
+                let cell_hours = store.week_cells(f).await?;
+                // The months with data find the hours with data the logged hours miss.
+                let months = store.rollups(f, Grain::Month).await?;
+                logged = with_hours_of_data(store, f, Grain::Month, &months, logged).await?;
                 hours.extend(cell_hours);
             }
             Reads::Hourly { users: with_users } if grain != Grain::Hour => {
@@ -328,8 +331,9 @@ async fn part(
 }
 
 /// The distinct users and hosts of the periods of several rows among `rows` (read for
-/// `filter` at the coarsest grain within `period`), counted in SQL a period at a time: a week
-/// of day rows, a year of month rows, a month or day cut by the window's ends. A period of one
+/// `filter` at the coarsest grain within `period`), counted in SQL, every period in one
+/// statement: a week of day rows, a year of month rows, a month or day cut by the window's
+/// ends. A period of one
 /// row (a day of a day row, a month of a month row) counts its own
 /// (`report::usage_over_time_counted`).
 async fn counted_users(
@@ -351,18 +355,16 @@ async fn counted_users(
         .collect();
     let from = filter.from.map_or(i64::MIN, hour_start);
     let to = filter.to.map_or(i64::MAX, hour_ceil);
-    let mut out = BTreeMap::new();
-    for start in several {
-        let within = RollupFilter {
-            from: Some(start.max(from)),
-            to: Some(period.next(start).min(to)),
-            ..*filter
-        };
-        for (key, n) in store.distinct_users(&within).await? {
-            out.insert((key, start), n);
-        }
-    }
-    Ok(out)
+    let periods: Vec<std::ops::Range<i64>> = several
+        .iter()
+        .map(|&start| start.max(from)..period.next(start).min(to))
+        .collect();
+    Ok(store
+        .distinct_users_per_period(filter, &periods)
+        .await?
+        .into_iter()
+        .map(|((key, start), n)| ((key, period.start(start)), n))
+        .collect())
 }
 
 /// `logged` plus the hours with data in `rows`' periods (of `grain`, within the filter's window)

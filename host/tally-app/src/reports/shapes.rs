@@ -242,9 +242,9 @@ pub(super) fn heatmap(parts: &[Part], names: &Names) -> ReportRows {
     let mut out = with_columns(&["server", "feature", "weekday", "hour"], &FIGURES);
     for p in parts {
         let cells = match &p.zone {
-            Some(zone) => report::heatmap_in(zone, &p.hours, &p.users, &p.logged),
-            None if p.periods => report::heatmap_of_counted_cells(&p.hours, &p.logged),
-            None => report::heatmap(&p.hours, &p.users, &p.logged),
+            Some(zone) => report::heatmap_in(zone, &p.hours, &p.logged),
+            None if p.periods => report::heatmap_of_cells(&p.hours, &p.logged),
+            None => report::heatmap(&p.hours, &p.logged),
         };
         for c in cells {
             let mut row = vec![
