@@ -21,9 +21,9 @@ use crate::ApiError;
 /// connections: a ninth read would only wait for a connection while holding its memory.
 pub const READ_SLOTS: usize = 8;
 
-/// The time budget of a read unless the operator sets another: the slowest report measured
-/// on a 10 M-session history (a heatmap over all of it) took about 6 s, so 30 s only stops
-/// runaways.
+/// The time budget of a read unless the operator sets another: the slowest reports measured
+/// on a 10 M-session history (users, hosts and SFLM over all of it) took about 5 s on a loaded
+/// machine, so 30 s only stops runaways.
 pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Seconds a client is told to wait before asking again.
