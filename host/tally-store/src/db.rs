@@ -167,8 +167,16 @@ impl Conn {
 
     /// Starts a transaction; end it with [`Conn::end`]. (Plain statements rather than sqlx's
     /// `Transaction`, whose type differs per backend.)
+    ///
+    /// SQLite's takes the write lock at once: a deferred transaction that reads before it writes
+    /// fails with "database is locked", without waiting, when another process (a second
+    /// `tally import`, a CLI edit) wrote in between; an immediate one waits its busy timeout.
     pub(crate) async fn begin(&mut self) -> Result<(), StoreError> {
-        self.raw("BEGIN").await
+        self.raw(match self.kind() {
+            Kind::Sqlite => "BEGIN IMMEDIATE",
+            Kind::Postgres | Kind::MySql => "BEGIN",
+        })
+        .await
     }
 
     /// Commits when `result` is a success, rolls back otherwise.
