@@ -7,6 +7,8 @@ use clap::Args;
 use tally_core::time::rfc3339;
 
 use crate::cli::Global;
+use crate::output::Align::{Left, Right};
+use crate::output::Table;
 
 #[derive(Debug, Args)]
 pub struct ImportsArgs {
@@ -56,27 +58,35 @@ pub async fn run(global: &Global, args: ImportsArgs) -> anyhow::Result<ExitCode>
         println!("no import yet: `tally import FILE…` imports logs");
         return Ok(ExitCode::SUCCESS);
     }
-    println!(
-        "{:>5}  {:<20}  {:<16}  {:<9}  {:>9}  {:>8}  {:>7}  {:>9}  {:<20}  PATH",
-        "RUN", "SERVER", "FORMAT", "STATUS", "LINES", "SESSIONS", "DENIALS", "MALFORMED", "STARTED"
-    );
+    let mut table = Table::new(&[
+        ("RUN", Right),
+        ("SERVER", Left),
+        ("FORMAT", Left),
+        ("STATUS", Left),
+        ("LINES", Right),
+        ("SESSIONS", Right),
+        ("DENIALS", Right),
+        ("MALFORMED", Right),
+        ("STARTED", Left),
+        ("PATH", Left),
+    ]);
     for r in &runs {
-        println!(
-            "{:>5}  {:<20}  {:<16}  {:<9}  {:>9}  {:>8}  {:>7}  {:>9}  {:<20}  {}",
-            r.id,
-            name(r.server_id),
-            r.format,
-            r.status.as_str(),
-            r.checkpoint.lines,
-            r.counts.sessions,
-            r.counts.denials,
-            r.counts.malformed,
+        table.row([
+            r.id.to_string(),
+            name(r.server_id).to_string(),
+            r.format.clone(),
+            r.status.as_str().to_string(),
+            r.checkpoint.lines.to_string(),
+            r.counts.sessions.to_string(),
+            r.counts.denials.to_string(),
+            r.counts.malformed.to_string(),
             rfc3339(r.started),
-            r.path
-        );
+            r.path.clone(),
+        ]);
         if let Some(error) = &r.error {
-            println!("       error: {error}");
+            table.note(format!("       error: {error}"));
         }
     }
+    print!("{}", table.render());
     Ok(ExitCode::SUCCESS)
 }

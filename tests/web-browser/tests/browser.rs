@@ -135,10 +135,10 @@ async fn the_grid_shows_every_status_of_every_demo_server_with_its_reason_on_tap
             v.dedup();
             v
         };
-        // Polled servers are Online, generated and imported ones have no poller; the imported
-        // log's import succeeded and the polled servers are Ready to import.
+        // Polled servers are Online, generated and imported ones have no poller (N/A, never
+        // Unmonitored); their imports succeeded and the polled servers are Ready to import.
         let remote = states("remote");
-        assert!(remote.contains(&"Online".into()) && remote.contains(&"Unmonitored".into()) && remote.contains(&"N/A".into()), "{remote:?}");
+        assert!(remote.contains(&"Online".into()) && remote.contains(&"N/A".into()) && !remote.contains(&"Unmonitored".into()), "{remote:?}");
         let import = states("import");
         assert!(import.contains(&"Success".into()) && import.contains(&"Ready".into()), "{import:?}");
         // Vendor daemons and manager columns too (from the polls).
@@ -192,7 +192,7 @@ async fn a_server_page_draws_usage_and_the_issued_capacity_line() {
         let peak = find("solver peak");
         // A month of daily points from the generated history.
         assert!(peak["points"].as_u64().expect("n") >= 20, "{peak}");
-        // The issued count the history's last poll recorded, drawn on to the last point.
+        // The issued count the generated history states, drawn on to the last point.
         let issued = find("solver issued");
         assert_eq!(issued["step"], json!("end"));
         assert_eq!(issued["last"][0], peak["last"][0], "{issued} {peak}");
