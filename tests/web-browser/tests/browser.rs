@@ -272,6 +272,11 @@ async fn a_report_shows_its_api_url_and_downloads_its_csv() {
         let from = (chrono::Utc::now() - chrono::Duration::days(30)).format("%Y-%m-%d").to_string();
         b.open(&format!("/reports?name=usage&server=hist-01&from={from}&period=day")).await;
         b.wait_for("the report chart", "return !!(window.tally && window.tally.charts.report)").await;
+        // Periods on a time axis (years apart stay apart), each point at its period's start.
+        let axis = b.js("const o = window.tally.charts.report.getOption(); return [o.xAxis[0].type, o.series[0].data.find(p => p[1] !== null)[0]]").await;
+        assert_eq!(axis[0], json!("time"), "{axis}");
+        let first = axis[1].as_i64().expect("a point's time");
+        assert_eq!(first % 86_400_000, 0, "a day period starts at midnight UTC: {axis}");
         let want = format!("/api/v1/reports/usage?server=hist-01&from={from}&period=day");
         assert_eq!(b.js("return document.getElementById('report-api-url').textContent").await, json!(want));
         let csv = b.js("return document.getElementById('report-csv').getAttribute('href')").await;
