@@ -434,6 +434,11 @@ async fn an_uploaded_log_is_imported_and_its_progress_shown_until_done() {
         b.wait_for("the job list", "return [...document.querySelectorAll('main table td')].some(td => td.textContent === 'plant2.log')").await;
         let server = fetch_json(&b, "/api/v1/license-servers/plant2").await;
         assert_eq!(server["status"]["import"]["state"], json!("Success"));
+        // The import history lists it first, by its name, above the demo's own imports.
+        let rows = b.js("const t = [...document.querySelectorAll('main table')].pop(); return [...t.querySelectorAll('tbody tr')].map(r => [...r.cells].slice(1, 5).map(c => c.textContent))").await;
+        let rows = rows.as_array().expect("history rows");
+        assert_eq!(rows[0], json!(["plant2", "plant2.log", "flexlm-debuglog", "complete"]), "{rows:?}");
+        assert!(rows.iter().any(|r| r[0] == json!("plant-log")), "the demo's import is there too: {rows:?}");
         b
     })
     .await;
