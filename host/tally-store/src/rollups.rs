@@ -169,8 +169,9 @@ pub(crate) struct Added {
     /// Day and month rows of periods holding new hours only: folded here, inserted.
     days: Rows,
     months: Rows,
-    /// Every hour the facts touch: their heatmap cells are refolded last.
-    touched: BTreeMap<FeatureKey, Vec<Range<i64>>>,
+    /// Heatmap cells of the new hours, merged into the stored ones; the cells of the stored
+    /// hours (re-rolled) are refolded from the hourly rows last.
+    cells: cells::NewCells,
 }
 
 /// Rolls up the facts the transaction *added*, nothing else having changed (the import write
@@ -200,10 +201,7 @@ pub(crate) fn plan_added(
     for d in denials {
         own.entry(d.feature).or_default().1.push(d);
     }
-    let mut a = Added {
-        touched: affected.clone(),
-        ..Added::default()
-    };
+    let mut a = Added::default();
     for (key, ranges) in affected {
         let fresh = last
             .get(&key.feature)
@@ -243,6 +241,7 @@ pub(crate) fn plan_added(
         }
         a.months
             .add_from(&rollup::coarsen(Grain::Month, &hourly), first_month);
+        a.cells.add(&hourly.hours);
         a.rows.add(hourly);
     }
     a
@@ -263,8 +262,9 @@ pub(crate) async fn write_added(
         mut rows,
         days,
         months,
-        touched,
+        cells: new_cells,
     } = a;
+    let rerolled = stored.clone();
     rows.extend(reroll_rows(conn, stored).await?);
     rows.insert(conn, cache, &HOUR_ROLLUP, &USER_HOUR).await?;
     // Days first: months refolded in SQL read them.
@@ -278,7 +278,10 @@ pub(crate) async fn write_added(
         .insert(conn, cache, &coarse::MONTH_ROLLUP, &coarse::USER_MONTH)
         .await?;
     coarse::refold_months(conn, &refold_months).await?;
-    cells::refresh(conn, &touched).await
+    // Merged before the refresh: it replaces the cells it touches by the fold of all their
+    // hours, the new ones included.
+    cells::merge_new(conn, &new_cells).await?;
+    cells::refresh(conn, &rerolled).await
 }
 
 /// `ranges` (in order, not overlapping) split into the parts before `at` and from `at` on.

@@ -17,6 +17,7 @@ stories!(
     rollups_equal_a_recomputation_from_the_facts,
     polls_extend_rollups_exactly,
     batches_in_time_order_late_and_again_roll_up_exactly,
+    new_hours_merge_into_stored_cells_exactly,
 );
 
 const H: i64 = 3_600;
@@ -692,6 +693,92 @@ async fn batches_in_time_order_late_and_again_roll_up_exactly(store: Store) {
         .find(|h| h.load.checkouts > 0)
         .expect("solver");
     assert_eq!(solver_again.load.used_seconds, 2 * solver.load.used_seconds);
+}
+
+/// The import path folds the cells of hours no stored row had in memory and merges them into
+/// the stored month and year cells: batches and imports adding hours to a cell that already
+/// folds others (same month, a later month of its year, a later year), with a re-rolled hour
+/// of the same cell in the same batch, each checked against a recomputation.
+async fn new_hours_merge_into_stored_cells_exactly(store: Store) {
+    let server = store.ensure_server("lic1", "flexlm").await.expect("server");
+    const W: i64 = 7 * D;
+    // Friday 2024-03-01 09:00, one cell, week after week.
+    let nine = |week: i64| T0 + week * W + 9 * H;
+    // One run of two batches: the second adds a week later's 09:00 to the cell of the first.
+    let first = vec![
+        batch(
+            vec![
+                session(1, 3, 6, 1, nine(0), nine(0) + 1_800),
+                session(1, 4, 7, 2, nine(0) + 600, nine(0) + 3_000),
+                session(2, 3, 6, 1, nine(0) + 2 * H, nine(0) + 3 * H),
+            ],
+            vec![denial(1, 5, nine(0) + 100)],
+        ),
+        batch(
+            vec![session(1, 5, 6, 1, nine(1), nine(1) + 900)],
+            vec![denial(1, 3, nine(1) + 200), denial(1, 4, nine(1) + 300)],
+        ),
+    ];
+    import(&store, server, "/logs/first.log", first).await;
+    assert_rollups_exact(&store, "after two batches sharing a cell").await;
+
+    let later = vec![
+        // The last rolled hour again (re-rolled, refolded) and the same cell two weeks on
+        // (new, merged) in one batch; three users at once, the most of any hour so far.
+        batch(
+            vec![
+                session(1, 4, 7, 1, nine(1) + 1_000, nine(1) + 2_000),
+                session(1, 3, 6, 1, nine(2), nine(2) + H),
+                session(1, 4, 6, 1, nine(2), nine(2) + H),
+                session(1, 5, 7, 1, nine(2) + 60, nine(2) + 120),
+            ],
+            vec![],
+        ),
+        // May (a new month of the year: its year cell folds March's), an hour across the cell
+        // and the next.
+        batch(
+            vec![session(1, 3, 7, 1, nine(9) + 1_800, nine(9) + H + 1_800)],
+            vec![denial(2, 4, nine(9) + 5)],
+        ),
+        // 2025: a new year, the same cell.
+        batch(
+            vec![session(1, 4, 6, 2, nine(52) + 600, nine(52) + 1_200)],
+            vec![],
+        ),
+    ];
+    for (i, b) in later.into_iter().enumerate() {
+        import(&store, server, &format!("/logs/later-{i}.log"), vec![b]).await;
+        assert_rollups_exact(&store, &format!("after later import {i}")).await;
+    }
+
+    // The cell over all history, read from the year cells: every 09:00 of `solver` above.
+    let cells = store
+        .week_cells(&RollupFilter {
+            server: Some(server),
+            ..RollupFilter::default()
+        })
+        .await
+        .expect("cells");
+    let solver = cells
+        .iter()
+        .find(|c| c.hour == nine(0).rem_euclid(W) && c.load.checkouts > 1)
+        .expect("the cell of 09:00 on Fridays");
+    assert_eq!(
+        (
+            solver.load.used_seconds,
+            solver.load.checkouts,
+            solver.load.denials,
+            solver.load.peak_in_use,
+            solver.distinct_users,
+        ),
+        (
+            1_800 + 2 * 2_400 + 900 + 1_000 + 2 * 3_600 + 60 + 1_800 + 2 * 600,
+            2 + 2 + 3 + 1 + 1,
+            1 + 2,
+            3,
+            3,
+        )
+    );
 }
 
 /// A history written before rollups existed gets them when the store opens: the migration asks
