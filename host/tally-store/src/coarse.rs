@@ -639,13 +639,95 @@ impl Store {
         filter: &RollupFilter,
         periods: &[Range<i64>],
     ) -> Result<BTreeMap<(FeatureKey, i64), (u64, u64)>, StoreError> {
-        let users = self.distinct_per_period(filter, periods, Party::User).await?;
-        let mut hosts = self.distinct_per_period(filter, periods, Party::Host).await?;
-        Ok(users
-            .into_iter()
-            .map(|(key, u)| (key, (u, hosts.remove(&key).unwrap_or(0))))
-            .collect())
+        // Periods holding a whole month count users and hosts apart, each from its own month
+        // totals; the others (weeks, days, a month cut by the window) both at once from the
+        // day and hourly rows, which read once serve both.
+        let (with_months, finer): (Vec<Range<i64>>, Vec<Range<i64>>) =
+            periods.iter().cloned().partition(|p| {
+                pieces(p.start, p.end, Grain::Month)
+                    .iter()
+                    .any(|(g, _)| *g == Grain::Month)
+            });
+        let mut out = self.distinct_in_finer_rows(filter, &finer).await?;
+        let users = self.distinct_per_period(filter, &with_months, Party::User).await?;
+        let mut hosts = self.distinct_per_period(filter, &with_months, Party::Host).await?;
+        out.extend(
+            users
+                .into_iter()
+                .map(|(key, u)| (key, (u, hosts.remove(&key).unwrap_or(0)))),
+        );
+        Ok(out)
     }
+
+    /// Distinct users and hosts of periods without a whole month, counted together in one
+    /// statement from their day and hourly rows (which hold both).
+    async fn distinct_in_finer_rows(
+        &self,
+        filter: &RollupFilter,
+        periods: &[Range<i64>],
+    ) -> Result<BTreeMap<(FeatureKey, i64), (u64, u64)>, StoreError> {
+        // SQLite joins at most 500 selects in one compound statement.
+        const PARTS_PER_STATEMENT: usize = 400;
+        let (scope, id) = match (filter.feature, filter.server) {
+            (Some(f), _) => ("feature_id = ?", Some(f)),
+            (None, Some(s)) => (
+                "feature_id IN (SELECT id FROM feature WHERE server_id = ?)",
+                Some(s),
+            ),
+            (None, None) => ("1 = 1", None),
+        };
+        let kind = self.pool().kind();
+        let mut parts = Vec::new();
+        for (i, period) in periods.iter().enumerate() {
+            // The period's index, written in (ours, not the caller's text) as a 64-bit integer.
+            let tag = match kind {
+                Kind::Sqlite => i.to_string(),
+                Kind::Postgres => format!("CAST({i} AS BIGINT)"),
+                Kind::MySql => format!("CAST({i} AS SIGNED)"),
+            };
+            for (grain, window) in pieces(period.start, period.end, Grain::Month) {
+                let t = tables(grain);
+                parts.push((
+                    format!(
+                        "SELECT {tag} AS p, server_id, feature_id, user_id, host_id FROM {} WHERE {scope}
+                         AND {c} >= ? AND {c} < ? AND peak_in_use > 0",
+                        t.users,
+                        c = t.column
+                    ),
+                    window,
+                ));
+            }
+        }
+        let count = |n: i64| u64::try_from(n).unwrap_or(0);
+        let mut out = BTreeMap::new();
+        for chunk in parts.chunks(PARTS_PER_STATEMENT) {
+            let sql: Vec<&str> = chunk.iter().map(|(sql, _)| sql.as_str()).collect();
+            let mut q = query_built(format!(
+                "SELECT p, server_id, feature_id, count(DISTINCT user_id), count(DISTINCT host_id)
+                 FROM ({}) x GROUP BY p, server_id, feature_id",
+                sql.join(" UNION ALL ")
+            ));
+            for (_, window) in chunk {
+                if let Some(id) = id {
+                    q = q.bind(id);
+                }
+                q = q.bind(window.start).bind(window.end);
+            }
+            for r in q.fetch_all(self.pool()).await? {
+                let key = FeatureKey {
+                    server: r.get(1)?,
+                    feature: r.get(2)?,
+                };
+                let period = usize::try_from(r.get::<i64>(0)?)
+                    .ok()
+                    .and_then(|i| periods.get(i))
+                    .ok_or_else(|| StoreError::Inconsistent("a count of no period asked".into()))?;
+                out.insert((key, period.start), (count(r.get(3)?), count(r.get(4)?)));
+            }
+        }
+        Ok(out)
+    }
+
 
     /// The distinct users (or hosts) holding a license in each of `periods`, per feature and
     /// period start.
