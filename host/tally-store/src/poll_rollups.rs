@@ -26,7 +26,7 @@ use tally_core::rollup::{self, FeatureKey, Grain, HourRollup, SessionFact, UserH
 use crate::StoreError;
 use crate::db::{Conn, Kind, Params, Table, insert_returning, query_built};
 use crate::rollups::{HOUR_ROLLUP, USER_HOUR, add_load};
-use crate::{cells, coarse};
+use crate::{cells, coarse, totals};
 
 /// Whether the segment `[previous, at]` of `features` holds the poll's checkouts only: no
 /// stored session (an import) ends after `previous` or is an instant at it and starts by `at`,
@@ -210,7 +210,13 @@ pub(crate) async fn extend(
         }
     }
     // Heatmap cells: refolded from the hours written (and recounted) above.
-    cells::refresh(conn, &cells::hours_of(&hourly.hours)).await
+    cells::refresh(conn, &cells::hours_of(&hourly.hours)).await?;
+    // The months' user and host totals are left behind, the server's open month from now on.
+    if let Some(server) = continued.iter().chain(opened).map(|s| s.server).next() {
+        let months = hourly.hours.iter().map(|h| Grain::Month.start(h.hour)).collect();
+        totals::after_poll(conn, server, at, months).await?;
+    }
+    Ok(())
 }
 
 async fn upsert<'r, T>(

@@ -29,7 +29,7 @@ use tally_core::rollup::{
 use crate::db::{Conn, Kind, Params, Pool, Row, SqlCache, Table, insert, query, query_built};
 use crate::writer::Writer;
 use crate::{ServerId, Store, StoreError};
-use crate::{cells, coarse};
+use crate::{cells, coarse, totals};
 
 /// Sessions longer than this are also listed in `long_session` (the migrations use 86400 too).
 pub(crate) const LONG: i64 = DAY;
@@ -274,10 +274,16 @@ pub(crate) async fn write_added(
     for (m, features) in coarse::months_of(&refold_hours) {
         refold_months.entry(m).or_default().extend(features);
     }
+    // The user and host totals of every month written, inserted or refolded.
+    let mut written = refold_months.clone();
+    for m in &months.hours {
+        written.entry(m.hour).or_default().insert(m.feature.feature);
+    }
     months
         .insert(conn, cache, &coarse::MONTH_ROLLUP, &coarse::USER_MONTH)
         .await?;
     coarse::refold_months(conn, &refold_months).await?;
+    totals::refresh(conn, &written).await?;
     // Merged before the refresh: it replaces the cells it touches by the fold of all their
     // hours, the new ones included.
     cells::merge_new(conn, &new_cells).await?;
@@ -1000,6 +1006,9 @@ async fn rebuild(w: &mut Writer) -> Result<(), StoreError> {
             "day_rollup",
             "user_month",
             "month_rollup",
+            "user_month_total",
+            "host_month_total",
+            "poll_open_month",
             "month_cell",
             "year_cell",
         ] {

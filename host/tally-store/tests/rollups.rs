@@ -11,7 +11,7 @@ use tally_core::period::{HOUR, hour_ceil, hour_start};
 use tally_core::rollup::{FeatureKey, Grain, HourRollup, Load, Rollup, UserHour, coarsen, rollup};
 use tally_core::snapshot::{Checkout, Feature, FeatureKind, LicenseServer, ServerStatus};
 use tally_core::{Batch, Denial, DenialKind, EndReason, Session, Snapshot};
-use tally_store::{RollupFilter, RunStatus, ServerConfig, Store};
+use tally_store::{Party, RollupFilter, RunStatus, ServerConfig, Store};
 
 stories!(
     rollups_equal_a_recomputation_from_the_facts,
@@ -376,6 +376,54 @@ async fn assert_totals_add_up(store: &Store, hours: &[HourRollup], when: &str) {
                 .collect::<Vec<_>>(),
             "user period totals of {f:?} {when}"
         );
+        // Per user and per host alone: from their month totals (each server's open month from
+        // the month rows), the same loads added up.
+        for party in [Party::User, Party::Host] {
+            let mut expected: BTreeMap<(FeatureKey, i64), Load> = BTreeMap::new();
+            for u in &users {
+                let id = if party == Party::User { u.user } else { u.host };
+                expected
+                    .entry((u.feature, id))
+                    .or_default()
+                    .add_hour(&u.load);
+            }
+            let read = store
+                .party_period_totals(&f, party)
+                .await
+                .expect("party period totals");
+            assert_eq!(
+                read.iter()
+                    .map(|u| {
+                        let (id, other) = match party {
+                            Party::User => (u.user, u.host),
+                            Party::Host => (u.host, u.user),
+                        };
+                        assert_eq!(other, 0, "{party:?} totals of {f:?} {when}");
+                        ((u.feature, id), u.load)
+                    })
+                    .collect::<BTreeMap<_, _>>(),
+                expected,
+                "{party:?} period totals of {f:?} {when}"
+            );
+            // The users and hosts pages' totals: all history, all features of a server or all.
+            if f.from.is_none() && f.to.is_none() && f.feature.is_none() {
+                let mut sums: BTreeMap<i64, (u64, u64)> = BTreeMap::new();
+                for ((_, id), load) in &expected {
+                    let e = sums.entry(*id).or_default();
+                    e.0 += load.checkouts;
+                    e.1 += load.used_seconds;
+                }
+                let ids: Vec<i64> = sums.keys().copied().collect();
+                assert_eq!(
+                    store
+                        .party_totals(party, &ids, f.server)
+                        .await
+                        .expect("party totals"),
+                    sums,
+                    "{party:?} page totals of {f:?} {when}"
+                );
+            }
+        }
         // Distinct users and hosts holding a license, counted in SQL.
         let mut distinct: BTreeMap<FeatureKey, (BTreeSet<i64>, BTreeSet<i64>)> = BTreeMap::new();
         for u in users.iter().filter(|u| u.load.used()) {
@@ -1025,6 +1073,14 @@ async fn polls_extend_rollups_exactly(store: Store) {
     assert!(poll(T0 + 12 * H + 340, true, &[ann, bob2]).await);
     assert!(!poll(T0 + 20 * H, true, &[ann]).await);
     assert!(poll(T0 + 20 * H + 60, true, &[ann]).await);
+
+    // Polls across the end of the month: the month they leave is folded into the user and host
+    // month totals, which reads take it from from then on; the new month is read from the
+    // month rows the polls add to.
+    let april = T0 + 31 * 24 * H;
+    assert!(!poll(april - 90, true, &[ann, bob2]).await);
+    assert!(poll(april + 30, true, &[ann, bob2, cat]).await);
+    assert!(poll(april + 90, true, &[ann, cat]).await);
 
     let sessions = store.sessions(server).await.expect("sessions");
     assert!(
