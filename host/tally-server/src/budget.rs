@@ -80,11 +80,12 @@ impl ReadBudget {
         let cap = 4 * SLOW.as_micros() as u64;
         let us = u64::try_from(took.as_micros()).unwrap_or(u64::MAX).min(cap);
         let mut costs = self.costs.lock().unwrap_or_else(|e| e.into_inner());
-        let avg = match costs.get_mut(route) {
-            Some(avg) => avg,
-            None => costs.entry(route.to_string()).or_insert(0),
-        };
-        *avg = (*avg / 8) * 7 + us / 8;
+        if !costs.contains_key(route) {
+            costs.insert(route.to_string(), 0);
+        }
+        if let Some(avg) = costs.get_mut(route) {
+            *avg = (*avg / 8) * 7 + us / 8;
+        }
     }
 }
 
