@@ -649,8 +649,12 @@ impl Store {
                     .any(|(g, _)| *g == Grain::Month)
             });
         let mut out = self.distinct_in_finer_rows(filter, &finer).await?;
-        let users = self.distinct_per_period(filter, &with_months, Party::User).await?;
-        let mut hosts = self.distinct_per_period(filter, &with_months, Party::Host).await?;
+        let users = self
+            .distinct_per_period(filter, &with_months, Party::User)
+            .await?;
+        let mut hosts = self
+            .distinct_per_period(filter, &with_months, Party::Host)
+            .await?;
         out.extend(
             users
                 .into_iter()
@@ -727,7 +731,6 @@ impl Store {
         }
         Ok(out)
     }
-
 
     /// The distinct users (or hosts) holding a license in each of `periods`, per feature and
     /// period start.
@@ -821,7 +824,10 @@ impl Store {
                     .ok()
                     .and_then(|i| periods.get(i))
                     .ok_or_else(|| StoreError::Inconsistent("a count of no period asked".into()))?;
-                out.insert((key, period.start), u64::try_from(r.get::<i64>(3)?).unwrap_or(0));
+                out.insert(
+                    (key, period.start),
+                    u64::try_from(r.get::<i64>(3)?).unwrap_or(0),
+                );
             }
         }
         Ok(out)

@@ -213,7 +213,11 @@ pub(crate) async fn extend(
     cells::refresh(conn, &cells::hours_of(&hourly.hours)).await?;
     // The months' user and host totals are left behind, the server's open month from now on.
     if let Some(server) = continued.iter().chain(opened).map(|s| s.server).next() {
-        let months = hourly.hours.iter().map(|h| Grain::Month.start(h.hour)).collect();
+        let months = hourly
+            .hours
+            .iter()
+            .map(|h| Grain::Month.start(h.hour))
+            .collect();
         totals::after_poll(conn, server, at, months).await?;
     }
     Ok(())

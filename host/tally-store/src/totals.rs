@@ -172,13 +172,16 @@ impl Store {
         for (grain, window) in crate::coarse::pieces(from, to, Grain::Month) {
             let mut rows = Vec::new();
             if grain == Grain::Month {
-                let cols = format!("t.server_id, t.feature_id, t.month, t.{col} AS party, {}", {
-                    LOADS
-                        .split(", ")
-                        .map(|c| format!("t.{c}"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                });
+                let cols = format!(
+                    "t.server_id, t.feature_id, t.month, t.{col} AS party, {}",
+                    {
+                        LOADS
+                            .split(", ")
+                            .map(|c| format!("t.{c}"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    }
+                );
                 for (scope, args) in scopes(self, filter).await? {
                     let mut q = query_built(format!(
                         "SELECT x.server_id, x.feature_id, min(x.month), {totals}, {user}, {host} FROM (

@@ -296,9 +296,7 @@ async fn part(
                     // the rows per user and host.
                     let by = match (req.name, req.by) {
                         (_, Some(Grouping::UserHost)) => None,
-                        (ReportName::Users, None) | (_, Some(Grouping::User)) => {
-                            Some(Party::User)
-                        }
+                        (ReportName::Users, None) | (_, Some(Grouping::User)) => Some(Party::User),
                         (_, None) | (_, Some(Grouping::Host)) => Some(Party::Host),
                     };
                     users.extend(match by {
