@@ -249,33 +249,7 @@ fn merge_clause(kind: Kind, table: &Table) -> String {
         "distinct_users",
         "distinct_hosts",
     ];
-    let (old, new): (fn(&str, &str) -> String, fn(&str) -> String) = match kind {
-        Kind::Sqlite => (|_, c| c.to_string(), |c| format!("excluded.{c}")),
-        Kind::Postgres => (|t, c| format!("{t}.{c}"), |c| format!("EXCLUDED.{c}")),
-        Kind::MySql => (|_, c| c.to_string(), |c| format!("VALUES({c})")),
-    };
-    let greatest = if kind == Kind::Sqlite {
-        "max"
-    } else {
-        "GREATEST"
-    };
-    let t = table.name;
-    let set: Vec<String> = ADD
-        .iter()
-        .map(|c| format!("{c} = {} + {}", old(t, c), new(c)))
-        .chain(
-            MAX.iter()
-                .map(|c| format!("{c} = {greatest}({}, {})", old(t, c), new(c))),
-        )
-        .collect();
-    match kind {
-        Kind::MySql => format!("ON DUPLICATE KEY UPDATE {}", set.join(", ")),
-        Kind::Sqlite | Kind::Postgres => format!(
-            "ON CONFLICT ({}) DO UPDATE SET {}",
-            table.cols[..3].join(", "),
-            set.join(", ")
-        ),
-    }
+    kind.upsert_folding(table.name, &table.cols[..3].join(", "), &ADD, &MAX)
 }
 
 /// The hours of `rows` per feature, for [`refresh`].

@@ -243,39 +243,7 @@ async fn upsert<'r, T>(
 fn merge(kind: Kind, table: &str, key: &str) -> String {
     const ADD: [&str; 3] = ["used_seconds", "desired_seconds", "checkouts"];
     const MAX: [&str; 2] = ["peak_in_use", "peak_desired"];
-    let (old, new, greatest) = match kind {
-        Kind::Sqlite => ("", "excluded.", "max"),
-        Kind::Postgres => (table, "EXCLUDED.", "GREATEST"),
-        Kind::MySql => ("", "VALUES(", "GREATEST"),
-    };
-    let old = |c: &str| {
-        if old.is_empty() {
-            c.to_string()
-        } else {
-            format!("{old}.{c}")
-        }
-    };
-    let new = |c: &str| {
-        if new.ends_with('(') {
-            format!("{new}{c})")
-        } else {
-            format!("{new}{c}")
-        }
-    };
-    let set: Vec<String> = ADD
-        .iter()
-        .map(|c| format!("{c} = {} + {}", old(c), new(c)))
-        .chain(
-            MAX.iter()
-                .map(|c| format!("{c} = {greatest}({}, {})", old(c), new(c))),
-        )
-        .collect();
-    match kind {
-        Kind::MySql => format!("ON DUPLICATE KEY UPDATE {}", set.join(", ")),
-        Kind::Sqlite | Kind::Postgres => {
-            format!("ON CONFLICT ({key}) DO UPDATE SET {}", set.join(", "))
-        }
-    }
+    kind.upsert_folding(table, key, &ADD, &MAX)
 }
 
 /// Counts again the distinct users and hosts holding a license in the given hours, from their
