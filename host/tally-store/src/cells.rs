@@ -548,11 +548,7 @@ impl Store {
 
     /// Rebuilds the heatmap cells if a migration asked for it.
     pub(crate) async fn rebuild_cells_if_asked(&self) -> Result<(), StoreError> {
-        let state: Option<String> =
-            query("SELECT value FROM store_state WHERE name = 'cell_rollups'")
-                .scalar_optional(self.pool())
-                .await?;
-        if state.as_deref() == Some("rebuild") {
+        if self.asked("cell_rollups", "rebuild").await? {
             tracing::info!("computing the heatmap cells of the stored history");
             self.write(|w| Box::pin(async move { rebuild(w).await }))
                 .await?;

@@ -840,11 +840,7 @@ impl Store {
 
     /// Rebuilds the day and month rows if a migration asked for it.
     pub(crate) async fn rebuild_coarse_if_asked(&self) -> Result<(), StoreError> {
-        let state: Option<String> =
-            query("SELECT value FROM store_state WHERE name = 'coarse_rollups'")
-                .scalar_optional(self.pool())
-                .await?;
-        if state.as_deref() == Some("rebuild") {
+        if self.asked("coarse_rollups", "rebuild").await? {
             tracing::info!("computing the day and month rollups of the stored history");
             self.write(|w| Box::pin(async move { rebuild(w).await }))
                 .await?;

@@ -835,10 +835,7 @@ impl Store {
 
     /// Rebuilds the rollups if a migration asked for it.
     pub(crate) async fn rebuild_rollups_if_asked(&self) -> Result<(), StoreError> {
-        let state: Option<String> = query("SELECT value FROM store_state WHERE name = 'rollups'")
-            .scalar_optional(self.pool())
-            .await?;
-        if state.as_deref() == Some("rebuild") {
+        if self.asked("rollups", "rebuild").await? {
             tracing::info!("computing the hourly rollups of the stored history");
             self.rebuild_rollups().await?;
         }
