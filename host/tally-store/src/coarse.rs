@@ -547,20 +547,7 @@ impl Store {
             let rows = self
                 .read_window(filter, &select, t.column, window, group, user_hour)
                 .await?;
-            for u in rows {
-                out.entry((u.feature, u.user, u.host))
-                    .and_modify(|c| {
-                        c.hour = c.hour.min(u.hour);
-                        c.load.add_hour(&u.load);
-                    })
-                    .or_insert(u);
-            }
-            if out.len() > MAX_READ_ROWS {
-                return Err(StoreError::TooManyRows {
-                    what: "the rollup rows",
-                    limit: MAX_READ_ROWS,
-                });
-            }
+            fold_party_rows(&mut out, rows)?;
         }
         Ok(out.into_values().collect())
     }
@@ -847,6 +834,29 @@ impl Store {
         }
         Ok(())
     }
+}
+
+/// Adds `rows` (user rows of one piece of a window) into `out`, one row per feature, user and
+/// host: loads added, the earliest period kept. Bounded like every rollup read.
+pub(crate) fn fold_party_rows(
+    out: &mut BTreeMap<(FeatureKey, i64, i64), UserHour>,
+    rows: Vec<UserHour>,
+) -> Result<(), StoreError> {
+    for u in rows {
+        out.entry((u.feature, u.user, u.host))
+            .and_modify(|c| {
+                c.hour = c.hour.min(u.hour);
+                c.load.add_hour(&u.load);
+            })
+            .or_insert(u);
+    }
+    if out.len() > MAX_READ_ROWS {
+        return Err(StoreError::TooManyRows {
+            what: "the rollup rows",
+            limit: MAX_READ_ROWS,
+        });
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -221,20 +221,7 @@ impl Store {
                     .read_window(filter, &select, t.column, window, &group, user_hour)
                     .await?;
             }
-            for u in rows {
-                out.entry((u.feature, u.user, u.host))
-                    .and_modify(|c| {
-                        c.hour = c.hour.min(u.hour);
-                        c.load.add_hour(&u.load);
-                    })
-                    .or_insert(u);
-            }
-            if out.len() > MAX_READ_ROWS {
-                return Err(StoreError::TooManyRows {
-                    what: "the rollup rows",
-                    limit: MAX_READ_ROWS,
-                });
-            }
+            crate::coarse::fold_party_rows(&mut out, rows)?;
         }
         Ok(out.into_values().collect())
     }
