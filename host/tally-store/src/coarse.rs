@@ -23,7 +23,7 @@ use tally_core::period::DAY;
 use tally_core::rollup::{FeatureKey, Grain, HourRollup, UserHour};
 use tally_core::users::Seen;
 
-use crate::db::{Conn, Kind, Table, query, query_built};
+use crate::db::{Conn, Kind, Row, Table, query, query_built};
 use crate::pages::Party;
 use crate::rollups::{
     FEATURES_PER_STATEMENT, MAX_READ_ROWS, RollupFilter, hour_rollup, load_totals, placeholders,
@@ -705,15 +705,8 @@ impl Store {
                 q = q.bind(window.start).bind(window.end);
             }
             for r in q.fetch_all(self.pool()).await? {
-                let key = FeatureKey {
-                    server: r.get(1)?,
-                    feature: r.get(2)?,
-                };
-                let period = usize::try_from(r.get::<i64>(0)?)
-                    .ok()
-                    .and_then(|i| periods.get(i))
-                    .ok_or_else(|| StoreError::Inconsistent("a count of no period asked".into()))?;
-                out.insert((key, period.start), (count(r.get(3)?), count(r.get(4)?)));
+                let (key, period) = counted_period(&r, periods)?;
+                out.insert((key, period), (count(r.get(3)?), count(r.get(4)?)));
             }
         }
         Ok(out)
@@ -803,18 +796,8 @@ impl Store {
                 q = q.bind(window.start).bind(window.end);
             }
             for r in q.fetch_all(self.pool()).await? {
-                let key = FeatureKey {
-                    server: r.get(1)?,
-                    feature: r.get(2)?,
-                };
-                let period = usize::try_from(r.get::<i64>(0)?)
-                    .ok()
-                    .and_then(|i| periods.get(i))
-                    .ok_or_else(|| StoreError::Inconsistent("a count of no period asked".into()))?;
-                out.insert(
-                    (key, period.start),
-                    u64::try_from(r.get::<i64>(3)?).unwrap_or(0),
-                );
+                let (key, period) = counted_period(&r, periods)?;
+                out.insert((key, period), u64::try_from(r.get::<i64>(3)?).unwrap_or(0));
             }
         }
         Ok(out)
@@ -834,6 +817,20 @@ impl Store {
         }
         Ok(())
     }
+}
+
+/// The feature and period start of a distinct count's row (`p, server_id, feature_id, …`, `p`
+/// the period's index in `periods`).
+fn counted_period(r: &Row, periods: &[Range<i64>]) -> Result<(FeatureKey, i64), StoreError> {
+    let key = FeatureKey {
+        server: r.get(1)?,
+        feature: r.get(2)?,
+    };
+    let period = usize::try_from(r.get::<i64>(0)?)
+        .ok()
+        .and_then(|i| periods.get(i))
+        .ok_or_else(|| StoreError::Inconsistent("a count of no period asked".into()))?;
+    Ok((key, period.start))
 }
 
 /// Adds `rows` (user rows of one piece of a window) into `out`, one row per feature, user and
