@@ -37,6 +37,7 @@ pub mod health;
 pub mod import;
 pub mod jobs;
 pub mod licence;
+pub mod memory;
 pub mod metrics;
 pub mod poll;
 pub mod reports;

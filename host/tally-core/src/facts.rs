@@ -211,6 +211,71 @@ impl Batch {
         sessions.chain(denials).chain(queued).chain(events).max()
     }
 
+    /// Appends `next`, the batch of the chunk after this one: its facts after these, its
+    /// strings after these (its `Sym`s moved along; equal strings are not merged), its line
+    /// count the total's. Gives `next` back when the strings of both outnumber a `Sym`.
+    pub fn append(&mut self, next: Batch) -> Result<(), Batch> {
+        let Ok(base) = Sym::try_from(self.strings.len()) else {
+            return Err(next);
+        };
+        if Sym::try_from(self.strings.len() + next.strings.len()).is_err() {
+            return Err(next);
+        }
+        let Batch {
+            strings,
+            sessions,
+            denials,
+            queued,
+            server_events,
+            diagnostics,
+            capacities,
+            lines,
+        } = next;
+        let at = |s: Sym| s + base;
+        self.strings.extend(strings);
+        self.sessions.extend(sessions.into_iter().map(|s| Session {
+            vendor: at(s.vendor),
+            feature: at(s.feature),
+            user: at(s.user),
+            host: at(s.host),
+            project: s.project.map(at),
+            ..s
+        }));
+        self.denials.extend(denials.into_iter().map(|d| Denial {
+            vendor: at(d.vendor),
+            feature: at(d.feature),
+            user: at(d.user),
+            host: at(d.host),
+            reason: d.reason.map(at),
+            requested_version: d.requested_version.map(at),
+            ..d
+        }));
+        self.queued.extend(queued.into_iter().map(|q| Queued {
+            vendor: at(q.vendor),
+            feature: at(q.feature),
+            user: at(q.user),
+            host: at(q.host),
+            ..q
+        }));
+        self.server_events
+            .extend(server_events.into_iter().map(|e| ServerEvent {
+                daemon: at(e.daemon),
+                text: at(e.text),
+                ..e
+            }));
+        self.diagnostics.extend(diagnostics);
+        self.capacities
+            .extend(capacities.into_iter().map(|c| crate::capacity::Capacity {
+                vendor: at(c.vendor),
+                feature: at(c.feature),
+                version: c.version.map(at),
+                pool: c.pool.map(at),
+                ..c
+            }));
+        self.lines = lines;
+        Ok(())
+    }
+
     /// The first `Sym` out of range, if any: how a batch from a guest is checked.
     pub fn dangling_sym(&self) -> Option<Sym> {
         let n = self.strings.len() as u64;
@@ -259,6 +324,95 @@ impl Batch {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_appended_batch_names_the_same_strings() {
+        let batch = |names: [&str; 5], start: i64, lines: u64| Batch {
+            strings: names.iter().map(|s| s.to_string()).collect(),
+            sessions: vec![Session {
+                vendor: 0,
+                feature: 1,
+                user: 2,
+                host: 3,
+                count: 1,
+                start,
+                end: start + 10,
+                end_reason: EndReason::ALL[0],
+                project: Some(4),
+            }],
+            denials: vec![Denial {
+                vendor: 0,
+                feature: 1,
+                user: 3,
+                host: 2,
+                count: 1,
+                time: start,
+                kind: DenialKind::ALL[0],
+                code: None,
+                reason: Some(4),
+                requested_version: None,
+                until: None,
+            }],
+            queued: vec![Queued {
+                vendor: 0,
+                feature: 1,
+                user: 2,
+                host: 3,
+                count: 1,
+                time: None,
+            }],
+            server_events: vec![ServerEvent {
+                time: start,
+                kind: ServerEventKind::Other,
+                daemon: 0,
+                text: 4,
+            }],
+            diagnostics: Vec::new(),
+            capacities: vec![crate::capacity::Capacity {
+                vendor: 0,
+                feature: 1,
+                version: Some(4),
+                pool: None,
+                issued: Some(3),
+                from: None,
+                expiry: None,
+                source: crate::capacity::CapacitySource::Server,
+            }],
+            lines,
+        };
+        let first = batch(["v", "f", "u", "h", "p"], 100, 7);
+        let second = batch(["w", "g", "x", "y", "q"], 200, 12);
+        let mut both = first.clone();
+        both.append(second.clone()).expect("room");
+        assert_eq!(both.lines, 12);
+        assert_eq!(both.sessions.len(), 2);
+        assert_eq!(both.dangling_sym(), None);
+        for (i, one) in [&first, &second].into_iter().enumerate() {
+            let s = (&both.sessions[i], &one.sessions[0]);
+            assert_eq!(both.str(s.0.user), one.str(s.1.user));
+            assert_eq!(both.str(s.0.feature), one.str(s.1.feature));
+            assert_eq!(
+                s.0.project.map(|p| both.str(p)),
+                s.1.project.map(|p| one.str(p))
+            );
+            assert_eq!(s.0.start, s.1.start);
+            let d = (&both.denials[i], &one.denials[0]);
+            assert_eq!(both.str(d.0.host), one.str(d.1.host));
+            assert_eq!(
+                d.0.reason.map(|r| both.str(r)),
+                d.1.reason.map(|r| one.str(r))
+            );
+            let q = (&both.queued[i], &one.queued[0]);
+            assert_eq!(both.str(q.0.vendor), one.str(q.1.vendor));
+            let e = (&both.server_events[i], &one.server_events[0]);
+            assert_eq!(both.str(e.0.text), one.str(e.1.text));
+            let c = (&both.capacities[i], &one.capacities[0]);
+            assert_eq!(
+                c.0.version.map(|v| both.str(v)),
+                c.1.version.map(|v| one.str(v))
+            );
+        }
+    }
 
     #[test]
     fn enum_names_round_trip() {

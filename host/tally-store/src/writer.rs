@@ -2,7 +2,7 @@
 //! connection and the caches that turn names (users, hosts, features) into ids, so each distinct
 //! name costs one lookup per process.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use tally_core::refusal::RefusalCause;
 use tally_core::rollup::{DenialFact, SessionFact};
@@ -234,9 +234,20 @@ impl Writer {
                 checkpoint,
                 reply,
             } => {
+                // SQLite checks every fact row's foreign keys (a quarter of a session insert's
+                // CPU) and keeps a statement journal for tables with them. The ids a batch
+                // writes are the ones this transaction resolved: checked once per batch
+                // instead (`check_ids`).
+                let unchecked = self.conn.kind() == Kind::Sqlite
+                    && self.conn.raw("PRAGMA foreign_keys = OFF").await.is_ok();
                 let result = self
-                    .transaction(async |w| w.commit(run, server, &batch, &checkpoint).await)
+                    .transaction(async |w| {
+                        w.commit(run, server, &batch, &checkpoint, unchecked).await
+                    })
                     .await;
+                if unchecked && let Err(e) = self.conn.raw("PRAGMA foreign_keys = ON").await {
+                    tracing::error!("foreign keys could not be turned back on: {e}");
+                }
                 let _ = reply.send(result);
             }
             Command::Finish {
@@ -407,9 +418,13 @@ impl Writer {
         server: ServerId,
         batch: &Batch,
         cp: &Checkpoint,
+        unchecked: bool,
     ) -> Result<FactCounts, StoreError> {
         let ids = self.resolve(batch, server).await?;
         let Writer { conn, sql, .. } = self;
+        if unchecked {
+            check_ids(conn, server, run, &ids).await?;
+        }
 
         let str_opt = |s: Option<Sym>| s.map(|s| batch.str(s));
         // Each denial's cause, from its server's manager: only capacity refusals roll up.
@@ -610,12 +625,15 @@ impl Writer {
             .await?;
         let mut users = vec![0; n];
         let mut hosts = vec![0; n];
+        let mut distinct: [BTreeSet<i64>; 3] = Default::default();
         for (sym, name) in batch.strings.iter().enumerate() {
             if user_syms[sym] {
                 users[sym] = self.name_id(Names::User, name).await?;
+                distinct[0].insert(users[sym]);
             }
             if host_syms[sym] {
                 hosts[sym] = self.name_id(Names::Host, name).await?;
+                distinct[1].insert(hosts[sym]);
             }
         }
         let mut features = HashMap::with_capacity(feature_syms.len());
@@ -624,11 +642,13 @@ impl Writer {
                 .feature_id(server, batch.str(vendor), batch.str(name))
                 .await?;
             features.insert((vendor, name), id);
+            distinct[2].insert(id);
         }
         Ok(BatchIds {
             users,
             hosts,
             features,
+            distinct,
         })
     }
 
@@ -734,6 +754,45 @@ struct BatchIds {
     users: Vec<i64>,
     hosts: Vec<i64>,
     features: HashMap<(Sym, Sym), i64>,
+    /// The distinct ids of users, hosts and features.
+    distinct: [BTreeSet<i64>; 3],
+}
+
+/// Fails unless every row a batch's facts refer to exists: its server, its run, and the users,
+/// hosts and features it resolved (from the writer's caches: another process may have removed
+/// a server since). What the foreign keys would check row by row, once per batch.
+async fn check_ids(
+    conn: &mut Conn,
+    server: ServerId,
+    run: RunId,
+    ids: &BatchIds,
+) -> Result<(), StoreError> {
+    let tables = [
+        ("\"user\"", &ids.distinct[0]),
+        ("host", &ids.distinct[1]),
+        ("feature", &ids.distinct[2]),
+        ("license_server", &BTreeSet::from([server])),
+        ("import_run", &BTreeSet::from([run])),
+    ];
+    for (table, ids) in tables {
+        let ids: Vec<i64> = ids.iter().copied().collect();
+        for chunk in ids.chunks(rollups::FEATURES_PER_STATEMENT) {
+            let mut q = query_built(format!(
+                "SELECT count(*) FROM {table} WHERE id IN ({})",
+                rollups::placeholders(chunk.len())
+            ));
+            for &id in chunk {
+                q = q.bind(id);
+            }
+            let found: i64 = q.scalar(&mut *conn).await?;
+            if found != chunk.len() as i64 {
+                return Err(StoreError::Inconsistent(format!(
+                    "a row of {table} this import refers to was removed while it ran"
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 impl BatchIds {

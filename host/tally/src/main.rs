@@ -25,6 +25,7 @@ mod status;
 use clap::Parser;
 
 fn main() -> std::process::ExitCode {
+    tally_app::memory::return_freed_memory();
     quiet_on_closed_stdout();
     let args = cli::Cli::parse();
     let config = match cli::load_config(&args.global) {
