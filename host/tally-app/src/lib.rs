@@ -22,10 +22,11 @@
 //! | [`jobs`] | import jobs started through the API, stored in the database |
 //! | [`usage`] | features, current usage and usage history of a server |
 //! | [`reports`] | every report: typed requests, assembly from the rollups, named rows |
+//! | [`memory`] | how the allocator returns freed memory (the one `unsafe` call, `mallopt`) |
 //!
 //! Nothing here speaks HTTP or parses a command line; errors are typed where a caller decides
 //! on them, and say what went wrong in the product's words (no flags, no SQL).
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 
 pub mod access;
 pub mod agents;

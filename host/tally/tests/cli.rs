@@ -162,8 +162,9 @@ fn an_import_killed_midway_resumes_to_the_same_totals_as_a_clean_run() {
         "import",
         "--utc-offset",
         "0",
+        // A commit holds four chunks: about 80 commits over the file, killed at the 17th.
         "--chunk-size",
-        "32768",
+        "8192",
         "--abort-after-commits",
         "17",
         path.to_str().expect("utf-8"),
