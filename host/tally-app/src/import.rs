@@ -26,7 +26,7 @@ pub const DEFAULT_CHUNK: usize = 1 << 20;
 /// heatmap cells of the year, the months' totals) paid once per four chunks. Measured on the
 /// 20x FlexNet log: the import's CPU 15 % lower than a commit per chunk; memory grows with the
 /// parsed batches held, a few hundred KB per chunk.
-const CHUNKS_PER_COMMIT: usize = 4;
+pub const CHUNKS_PER_COMMIT: usize = 4;
 /// Malformed line numbers reported per file.
 const MALFORMED_SHOWN: usize = 5;
 

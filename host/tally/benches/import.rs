@@ -9,6 +9,7 @@
 //! - native parse → records (the plugin crate called directly),
 //! - the same parse through the wasm component (boundary and string table included),
 //! - the store's write path (facts, rollups, checkpoints on the writer) for the parsed batches,
+//!   committed [`CHUNKS_PER_COMMIT`] chunks at a time as `tally import` does,
 //! - end-to-end `tally import` (the real binary, fresh SQLite database each time): lines/s,
 //!   MB/s and the child process's peak RSS (its own `VmHWM`, sampled while it runs),
 //! - the baseline: native parse + rusqlite prepared-statement bulk insert into the same schema.
@@ -32,6 +33,7 @@ use std::time::{Duration, Instant};
 
 use flexlm_log::FlexlmLog;
 use sha2::{Digest, Sha256};
+use tally_app::import::CHUNKS_PER_COMMIT;
 use tally_plugin_host::{ImportConfig, ImportRun, PluginEngine, Registry};
 use tally_plugin_sdk::{Batch as SdkBatch, ImportConfig as SdkConfig, Importer};
 use tally_store::{Checkpoint, FileIdentity, NewImport, Store};
@@ -152,7 +154,7 @@ fn main() {
             "sqlite://{}",
             dir.path().join(format!("write-{rep}.db")).display()
         );
-        let batches = parsed.clone();
+        let batches = grouped(parsed.clone());
         runtime.block_on(async {
             let store = Store::open(&url).await.expect("store");
             let server = store
@@ -489,6 +491,19 @@ fn whole_line_chunks(log: &[u8]) -> Vec<&[u8]> {
         rest = &rest[end..];
     }
     chunks
+}
+
+/// The batches of [`CHUNKS_PER_COMMIT`] consecutive chunks appended into one, as `tally import`
+/// commits them.
+fn grouped(batches: Vec<tally_core::Batch>) -> Vec<tally_core::Batch> {
+    let mut out: Vec<tally_core::Batch> = Vec::new();
+    for (i, batch) in batches.into_iter().enumerate() {
+        match out.last_mut() {
+            Some(last) if i % CHUNKS_PER_COMMIT != 0 => last.append(batch).expect("room"),
+            _ => out.push(batch),
+        }
+    }
+    out
 }
 
 fn native_parse(chunks: &[&[u8]]) -> SdkBatch {
