@@ -177,6 +177,10 @@ async fn poll_loop(app: Arc<App>, permits: Arc<Semaphore>, server: Server) {
     let mut previous: Option<Answered> = None;
     // While the store is away every poll fails the same way: said once, not every interval.
     let mut claims_failing = false;
+    // Until when this node's claim on the server runs, as it last wrote it: a claim covers
+    // two intervals, so every other poll finds it still running with room for the poll, and
+    // claims nothing (one write less).
+    let mut held = i64::MIN;
     loop {
         match &mut ticks {
             Some(ticks) => {
@@ -199,11 +203,15 @@ async fn poll_loop(app: Arc<App>, permits: Arc<Semaphore>, server: Server) {
         };
         let now = crate::now();
         let expires = now + CLAIM_INTERVALS * interval.as_secs() as i64 + CLAIM_SLACK_SECS;
-        match app
-            .store
-            .claim_poll(server.id, &app.node, now, expires)
-            .await
-        {
+        let claim = if held - now > CLAIM_SLACK_SECS {
+            Ok(true)
+        } else {
+            app.store
+                .claim_poll(server.id, &app.node, now, expires)
+                .await
+                .inspect(|&claimed| held = if claimed { expires } else { i64::MIN })
+        };
+        match claim {
             Ok(claimed) => {
                 if std::mem::take(&mut claims_failing) {
                     tracing::info!(server = %server.config.name, "polls claimed again");

@@ -86,6 +86,12 @@ pub(crate) struct Rolled {
     pub(crate) ended: Vec<SessionFact>,
 }
 
+/// Whether a poll at `at` writes rollups standing at `from`: when sessions `ended`, or at the
+/// first poll of an hour.
+pub(crate) fn writes(from: i64, at: i64, ended: bool) -> bool {
+    ended || hour_start(at) != hour_start(from)
+}
+
 /// Writes what a poll at `at` adds to rollups standing at `from` with `ended` (see
 /// [`Rolled`]): `closed` the sessions the poll ended, `open` what it leaves open, each up to
 /// `at`. The sessions' parts are written now; what is open, once an hour (at the first poll of
@@ -99,7 +105,7 @@ pub(crate) async fn extend(
     closed: &[SessionFact],
     open: &[SessionFact],
 ) -> Result<i64, StoreError> {
-    if hour_start(at) != hour_start(from) || ended.len() + closed.len() > ENDED_KEPT {
+    if writes(from, at, false) || ended.len() + closed.len() > ENDED_KEPT {
         let all: Vec<SessionFact> = closed.iter().chain(open).copied().collect();
         write(conn, added(from, ended, &all)).await?;
         ended.clear();

@@ -647,7 +647,7 @@ async fn record_poll(
                 .map(|s| fact(server, &s.open, s.open.start, at))
                 .collect();
             let features = open.iter().map(|f| f.feature).collect();
-            match extendable(w, &mut roll, at, &features).await? {
+            match extendable(w, &mut roll, at, &features, false).await? {
                 Some((from, mut ended)) => {
                     let to = poll_rollups::extend(&mut w.conn, from, &mut ended, at, &[], &open)
                         .await?;
@@ -993,7 +993,6 @@ async fn record_snapshot(
         .map(|s| s.open.key.feature)
         .chain(seen.iter().map(|s| s.key.feature))
         .collect();
-    let extend_from = extendable(w, roll, at, &features).await?;
     let mut row_ids: HashMap<(CheckoutKey, u32, i64), Vec<i64>> = HashMap::new();
     for s in &stored {
         row_ids
@@ -1007,6 +1006,7 @@ async fn record_snapshot(
         previous,
         at,
     );
+    let extend_from = extendable(w, roll, at, &features, !diff.closed.is_empty()).await?;
     let gone: HashSet<i64> = diff
         .closed
         .iter()
@@ -1131,17 +1131,21 @@ async fn delete_open(conn: &mut Conn, ids: &[i64]) -> Result<(), StoreError> {
 /// Where the rollups stand and the sessions ended since, when a poll at `at` with `features`
 /// in view may extend them in place (`poll_rollups.rs`); `None` when its hours must be
 /// recomputed (the first poll, polls resumed after a gap, a writer that did not poll the
-/// server last, another fact in the interval).
+/// server last, another fact in the interval). A poll that writes no rollup (no session
+/// `ended`, the same hour) reads nothing: the poll that writes checks the whole interval.
 async fn extendable(
     w: &mut Writer,
     roll: &mut Roll,
     at: i64,
     features: &BTreeSet<i64>,
+    ended: bool,
 ) -> Result<Option<(i64, Vec<SessionFact>)>, StoreError> {
     match (roll.to.filter(|&p| p < at), roll.ended.take()) {
-        (Some(p), Some(ended)) => Ok(poll_rollups::poll_alone(&mut w.conn, features, p, at)
-            .await?
-            .then_some((p, ended))),
+        (Some(p), Some(kept)) => {
+            let alone = !poll_rollups::writes(p, at, ended)
+                || poll_rollups::poll_alone(&mut w.conn, features, p, at).await?;
+            Ok(alone.then_some((p, kept)))
+        }
         _ => Ok(None),
     }
 }
