@@ -136,8 +136,9 @@ impl Delta {
 
 /// What `new` adds to rows that hold every fact up to `from` and the pieces `old` after it.
 /// `new` are facts as stored (a session, or an open checkout up to a poll); only their parts
-/// after `from` are added, and a checkout counts in its start's hour when it starts at `from`
-/// or later (before, it was written already). `old` are such parts of sessions written since
+/// after `from` are added, and a checkout counts in its start's hour when it starts after
+/// `from` (one starting by then was written already: the caller recomputes instead when a
+/// checkout reported starting by `from` is new). `old` are such parts of sessions written since
 /// `from`, so the peaks of the hours after `from` are those of `old` and `new` together: seconds
 /// add, peaks are the larger of the stored one and the new level's (the rows saw nothing after
 /// `from` but `old`, whose level the new one covers), and an hour's distinct users and hosts
@@ -156,11 +157,11 @@ pub(crate) fn added(from: i64, old: &[SessionFact], new: &[SessionFact]) -> Delt
             start: s.start.max(from),
             ..*s
         };
-        if piece.end <= piece.start {
+        if piece.end < piece.start {
             continue;
         }
         pieces.entry(s.key()).or_default().1.push(piece);
-        if s.start >= from {
+        if s.start > from {
             *checkouts
                 .entry((s.feature, hour_start(s.start), s.user, s.host))
                 .or_default() += 1;
@@ -541,7 +542,7 @@ mod tests {
                 .filter_map(|h| {
                     let end = if h.4 < k { polls[h.4 + 1] } else { rolled };
                     let f = fact(h, end);
-                    (f.start < f.end).then_some(f)
+                    (f.start <= f.end).then_some(f)
                 })
                 .collect()
         };
@@ -556,6 +557,15 @@ mod tests {
                     .filter(|h| h.4 + 1 == k)
                     .map(|h| fact(h, at))
                     .collect();
+                let late = holders
+                    .iter()
+                    .any(|h| h.3 == k && start(h.3, h.5) <= rolled);
+                if late {
+                    // A new checkout reported starting by where the rows stand: recomputed.
+                    (rolled, old) = (at, Vec::new());
+                    rows = full(&[F1, f2], &facts_at(k, rolled));
+                    continue;
+                }
                 let d = if every_poll || hour_start(at) != hour_start(rolled) {
                     let open = holders.iter().filter(|h| h.3 <= k && h.4 >= k);
                     let new: Vec<SessionFact> =

@@ -1006,6 +1006,14 @@ async fn record_snapshot(
         previous,
         at,
     );
+    // A new checkout reported starting by where the rows stand counts from before them.
+    if diff
+        .opened
+        .iter()
+        .any(|o| roll.to.is_some_and(|r| o.start <= r))
+    {
+        roll.ended = None;
+    }
     let extend_from = extendable(w, roll, at, &features, !diff.closed.is_empty()).await?;
     let gone: HashSet<i64> = diff
         .closed
