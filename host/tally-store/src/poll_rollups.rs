@@ -111,7 +111,14 @@ pub(crate) async fn extend(
         ended.clear();
         return Ok(at);
     }
-    write(conn, added(from, ended, closed)).await?;
+    // What stands at `from` besides: checkouts still open that started there count as an
+    // instant in the rows, in the level the ended sessions' parts meet there.
+    let instants = open.iter().filter(|o| o.start == from).map(|o| SessionFact {
+        end: from,
+        ..*o
+    });
+    let standing: Vec<SessionFact> = ended.iter().copied().chain(instants).collect();
+    write(conn, added(from, &standing, closed)).await?;
     ended.extend(closed.iter().map(|c| SessionFact {
         start: c.start.max(from),
         ..*c
@@ -138,7 +145,8 @@ impl Delta {
 /// `new` are facts as stored (a session, or an open checkout up to a poll); only their parts
 /// after `from` are added, and a checkout counts in its start's hour when it starts after
 /// `from` (one starting by then was written already: the caller recomputes instead when a
-/// checkout reported starting by `from` is new). `old` are such parts of sessions written since
+/// checkout reported starting by `from` is new, and when writing what is open up to a poll
+/// that shows a new one starting at it). `old` are such parts of sessions written since
 /// `from`, so the peaks of the hours after `from` are those of `old` and `new` together: seconds
 /// add, peaks are the larger of the stored one and the new level's (the rows saw nothing after
 /// `from` but `old`, whose level the new one covers), and an hour's distinct users and hosts
@@ -557,16 +565,18 @@ mod tests {
                     .filter(|h| h.4 + 1 == k)
                     .map(|h| fact(h, at))
                     .collect();
-                let late = holders
-                    .iter()
-                    .any(|h| h.3 == k && start(h.3, h.5) <= rolled);
+                let flush = every_poll || hour_start(at) != hour_start(rolled);
+                let late = holders.iter().any(|h| {
+                    let s = start(h.3, h.5);
+                    h.3 == k && (s <= rolled || (s == at && flush))
+                });
                 if late {
                     // A new checkout reported starting by where the rows stand: recomputed.
                     (rolled, old) = (at, Vec::new());
                     rows = full(&[F1, f2], &facts_at(k, rolled));
                     continue;
                 }
-                let d = if every_poll || hour_start(at) != hour_start(rolled) {
+                let d = if flush {
                     let open = holders.iter().filter(|h| h.3 <= k && h.4 >= k);
                     let new: Vec<SessionFact> =
                         closed.iter().copied().chain(open.map(|h| fact(h, at))).collect();
@@ -574,7 +584,12 @@ mod tests {
                     (rolled, old) = (at, Vec::new());
                     d
                 } else {
-                    let d = added(rolled, &old, &closed);
+                    let instants = holders
+                        .iter()
+                        .filter(|h| h.3 <= k && h.4 >= k && start(h.3, h.5) == rolled)
+                        .map(|h| fact(h, rolled));
+                    let standing: Vec<SessionFact> = old.iter().copied().chain(instants).collect();
+                    let d = added(rolled, &standing, &closed);
                     old.extend(closed.iter().map(|c| SessionFact {
                         start: c.start.max(rolled),
                         ..*c

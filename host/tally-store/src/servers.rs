@@ -1006,12 +1006,13 @@ async fn record_snapshot(
         previous,
         at,
     );
-    // A new checkout reported starting by where the rows stand counts from before them.
-    if diff
-        .opened
-        .iter()
-        .any(|o| roll.to.is_some_and(|r| o.start <= r))
-    {
+    // A new checkout reported starting by where the rows stand counts from before them; one
+    // starting at this poll counts as an instant where they will stand if it writes them all.
+    if diff.opened.iter().any(|o| {
+        roll.to.is_some_and(|r| {
+            o.start <= r || (o.start == at && poll_rollups::writes(r, at, false))
+        })
+    }) {
         roll.ended = None;
     }
     let extend_from = extendable(w, roll, at, &features, !diff.closed.is_empty()).await?;
