@@ -478,7 +478,7 @@ async fn features_facts(
          UNION ALL
          SELECT o.feature_id, o.user_id, o.host_id, o.count, o.start, s.rolled_to, NULL
             FROM open_checkout o JOIN license_server s ON s.id = o.server_id
-            WHERE o.feature_id IN ({ids}) AND s.rolled_to >= ? AND o.start < ?"
+            WHERE o.feature_id IN ({ids}) AND s.rolled_to >= ? AND o.start < ? AND o.start <= s.rolled_to"
     ));
     // Denials: those starting in the range, then lasting ones that started before it.
     let bounds: [&[i64]; 5] = [
@@ -718,7 +718,8 @@ impl Store {
              UNION ALL
              SELECT o.server_id, o.feature_id, o.user_id, o.host_id, o.count, o.start, s.rolled_to, NULL
                 FROM open_checkout o JOIN license_server s ON s.id = o.server_id
-                WHERE (? IS NULL OR o.server_id = ?) AND (? IS NULL OR o.feature_id = ?) AND s.rolled_to >= ? AND o.start < ?",
+                WHERE (? IS NULL OR o.server_id = ?) AND (? IS NULL OR o.feature_id = ?) AND s.rolled_to >= ? AND o.start < ?
+                  AND o.start <= s.rolled_to",
         );
         let mut q = rows;
         for (a, b) in [(from, to); 3] {
@@ -974,7 +975,8 @@ async fn rebuild(w: &mut Writer) -> Result<(), StoreError> {
         "SELECT server_id, feature_id, min(start), max(\"end\") FROM session GROUP BY server_id, feature_id
          UNION ALL
          SELECT o.server_id, o.feature_id, min(o.start), max(s.rolled_to)
-            FROM open_checkout o JOIN license_server s ON s.id = o.server_id GROUP BY o.server_id, o.feature_id
+            FROM open_checkout o JOIN license_server s ON s.id = o.server_id WHERE o.start <= s.rolled_to
+            GROUP BY o.server_id, o.feature_id
          UNION ALL
          SELECT server_id, feature_id, min(time), max(COALESCE(until_time, time)) FROM denial GROUP BY server_id, feature_id",
     )
