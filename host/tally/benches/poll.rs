@@ -141,7 +141,7 @@ issued = 60
                 .expect("record");
             let mut parsing = Duration::ZERO;
             let (t, cpu_before) = (Instant::now(), cpu_seconds(std::process::id()));
-            for (now, answer) in &answers {
+            for (now, answer) in answers {
                 let p = Instant::now();
                 let snapshot = plugin.parse_status(answer.as_bytes(), *now).expect("parse");
                 parsing += p.elapsed();
@@ -161,7 +161,7 @@ issued = 60
     let component = parse_only[REPS / 2];
     let native = median(|| {
         let t = Instant::now();
-        for (now, answer) in &answers {
+        for (now, answer) in answers {
             let snapshot =
                 flexlm_lmstat::FlexlmLmstat::parse_status(answer.as_bytes(), *now).expect("parse");
             assert!(!snapshot.features.is_empty());
@@ -200,7 +200,7 @@ issued = 60
     let parse = || {
         median(|| {
             let t = Instant::now();
-            for (now, answer) in &answers {
+            for (now, answer) in answers {
                 plugin.parse_status(answer.as_bytes(), *now).expect("parse");
             }
             t.elapsed() / POLLS as u32
