@@ -104,8 +104,12 @@ pub(crate) async fn extend(
     at: i64,
     closed: &[SessionFact],
     open: &[SessionFact],
+    new: &[SessionFact],
 ) -> Result<i64, StoreError> {
-    if writes(from, at, false) || ended.len() + closed.len() > ENDED_KEPT {
+    // `new`: checkouts of `open` new at this poll reported starting at `from` or at `at` (the
+    // caller recomputes instead when the hour ends with one).
+    let full = ended.len() + closed.len() > ENDED_KEPT && new.is_empty();
+    if writes(from, at, false) || full {
         let all: Vec<SessionFact> = closed.iter().chain(open).copied().collect();
         write(conn, added(from, ended, &all)).await?;
         ended.clear();
@@ -113,16 +117,25 @@ pub(crate) async fn extend(
     }
     // What stands at `from` besides: checkouts still open that started there count as an
     // instant in the rows, in the level the ended sessions' parts meet there.
-    let instants = open.iter().filter(|o| o.start == from).map(|o| SessionFact {
-        end: from,
-        ..*o
-    });
-    let standing: Vec<SessionFact> = ended.iter().copied().chain(instants).collect();
+    let instant = |o: &SessionFact| SessionFact { end: from, ..*o };
+    let instants = open
+        .iter()
+        .filter(|o| o.start == from && !new.contains(o))
+        .map(instant);
+    let mut standing: Vec<SessionFact> = ended.iter().copied().chain(instants).collect();
     write(conn, added(from, &standing, closed)).await?;
-    ended.extend(closed.iter().map(|c| SessionFact {
+    let parts = closed.iter().map(|c| SessionFact {
         start: c.start.max(from),
         ..*c
-    }));
+    });
+    ended.extend(parts.clone());
+    // A new checkout reported starting at `from` counts there as an instant at once (rows
+    // standing at `from` hold what started by then), its checkout with it.
+    let late: Vec<SessionFact> = new.iter().filter(|o| o.start == from).map(instant).collect();
+    if !late.is_empty() {
+        standing.extend(parts);
+        write(conn, added(from - 1, &standing, &late)).await?;
+    }
     Ok(from)
 }
 

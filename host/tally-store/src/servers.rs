@@ -649,8 +649,9 @@ async fn record_poll(
             let features = open.iter().map(|f| f.feature).collect();
             match extendable(w, &mut roll, at, &features, false).await? {
                 Some((from, mut ended)) => {
-                    let to = poll_rollups::extend(&mut w.conn, from, &mut ended, at, &[], &open)
-                        .await?;
+                    let to =
+                        poll_rollups::extend(&mut w.conn, from, &mut ended, at, &[], &open, &[])
+                            .await?;
                     roll.done(to, ended);
                     counts.extended = true;
                 }
@@ -1006,13 +1007,15 @@ async fn record_snapshot(
         previous,
         at,
     );
-    // A new checkout reported starting by where the rows stand counts from before them; one
-    // starting at this poll counts as an instant where they will stand if it writes them all.
-    if diff.opened.iter().any(|o| {
-        roll.to.is_some_and(|r| {
-            o.start <= r || (o.start == at && poll_rollups::writes(r, at, false))
-        })
-    }) {
+    // New checkouts reported starting where the rows stand or at this poll: an instant there
+    // (`poll_rollups::extend`), recomputed instead at the poll that writes all that is open.
+    let new: Vec<SessionFact> = diff
+        .opened
+        .iter()
+        .filter(|o| roll.to.is_some_and(|r| o.start <= r || o.start == at))
+        .map(|o| fact(server, o, o.start, at))
+        .collect();
+    if !new.is_empty() && roll.to.is_some_and(|r| poll_rollups::writes(r, at, false)) {
         roll.ended = None;
     }
     let extend_from = extendable(w, roll, at, &features, !diff.closed.is_empty()).await?;
@@ -1042,8 +1045,9 @@ async fn record_snapshot(
                 .map(|o| fact(server, o, o.start, at))
                 .chain(opened)
                 .collect();
-            let to = poll_rollups::extend(&mut w.conn, from, &mut ended, at, &closed, &open)
-                .await?;
+            let to =
+                poll_rollups::extend(&mut w.conn, from, &mut ended, at, &closed, &open, &new)
+                    .await?;
             roll.done(to, ended);
             counts.extended = true;
         }
