@@ -10,7 +10,7 @@ use tally_store::{Job, JobId, StoreError};
 
 use crate::App;
 use crate::access::{AccessError, Actor};
-use crate::import::{ImportOptions, Progress, import_file};
+use crate::import::{ImportOptions, Progress, import_open, open_log};
 
 /// How often a running job's progress is written (and proves its process alive).
 const PROGRESS_EVERY_SECS: i64 = 1;
@@ -85,25 +85,21 @@ pub async fn start(
             done: AtomicU64::new(0),
             written: AtomicI64::new(0),
         };
-        let result = import_file(&app, &spooled, &options, &progress).await;
+        // Imported under the uploader's name for it, not the spool's path (which would tell
+        // every reader where the server keeps its data): the run, its summary and its errors
+        // name it, and the same file uploaded again is recognised as imported.
+        let result = match open_log(&spooled) {
+            Ok(file) => import_open(&app, file, Path::new(&name), &options, &progress).await,
+            Err(e) => Err(e),
+        };
         let _ = tokio::fs::remove_file(&spooled).await;
         // What was imported counts against the licence: the gate judges it from now on.
         if let Err(e) = app.assess_licence().await {
             tracing::error!(job = id, "cannot assess the licence after an import: {e:#}");
         }
-        // The uploader knows the file by its name, not by the spool's path for it (which
-        // would also tell every reader where the server keeps its data).
-        let spool_path = spooled.display().to_string();
         let outcome = match result {
-            Ok(summary) => serde_json::to_value(&summary)
-                .map(|mut v| {
-                    if v.get("path").and_then(|p| p.as_str()) == Some(spool_path.as_str()) {
-                        v["path"] = serde_json::Value::from(name.as_str());
-                    }
-                    v
-                })
-                .map_err(|e| e.to_string()),
-            Err(error) => Err(format!("{error:#}").replace(&spool_path, &name)),
+            Ok(summary) => serde_json::to_value(&summary).map_err(|e| e.to_string()),
+            Err(error) => Err(format!("{error:#}")),
         };
         let bytes = (
             progress.done.load(Ordering::Relaxed),

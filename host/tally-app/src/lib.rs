@@ -40,6 +40,7 @@ pub mod licence;
 pub mod metrics;
 pub mod poll;
 pub mod reports;
+pub mod runs;
 pub mod scheduler;
 pub mod servers;
 pub mod spool;

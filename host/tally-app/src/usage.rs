@@ -43,10 +43,22 @@ async fn server(store: &Store, name: &str) -> Result<Server, UsageError> {
         .ok_or_else(|| UsageError::UnknownServer(name.to_string()))
 }
 
-/// The features of the server called `name`, by name.
+/// The features of the server called `name`, by name, each with the capacity in force now
+/// (the most trusted statement: a log's or license file's, else the latest poll's).
 pub async fn features(app: &App, name: &str) -> Result<Vec<FeatureInfo>, UsageError> {
     let server = server(&app.store, name).await?;
     let mut features = app.store.features(Some(server.id)).await?;
+    let capacity = app
+        .store
+        .capacity_at(server.id, tally_core::time::now())
+        .await?;
+    for f in &mut features {
+        let key = FeatureKey {
+            server: server.id,
+            feature: f.id,
+        };
+        f.issued = capacity.get(&key).and_then(|issued| issued.count());
+    }
     features.sort_by(|a, b| (&a.name, &a.vendor).cmp(&(&b.name, &b.vendor)));
     Ok(features)
 }

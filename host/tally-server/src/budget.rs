@@ -5,11 +5,20 @@
 //! read the store makes stops at `tally_store::MAX_READ_ROWS` rows, and at most
 //! [`READ_SLOTS`] reads hold what they have read at once, so a burst of reports queues instead
 //! of adding up in the process's memory.
+//!
+//! **Slow reads do not hold up quick ones.** The read pool has 4 (SQLite) to 8 connections:
+//! left to queue in arrival order, a few reports of years would hold them all and a page's
+//! list of servers would wait a second behind them. So each route's recent time (its matched
+//! path: a bounded set) is kept, and reads of a route slower than [`SLOW`] also wait for one of
+//! [`SLOW_SLOTS`] places first: at most that many hold a connection, the others stay free for
+//! the quick reads. Learned rather than declared: a route is slow on years of history and quick
+//! on a week's, and the same reads on PostgreSQL and SQLite differ.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::extract::{Request, State};
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -20,6 +29,12 @@ use crate::ApiError;
 /// Reads running at once. The read pools hold 4 (SQLite) to 8 (PostgreSQL, MariaDB)
 /// connections: a ninth read would only wait for a connection while holding its memory.
 pub const READ_SLOTS: usize = 8;
+
+/// Reads of slow routes running at once: half of SQLite's read connections.
+pub const SLOW_SLOTS: usize = 2;
+
+/// A route whose reads take longer than this (a moving average of its recent ones) is slow.
+pub const SLOW: Duration = Duration::from_millis(100);
 
 /// The time budget of a read unless the operator sets another: the slowest reports measured
 /// on a 10 M-session history (users, hosts and SFLM over all of it) took about 5 s on a loaded
@@ -34,6 +49,9 @@ const RETRY_AFTER_SECS: u64 = 5;
 pub struct ReadBudget {
     pub time: Duration,
     slots: Semaphore,
+    slow: Semaphore,
+    /// Per route (matched path), the moving average of its reads' time, in microseconds.
+    costs: Mutex<HashMap<String, u64>>,
 }
 
 impl ReadBudget {
@@ -41,6 +59,32 @@ impl ReadBudget {
         ReadBudget {
             time,
             slots: Semaphore::new(READ_SLOTS),
+            slow: Semaphore::new(SLOW_SLOTS),
+            costs: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Whether reads of `route` have been slow lately.
+    fn is_slow(&self, route: &str) -> bool {
+        let costs = self.costs.lock().unwrap_or_else(|e| e.into_inner());
+        costs
+            .get(route)
+            .is_some_and(|&us| us > SLOW.as_micros() as u64)
+    }
+
+    /// Adds a read of `route` that took `took` (its slot held, not its wait) to the route's
+    /// average, from 0: each read weighs an eighth and counts for at most 4 × [`SLOW`], so a
+    /// route turns slow after three reads that long, and one read held up by a busy machine (a cold
+    /// cache, a CPU shared with reports) does not send a quick route behind the slow ones.
+    fn took(&self, route: &str, took: Duration) {
+        let cap = 4 * SLOW.as_micros() as u64;
+        let us = u64::try_from(took.as_micros()).unwrap_or(u64::MAX).min(cap);
+        let mut costs = self.costs.lock().unwrap_or_else(|e| e.into_inner());
+        if !costs.contains_key(route) {
+            costs.insert(route.to_string(), 0);
+        }
+        if let Some(avg) = costs.get_mut(route) {
+            *avg = (*avg / 8) * 7 + us / 8;
         }
     }
 }
@@ -62,10 +106,28 @@ pub async fn limit(
         return next.run(request).await;
     }
     let deadline = tokio::time::Instant::now() + budget.time;
-    let Ok(Ok(_slot)) = tokio::time::timeout_at(deadline, budget.slots.acquire()).await else {
-        return unavailable("the server is busy with other reads; try again shortly".to_string());
+    // Every request here matched a route: the key is one of the route table's paths.
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(String::new, |p| p.as_str().to_string());
+    let busy = || unavailable("the server is busy with other reads; try again shortly".to_string());
+    // Slow reads queue for their own places before the common ones.
+    let _slow = if budget.is_slow(&route) {
+        match tokio::time::timeout_at(deadline, budget.slow.acquire()).await {
+            Ok(Ok(permit)) => Some(permit),
+            _ => return busy(),
+        }
+    } else {
+        None
     };
-    match tokio::time::timeout_at(deadline, next.run(request)).await {
+    let Ok(Ok(_slot)) = tokio::time::timeout_at(deadline, budget.slots.acquire()).await else {
+        return busy();
+    };
+    let started = tokio::time::Instant::now();
+    let answer = tokio::time::timeout_at(deadline, next.run(request)).await;
+    budget.took(&route, started.elapsed());
+    match answer {
         Ok(response) => response,
         Err(_) => unavailable(format!(
             "this read ran past its {} s budget and was stopped; ask for a shorter window or a coarser period",
@@ -136,6 +198,41 @@ mod tests {
         assert_eq!(call(&router, Method::GET, "/quick").await.0, StatusCode::OK);
         // Writes are not reads: their bounds are their own.
         assert_eq!(call(&router, Method::POST, "/slow").await.0, StatusCode::OK);
+    }
+
+    #[tokio::test]
+    async fn reads_of_a_slow_route_leave_the_other_places_to_quick_reads() {
+        let budget = Arc::new(ReadBudget::new(BUDGET));
+        let router = app(budget.clone());
+        // Reads past the budget (300 ms): the route is slow from the fourth on.
+        for _ in 0..4 {
+            assert!(!budget.is_slow("/slow"));
+            assert_eq!(call(&router, Method::GET, "/slow").await, busy());
+        }
+        assert!(budget.is_slow("/slow"));
+        assert!(!budget.is_slow("/quick"));
+        // As many slow reads as there are places: only SLOW_SLOTS of them take one.
+        let slow: Vec<_> = (0..READ_SLOTS)
+            .map(|_| {
+                let router = router.clone();
+                tokio::spawn(async move { call(&router, Method::GET, "/slow").await })
+            })
+            .collect();
+        tokio::time::sleep(BUDGET / 6).await;
+        let started = tokio::time::Instant::now();
+        assert_eq!(call(&router, Method::GET, "/quick").await.0, StatusCode::OK);
+        assert!(started.elapsed() < BUDGET / 3, "{:?}", started.elapsed());
+        for s in slow {
+            assert_eq!(s.await.expect("read"), busy());
+        }
+        // Quick reads bring a route's average back down; one held-up read of a quick route
+        // leaves it quick.
+        for _ in 0..20 {
+            budget.took("/slow", Duration::from_millis(1));
+        }
+        assert!(!budget.is_slow("/slow"));
+        budget.took("/quick", Duration::from_secs(10));
+        assert!(!budget.is_slow("/quick"));
     }
 
     #[tokio::test]

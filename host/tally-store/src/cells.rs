@@ -6,12 +6,19 @@
 //! either end, the hours left from the hourly rows.
 //!
 //! **Kept in the same transaction as the hourly rows, derived from them.** Whenever a write
-//! changes hourly rows (imports, polls, re-rolls, rebuilds), [`refresh`] recomputes the cells
+//! changes hourly rows (polls, re-rolls, rebuilds, the stored hours an import re-rolls),
+//! [`refresh`] recomputes the cells
 //! holding those hours from the hourly rows, then their year cells from the month cells: each
 //! row is always the fold of its current finer rows (peaks the largest, seconds and counts
 //! added, distinct users and hosts the most of any one hour: `tally_core::report::heatmap`).
 //! Only the cells touched are refolded, each from its four or five hours of the month, so a poll
 //! touching one hour reads a few rows per feature.
+//!
+//! **Imports fold their new hours' cells in memory** ([`NewCells`]): hours after a feature's
+//! last rolled one have no stored row, so no stored cell folds them, and a cell's new value is
+//! its stored one folded with theirs ([`merge_new`], one upsert per cell). Refolding from SQL
+//! instead read every touched month's hours and every month cell of its year again per batch
+//! (20x FlexNet log: 790 ms of a 2.0 s import).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
@@ -20,9 +27,9 @@ use tally_core::period::{DAY, HOUR, Period, hour_ceil, hour_start};
 use tally_core::rollup::{FeatureKey, Grain, HourRollup};
 
 use crate::coarse;
-use crate::db::{Conn, Kind, query, query_built};
+use crate::db::{Conn, Kind, Table, insert_returning, query, query_built};
 use crate::rollups::{
-    FEATURES_PER_STATEMENT, RollupFilter, hour_rollup, load_totals, placeholders,
+    FEATURES_PER_STATEMENT, RollupFilter, add_load, hour_rollup, load_totals, placeholders,
 };
 use crate::{Store, StoreError};
 
@@ -118,6 +125,131 @@ pub(crate) async fn refresh(
         }
     }
     Ok(())
+}
+
+/// The month and year cells of hours no stored row had, folded in memory: per (feature, month
+/// or year, cell), each row's `hour` its cell.
+#[derive(Debug, Default)]
+pub(crate) struct NewCells {
+    months: BTreeMap<(i64, i64, i64), HourRollup>,
+    years: BTreeMap<(i64, i64, i64), HourRollup>,
+}
+
+impl NewCells {
+    /// Folds in hourly rows of hours that had none (and no other call adds the same hour).
+    pub(crate) fn add(&mut self, rows: &[HourRollup]) {
+        // Hours come in order per feature: the month and year change rarely.
+        let mut month = i64::MIN..i64::MIN;
+        let mut year = i64::MIN;
+        for r in rows {
+            if !month.contains(&r.hour) {
+                let m = Grain::Month.start(r.hour);
+                month = m..Grain::Month.next(m);
+                year = Period::Year.start(m);
+            }
+            let cell = cell_of(r.hour);
+            fold_into(&mut self.months, (r.feature.feature, month.start, cell), r);
+            fold_into(&mut self.years, (r.feature.feature, year, cell), r);
+        }
+    }
+}
+
+fn fold_into(
+    cells: &mut BTreeMap<(i64, i64, i64), HourRollup>,
+    key: (i64, i64, i64),
+    r: &HourRollup,
+) {
+    cells
+        .entry(key)
+        .and_modify(|c| {
+            c.load.add_hour(&r.load);
+            c.distinct_users = c.distinct_users.max(r.distinct_users);
+            c.distinct_hosts = c.distinct_hosts.max(r.distinct_hosts);
+        })
+        .or_insert(HourRollup { hour: key.2, ..*r });
+}
+
+const MONTH_CELL: Table = Table {
+    name: "month_cell",
+    cols: &[
+        "feature_id",
+        "month",
+        "cell",
+        "server_id",
+        "peak_in_use",
+        "peak_desired",
+        "used_seconds",
+        "desired_seconds",
+        "denials",
+        "checkouts",
+        "distinct_users",
+        "distinct_hosts",
+    ],
+    copy: false,
+};
+
+const YEAR_CELL: Table = Table {
+    name: "year_cell",
+    cols: &[
+        "feature_id",
+        "year",
+        "cell",
+        "server_id",
+        "peak_in_use",
+        "peak_desired",
+        "used_seconds",
+        "desired_seconds",
+        "denials",
+        "checkouts",
+        "distinct_users",
+        "distinct_hosts",
+    ],
+    copy: false,
+};
+
+/// Merges cells of new hours into the stored cells, month and year: a stored cell folds
+/// other hours only, so the fold of both is the cell of all of them. Runs inside the
+/// transaction that wrote those hours' rows, before any [`refresh`] of it (which replaces the
+/// cells it touches by their fold from the hourly rows, new ones included).
+pub(crate) async fn merge_new(conn: &mut Conn, cells: &NewCells) -> Result<(), StoreError> {
+    let kind = conn.kind();
+    for (table, rows) in [(&MONTH_CELL, &cells.months), (&YEAR_CELL, &cells.years)] {
+        let rows: Vec<(&(i64, i64, i64), &HourRollup)> = rows.iter().collect();
+        if rows.is_empty() {
+            continue;
+        }
+        let clause = merge_clause(kind, table);
+        insert_returning(
+            conn,
+            table,
+            &rows,
+            &clause,
+            |p, ((feature, period, cell), c)| {
+                p.add(*feature);
+                p.add(*period);
+                p.add(*cell);
+                p.add(c.feature.server);
+                add_load(p, &c.load);
+                p.add(i64::from(c.distinct_users));
+                p.add(i64::from(c.distinct_hosts));
+            },
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// The upsert clause folding a cell into the stored one: peaks and distinct counts the larger,
+/// seconds and counts added (as [`folded`] does over hours).
+fn merge_clause(kind: Kind, table: &Table) -> String {
+    const ADD: [&str; 4] = ["used_seconds", "desired_seconds", "denials", "checkouts"];
+    const MAX: [&str; 4] = [
+        "peak_in_use",
+        "peak_desired",
+        "distinct_users",
+        "distinct_hosts",
+    ];
+    kind.upsert_folding(table.name, &table.cols[..3].join(", "), &ADD, &MAX)
 }
 
 /// The hours of `rows` per feature, for [`refresh`].
@@ -416,11 +548,7 @@ impl Store {
 
     /// Rebuilds the heatmap cells if a migration asked for it.
     pub(crate) async fn rebuild_cells_if_asked(&self) -> Result<(), StoreError> {
-        let state: Option<String> =
-            query("SELECT value FROM store_state WHERE name = 'cell_rollups'")
-                .scalar_optional(self.pool())
-                .await?;
-        if state.as_deref() == Some("rebuild") {
+        if self.asked("cell_rollups", "rebuild").await? {
             tracing::info!("computing the heatmap cells of the stored history");
             self.write(|w| Box::pin(async move { rebuild(w).await }))
                 .await?;
@@ -469,6 +597,79 @@ mod tests {
             pieces(MAR + HOUR, MAR + 3 * HOUR),
             vec![(Source::Hours, MAR + HOUR..MAR + 3 * HOUR)]
         );
+    }
+
+    #[test]
+    fn merged_cells_fold_as_hours_do_per_backend() {
+        let sqlite = merge_clause(Kind::Sqlite, &MONTH_CELL);
+        assert!(sqlite.starts_with("ON CONFLICT (feature_id, month, cell) DO UPDATE SET "));
+        assert!(sqlite.contains("denials = denials + excluded.denials"));
+        assert!(sqlite.contains("distinct_users = max(distinct_users, excluded.distinct_users)"));
+        let pg = merge_clause(Kind::Postgres, &YEAR_CELL);
+        assert!(pg.starts_with("ON CONFLICT (feature_id, year, cell) DO UPDATE SET "));
+        assert!(pg.contains("used_seconds = year_cell.used_seconds + EXCLUDED.used_seconds"));
+        assert!(pg.contains("peak_in_use = GREATEST(year_cell.peak_in_use, EXCLUDED.peak_in_use)"));
+        let mysql = merge_clause(Kind::MySql, &MONTH_CELL);
+        assert!(mysql.starts_with("ON DUPLICATE KEY UPDATE "));
+        assert!(
+            mysql.contains("distinct_hosts = GREATEST(distinct_hosts, VALUES(distinct_hosts))")
+        );
+        // Every folded column, none of the key's, and the server (a feature's own) kept.
+        for clause in [sqlite, pg, mysql] {
+            for col in &MONTH_CELL.cols[4..] {
+                assert_eq!(
+                    clause.matches(&format!("{col} = ")).count(),
+                    1,
+                    "{col}: {clause}"
+                );
+            }
+            assert!(!clause.contains("server_id ="), "{clause}");
+        }
+    }
+
+    #[test]
+    fn new_hours_fold_per_month_and_year_cell() {
+        let key = FeatureKey {
+            server: 1,
+            feature: 7,
+        };
+        let hour = |t: i64, used: u64, users: u32| HourRollup {
+            feature: key,
+            hour: t,
+            load: tally_core::rollup::Load {
+                peak_in_use: u64::from(users),
+                used_seconds: used,
+                checkouts: 1,
+                ..Default::default()
+            },
+            distinct_users: users,
+            distinct_hosts: 1,
+        };
+        let apr = Grain::Month.next(MAR);
+        // Two Fridays 09:00 of March, one of April (four weeks on), and 10:00.
+        let mut cells = NewCells::default();
+        cells.add(&[
+            hour(MAR + 9 * HOUR, 100, 1),
+            hour(MAR + WEEK + 9 * HOUR, 200, 3),
+            hour(MAR + 10 * HOUR, 50, 1),
+        ]);
+        cells.add(&[hour(MAR + 5 * WEEK + 9 * HOUR, 400, 2)]);
+        assert!(MAR + 5 * WEEK + 9 * HOUR >= apr);
+        let nine = cell_of(MAR + 9 * HOUR);
+        let march = &cells.months[&(7, MAR, nine)];
+        assert_eq!(
+            (
+                march.load.used_seconds,
+                march.load.checkouts,
+                march.load.peak_in_use
+            ),
+            (300, 2, 3)
+        );
+        assert_eq!((march.distinct_users, march.hour), (3, nine));
+        assert_eq!(cells.months[&(7, apr, nine)].load.used_seconds, 400);
+        let year = &cells.years[&(7, Y2024, nine)];
+        assert_eq!((year.load.used_seconds, year.distinct_users), (700, 3));
+        assert_eq!((cells.months.len(), cells.years.len()), (3, 2));
     }
 
     #[test]

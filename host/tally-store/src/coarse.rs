@@ -23,7 +23,8 @@ use tally_core::period::DAY;
 use tally_core::rollup::{FeatureKey, Grain, HourRollup, UserHour};
 use tally_core::users::Seen;
 
-use crate::db::{Conn, Kind, Table, query, query_built};
+use crate::db::{Conn, Kind, Row, Table, query, query_built};
+use crate::pages::Party;
 use crate::rollups::{
     FEATURES_PER_STATEMENT, MAX_READ_ROWS, RollupFilter, hour_rollup, load_totals, placeholders,
     user_hour,
@@ -136,13 +137,16 @@ pub(crate) const USER_MONTH: Table = feature_table(
 const LOADS: &str = "peak_in_use, peak_desired, used_seconds, desired_seconds, denials, checkouts";
 
 /// Recomputes the day and month rows covering `hours` (per feature, hours whose hourly rows the
-/// transaction replaced) from the hourly rows. Runs inside that transaction.
+/// transaction replaced) from the hourly rows, and the months' user and host totals
+/// (`totals`). Runs inside that transaction.
 pub(crate) async fn refresh(
     conn: &mut Conn,
     hours: &BTreeMap<FeatureKey, Vec<Range<i64>>>,
 ) -> Result<(), StoreError> {
     refold_days(conn, hours).await?;
-    refold_months(conn, &months_of(hours)).await
+    let months = months_of(hours);
+    refold_months(conn, &months).await?;
+    crate::totals::refresh(conn, &months).await
 }
 
 /// The months (with their features) holding `hours`.
@@ -393,7 +397,15 @@ pub(crate) async fn rebuild(w: &mut crate::writer::Writer) -> Result<(), StoreEr
         .fetch_all(&mut w.conn)
         .await?;
     w.transaction(async |w| {
-        for table in ["user_day", "day_rollup", "user_month", "month_rollup"] {
+        for table in [
+            "user_day",
+            "day_rollup",
+            "user_month",
+            "month_rollup",
+            "user_month_total",
+            "host_month_total",
+            "poll_open_month",
+        ] {
             query_built(format!("DELETE FROM {table}"))
                 .execute(&mut w.conn)
                 .await?;
@@ -535,20 +547,7 @@ impl Store {
             let rows = self
                 .read_window(filter, &select, t.column, window, group, user_hour)
                 .await?;
-            for u in rows {
-                out.entry((u.feature, u.user, u.host))
-                    .and_modify(|c| {
-                        c.hour = c.hour.min(u.hour);
-                        c.load.add_hour(&u.load);
-                    })
-                    .or_insert(u);
-            }
-            if out.len() > MAX_READ_ROWS {
-                return Err(StoreError::TooManyRows {
-                    what: "the rollup rows",
-                    limit: MAX_READ_ROWS,
-                });
-            }
+            fold_party_rows(&mut out, rows)?;
         }
         Ok(out.into_values().collect())
     }
@@ -619,8 +618,41 @@ impl Store {
 
     /// [`Store::distinct_users`] of each of `periods` (hour-aligned windows, within the filter's
     /// scope; its window is not read), per feature and period start: a report's weeks or years
-    /// counted in one statement (a few for hundreds of periods), not one each.
+    /// counted in one statement per user and host (a few for hundreds of periods), not one
+    /// each. Whole months are counted from the month totals of users and of hosts
+    /// (`crate::totals`), a third of the month rows; each server's open month from those.
     pub async fn distinct_users_per_period(
+        &self,
+        filter: &RollupFilter,
+        periods: &[Range<i64>],
+    ) -> Result<BTreeMap<(FeatureKey, i64), (u64, u64)>, StoreError> {
+        // Periods holding a whole month count users and hosts apart, each from its own month
+        // totals; the others (weeks, days, a month cut by the window) both at once from the
+        // day and hourly rows, which read once serve both.
+        let (with_months, finer): (Vec<Range<i64>>, Vec<Range<i64>>) =
+            periods.iter().cloned().partition(|p| {
+                pieces(p.start, p.end, Grain::Month)
+                    .iter()
+                    .any(|(g, _)| *g == Grain::Month)
+            });
+        let mut out = self.distinct_in_finer_rows(filter, &finer).await?;
+        let users = self
+            .distinct_per_period(filter, &with_months, Party::User)
+            .await?;
+        let mut hosts = self
+            .distinct_per_period(filter, &with_months, Party::Host)
+            .await?;
+        out.extend(
+            users
+                .into_iter()
+                .map(|(key, u)| (key, (u, hosts.remove(&key).unwrap_or(0)))),
+        );
+        Ok(out)
+    }
+
+    /// Distinct users and hosts of periods without a whole month, counted together in one
+    /// statement from their day and hourly rows (which hold both).
+    async fn distinct_in_finer_rows(
         &self,
         filter: &RollupFilter,
         periods: &[Range<i64>],
@@ -673,15 +705,99 @@ impl Store {
                 q = q.bind(window.start).bind(window.end);
             }
             for r in q.fetch_all(self.pool()).await? {
-                let key = FeatureKey {
-                    server: r.get(1)?,
-                    feature: r.get(2)?,
-                };
-                let period = usize::try_from(r.get::<i64>(0)?)
-                    .ok()
-                    .and_then(|i| periods.get(i))
-                    .ok_or_else(|| StoreError::Inconsistent("a count of no period asked".into()))?;
-                out.insert((key, period.start), (count(r.get(3)?), count(r.get(4)?)));
+                let (key, period) = counted_period(&r, periods)?;
+                out.insert((key, period), (count(r.get(3)?), count(r.get(4)?)));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The distinct users (or hosts) holding a license in each of `periods`, per feature and
+    /// period start.
+    async fn distinct_per_period(
+        &self,
+        filter: &RollupFilter,
+        periods: &[Range<i64>],
+        party: Party,
+    ) -> Result<BTreeMap<(FeatureKey, i64), u64>, StoreError> {
+        // SQLite joins at most 500 selects in one compound statement; a month is two.
+        const SELECTS_PER_STATEMENT: usize = 400;
+        let (scope, id) = match (filter.feature, filter.server) {
+            (Some(f), _) => ("t.feature_id = ?", Some(f)),
+            (None, Some(s)) => (
+                "t.feature_id IN (SELECT id FROM feature WHERE server_id = ?)",
+                Some(s),
+            ),
+            (None, None) => ("1 = 1", None),
+        };
+        let who = party.column();
+        let kind = self.pool().kind();
+        // (the selects, and each one's window)
+        let mut parts: Vec<(String, Vec<Range<i64>>)> = Vec::new();
+        for (i, period) in periods.iter().enumerate() {
+            // The period's index, written in (ours, not the caller's text) as a 64-bit integer.
+            let tag = match kind {
+                Kind::Sqlite => i.to_string(),
+                Kind::Postgres => format!("CAST({i} AS BIGINT)"),
+                Kind::MySql => format!("CAST({i} AS SIGNED)"),
+            };
+            let cols = format!("{tag} AS p, t.server_id, t.feature_id, t.{who} AS who");
+            for (grain, window) in pieces(period.start, period.end, Grain::Month) {
+                if grain == Grain::Month {
+                    parts.push((
+                        format!(
+                            "SELECT {cols} FROM {totals} t WHERE {scope} AND t.month >= ? AND t.month < ?
+                             AND t.peak_in_use > 0 AND {open}
+                             UNION ALL
+                             SELECT {cols} FROM poll_open_month o CROSS JOIN user_month t
+                             WHERE t.server_id = o.server_id AND t.month = o.month AND {scope}
+                             AND o.month >= ? AND o.month < ? AND t.peak_in_use > 0",
+                            totals = party.totals(),
+                            open = crate::totals::OPEN_MONTH,
+                        ),
+                        vec![window.clone(), window],
+                    ));
+                } else {
+                    let t = tables(grain);
+                    parts.push((
+                        format!(
+                            "SELECT {cols} FROM {} t WHERE {scope} AND t.{c} >= ? AND t.{c} < ?
+                             AND t.peak_in_use > 0",
+                            t.users,
+                            c = t.column
+                        ),
+                        vec![window],
+                    ));
+                }
+            }
+        }
+        let mut out = BTreeMap::new();
+        let mut rest = &parts[..];
+        while !rest.is_empty() {
+            // As many parts as fit, at least one.
+            let mut n = 0;
+            let mut selects = 0;
+            while n < rest.len() && (n == 0 || selects + rest[n].1.len() <= SELECTS_PER_STATEMENT) {
+                selects += rest[n].1.len();
+                n += 1;
+            }
+            let (chunk, next) = rest.split_at(n);
+            rest = next;
+            let sql: Vec<&str> = chunk.iter().map(|(sql, _)| sql.as_str()).collect();
+            let mut q = query_built(format!(
+                "SELECT p, server_id, feature_id, count(DISTINCT who)
+                 FROM ({}) x GROUP BY p, server_id, feature_id",
+                sql.join(" UNION ALL ")
+            ));
+            for window in chunk.iter().flat_map(|(_, windows)| windows) {
+                if let Some(id) = id {
+                    q = q.bind(id);
+                }
+                q = q.bind(window.start).bind(window.end);
+            }
+            for r in q.fetch_all(self.pool()).await? {
+                let (key, period) = counted_period(&r, periods)?;
+                out.insert((key, period), u64::try_from(r.get::<i64>(3)?).unwrap_or(0));
             }
         }
         Ok(out)
@@ -694,17 +810,50 @@ impl Store {
 
     /// Rebuilds the day and month rows if a migration asked for it.
     pub(crate) async fn rebuild_coarse_if_asked(&self) -> Result<(), StoreError> {
-        let state: Option<String> =
-            query("SELECT value FROM store_state WHERE name = 'coarse_rollups'")
-                .scalar_optional(self.pool())
-                .await?;
-        if state.as_deref() == Some("rebuild") {
+        if self.asked("coarse_rollups", "rebuild").await? {
             tracing::info!("computing the day and month rollups of the stored history");
             self.write(|w| Box::pin(async move { rebuild(w).await }))
                 .await?;
         }
         Ok(())
     }
+}
+
+/// The feature and period start of a distinct count's row (`p, server_id, feature_id, …`, `p`
+/// the period's index in `periods`).
+fn counted_period(r: &Row, periods: &[Range<i64>]) -> Result<(FeatureKey, i64), StoreError> {
+    let key = FeatureKey {
+        server: r.get(1)?,
+        feature: r.get(2)?,
+    };
+    let period = usize::try_from(r.get::<i64>(0)?)
+        .ok()
+        .and_then(|i| periods.get(i))
+        .ok_or_else(|| StoreError::Inconsistent("a count of no period asked".into()))?;
+    Ok((key, period.start))
+}
+
+/// Adds `rows` (user rows of one piece of a window) into `out`, one row per feature, user and
+/// host: loads added, the earliest period kept. Bounded like every rollup read.
+pub(crate) fn fold_party_rows(
+    out: &mut BTreeMap<(FeatureKey, i64, i64), UserHour>,
+    rows: Vec<UserHour>,
+) -> Result<(), StoreError> {
+    for u in rows {
+        out.entry((u.feature, u.user, u.host))
+            .and_modify(|c| {
+                c.hour = c.hour.min(u.hour);
+                c.load.add_hour(&u.load);
+            })
+            .or_insert(u);
+    }
+    if out.len() > MAX_READ_ROWS {
+        return Err(StoreError::TooManyRows {
+            what: "the rollup rows",
+            limit: MAX_READ_ROWS,
+        });
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -97,6 +97,40 @@ impl Kind {
         }
     }
 
+    /// The upsert clause that folds a new row of `table` (conflicting on `key`) into the stored
+    /// one: the `add` columns summed, the `max` columns the larger of the two.
+    pub(crate) fn upsert_folding(
+        self,
+        table: &str,
+        key: &str,
+        add: &[&str],
+        max: &[&str],
+    ) -> String {
+        let (old, new): (fn(&str, &str) -> String, fn(&str) -> String) = match self {
+            Kind::Sqlite => (|_, c| c.to_string(), |c| format!("excluded.{c}")),
+            Kind::Postgres => (|t, c| format!("{t}.{c}"), |c| format!("EXCLUDED.{c}")),
+            Kind::MySql => (|_, c| c.to_string(), |c| format!("VALUES({c})")),
+        };
+        let greatest = match self {
+            Kind::Sqlite => "max",
+            Kind::Postgres | Kind::MySql => "GREATEST",
+        };
+        let set: Vec<String> = add
+            .iter()
+            .map(|c| format!("{c} = {} + {}", old(table, c), new(c)))
+            .chain(
+                max.iter()
+                    .map(|c| format!("{c} = {greatest}({}, {})", old(table, c), new(c))),
+            )
+            .collect();
+        match self {
+            Kind::MySql => format!("ON DUPLICATE KEY UPDATE {}", set.join(", ")),
+            Kind::Sqlite | Kind::Postgres => {
+                format!("ON CONFLICT ({key}) DO UPDATE SET {}", set.join(", "))
+            }
+        }
+    }
+
     /// The sum of integer column `col` as a 64-bit integer (PostgreSQL and MariaDB widen sums
     /// of integers to decimals).
     pub(crate) fn sum(self, col: &str) -> String {

@@ -152,7 +152,7 @@ fn out_of_reach(e: &sqlx::Error) -> bool {
 fn sqlx_reason(e: &sqlx::Error) -> String {
     match out_of_reach(e) {
         true => format!(
-            "the database server cannot be reached ({e}); polls and the writer try again on their own, and an interrupted import resumes when run again"
+            "the database server cannot be reached ({e}): check that it runs and answers at the host and port of the database URL (a running `tally serve` reconnects on its own; an interrupted import resumes when run again)"
         ),
         false => e.to_string(),
     }

@@ -59,6 +59,7 @@ mod sqlite;
 mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod totals;
 mod url;
 mod writer;
 mod zones;

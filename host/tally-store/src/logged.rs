@@ -152,10 +152,7 @@ impl Store {
 
     /// Computes the spans of a history written before they were kept, if a migration asked.
     pub(crate) async fn rebuild_logged_if_asked(&self) -> Result<(), StoreError> {
-        let state: Option<String> = query("SELECT value FROM store_state WHERE name = 'logged'")
-            .scalar_optional(self.pool())
-            .await?;
-        if state.as_deref() != Some("rebuild") {
+        if !self.asked("logged", "rebuild").await? {
             return Ok(());
         }
         tracing::info!("computing the logged hours of the stored history");

@@ -89,13 +89,13 @@ pub enum Party {
 }
 
 impl Party {
-    fn table(self) -> &'static str {
+    pub(crate) fn table(self) -> &'static str {
         match self {
             Party::User => "\"user\"",
             Party::Host => "host",
         }
     }
-    fn column(self) -> &'static str {
+    pub(crate) fn column(self) -> &'static str {
         match self {
             Party::User => "user_id",
             Party::Host => "host_id",
@@ -381,7 +381,7 @@ impl Store {
         limit: u32,
     ) -> Result<Vec<PartyEntry>, StoreError> {
         let (table, column) = (party.table(), party.column());
-        // Through the month rows' index by user (or host) and server (migrations 0020, 0023): a
+        // Through the month rows' index by user (or host), server and month (migration 0025): a
         // probe per name, not a scan of the server's rows.
         let on_server = match server {
             Some(_) => format!(
@@ -417,31 +417,13 @@ impl Store {
         let index: std::collections::HashMap<i64, usize> =
             ids.iter().enumerate().map(|(i, &id)| (id, i)).collect();
         let in_ids = placeholders(ids.len());
-        let kind = self.pool().kind();
-        let (checkouts, seconds) = (kind.sum("checkouts"), kind.sum("used_seconds"));
-        let server_clause = if server.is_some() {
-            " AND server_id = ?"
-        } else {
-            ""
-        };
-        // Totals from the month rows, the last day from the day rows read backwards from the
-        // latest: both found through the indexes by user (or host). The month index holds no
-        // totals (migration 0023): polls add to them all the time.
-        let mut q = query_built(format!(
-            "SELECT {column}, {checkouts}, {seconds} FROM user_month
-             WHERE {column} IN ({in_ids}){server_clause} GROUP BY {column}"
-        ));
-        for &id in &ids {
-            q = q.bind(id);
-        }
-        if let Some(server) = server {
-            q = q.bind(server);
-        }
-        for r in q.fetch_all(self.pool()).await? {
-            if let Some(&i) = index.get(&r.get::<i64>(0)?) {
+        // Totals from the month totals (migration 0025), the last day from the day rows read
+        // backwards from the latest: both found through indexes by user (or host).
+        for (id, (sessions, seconds)) in self.party_totals(party, &ids, server).await? {
+            if let Some(&i) = index.get(&id) {
                 let e = &mut entries[i];
-                e.sessions = u64::try_from(r.get::<i64>(1)?).unwrap_or(0);
-                e.license_hours = r.get::<i64>(2)? as f64 / 3_600.0;
+                e.sessions = sessions;
+                e.license_hours = seconds as f64 / 3_600.0;
             }
         }
         let on_day_server = if server.is_some() {

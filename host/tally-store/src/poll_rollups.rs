@@ -36,7 +36,7 @@ use tally_core::rollup::{self, FeatureKey, Grain, HourRollup, SessionFact, UserH
 use crate::StoreError;
 use crate::db::{Conn, Kind, Params, Table, insert_returning, query_built};
 use crate::rollups::{HOUR_ROLLUP, USER_HOUR, add_load};
-use crate::{cells, coarse};
+use crate::{cells, coarse, totals};
 
 /// Whether the segment `[previous, at]` of `features` holds the poll's checkouts only: no
 /// stored session (an import) ends after `previous` or is an instant at it and starts by `at`,
@@ -334,7 +334,17 @@ pub(crate) async fn write(conn: &mut Conn, d: Delta) -> Result<(), StoreError> {
         }
     }
     // Heatmap cells: refolded from the hours written (and recounted) above.
-    cells::refresh(conn, &cells::hours_of(&hourly.hours)).await
+    cells::refresh(conn, &cells::hours_of(&hourly.hours)).await?;
+    // The months' user and host totals are left behind, the server's open month from now on.
+    if let Some(server) = continued.iter().chain(opened).map(|s| s.server).next() {
+        let months = hourly
+            .hours
+            .iter()
+            .map(|h| Grain::Month.start(h.hour))
+            .collect();
+        totals::after_poll(conn, server, at, months).await?;
+    }
+    Ok(())
 }
 
 async fn upsert<'r, T>(
@@ -357,39 +367,7 @@ async fn upsert<'r, T>(
 fn merge(kind: Kind, table: &str, key: &str) -> String {
     const ADD: [&str; 3] = ["used_seconds", "desired_seconds", "checkouts"];
     const MAX: [&str; 2] = ["peak_in_use", "peak_desired"];
-    let (old, new, greatest) = match kind {
-        Kind::Sqlite => ("", "excluded.", "max"),
-        Kind::Postgres => (table, "EXCLUDED.", "GREATEST"),
-        Kind::MySql => ("", "VALUES(", "GREATEST"),
-    };
-    let old = |c: &str| {
-        if old.is_empty() {
-            c.to_string()
-        } else {
-            format!("{old}.{c}")
-        }
-    };
-    let new = |c: &str| {
-        if new.ends_with('(') {
-            format!("{new}{c})")
-        } else {
-            format!("{new}{c}")
-        }
-    };
-    let set: Vec<String> = ADD
-        .iter()
-        .map(|c| format!("{c} = {} + {}", old(c), new(c)))
-        .chain(
-            MAX.iter()
-                .map(|c| format!("{c} = {greatest}({}, {})", old(c), new(c))),
-        )
-        .collect();
-    match kind {
-        Kind::MySql => format!("ON DUPLICATE KEY UPDATE {}", set.join(", ")),
-        Kind::Sqlite | Kind::Postgres => {
-            format!("ON CONFLICT ({key}) DO UPDATE SET {}", set.join(", "))
-        }
-    }
+    kind.upsert_folding(table, key, &ADD, &MAX)
 }
 
 /// Counts again the distinct users and hosts holding a license in the given hours, from their

@@ -105,10 +105,7 @@ impl Store {
     /// Classifies the denials stored before causes were kept, if a migration asked, and
     /// rebuilds the rollups when any was not a capacity refusal (they no longer count there).
     pub(crate) async fn classify_refusals_if_asked(&self) -> Result<(), StoreError> {
-        let state: Option<String> = query("SELECT value FROM store_state WHERE name = 'refusals'")
-            .scalar_optional(self.pool())
-            .await?;
-        if state.as_deref() != Some("classify") {
+        if !self.asked("refusals", "classify").await? {
             return Ok(());
         }
         tracing::info!("classifying the stored denials by cause");

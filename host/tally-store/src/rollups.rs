@@ -30,7 +30,7 @@ use tally_core::rollup::{
 use crate::db::{Conn, Kind, Params, Pool, Row, SqlCache, Table, insert, query, query_built};
 use crate::writer::Writer;
 use crate::{ServerId, Store, StoreError};
-use crate::{cells, coarse};
+use crate::{cells, coarse, totals};
 
 /// Sessions longer than this are also listed in `long_session` (the migrations use 86400 too).
 pub(crate) const LONG: i64 = DAY;
@@ -170,8 +170,9 @@ pub(crate) struct Added {
     /// Day and month rows of periods holding new hours only: folded here, inserted.
     days: Rows,
     months: Rows,
-    /// Every hour the facts touch: their heatmap cells are refolded last.
-    touched: BTreeMap<FeatureKey, Vec<Range<i64>>>,
+    /// Heatmap cells of the new hours, merged into the stored ones; the cells of the stored
+    /// hours (re-rolled) are refolded from the hourly rows last.
+    cells: cells::NewCells,
 }
 
 /// Rolls up the facts the transaction *added*, nothing else having changed (the import write
@@ -201,10 +202,7 @@ pub(crate) fn plan_added(
     for d in denials {
         own.entry(d.feature).or_default().1.push(d);
     }
-    let mut a = Added {
-        touched: affected.clone(),
-        ..Added::default()
-    };
+    let mut a = Added::default();
     for (key, ranges) in affected {
         let fresh = last
             .get(&key.feature)
@@ -244,6 +242,7 @@ pub(crate) fn plan_added(
         }
         a.months
             .add_from(&rollup::coarsen(Grain::Month, &hourly), first_month);
+        a.cells.add(&hourly.hours);
         a.rows.add(hourly);
     }
     a
@@ -264,8 +263,9 @@ pub(crate) async fn write_added(
         mut rows,
         days,
         months,
-        touched,
+        cells: new_cells,
     } = a;
+    let rerolled = stored.clone();
     rows.extend(reroll_rows(conn, stored).await?);
     rows.insert(conn, cache, &HOUR_ROLLUP, &USER_HOUR).await?;
     // Days first: months refolded in SQL read them.
@@ -275,11 +275,20 @@ pub(crate) async fn write_added(
     for (m, features) in coarse::months_of(&refold_hours) {
         refold_months.entry(m).or_default().extend(features);
     }
+    // The user and host totals of every month written, inserted or refolded.
+    let mut written = refold_months.clone();
+    for m in &months.hours {
+        written.entry(m.hour).or_default().insert(m.feature.feature);
+    }
     months
         .insert(conn, cache, &coarse::MONTH_ROLLUP, &coarse::USER_MONTH)
         .await?;
     coarse::refold_months(conn, &refold_months).await?;
-    cells::refresh(conn, &touched).await
+    totals::refresh(conn, &written).await?;
+    // Merged before the refresh: it replaces the cells it touches by the fold of all their
+    // hours, the new ones included.
+    cells::merge_new(conn, &new_cells).await?;
+    cells::refresh(conn, &rerolled).await
 }
 
 /// `ranges` (in order, not overlapping) split into the parts before `at` and from `at` on.
@@ -828,10 +837,7 @@ impl Store {
 
     /// Rebuilds the rollups if a migration asked for it.
     pub(crate) async fn rebuild_rollups_if_asked(&self) -> Result<(), StoreError> {
-        let state: Option<String> = query("SELECT value FROM store_state WHERE name = 'rollups'")
-            .scalar_optional(self.pool())
-            .await?;
-        if state.as_deref() == Some("rebuild") {
+        if self.asked("rollups", "rebuild").await? {
             tracing::info!("computing the hourly rollups of the stored history");
             self.rebuild_rollups().await?;
         }
@@ -1000,6 +1006,9 @@ async fn rebuild(w: &mut Writer) -> Result<(), StoreError> {
             "day_rollup",
             "user_month",
             "month_rollup",
+            "user_month_total",
+            "host_month_total",
+            "poll_open_month",
             "month_cell",
             "year_cell",
         ] {

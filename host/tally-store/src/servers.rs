@@ -404,7 +404,7 @@ impl Store {
 }
 
 /// Tables holding a server's history, emptied when it is removed (children first).
-const SERVER_TABLES: [&str; 24] = [
+const SERVER_TABLES: [&str; 27] = [
     "poll_lease",
     "import_claim",
     "capacity",
@@ -412,6 +412,9 @@ const SERVER_TABLES: [&str; 24] = [
     "user_day",
     "month_rollup",
     "user_month",
+    "user_month_total",
+    "host_month_total",
+    "poll_open_month",
     "month_cell",
     "year_cell",
     "server_clock",

@@ -66,6 +66,16 @@ impl Store {
         Ok(store)
     }
 
+    /// Whether a migration left the task `name` for the store to do at open: `store_state`
+    /// holds `name` with the value `asked` (`rebuild`, `classify`).
+    pub(crate) async fn asked(&self, name: &str, asked: &str) -> Result<bool, StoreError> {
+        let state: Option<String> = query("SELECT value FROM store_state WHERE name = ?")
+            .bind(name)
+            .scalar_optional(self.pool())
+            .await?;
+        Ok(state.as_deref() == Some(asked))
+    }
+
     /// Stops the writer (after the writes queued before) and closes every connection. Writes
     /// after this fail with [`StoreError::WriterGone`].
     pub async fn close(&self) {

@@ -11,12 +11,13 @@ use tally_core::period::{HOUR, hour_ceil, hour_start};
 use tally_core::rollup::{FeatureKey, Grain, HourRollup, Load, Rollup, UserHour, coarsen, rollup};
 use tally_core::snapshot::{Checkout, Feature, FeatureKind, LicenseServer, ServerStatus};
 use tally_core::{Batch, Denial, DenialKind, EndReason, Session, Snapshot};
-use tally_store::{RollupFilter, RunStatus, ServerConfig, Store};
+use tally_store::{Party, RollupFilter, RunStatus, ServerConfig, Store};
 
 stories!(
     rollups_equal_a_recomputation_from_the_facts,
     polls_extend_rollups_exactly,
     batches_in_time_order_late_and_again_roll_up_exactly,
+    new_hours_merge_into_stored_cells_exactly,
 );
 
 const H: i64 = 3_600;
@@ -375,6 +376,54 @@ async fn assert_totals_add_up(store: &Store, hours: &[HourRollup], when: &str) {
                 .collect::<Vec<_>>(),
             "user period totals of {f:?} {when}"
         );
+        // Per user and per host alone: from their month totals (each server's open month from
+        // the month rows), the same loads added up.
+        for party in [Party::User, Party::Host] {
+            let mut expected: BTreeMap<(FeatureKey, i64), Load> = BTreeMap::new();
+            for u in &users {
+                let id = if party == Party::User { u.user } else { u.host };
+                expected
+                    .entry((u.feature, id))
+                    .or_default()
+                    .add_hour(&u.load);
+            }
+            let read = store
+                .party_period_totals(&f, party)
+                .await
+                .expect("party period totals");
+            assert_eq!(
+                read.iter()
+                    .map(|u| {
+                        let (id, other) = match party {
+                            Party::User => (u.user, u.host),
+                            Party::Host => (u.host, u.user),
+                        };
+                        assert_eq!(other, 0, "{party:?} totals of {f:?} {when}");
+                        ((u.feature, id), u.load)
+                    })
+                    .collect::<BTreeMap<_, _>>(),
+                expected,
+                "{party:?} period totals of {f:?} {when}"
+            );
+            // The users and hosts pages' totals: all history, all features of a server or all.
+            if f.from.is_none() && f.to.is_none() && f.feature.is_none() {
+                let mut sums: BTreeMap<i64, (u64, u64)> = BTreeMap::new();
+                for ((_, id), load) in &expected {
+                    let e = sums.entry(*id).or_default();
+                    e.0 += load.checkouts;
+                    e.1 += load.used_seconds;
+                }
+                let ids: Vec<i64> = sums.keys().copied().collect();
+                assert_eq!(
+                    store
+                        .party_totals(party, &ids, f.server)
+                        .await
+                        .expect("party totals"),
+                    sums,
+                    "{party:?} page totals of {f:?} {when}"
+                );
+            }
+        }
         // Distinct users and hosts holding a license, counted in SQL.
         let mut distinct: BTreeMap<FeatureKey, (BTreeSet<i64>, BTreeSet<i64>)> = BTreeMap::new();
         for u in users.iter().filter(|u| u.load.used()) {
@@ -694,6 +743,92 @@ async fn batches_in_time_order_late_and_again_roll_up_exactly(store: Store) {
     assert_eq!(solver_again.load.used_seconds, 2 * solver.load.used_seconds);
 }
 
+/// The import path folds the cells of hours no stored row had in memory and merges them into
+/// the stored month and year cells: batches and imports adding hours to a cell that already
+/// folds others (same month, a later month of its year, a later year), with a re-rolled hour
+/// of the same cell in the same batch, each checked against a recomputation.
+async fn new_hours_merge_into_stored_cells_exactly(store: Store) {
+    let server = store.ensure_server("lic1", "flexlm").await.expect("server");
+    const W: i64 = 7 * D;
+    // Friday 2024-03-01 09:00, one cell, week after week.
+    let nine = |week: i64| T0 + week * W + 9 * H;
+    // One run of two batches: the second adds a week later's 09:00 to the cell of the first.
+    let first = vec![
+        batch(
+            vec![
+                session(1, 3, 6, 1, nine(0), nine(0) + 1_800),
+                session(1, 4, 7, 2, nine(0) + 600, nine(0) + 3_000),
+                session(2, 3, 6, 1, nine(0) + 2 * H, nine(0) + 3 * H),
+            ],
+            vec![denial(1, 5, nine(0) + 100)],
+        ),
+        batch(
+            vec![session(1, 5, 6, 1, nine(1), nine(1) + 900)],
+            vec![denial(1, 3, nine(1) + 200), denial(1, 4, nine(1) + 300)],
+        ),
+    ];
+    import(&store, server, "/logs/first.log", first).await;
+    assert_rollups_exact(&store, "after two batches sharing a cell").await;
+
+    let later = vec![
+        // The last rolled hour again (re-rolled, refolded) and the same cell two weeks on
+        // (new, merged) in one batch; three users at once, the most of any hour so far.
+        batch(
+            vec![
+                session(1, 4, 7, 1, nine(1) + 1_000, nine(1) + 2_000),
+                session(1, 3, 6, 1, nine(2), nine(2) + H),
+                session(1, 4, 6, 1, nine(2), nine(2) + H),
+                session(1, 5, 7, 1, nine(2) + 60, nine(2) + 120),
+            ],
+            vec![],
+        ),
+        // May (a new month of the year: its year cell folds March's), an hour across the cell
+        // and the next.
+        batch(
+            vec![session(1, 3, 7, 1, nine(9) + 1_800, nine(9) + H + 1_800)],
+            vec![denial(2, 4, nine(9) + 5)],
+        ),
+        // 2025: a new year, the same cell.
+        batch(
+            vec![session(1, 4, 6, 2, nine(52) + 600, nine(52) + 1_200)],
+            vec![],
+        ),
+    ];
+    for (i, b) in later.into_iter().enumerate() {
+        import(&store, server, &format!("/logs/later-{i}.log"), vec![b]).await;
+        assert_rollups_exact(&store, &format!("after later import {i}")).await;
+    }
+
+    // The cell over all history, read from the year cells: every 09:00 of `solver` above.
+    let cells = store
+        .week_cells(&RollupFilter {
+            server: Some(server),
+            ..RollupFilter::default()
+        })
+        .await
+        .expect("cells");
+    let solver = cells
+        .iter()
+        .find(|c| c.hour == nine(0).rem_euclid(W) && c.load.checkouts > 1)
+        .expect("the cell of 09:00 on Fridays");
+    assert_eq!(
+        (
+            solver.load.used_seconds,
+            solver.load.checkouts,
+            solver.load.denials,
+            solver.load.peak_in_use,
+            solver.distinct_users,
+        ),
+        (
+            1_800 + 2 * 2_400 + 900 + 1_000 + 2 * 3_600 + 60 + 1_800 + 2 * 600,
+            2 + 2 + 3 + 1 + 1,
+            1 + 2,
+            3,
+            3,
+        )
+    );
+}
+
 /// A history written before rollups existed gets them when the store opens: the migration asks
 /// for a rebuild (simulated here by emptying the rollups and asking again).
 #[tokio::test]
@@ -942,6 +1077,14 @@ async fn polls_extend_rollups_exactly(store: Store) {
     assert!(poll(T0 + 12 * H + 340, true, &[ann, bob2]).await);
     assert!(!poll(T0 + 20 * H, true, &[ann]).await);
     assert!(poll(T0 + 20 * H + 60, true, &[ann]).await);
+
+    // Polls across the end of the month: the month they leave is folded into the user and host
+    // month totals, which reads take it from from then on; the new month is read from the
+    // month rows the polls add to.
+    let april = T0 + 31 * 24 * H;
+    assert!(!poll(april - 90, true, &[ann, bob2]).await);
+    assert!(poll(april + 30, true, &[ann, bob2, cat]).await);
+    assert!(poll(april + 90, true, &[ann, cat]).await);
 
     let sessions = store.sessions(server).await.expect("sessions");
     assert!(

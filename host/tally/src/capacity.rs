@@ -10,6 +10,8 @@ use tally_core::time::rfc3339;
 use tally_store::CapacityRow;
 
 use crate::cli::Global;
+use crate::output::Align::{Left, Right};
+use crate::output::Table;
 
 #[derive(Debug, Subcommand)]
 pub enum CapacityCommand {
@@ -118,22 +120,27 @@ fn count(n: Option<u32>) -> String {
 
 fn table(rows: &[CapacityRow]) -> String {
     let time = |t: Option<i64>, open: &str| t.map_or_else(|| open.to_string(), rfc3339);
-    let mut out = format!(
-        "{:>6} {:<12} {:<24} {:>9} {:<13} {:<20} {:<20} POOL\n",
-        "ID", "VENDOR", "FEATURE", "ISSUED", "SOURCE", "FROM", "UNTIL"
-    );
+    let mut table = Table::new(&[
+        ("ID", Right),
+        ("VENDOR", Left),
+        ("FEATURE", Left),
+        ("ISSUED", Right),
+        ("SOURCE", Left),
+        ("FROM", Left),
+        ("UNTIL", Left),
+        ("POOL", Left),
+    ]);
     for r in rows {
-        out += &format!(
-            "{:>6} {:<12} {:<24} {:>9} {:<13} {:<20} {:<20} {}\n",
-            r.id,
-            r.vendor,
-            r.name,
+        table.row([
+            r.id.to_string(),
+            r.vendor.clone(),
+            r.name.clone(),
             count(r.range.issued),
-            r.range.source.as_str(),
+            r.range.source.as_str().to_string(),
             time(r.range.from, "since ever"),
             time(r.range.until, "open-ended"),
-            r.range.pool
-        );
+            r.range.pool.clone(),
+        ]);
     }
-    out
+    table.render()
 }

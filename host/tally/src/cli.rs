@@ -24,6 +24,8 @@ pub struct Cli {
 }
 
 #[derive(Debug, Args)]
+// Listed apart in every subcommand's help, after the subcommand's own options.
+#[command(next_help_heading = "Global options")]
 pub struct Global {
     /// Configuration file (`tally.toml`); its settings give way to flags and the environment.
     #[arg(long, env = "TALLY_CONFIG", global = true, value_name = "FILE")]

@@ -26,13 +26,10 @@ use chrono::{DateTime, Datelike};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
+use tally_core::capacity::{Capacity, CapacitySource};
 use tally_core::period::{DAY, HOUR};
-use tally_core::snapshot::{
-    Feature as SnapFeature, FeatureKind, LicenseServer, ServerStatus, VendorDaemon,
-};
-use tally_core::{
-    Batch, Denial, DenialKind, EndReason, ErrorCode, PollResult, Session, Snapshot, Sym,
-};
+use tally_core::status::ImportStatus;
+use tally_core::{Batch, Denial, DenialKind, EndReason, ErrorCode, Session, Sym};
 use tally_sim::rng::Rng;
 use tally_sim::workload::MIN_SESSION;
 use tally_store::{
@@ -212,7 +209,7 @@ pub async fn generate(store: &Store, plan: &Plan, show: bool) -> anyhow::Result<
     for (server, out) in day_model.drain(&world) {
         writer.add(server, out).await?;
     }
-    let written = writer.finish(&world, plan.end).await?;
+    let written = writer.finish().await?;
     bar.finish_and_clear();
     let seconds = started.elapsed().as_secs_f64();
     Ok(Summary {
@@ -716,7 +713,26 @@ impl<'a> GenWriter<'a> {
                 .chain(world.users.iter().map(|u| u.host.clone()))
                 .chain((1..=world.nodes).map(|n| format!("node{n:03}")))
                 .collect();
-            servers.push((id, run, Batch::default()));
+            // What each feature has to give, stated as the server's own record (as an RLM
+            // report log's `PRODUCT` lines do): what utilisation is measured against.
+            let capacities = (1..=features.len() as u32)
+                .zip(features)
+                .map(|(name, f)| Capacity {
+                    vendor: 0,
+                    feature: name,
+                    version: None,
+                    pool: None,
+                    issued: Some(f.issued),
+                    from: None,
+                    expiry: None,
+                    source: CapacitySource::Server,
+                })
+                .collect();
+            let first = Batch {
+                capacities,
+                ..Batch::default()
+            };
+            servers.push((id, run, first));
             strings.push(table);
         }
         Ok(GenWriter {
@@ -798,7 +814,7 @@ impl<'a> GenWriter<'a> {
 
     async fn flush(&mut self, server: usize) -> anyhow::Result<()> {
         let (id, run, batch) = &mut self.servers[server];
-        if batch.sessions.is_empty() && batch.denials.is_empty() {
+        if batch.records() == 0 {
             return Ok(());
         }
         let (id, run, mut batch) = (*id, *run, std::mem::take(batch));
@@ -830,54 +846,20 @@ impl<'a> GenWriter<'a> {
         Ok(())
     }
 
-    /// Writes what is left, closes the runs, and records one poll per server saying how many
-    /// licences each feature has (unused ones included): what utilisation is measured against.
-    async fn finish(mut self, world: &World, end: i64) -> anyhow::Result<FactCounts> {
+    /// Writes what is left and closes the runs, as an import of a whole log ends.
+    async fn finish(mut self) -> anyhow::Result<FactCounts> {
         for s in 0..self.servers.len() {
             self.flush(s).await?;
         }
         while !self.in_flight.is_empty() {
             self.settle_one().await?;
         }
-        for (s, server) in world.servers.iter().enumerate() {
-            let (id, run, _) = self.servers[s];
+        for &(id, run, _) in &self.servers {
             self.store
                 .finish_import(run, RunStatus::Complete, None)
                 .await?;
-            let features = world
-                .features
-                .iter()
-                .filter(|f| f.server == s)
-                .map(|f| SnapFeature {
-                    name: f.name.clone(),
-                    vendor: server.vendor.clone(),
-                    version: None,
-                    pool: None,
-                    issued: Some(f.issued),
-                    in_use: 0,
-                    expiry: None,
-                    kind: FeatureKind::Floating,
-                })
-                .collect();
-            let snapshot = Snapshot {
-                servers: vec![LicenseServer {
-                    host: server.name.clone(),
-                    port: Some(27000),
-                    status: ServerStatus::Up,
-                    version: None,
-                    vendor_daemons: vec![VendorDaemon {
-                        name: server.vendor.clone(),
-                        status: ServerStatus::Up,
-                        version: None,
-                        message: None,
-                    }],
-                    message: None,
-                }],
-                features,
-                ..Snapshot::default()
-            };
             self.store
-                .record_poll(id, end, PollResult::Answered(snapshot).into())
+                .set_import_status(id, ImportStatus::Success, None)
                 .await?;
         }
         Ok(self.written)

@@ -86,3 +86,106 @@ pub fn print_file(s: &FileSummary) {
         );
     }
 }
+
+/// A plain-text table for a terminal: each column as wide as its widest cell, so long names
+/// (servers, features, users) never push the columns after them out of line.
+pub struct Table {
+    columns: Vec<(&'static str, Align)>,
+    lines: Vec<Line>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Align {
+    Left,
+    Right,
+}
+
+enum Line {
+    Cells(Vec<String>),
+    /// Printed as is under the row before it (an import's error).
+    Note(String),
+}
+
+impl Table {
+    pub fn new(columns: &[(&'static str, Align)]) -> Table {
+        Table {
+            columns: columns.to_vec(),
+            lines: Vec::new(),
+        }
+    }
+
+    /// Adds a row: one cell per column.
+    pub fn row(&mut self, cells: impl IntoIterator<Item = impl ToString>) {
+        let cells: Vec<String> = cells.into_iter().map(|c| c.to_string()).collect();
+        debug_assert_eq!(cells.len(), self.columns.len());
+        self.lines.push(Line::Cells(cells));
+    }
+
+    pub fn note(&mut self, text: String) {
+        self.lines.push(Line::Note(text));
+    }
+
+    /// The table with its header line; the last column is not padded.
+    pub fn render(&self) -> String {
+        let mut widths: Vec<usize> = self.columns.iter().map(|(h, _)| h.len()).collect();
+        for line in &self.lines {
+            if let Line::Cells(cells) = line {
+                for (w, c) in widths.iter_mut().zip(cells) {
+                    *w = (*w).max(c.chars().count());
+                }
+            }
+        }
+        let last = self.columns.len().saturating_sub(1);
+        let render = |cells: &mut dyn Iterator<Item = &str>| {
+            let mut out = String::new();
+            for (i, (c, ((_, align), w))) in cells.zip(self.columns.iter().zip(&widths)).enumerate()
+            {
+                if i > 0 {
+                    out.push_str("  ");
+                }
+                match (align, i == last) {
+                    (Align::Right, _) => out += &format!("{c:>w$}"),
+                    (Align::Left, false) => out += &format!("{c:<w$}"),
+                    (Align::Left, true) => out += c,
+                }
+            }
+            out.push('\n');
+            out
+        };
+        let mut out = render(&mut self.columns.iter().map(|(h, _)| *h));
+        for line in &self.lines {
+            match line {
+                Line::Cells(cells) => out += &render(&mut cells.iter().map(String::as_str)),
+                Line::Note(text) => {
+                    out += text;
+                    out.push('\n');
+                }
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_cell_widens_its_column_for_every_row() {
+        let mut t = Table::new(&[
+            ("RUN", Align::Right),
+            ("SERVER", Align::Left),
+            ("PATH", Align::Left),
+        ]);
+        t.row(["1", "a-very-long-license-server-name", "/a"]);
+        t.row(["12", "b", "/b"]);
+        t.note("  error: gone".into());
+        assert_eq!(
+            t.render(),
+            "RUN  SERVER                           PATH\n  \
+               1  a-very-long-license-server-name  /a\n \
+              12  b                                /b\n  \
+             error: gone\n"
+        );
+    }
+}

@@ -19,6 +19,8 @@ use tally_store::Server;
 
 use crate::cli::{Global, data_dir};
 use crate::config::{Setting, Source, pick};
+use crate::output::Align::Left;
+use crate::output::Table;
 
 #[derive(Debug, Subcommand)]
 pub enum ServerCommand {
@@ -226,10 +228,15 @@ fn list(servers: &[Server], json: bool) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string_pretty(&rows)?);
         return Ok(());
     }
-    println!(
-        "{:<20} {:<9} {:<28} {:<12} {:<8} {:<15} REASON",
-        "NAME", "MANAGER", "ADDRESS", "REMOTE", "IMPORT", "CLOCK"
-    );
+    let mut table = Table::new(&[
+        ("NAME", Left),
+        ("MANAGER", Left),
+        ("ADDRESS", Left),
+        ("REMOTE", Left),
+        ("IMPORT", Left),
+        ("CLOCK", Left),
+        ("REASON", Left),
+    ]);
     let mut warnings = Vec::new();
     for s in servers {
         let c = &s.config;
@@ -245,16 +252,17 @@ fn list(servers: &[Server], json: bool) -> anyhow::Result<()> {
             .unwrap_or("");
         let clock = ClockView::of(s);
         warnings.extend(clock.as_ref().and_then(|c| c.warning.clone()));
-        println!(
-            "{:<20} {:<9} {:<28} {:<12} {:<8} {:<15} {reason}",
-            c.name,
-            c.manager,
+        table.row([
+            c.name.clone(),
+            c.manager.clone(),
             address,
-            s.remote_status_now().as_str(),
-            s.import_status.as_str(),
+            s.remote_status_now().as_str().to_string(),
+            s.import_status.as_str().to_string(),
             clock.map_or_else(|| "-".into(), |c| c.brief()),
-        );
+            reason.to_string(),
+        ]);
     }
+    print!("{}", table.render());
     for warning in warnings {
         eprintln!("warning: {warning}");
     }

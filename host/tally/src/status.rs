@@ -8,6 +8,8 @@ use clap::Args;
 use tally_app::usage::{self, Usage};
 
 use crate::cli::Global;
+use crate::output::Align::{Left, Right};
+use crate::output::Table;
 
 #[derive(Debug, Args)]
 pub struct StatusArgs {
@@ -50,42 +52,54 @@ fn table(usage: &Usage) -> String {
     };
     let count = |n: Option<u32>| n.map_or_else(|| "unknown".into(), |n| n.to_string());
     let mut out = format!("as of the latest poll, {}\n\n", utc(as_of));
-    out += &format!(
-        "{:<20} {:<24} {:>6} {:>7} {:>8} {:>8} {:>6} {:>9}\n",
-        "SERVER", "FEATURE", "IN USE", "ISSUED", "RESERVED", "BORROWED", "QUEUED", "AVAILABLE"
-    );
+    let mut features = Table::new(&[
+        ("SERVER", Left),
+        ("FEATURE", Left),
+        ("IN USE", Right),
+        ("ISSUED", Right),
+        ("RESERVED", Right),
+        ("BORROWED", Right),
+        ("QUEUED", Right),
+        ("AVAILABLE", Right),
+    ]);
     for f in &usage.features {
-        out += &format!(
-            "{:<20} {:<24} {:>6} {:>7} {:>8} {:>8} {:>6} {:>9}\n",
-            f.server,
-            f.feature,
-            f.in_use,
+        features.row([
+            f.server.clone(),
+            f.feature.clone(),
+            f.in_use.to_string(),
             count(f.issued),
-            f.reserved,
-            f.borrowed,
-            f.queued,
-            count(f.available)
-        );
+            f.reserved.to_string(),
+            f.borrowed.to_string(),
+            f.queued.to_string(),
+            count(f.available),
+        ]);
     }
+    out += &features.render();
     if usage.sessions.is_empty() {
         out += "\nnobody holds a licence\n";
         return out;
     }
-    out += &format!(
-        "\n{:<20} {:<24} {:<16} {:<20} {:>5} {:<20} {:>8}\n",
-        "SERVER", "FEATURE", "USER", "HOST", "COUNT", "SINCE", "FOR"
-    );
+    let mut sessions = Table::new(&[
+        ("SERVER", Left),
+        ("FEATURE", Left),
+        ("USER", Left),
+        ("HOST", Left),
+        ("COUNT", Right),
+        ("SINCE", Left),
+        ("FOR", Right),
+    ]);
     for s in &usage.sessions {
-        out += &format!(
-            "{:<20} {:<24} {:<16} {:<20} {:>5} {:<20} {:>8}\n",
-            s.server,
-            s.feature,
-            s.user,
-            s.host,
-            s.count,
+        sessions.row([
+            s.server.clone(),
+            s.feature.clone(),
+            s.user.clone(),
+            s.host.clone(),
+            s.count.to_string(),
             utc(s.since),
-            tally_core::clock::human(as_of.saturating_sub(s.since).max(0))
-        );
+            tally_core::clock::human(as_of.saturating_sub(s.since).max(0)),
+        ]);
     }
+    out.push('\n');
+    out += &sessions.render();
     out
 }

@@ -123,6 +123,41 @@ fn imports_through_the_api_equal_the_cli_and_report_progress() {
         .collect();
     assert_eq!(names, ["build-farm", "lic1"], "{servers}");
     assert_eq!(servers[1]["status"]["import"]["state"], "Success");
+
+    // Every run, newest first, each named as its uploader named it (never the spool's path),
+    // beside a run of the command line into the same database.
+    let by_cli = env.write("other.log", &small);
+    env.import(&["--server", "lic1", by_cli.to_str().expect("utf-8")]);
+    let runs = serving.json("/api/v1/import-runs");
+    let listed: Vec<(&str, &str, &str)> = runs
+        .as_array()
+        .expect("runs")
+        .iter()
+        .map(|r| {
+            let text = |k: &str| r[k].as_str().unwrap_or_else(|| panic!("{k} of {r}"));
+            (text("server"), text("status"), text("path"))
+        })
+        .collect();
+    let cli_path = by_cli.display().to_string();
+    assert_eq!(
+        listed,
+        [
+            ("lic1", "complete", cli_path.as_str()),
+            ("build-farm", "complete", "build-farm.log"),
+            ("lic1", "complete", "lmgrd.log"),
+        ],
+        "{runs:#}"
+    );
+    assert_eq!(
+        runs[1]["counts"]["sessions"].as_u64(),
+        Some(small_totals.checkouts)
+    );
+    let only = serving.json("/api/v1/import-runs?server=build-farm&limit=5");
+    assert_eq!(only.as_array().map(Vec::len), Some(1), "{only}");
+    let (status, answer) = serving.get("/api/v1/import-runs?server=nowhere");
+    assert_eq!(status, 404, "{answer}");
+    let (status, answer) = serving.get("/api/v1/import-runs?limit=0");
+    assert_eq!(status, 400, "{answer}");
 }
 
 #[test]

@@ -11,6 +11,7 @@ use std::process::Command;
 
 use serde_json::Value;
 use tally_core::rollup::{FeatureKey, HourRollup, UserHour, rollup};
+use tally_core::status::ImportStatus;
 use tally_store::testing::{Backend, TestDb};
 use tally_store::testing::{DenialRow, SessionRow};
 use tally_store::{RollupFilter, Store};
@@ -86,10 +87,25 @@ async fn generate_and_check(url: &str) -> History {
     assert!(!stored.0.is_empty());
     assert_eq!(stored, recomputed(&store).await);
 
-    // Licence counts for every feature, unused ones included; some go unused.
+    // Licence counts for every feature, unused ones included, from the import itself (no
+    // poll: the servers read Import Success, not polled); some features go unused.
     let features = store.features(None).await.expect("features");
     assert_eq!(features.len(), 20);
-    assert!(features.iter().all(|f| f.issued.is_some()));
+    for server in store.servers().await.expect("servers") {
+        assert_eq!(
+            server.import_status,
+            ImportStatus::Success,
+            "{}",
+            server.config.name
+        );
+        assert_eq!(server.last_poll, None, "{}", server.config.name);
+        let capacity = store
+            .capacity_at(server.id, tally_core::time::now())
+            .await
+            .expect("capacity");
+        let counted = capacity.values().filter(|c| c.count().is_some()).count();
+        assert_eq!(counted, 5, "{}: {capacity:?}", server.config.name);
+    }
     let used: BTreeSet<i64> = stored.0.iter().map(|h| h.feature.feature).collect();
     assert!(
         features.iter().any(|f| !used.contains(&f.id)),

@@ -135,10 +135,10 @@ async fn the_grid_shows_every_status_of_every_demo_server_with_its_reason_on_tap
             v.dedup();
             v
         };
-        // Polled servers are Online, generated and imported ones have no poller; the imported
-        // log's import succeeded and the polled servers are Ready to import.
+        // Polled servers are Online, generated and imported ones have no poller (N/A, never
+        // Unmonitored); their imports succeeded and the polled servers are Ready to import.
         let remote = states("remote");
-        assert!(remote.contains(&"Online".into()) && remote.contains(&"Unmonitored".into()) && remote.contains(&"N/A".into()), "{remote:?}");
+        assert!(remote.contains(&"Online".into()) && remote.contains(&"N/A".into()) && !remote.contains(&"Unmonitored".into()), "{remote:?}");
         let import = states("import");
         assert!(import.contains(&"Success".into()) && import.contains(&"Ready".into()), "{import:?}");
         // Vendor daemons and manager columns too (from the polls).
@@ -192,7 +192,7 @@ async fn a_server_page_draws_usage_and_the_issued_capacity_line() {
         let peak = find("solver peak");
         // A month of daily points from the generated history.
         assert!(peak["points"].as_u64().expect("n") >= 20, "{peak}");
-        // The issued count the history's last poll recorded, drawn on to the last point.
+        // The issued count the generated history states, drawn on to the last point.
         let issued = find("solver issued");
         assert_eq!(issued["step"], json!("end"));
         assert_eq!(issued["last"][0], peak["last"][0], "{issued} {peak}");
@@ -272,6 +272,11 @@ async fn a_report_shows_its_api_url_and_downloads_its_csv() {
         let from = (chrono::Utc::now() - chrono::Duration::days(30)).format("%Y-%m-%d").to_string();
         b.open(&format!("/reports?name=usage&server=hist-01&from={from}&period=day")).await;
         b.wait_for("the report chart", "return !!(window.tally && window.tally.charts.report)").await;
+        // Periods on a time axis (years apart stay apart), each point at its period's start.
+        let axis = b.js("const o = window.tally.charts.report.getOption(); return [o.xAxis[0].type, o.series[0].data.find(p => p[1] !== null)[0]]").await;
+        assert_eq!(axis[0], json!("time"), "{axis}");
+        let first = axis[1].as_i64().expect("a point's time");
+        assert_eq!(first % 86_400_000, 0, "a day period starts at midnight UTC: {axis}");
         let want = format!("/api/v1/reports/usage?server=hist-01&from={from}&period=day");
         assert_eq!(b.js("return document.getElementById('report-api-url').textContent").await, json!(want));
         let csv = b.js("return document.getElementById('report-csv').getAttribute('href')").await;
@@ -429,6 +434,11 @@ async fn an_uploaded_log_is_imported_and_its_progress_shown_until_done() {
         b.wait_for("the job list", "return [...document.querySelectorAll('main table td')].some(td => td.textContent === 'plant2.log')").await;
         let server = fetch_json(&b, "/api/v1/license-servers/plant2").await;
         assert_eq!(server["status"]["import"]["state"], json!("Success"));
+        // The import history lists it first, by its name, above the demo's own imports.
+        let rows = b.js("const t = [...document.querySelectorAll('main table')].pop(); return [...t.querySelectorAll('tbody tr')].map(r => [...r.cells].slice(1, 5).map(c => c.textContent))").await;
+        let rows = rows.as_array().expect("history rows");
+        assert_eq!(rows[0], json!(["plant2", "plant2.log", "flexlm-debuglog", "complete"]), "{rows:?}");
+        assert!(rows.iter().any(|r| r[0] == json!("plant-log")), "the demo's import is there too: {rows:?}");
         b
     })
     .await;

@@ -27,7 +27,7 @@ use tally_core::refusal::RefusalRecord;
 use tally_core::rollup::{FeatureKey, Grain, HourRollup, UserHour};
 use tally_core::users::{self, Counting, Rule, Window};
 use tally_core::zone::Zone;
-use tally_store::{FeatureInfo, RollupFilter, Server, Store, StoreError};
+use tally_store::{FeatureInfo, Party, RollupFilter, Server, Store, StoreError};
 
 use request::list;
 
@@ -292,7 +292,17 @@ async fn part(
                     hours.extend(rows);
                 }
                 if with_users {
-                    users.extend(store.user_period_totals(f).await?);
+                    // Grouped by user or host alone: from their own month totals, a third of
+                    // the rows per user and host.
+                    let by = match (req.name, req.by) {
+                        (_, Some(Grouping::UserHost)) => None,
+                        (ReportName::Users, None) | (_, Some(Grouping::User)) => Some(Party::User),
+                        (_, None) | (_, Some(Grouping::Host)) => Some(Party::Host),
+                    };
+                    users.extend(match by {
+                        Some(party) => store.party_period_totals(f, party).await?,
+                        None => store.user_period_totals(f).await?,
+                    });
                 }
                 if req.name == ReportName::Features {
                     for (key, n) in store.distinct_users(f).await? {

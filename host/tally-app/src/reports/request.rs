@@ -54,24 +54,25 @@ impl ReportName {
         }
     }
 
-    /// What the report shows, in one line (`tally report --help`).
+    /// What the report shows, in one line (`tally report --help`, the reports page): in words,
+    /// not option syntax, as both read it.
     pub fn about(self) -> &'static str {
         match self {
             ReportName::Usage => {
-                "licenses in use per feature and --period: average, peak, license-hours, denials, users"
+                "licenses in use per feature and period: average, peak, license-hours, denials, users"
             }
             ReportName::Features => {
                 "per feature: peak and average in use, utilisation % of the issued licenses, denials"
             }
             ReportName::Unused => "features no license of which was held in the window",
             ReportName::Underused => {
-                "used features whose peak stayed below --below % of the issued licenses"
+                "used features whose peak stayed below a share (below, in %) of the issued licenses"
             }
             ReportName::Users => {
-                "license-hours and denials per feature and user (--by host|user-host)"
+                "license-hours and denials per feature and user (or by host, or user and host)"
             }
             ReportName::Hosts => {
-                "license-hours and denials per feature and host (--by user|user-host)"
+                "license-hours and denials per feature and host (or by user, or user and host)"
             }
             ReportName::Denials => {
                 "refusals per feature, cause (capacity, configuration, other) and reason, most refused first"
@@ -80,10 +81,10 @@ impl ReportName {
                 "average and peak in use per weekday and hour of day (the server's local hours when its time zone is set, else UTC)"
             }
             ReportName::Sflm => {
-                "the SFLM summary files (seed 004) per --period day|week|month|year, --per-user lines"
+                "SFLM's summaries per day, week, month or year, with a line per user if asked"
             }
             ReportName::UserCount => {
-                "unique users (--counting user-host|username) and hosts over --window 14d|all"
+                "unique users (counted by user and host, or by user name) and hosts over the last 14 days or all history"
             }
         }
     }

@@ -4,6 +4,8 @@
 //!   raw body or as the `file` field of a multipart form; answers `202 {"job": id}`
 //! - `GET  /api/v1/imports` — this process's jobs; `GET /api/v1/imports/{id}` — one job's
 //!   state, progress and summary
+//! - `GET  /api/v1/import-runs?server=&limit=` — every import run so far, newest first (command
+//!   line, followed logs and uploads alike)
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -18,6 +20,7 @@ use serde::Deserialize;
 use tally_app::access::Actor;
 use tally_app::import::{ImportOptions, default_server_name};
 use tally_app::jobs;
+use tally_app::runs::{RunView, RunsError};
 use tally_app::spool::{Spool, SpoolError};
 use tally_core::time::UtcOffset;
 use tally_store::Job;
@@ -59,8 +62,42 @@ pub fn routes() -> Routes {
             one,
             doc("one import job", 200, Shape::Object(JOB)),
         )
+        .get(
+            "/api/v1/import-runs",
+            runs,
+            doc(
+                "every import run so far, newest first: ?server=&limit= (default 100, at most 1000)",
+                200,
+                Shape::List(RUN),
+            ),
+        )
         // The spool bounds an upload's size (`tally serve --max-upload-mb`).
         .map(|r| r.layer(DefaultBodyLimit::disable()))
+}
+
+const RUN: &[&str] = &[
+    "id", "server", "format", "plugin", "path", "status", "lines", "counts", "error", "started",
+    "finished",
+];
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RunsQuery {
+    server: Option<String>,
+    limit: Option<u32>,
+}
+
+async fn runs(
+    State(api): State<Arc<Api>>,
+    Query(query): Query<RunsQuery>,
+) -> Result<Json<Vec<RunView>>, ApiError> {
+    let limit = query.limit.unwrap_or(100);
+    let listed = tally_app::runs::list(&api.app.store, query.server.as_deref(), limit).await;
+    listed.map(Json).map_err(|e| match e {
+        RunsError::UnknownServer(_) => ApiError::not_found(e.to_string()),
+        RunsError::Limit(_) => ApiError::bad_request(e.to_string()),
+        RunsError::Store(e) => e.into(),
+    })
 }
 
 #[derive(Debug, Deserialize)]

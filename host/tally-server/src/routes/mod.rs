@@ -12,7 +12,7 @@
 //! | `/api/v1/usage`, a server's features, usage and history | [`usage`] |
 //! | `/metrics` (Prometheus text, read like any read) | [`metrics`] |
 //! | `/api/v1/openapi.json` (public) | here, from the route tables ([`crate::openapi`]) |
-//! | `/api/v1/imports` | [`imports`] |
+//! | `/api/v1/imports`, `/api/v1/import-runs` | [`imports`] |
 //! | `/api/v1/reports` | [`reports`] |
 //! | `/api/v1/plugins`, `/api/v1/admin/plugins`, `/api/v1/admin/audit` | [`plugins`] |
 //! | `/api/v1/agents…` (the agents' own routes take an agent token only) | [`agents`] |

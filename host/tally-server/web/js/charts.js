@@ -51,7 +51,24 @@ export function chart(el, name, option) {
 }
 
 // Seconds a resolution's step lasts, to tell a gap (no data) from the next point.
-export const STEP = { hour: 3600, day: 86400, week: 7 * 86400, month: 31 * 86400, quarter: 92 * 86400, year: 366 * 86400 };
+export const STEP = { hour: 3600, day: 86400, week: 7 * 86400, 'sunday-week': 7 * 86400, month: 31 * 86400, quarter: 92 * 86400, year: 366 * 86400 };
+
+// The start (ms, UTC) of a report's period label: 2024-03-05T09Z, 2024-03-05, 2024-W10,
+// 2024-03, 2024-Q1, 2024. A time axis then puts 2018 and 2026 years apart, not side by side.
+export function periodStart(label) {
+  let m;
+  if ((m = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2})Z)?$/.exec(label))) return Date.UTC(+m[1], m[2] - 1, +m[3], +(m[4] || 0));
+  if ((m = /^(\d{4})-W(\d{2})$/.exec(label))) {
+    // ISO week 1 holds January 4th; weeks start on Monday.
+    const jan4 = Date.UTC(+m[1], 0, 4);
+    const monday = jan4 - ((new Date(jan4).getUTCDay() + 6) % 7) * 86400000;
+    return monday + (m[2] - 1) * 7 * 86400000;
+  }
+  if ((m = /^(\d{4})-(\d{2})$/.exec(label))) return Date.UTC(+m[1], m[2] - 1, 1);
+  if ((m = /^(\d{4})-Q([1-4])$/.exec(label))) return Date.UTC(+m[1], (m[2] - 1) * 3, 1);
+  if ((m = /^(\d{4})$/.exec(label))) return Date.UTC(+m[1], 0, 1);
+  return NaN;
+}
 
 // Inserts a null between two points further apart than one step, so the line breaks there:
 // absent points mean no data, which must never be drawn as zero use.

@@ -156,6 +156,8 @@ function imports(el) {
   const offset = h('input', { name: 'utc_offset', placeholder: '+01:00', size: 7 });
   const watch = h('div', { class: 'import-watch' });
   const list = h('div');
+  const history = h('div');
+  const refresh = () => { load(list, jobTable); load(history, runTable); };
   clear(el, h('h2', {}, 'Import a log'), h('form', {
     class: 'inline', onsubmit: async (ev) => {
       ev.preventDefault();
@@ -165,12 +167,32 @@ function imports(el) {
         const started = await api('/imports', {
           method: 'POST', body, query: { server: server.value.trim(), format: format.value.trim(), utc_offset: offset.value.trim() },
         });
-        follow(watch, jobView(await api(`/imports/${encodeURIComponent(started.job)}`)), () => load(list, jobTable));
+        follow(watch, jobView(await api(`/imports/${encodeURIComponent(started.job)}`)), refresh);
       } catch (e) { clear(watch, errorBox(e)); }
     },
   }, field('Log file', file), field('Server', server), field('Format', format), field('UTC offset', offset),
-  h('button', { type: 'submit', class: 'primary' }, 'Import')), watch, h('h2', {}, 'Imports'), list);
-  load(list, jobTable);
+  h('button', { type: 'submit', class: 'primary' }, 'Import')), watch, h('h2', {}, 'Uploads'), list,
+  h('h2', {}, 'Import history'),
+  h('p', { class: 'muted' }, 'Every import so far, newest first: uploads, the command line (tally import) and followed logs.'),
+  history);
+  refresh();
+}
+
+async function runTable() {
+  return table([
+    { label: 'Run', num: true, cell: r => String(r.id) },
+    { label: 'Server', cell: r => r.server },
+    { label: 'File', cell: r => r.path },
+    { label: 'Format', cell: r => r.format },
+    { label: 'Status', cell: r => r.status },
+    { label: 'Lines', num: true, cell: r => fmtNum(r.lines) },
+    { label: 'Sessions', num: true, cell: r => fmtNum(r.counts.sessions) },
+    { label: 'Denials', num: true, cell: r => fmtNum(r.counts.denials) },
+    { label: 'Malformed', num: true, cell: r => fmtNum(r.counts.malformed) },
+    { label: 'Started', cell: r => fmtTime(r.started * 1000) },
+    { label: 'Finished', cell: r => (r.finished ? fmtTime(r.finished * 1000) : '') },
+    { label: 'Error', cell: r => r.error ?? '' },
+  ], await api('/import-runs', { query: { limit: 100 } }), { empty: 'No import yet.' });
 }
 
 // Asks about a job every second until it is done or failed, redrawing its figures.
@@ -197,5 +219,5 @@ async function jobTable() {
     { label: 'Started', cell: j => fmtTime(j.started) },
     { label: 'Finished', cell: j => fmtTime(j.finished) },
     { label: 'Error', cell: j => j.error ?? '' },
-  ], (await api('/imports')).map(jobView), { empty: 'No import yet.' });
+  ], (await api('/imports')).map(jobView), { empty: 'No upload yet.' });
 }

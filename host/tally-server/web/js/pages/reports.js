@@ -3,7 +3,7 @@
 import { api, apiUrl } from '../api.js';
 import { h, clear, table, load, fmtNum, field, select } from '../ui.js';
 import { params, update, href, go } from '../state.js';
-import { chart, whenAttached } from '../charts.js';
+import { chart, periodStart, withGaps, whenAttached } from '../charts.js';
 
 // Choices of the options that take one; others are free text.
 const CHOICES = {
@@ -74,7 +74,7 @@ export async function render(main) {
     result);
   await load(result, async () => {
     const rep = await api(path, { query });
-    return h('div', {}, reportChart(name, rep), reportTable(rep, csvUrl));
+    return h('div', {}, reportChart(name, rep, query), reportTable(rep, csvUrl));
   });
 }
 
@@ -99,13 +99,12 @@ function reportTable(rep, csvUrl) {
 }
 
 // A chart where it helps: usage and denials over time, top users/hosts, the heatmap.
-function reportChart(name, rep) {
+function reportChart(name, rep, query) {
   const col = (n) => rep.columns.findIndex(c => c.name === n);
   const box = h('div', { class: 'chart', id: 'report-chart' });
   let option = null;
   if (name === 'usage' && col('period') >= 0) {
     const [s, f, per, peak] = [col('server'), col('feature'), col('period'), col('peak_in_use')];
-    const periods = [...new Set(rep.rows.map(r => r[per]))].sort();
     // One line per server and feature: a feature of the same name on two servers is two lines.
     const servers = s >= 0 ? new Set(rep.rows.map(r => r[s])) : new Set();
     const line = (r) => (servers.size > 1 ? `${r[f]} (${r[s]})` : r[f]);
@@ -114,12 +113,17 @@ function reportChart(name, rep) {
       if (!byFeature.has(line(r))) byFeature.set(line(r), new Map());
       byFeature.get(line(r)).set(r[per], r[peak]);
     }
+    // On a time axis, a line broken where periods have no data (no data is not zero use).
+    const period = query.period || 'day';
     option = {
       legend: { type: 'scroll', top: 0 },
-      xAxis: { type: 'category', data: periods },
+      xAxis: { type: 'time' },
       yAxis: { type: 'value', name: 'peak in use', minInterval: 1 },
       dataZoom: [{ type: 'inside' }, { type: 'slider', bottom: 8 }],
-      series: [...byFeature].map(([n, m]) => ({ name: n, type: 'line', connectNulls: false, data: periods.map(p => m.get(p) ?? null) })),
+      series: [...byFeature].map(([n, m]) => ({
+        name: n, type: 'line', connectNulls: false, showSymbol: m.size < 60,
+        data: withGaps([...m].map(([p, v]) => [periodStart(p), v]), period),
+      })),
     };
   } else if ((name === 'users' || name === 'hosts' || name === 'denials' || name === 'features') && rep.rows.length) {
     const key = name === 'features' ? col('feature') : Math.max(col('user'), col('host'));
