@@ -283,7 +283,7 @@ async fn follow_loop(app: Arc<App>, server: Server) {
 /// id on the wall clock, half an interval away at least (the poll before was just now).
 fn until_slot(id: i64, interval: Duration) -> Duration {
     let period = interval.as_millis().max(1) as u64;
-    let slot = ((id as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 16) % period;
+    let slot = slot(id, interval).as_millis() as u64;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64);
@@ -292,6 +292,14 @@ fn until_slot(id: i64, interval: Duration) -> Duration {
         wait += period;
     }
     Duration::from_millis(wait)
+}
+
+/// Where in each interval the server's polls are due: this far past every multiple of the
+/// interval on the wall clock (Unix time), stable by server id (the poll bench measures
+/// lateness against it).
+pub fn slot(id: i64, interval: Duration) -> Duration {
+    let period = interval.as_millis().max(1) as u64;
+    Duration::from_millis(((id as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 16) % period)
 }
 
 /// A stable spread of first polls over one interval (at most 5 s), by server id.

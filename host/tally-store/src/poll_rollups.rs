@@ -36,7 +36,7 @@ use tally_core::rollup::{self, FeatureKey, Grain, HourRollup, SessionFact, UserH
 use crate::StoreError;
 use crate::db::{Conn, Kind, Params, Table, insert_returning, query_built};
 use crate::rollups::{HOUR_ROLLUP, USER_HOUR, add_load};
-use crate::{cells, coarse, totals};
+use crate::{cells, coarse};
 
 /// Whether the segment `[previous, at]` of `features` holds the poll's checkouts only: no
 /// stored session (an import) ends after `previous` or is an instant at it and starts by `at`,
@@ -96,7 +96,8 @@ pub(crate) fn writes(from: i64, at: i64, ended: bool) -> bool {
 /// [`Rolled`]): `closed` the sessions the poll ended, `open` what it leaves open, each up to
 /// `at`. The sessions' parts are written now; what is open, once an hour (at the first poll of
 /// the next one), so a poll that only extends what is open writes no rollup. Returns where the
-/// rows stand after it, `ended` updated. Runs inside the poll's transaction.
+/// rows stand after it, `ended` updated, and the months whose `user_month` rows it wrote (see
+/// [`write`]). Runs inside the poll's transaction.
 pub(crate) async fn extend(
     conn: &mut Conn,
     from: i64,
@@ -105,15 +106,16 @@ pub(crate) async fn extend(
     closed: &[SessionFact],
     open: &[SessionFact],
     new: &[SessionFact],
-) -> Result<i64, StoreError> {
+) -> Result<(i64, BTreeSet<i64>), StoreError> {
+    let mut months = BTreeSet::new();
     // `new`: checkouts of `open` new at this poll reported starting at `from` or at `at` (the
     // caller recomputes instead when the hour ends with one).
     let full = ended.len() + closed.len() > ENDED_KEPT && new.is_empty();
     if writes(from, at, false) || full {
         let all: Vec<SessionFact> = closed.iter().chain(open).copied().collect();
-        write(conn, added(from, ended, &all)).await?;
+        write(conn, added(from, ended, &all), &mut months).await?;
         ended.clear();
-        return Ok(at);
+        return Ok((at, months));
     }
     // What stands at `from` besides: checkouts still open that started there count as an
     // instant in the rows, in the level the ended sessions' parts meet there.
@@ -123,7 +125,7 @@ pub(crate) async fn extend(
         .filter(|o| o.start == from && !new.contains(o))
         .map(instant);
     let mut standing: Vec<SessionFact> = ended.iter().copied().chain(instants).collect();
-    write(conn, added(from, &standing, closed)).await?;
+    write(conn, added(from, &standing, closed), &mut months).await?;
     let parts = closed.iter().map(|c| SessionFact {
         start: c.start.max(from),
         ..*c
@@ -131,12 +133,16 @@ pub(crate) async fn extend(
     ended.extend(parts.clone());
     // A new checkout reported starting at `from` counts there as an instant at once (rows
     // standing at `from` hold what started by then), its checkout with it.
-    let late: Vec<SessionFact> = new.iter().filter(|o| o.start == from).map(instant).collect();
+    let late: Vec<SessionFact> = new
+        .iter()
+        .filter(|o| o.start == from)
+        .map(instant)
+        .collect();
     if !late.is_empty() {
         standing.extend(parts);
-        write(conn, added(from - 1, &standing, &late)).await?;
+        write(conn, added(from - 1, &standing, &late), &mut months).await?;
     }
-    Ok(from)
+    Ok((from, months))
 }
 
 /// What a poll adds to the rollups.
@@ -252,8 +258,13 @@ fn grown(was: Option<&rollup::Load>, now: &rollup::Load) -> rollup::Load {
 }
 
 /// Adds `d` (from [`added`]) to the stored rollups, every grain, and refreshes the heatmap
-/// cells of its hours. Runs inside the poll's transaction.
-pub(crate) async fn write(conn: &mut Conn, d: Delta) -> Result<(), StoreError> {
+/// cells of its hours; `months` gains the months whose `user_month` rows it wrote (their user
+/// and host totals are left behind: `totals::after_poll`). Runs inside the poll's transaction.
+pub(crate) async fn write(
+    conn: &mut Conn,
+    d: Delta,
+    months: &mut BTreeSet<i64>,
+) -> Result<(), StoreError> {
     if d.is_empty() {
         return Ok(());
     }
@@ -335,15 +346,14 @@ pub(crate) async fn write(conn: &mut Conn, d: Delta) -> Result<(), StoreError> {
     }
     // Heatmap cells: refolded from the hours written (and recounted) above.
     cells::refresh(conn, &cells::hours_of(&hourly.hours)).await?;
-    // The months' user and host totals are left behind, the server's open month from now on.
-    if let Some(server) = continued.iter().chain(opened).map(|s| s.server).next() {
-        let months = hourly
+    months.extend(
+        hourly
             .hours
             .iter()
-            .map(|h| Grain::Month.start(h.hour))
-            .collect();
-        totals::after_poll(conn, server, at, months).await?;
-    }
+            .map(|h| h.hour)
+            .chain(hourly.users.iter().map(|u| u.hour))
+            .map(|h| Grain::Month.start(h)),
+    );
     Ok(())
 }
 
@@ -459,7 +469,11 @@ mod tests {
                 .or_insert(*h);
         }
         for h in rows.0.values_mut() {
-            if !d.recount.get(&h.feature.feature).is_some_and(|r| r.contains(&h.hour)) {
+            if !d
+                .recount
+                .get(&h.feature.feature)
+                .is_some_and(|r| r.contains(&h.hour))
+            {
                 continue;
             }
             let used = rows
@@ -569,8 +583,11 @@ mod tests {
                 }
                 let d = if flush {
                     let open = holders.iter().filter(|h| h.3 <= k && h.4 >= k);
-                    let new: Vec<SessionFact> =
-                        closed.iter().copied().chain(open.map(|h| fact(h, at))).collect();
+                    let new: Vec<SessionFact> = closed
+                        .iter()
+                        .copied()
+                        .chain(open.map(|h| fact(h, at)))
+                        .collect();
                     let d = added(rolled, &old, &new);
                     (rolled, old) = (at, Vec::new());
                     d

@@ -603,6 +603,7 @@ async fn record_poll(
             .remove(&server)
             .filter(|r| Some(r.polled) == last_poll && Some(r.to) == rolled_to)
             .map(|r| r.ended),
+        written: BTreeSet::new(),
     };
 
     // Polls stopped for a while (Tally was not running): what was open ended unobserved.
@@ -652,10 +653,11 @@ async fn record_poll(
             let features = open.iter().map(|f| f.feature).collect();
             match extendable(w, &mut roll, at, &features, false).await? {
                 Some((from, mut ended)) => {
-                    let to =
+                    let (to, months) =
                         poll_rollups::extend(&mut w.conn, from, &mut ended, at, &[], &open, &[])
                             .await?;
                     roll.done(to, ended);
+                    roll.written.extend(months);
                     counts.extended = true;
                 }
                 None => {
@@ -697,7 +699,9 @@ async fn record_poll(
     if let PollResult::Answered(snapshot) = result {
         record_daemons(w, server, (last_poll, at), snapshot).await?;
     }
-    let (to, ended) = roll.ended.map_or((at, vec![]), |e| (roll.to.unwrap_or(at), e));
+    let (to, ended) = roll
+        .ended
+        .map_or((at, vec![]), |e| (roll.to.unwrap_or(at), e));
     query(
         "UPDATE license_server SET remote_status = ?, remote_reason = ?, last_poll = ?, rolled_to = ? WHERE id = ?",
     )
@@ -709,6 +713,12 @@ async fn record_poll(
     .execute(&mut w.conn)
     .await?;
     rollups::reroll(&mut w.conn, &mut w.sql, &changed, &[]).await?;
+    // Month rows written in place leave their user and host totals behind: the month the rows
+    // stand in stays open (polls write from `to` on), those before it are final and folded.
+    if !roll.written.is_empty() {
+        crate::totals::after_poll(&mut w.conn, server, to, std::mem::take(&mut roll.written))
+            .await?;
+    }
     w.rolled.insert(
         server,
         poll_rollups::Rolled {
@@ -726,6 +736,8 @@ async fn record_poll(
 struct Roll {
     to: Option<i64>,
     ended: Option<Vec<SessionFact>>,
+    /// Months whose `user_month` rows this poll wrote in place (`poll_rollups::extend`).
+    written: BTreeSet<i64>,
 }
 
 impl Roll {
@@ -1048,10 +1060,11 @@ async fn record_snapshot(
                 .map(|o| fact(server, o, o.start, at))
                 .chain(opened)
                 .collect();
-            let to =
+            let (to, months) =
                 poll_rollups::extend(&mut w.conn, from, &mut ended, at, &closed, &open, &new)
                     .await?;
             roll.done(to, ended);
+            roll.written.extend(months);
             counts.extended = true;
         }
         None => {

@@ -1080,11 +1080,20 @@ async fn polls_extend_rollups_exactly(store: Store) {
 
     // Polls across the end of the month: the month they leave is folded into the user and host
     // month totals, which reads take it from from then on; the new month is read from the
-    // month rows the polls add to.
+    // month rows the polls add to. The first poll of April writes what was open through the
+    // end of March (March's rows are final then); a session ending in April is written at once.
     let april = T0 + 31 * 24 * H;
     assert!(!poll(april - 90, true, &[ann, bob2]).await);
-    assert!(poll(april + 30, true, &[ann, bob2, cat]).await);
+    assert!(poll(april - 30, true, &[ann, bob2]).await);
+    assert!(poll(april + 30, true, &[ann, bob2]).await);
     assert!(poll(april + 90, true, &[ann, cat]).await);
+    // Across the next month's end: a session ending in April's last hour is written at once,
+    // what stays open through the month's end at May's first poll, which folds April.
+    let may = april + 30 * 24 * H;
+    assert!(!poll(may - 60, true, &[ann, cat]).await);
+    assert!(poll(may - 30, true, &[ann]).await);
+    assert!(poll(may + 30, true, &[ann]).await);
+    assert!(poll(may + 90, true, &[ann, bob2]).await);
 
     let sessions = store.sessions(server).await.expect("sessions");
     assert!(
