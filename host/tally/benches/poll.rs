@@ -323,10 +323,12 @@ fn simulated_servers(dir: &Path, servers: u32, window: u64, speed: u64, case: &s
         ids
     });
 
-    // The first minute starts every server's poll loop (jitter spreads them over 5 s), the
-    // next settles each server into its slot of the interval; past 1,000 servers the first
-    // polls' burst takes a while.
-    let warm_up = u64::from(INTERVAL) * if servers > 1000 { 2 } else { 1 };
+    // Every server's first poll comes at once (jitter spreads them over 5 s) and costs more
+    // than the others (names, features and open checkouts all new, rollups recomputed): the
+    // window starts one interval after every server was polled once, when each polls in its
+    // own slot of the interval, or after `warm_up` at most (past 1,000 servers that burst
+    // takes minutes on a small machine).
+    let warm_up = u64::from(INTERVAL) * if servers > 1000 { 8 } else { 2 };
     let first_minute = unix_now().div_euclid(60);
     // Answers until well after the window (the setup below takes a few seconds).
     let last_minute = first_minute + (warm_up + window).div_ceil(60) as i64 + 2;
@@ -390,7 +392,30 @@ fn simulated_servers(dir: &Path, servers: u32, window: u64, speed: u64, case: &s
         BufReader::new(child.stdout.take().expect("stdout"))
             .read_line(&mut line)
             .expect("listening");
-        std::thread::sleep(Duration::from_secs(warm_up));
+        let started = Instant::now();
+        let deadline = started + Duration::from_secs(warm_up);
+        let mut first_polls = None;
+        while Instant::now() < deadline {
+            if first_polls.is_none() && polled_once(&db_path) == u64::from(servers) {
+                first_polls = Some(started.elapsed());
+            }
+            if first_polls
+                .is_some_and(|f| started.elapsed() >= f + Duration::from_secs(INTERVAL.into()))
+            {
+                break;
+            }
+            std::thread::sleep(Duration::from_secs(1));
+        }
+        match first_polls {
+            Some(f) => println!(
+                "{servers} servers: every server polled once {:.0} s after `tally serve` started",
+                f.as_secs_f64()
+            ),
+            None => println!(
+                "{servers} servers: only {} polled once {warm_up} s after `tally serve` started (the window starts anyway)",
+                polled_once(&db_path)
+            ),
+        }
         let (cpu0, polls0, t0) = (cpu_seconds(child.id()), polls(&db_path), Instant::now());
         let from = unix_now_ms();
         std::thread::sleep(Duration::from_secs(window));
@@ -661,6 +686,17 @@ fn roomy_licence(dir: &Path, db: &str) -> String {
     );
     tally(&["license", "install", licence], &public);
     public
+}
+
+/// Servers polled at least once.
+fn polled_once(db: &Path) -> u64 {
+    let conn = rusqlite::Connection::open(db).expect("db");
+    conn.query_row(
+        "SELECT count(*) FROM license_server WHERE last_poll IS NOT NULL",
+        [],
+        |r| r.get::<_, i64>(0),
+    )
+    .expect("count") as u64
 }
 
 /// Polls recorded so far (one usage sample per feature and poll, so distinct (server, time))
