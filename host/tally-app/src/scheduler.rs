@@ -177,6 +177,10 @@ async fn poll_loop(app: Arc<App>, permits: Arc<Semaphore>, server: Server) {
     let mut previous: Option<Answered> = None;
     // While the store is away every poll fails the same way: said once, not every interval.
     let mut claims_failing = false;
+    // Until when this node's claim on the server runs, as it last wrote it: a claim covers
+    // two intervals, so every other poll finds it still running with room for the poll, and
+    // claims nothing (one write less).
+    let mut held = i64::MIN;
     loop {
         match &mut ticks {
             Some(ticks) => {
@@ -199,11 +203,15 @@ async fn poll_loop(app: Arc<App>, permits: Arc<Semaphore>, server: Server) {
         };
         let now = crate::now();
         let expires = now + CLAIM_INTERVALS * interval.as_secs() as i64 + CLAIM_SLACK_SECS;
-        match app
-            .store
-            .claim_poll(server.id, &app.node, now, expires)
-            .await
-        {
+        let claim = if held - now > CLAIM_SLACK_SECS {
+            Ok(true)
+        } else {
+            app.store
+                .claim_poll(server.id, &app.node, now, expires)
+                .await
+                .inspect(|&claimed| held = if claimed { expires } else { i64::MIN })
+        };
+        match claim {
             Ok(claimed) => {
                 if std::mem::take(&mut claims_failing) {
                     tracing::info!(server = %server.config.name, "polls claimed again");
@@ -275,7 +283,7 @@ async fn follow_loop(app: Arc<App>, server: Server) {
 /// id on the wall clock, half an interval away at least (the poll before was just now).
 fn until_slot(id: i64, interval: Duration) -> Duration {
     let period = interval.as_millis().max(1) as u64;
-    let slot = ((id as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 16) % period;
+    let slot = slot(id, interval).as_millis() as u64;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64);
@@ -284,6 +292,14 @@ fn until_slot(id: i64, interval: Duration) -> Duration {
         wait += period;
     }
     Duration::from_millis(wait)
+}
+
+/// Where in each interval the server's polls are due: this far past every multiple of the
+/// interval on the wall clock (Unix time), stable by server id (the poll bench measures
+/// lateness against it).
+pub fn slot(id: i64, interval: Duration) -> Duration {
+    let period = interval.as_millis().max(1) as u64;
+    Duration::from_millis(((id as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 16) % period)
 }
 
 /// A stable spread of first polls over one interval (at most 5 s), by server id.

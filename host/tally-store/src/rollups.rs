@@ -8,9 +8,10 @@
 //! rows.
 //!
 //! **What counts.** Sessions (imported or polled), denials, and open checkouts: a checkout
-//! still open counts from its start until its server's last poll (`license_server.last_poll`;
-//! a failed poll extends it too, as its session will end no earlier), and when it ends it becomes
-//! a session. So the current hour shows what is in use now, and nothing past the last poll.
+//! still open counts from its start until the last poll that wrote its server's rollups
+//! (`license_server.rolled_to`, at most an hour behind its last poll: `poll_rollups.rs`; a failed
+//! poll extends it too, as its session will end no earlier), and when it ends it becomes a
+//! session. So the current hour shows what was in use up to then, and nothing past the last poll.
 //!
 //! **Reading the facts of some hours stays bounded** on years of history: a session overlapping
 //! `[a, b)` ends at or after `a`, so sessions up to [`LONG`] are found by `(feature_id, "end")`
@@ -484,9 +485,9 @@ async fn features_facts(
          SELECT feature_id, user_id, host_id, count, start, \"end\", NULL FROM long_session
             WHERE feature_id IN ({ids}) AND \"end\" >= ? AND start < ?
          UNION ALL
-         SELECT o.feature_id, o.user_id, o.host_id, o.count, o.start, s.last_poll, NULL
+         SELECT o.feature_id, o.user_id, o.host_id, o.count, o.start, s.rolled_to, NULL
             FROM open_checkout o JOIN license_server s ON s.id = o.server_id
-            WHERE o.feature_id IN ({ids}) AND s.last_poll >= ? AND o.start < ?"
+            WHERE o.feature_id IN ({ids}) AND s.rolled_to >= ? AND o.start < ? AND o.start <= s.rolled_to"
     ));
     // Denials: those starting in the range, then lasting ones that started before it.
     let bounds: [&[i64]; 5] = [
@@ -724,9 +725,10 @@ impl Store {
                 WHERE (? IS NULL OR server_id = ?) AND (? IS NULL OR feature_id = ?) AND COALESCE(until_time, time) >= ? AND time < ?
                   AND COALESCE(cause, 'capacity') = 'capacity'
              UNION ALL
-             SELECT o.server_id, o.feature_id, o.user_id, o.host_id, o.count, o.start, s.last_poll, NULL
+             SELECT o.server_id, o.feature_id, o.user_id, o.host_id, o.count, o.start, s.rolled_to, NULL
                 FROM open_checkout o JOIN license_server s ON s.id = o.server_id
-                WHERE (? IS NULL OR o.server_id = ?) AND (? IS NULL OR o.feature_id = ?) AND s.last_poll >= ? AND o.start < ?",
+                WHERE (? IS NULL OR o.server_id = ?) AND (? IS NULL OR o.feature_id = ?) AND s.rolled_to >= ? AND o.start < ?
+                  AND o.start <= s.rolled_to",
         );
         let mut q = rows;
         for (a, b) in [(from, to); 3] {
@@ -978,8 +980,9 @@ async fn rebuild(w: &mut Writer) -> Result<(), StoreError> {
     let rows = query(
         "SELECT server_id, feature_id, min(start), max(\"end\") FROM session GROUP BY server_id, feature_id
          UNION ALL
-         SELECT o.server_id, o.feature_id, min(o.start), max(s.last_poll)
-            FROM open_checkout o JOIN license_server s ON s.id = o.server_id GROUP BY o.server_id, o.feature_id
+         SELECT o.server_id, o.feature_id, min(o.start), max(s.rolled_to)
+            FROM open_checkout o JOIN license_server s ON s.id = o.server_id WHERE o.start <= s.rolled_to
+            GROUP BY o.server_id, o.feature_id
          UNION ALL
          SELECT server_id, feature_id, min(time), max(COALESCE(until_time, time)) FROM denial GROUP BY server_id, feature_id",
     )

@@ -123,8 +123,8 @@ pub struct PollCounts {
     pub samples: u64,
     pub opened: u64,
     pub closed: u64,
-    /// The hourly rollups were extended by this poll's interval in place (`poll_rollups.rs`)
-    /// rather than recomputed from the facts.
+    /// The hourly rollups were extended by this poll's interval in place, or are to be at
+    /// the hour's end (`poll_rollups.rs`), rather than recomputed from the facts.
     pub extended: bool,
 }
 
@@ -295,6 +295,7 @@ impl Store {
                 w.open.remove(&id);
                 w.features_said.remove(&id);
                 w.daemons_said.remove(&id);
+                w.rolled.remove(&id);
                 Ok(())
             })
         })
@@ -587,12 +588,23 @@ async fn record_poll(
     let mut counts = PollCounts::default();
     // Sessions and open checkouts whose hours change: re-rolled at the end.
     let mut changed: Vec<SessionFact> = Vec::new();
-    let row = query("SELECT last_poll, query_interval FROM license_server WHERE id = ?")
+    let row = query("SELECT last_poll, query_interval, rolled_to FROM license_server WHERE id = ?")
         .bind(server)
         .fetch_optional(&mut w.conn)
         .await?
         .ok_or(StoreError::NoSuchServerId(server))?;
-    let (last_poll, interval): (Option<i64>, i64) = (row.get(0)?, row.get(1)?);
+    let (last_poll, interval, rolled_to): (Option<i64>, i64, Option<i64>) =
+        (row.get(0)?, row.get(1)?, row.get(2)?);
+    // Where the rollups stand, if this writer's copy is of the server's last poll.
+    let mut roll = Roll {
+        to: rolled_to,
+        ended: w
+            .rolled
+            .remove(&server)
+            .filter(|r| Some(r.polled) == last_poll && Some(r.to) == rolled_to)
+            .map(|r| r.ended),
+        written: BTreeSet::new(),
+    };
 
     // Polls stopped for a while (Tally was not running): what was open ended unobserved.
     let gap = last_poll.filter(|&t| polls_stopped(t, interval, at));
@@ -618,6 +630,9 @@ async fn record_poll(
             .await?;
     }
     let previous = if gap.is_some() { None } else { last_poll };
+    if previous.is_none() {
+        roll.ended = None;
+    }
     let seen_since = match result {
         PollResult::Answered(snapshot) if snapshot.status() == ServerStatus::Up => {
             snapshot.checkouts.iter().filter_map(|c| c.start).min()
@@ -636,12 +651,19 @@ async fn record_poll(
                 .map(|s| fact(server, &s.open, s.open.start, at))
                 .collect();
             let features = open.iter().map(|f| f.feature).collect();
-            match extendable(w, previous, at, &features).await? {
-                Some(p) => {
-                    poll_rollups::extend(&mut w.conn, p, at, &open, &[]).await?;
+            match extendable(w, &mut roll, at, &features, false).await? {
+                Some((from, mut ended)) => {
+                    let (to, months) =
+                        poll_rollups::extend(&mut w.conn, from, &mut ended, at, &[], &open, &[])
+                            .await?;
+                    roll.done(to, ended);
+                    roll.written.extend(months);
                     counts.extended = true;
                 }
-                None => changed.extend(open.iter().map(|f| since(f, previous))),
+                None => {
+                    changed.extend(open.iter().map(|f| since(f, roll.to)));
+                    roll.done(at, vec![]);
+                }
             }
             w.open.insert(server, (at, stored));
         }
@@ -656,6 +678,7 @@ async fn record_poll(
                 &mut changed,
             )
             .await?;
+            roll.done(at, vec![]);
             w.open.insert(server, (at, vec![]));
         }
         PollResult::Answered(snapshot) => {
@@ -665,6 +688,7 @@ async fn record_poll(
                 at,
                 (last_poll, previous),
                 snapshot,
+                &mut roll,
                 &mut counts,
                 &mut changed,
             )
@@ -675,15 +699,51 @@ async fn record_poll(
     if let PollResult::Answered(snapshot) = result {
         record_daemons(w, server, (last_poll, at), snapshot).await?;
     }
-    query("UPDATE license_server SET remote_status = ?, remote_reason = ?, last_poll = ? WHERE id = ?")
-        .bind(remote.status.as_str())
-        .bind(remote.reason)
-        .bind(at)
-        .bind(server)
-        .execute(&mut w.conn)
-        .await?;
+    let (to, ended) = roll
+        .ended
+        .map_or((at, vec![]), |e| (roll.to.unwrap_or(at), e));
+    query(
+        "UPDATE license_server SET remote_status = ?, remote_reason = ?, last_poll = ?, rolled_to = ? WHERE id = ?",
+    )
+    .bind(remote.status.as_str())
+    .bind(remote.reason)
+    .bind(at)
+    .bind(to)
+    .bind(server)
+    .execute(&mut w.conn)
+    .await?;
     rollups::reroll(&mut w.conn, &mut w.sql, &changed, &[]).await?;
+    // Month rows written in place leave their user and host totals behind: the month the rows
+    // stand in stays open (polls write from `to` on), those before it are final and folded.
+    if !roll.written.is_empty() {
+        crate::totals::after_poll(&mut w.conn, server, to, std::mem::take(&mut roll.written))
+            .await?;
+    }
+    w.rolled.insert(
+        server,
+        poll_rollups::Rolled {
+            polled: at,
+            to,
+            ended,
+        },
+    );
     Ok(counts)
+}
+
+/// Where a server's rollups stand during a poll: written up to `to` for what is open, and the
+/// parts after it of the sessions ended since, when this writer knows them (`None`: the poll
+/// recomputes its hours, and they stand at the poll after it).
+struct Roll {
+    to: Option<i64>,
+    ended: Option<Vec<SessionFact>>,
+    /// Months whose `user_month` rows this poll wrote in place (`poll_rollups::extend`).
+    written: BTreeSet<i64>,
+}
+
+impl Roll {
+    fn done(&mut self, to: i64, ended: Vec<SessionFact>) {
+        (self.to, self.ended) = (Some(to), Some(ended));
+    }
 }
 
 /// Replaces what the server's vendor daemons were said to be with what this answer says,
@@ -759,6 +819,7 @@ async fn record_snapshot(
     at: i64,
     (last_poll, previous): (Option<i64>, Option<i64>),
     snapshot: &Snapshot,
+    roll: &mut Roll,
     counts: &mut PollCounts,
     changed: &mut Vec<SessionFact>,
 ) -> Result<Vec<StoredOpen>, StoreError> {
@@ -948,7 +1009,6 @@ async fn record_snapshot(
         .map(|s| s.open.key.feature)
         .chain(seen.iter().map(|s| s.key.feature))
         .collect();
-    let extend_from = extendable(w, previous, at, &features).await?;
     let mut row_ids: HashMap<(CheckoutKey, u32, i64), Vec<i64>> = HashMap::new();
     for s in &stored {
         row_ids
@@ -962,6 +1022,18 @@ async fn record_snapshot(
         previous,
         at,
     );
+    // New checkouts reported starting where the rows stand or at this poll: an instant there
+    // (`poll_rollups::extend`), recomputed instead at the poll that writes all that is open.
+    let new: Vec<SessionFact> = diff
+        .opened
+        .iter()
+        .filter(|o| roll.to.is_some_and(|r| o.start <= r || o.start == at))
+        .map(|o| fact(server, o, o.start, at))
+        .collect();
+    if !new.is_empty() && roll.to.is_some_and(|r| poll_rollups::writes(r, at, false)) {
+        roll.ended = None;
+    }
+    let extend_from = extendable(w, roll, at, &features, !diff.closed.is_empty()).await?;
     let gone: HashSet<i64> = diff
         .closed
         .iter()
@@ -981,15 +1053,18 @@ async fn record_snapshot(
     // previous poll (counted up to there already).
     let opened = diff.opened.iter().map(|o| fact(server, o, o.start, at));
     match extend_from {
-        Some(p) => {
-            let continued: Vec<SessionFact> = diff
+        Some((from, mut ended)) => {
+            let open: Vec<SessionFact> = diff
                 .kept
                 .iter()
                 .map(|o| fact(server, o, o.start, at))
-                .chain(closed)
+                .chain(opened)
                 .collect();
-            poll_rollups::extend(&mut w.conn, p, at, &continued, &opened.collect::<Vec<_>>())
-                .await?;
+            let (to, months) =
+                poll_rollups::extend(&mut w.conn, from, &mut ended, at, &closed, &open, &new)
+                    .await?;
+            roll.done(to, ended);
+            roll.written.extend(months);
             counts.extended = true;
         }
         None => {
@@ -998,8 +1073,9 @@ async fn record_snapshot(
             changed.extend(
                 diff.kept
                     .iter()
-                    .map(|o| since(&fact(server, o, o.start, at), previous)),
+                    .map(|o| since(&fact(server, o, o.start, at), roll.to)),
             );
+            roll.done(at, vec![]);
         }
     }
     let inserted = insert_returning(
@@ -1081,19 +1157,25 @@ async fn delete_open(conn: &mut Conn, ids: &[i64]) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// The first poll after `previous` (if any): where a poll with `features` in view may extend
-/// the rollups in place (`poll_rollups.rs`); `None` when they must be recomputed.
+/// Where the rollups stand and the sessions ended since, when a poll at `at` with `features`
+/// in view may extend them in place (`poll_rollups.rs`); `None` when its hours must be
+/// recomputed (the first poll, polls resumed after a gap, a writer that did not poll the
+/// server last, another fact in the interval). A poll that writes no rollup (no session
+/// `ended`, the same hour) reads nothing: the poll that writes checks the whole interval.
 async fn extendable(
     w: &mut Writer,
-    previous: Option<i64>,
+    roll: &mut Roll,
     at: i64,
     features: &BTreeSet<i64>,
-) -> Result<Option<i64>, StoreError> {
-    match previous.filter(|&p| p < at) {
-        Some(p) => Ok(poll_rollups::poll_alone(&mut w.conn, features, p, at)
-            .await?
-            .then_some(p)),
-        None => Ok(None),
+    ended: bool,
+) -> Result<Option<(i64, Vec<SessionFact>)>, StoreError> {
+    match (roll.to.filter(|&p| p < at), roll.ended.take()) {
+        (Some(p), Some(kept)) => {
+            let alone = !poll_rollups::writes(p, at, ended)
+                || poll_rollups::poll_alone(&mut w.conn, features, p, at).await?;
+            Ok(alone.then_some((p, kept)))
+        }
+        _ => Ok(None),
     }
 }
 

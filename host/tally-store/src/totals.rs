@@ -4,13 +4,15 @@
 //! `user_month`'s rows, through keys that follow what they ask: a feature's months, or a user's
 //! (host's) rows with their totals in the index.
 //!
-//! **Polls never write them.** A poll adds to the current month's `user_month` rows every minute;
-//! folding those again, or keeping an index of totals up to date, would cost every poll. So a
-//! server's month in `poll_open_month`, the month of its polls, may lag here, and reads take that
-//! month of that server from `user_month` instead ([`OPEN_MONTH`]). Every other (server, month)
-//! is exact: imports, re-rolls and rebuilds fold the months they write ([`refresh`], called
-//! where `coarse` writes month rows), and when a server's polls move on to another month the
-//! months they leave are folded here ([`after_poll`]), after which no poll rewrites them.
+//! **Polls never write them.** Polls add to the current month's `user_month` rows in place
+//! (`poll_rollups.rs`: sessions as they end, what is open once an hour); folding those again,
+//! or keeping an index of totals up to date, would cost those polls. So a server's month in
+//! `poll_open_month`, the month its polled rows stand in (`license_server.rolled_to`), may lag
+//! here, and reads take that month of that server from `user_month` instead ([`OPEN_MONTH`]).
+//! Every other (server, month) is exact: imports, re-rolls and rebuilds fold the months they
+//! write ([`refresh`], called where `coarse` writes month rows), and when a server's polled
+//! rows move on to another month the months they leave are folded here ([`after_poll`]), after
+//! which no poll rewrites them (polls write from where the rows stand on).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -81,10 +83,11 @@ pub(crate) async fn refresh(
     Ok(())
 }
 
-/// After a poll of `server` at `at` added to the `user_month` rows of `months` in place
-/// (`poll_rollups::extend`): the server's open month becomes `at`'s, and every other month
-/// polls may have left behind (those written, the open month before) is folded. A poll within
-/// its server's open month, nearly all of them, reads one row and writes nothing.
+/// After a poll of `server` added to the `user_month` rows of `months` in place
+/// (`poll_rollups::extend`), its rows now standing at `at` (`rolled_to`): the server's open
+/// month becomes `at`'s, and every other month polls may have left behind (those written, the
+/// open month before) is folded. A poll within its server's open month, nearly all of those
+/// that write, reads one row and writes nothing.
 pub(crate) async fn after_poll(
     conn: &mut Conn,
     server: ServerId,

@@ -75,6 +75,7 @@ pub(crate) fn spawn(conn: Conn, url: DatabaseUrl) -> Result<mpsc::Sender<Command
             open: HashMap::new(),
             features_said: HashMap::new(),
             daemons_said: HashMap::new(),
+            rolled: HashMap::new(),
             sql: HashMap::new(),
             url,
             broken: false,
@@ -115,6 +116,8 @@ pub(crate) struct Writer {
     /// What each polled server's last answered poll (the key's time) said of its vendor
     /// daemons: a poll saying the same writes no `vendor_daemon` row.
     pub(crate) daemons_said: HashMap<ServerId, (i64, Vec<crate::servers::DaemonSaid>)>,
+    /// Where each polled server's rollups stand after its last poll (`poll_rollups.rs`).
+    pub(crate) rolled: HashMap<ServerId, crate::poll_rollups::Rolled>,
     /// Multi-row INSERT texts.
     pub(crate) sql: SqlCache,
     /// Where to connect again when a database server's connection breaks (a restart, a
@@ -313,6 +316,7 @@ impl Writer {
         self.open.clear();
         self.features_said.clear();
         self.daemons_said.clear();
+        self.rolled.clear();
     }
 
     async fn ensure_server(&mut self, name: &str, manager: &str) -> Result<ServerId, StoreError> {

@@ -1005,7 +1005,8 @@ async fn polls_extend_rollups_exactly(store: Store) {
     // A poll exactly on an hour; one that appears at its own instant and is gone at the next.
     let at = T0 + 11 * H;
     let eve: Held = ("solver", "eve", "ws1", 1, Some(at));
-    assert!(poll(at, true, &[ann, bob2, dan, eve]).await);
+    // (The first poll of an hour writes what is open; one starting at it is recomputed.)
+    assert!(!poll(at, true, &[ann, bob2, dan, eve]).await);
     assert!(poll(at + 60, true, &[ann, bob2, dan]).await);
     // Everyone leaves, then comes back.
     assert!(poll(at + 120, true, &[]).await);
@@ -1036,8 +1037,10 @@ async fn polls_extend_rollups_exactly(store: Store) {
     )
     .await;
     assert_rollups_exact(&store, "after the imported session").await;
-    assert!(!poll(at + 300, true, &[ann, cat, bob2]).await);
-    assert!(poll(at + 360, true, &[ann, cat]).await);
+    // A poll that only extends what is open writes no rollup: the next one that writes (a
+    // session ends) recomputes the hours instead.
+    assert!(poll(at + 300, true, &[ann, cat, bob2]).await);
+    assert!(!poll(at + 360, true, &[ann, cat]).await);
     // A partial grant's shortfall imported across the next two polls: it raises the desired
     // peak there, which extending cannot know, so those hours are recomputed.
     import(
@@ -1048,9 +1051,10 @@ async fn polls_extend_rollups_exactly(store: Store) {
     )
     .await;
     assert_rollups_exact(&store, "after the partial grant").await;
-    assert!(!poll(at + 420, true, &[ann, cat]).await);
-    assert!(!poll(at + 480, true, &[ann, cat]).await);
-    assert!(poll(at + 540, true, &[ann, cat]).await);
+    assert!(!poll(at + 420, true, &[ann]).await);
+    assert!(poll(at + 480, true, &[ann, cat]).await);
+    assert!(!poll(at + 540, true, &[ann]).await);
+    assert!(poll(at + 600, true, &[ann, cat]).await);
 
     // A failed poll, in the next hour: what is open counts up to it too.
     let failed = store
@@ -1076,11 +1080,20 @@ async fn polls_extend_rollups_exactly(store: Store) {
 
     // Polls across the end of the month: the month they leave is folded into the user and host
     // month totals, which reads take it from from then on; the new month is read from the
-    // month rows the polls add to.
+    // month rows the polls add to. The first poll of April writes what was open through the
+    // end of March (March's rows are final then); a session ending in April is written at once.
     let april = T0 + 31 * 24 * H;
     assert!(!poll(april - 90, true, &[ann, bob2]).await);
-    assert!(poll(april + 30, true, &[ann, bob2, cat]).await);
+    assert!(poll(april - 30, true, &[ann, bob2]).await);
+    assert!(poll(april + 30, true, &[ann, bob2]).await);
     assert!(poll(april + 90, true, &[ann, cat]).await);
+    // Across the next month's end: a session ending in April's last hour is written at once,
+    // what stays open through the month's end at May's first poll, which folds April.
+    let may = april + 30 * 24 * H;
+    assert!(!poll(may - 60, true, &[ann, cat]).await);
+    assert!(poll(may - 30, true, &[ann]).await);
+    assert!(poll(may + 30, true, &[ann]).await);
+    assert!(poll(may + 90, true, &[ann, bob2]).await);
 
     let sessions = store.sessions(server).await.expect("sessions");
     assert!(
