@@ -181,16 +181,22 @@ async fn poll_loop(app: Arc<App>, permits: Arc<Semaphore>, server: Server) {
     // two intervals, so every other poll finds it still running with room for the poll, and
     // claims nothing (one write less).
     let mut held = i64::MIN;
+    let mut polled_at: Option<tokio::time::Instant> = None;
     loop {
         match &mut ticks {
             Some(ticks) => {
-                ticks.tick().await;
+                let due = ticks.tick().await;
+                // A poll that waited long for a permit (thousands of first polls at start)
+                // leaves the next slot close behind it: that slot is skipped.
+                if polled_at.is_some_and(|at| due < at + interval / 2) {
+                    continue;
+                }
             }
             None => {
                 let first = tokio::time::Instant::now() + until_slot(server.id, interval);
                 let mut slotted = tokio::time::interval_at(first, interval);
-                // A late poll is not made up for: the next one comes an interval after it.
-                slotted.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                // A late poll is not made up for, and the next stays in the server's slot.
+                slotted.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
                 ticks = Some(slotted);
             }
         }
@@ -201,6 +207,7 @@ async fn poll_loop(app: Arc<App>, permits: Arc<Semaphore>, server: Server) {
         let Ok(_permit) = permits.acquire().await else {
             return;
         };
+        polled_at = Some(tokio::time::Instant::now());
         let now = crate::now();
         let expires = now + CLAIM_INTERVALS * interval.as_secs() as i64 + CLAIM_SLACK_SECS;
         let claim = if held - now > CLAIM_SLACK_SECS {

@@ -4,3 +4,6 @@
 -- rows stop. Until now every poll wrote them: `last_poll`.
 ALTER TABLE license_server ADD COLUMN rolled_to BIGINT;
 UPDATE license_server SET rolled_to = last_poll;
+
+-- Re-rolls read the open checkouts of the features they roll.
+CREATE INDEX open_checkout_feature ON open_checkout (feature_id);
