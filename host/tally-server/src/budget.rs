@@ -12,7 +12,10 @@
 //! path: a bounded set) is kept, and reads of a route slower than [`SLOW`] also wait for one of
 //! [`SLOW_SLOTS`] places first: at most that many hold a connection, the others stay free for
 //! the quick reads. Learned rather than declared: a route is slow on years of history and quick
-//! on a week's, and the same reads on PostgreSQL and SQLite differ.
+//! on a week's, and the same reads on PostgreSQL and SQLite differ. Kept per path (without
+//! the query) rather than per route where the paths are few enough ([`MAX_COSTED_PATHS`]):
+//! `/reports/{name}` is one route for ten reports, a few of them slow, the others a few
+//! milliseconds, which the route's average sent behind the slow ones.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -35,6 +38,10 @@ pub const SLOW_SLOTS: usize = 2;
 
 /// A route whose reads take longer than this (a moving average of its recent ones) is slow.
 pub const SLOW: Duration = Duration::from_millis(100);
+
+/// Paths whose recent time is kept apart: past that many, a path not seen yet counts under its
+/// route, so the map stays bounded whatever paths clients send.
+pub const MAX_COSTED_PATHS: usize = 512;
 
 /// The time budget of a read unless the operator sets another: the slowest reports measured
 /// on a 10 M-session history (users, hosts and SFLM over all of it) took about 5 s on a loaded
@@ -61,6 +68,17 @@ impl ReadBudget {
             slots: Semaphore::new(READ_SLOTS),
             slow: Semaphore::new(SLOW_SLOTS),
             costs: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// What a read of `path` (matching `route`) is costed under: its path when that is kept
+    /// or there is room for it, else its route.
+    fn key(&self, path: &str, route: &str) -> String {
+        let costs = self.costs.lock().unwrap_or_else(|e| e.into_inner());
+        if costs.contains_key(path) || costs.len() < MAX_COSTED_PATHS {
+            path.to_string()
+        } else {
+            route.to_string()
         }
     }
 
@@ -111,6 +129,7 @@ pub async fn limit(
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(String::new, |p| p.as_str().to_string());
+    let route = budget.key(request.uri().path(), &route);
     let busy = || unavailable("the server is busy with other reads; try again shortly".to_string());
     // Slow reads queue for their own places before the common ones.
     let _slow = if budget.is_slow(&route) {
@@ -233,6 +252,25 @@ mod tests {
         assert!(!budget.is_slow("/slow"));
         budget.took("/quick", Duration::from_secs(10));
         assert!(!budget.is_slow("/quick"));
+    }
+
+    #[test]
+    fn paths_of_one_route_are_costed_apart_up_to_a_bound() {
+        let budget = ReadBudget::new(BUDGET);
+        let route = "/r/{name}";
+        for _ in 0..4 {
+            budget.took(&budget.key("/r/slow", route), BUDGET);
+        }
+        assert!(budget.is_slow(&budget.key("/r/slow", route)));
+        assert!(!budget.is_slow(&budget.key("/r/quick", route)));
+        for i in 0..MAX_COSTED_PATHS {
+            let key = budget.key(&format!("/r/{i}"), route);
+            budget.took(&key, Duration::from_millis(1));
+        }
+        // Full: a path not seen yet counts under its route; those kept keep their own.
+        assert_eq!(budget.key("/r/new", route), route);
+        assert_eq!(budget.key("/r/slow", route), "/r/slow");
+        assert!(budget.is_slow("/r/slow"));
     }
 
     #[tokio::test]
