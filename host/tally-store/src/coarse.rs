@@ -667,7 +667,10 @@ impl Store {
     ) -> Result<Range<i64>, StoreError> {
         let (scope, id) = match (filter.feature, filter.server) {
             (Some(f), _) => ("feature_id = ?", f),
-            (None, Some(s)) => ("feature_id IN (SELECT id FROM feature WHERE server_id = ?)", s),
+            (None, Some(s)) => (
+                "feature_id IN (SELECT id FROM feature WHERE server_id = ?)",
+                s,
+            ),
             // No key to probe by.
             (None, None) => return Ok(period),
         };
@@ -874,10 +877,7 @@ impl Store {
 
 /// The feature and period start of a distinct count's row (`p, server_id, feature_id, …`, `p`
 /// the period's index in `periods`, each a range read and the start it is reported under).
-fn counted_period(
-    r: &Row,
-    periods: &[(Range<i64>, i64)],
-) -> Result<(FeatureKey, i64), StoreError> {
+fn counted_period(r: &Row, periods: &[(Range<i64>, i64)]) -> Result<(FeatureKey, i64), StoreError> {
     let key = FeatureKey {
         server: r.get(1)?,
         feature: r.get(2)?,

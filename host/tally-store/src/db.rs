@@ -912,6 +912,32 @@ mod tests {
         assert!(err.to_string().contains("shorter window"), "{err}");
     }
 
+    #[tokio::test]
+    async fn a_sqlite_read_past_its_deadline_is_interrupted() {
+        use std::time::{Duration, Instant};
+        let pool = Pool::Sqlite(Arc::new(crate::sqlite::Readers::new(":memory:".into())));
+        // Seconds of counting, unless stopped.
+        let long = || {
+            query(
+                "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 100000000)
+                 SELECT count(*) FROM c",
+            )
+        };
+        let started = Instant::now();
+        let read =
+            crate::with_read_deadline(started + Duration::from_millis(50), long().fetch_all(&pool))
+                .await;
+        assert!(read.is_err(), "not interrupted");
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            started.elapsed()
+        );
+        // The connection goes back to the pool without the deadline.
+        let quick = query("SELECT 1").fetch_all(&pool).await.expect("read");
+        assert_eq!(quick[0].get::<i64>(0).expect("one"), 1);
+    }
+
     #[test]
     fn upserts_per_dialect() {
         assert_eq!(

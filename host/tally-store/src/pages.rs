@@ -283,14 +283,21 @@ impl Store {
         limit: i64,
     ) -> Result<Option<Vec<i64>>, StoreError> {
         let (conditions, params) = conditions(filter, None);
-        let (features, feature_params): (String, Vec<i64>) = match (&filter.features, filter.server) {
+        let (features, feature_params): (String, Vec<i64>) = match (&filter.features, filter.server)
+        {
             (Some(f), _) if f.is_empty() => return Ok(Some(Vec::new())),
-            (Some(f), _) => (format!("c.feature_id IN ({})", placeholders(f.len())), f.clone()),
+            (Some(f), _) => (
+                format!("c.feature_id IN ({})", placeholders(f.len())),
+                f.clone(),
+            ),
             (None, Some(s)) => (
                 "c.feature_id IN (SELECT id FROM feature WHERE server_id = ?)".into(),
                 vec![s],
             ),
-            (None, None) => ("c.feature_id IN (SELECT id FROM feature)".into(), Vec::new()),
+            (None, None) => (
+                "c.feature_id IN (SELECT id FROM feature)".into(),
+                Vec::new(),
+            ),
         };
         let mut ids = Vec::new();
         let mut cursor = after;

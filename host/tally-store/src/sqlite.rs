@@ -11,7 +11,7 @@
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::{Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rusqlite::OpenFlags;
 use rusqlite::types::{ToSqlOutput, Value, ValueRef};
@@ -79,6 +79,21 @@ impl Backend for Sqlite {
     }
 }
 
+/// SQLite virtual-machine steps between two looks at a read's deadline: microseconds.
+const STEPS_PER_LOOK: i32 = 10_000;
+
+tokio::task_local! {
+    /// When the answer a read serves is due (the server's read budget).
+    static READ_DEADLINE: Instant;
+}
+
+/// Runs `reads` with their SQLite statements interrupted (an error) once `deadline` passes: a
+/// statement runs on its task's thread ([`Readers`]), where a timeout around the task cannot
+/// stop it. Other backends' reads stop when the task is dropped.
+pub async fn with_read_deadline<F: Future>(deadline: Instant, reads: F) -> F::Output {
+    READ_DEADLINE.scope(deadline, reads).await
+}
+
 /// The read pool: read-only connections to the database file, at most [`READERS`] in use,
 /// opened when first needed and kept. A read runs its statement on the calling task's thread,
 /// which the async runtime stops scheduling other tasks on meanwhile (`block_in_place`): one
@@ -123,12 +138,26 @@ impl Readers {
     ) -> Result<T, StoreError> {
         // Never closed: a permit always comes.
         let _permit = self.permits.acquire().await;
-        let idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner).pop();
+        let idle = self
+            .idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop();
         let conn = match idle {
             Some(c) => c,
             None => self.connect()?,
         };
-        let out = blocking(|| read(&conn));
+        let deadline = READ_DEADLINE.try_with(|d| *d).ok();
+        let out = blocking(|| {
+            if let Some(due) = deadline {
+                conn.progress_handler(STEPS_PER_LOOK, Some(move || Instant::now() >= due))?;
+            }
+            let out = read(&conn);
+            if deadline.is_some() {
+                conn.progress_handler(0, None::<fn() -> bool>)?;
+            }
+            out
+        });
         self.idle
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -151,9 +180,7 @@ impl Readers {
 fn blocking<T>(f: impl FnOnce() -> T) -> T {
     use tokio::runtime::{Handle, RuntimeFlavor};
     match Handle::try_current() {
-        Ok(h) if h.runtime_flavor() == RuntimeFlavor::MultiThread => {
-            tokio::task::block_in_place(f)
-        }
+        Ok(h) if h.runtime_flavor() == RuntimeFlavor::MultiThread => tokio::task::block_in_place(f),
         _ => f(),
     }
 }

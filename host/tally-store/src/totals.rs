@@ -368,10 +368,7 @@ mod tests {
         );
         assert_eq!(
             month_sources(Party::Host, m(0)..m(3), &open),
-            vec![
-                ("host_month_total", m(0)..m(2)),
-                ("user_month", m(2)..m(3))
-            ]
+            vec![("host_month_total", m(0)..m(2)), ("user_month", m(2)..m(3))]
         );
     }
 }

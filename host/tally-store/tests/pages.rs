@@ -3,11 +3,11 @@
 mod common;
 
 use tally_core::PollResult;
-use tally_core::{Batch, EndReason, Session, Snapshot};
 use tally_core::snapshot::{
     Checkout, Feature, FeatureKind, LicenseServer, Reservation, ReservationTarget, ServerStatus,
     VendorDaemon,
 };
+use tally_core::{Batch, EndReason, Session, Snapshot};
 use tally_store::{FactFilter, Party, ServerConfig, Store};
 
 stories!(
