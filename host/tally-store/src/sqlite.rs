@@ -136,8 +136,10 @@ impl Readers {
         &self,
         read: impl FnOnce(&rusqlite::Connection) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        // Never closed: a permit always comes.
-        let _permit = self.permits.acquire().await;
+        // Closed with the store: no read after it, as with the other backends' pools.
+        let Ok(_permit) = self.permits.acquire().await else {
+            return Err(StoreError::Database(sqlx::Error::PoolClosed));
+        };
         let idle = self
             .idle
             .lock()
@@ -158,15 +160,19 @@ impl Readers {
             }
             out
         });
-        self.idle
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(conn);
+        if !self.permits.is_closed() {
+            self.idle
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(conn);
+        }
         out
     }
 
-    /// Closes the idle connections (those in use close when their read ends).
+    /// Refuses reads from now on and closes the idle connections (those in use close when
+    /// their read ends).
     pub(crate) fn close(&self) {
+        self.permits.close();
         self.idle
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
