@@ -8,17 +8,20 @@
 //!
 //! **Slow reads do not hold up quick ones.** The read pool has 4 (SQLite) to 8 connections:
 //! left to queue in arrival order, a few reports of years would hold them all and a page's
-//! list of servers would wait a second behind them. So each route's recent time (its matched
-//! path: a bounded set) is kept, and reads of a route slower than [`SLOW`] also wait for one of
-//! [`SLOW_SLOTS`] places first: at most that many hold a connection, the others stay free for
-//! the quick reads. Learned rather than declared: a route is slow on years of history and quick
-//! on a week's, and the same reads on PostgreSQL and SQLite differ.
+//! list of servers would wait a second behind them. So each request's recent time is kept, and
+//! reads of a request slower than [`SLOW`] also wait for one of [`SLOW_SLOTS`] places first: at
+//! most that many hold a connection, the others stay free for the quick reads. Learned rather
+//! than declared: a report is slow on years of history and quick on a week's, and the same
+//! reads on PostgreSQL and SQLite differ. Kept per request (path and query), not per route: `/reports/{name}` is one route for ten reports over any window,
+//! most of them a few milliseconds, which a route's average sent behind the few slow ones. At
+//! most [`MAX_COSTED`] requests are kept; past that the costs start again from none (windows
+//! ending now make new queries every minute), so the map stays bounded whatever clients send.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::{Request, State};
 use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -36,6 +39,10 @@ pub const SLOW_SLOTS: usize = 2;
 /// A route whose reads take longer than this (a moving average of its recent ones) is slow.
 pub const SLOW: Duration = Duration::from_millis(100);
 
+/// Requests (path and query) whose recent time is kept; the longest query text kept of each.
+pub const MAX_COSTED: usize = 512;
+const MAX_KEY: usize = 512;
+
 /// The time budget of a read unless the operator sets another: the slowest reports measured
 /// on a 10 M-session history (users, hosts and SFLM over all of it) took about 5 s on a loaded
 /// machine, so 30 s only stops runaways.
@@ -50,7 +57,7 @@ pub struct ReadBudget {
     pub time: Duration,
     slots: Semaphore,
     slow: Semaphore,
-    /// Per route (matched path), the moving average of its reads' time, in microseconds.
+    /// Per request (`ReadBudget::key`), the moving average of its reads' time, in microseconds.
     costs: Mutex<HashMap<String, u64>>,
 }
 
@@ -62,6 +69,23 @@ impl ReadBudget {
             slow: Semaphore::new(SLOW_SLOTS),
             costs: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// What a read is costed under: its path and query, the query's text cut to a bound.
+    fn key(path: &str, query: Option<&str>) -> String {
+        let mut key = path.to_string();
+        if let Some(q) = query {
+            key.push('?');
+            key.push_str(q);
+        }
+        if key.len() > MAX_KEY {
+            let mut end = MAX_KEY;
+            while !key.is_char_boundary(end) {
+                end -= 1;
+            }
+            key.truncate(end);
+        }
+        key
     }
 
     /// Whether reads of `route` have been slow lately.
@@ -81,6 +105,9 @@ impl ReadBudget {
         let us = u64::try_from(took.as_micros()).unwrap_or(u64::MAX).min(cap);
         let mut costs = self.costs.lock().unwrap_or_else(|e| e.into_inner());
         if !costs.contains_key(route) {
+            if costs.len() >= MAX_COSTED {
+                costs.clear();
+            }
             costs.insert(route.to_string(), 0);
         }
         if let Some(avg) = costs.get_mut(route) {
@@ -106,11 +133,7 @@ pub async fn limit(
         return next.run(request).await;
     }
     let deadline = tokio::time::Instant::now() + budget.time;
-    // Every request here matched a route: the key is one of the route table's paths.
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(String::new, |p| p.as_str().to_string());
+    let route = ReadBudget::key(request.uri().path(), request.uri().query());
     let busy = || unavailable("the server is busy with other reads; try again shortly".to_string());
     // Slow reads queue for their own places before the common ones.
     let _slow = if budget.is_slow(&route) {
@@ -125,11 +148,18 @@ pub async fn limit(
         return busy();
     };
     let started = tokio::time::Instant::now();
-    let answer = tokio::time::timeout_at(deadline, next.run(request)).await;
+    // SQLite's statements run on the task's thread, beyond the timeout's reach: the store stops
+    // them at the same deadline.
+    let answer = tokio::time::timeout_at(
+        deadline,
+        tally_store::with_read_deadline(deadline.into_std(), next.run(request)),
+    )
+    .await;
     budget.took(&route, started.elapsed());
     match answer {
-        Ok(response) => response,
-        Err(_) => unavailable(format!(
+        // Not a statement stopped at the deadline.
+        Ok(response) if tokio::time::Instant::now() < deadline => response,
+        _ => unavailable(format!(
             "this read ran past its {} s budget and was stopped; ask for a shorter window or a coarser period",
             budget.time.as_secs_f64()
         )),
@@ -233,6 +263,26 @@ mod tests {
         assert!(!budget.is_slow("/slow"));
         budget.took("/quick", Duration::from_secs(10));
         assert!(!budget.is_slow("/quick"));
+    }
+
+    #[test]
+    fn requests_are_costed_apart_up_to_a_bound() {
+        let budget = ReadBudget::new(BUDGET);
+        let slow = ReadBudget::key("/r/usage", Some("from=2023-01-01"));
+        let quick = ReadBudget::key("/r/usage", Some("from=2025-12-01"));
+        for _ in 0..4 {
+            budget.took(&slow, BUDGET);
+        }
+        assert!(budget.is_slow(&slow));
+        assert!(!budget.is_slow(&quick));
+        // Keys are bounded in length and in number: past the number, costs start again.
+        let long = "x".repeat(10 * MAX_KEY);
+        assert_eq!(ReadBudget::key("/r", Some(&long)).len(), MAX_KEY);
+        for i in 0..MAX_COSTED {
+            budget.took(&ReadBudget::key("/r", Some(&i.to_string())), BUDGET);
+        }
+        assert!(budget.costs.lock().expect("costs").len() <= MAX_COSTED);
+        assert!(!budget.is_slow(&slow));
     }
 
     #[tokio::test]

@@ -57,7 +57,7 @@ impl Store {
     /// store keeps working. SQLite only: PostgreSQL and MariaDB answer with their native tool.
     pub async fn backup(&self, dest: &Path) -> Result<BackupReport, StoreError> {
         let source = match self.pool() {
-            Pool::Sqlite(pool) => pool.connect_options().get_filename().to_path_buf(),
+            Pool::Sqlite(readers) => readers.path().to_path_buf(),
             Pool::Postgres(_) => return Err(native_tool(POSTGRES)),
             Pool::MySql(_) => return Err(native_tool(MARIADB)),
         };

@@ -620,17 +620,23 @@ impl Store {
     /// scope; its window is not read), per feature and period start: a report's weeks or years
     /// counted in one statement per user and host (a few for hundreds of periods), not one
     /// each. Whole months are counted from the month totals of users and of hosts
-    /// (`crate::totals`), a third of the month rows; each server's open month from those.
+    /// (`crate::totals`), a third of the month rows; open months from `user_month`.
     pub async fn distinct_users_per_period(
         &self,
         filter: &RollupFilter,
         periods: &[Range<i64>],
     ) -> Result<BTreeMap<(FeatureKey, i64), (u64, u64)>, StoreError> {
+        // Each period as read (widened where that reads the same rows: see `widened`) and the
+        // start its counts are reported under.
+        let mut read: Vec<(Range<i64>, i64)> = Vec::with_capacity(periods.len());
+        for p in periods {
+            read.push((self.widened(filter, p.clone()).await?, p.start));
+        }
         // Periods holding a whole month count users and hosts apart, each from its own month
         // totals; the others (weeks, days, a month cut by the window) both at once from the
         // day and hourly rows, which read once serve both.
-        let (with_months, finer): (Vec<Range<i64>>, Vec<Range<i64>>) =
-            periods.iter().cloned().partition(|p| {
+        let (with_months, finer): (Vec<(Range<i64>, i64)>, Vec<(Range<i64>, i64)>) =
+            read.into_iter().partition(|(p, _)| {
                 pieces(p.start, p.end, Grain::Month)
                     .iter()
                     .any(|(g, _)| *g == Grain::Month)
@@ -650,12 +656,61 @@ impl Store {
         Ok(out)
     }
 
+    /// `period` widened at either end to the start (end) of its month, else of its day, when
+    /// the filter's scope has no hourly row in what that adds: the same users, counted from
+    /// coarser rows (a window starting before the history or ending after it cuts a month that
+    /// holds no more than the window does). A probe or two by key per end.
+    async fn widened(
+        &self,
+        filter: &RollupFilter,
+        period: Range<i64>,
+    ) -> Result<Range<i64>, StoreError> {
+        let (scope, id) = match (filter.feature, filter.server) {
+            (Some(f), _) => ("feature_id = ?", f),
+            (None, Some(s)) => (
+                "feature_id IN (SELECT id FROM feature WHERE server_id = ?)",
+                s,
+            ),
+            // No key to probe by.
+            (None, None) => return Ok(period),
+        };
+        let empty = async |added: Range<i64>| -> Result<bool, StoreError> {
+            let any = query_built(format!(
+                "SELECT 1 FROM hour_rollup WHERE {scope} AND hour >= ? AND hour < ? LIMIT 1"
+            ))
+            .bind(id)
+            .bind(added.start)
+            .bind(added.end)
+            .fetch_optional(self.pool())
+            .await?;
+            Ok(any.is_none())
+        };
+        let mut out = period.clone();
+        if period.start != i64::MIN {
+            for a in [Grain::Month, Grain::Day].map(|g| g.start(period.start)) {
+                if a < period.start && empty(a..period.start).await? {
+                    out.start = a;
+                    break;
+                }
+            }
+        }
+        if period.end != i64::MAX {
+            for b in [Grain::Month, Grain::Day].map(|g| g.ceil(period.end)) {
+                if b > period.end && empty(period.end..b).await? {
+                    out.end = b;
+                    break;
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// Distinct users and hosts of periods without a whole month, counted together in one
     /// statement from their day and hourly rows (which hold both).
     async fn distinct_in_finer_rows(
         &self,
         filter: &RollupFilter,
-        periods: &[Range<i64>],
+        periods: &[(Range<i64>, i64)],
     ) -> Result<BTreeMap<(FeatureKey, i64), (u64, u64)>, StoreError> {
         // SQLite joins at most 500 selects in one compound statement.
         const PARTS_PER_STATEMENT: usize = 400;
@@ -669,7 +724,7 @@ impl Store {
         };
         let kind = self.pool().kind();
         let mut parts = Vec::new();
-        for (i, period) in periods.iter().enumerate() {
+        for (i, (period, _)) in periods.iter().enumerate() {
             // The period's index, written in (ours, not the caller's text) as a 64-bit integer.
             let tag = match kind {
                 Kind::Sqlite => i.to_string(),
@@ -717,10 +772,10 @@ impl Store {
     async fn distinct_per_period(
         &self,
         filter: &RollupFilter,
-        periods: &[Range<i64>],
+        periods: &[(Range<i64>, i64)],
         party: Party,
     ) -> Result<BTreeMap<(FeatureKey, i64), u64>, StoreError> {
-        // SQLite joins at most 500 selects in one compound statement; a month is two.
+        // SQLite joins at most 500 selects in one compound statement.
         const SELECTS_PER_STATEMENT: usize = 400;
         let (scope, id) = match (filter.feature, filter.server) {
             (Some(f), _) => ("t.feature_id = ?", Some(f)),
@@ -732,9 +787,14 @@ impl Store {
         };
         let who = party.column();
         let kind = self.pool().kind();
+        let open = if periods.is_empty() {
+            BTreeSet::new()
+        } else {
+            crate::totals::open_months(self, filter.server).await?
+        };
         // (the selects, and each one's window)
         let mut parts: Vec<(String, Vec<Range<i64>>)> = Vec::new();
-        for (i, period) in periods.iter().enumerate() {
+        for (i, (period, _)) in periods.iter().enumerate() {
             // The period's index, written in (ours, not the caller's text) as a 64-bit integer.
             let tag = match kind {
                 Kind::Sqlite => i.to_string(),
@@ -744,19 +804,15 @@ impl Store {
             let cols = format!("{tag} AS p, t.server_id, t.feature_id, t.{who} AS who");
             for (grain, window) in pieces(period.start, period.end, Grain::Month) {
                 if grain == Grain::Month {
-                    parts.push((
-                        format!(
-                            "SELECT {cols} FROM {totals} t WHERE {scope} AND t.month >= ? AND t.month < ?
-                             AND t.peak_in_use > 0 AND {open}
-                             UNION ALL
-                             SELECT {cols} FROM poll_open_month o CROSS JOIN user_month t
-                             WHERE t.server_id = o.server_id AND t.month = o.month AND {scope}
-                             AND o.month >= ? AND o.month < ? AND t.peak_in_use > 0",
-                            totals = party.totals(),
-                            open = crate::totals::OPEN_MONTH,
-                        ),
-                        vec![window.clone(), window],
-                    ));
+                    for (table, range) in crate::totals::month_sources(party, window, &open) {
+                        parts.push((
+                            format!(
+                                "SELECT {cols} FROM {table} t WHERE {scope} AND t.month >= ? AND t.month < ?
+                                 AND t.peak_in_use > 0"
+                            ),
+                            vec![range],
+                        ));
+                    }
                 } else {
                     let t = tables(grain);
                     parts.push((
@@ -820,8 +876,8 @@ impl Store {
 }
 
 /// The feature and period start of a distinct count's row (`p, server_id, feature_id, …`, `p`
-/// the period's index in `periods`).
-fn counted_period(r: &Row, periods: &[Range<i64>]) -> Result<(FeatureKey, i64), StoreError> {
+/// the period's index in `periods`, each a range read and the start it is reported under).
+fn counted_period(r: &Row, periods: &[(Range<i64>, i64)]) -> Result<(FeatureKey, i64), StoreError> {
     let key = FeatureKey {
         server: r.get(1)?,
         feature: r.get(2)?,
@@ -830,7 +886,7 @@ fn counted_period(r: &Row, periods: &[Range<i64>]) -> Result<(FeatureKey, i64), 
         .ok()
         .and_then(|i| periods.get(i))
         .ok_or_else(|| StoreError::Inconsistent("a count of no period asked".into()))?;
-    Ok((key, period.start))
+    Ok((key, period.1))
 }
 
 /// Adds `rows` (user rows of one piece of a window) into `out`, one row per feature, user and

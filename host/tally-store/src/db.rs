@@ -5,11 +5,11 @@
 //! backend module (`sqlite`, `postgres`, `mysql`) implements [`Backend`] on sqlx's database type:
 //! how to open and migrate it, its placeholders, its upsert clause. The store holds a [`Conn`] (the
 //! writer's connection) and a [`Pool`] (reads), each an enum of the three backends (sqlx's types,
-//! but rusqlite's for SQLite's writer: see `sqlite.rs`), and builds statements as backend-neutral
+//! but rusqlite's for SQLite: see `sqlite.rs`), and builds statements as backend-neutral
 //! [`Query`] values: SQL text written once with `?` placeholders and double-quoted identifiers
 //! (valid on all three: MySQL connections run with `ANSI_QUOTES`), plus typed [`Param`]s. Running
 //! a query matches on the enum once and hands the concrete sqlx types the same code (the
-//! `each!`/`on_each!` macros), so the writer, the caches, checkpoints, polls and rollups are
+//! `on_each!` macro), so the writer, the caches, checkpoints, polls and rollups are
 //! written once and contain no backend type.
 //!
 //! Why not a writer generic over `sqlx::Database`: every function would carry
@@ -28,7 +28,7 @@ use std::sync::Arc;
 
 use sqlx::mysql::{MySqlConnection, MySqlPool, MySqlRow};
 use sqlx::postgres::{PgConnection, PgPool, PgRow};
-use sqlx::sqlite::{SqlitePool, SqliteRow};
+use sqlx::sqlite::SqliteRow;
 use sqlx::{
     Arguments, AssertSqlSafe, Database, Decode, Encode, MySql, Postgres, SqlSafeStr, SqlStr,
     Sqlite, Type,
@@ -76,9 +76,12 @@ pub(crate) trait Backend: Database {
     /// The writer's connection.
     type Writer;
 
+    /// The pool reads run on.
+    type Reads;
+
     /// Opens the database at `url` (creating it if the backend can), brings its schema up to
     /// date, and returns the writer's connection and a pool for reads.
-    async fn open(url: &str) -> Result<(Self::Writer, sqlx::Pool<Self>), StoreError>;
+    async fn open(url: &str) -> Result<(Self::Writer, Self::Reads), StoreError>;
 
     /// The clause making an INSERT an upsert: on a conflict on the unique `key`, the `set`
     /// columns take the new row's values.
@@ -150,30 +153,6 @@ impl Kind {
     }
 }
 
-/// Runs `$body` for whichever variant `$value` is, with `$x` bound to its content and `$B`
-/// naming its backend: the code is written once and compiled per backend.
-macro_rules! each {
-    ($value:expr, $Enum:ident, |$x:ident: $B:ident| $body:expr) => {
-        match $value {
-            $Enum::Sqlite($x) => {
-                #[allow(unused)]
-                type $B = sqlx::Sqlite;
-                $body
-            }
-            $Enum::Postgres($x) => {
-                #[allow(unused)]
-                type $B = sqlx::Postgres;
-                $body
-            }
-            $Enum::MySql($x) => {
-                #[allow(unused)]
-                type $B = sqlx::MySql;
-                $body
-            }
-        }
-    };
-}
-
 /// The writer's connection. SQLite's is rusqlite's, used on the writer's own thread (see
 /// `sqlite.rs` for why).
 pub(crate) enum Conn {
@@ -182,10 +161,10 @@ pub(crate) enum Conn {
     MySql(MySqlConnection),
 }
 
-/// The read pool.
+/// The read pool. SQLite's reads run on rusqlite connections (see `sqlite.rs` for why).
 #[derive(Debug, Clone)]
 pub(crate) enum Pool {
-    Sqlite(SqlitePool),
+    Sqlite(Arc<crate::sqlite::Readers>),
     Postgres(PgPool),
     MySql(MySqlPool),
 }
@@ -257,7 +236,11 @@ impl Pool {
     }
 
     pub(crate) async fn close(&self) {
-        each!(self, Pool, |p: B| p.close().await)
+        match self {
+            Pool::Sqlite(r) => r.close(),
+            Pool::Postgres(p) => p.close().await,
+            Pool::MySql(p) => p.close().await,
+        }
     }
 }
 
@@ -409,15 +392,17 @@ impl On<'_> {
     }
 }
 
-/// Like `each!`, over the connection and pool variants of an [`On`] that sqlx runs; SQLite's
-/// writer (`$w`) runs `$direct`.
+/// Runs `$body` for whichever connection or pool variant of an [`On`] sqlx runs, with `$e` bound
+/// to it and `$B` naming its backend: written once, compiled per backend. SQLite's writer and
+/// readers (`$w`) run `$direct`.
 macro_rules! on_each {
     ($on:expr, |$e:ident: $B:ident| $body:expr, |$w:ident| $direct:expr) => {
         match $on {
             On::Conn(Conn::Sqlite($w)) => $direct,
-            On::Pool(Pool::Sqlite($e)) => {
-                type $B = sqlx::Sqlite;
-                $body
+            On::Pool(Pool::Sqlite(readers)) => {
+                readers
+                    .run(|$w: &rusqlite::Connection| Ok::<_, StoreError>($direct))
+                    .await?
             }
             On::Conn(Conn::Postgres($e)) => {
                 type $B = sqlx::Postgres;
@@ -528,16 +513,32 @@ impl<'a> Query<'a> {
         let sql = self.sql_for(pool.kind());
         let params = &self.params.0;
         let mut n = 0usize;
-        each!(pool, Pool, |p: B| {
-            let mut rows = sqlx::query_with(sql, arguments::<B>(params)).fetch(p);
-            while let Some(r) = rows.try_next().await? {
-                n += 1;
-                if n > limit {
-                    return Err(StoreError::TooManyRows { what, limit });
-                }
-                each(Row::from(r))?;
+        let mut counted = |r: Row| {
+            n += 1;
+            if n > limit {
+                return Err(StoreError::TooManyRows { what, limit });
             }
-        });
+            each(r)
+        };
+        match pool {
+            Pool::Sqlite(readers) => {
+                readers
+                    .run(|c| crate::sqlite::for_each(c, sql.as_str(), params, counted))
+                    .await?
+            }
+            Pool::Postgres(p) => {
+                let mut rows = sqlx::query_with(sql, arguments::<Postgres>(params)).fetch(p);
+                while let Some(r) = rows.try_next().await? {
+                    counted(Row::from(r))?;
+                }
+            }
+            Pool::MySql(p) => {
+                let mut rows = sqlx::query_with(sql, arguments::<MySql>(params)).fetch(p);
+                while let Some(r) = rows.try_next().await? {
+                    counted(Row::from(r))?;
+                }
+            }
+        }
         Ok(())
     }
 
@@ -889,12 +890,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_streamed_read_stops_past_its_limit() {
-        let pool = sqlx::sqlite::SqlitePoolOptions::new()
-            .max_connections(1)
-            .connect("sqlite::memory:")
-            .await
-            .expect("pool");
-        let pool = Pool::Sqlite(pool);
+        let pool = Pool::Sqlite(Arc::new(crate::sqlite::Readers::new(":memory:".into())));
         let three = || query("SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3");
         let mut seen = Vec::new();
         three()
@@ -914,6 +910,32 @@ mod tests {
             "{err}"
         );
         assert!(err.to_string().contains("shorter window"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_sqlite_read_past_its_deadline_is_interrupted() {
+        use std::time::{Duration, Instant};
+        let pool = Pool::Sqlite(Arc::new(crate::sqlite::Readers::new(":memory:".into())));
+        // Seconds of counting, unless stopped.
+        let long = || {
+            query(
+                "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 100000000)
+                 SELECT count(*) FROM c",
+            )
+        };
+        let started = Instant::now();
+        let read =
+            crate::with_read_deadline(started + Duration::from_millis(50), long().fetch_all(&pool))
+                .await;
+        assert!(read.is_err(), "not interrupted");
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            started.elapsed()
+        );
+        // The connection goes back to the pool without the deadline.
+        let quick = query("SELECT 1").fetch_all(&pool).await.expect("read");
+        assert_eq!(quick[0].get::<i64>(0).expect("one"), 1);
     }
 
     #[test]

@@ -80,6 +80,7 @@ pub use migrate::AfterFailure;
 pub use pages::{DenialEntry, FactFilter, MAX_PAGE, Party, PartyEntry, SampleEntry, SessionEntry};
 pub use rollups::{FeatureInfo, MAX_READ_ROWS, RollupFilter};
 pub use servers::{PollCounts, Server, ServerConfig, VendorDaemonRow};
+pub use sqlite::with_read_deadline;
 pub use store::{Store, redact};
 pub use url::DatabaseUrl;
 

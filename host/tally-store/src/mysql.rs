@@ -19,6 +19,7 @@ const ANSI_QUOTES: &str = "SET SESSION sql_mode = CONCAT(@@sql_mode, ',ANSI_QUOT
 
 impl Backend for MySql {
     type Writer = MySqlConnection;
+    type Reads = sqlx::MySqlPool;
 
     async fn open(url: &str) -> Result<(MySqlConnection, MySqlPool), StoreError> {
         let options = MySqlConnectOptions::from_str(url)?.disable_statement_logging();

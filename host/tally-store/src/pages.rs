@@ -18,6 +18,11 @@ const MAX_READ: u32 = MAX_PAGE + 1;
 /// Sessions a page reads by id before it looks through the index by feature and end instead.
 const SCAN: u32 = 4_096;
 
+/// Ids a windowed page takes from the index by feature and end per round, and the rounds before
+/// it reads the window's sessions whole (see [`Store::window_session_ids`]).
+const CANDIDATES: u32 = 1_024;
+const CANDIDATE_ROUNDS: usize = 4;
+
 /// Which facts a page holds; `None` (or no features) does not filter.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FactFilter {
@@ -213,12 +218,21 @@ impl Store {
             .fetch_optional(self.pool())
             .await?;
             if beyond.is_some() {
-                let rows = bind(format!(
-                    "SELECT t.id FROM session t WHERE t.id > ?{conditions} ORDER BY t.id LIMIT ?"
-                ))
-                .fetch_all(self.pool())
-                .await?;
-                ids = rows.iter().map(|r| r.get(0)).collect::<Result<_, _>>()?;
+                let found = match filter.from {
+                    Some(from) => self.window_session_ids(filter, from, after, limit).await?,
+                    None => None,
+                };
+                ids = match found {
+                    Some(ids) => ids,
+                    None => {
+                        let rows = bind(format!(
+                            "SELECT t.id FROM session t WHERE t.id > ?{conditions} ORDER BY t.id LIMIT ?"
+                        ))
+                        .fetch_all(self.pool())
+                        .await?;
+                        rows.iter().map(|r| r.get(0)).collect::<Result<_, _>>()?
+                    }
+                };
             }
         }
         if ids.is_empty() {
@@ -252,6 +266,80 @@ impl Store {
                 })
             })
             .collect()
+    }
+
+    /// Up to `limit` ids of sessions matching `filter` (a window from `from`) above `after`, by
+    /// id: the lowest ids ending after `from` taken from the index by feature and end alone
+    /// ([`CANDIDATES`] at a time, no session read), then those sessions checked against the
+    /// whole filter. Sorting every id of the window's sessions, each read for its start, cost
+    /// the window (40 ms for a month of a server at 10 M sessions). `None` when
+    /// [`CANDIDATE_ROUNDS`] rounds did not fill the page (a filter few of the window's sessions
+    /// pass, by user or host): the caller then reads them all.
+    async fn window_session_ids(
+        &self,
+        filter: &FactFilter,
+        from: i64,
+        after: i64,
+        limit: i64,
+    ) -> Result<Option<Vec<i64>>, StoreError> {
+        let (conditions, params) = conditions(filter, None);
+        let (features, feature_params): (String, Vec<i64>) = match (&filter.features, filter.server)
+        {
+            (Some(f), _) if f.is_empty() => return Ok(Some(Vec::new())),
+            (Some(f), _) => (
+                format!("c.feature_id IN ({})", placeholders(f.len())),
+                f.clone(),
+            ),
+            (None, Some(s)) => (
+                "c.feature_id IN (SELECT id FROM feature WHERE server_id = ?)".into(),
+                vec![s],
+            ),
+            (None, None) => (
+                "c.feature_id IN (SELECT id FROM feature)".into(),
+                Vec::new(),
+            ),
+        };
+        let mut ids = Vec::new();
+        let mut cursor = after;
+        for _ in 0..CANDIDATE_ROUNDS {
+            let mut q = query_built(format!(
+                "SELECT c.id FROM session c WHERE c.id > ? AND {features} AND c.\"end\" > ?
+                 ORDER BY c.id LIMIT {CANDIDATES}"
+            ))
+            .bind(cursor);
+            for &p in &feature_params {
+                q = q.bind(p);
+            }
+            let candidates: Vec<i64> = q
+                .bind(from)
+                .fetch_all(self.pool())
+                .await?
+                .iter()
+                .map(|r| r.get(0))
+                .collect::<Result<_, _>>()?;
+            let Some(&last) = candidates.last() else {
+                return Ok(Some(ids));
+            };
+            let mut q = query_built(format!(
+                "SELECT t.id FROM session t WHERE t.id IN ({}){conditions} ORDER BY t.id LIMIT ?",
+                placeholders(candidates.len())
+            ));
+            for &id in &candidates {
+                q = q.bind(id);
+            }
+            for &p in &params {
+                q = q.bind(p);
+            }
+            let wanted = limit - ids.len() as i64;
+            for r in q.bind(wanted).fetch_all(self.pool()).await? {
+                ids.push(r.get::<i64>(0)?);
+            }
+            if ids.len() as i64 >= limit || candidates.len() < CANDIDATES as usize {
+                return Ok(Some(ids));
+            }
+            cursor = last;
+        }
+        Ok(None)
     }
 
     /// Up to `limit` denials matching `filter` with ids above `after`, by id.

@@ -17,6 +17,7 @@ const COPY_CHUNK: usize = 1 << 20;
 impl Backend for Postgres {
     const NUMBERED: bool = true;
     type Writer = PgConnection;
+    type Reads = sqlx::PgPool;
 
     async fn open(url: &str) -> Result<(PgConnection, PgPool), StoreError> {
         let options = PgConnectOptions::from_str(url)?.disable_statement_logging();

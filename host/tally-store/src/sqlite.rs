@@ -1,17 +1,21 @@
 //! The SQLite backend, the embedded default: WAL, one write connection (the writer's) and a
-//! small read-only pool.
+//! small read-only pool ([`Readers`]).
 //!
-//! **The writer talks to SQLite directly** (rusqlite, on the writer's own thread), not through
-//! sqlx: sqlx runs each SQLite statement on a thread of its own, a hand-off there and back per
-//! statement, and a poll runs about ten statements. Measured on 1,000 simulated servers, those
-//! hand-offs were a large part of `tally serve`'s CPU (PERF.md target 4). The read pool and the
+//! **Reads and writes talk to SQLite directly** (rusqlite), not through sqlx: sqlx runs each
+//! SQLite statement on a thread of its own, a hand-off there and back per statement, and hands
+//! every row back over a channel, a wake-up per row. Measured on 1,000 simulated servers, the
+//! writer's hand-offs were a large part of `tally serve`'s CPU (PERF.md target 4); on a
+//! 10 M-session history, the per-row hand-offs were about half of a large report's CPU. The
 //! migrations stay on sqlx, like the other backends. Both libraries link the same SQLite.
 
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
-use std::time::Duration;
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
+use rusqlite::OpenFlags;
 use rusqlite::types::{ToSqlOutput, Value, ValueRef};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sqlx::{ConnectOptions, Connection, Sqlite};
 
 use crate::StoreError;
@@ -28,14 +32,22 @@ pub(crate) fn migrations() -> &'static [sqlx::migrate::Migration] {
 /// INSERTs by row count.
 const STATEMENT_CACHE: usize = 256;
 
+/// Prepared statements each read connection keeps (reports build their statements per window
+/// shape; pages repeat theirs).
+const READ_STATEMENT_CACHE: usize = 64;
+
+/// Read connections at once: more would only queue on the cores.
+const READERS: usize = 4;
+
 /// How long a connection waits for another process's write (a CLI edit while `tally serve`
 /// runs) before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl Backend for Sqlite {
     type Writer = rusqlite::Connection;
+    type Reads = Readers;
 
-    async fn open(url: &str) -> Result<(rusqlite::Connection, sqlx::SqlitePool), StoreError> {
+    async fn open(url: &str) -> Result<(rusqlite::Connection, Readers), StoreError> {
         let options = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
@@ -63,11 +75,119 @@ impl Backend for Sqlite {
             "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA wal_autocheckpoint = 4096;",
         )?;
         write.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(options.read_only(true))
-            .await?;
-        Ok((write, pool))
+        Ok((write, Readers::new(path)))
+    }
+}
+
+/// SQLite virtual-machine steps between two looks at a read's deadline: microseconds.
+const STEPS_PER_LOOK: i32 = 10_000;
+
+tokio::task_local! {
+    /// When the answer a read serves is due (the server's read budget).
+    static READ_DEADLINE: Instant;
+}
+
+/// Runs `reads` with their SQLite statements interrupted (an error) once `deadline` passes: a
+/// statement runs on its task's thread ([`Readers`]), where a timeout around the task cannot
+/// stop it. Other backends' reads stop when the task is dropped.
+pub async fn with_read_deadline<F: Future>(deadline: Instant, reads: F) -> F::Output {
+    READ_DEADLINE.scope(deadline, reads).await
+}
+
+/// The read pool: read-only connections to the database file, at most [`READERS`] in use,
+/// opened when first needed and kept. A read runs its statement on the calling task's thread,
+/// which the async runtime stops scheduling other tasks on meanwhile (`block_in_place`): one
+/// hand-off per statement, none per row.
+#[derive(Debug)]
+pub(crate) struct Readers {
+    path: PathBuf,
+    idle: Mutex<Vec<rusqlite::Connection>>,
+    permits: tokio::sync::Semaphore,
+}
+
+impl Readers {
+    pub(crate) fn new(path: PathBuf) -> Readers {
+        Readers {
+            path,
+            idle: Mutex::new(Vec::new()),
+            permits: tokio::sync::Semaphore::new(READERS),
+        }
+    }
+
+    /// The database file.
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn connect(&self) -> Result<rusqlite::Connection, StoreError> {
+        let conn = rusqlite::Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                | OpenFlags::SQLITE_OPEN_URI,
+        )?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        conn.set_prepared_statement_cache_capacity(READ_STATEMENT_CACHE);
+        Ok(conn)
+    }
+
+    /// Runs `read` on a read connection.
+    pub(crate) async fn run<T>(
+        &self,
+        read: impl FnOnce(&rusqlite::Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        // Closed with the store: no read after it, as with the other backends' pools.
+        let Ok(_permit) = self.permits.acquire().await else {
+            return Err(StoreError::Database(sqlx::Error::PoolClosed));
+        };
+        let idle = self
+            .idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop();
+        let conn = match idle {
+            Some(c) => c,
+            None => self.connect()?,
+        };
+        let deadline = READ_DEADLINE.try_with(|d| *d).ok();
+        let out = blocking(|| {
+            if let Some(due) = deadline {
+                conn.progress_handler(STEPS_PER_LOOK, Some(move || Instant::now() >= due))?;
+            }
+            let out = read(&conn);
+            if deadline.is_some() {
+                conn.progress_handler(0, None::<fn() -> bool>)?;
+            }
+            out
+        });
+        if !self.permits.is_closed() {
+            self.idle
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(conn);
+        }
+        out
+    }
+
+    /// Refuses reads from now on and closes the idle connections (those in use close when
+    /// their read ends).
+    pub(crate) fn close(&self) {
+        self.permits.close();
+        self.idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
+    }
+}
+
+/// Runs `f`, which blocks, off the async runtime's worker when there is a multi-threaded one
+/// (its other tasks move to another thread meanwhile); inline otherwise (a current-thread
+/// runtime, or none), where nothing else could have run anyway.
+fn blocking<T>(f: impl FnOnce() -> T) -> T {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == RuntimeFlavor::MultiThread => tokio::task::block_in_place(f),
+        _ => f(),
     }
 }
 
@@ -95,23 +215,37 @@ pub(crate) fn execute(
     Ok(conn.changes())
 }
 
-/// Runs a statement on the writer's connection; returns its rows.
+/// Runs a statement; returns its rows.
 pub(crate) fn fetch_all(
     conn: &rusqlite::Connection,
     sql: &str,
     params: &[Param<'_>],
 ) -> Result<Vec<Row>, StoreError> {
+    let mut out = Vec::new();
+    for_each(conn, sql, params, |r| {
+        out.push(r);
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// Runs a statement and hands each row to `each` as SQLite steps to it.
+pub(crate) fn for_each(
+    conn: &rusqlite::Connection,
+    sql: &str,
+    params: &[Param<'_>],
+    mut each: impl FnMut(Row) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
     let mut statement = conn.prepare_cached(sql)?;
     let columns = statement.column_count();
     let mut rows = statement.query(rusqlite::params_from_iter(params))?;
-    let mut out = Vec::new();
     while let Some(row) = rows.next()? {
         let values = (0..columns)
             .map(|i| row.get::<_, Value>(i))
             .collect::<Result<_, _>>()?;
-        out.push(Row::Values(values));
+        each(Row::Values(values))?;
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Column `i` of a row from [`fetch_all`].

@@ -41,7 +41,7 @@ impl Store {
         let (conn, pool) = match url.scheme().as_str() {
             "sqlite" => {
                 let (c, p) = Sqlite::open(url.secret()).await?;
-                (Conn::Sqlite(c), Pool::Sqlite(p))
+                (Conn::Sqlite(c), Pool::Sqlite(std::sync::Arc::new(p)))
             }
             "postgres" | "postgresql" => {
                 let (c, p) = Postgres::open(url.secret()).await?;

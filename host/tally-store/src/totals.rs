@@ -8,13 +8,14 @@
 //! (`poll_rollups.rs`: sessions as they end, what is open once an hour); folding those again,
 //! or keeping an index of totals up to date, would cost those polls. So a server's month in
 //! `poll_open_month`, the month its polled rows stand in (`license_server.rolled_to`), may lag
-//! here, and reads take that month of that server from `user_month` instead ([`OPEN_MONTH`]).
-//! Every other (server, month) is exact: imports, re-rolls and rebuilds fold the months they
-//! write ([`refresh`], called where `coarse` writes month rows), and when a server's polled
-//! rows move on to another month the months they leave are folded here ([`after_poll`]), after
-//! which no poll rewrites them (polls write from where the rows stand on).
+//! here, and reads take the open months from `user_month` instead ([`open_months`],
+//! [`around_open`]). Every other (server, month) is exact: imports, re-rolls and rebuilds fold
+//! the months they write ([`refresh`], called where `coarse` writes month rows), and when a
+//! server's polled rows move on to another month the months they leave are folded here
+//! ([`after_poll`]), after which no poll rewrites them (polls write from where the rows stand on).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Range;
 
 use tally_core::rollup::{FeatureKey, Grain, UserHour};
 
@@ -27,10 +28,70 @@ use crate::{ServerId, Store, StoreError};
 
 const LOADS: &str = "peak_in_use, peak_desired, used_seconds, desired_seconds, denials, checkouts";
 
-/// The condition keeping a totals row `t` out because its server's polls may have left it behind.
-/// Their rows come from `user_month` instead, read from the open months (a `CROSS JOIN`, which
-/// SQLite keeps in the order written: the few open months first, then their rows by key).
-pub(crate) const OPEN_MONTH: &str = "NOT EXISTS (SELECT 1 FROM poll_open_month o WHERE o.server_id = t.server_id AND o.month = t.month)";
+/// The months whose totals polls may have left behind: `server`'s open month, or every
+/// server's when `None` (a feature's read, whose server is not at hand). At most one per
+/// server, none for a history only imported. Read apart, once per read, so the reads of the
+/// totals are plain ranges of their keys (a condition per row on `poll_open_month` tripled
+/// their cost).
+pub(crate) async fn open_months(
+    store: &Store,
+    server: Option<ServerId>,
+) -> Result<BTreeSet<i64>, StoreError> {
+    let rows = match server {
+        Some(s) => {
+            query("SELECT month FROM poll_open_month WHERE server_id = ?")
+                .bind(s)
+                .fetch_all(store.pool())
+                .await?
+        }
+        None => {
+            query("SELECT month FROM poll_open_month")
+                .fetch_all(store.pool())
+                .await?
+        }
+    };
+    rows.iter().map(|r| r.get(0)).collect()
+}
+
+/// `window` (whole months) cut around the `open` months: the ranges to read from the totals,
+/// and the open months within it, to read from `user_month`. Reading a month from `user_month`
+/// is always exact (the totals are its fold), so an open month of another server than the one
+/// read only costs a few more rows.
+pub(crate) fn around_open(window: Range<i64>, open: &BTreeSet<i64>) -> (Vec<Range<i64>>, Vec<i64>) {
+    let mut closed = Vec::new();
+    let mut months = Vec::new();
+    let mut start = window.start;
+    for &m in open.range(window.clone()) {
+        if start < m {
+            closed.push(start..m);
+        }
+        months.push(m);
+        start = Grain::Month.next(m);
+    }
+    if start < window.end {
+        closed.push(start..window.end);
+    }
+    (closed, months)
+}
+
+/// The ranges of `window` (whole months) and the table each is read from: the totals of
+/// `party`, or `user_month` for the open months.
+pub(crate) fn month_sources(
+    party: Party,
+    window: Range<i64>,
+    open: &BTreeSet<i64>,
+) -> Vec<(&'static str, Range<i64>)> {
+    let (closed, months) = around_open(window, open);
+    closed
+        .into_iter()
+        .map(|r| (party.totals(), r))
+        .chain(
+            months
+                .into_iter()
+                .map(|m| ("user_month", m..Grain::Month.next(m))),
+        )
+        .collect()
+}
 
 impl Party {
     pub(crate) fn totals(self) -> &'static str {
@@ -166,49 +227,35 @@ impl Store {
             Kind::Postgres => "CAST(0 AS BIGINT)",
             Kind::MySql => "CAST(0 AS SIGNED)",
         };
+        let party_col = format!("t.{col}");
         let (user, host) = match party {
-            Party::User => ("x.party", zero),
-            Party::Host => (zero, "x.party"),
+            Party::User => (party_col.as_str(), zero),
+            Party::Host => (zero, party_col.as_str()),
         };
         let mut out: BTreeMap<(FeatureKey, i64, i64), UserHour> = BTreeMap::new();
         let (from, to) = filter.hours();
         for (grain, window) in crate::coarse::pieces(from, to, Grain::Month) {
             let mut rows = Vec::new();
             if grain == Grain::Month {
-                let cols = format!(
-                    "t.server_id, t.feature_id, t.month, t.{col} AS party, {}",
-                    {
-                        LOADS
-                            .split(", ")
-                            .map(|c| format!("t.{c}"))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    }
-                );
-                for (scope, args) in scopes(self, filter).await? {
-                    let mut q = query_built(format!(
-                        "SELECT x.server_id, x.feature_id, min(x.month), {totals}, {user}, {host} FROM (
-                           SELECT {cols} FROM {table} t
-                           WHERE {scope} AND t.month >= ? AND t.month < ? AND {OPEN_MONTH}
-                           UNION ALL
-                           SELECT {cols} FROM poll_open_month o CROSS JOIN user_month t
-                           WHERE t.server_id = o.server_id AND t.month = o.month AND {scope}
-                             AND o.month >= ? AND o.month < ?
-                         ) x GROUP BY x.server_id, x.feature_id, x.party",
-                        table = party.totals()
-                    ));
-                    for _ in 0..2 {
+                let open = open_months(self, filter.server).await?;
+                for (table, range) in month_sources(party, window, &open) {
+                    for (scope, args) in scopes(self, filter).await? {
+                        let mut q = query_built(format!(
+                            "SELECT t.server_id, t.feature_id, min(t.month), {totals}, {user}, {host}
+                             FROM {table} t WHERE {scope} AND t.month >= ? AND t.month < ?
+                             GROUP BY t.server_id, t.feature_id, t.{col}"
+                        ));
                         for &a in &args {
                             q = q.bind(a);
                         }
-                        q = q.bind(window.start).bind(window.end);
+                        q = q.bind(range.start).bind(range.end);
+                        let limit = MAX_READ_ROWS.saturating_sub(rows.len());
+                        q.fetch_each(self.pool(), "the rollup rows", limit, |r| {
+                            rows.push(user_hour(&r)?);
+                            Ok(())
+                        })
+                        .await?;
                     }
-                    let limit = MAX_READ_ROWS.saturating_sub(rows.len());
-                    q.fetch_each(self.pool(), "the rollup rows", limit, |r| {
-                        rows.push(user_hour(&r)?);
-                        Ok(())
-                    })
-                    .await?;
                 }
             } else {
                 let t = crate::coarse::tables(grain);
@@ -245,33 +292,85 @@ impl Store {
         let kind = self.pool().kind();
         let col = party.column();
         let list = placeholders(ids.len());
-        let (on_totals, on_open) = match server {
-            Some(_) => (" AND t.server_id = ?", " AND o.server_id = ?"),
-            None => ("", ""),
+        let open: Vec<i64> = open_months(self, server).await?.into_iter().collect();
+        let on_server = if server.is_some() {
+            " AND t.server_id = ?"
+        } else {
+            ""
         };
-        let mut q = query_built(format!(
-            "SELECT x.party, {}, {} FROM (
-               SELECT t.{col} AS party, t.checkouts, t.used_seconds FROM {table} t
-               WHERE t.{col} IN ({list}){on_totals} AND {OPEN_MONTH}
-               UNION ALL
-               SELECT t.{col}, t.checkouts, t.used_seconds FROM poll_open_month o CROSS JOIN user_month t
-               WHERE t.server_id = o.server_id AND t.month = o.month AND t.{col} IN ({list}){on_open}
-             ) x GROUP BY x.party",
-            kind.sum("x.checkouts"),
-            kind.sum("x.used_seconds"),
-            table = party.totals()
-        ));
-        for _ in 0..2 {
+        // Through the totals' index by user (host), server and month, in its order; the open
+        // months, if any, from `user_month`'s.
+        let table = party.totals();
+        let (checkouts, seconds) = (kind.sum("x.checkouts"), kind.sum("x.used_seconds"));
+        let sql = if open.is_empty() {
+            format!(
+                "SELECT x.{col}, {checkouts}, {seconds} FROM {table} x
+                 WHERE x.{col} IN ({list}){on_server} GROUP BY x.{col}",
+                on_server = on_server.replace("t.", "x.")
+            )
+        } else {
+            let months = placeholders(open.len());
+            format!(
+                "SELECT x.party, {checkouts}, {seconds} FROM (
+                   SELECT t.{col} AS party, t.checkouts, t.used_seconds FROM {table} t
+                   WHERE t.{col} IN ({list}){on_server} AND t.month NOT IN ({months})
+                   UNION ALL
+                   SELECT t.{col}, t.checkouts, t.used_seconds FROM user_month t
+                   WHERE t.{col} IN ({list}){on_server} AND t.month IN ({months})
+                 ) x GROUP BY x.party"
+            )
+        };
+        let mut q = query_built(sql);
+        let reads = if open.is_empty() { 1 } else { 2 };
+        for _ in 0..reads {
             for &id in ids {
                 q = q.bind(id);
             }
             if let Some(s) = server {
                 q = q.bind(s);
             }
+            for &m in &open {
+                q = q.bind(m);
+            }
         }
         for r in q.fetch_all(self.pool()).await? {
             out.insert(r.get::<i64>(0)?, (r.get_u64(1)?, r.get_u64(2)?));
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_window_is_cut_around_its_open_months() {
+        let m = |i: i64| {
+            let mut t = 1_704_067_200; // 2024-01-01T00:00Z
+            for _ in 0..i {
+                t = Grain::Month.next(t);
+            }
+            t
+        };
+        let open = BTreeSet::from([m(2), m(5), m(20)]);
+        assert_eq!(
+            around_open(m(0)..m(12), &open),
+            (vec![m(0)..m(2), m(3)..m(5), m(6)..m(12)], vec![m(2), m(5)])
+        );
+        // An open month at either end; none at all; unbounded.
+        assert_eq!(
+            around_open(m(2)..m(6), &open),
+            (vec![m(3)..m(5)], vec![m(2), m(5)])
+        );
+        assert_eq!(around_open(m(6)..m(9), &open), (vec![m(6)..m(9)], vec![]));
+        assert_eq!(
+            around_open(i64::MIN..i64::MAX, &BTreeSet::from([m(1)])),
+            (vec![i64::MIN..m(1), m(2)..i64::MAX], vec![m(1)])
+        );
+        assert_eq!(
+            month_sources(Party::Host, m(0)..m(3), &open),
+            vec![("host_month_total", m(0)..m(2)), ("user_month", m(2)..m(3))]
+        );
     }
 }

@@ -3,14 +3,17 @@
 mod common;
 
 use tally_core::PollResult;
-use tally_core::Snapshot;
 use tally_core::snapshot::{
     Checkout, Feature, FeatureKind, LicenseServer, Reservation, ReservationTarget, ServerStatus,
     VendorDaemon,
 };
+use tally_core::{Batch, EndReason, Session, Snapshot};
 use tally_store::{FactFilter, Party, ServerConfig, Store};
 
-stories!(polled_facts_page_and_show_now);
+stories!(
+    polled_facts_page_and_show_now,
+    a_window_pages_past_thousands_of_sessions
+);
 
 const T0: i64 = 1_700_000_000;
 
@@ -224,4 +227,83 @@ async fn polled_facts_page_and_show_now(store: Store) {
             .expect("daemons")
             .is_empty()
     );
+}
+
+/// More sessions than a page reads by id, a few long ones among them: a window's pages come
+/// through the index by feature and end, or past a few rounds of it (a filter few sessions
+/// pass) from all the window's sessions; either way every match once, in id order.
+async fn a_window_pages_past_thousands_of_sessions(store: Store) {
+    let id = store
+        .add_server(ServerConfig::imported("big", "flexlm"))
+        .await
+        .expect("add");
+    let sessions = (0..6_000i64)
+        .map(|i| {
+            let start = T0 + i * 600;
+            Session {
+                vendor: 0,
+                feature: 1 + (i % 2) as u32,
+                user: 3 + (i % 3) as u32,
+                host: 6,
+                count: 1,
+                start,
+                end: start + if i % 997 == 0 { 3_000_000 } else { 300 },
+                end_reason: EndReason::Checkin,
+                project: None,
+            }
+        })
+        .collect();
+    let batch = Batch {
+        strings: ["acme", "solver", "mesher", "ann", "bob", "cat", "ws1"]
+            .map(String::from)
+            .to_vec(),
+        sessions,
+        lines: 6_000,
+        ..Batch::default()
+    };
+    common::import(&store, id, "big.log", vec![batch]).await;
+    let pages = async |filter: &FactFilter, size: u32| {
+        let mut out = Vec::new();
+        loop {
+            let after = out.last().map_or(0, |s: &tally_store::SessionEntry| s.id);
+            let page = store.session_page(filter, after, size).await.expect("page");
+            if page.is_empty() {
+                return out;
+            }
+            out.extend(page);
+        }
+    };
+    let server = FactFilter {
+        server: Some(id),
+        ..FactFilter::default()
+    };
+    let all = pages(&server, 1_000).await;
+    assert_eq!(all.len(), 6_000);
+    let bob = store
+        .party_id(Party::User, "bob")
+        .await
+        .expect("bob")
+        .expect("bob's id");
+    for (from, to, user) in [
+        (T0 + 3_000_000, None, None),
+        (T0 + 3_000_000, Some(T0 + 3_200_000), Some(bob)),
+        // Two sessions among thousands ending after `from`.
+        (T0 + 100, Some(T0 + 700), None),
+    ] {
+        let filter = FactFilter {
+            from: Some(from),
+            to,
+            user,
+            ..server.clone()
+        };
+        let expected: Vec<i64> = all
+            .iter()
+            .filter(|s| s.end > from && to.is_none_or(|t| s.start < t))
+            .filter(|s| user.is_none() || s.user == "bob")
+            .map(|s| s.id)
+            .collect();
+        assert!(!expected.is_empty());
+        let paged: Vec<i64> = pages(&filter, 100).await.iter().map(|s| s.id).collect();
+        assert_eq!(paged, expected, "{filter:?}");
+    }
 }

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use common::import;
 use tally_core::PollResult;
-use tally_core::period::{HOUR, hour_ceil, hour_start};
+use tally_core::period::{DAY, HOUR, hour_ceil, hour_start};
 use tally_core::rollup::{FeatureKey, Grain, HourRollup, Load, Rollup, UserHour, coarsen, rollup};
 use tally_core::snapshot::{Checkout, Feature, FeatureKind, LicenseServer, ServerStatus};
 use tally_core::{Batch, Denial, DenialKind, EndReason, Session, Snapshot};
@@ -469,6 +469,41 @@ async fn assert_totals_add_up(store: &Store, hours: &[HourRollup], when: &str) {
             assert!(
                 from <= s.start && s.start <= first && last + HOUR <= s.end && s.end <= to,
                 "sighting {s:?} of {f:?} {when}"
+            );
+        }
+        // Counted per period, periods reaching past either end of the history included (read
+        // as the whole months or days around them where those add no rows).
+        let (first, last) = (
+            users.iter().map(|u| u.hour).min(),
+            users.iter().map(|u| u.hour).max(),
+        );
+        if let (Some(first), Some(last), Some(_), None) = (first, last, f.server, f.from) {
+            let middle = hour_start(first + (last - first) / 2);
+            let periods = [
+                first - 40 * DAY - 5 * HOUR..middle,
+                middle..last + HOUR,
+                last + HOUR..last + 40 * DAY,
+            ];
+            let mut expected: BTreeMap<(FeatureKey, i64), (BTreeSet<i64>, BTreeSet<i64>)> =
+                BTreeMap::new();
+            for u in users.iter().filter(|u| u.load.used()) {
+                for p in periods.iter().filter(|p| p.contains(&u.hour)) {
+                    let (us, hs) = expected.entry((u.feature, p.start)).or_default();
+                    us.insert(u.user);
+                    hs.insert(u.host);
+                }
+            }
+            let expected: BTreeMap<(FeatureKey, i64), (u64, u64)> = expected
+                .into_iter()
+                .map(|(k, (us, hs))| (k, (us.len() as u64, hs.len() as u64)))
+                .collect();
+            assert_eq!(
+                store
+                    .distinct_users_per_period(&f, &periods)
+                    .await
+                    .expect("distinct users per period"),
+                expected,
+                "distinct users per period of {f:?} {when}"
             );
         }
     }
