@@ -210,7 +210,7 @@ async fn poll_loop(app: Arc<App>, permits: Arc<Semaphore>, server: Server) {
         polled_at = Some(tokio::time::Instant::now());
         let now = crate::now();
         let expires = now + CLAIM_INTERVALS * interval.as_secs() as i64 + CLAIM_SLACK_SECS;
-        let claim = if held - now > CLAIM_SLACK_SECS {
+        let claim = if held > now + CLAIM_SLACK_SECS {
             Ok(true)
         } else {
             app.store
