@@ -1,5 +1,5 @@
-//! Rollups extended by a poll instead of recomputed (PERF.md target 4), and written once an
-//! hour for what stays open.
+//! Rollups extended by a poll instead of recomputed (a poll must cost little beside the parse
+//! of its answer), and written once an hour for what stays open.
 //!
 //! A poll at `at` after the poll at `previous` changes the facts in one way only: every checkout
 //! still open after `previous` (kept, or closed now: a session ending at `at`) now also holds

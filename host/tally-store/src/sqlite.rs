@@ -4,7 +4,7 @@
 //! **Reads and writes talk to SQLite directly** (rusqlite), not through sqlx: sqlx runs each
 //! SQLite statement on a thread of its own, a hand-off there and back per statement, and hands
 //! every row back over a channel, a wake-up per row. Measured on 1,000 simulated servers, the
-//! writer's hand-offs were a large part of `tally serve`'s CPU (PERF.md target 4); on a
+//! writer's hand-offs were a large part of `tally serve`'s CPU; on a
 //! 10 M-session history, the per-row hand-offs were about half of a large report's CPU. The
 //! migrations stay on sqlx, like the other backends. Both libraries link the same SQLite.
 

@@ -1,10 +1,10 @@
-//! Poll overhead (PERF.md target 4, issue 5), three figures from one run:
+//! Poll overhead, three figures from one run:
 //!
 //! 1. Per poll, excluding the status command: the poller component instantiated, parsing a
 //!    ~40 KB `lmstat -a` answer (from tally-sim) and dropped, then `record_poll` storing the
 //!    samples and the sessions that opened and closed since the previous answer (SQLite), the
 //!    server's first poll recorded before the clock starts. Baseline in the same run: the same
-//!    parse by the plugin crate called natively (issue 23: overhead at most 3x it).
+//!    parse by the plugin crate called natively (the target: overhead at most 3x it).
 //! 2. 1,000 simulated servers (FlexNet, RLM, LM-X) polled at a 60 s interval by the real
 //!    `tally serve`: the CPU time of the `tally` process over two minutes, as a share of one
 //!    core. Each status command is a cheap stand-in (`sh` and `cat` of the simulator's answer
@@ -12,11 +12,11 @@
 //!    real time, two simulated hours in (users come and go as they do: the target's case),
 //!    then at 60 simulated seconds a second, where every poll finds an hour's comings and
 //!    goings (nearly every checkout replaced: a stress figure). With `--ten-thousand`, also
-//!    10,000 simulated servers in real time (issue 23: at most 20 % of a core, no poll late by
+//!    10,000 simulated servers in real time (the target: at most 20 % of a core, no poll late by
 //!    more than 10 % of the interval). Each prints the polls done against those expected and
 //!    how late polls started against the scheduler's slot for them (a poll that never ran is
 //!    late), over the servers that answered throughout.
-//! 3. Issue 7: the component parse of figure 1 while a hostile plugin (`hostile-loop`, which
+//! 3. The component parse of figure 1 while a hostile plugin (`hostile-loop`, which
 //!    spins until its deadline stops it) runs, against the same parse with no neighbour: the
 //!    host must keep it within 2x. Then with one hostile thread per core, the worst case.
 //!
