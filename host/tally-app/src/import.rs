@@ -662,9 +662,7 @@ async fn stream(
     let lines_before = checkpoint.lines;
     let mut pending: Pending = Default::default();
     let mut commits = 0u64;
-    // The batches of up to CHUNKS_PER_COMMIT chunks read since the last commit, as one, with
-    // the checkpoint after them.
-    let mut group: Option<(Batch, Checkpoint, usize)> = None;
+    let mut group: Option<Held> = None;
     let mut buf = vec![0u8; options.chunk_size.max(1024)];
     let mut filled = 0usize;
     let mut eof = false;
@@ -713,20 +711,9 @@ async fn stream(
         summary.lines = batch.lines - lines_before;
         summary.bytes += cut as u64;
         target.claim.check(&summary.path)?;
-        let (batch, chunks) = match group.take() {
-            None => (batch, 1),
-            Some((mut held, held_at, chunks)) => match held.append(batch) {
-                Ok(()) => (held, chunks + 1),
-                Err(batch) => {
-                    send(store, target, held, held_at, &mut pending).await?;
-                    (batch, 1)
-                }
-            },
-        };
+        let chunks = hold(&mut group, batch, &checkpoint, store, target, &mut pending).await?;
         if chunks >= CHUNKS_PER_COMMIT {
-            send(store, target, batch, checkpoint.clone(), &mut pending).await?;
-        } else {
-            group = Some((batch, checkpoint.clone(), chunks));
+            send_held(&mut group, store, target, &mut pending).await?;
         }
         if pending.len() >= 2 {
             await_commit(&mut pending, summary, &mut commits, options).await?;
@@ -744,24 +731,62 @@ async fn stream(
         collect_malformed(&batch, &mut summary.malformed_lines);
         summary.latest = summary.latest.max(batch.latest_time());
         // The checkpoint stays the one before `finish`: a file that grows later continues from it.
-        group = match group.take() {
-            None => Some((batch, checkpoint.clone(), 1)),
-            Some((mut held, held_at, chunks)) => match held.append(batch) {
-                Ok(()) => Some((held, held_at, chunks + 1)),
-                Err(batch) => {
-                    send(store, target, held, held_at, &mut pending).await?;
-                    Some((batch, checkpoint.clone(), 1))
-                }
-            },
-        };
+        hold(&mut group, batch, &checkpoint, store, target, &mut pending).await?;
     }
-    if let Some((batch, at, _)) = group {
-        send(store, target, batch, at, &mut pending).await?;
-    }
+    send_held(&mut group, store, target, &mut pending).await?;
     while !pending.is_empty() {
         await_commit(&mut pending, summary, &mut commits, options).await?;
     }
     Ok(())
+}
+
+/// The batches of up to CHUNKS_PER_COMMIT chunks read since the last commit, as one, with the
+/// checkpoint after them.
+struct Held {
+    batch: Batch,
+    at: Checkpoint,
+    chunks: usize,
+}
+
+/// Joins `batch`, with the checkpoint `at` after it, to the chunks held; when the two cannot be
+/// joined, what was held is queued for commit first. Returns how many chunks are held.
+async fn hold(
+    group: &mut Option<Held>,
+    batch: Batch,
+    at: &Checkpoint,
+    store: &Store,
+    target: &Target,
+    pending: &mut Pending,
+) -> anyhow::Result<usize> {
+    let (batch, chunks) = match group.take() {
+        None => (batch, 1),
+        Some(mut held) => match held.batch.append(batch) {
+            Ok(()) => (held.batch, held.chunks + 1),
+            Err(batch) => {
+                send(store, target, held.batch, held.at, pending).await?;
+                (batch, 1)
+            }
+        },
+    };
+    *group = Some(Held {
+        batch,
+        at: at.clone(),
+        chunks,
+    });
+    Ok(chunks)
+}
+
+/// Queues the chunks held, if any, for commit.
+async fn send_held(
+    group: &mut Option<Held>,
+    store: &Store,
+    target: &Target,
+    pending: &mut Pending,
+) -> anyhow::Result<()> {
+    match group.take() {
+        Some(held) => send(store, target, held.batch, held.at, pending).await,
+        None => Ok(()),
+    }
 }
 
 /// Queues `batch` for commit with the checkpoint after it.
