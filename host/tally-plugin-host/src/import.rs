@@ -472,13 +472,7 @@ fn shown_name(name: &str) -> String {
 
 /// Cuts `text` to at most `max` bytes, at a character boundary.
 fn truncate(text: &mut String, max: usize) {
-    if text.len() > max {
-        let mut end = max;
-        while !text.is_char_boundary(end) {
-            end -= 1;
-        }
-        text.truncate(end);
-    }
+    text.truncate(text.floor_char_boundary(max));
 }
 
 #[cfg(test)]

@@ -12,10 +12,11 @@
 //! reads of a request slower than [`SLOW`] also wait for one of [`SLOW_SLOTS`] places first: at
 //! most that many hold a connection, the others stay free for the quick reads. Learned rather
 //! than declared: a report is slow on years of history and quick on a week's, and the same
-//! reads on PostgreSQL and SQLite differ. Kept per request (path and query), not per route: `/reports/{name}` is one route for ten reports over any window,
-//! most of them a few milliseconds, which a route's average sent behind the few slow ones. At
-//! most [`MAX_COSTED`] requests are kept; past that the costs start again from none (windows
-//! ending now make new queries every minute), so the map stays bounded whatever clients send.
+//! reads on PostgreSQL and SQLite differ. Kept per request (path and query), not per route:
+//! `/reports/{name}` is one route for ten reports over any window, most of them a few
+//! milliseconds, which a route's average sent behind the few slow ones. At most [`MAX_COSTED`]
+//! requests are kept; past that the costs start again from none (windows ending now make new
+//! queries every minute), so the map stays bounded whatever clients send.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -78,13 +79,7 @@ impl ReadBudget {
             key.push('?');
             key.push_str(q);
         }
-        if key.len() > MAX_KEY {
-            let mut end = MAX_KEY;
-            while !key.is_char_boundary(end) {
-                end -= 1;
-            }
-            key.truncate(end);
-        }
+        key.truncate(key.floor_char_boundary(MAX_KEY));
         key
     }
 
